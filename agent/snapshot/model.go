@@ -1,0 +1,109 @@
+package snapshot
+
+import "time"
+
+// Snapshot is the complete state of one host at one scan: what `proctag scan`
+// prints and what a full snapshot message carries. Processes are sorted by
+// PID then StartTime; Sockets by NetNSID, Proto, local address, remote
+// address, Inode. A Snapshot is a plain value: it is not safe to modify
+// concurrently, and producers hand out fresh ones each tick.
+type Snapshot struct {
+	Host      Host      `json:"host"`
+	Processes []Process `json:"processes"`
+	Sockets   []Socket  `json:"sockets"`
+}
+
+// Host describes the agent and the machine a snapshot was taken on.
+type Host struct {
+	// HostID is the sanitised host id (config `host-id` or /etc/machine-id);
+	// OTel host.id.
+	HostID string `json:"host_id"`
+	// Hostname is the kernel's host name; OTel host.name.
+	Hostname string `json:"hostname"`
+	// Epoch changes at every agent start; it is empty for `proctag scan`.
+	Epoch string `json:"epoch,omitempty"`
+	// ScanTime is when the scan that produced this state started.
+	ScanTime time.Time `json:"scan_time"`
+	// Interval is the configured tick interval, in milliseconds.
+	IntervalMS int64 `json:"interval_ms,omitempty"`
+	// BootTime is the kernel boot time (btime of /proc/stat), unix ms.
+	BootTime int64 `json:"boot_time,omitempty"`
+	// AgentVersion is the proctag version that produced the snapshot.
+	AgentVersion string `json:"agent_version,omitempty"`
+}
+
+// Key identifies a process across time: the kernel reuses pids, never the
+// pair (pid, start time).
+type Key struct {
+	PID       int   `json:"pid"`
+	StartTime int64 `json:"start_time"`
+}
+
+// Process is one reported process, after rules and plugins.
+type Process struct {
+	// PID is the process id in the agent's pid namespace; OTel process.pid.
+	PID int `json:"pid"`
+	// PPID is the parent's pid; OTel process.parent_pid.
+	PPID int `json:"ppid"`
+	// StartTime is when the process started, unix milliseconds, derived
+	// from /proc/PID/stat starttime and the boot time; OTel
+	// process.creation.time. (PID, StartTime) is the process identity.
+	StartTime int64 `json:"start_time"`
+	// Name is the name after rules and plugins; OTel process.executable.name
+	// is ProcessName, Name has no OTel equivalent (service-like name).
+	Name string `json:"name"`
+	// ProcessName is the last path element of argv[0] (DeepFlow's
+	// process_name); OTel process.executable.name.
+	ProcessName string `json:"process_name"`
+	// Cmdline is argv joined by single spaces, after redaction; OTel
+	// process.command_line.
+	Cmdline string `json:"cmdline"`
+	// Exe is the target of /proc/PID/exe, empty when unreadable; OTel
+	// process.executable.path.
+	Exe string `json:"exe,omitempty"`
+	// User is the name of the real uid, or the number when the uid has no
+	// name; OTel process.owner.
+	User string `json:"user,omitempty"`
+	// UID is the real uid; OTel process.real_user.id.
+	UID int `json:"uid"`
+	// NetNSID is the inode of /proc/PID/ns/net, 0 when unreadable.
+	NetNSID uint64 `json:"netns_id,omitempty"`
+	// ContainerID is the container id found in /proc/PID/cgroup, or empty;
+	// OTel container.id.
+	ContainerID string `json:"container_id,omitempty"`
+	// Tags are the process's tags: its own (tag exec, plugins) and the ones
+	// inherited from reported ancestors.
+	Tags map[string]string `json:"tags,omitempty"`
+	// MatchedRule is the index in os-proc-regex of the rule that accepted
+	// the process, or -1 when the implicit accept-all rule did.
+	MatchedRule int `json:"matched_rule"`
+}
+
+// Key returns the process identity.
+func (p *Process) Key() Key { return Key{PID: p.PID, StartTime: p.StartTime} }
+
+// Socket is one TCP or UDP socket owned by reported processes.
+type Socket struct {
+	// Proto is tcp, tcp6, udp or udp6; OTel network.transport plus
+	// network.type.
+	Proto string `json:"proto"`
+	// LocalIP and LocalPort are the local address; OTel network.local.*.
+	LocalIP   string `json:"local_ip"`
+	LocalPort uint16 `json:"local_port"`
+	// RemoteIP and RemotePort are the peer address (unspecified for a
+	// listener); OTel network.peer.*.
+	RemoteIP   string `json:"remote_ip"`
+	RemotePort uint16 `json:"remote_port"`
+	// State is the kernel's state name: LISTEN, ESTABLISHED, ... (UDP
+	// sockets are CLOSE when unconnected, ESTABLISHED when connected).
+	State string `json:"state"`
+	// Role is server when the local port has a listener in the same netns
+	// owned by the same processes, else client.
+	Role string `json:"role"`
+	// Inode is the socket inode, the socket's identity.
+	Inode uint64 `json:"inode"`
+	// PIDs are the reported processes that hold the socket, ascending.
+	PIDs []int `json:"pids"`
+	// NetNSID is the network namespace inode the socket lives in.
+	NetNSID uint64 `json:"netns_id,omitempty"`
+}
