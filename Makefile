@@ -1,0 +1,53 @@
+# proctag — see README.md. `make run` runs the agent, `make test` runs every check CI runs.
+
+GO        ?= go
+BIN       := bin/proctag
+CONFIG    ?= testdata/config/demo.yaml
+PKGS      := ./...
+GOFLAGS   ?=
+export GOFLAGS
+
+.PHONY: all build run test lint vet fmt-check bench plugins deps clean
+
+all: build
+
+## deps: Debian packages the build needs (wabt for the hand-written WebAssembly plugin).
+deps:
+	@command -v wat2wasm >/dev/null 2>&1 || { \
+		echo "installing wabt (wat2wasm)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wabt >/dev/null; }
+
+## build: the proctag binary in bin/.
+build:
+	$(GO) build -o $(BIN) ./agent/cmd/proctag
+
+## plugins: every example plugin under plugins/ to plugins/<name>/<name>.wasm.
+plugins: deps
+	$(MAKE) -C plugins
+
+## run: the agent on the embedded NATS server against the real /proc, with the demo config.
+run: build plugins
+	$(BIN) run --config $(CONFIG)
+
+## lint: gofmt and go vet must be clean.
+lint: fmt-check vet
+
+fmt-check:
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	if [ -n "$$out" ]; then echo "gofmt needs to run on:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+## test: lint, then every test with the race detector.
+test: deps lint plugins
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+## bench: the benchmarks side by side with their baselines, and the ratios.
+bench: plugins
+	cd bench && $(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -timeout 60m ./... | tee /tmp/proctag-bench.txt
+	cd bench && $(GO) run ./cmd/ratios < /tmp/proctag-bench.txt
+
+clean:
+	rm -rf bin
+	$(MAKE) -C plugins clean
