@@ -1,0 +1,248 @@
+package sockets
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Config configures a Collector. The zero value reads /proc and reports
+// every socket at once.
+type Config struct {
+	// Root is the procfs mount (os-proc-root); "" means /proc.
+	Root string
+	// MinLifetime is os-proc-socket-min-lifetime: a socket is reported
+	// once it was first seen at least this long ago. Not negative.
+	MinLifetime time.Duration
+}
+
+// Owner is a process whose sockets are reported: the scan's view of a
+// reported process.
+type Owner struct {
+	// PID is the process id under Root.
+	PID int
+	// StartTicks is the start time from /proc/PID/stat in clock ticks since
+	// boot; with PID it is the process identity.
+	StartTicks uint64
+	// StartTime is StartTicks as a wall-clock time; it seeds the first-seen
+	// time of sockets on the first Collect.
+	StartTime time.Time
+	// NetNS is the inode of /proc/PID/ns/net, 0 when unreadable.
+	NetNS uint64
+}
+
+// Socket is one reported socket.
+type Socket struct {
+	// Proto is tcp, tcp6, udp or udp6: the table the socket is in.
+	Proto string
+	// Local and Remote are the socket's addresses; IPv4-mapped IPv6
+	// addresses are given as IPv4. Remote is unspecified with port 0 for
+	// a listener.
+	Local, Remote netip.AddrPort
+	// State is the kernel's state name: LISTEN or ESTABLISHED for TCP,
+	// CLOSE (bound, unconnected) or ESTABLISHED for UDP.
+	State string
+	// Role is "server" or "client" (see the package documentation).
+	Role string
+	// Inode is the socket inode, unique on the host.
+	Inode uint64
+	// NetNS is the network namespace (Owner.NetNS) whose tables hold the
+	// socket.
+	NetNS uint64
+	// PIDs are the owners holding the socket, ascending. The slice is
+	// shared with other Sockets and later Collects: read it, never change it.
+	PIDs []int
+	// FirstSeen is when the socket was first seen (see the package
+	// documentation for the first Collect).
+	FirstSeen time.Time
+}
+
+// Role values.
+const (
+	RoleServer = "server"
+	RoleClient = "client"
+)
+
+// seen is a socket's first-seen time and the last Collect that saw it.
+type seen struct {
+	first time.Time
+	gen   uint64
+}
+
+// Collector collects the sockets of processes and keeps the caches that
+// make a steady tick cheap: the socket inodes per process identity and the
+// first-seen time per socket. Its methods are safe for concurrent use;
+// Collects run one at a time.
+type Collector struct {
+	root        string
+	minLifetime time.Duration
+	logger      hclog.Logger
+
+	mu      sync.Mutex
+	gen     uint64
+	owners  map[ownerKey]*ownerState
+	holders map[uint64][]int
+	seen    map[uint64]seen
+	walkers []*fdWalker
+
+	// Per-Collect scratch space, reused.
+	jobs        []walkJob
+	nsHead      map[uint64]int
+	nsNext      []int
+	rows        []row
+	entries     []entry
+	listeners   []int
+	buf, path   []byte
+	warnedWalk  bool
+	warnedTable bool
+}
+
+// New returns a Collector for cfg. The logger is named "sockets".
+func New(cfg Config, logger hclog.Logger) (*Collector, error) {
+	if cfg.MinLifetime < 0 {
+		return nil, errors.New("sockets: min lifetime is negative")
+	}
+	if cfg.Root == "" {
+		cfg.Root = "/proc"
+	}
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	return &Collector{
+		root:        cfg.Root,
+		minLifetime: cfg.MinLifetime,
+		logger:      logger.Named("sockets"),
+		owners:      make(map[ownerKey]*ownerState),
+		holders:     make(map[uint64][]int),
+		seen:        make(map[uint64]seen),
+		nsHead:      make(map[uint64]int),
+	}, nil
+}
+
+// Collect returns the sockets held by owners at now, sorted by NetNS, Proto,
+// Local, Remote and Inode (the snapshot order). It walks the fd/ of the
+// owners it has not seen before, or of all of them when full is true, and
+// forgets owners not passed. Vanished processes are skipped; unreadable
+// files are logged once and skipped. The only error is ctx's.
+func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, full bool) ([]Socket, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	first := c.gen == 1
+
+	c.jobs = c.jobs[:0]
+	clear(c.nsHead)
+	c.nsNext = slices.Grow(c.nsNext[:0], len(owners))[:len(owners)]
+	for i, o := range owners {
+		k := ownerKey{pid: o.PID, start: o.StartTicks}
+		st := c.owners[k]
+		if st == nil {
+			st = &ownerState{}
+			c.owners[k] = st
+			c.jobs = append(c.jobs, walkJob{key: k, st: st})
+		} else if full && st.gen != c.gen {
+			c.jobs = append(c.jobs, walkJob{key: k, st: st})
+		}
+		st.gen = c.gen
+		if h, ok := c.nsHead[o.NetNS]; ok {
+			c.nsNext[i] = c.nsNext[h]
+			c.nsNext[h] = i
+		} else {
+			c.nsHead[o.NetNS] = i
+			c.nsNext[i] = -1
+		}
+	}
+	for k, st := range c.owners {
+		if st.gen != c.gen {
+			c.setInodes(k.pid, st.inodes, nil)
+			delete(c.owners, k)
+		}
+	}
+	if err := c.walkAll(ctx, c.jobs); err != nil {
+		return nil, err
+	}
+	c.applyWalks(c.jobs)
+	clear(c.jobs) // drop references to owner states
+
+	var starts map[int]time.Time
+	if first {
+		starts = make(map[int]time.Time, len(owners))
+		for _, o := range owners {
+			starts[o.PID] = o.StartTime
+		}
+	}
+	out := make([]Socket, 0, len(c.seen))
+	for ns, head := range c.nsHead {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		c.rows = c.rows[:0]
+		c.readNetNS(head, owners)
+		c.roles()
+		for i := range c.rows {
+			r := &c.rows[i]
+			s, ok := c.seen[r.inode]
+			if ok && s.gen == c.gen {
+				continue // already reported through another group
+			}
+			if !ok {
+				s.first = now
+				if first {
+					s.first = oldest(r.pids, starts, now)
+				}
+			}
+			s.gen = c.gen
+			c.seen[r.inode] = s
+			if now.Sub(s.first) < c.minLifetime {
+				continue
+			}
+			out = append(out, Socket{
+				Proto:     r.tab.name,
+				Local:     r.local,
+				Remote:    r.remote,
+				State:     stateName(r.state),
+				Role:      r.role(),
+				Inode:     r.inode,
+				NetNS:     ns,
+				PIDs:      r.pids,
+				FirstSeen: s.first,
+			})
+		}
+	}
+	for ino, s := range c.seen {
+		if s.gen != c.gen {
+			delete(c.seen, ino)
+		}
+	}
+	slices.SortFunc(out, compare)
+	return out, nil
+}
+
+// oldest returns the earliest start time of pids, or now when none is known.
+func oldest(pids []int, starts map[int]time.Time, now time.Time) time.Time {
+	t := now
+	for _, p := range pids {
+		if s, ok := starts[p]; ok && s.Before(t) {
+			t = s
+		}
+	}
+	return t
+}
+
+// compare orders Sockets as snapshot.Snapshot documents: NetNS, Proto,
+// local address, remote address, Inode.
+func compare(a, b Socket) int {
+	return cmp.Or(
+		cmp.Compare(a.NetNS, b.NetNS),
+		cmp.Compare(a.Proto, b.Proto),
+		a.Local.Compare(b.Local),
+		a.Remote.Compare(b.Remote),
+		cmp.Compare(a.Inode, b.Inode),
+	)
+}

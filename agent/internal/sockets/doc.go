@@ -1,0 +1,57 @@
+// Package sockets finds the TCP and UDP sockets (IPv4 and IPv6) that the
+// reported processes hold, per network namespace, and decides each socket's
+// role (server or client).
+//
+// It owns three things:
+//
+//   - parsing the kernel's socket tables /proc/PID/net/{tcp,tcp6,udp,udp6}
+//     (format: Documentation/networking/proc_net_tcp.rst, printed by
+//     net/ipv4/tcp_ipv4.c, net/ipv6/tcp_ipv6.c, net/ipv4/udp.c and
+//     net/ipv6/datagram.c), read once per network namespace through one of
+//     its owners, falling back to another owner when that one vanished;
+//   - the map from socket inode to owner pids, built by walking
+//     /proc/PID/fd (links `socket:[N]`). It is cached per process
+//     identity (pid, start ticks): a tick walks only processes it has not
+//     seen, a full tick walks every process again;
+//   - the first-seen time of each socket, for os-proc-socket-min-lifetime.
+//
+// Which processes are reported, and their identity and namespace, is
+// decided by the scan and rules packages; Collect receives them as Owners.
+// Turning a Socket into the published snapshot.Socket is the caller's job.
+//
+// # Decisions
+//
+// An IPv4-mapped IPv6 address (::ffff:a.b.c.d) in tcp6/udp6 is reported as
+// the IPv4 address a.b.c.d, with the proto kept as tcp6/udp6 (the table the
+// socket came from, that is the socket's family). So both ends of a
+// connection between an IPv4 client and a dual-stack server show the same
+// addresses.
+//
+// A listener is a TCP socket in LISTEN, or a UDP socket that is bound (local
+// port not 0) and not connected (state CLOSE). A socket is a server when it
+// is a listener, or when a listener of the same transport in the same
+// network namespace, on the same local port, covering its local address,
+// shares at least one owner pid with it (so a connection accepted by one
+// worker of a pre-forked server whose listener all workers hold is a
+// server, as in DeepFlow, which decides per pid). A listener on 0.0.0.0
+// covers every IPv4 address; one on :: covers every address, IPv4 too
+// (dual-stack; an IPV6_V6ONLY listener is not visible in /proc and is
+// treated the same). Everything else is a client.
+//
+// Only TCP sockets in LISTEN or ESTABLISHED and UDP sockets that are bound
+// and unconnected (CLOSE) or connected (ESTABLISHED) are reported.
+//
+// Owners whose NetNS is 0 (ns/net unreadable) are grouped as one namespace
+// and read through the first of them that works: sockets of such an owner
+// in another namespace are then missed, never misattributed, because socket
+// inodes are unique on the host.
+//
+// # First-seen time
+//
+// A socket is reported once now minus its first-seen time is at least
+// Config.MinLifetime. On the Collector's first Collect the first-seen time
+// of a socket is the start time of its oldest owner: nothing better is known,
+// and this way a one-shot `proctag scan` shows the established sockets of
+// long-running processes. A socket found by any later Collect gets that
+// Collect's now.
+package sockets

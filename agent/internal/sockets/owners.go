@@ -1,0 +1,143 @@
+package sockets
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// ownerKey is a process identity: the kernel reuses pids, never the pair.
+type ownerKey struct {
+	pid   int
+	start uint64
+}
+
+// ownerState is what the collector remembers of an owner between Collects.
+type ownerState struct {
+	// inodes are the socket inodes found in the owner's fd/, sorted.
+	inodes []uint64
+	// gen is the last Collect that was passed this owner.
+	gen uint64
+}
+
+// walkJob is one owner whose fd/ is to be walked in this Collect.
+type walkJob struct {
+	key    ownerKey
+	st     *ownerState
+	inodes []uint64
+	err    error
+}
+
+// walkAll walks the fd/ of every job, on up to GOMAXPROCS goroutines, each
+// with its own fdWalker. It returns ctx.Err() when cancelled.
+func (c *Collector) walkAll(ctx context.Context, jobs []walkJob) error {
+	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	for len(c.walkers) < workers {
+		c.walkers = append(c.walkers, newFDWalker(c.root))
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		fw := c.walkers[w]
+		wg.Go(func() {
+			var scratch []uint64
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(jobs) {
+					return
+				}
+				j := &jobs[i]
+				scratch, j.err = fw.walk(scratch[:0], j.key.pid)
+				if j.err == nil && len(scratch) > 0 {
+					j.inodes = slices.Clone(scratch)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// applyWalks stores the walk results in the owner cache and updates the
+// inode holders. A vanished owner is dropped from the cache (it is walked
+// again if it is passed again); an owner whose fd/ is unreadable is cached
+// with no sockets and retried on the next full Collect.
+func (c *Collector) applyWalks(jobs []walkJob) {
+	denied := 0
+	var firstErr error
+	for i := range jobs {
+		j := &jobs[i]
+		if j.err != nil {
+			if errors.Is(j.err, errVanished) {
+				c.setInodes(j.key.pid, j.st.inodes, nil)
+				delete(c.owners, j.key)
+				continue
+			}
+			denied++
+			if firstErr == nil {
+				firstErr = j.err
+			}
+			j.inodes = nil
+		}
+		c.setInodes(j.key.pid, j.st.inodes, j.inodes)
+		j.st.inodes = j.inodes
+	}
+	if denied > 0 && !c.warnedWalk {
+		c.warnedWalk = true
+		c.logger.Warn("cannot read fd directories, their sockets are not reported",
+			"count", denied, "error", firstErr)
+	}
+}
+
+// setInodes changes the inodes held by pid from old to new (both sorted),
+// touching only the inodes that differ.
+func (c *Collector) setInodes(pid int, old, new []uint64) {
+	i, j := 0, 0
+	for i < len(old) || j < len(new) {
+		switch {
+		case j == len(new) || (i < len(old) && old[i] < new[j]):
+			c.removeHolder(old[i], pid)
+			i++
+		case i == len(old) || new[j] < old[i]:
+			c.addHolder(new[j], pid)
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+}
+
+// addHolder records pid as a holder of inode. Holder slices are never
+// changed in place (copy on write), because Sockets handed out share them.
+func (c *Collector) addHolder(inode uint64, pid int) {
+	pids := c.holders[inode]
+	at, found := slices.BinarySearch(pids, pid)
+	if found {
+		return
+	}
+	n := make([]int, len(pids)+1)
+	copy(n, pids[:at])
+	n[at] = pid
+	copy(n[at+1:], pids[at:])
+	c.holders[inode] = n
+}
+
+// removeHolder forgets pid as a holder of inode, copy on write.
+func (c *Collector) removeHolder(inode uint64, pid int) {
+	pids := c.holders[inode]
+	at, found := slices.BinarySearch(pids, pid)
+	if !found {
+		return
+	}
+	if len(pids) == 1 {
+		delete(c.holders, inode)
+		return
+	}
+	n := make([]int, 0, len(pids)-1)
+	n = append(n, pids[:at]...)
+	c.holders[inode] = append(n, pids[at+1:]...)
+}

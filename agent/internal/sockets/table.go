@@ -1,0 +1,212 @@
+package sockets
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+)
+
+// Kernel socket states (include/net/tcp_states.h). UDP uses TCP_ESTABLISHED
+// for a connected socket and TCP_CLOSE for an unconnected one.
+const (
+	stateEstablished = 0x01
+	stateClose       = 0x07
+	stateListen      = 0x0A
+)
+
+// stateNames are the kernel's names of the states, indexed by the state
+// number printed in the st column.
+var stateNames = [...]string{
+	0x01: "ESTABLISHED",
+	0x02: "SYN_SENT",
+	0x03: "SYN_RECV",
+	0x04: "FIN_WAIT1",
+	0x05: "FIN_WAIT2",
+	0x06: "TIME_WAIT",
+	0x07: "CLOSE",
+	0x08: "CLOSE_WAIT",
+	0x09: "LAST_ACK",
+	0x0A: "LISTEN",
+	0x0B: "CLOSING",
+	0x0C: "NEW_SYN_RECV",
+	0x0D: "BOUND_INACTIVE",
+}
+
+// stateName returns the kernel's name of state st, or "UNKNOWN".
+func stateName(st uint8) string {
+	if int(st) < len(stateNames) && stateNames[st] != "" {
+		return stateNames[st]
+	}
+	return "UNKNOWN"
+}
+
+// entry is one row of a socket table.
+type entry struct {
+	local, remote netip.AddrPort
+	state         uint8
+	inode         uint64
+}
+
+// errRow marks a row that is not in the kernel's format.
+var errRow = errors.New("malformed socket table row")
+
+// parseTable parses the contents of /proc/PID/net/tcp, tcp6, udp or udp6
+// (v6 for the *6 tables) and appends its rows to dst. The first line is the
+// header. Each row is
+//
+//	sl: local rem st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ...
+//
+// where an address is the hex of the kernel's __be32 words printed as
+// host-endian u32 (one word for IPv4, four for IPv6) and a port is 4 hex
+// digits (Documentation/networking/proc_net_tcp.rst). Columns after the
+// inode differ between TCP and UDP and are ignored. IPv4-mapped IPv6
+// addresses are unmapped to IPv4. parseTable allocates only when dst grows.
+func parseTable(dst []entry, data []byte, v6 bool) ([]entry, error) {
+	line := 0
+	for len(data) > 0 {
+		var row []byte
+		row, data = cutLine(data)
+		line++
+		if line == 1 || len(row) == 0 {
+			continue
+		}
+		e, err := parseRow(row, v6)
+		if err != nil {
+			return dst, fmt.Errorf("line %d: %w", line, err)
+		}
+		dst = append(dst, e)
+	}
+	return dst, nil
+}
+
+// cutLine splits data at the first newline.
+func cutLine(data []byte) (line, rest []byte) {
+	for i, c := range data {
+		if c == '\n' {
+			return data[:i], data[i+1:]
+		}
+	}
+	return data, nil
+}
+
+// nextField returns the next space-separated field of row and the rest.
+func nextField(row []byte) (field, rest []byte) {
+	i := 0
+	for i < len(row) && row[i] == ' ' {
+		i++
+	}
+	j := i
+	for j < len(row) && row[j] != ' ' {
+		j++
+	}
+	return row[i:j], row[j:]
+}
+
+// parseRow parses one table row.
+func parseRow(row []byte, v6 bool) (entry, error) {
+	var e entry
+	sl, row := nextField(row)
+	if len(sl) < 2 || sl[len(sl)-1] != ':' {
+		return e, fmt.Errorf("%w: slot %q", errRow, sl)
+	}
+	var f []byte
+	var ok bool
+	f, row = nextField(row)
+	if e.local, ok = parseAddrPort(f, v6); !ok {
+		return e, fmt.Errorf("%w: local address %q", errRow, f)
+	}
+	f, row = nextField(row)
+	if e.remote, ok = parseAddrPort(f, v6); !ok {
+		return e, fmt.Errorf("%w: remote address %q", errRow, f)
+	}
+	f, row = nextField(row)
+	st, ok := parseHex(f, 2)
+	if !ok {
+		return e, fmt.Errorf("%w: state %q", errRow, f)
+	}
+	e.state = uint8(st)
+	// tx_queue:rx_queue, tr:tm->when, retrnsmt, uid, timeout.
+	for range 5 {
+		if f, row = nextField(row); len(f) == 0 {
+			return e, fmt.Errorf("%w: too few columns", errRow)
+		}
+	}
+	f, _ = nextField(row)
+	if e.inode, ok = parseDec(f); !ok {
+		return e, fmt.Errorf("%w: inode %q", errRow, f)
+	}
+	return e, nil
+}
+
+// parseAddrPort parses "0100007F:1F90" (IPv4) or 32 hex digits, a colon and
+// 4 hex digits (IPv6).
+func parseAddrPort(f []byte, v6 bool) (netip.AddrPort, bool) {
+	n := 8
+	if v6 {
+		n = 32
+	}
+	if len(f) != n+5 || f[n] != ':' {
+		return netip.AddrPort{}, false
+	}
+	port, ok := parseHex(f[n+1:], 4)
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	var b [16]byte
+	for w := 0; w < n/8; w++ {
+		u, ok := parseHex(f[w*8:w*8+8], 8)
+		if !ok {
+			return netip.AddrPort{}, false
+		}
+		binary.NativeEndian.PutUint32(b[w*4:], uint32(u))
+	}
+	var a netip.Addr
+	if v6 {
+		a = netip.AddrFrom16(b).Unmap()
+	} else {
+		a = netip.AddrFrom4([4]byte(b[:4]))
+	}
+	return netip.AddrPortFrom(a, uint16(port)), true
+}
+
+// parseHex parses exactly n hex digits (either case).
+func parseHex(f []byte, n int) (uint64, bool) {
+	if len(f) != n {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range f {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		default:
+			return 0, false
+		}
+		v = v<<4 | uint64(c)
+	}
+	return v, true
+}
+
+// parseDec parses a non-empty unsigned decimal that fits in 64 bits.
+func parseDec(f []byte) (uint64, bool) {
+	if len(f) == 0 || len(f) > 20 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range f {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if v > (^uint64(0)-d)/10 {
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	return v, true
+}
