@@ -1,0 +1,223 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/proctag/proctag/agent/internal/rules"
+	"gopkg.in/yaml.v3"
+)
+
+// field is one row of the key registry: a key, its documented type, default
+// and meaning, and how to decode it. The registry drives decoding, the
+// README's configuration reference and the test that checks both against
+// Default().
+type field struct {
+	name    string
+	kind    string // type as documented
+	def     string // default as a YAML value; "" = absent by default
+	meaning string
+	// deepflow marks DeepFlow's keys, which may also sit under static_config.
+	deepflow bool
+	// children are a mapping's keys, for the reference.
+	children []field
+	decode   func(d *decoder, v *yaml.Node, key string)
+}
+
+func lookup(fields []field, name string) (field, bool) {
+	for _, f := range fields {
+		if f.name == name {
+			return f, true
+		}
+	}
+	return field{}, false
+}
+
+// configFields is the registry of top-level keys, decoding into c.
+func configFields(c *Config) []field {
+	return []field{
+		{name: "os-proc-sync-enabled", kind: "bool", def: "false", deepflow: true,
+			meaning: "master switch: `proctag run` scans and publishes only when true (`scan` and `check` ignore it)",
+			decode: func(d *decoder, v *yaml.Node, k string) { d.boolean(v, k, &c.ProcSyncEnabled) }},
+		{name: "os-proc-sync-tagged-only", kind: "bool", def: "false", deepflow: true,
+			meaning: "publish only processes that have at least one tag of their own",
+			decode:  func(d *decoder, v *yaml.Node, k string) { d.boolean(v, k, &c.SyncTaggedOnly) }},
+		{name: "os-proc-root", kind: "string", def: "/proc", deepflow: true,
+			meaning: "procfs mount to scan (any directory, e.g. a fake tree)",
+			decode: func(d *decoder, v *yaml.Node, k string) {
+				if d.str(v, k, &c.ProcRoot) && c.ProcRoot == "" {
+					d.errorf(v, k, `"" is not a directory path`)
+				}
+			}},
+		{name: "os-proc-socket-sync-interval", kind: "int (seconds)", def: "10", deepflow: true,
+			meaning: "seconds between ticks; at least 1",
+			decode:  func(d *decoder, v *yaml.Node, k string) { d.seconds(v, k, 1, &c.SyncInterval) }},
+		{name: "os-proc-socket-min-lifetime", kind: "int (seconds)", def: "3", deepflow: true,
+			meaning: "processes and sockets younger than this many seconds are not published; at least 0",
+			decode:  func(d *decoder, v *yaml.Node, k string) { d.seconds(v, k, 0, &c.MinLifetime) }},
+		{name: "os-app-tag-exec", kind: "list of strings", def: "[]", deepflow: true,
+			meaning: "argv (no shell) run every tick; its stdout is YAML `- pid: N` / `tags: [{key: k, value: v}]`; empty = off",
+			decode: func(d *decoder, v *yaml.Node, k string) {
+				list, ok := d.strList(v, k)
+				if ok && len(list) > 0 && list[0] == "" {
+					d.errorf(v, k+"[0]", `"" is not a command; give the program to run first`)
+					return
+				}
+				if ok && len(list) > 0 {
+					c.TagExec = list
+				}
+			}},
+		{name: "os-app-tag-exec-user", kind: "string", def: "deepflow", deepflow: true,
+			meaning: "user `os-app-tag-exec` runs as (setuid/setgid when proctag runs as root)",
+			decode: func(d *decoder, v *yaml.Node, k string) {
+				if d.str(v, k, &c.TagExecUser) && c.TagExecUser == "" {
+					d.errorf(v, k, `"" is not a user name`)
+				}
+			}},
+		{name: "os-app-tag-exec-timeout", kind: "duration", def: "5s", deepflow: true,
+			meaning: "limit for one run of `os-app-tag-exec` (`\"5s\"`, `\"500ms\"` or whole seconds); proctag's addition, also allowed under static_config",
+			decode:  func(d *decoder, v *yaml.Node, k string) { d.duration(v, k, 0, &c.TagExecTimeout) }},
+		{name: "os-proc-regex", kind: "list of rules", deepflow: true,
+			meaning: "process rules in DeepFlow's legacy semantics, first match decides (keys below); absent = one accept-all rule, a list gets an accept-all rule appended",
+			children: ruleFields(new(rules.Spec)),
+			decode:   func(d *decoder, v *yaml.Node, k string) { d.rules(v, k, c) }},
+		{name: "full-rescan-every", kind: "int", def: "6",
+			meaning: "ticks between full re-reads of every process (the ticks between read only `stat`); at least 1",
+			decode:  func(d *decoder, v *yaml.Node, k string) { d.intRange(v, k, 1, maxInt32, &c.FullRescanEvery) }},
+		{name: "host-id", kind: "string", def: `""`,
+			meaning: "host id in NATS subjects and messages; \"\" = `/etc/machine-id`",
+			decode:  func(d *decoder, v *yaml.Node, k string) { d.str(v, k, &c.HostID) }},
+		{name: "log-level", kind: "string", def: "info",
+			meaning: "trace, debug, info, warn or error",
+			decode:  func(d *decoder, v *yaml.Node, k string) { d.oneOf(v, k, logLevels, &c.LogLevel) }},
+		{name: "metrics-listen", kind: "string", def: `""`,
+			meaning: "host:port of the Prometheus `/metrics` endpoint; \"\" = off",
+			decode:  func(d *decoder, v *yaml.Node, k string) { d.hostPort(v, k, &c.MetricsListen) }},
+		{name: "cmdline-redact", kind: "list of regexes",
+			meaning: "Go (RE2) regexes whose matches are masked in published cmdlines; absent = built-in defaults, `[]` = off",
+			decode:  func(d *decoder, v *yaml.Node, k string) { d.redact(v, k, c) }},
+		{name: "plugin-dir", kind: "string", def: `""`,
+			meaning: "directory of drop-in plugins (`NAME.wasm` with an optional `NAME.yaml` manifest holding the plugin keys below), watched for changes; \"\" = off",
+			decode:  func(d *decoder, v *yaml.Node, k string) { d.path(v, k, &c.PluginDir) }},
+		{name: "plugins", kind: "list of plugins",
+			meaning:  "WebAssembly plugins run in order after the rules (keys below)",
+			children: pluginFields(new(Plugin)),
+			decode:   func(d *decoder, v *yaml.Node, k string) { d.plugins(v, k, c) }},
+		{name: "nats", kind: "mapping",
+			meaning:  "where snapshots are published (keys below)",
+			children: natsFields(&c.NATS),
+			decode:   func(d *decoder, v *yaml.Node, k string) { d.mapping(v, k, natsFields(&c.NATS)) }},
+	}
+}
+
+const maxInt32 = 1<<31 - 1
+
+var logLevels = []string{"trace", "debug", "info", "warn", "error"}
+
+// ruleFields is the registry of os-proc-regex entry keys.
+func ruleFields(s *rules.Spec) []field {
+	str := func(dst *string) func(d *decoder, v *yaml.Node, k string) {
+		return func(d *decoder, v *yaml.Node, k string) { d.str(v, k, dst) }
+	}
+	return []field{
+		{name: "match-regex", kind: "string", def: `""`, decode: str(&s.MatchRegex),
+			meaning: "regex (Rust `regex` dialect, unanchored); omitted = \"\", which matches everything"},
+		{name: "match-type", kind: "string", def: `""`, decode: str(&s.MatchType),
+			meaning: "process_name (\"\"), cmdline, parent_process_name or tag"},
+		{name: "action", kind: "string", def: `""`, decode: str(&s.Action),
+			meaning: "accept (\"\") or drop"},
+		{name: "rewrite-name", kind: "string", def: `""`, decode: str(&s.RewriteName),
+			meaning: "replacement template (`$1`, `${name}`, `%ENV%`) for process_name and cmdline rules; \"\" = keep process_name"},
+	}
+}
+
+// rules decodes os-proc-regex. Only the shape is checked here; regexes,
+// actions and match-types are left to the rules package, because DeepFlow
+// skips such a rule instead of refusing the config.
+func (d *decoder) rules(v *yaml.Node, key string, c *Config) {
+	v = resolve(v)
+	if v.Kind != yaml.SequenceNode {
+		d.bad(v, key, "a list of rules")
+		return
+	}
+	c.RulesSet = true
+	c.Rules = make([]rules.Spec, 0, len(v.Content))
+	for i, item := range v.Content {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		item = resolve(item)
+		if item.Kind != yaml.MappingNode {
+			d.bad(item, k, "a rule (a mapping of match-regex, match-type, action, rewrite-name)")
+			continue
+		}
+		s := rules.Spec{File: d.file, Line: item.Line}
+		d.mapping(item, k, ruleFields(&s))
+		c.Rules = append(c.Rules, s)
+	}
+}
+
+func (d *decoder) redact(v *yaml.Node, key string, c *Config) {
+	list, ok := d.strList(v, key)
+	if !ok {
+		return
+	}
+	seq := resolve(v)
+	for i, re := range list {
+		if _, err := regexp.Compile(re); err != nil {
+			d.errorf(seq.Content[i], fmt.Sprintf("%s[%d]", key, i), "%q is not a valid Go regex: %s", re, reError(err))
+			return
+		}
+	}
+	c.CmdlineRedact = list
+	c.CmdlineRedactSet = true
+}
+
+// reError shortens a regexp error to its reason.
+func reError(err error) string {
+	return strings.TrimPrefix(err.Error(), "error parsing regexp: ")
+}
+
+// suggest returns a did-you-mean hint for an unknown key.
+func suggest(name string, fields []field) string {
+	best, bestDist := "", 4
+	for _, f := range fields {
+		if len(name) > 64 {
+			break
+		}
+		if dist := editDistance(name, f.name); dist < bestDist {
+			best, bestDist = f.name, dist
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf(" (did you mean %s?)", best)
+	}
+	if len(fields) <= 12 {
+		names := make([]string, len(fields))
+		for i, f := range fields {
+			names[i] = f.name
+		}
+		return "; allowed: " + strings.Join(names, ", ")
+	}
+	return "; see the configuration reference"
+}
+
+// editDistance is the Levenshtein distance of two short key names.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
