@@ -1,0 +1,378 @@
+package snapshot
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// AssemblerConfig bounds what an Assembler accepts. The zero value of each
+// field means its default.
+type AssemblerConfig struct {
+	// Prefix is the subject prefix the publishers use; default "proctag".
+	Prefix string
+	// MaxBodyBytes caps one message's body, encoded and decoded (zip-bomb
+	// guard); default 256 MiB.
+	MaxBodyBytes int64
+	// MaxChunks caps the chunks of one message; default 4096.
+	MaxChunks int
+	// MaxPending caps the incomplete chunked messages kept per host; the
+	// oldest is dropped beyond it. Default 4.
+	MaxPending int
+	// MaxFuture caps the deltas kept per host while waiting for their base
+	// (out-of-order delivery); default 16.
+	MaxFuture int
+	// MaxHosts caps the hosts tracked; default 65536.
+	MaxHosts int
+}
+
+// Change is what one fed message did to a host. NeedResync asks the caller
+// to request a full snapshot from the host (Reason says why); the host's
+// state is then unchanged or stale until one arrives.
+type Change struct {
+	HostID string
+	Kind   Kind
+	Epoch  string
+	// Seq is the host's state seq after the message.
+	Seq uint64
+	// State is the host's current state after the message (nil when none
+	// yet). It is shared and must not be modified.
+	State *Snapshot
+	// Delta is the delta the message carried, when it was applied.
+	Delta *Delta
+	// Stats is a heartbeat's body.
+	Stats      *Stats
+	NeedResync bool
+	Reason     string
+}
+
+// HostInfo is the assembler's view of one host.
+type HostInfo struct {
+	HostID   string
+	Hostname string
+	Epoch    string
+	// Seq is the seq of State.
+	Seq uint64
+	// Synced is false while the state is missing or stale (gap, new epoch).
+	Synced bool
+	// LastScan is the scan time of the last message seen from the host.
+	LastScan time.Time
+	// Interval is the host's tick interval.
+	Interval time.Duration
+	// Stats is the last heartbeat's body, nil before the first.
+	Stats *Stats
+}
+
+// Assembler rebuilds hosts' states from wire messages: it joins chunks,
+// decompresses with a size cap, applies deltas to the right base, ignores
+// duplicates and stale epochs, and says when a resync is needed. It is pure
+// (no NATS) and safe for concurrent use.
+type Assembler struct {
+	cfg  AssemblerConfig
+	zdec *zstd.Decoder
+
+	mu    sync.Mutex
+	hosts map[string]*hostState
+}
+
+type hostState struct {
+	info    HostInfo
+	state   *Snapshot
+	retired []string // earlier epochs, newest last; their messages are ignored
+	pending map[pendingKey]*partial
+	future  map[uint64]futureDelta // by base seq
+}
+
+type futureDelta struct {
+	env   Envelope
+	delta *Delta
+}
+
+const maxRetiredEpochs = 8
+
+// NewAssembler returns an empty assembler.
+func NewAssembler(cfg AssemblerConfig) (*Assembler, error) {
+	if cfg.Prefix == "" {
+		cfg.Prefix = "proctag"
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 256 << 20
+	}
+	if cfg.MaxChunks <= 0 {
+		cfg.MaxChunks = 4096
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = 4
+	}
+	if cfg.MaxFuture <= 0 {
+		cfg.MaxFuture = 16
+	}
+	if cfg.MaxHosts <= 0 {
+		cfg.MaxHosts = 65536
+	}
+	zdec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1),
+		zstd.WithDecoderMaxMemory(uint64(cfg.MaxBodyBytes)),
+		zstd.WithDecoderMaxWindow(uint64(min(cfg.MaxBodyBytes, 64<<20))))
+	if err != nil {
+		return nil, fmt.Errorf("new assembler: %w", err)
+	}
+	return &Assembler{cfg: cfg, zdec: zdec, hosts: map[string]*hostState{}}, nil
+}
+
+// Feed takes one raw message (subject, NATS headers, data), in any order.
+// It returns nil and no error while a chunked message is incomplete or when
+// the message is a duplicate or from a retired epoch. A malformed message
+// returns an error wrapping ErrMalformed and leaves the state as it was; the
+// Change returned beside an error, if any, asks for a resync. Feed does not
+// keep data after it returns.
+func (a *Assembler) Feed(subject string, header map[string][]string, data []byte) (*Change, error) {
+	host, kind, ok := ParseSubject(a.cfg.Prefix, subject)
+	if !ok {
+		return nil, fmt.Errorf("%w: subject %q is not a data subject under %q", ErrMalformed, subject, a.cfg.Prefix)
+	}
+	env, err := ParseEnvelope(header)
+	if err != nil {
+		return nil, fmt.Errorf("message on %s: %w", subject, err)
+	}
+	if env.HostID != host || env.Kind != kind {
+		return nil, fmt.Errorf("%w: headers say host %s kind %s, subject %s", ErrMalformed, env.HostID, env.Kind, subject)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	hs := a.hosts[host]
+	if hs == nil {
+		if len(a.hosts) >= a.cfg.MaxHosts {
+			return nil, fmt.Errorf("message from host %s: %d hosts tracked already", host, len(a.hosts))
+		}
+		hs = &hostState{info: HostInfo{HostID: host}, pending: map[pendingKey]*partial{}, future: map[uint64]futureDelta{}}
+		a.hosts[host] = hs
+	}
+	if slices.Contains(hs.retired, env.Epoch) {
+		return nil, nil
+	}
+	raw, complete, err := a.collect(hs, env, data)
+	if err != nil || !complete {
+		if err != nil {
+			err = fmt.Errorf("message %d from host %s: %w", env.MsgID, host, err)
+		}
+		return nil, err
+	}
+	body, err := a.decodeBody(&env, raw)
+	if err != nil {
+		return a.resync(hs, env, "undecodable message"), fmt.Errorf("message %d from host %s: %w", env.MsgID, host, err)
+	}
+	switch env.Kind {
+	case KindSnapshot:
+		return a.feedSnapshot(hs, env, body)
+	case KindDelta:
+		return a.feedDelta(hs, env, body)
+	default:
+		return a.feedHeartbeat(hs, env, body)
+	}
+}
+
+// switchEpoch starts following a new epoch of the host: the old one's
+// messages are ignored from now on and the state is stale until a full
+// snapshot of the new epoch.
+func (hs *hostState) switchEpoch(epoch string) {
+	if hs.info.Epoch != "" {
+		hs.retired = append(hs.retired, hs.info.Epoch)
+		if len(hs.retired) > maxRetiredEpochs {
+			hs.retired = hs.retired[1:]
+		}
+	}
+	hs.info.Epoch, hs.info.Seq, hs.info.Synced = epoch, 0, false
+	clear(hs.future)
+	for k := range hs.pending {
+		if k.epoch != epoch {
+			delete(hs.pending, k)
+		}
+	}
+}
+
+func (hs *hostState) seen(env *Envelope) {
+	if env.Hostname != "" {
+		hs.info.Hostname = env.Hostname
+	}
+	if env.ScanTime.After(hs.info.LastScan) {
+		hs.info.LastScan = env.ScanTime
+	}
+	hs.info.Interval = time.Duration(env.IntervalMS) * time.Millisecond
+}
+
+func (a *Assembler) change(hs *hostState, env Envelope) *Change {
+	return &Change{HostID: hs.info.HostID, Kind: env.Kind, Epoch: hs.info.Epoch, Seq: hs.info.Seq, State: hs.state}
+}
+
+func (a *Assembler) resync(hs *hostState, env Envelope, reason string) *Change {
+	c := a.change(hs, env)
+	c.NeedResync, c.Reason = true, reason
+	return c
+}
+
+func (a *Assembler) feedSnapshot(hs *hostState, env Envelope, body []byte) (*Change, error) {
+	if env.Epoch == hs.info.Epoch && hs.info.Synced && env.Seq <= hs.info.Seq {
+		return nil, nil // a replay or a duplicate
+	}
+	s := new(Snapshot)
+	if err := decodeJSON(body, env.Kind, s); err != nil {
+		return a.resync(hs, env, "undecodable snapshot"), fmt.Errorf("snapshot %d from host %s: %w", env.Seq, hs.info.HostID, err)
+	}
+	if s.Host.HostID != env.HostID {
+		return a.resync(hs, env, "snapshot of another host"), fmt.Errorf("%w: snapshot %d on host %s's subject is for host %q", ErrMalformed, env.Seq, env.HostID, s.Host.HostID)
+	}
+	if err := s.Validate(); err != nil {
+		return a.resync(hs, env, "invalid snapshot"), fmt.Errorf("%w: snapshot %d from host %s: %w", ErrMalformed, env.Seq, env.HostID, err)
+	}
+	s.Sort()
+	if env.Epoch != hs.info.Epoch {
+		hs.switchEpoch(env.Epoch)
+	}
+	hs.seen(&env)
+	hs.state, hs.info.Seq, hs.info.Synced = s, env.Seq, true
+	for base := range hs.future {
+		if base < env.Seq {
+			delete(hs.future, base)
+		}
+	}
+	a.applyFuture(hs)
+	return a.change(hs, env), nil
+}
+
+func (a *Assembler) feedDelta(hs *hostState, env Envelope, body []byte) (*Change, error) {
+	if env.Epoch == hs.info.Epoch && hs.info.Synced && env.Seq <= hs.info.Seq {
+		return nil, nil
+	}
+	d := new(Delta)
+	if err := decodeJSON(body, env.Kind, d); err != nil {
+		return a.resync(hs, env, "undecodable delta"), fmt.Errorf("delta %d from host %s: %w", env.Seq, hs.info.HostID, err)
+	}
+	if d.Host.HostID != env.HostID {
+		return a.resync(hs, env, "delta of another host"), fmt.Errorf("%w: delta %d on host %s's subject is for host %q", ErrMalformed, env.Seq, env.HostID, d.Host.HostID)
+	}
+	if env.Epoch != hs.info.Epoch {
+		reason := "new epoch"
+		if hs.info.Epoch == "" {
+			reason = "joined"
+		}
+		hs.switchEpoch(env.Epoch)
+		hs.seen(&env)
+		hs.future[env.BaseSeq] = futureDelta{env: env, delta: d}
+		return a.resync(hs, env, reason), nil
+	}
+	hs.seen(&env)
+	if !hs.info.Synced || env.BaseSeq != hs.info.Seq {
+		if len(hs.future) < a.cfg.MaxFuture && (!hs.info.Synced || env.BaseSeq > hs.info.Seq) {
+			hs.future[env.BaseSeq] = futureDelta{env: env, delta: d}
+		}
+		if !hs.info.Synced {
+			return a.resync(hs, env, "no base state"), nil
+		}
+		return a.resync(hs, env, "gap"), nil
+	}
+	next, err := d.Apply(hs.state)
+	if err != nil {
+		hs.info.Synced = false
+		return a.resync(hs, env, "delta does not apply"), fmt.Errorf("delta %d from host %s: %w", env.Seq, env.HostID, err)
+	}
+	hs.state, hs.info.Seq = next, env.Seq
+	a.applyFuture(hs)
+	c := a.change(hs, env)
+	c.Delta = d
+	return c, nil
+}
+
+// applyFuture applies buffered deltas that now have their base.
+func (a *Assembler) applyFuture(hs *hostState) {
+	for {
+		f, ok := hs.future[hs.info.Seq]
+		if !ok {
+			return
+		}
+		delete(hs.future, hs.info.Seq)
+		next, err := f.delta.Apply(hs.state)
+		if err != nil {
+			hs.info.Synced = false
+			return
+		}
+		hs.state, hs.info.Seq = next, f.env.Seq
+	}
+}
+
+func (a *Assembler) feedHeartbeat(hs *hostState, env Envelope, body []byte) (*Change, error) {
+	st := new(Stats)
+	if err := decodeJSON(body, env.Kind, st); err != nil {
+		return nil, fmt.Errorf("heartbeat from host %s: %w", hs.info.HostID, err)
+	}
+	reason := ""
+	switch {
+	case env.Epoch != hs.info.Epoch && hs.info.Epoch == "":
+		hs.switchEpoch(env.Epoch)
+		reason = "joined"
+	case env.Epoch != hs.info.Epoch:
+		hs.switchEpoch(env.Epoch)
+		reason = "new epoch"
+	case !hs.info.Synced:
+		reason = "no base state"
+	case env.Seq > hs.info.Seq:
+		reason = "gap"
+	}
+	hs.seen(&env)
+	hs.info.Stats = st
+	if reason == "" && hs.state != nil && env.Seq == hs.info.Seq {
+		s := *hs.state
+		s.Host.ScanTime = env.ScanTime
+		hs.state = &s
+	}
+	c := a.change(hs, env)
+	c.Stats = st
+	c.NeedResync, c.Reason = reason != "", reason
+	return c, nil
+}
+
+// State returns the last complete state of host, shared and read-only, and
+// whether there is one. It may be stale: see Info's Synced.
+func (a *Assembler) State(host string) (*Snapshot, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	hs := a.hosts[host]
+	if hs == nil || hs.state == nil {
+		return nil, false
+	}
+	return hs.state, true
+}
+
+// Info returns what the assembler knows about host.
+func (a *Assembler) Info(host string) (HostInfo, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	hs := a.hosts[host]
+	if hs == nil {
+		return HostInfo{}, false
+	}
+	return hs.info, true
+}
+
+// Hosts returns the ids of the hosts that have a state, sorted.
+func (a *Assembler) Hosts() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]string, 0, len(a.hosts))
+	for id, hs := range a.hosts {
+		if hs.state != nil {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Forget drops everything known about host.
+func (a *Assembler) Forget(host string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.hosts, host)
+}

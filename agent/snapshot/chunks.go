@@ -1,0 +1,111 @@
+package snapshot
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+)
+
+// partial is a chunked message being collected.
+type partial struct {
+	env   Envelope
+	parts [][]byte
+	got   int
+	bytes int64
+}
+
+// sameMessage reports whether two chunk envelopes describe the same message.
+func sameMessage(a, b *Envelope) bool {
+	return a.Epoch == b.Epoch && a.MsgID == b.MsgID && a.Kind == b.Kind && a.Seq == b.Seq &&
+		a.BaseSeq == b.BaseSeq && a.Chunks == b.Chunks && a.Encoding == b.Encoding && a.Size == b.Size
+}
+
+// collect adds one chunk to hs and returns the whole encoded body once every
+// chunk is there. data is copied when it has to be kept.
+func (a *Assembler) collect(hs *hostState, env Envelope, data []byte) ([]byte, bool, error) {
+	if env.Size > a.cfg.MaxBodyBytes {
+		return nil, false, fmt.Errorf("%w: body of %d bytes exceeds the %d byte limit", ErrMalformed, env.Size, a.cfg.MaxBodyBytes)
+	}
+	if env.Chunks > a.cfg.MaxChunks {
+		return nil, false, fmt.Errorf("%w: %d chunks exceed the limit of %d", ErrMalformed, env.Chunks, a.cfg.MaxChunks)
+	}
+	if int64(len(data)) > a.cfg.MaxBodyBytes {
+		return nil, false, fmt.Errorf("%w: chunk of %d bytes exceeds the %d byte limit", ErrMalformed, len(data), a.cfg.MaxBodyBytes)
+	}
+	if env.Chunks == 1 {
+		return data, true, nil
+	}
+	key := pendingKey{epoch: env.Epoch, msgID: env.MsgID}
+	p := hs.pending[key]
+	if p == nil {
+		if len(hs.pending) >= a.cfg.MaxPending {
+			hs.evictOldestPending()
+		}
+		p = &partial{env: env, parts: make([][]byte, env.Chunks)}
+		hs.pending[key] = p
+	}
+	if !sameMessage(&p.env, &env) {
+		delete(hs.pending, key)
+		return nil, false, fmt.Errorf("%w: chunk %d of message %d disagrees with its other chunks", ErrMalformed, env.Chunk, env.MsgID)
+	}
+	if p.parts[env.Chunk] != nil {
+		return nil, false, nil // a duplicate chunk
+	}
+	p.bytes += int64(len(data))
+	if p.bytes > a.cfg.MaxBodyBytes {
+		delete(hs.pending, key)
+		return nil, false, fmt.Errorf("%w: message %d exceeds the %d byte limit", ErrMalformed, env.MsgID, a.cfg.MaxBodyBytes)
+	}
+	p.parts[env.Chunk] = append(make([]byte, 0, len(data)+1), data...) // non-nil even when empty
+	p.got++
+	if p.got < env.Chunks {
+		return nil, false, nil
+	}
+	delete(hs.pending, key)
+	return slices.Concat(p.parts...), true, nil
+}
+
+type pendingKey struct {
+	epoch string
+	msgID uint64
+}
+
+func (hs *hostState) evictOldestPending() {
+	var oldest pendingKey
+	first := true
+	for k := range hs.pending {
+		if first || k.msgID < oldest.msgID {
+			oldest, first = k, false
+		}
+	}
+	delete(hs.pending, oldest)
+}
+
+// decodeBody undoes the encoding and checks the size the envelope promised.
+func (a *Assembler) decodeBody(env *Envelope, data []byte) ([]byte, error) {
+	switch env.Encoding {
+	case EncodingIdentity:
+		if int64(len(data)) != env.Size {
+			return nil, fmt.Errorf("%w: body is %d bytes, header says %d", ErrMalformed, len(data), env.Size)
+		}
+		return data, nil
+	case EncodingZstd:
+		out, err := a.zdec.DecodeAll(data, make([]byte, 0, min(env.Size, int64(len(data))*8+64)))
+		if err != nil {
+			return nil, fmt.Errorf("%w: zstd: %w", ErrMalformed, err)
+		}
+		if int64(len(out)) != env.Size {
+			return nil, fmt.Errorf("%w: body decodes to %d bytes, header says %d", ErrMalformed, len(out), env.Size)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%w: unknown encoding %q", ErrMalformed, env.Encoding)
+}
+
+// decodeJSON decodes a message body into v.
+func decodeJSON(body []byte, kind Kind, v any) error {
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("%w: %s body: %w", ErrMalformed, kind, err)
+	}
+	return nil
+}

@@ -1,0 +1,118 @@
+package snapshot
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// DefaultMaxPayload is NATS's default max payload (headers plus data).
+const DefaultMaxPayload = 1 << 20
+
+// minCompressBytes is the body size under which compression is not tried:
+// a heartbeat gains nothing from a zstd frame header.
+const minCompressBytes = 512
+
+// chunkIndexRoom is the space reserved in the header estimate for chunk
+// numbers of up to 10 digits each.
+const chunkIndexRoom = 20
+
+// Message is one wire message ready for NATS: nats.Msg's Subject, Header and
+// Data.
+type Message struct {
+	Subject string
+	Header  map[string][]string
+	Data    []byte
+}
+
+// Size is the message's size on the wire as NATS counts it against the max
+// payload: headers plus data.
+func (m *Message) Size() int { return headerBytes(m.Header) + len(m.Data) }
+
+// Encoder turns snapshots, deltas and stats into wire messages: JSON, zstd
+// when that saves bytes, split into chunks that fit MaxPayload. It is safe
+// for concurrent use; one per publisher is enough.
+type Encoder struct {
+	prefix     string
+	maxPayload int
+	zenc       *zstd.Encoder
+}
+
+// NewEncoder returns an encoder for subjects under prefix whose messages
+// (headers plus data) are at most maxPayload bytes; 0 means
+// DefaultMaxPayload. maxPayload must leave room for the headers (1 KiB is
+// the smallest accepted).
+func NewEncoder(prefix string, maxPayload int) (*Encoder, error) {
+	if maxPayload == 0 {
+		maxPayload = DefaultMaxPayload
+	}
+	if maxPayload < 1024 {
+		return nil, fmt.Errorf("new encoder: max payload %d is below 1024 bytes", maxPayload)
+	}
+	zenc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault))
+	if err != nil {
+		return nil, fmt.Errorf("new encoder: %w", err)
+	}
+	return &Encoder{prefix: prefix, maxPayload: maxPayload, zenc: zenc}, nil
+}
+
+// MaxPayload returns the size limit the encoder splits to.
+func (e *Encoder) MaxPayload() int { return e.maxPayload }
+
+// EncodeSnapshot encodes a full snapshot; env.Kind is set to KindSnapshot.
+func (e *Encoder) EncodeSnapshot(env Envelope, s *Snapshot) ([]Message, error) {
+	env.Kind = KindSnapshot
+	return e.encodeValue(env, s)
+}
+
+// EncodeDelta encodes a delta from env.BaseSeq to env.Seq.
+func (e *Encoder) EncodeDelta(env Envelope, d *Delta) ([]Message, error) {
+	env.Kind = KindDelta
+	return e.encodeValue(env, d)
+}
+
+// EncodeHeartbeat encodes a heartbeat carrying st.
+func (e *Encoder) EncodeHeartbeat(env Envelope, st *Stats) ([]Message, error) {
+	env.Kind = KindHeartbeat
+	return e.encodeValue(env, st)
+}
+
+func (e *Encoder) encodeValue(env Envelope, v any) ([]Message, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s for host %s: %w", env.Kind, env.HostID, err)
+	}
+	return e.Encode(env, body)
+}
+
+// Encode compresses body when that saves bytes and splits it into messages
+// of at most MaxPayload bytes. The envelope's Version, Chunk, Chunks,
+// Encoding and Size are set here; the rest comes from env.
+func (e *Encoder) Encode(env Envelope, body []byte) ([]Message, error) {
+	env.Version = WireVersion
+	env.Size = int64(len(body))
+	env.Encoding = EncodingIdentity
+	data := body
+	if len(body) >= minCompressBytes {
+		z := e.zenc.EncodeAll(body, make([]byte, 0, len(body)/4))
+		if len(z) < len(body) {
+			data, env.Encoding = z, EncodingZstd
+		}
+	}
+	env.Chunks, env.Chunk = 1, 0
+	room := e.maxPayload - headerBytes(env.Header()) - chunkIndexRoom
+	if room < 1 {
+		return nil, fmt.Errorf("encode %s for host %s: headers leave no room in %d bytes", env.Kind, env.HostID, e.maxPayload)
+	}
+	n := max(1, (len(data)+room-1)/room)
+	env.Chunks = n
+	subject := Subject(e.prefix, env.HostID, env.Kind)
+	msgs := make([]Message, n)
+	for i := range n {
+		env.Chunk = i
+		end := min(len(data), (i+1)*room)
+		msgs[i] = Message{Subject: subject, Header: env.Header(), Data: data[i*room : end]}
+	}
+	return msgs, nil
+}

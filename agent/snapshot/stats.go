@@ -1,0 +1,38 @@
+package snapshot
+
+// Stats is the body of a heartbeat message: the agent's own counters and
+// timings, so a subscriber can watch the agent without scraping metrics.
+// Durations are in microseconds, sizes in bytes; counters are totals since
+// the agent started (Epoch) unless the name says "last". The zero value is
+// valid and means nothing was measured.
+type Stats struct {
+	// ScanMicros is the wall time of the last tick's scan, in microseconds.
+	ScanMicros int64 `json:"scan_us"`
+	// TickMicros is the wall time of the whole last tick (scan to submit).
+	TickMicros int64 `json:"tick_us,omitempty"`
+	// Processes and Sockets are the counts in the last published state.
+	Processes int `json:"processes"`
+	Sockets   int `json:"sockets"`
+	// ProcessesSeen is how many pids the last scan looked at, reported or not.
+	ProcessesSeen int `json:"processes_seen,omitempty"`
+	// Ticks is the number of ticks run since start.
+	Ticks uint64 `json:"ticks"`
+	// PluginCalls and PluginFaults count wasm plugin calls and their faults
+	// (traps, timeouts, bad output, limits).
+	PluginCalls  uint64 `json:"plugin_calls"`
+	PluginFaults uint64 `json:"plugin_faults"`
+	// PublishedBytes and PublishedMessages count what the publisher handed
+	// to NATS (headers and bodies, all kinds). Filled in by the publisher.
+	PublishedBytes    uint64 `json:"published_bytes"`
+	PublishedMessages uint64 `json:"published_messages"`
+	// LastFullBytes is the wire size of the last full snapshot, all chunks.
+	LastFullBytes int64 `json:"last_full_bytes,omitempty"`
+	// Reconnects counts NATS reconnections; PublishErrors counts messages
+	// that could not be handed to NATS (the next one is a full snapshot).
+	Reconnects    uint64 `json:"reconnects"`
+	PublishErrors uint64 `json:"publish_errors"`
+	// ResyncRequests counts resync requests answered on the control subject.
+	ResyncRequests uint64 `json:"resync_requests"`
+	// RSSBytes is the agent's resident set size when known.
+	RSSBytes int64 `json:"rss_bytes,omitempty"`
+}
