@@ -1,0 +1,194 @@
+package fakeproc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// netDir is where Write puts the shared per-namespace tables, relative to
+// the tree root. The name is not numeric, so pid listings skip it.
+const netDir = ".fakeproc/net"
+
+// Write lays the tree out under dir, which must exist (an empty directory,
+// e.g. t.TempDir()). Processes are written in slice order; a pid listed
+// twice is an error.
+func (t *Tree) Write(dir string) error {
+	w := writer{buf: make([]byte, 0, 4096)}
+	w.file(filepath.Join(dir, "stat"), t.appendProcStat(nil), 0o444)
+	for ns, tabs := range t.NetNS {
+		d := filepath.Join(dir, netDir, strconv.FormatUint(ns, 10))
+		w.mkdir(d)
+		w.file(filepath.Join(d, "tcp"), NetTable(TCP, tabs.TCP), 0o444)
+		w.file(filepath.Join(d, "tcp6"), NetTable(TCP6, tabs.TCP6), 0o444)
+		w.file(filepath.Join(d, "udp"), NetTable(UDP, tabs.UDP), 0o444)
+		w.file(filepath.Join(d, "udp6"), NetTable(UDP6, tabs.UDP6), 0o444)
+	}
+	seen := make(map[int]bool, len(t.Procs))
+	for i := range t.Procs {
+		p := &t.Procs[i]
+		if seen[p.PID] {
+			return fmt.Errorf("write fake proc tree: pid %d listed twice", p.PID)
+		}
+		seen[p.PID] = true
+		w.proc(dir, p)
+		if w.err != nil {
+			return fmt.Errorf("write fake proc tree: pid %d: %w", p.PID, w.err)
+		}
+	}
+	if len(t.Procs) > 0 && t.Procs[0].NetNS != 0 {
+		w.symlink(filepath.Join(netDir, strconv.FormatUint(t.Procs[0].NetNS, 10)), filepath.Join(dir, "net"))
+	}
+	if w.err != nil {
+		return fmt.Errorf("write fake proc tree: %w", w.err)
+	}
+	return nil
+}
+
+// appendProcStat appends /proc/stat with the btime line, in the layout of
+// fs/proc/stat.c show_stat on a two-cpu machine.
+func (t *Tree) appendProcStat(b []byte) []byte {
+	b = append(b, "cpu  2255 34 2290 22625563 6290 127 456 0 0 0\n"+
+		"cpu0 1132 34 1441 11311718 3675 127 438 0 0 0\n"+
+		"cpu1 1123 0 849 11313845 2614 0 18 0 0 0\n"+
+		"intr 114930548 113199788 3 0 5 263 0 4 [0]\n"+
+		"ctxt 1990473\nbtime "...)
+	b = strconv.AppendInt(b, t.BootTime, 10)
+	b = append(b, "\nprocesses "...)
+	b = strconv.AppendInt(b, int64(len(t.Procs)), 10)
+	return append(b, "\nprocs_running 1\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n"...)
+}
+
+// writer keeps the first error so that the layout code reads straight.
+type writer struct {
+	err error
+	buf []byte
+}
+
+func (w *writer) mkdir(path string) {
+	if w.err == nil {
+		w.err = os.MkdirAll(path, 0o755)
+	}
+}
+
+func (w *writer) file(path string, content []byte, mode os.FileMode) {
+	if w.err != nil {
+		return
+	}
+	w.err = os.WriteFile(path, content, mode)
+	if w.err == nil && mode&0o444 == 0 {
+		// WriteFile applies the umask only on creation; make the denial exact.
+		w.err = os.Chmod(path, mode)
+	}
+}
+
+func (w *writer) symlink(target, path string) {
+	if w.err == nil {
+		w.err = os.Symlink(target, path)
+	}
+}
+
+func (w *writer) proc(dir string, p *Proc) {
+	pd := filepath.Join(dir, strconv.Itoa(p.PID))
+	w.mkdir(filepath.Join(pd, "fd"))
+	w.mkdir(filepath.Join(pd, "ns"))
+	mode := func(name string) os.FileMode {
+		if slices.Contains(p.Deny, name) {
+			return 0
+		}
+		if name == "environ" {
+			return 0o400
+		}
+		return 0o444
+	}
+	w.buf = AppendStat(w.buf[:0], p)
+	w.file(filepath.Join(pd, "stat"), w.buf, mode("stat"))
+	w.buf = AppendStatus(w.buf[:0], p)
+	w.file(filepath.Join(pd, "status"), w.buf, mode("status"))
+	w.buf = w.buf[:0]
+	if p.RawCmdline != "" {
+		w.buf = append(w.buf, p.RawCmdline...)
+	} else {
+		w.buf = appendNULList(w.buf, p.Argv)
+	}
+	w.file(filepath.Join(pd, "cmdline"), w.buf, mode("cmdline"))
+	w.buf = appendNULList(w.buf[:0], p.Environ)
+	w.file(filepath.Join(pd, "environ"), w.buf, mode("environ"))
+	cg := p.Cgroup
+	if cg == "" {
+		cg = "0::/\n"
+	}
+	w.file(filepath.Join(pd, "cgroup"), []byte(cg), mode("cgroup"))
+	w.file(filepath.Join(pd, "comm"), []byte(p.Comm+"\n"), 0o644)
+	if p.Exe != "" {
+		w.symlink(p.Exe, filepath.Join(pd, "exe"))
+	}
+	if p.NetNS != 0 {
+		ns := strconv.FormatUint(p.NetNS, 10)
+		w.symlink("net:["+ns+"]", filepath.Join(pd, "ns", "net"))
+		w.symlink(filepath.Join("..", netDir, ns), filepath.Join(pd, "net"))
+	}
+	for _, fd := range p.FDs {
+		if fd.Num < 0 || strings.ContainsRune(fd.Target, 0) {
+			w.fail(fmt.Errorf("bad fd %d -> %q", fd.Num, fd.Target))
+			return
+		}
+		w.symlink(fd.Target, filepath.Join(pd, "fd", strconv.Itoa(fd.Num)))
+	}
+}
+
+func (w *writer) fail(err error) {
+	if w.err == nil {
+		w.err = err
+	}
+}
+
+func appendNULList(b []byte, list []string) []byte {
+	for _, s := range list {
+		b = append(b, s...)
+		b = append(b, 0)
+	}
+	return b
+}
+
+// ErrNoProc is returned by Tree.Remove for a pid that is not in the tree.
+var ErrNoProc = errors.New("no such process in tree")
+
+// Remove deletes /proc/PID from a tree written under dir, as if the
+// process exited, and drops it from t.
+func (t *Tree) Remove(dir string, pid int) error {
+	i := slices.IndexFunc(t.Procs, func(p Proc) bool { return p.PID == pid })
+	if i < 0 {
+		return fmt.Errorf("remove pid %d: %w", pid, ErrNoProc)
+	}
+	t.Procs = slices.Delete(t.Procs, i, i+1)
+	if err := os.RemoveAll(filepath.Join(dir, strconv.Itoa(pid))); err != nil {
+		return fmt.Errorf("remove pid %d: %w", pid, err)
+	}
+	return nil
+}
+
+// Rewrite writes /proc/PID of p again under dir (replacing what was there),
+// as a process changes its argv, comm or state, or as a new process takes
+// a pid. p replaces the tree's entry for p.PID or is appended.
+func (t *Tree) Rewrite(dir string, p Proc) error {
+	if i := slices.IndexFunc(t.Procs, func(q Proc) bool { return q.PID == p.PID }); i >= 0 {
+		t.Procs[i] = p
+	} else {
+		t.Procs = append(t.Procs, p)
+	}
+	pd := filepath.Join(dir, strconv.Itoa(p.PID))
+	if err := os.RemoveAll(pd); err != nil {
+		return fmt.Errorf("rewrite pid %d: %w", p.PID, err)
+	}
+	w := writer{}
+	w.proc(dir, &p)
+	if w.err != nil {
+		return fmt.Errorf("rewrite pid %d: %w", p.PID, w.err)
+	}
+	return nil
+}
