@@ -1,0 +1,323 @@
+package snapshot
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+const testEpoch = "0000018c0a1b2c3d-1f2e3d4c"
+
+// wire encodes messages the way a publisher does, numbering them.
+type wire struct {
+	t     *testing.T
+	enc   *Encoder
+	epoch string
+	msgID uint64
+}
+
+func newWire(t *testing.T, maxPayload int) *wire {
+	t.Helper()
+	enc, err := NewEncoder("proctag", maxPayload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &wire{t: t, enc: enc, epoch: testEpoch}
+}
+
+func (w *wire) env(seq, base uint64) Envelope {
+	w.msgID++
+	return Envelope{HostID: "h1", Hostname: "h1.example", Epoch: w.epoch, Seq: seq, BaseSeq: base,
+		ScanTime: time.Date(2026, 1, 1, 0, 0, int(seq), 0, time.UTC), IntervalMS: 10000, MsgID: w.msgID}
+}
+
+func (w *wire) snapshot(seq uint64, s *Snapshot) []Message {
+	w.t.Helper()
+	s.Host.HostID = "h1"
+	msgs, err := w.enc.EncodeSnapshot(w.env(seq, 0), s)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return msgs
+}
+
+func (w *wire) delta(seq, base uint64, d *Delta) []Message {
+	w.t.Helper()
+	d.Host.HostID = "h1"
+	msgs, err := w.enc.EncodeDelta(w.env(seq, base), d)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return msgs
+}
+
+func (w *wire) heartbeat(seq uint64) []Message {
+	w.t.Helper()
+	msgs, err := w.enc.EncodeHeartbeat(w.env(seq, 0), &Stats{Processes: 1})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return msgs
+}
+
+func newAssembler(t *testing.T, cfg AssemblerConfig) *Assembler {
+	t.Helper()
+	a, err := NewAssembler(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// feed feeds messages and returns the last non-nil change.
+func feed(t *testing.T, a *Assembler, msgs []Message) *Change {
+	t.Helper()
+	var last *Change
+	for _, m := range msgs {
+		c, err := a.Feed(m.Subject, m.Header, m.Data)
+		if err != nil {
+			t.Fatalf("Feed %s: %v", m.Subject, err)
+		}
+		if c != nil {
+			last = c
+		}
+	}
+	return last
+}
+
+func TestAssemblerSnapshotDeltaHeartbeat(t *testing.T) {
+	w := newWire(t, 0)
+	a := newAssembler(t, AssemblerConfig{})
+	s1 := snap([]Process{proc(1, 1, "a"), proc(2, 1, "b")}, []Socket{sock(9, 80, 1)})
+	c := feed(t, a, w.snapshot(1, s1))
+	if c == nil || c.NeedResync || c.Seq != 1 || len(c.State.Processes) != 2 {
+		t.Fatalf("after snapshot: %+v", c)
+	}
+	s2 := snap([]Process{proc(2, 1, "b"), proc(3, 4, "c")}, []Socket{sock(9, 80, 1), sock(10, 81, 3)})
+	s2.Host.HostID = "h1"
+	c = feed(t, a, w.delta(2, 1, Diff(s1, s2)))
+	if c == nil || c.NeedResync || c.Seq != 2 || c.Delta == nil {
+		t.Fatalf("after delta: %+v", c)
+	}
+	got, ok := a.State("h1")
+	if !ok {
+		t.Fatal("no state for h1")
+	}
+	assertSameState(t, got, s2)
+	c = feed(t, a, w.heartbeat(2))
+	if c == nil || c.NeedResync || c.Stats == nil || c.Stats.Processes != 1 {
+		t.Fatalf("after heartbeat: %+v", c)
+	}
+	if st, _ := a.State("h1"); !st.Host.ScanTime.Equal(time.Date(2026, 1, 1, 0, 0, 2, 0, time.UTC)) {
+		t.Fatalf("heartbeat did not move the scan time: %v", st.Host.ScanTime)
+	}
+	if hosts := a.Hosts(); len(hosts) != 1 || hosts[0] != "h1" {
+		t.Fatalf("Hosts() = %v", hosts)
+	}
+}
+
+func TestAssemblerChunksInAnyOrder(t *testing.T) {
+	w := newWire(t, 4096)
+	big := synth(300, 3000, 3)
+	msgs := w.snapshot(1, big)
+	if len(msgs) < 5 {
+		t.Fatalf("want a chunked message, got %d chunks", len(msgs))
+	}
+	for _, m := range msgs {
+		if m.Size() > 4096 {
+			t.Fatalf("chunk of %d bytes exceeds the max payload", m.Size())
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	r.Shuffle(len(msgs), func(i, j int) { msgs[i], msgs[j] = msgs[j], msgs[i] })
+	msgs = append(msgs, msgs[0], msgs[1]) // duplicates after completion start nothing
+	a := newAssembler(t, AssemblerConfig{})
+	c := feed(t, a, msgs)
+	if c == nil || c.Seq != 1 {
+		t.Fatalf("change %+v", c)
+	}
+	got, _ := a.State("h1")
+	assertSameState(t, got, big)
+}
+
+func TestAssemblerResyncCases(t *testing.T) {
+	s1 := snap([]Process{proc(1, 1, "a")}, nil)
+	s2 := snap([]Process{proc(1, 1, "a"), proc(2, 1, "b")}, nil)
+	s3 := snap([]Process{proc(2, 1, "b")}, nil)
+	for _, s := range []*Snapshot{s1, s2, s3} {
+		s.Host.HostID = "h1"
+	}
+	tests := []struct {
+		name       string
+		run        func(w *wire, a *Assembler) *Change
+		wantResync string
+		wantSeq    uint64
+		wantState  *Snapshot
+	}{
+		{name: "a delta before any snapshot asks to join",
+			run:        func(w *wire, a *Assembler) *Change { return feed(t, a, w.delta(2, 1, Diff(s1, s2))) },
+			wantResync: "joined"},
+		{name: "a heartbeat before any snapshot asks to join",
+			run:        func(w *wire, a *Assembler) *Change { return feed(t, a, w.heartbeat(3)) },
+			wantResync: "joined"},
+		{name: "a lost delta is a gap",
+			run: func(w *wire, a *Assembler) *Change {
+				feed(t, a, w.snapshot(1, s1))
+				w.delta(2, 1, Diff(s1, s2)) // lost
+				return feed(t, a, w.delta(3, 2, Diff(s2, s3)))
+			},
+			wantResync: "gap", wantSeq: 1, wantState: s1},
+		{name: "a heartbeat ahead of the state is a gap",
+			run: func(w *wire, a *Assembler) *Change {
+				feed(t, a, w.snapshot(1, s1))
+				w.delta(2, 1, Diff(s1, s2)) // lost
+				return feed(t, a, w.heartbeat(2))
+			},
+			wantResync: "gap", wantSeq: 1, wantState: s1},
+		{name: "the resync snapshot closes the gap and buffered deltas after it apply",
+			run: func(w *wire, a *Assembler) *Change {
+				feed(t, a, w.snapshot(1, s1))
+				d2 := w.delta(2, 1, Diff(s1, s2))
+				d3 := w.delta(3, 2, Diff(s2, s3))
+				feed(t, a, d3)
+				return feed(t, a, d2)
+			},
+			wantSeq: 3, wantState: s3},
+		{name: "a new epoch's heartbeat asks for its state",
+			run: func(w *wire, a *Assembler) *Change {
+				feed(t, a, w.snapshot(1, s1))
+				w.epoch = "0000018c0a1b2c3e-00000000"
+				return feed(t, a, w.heartbeat(1))
+			},
+			wantResync: "new epoch", wantState: s1},
+		{name: "the old epoch is ignored once the new one has a snapshot",
+			run: func(w *wire, a *Assembler) *Change {
+				feed(t, a, w.snapshot(1, s1))
+				late := w.delta(2, 1, Diff(s1, s2))
+				w.epoch = "0000018c0a1b2c3e-00000000"
+				feed(t, a, w.snapshot(1, s3))
+				if c := feed(t, a, late); c != nil {
+					t.Errorf("late old-epoch delta changed something: %+v", c)
+				}
+				return feed(t, a, w.heartbeat(1))
+			},
+			wantSeq: 1, wantState: s3},
+		{name: "a replayed snapshot is ignored",
+			run: func(w *wire, a *Assembler) *Change {
+				first := w.snapshot(1, s1)
+				feed(t, a, first)
+				feed(t, a, w.delta(2, 1, Diff(s1, s2)))
+				if c := feed(t, a, first); c != nil {
+					t.Errorf("replayed snapshot changed something: %+v", c)
+				}
+				return feed(t, a, w.heartbeat(2))
+			},
+			wantSeq: 2, wantState: s2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWire(t, 0)
+			a := newAssembler(t, AssemblerConfig{})
+			c := tt.run(w, a)
+			if c == nil {
+				t.Fatal("no change from the last message")
+			}
+			if c.NeedResync != (tt.wantResync != "") || c.Reason != tt.wantResync {
+				t.Fatalf("NeedResync %v reason %q, want reason %q", c.NeedResync, c.Reason, tt.wantResync)
+			}
+			if c.Seq != tt.wantSeq {
+				t.Fatalf("seq %d, want %d", c.Seq, tt.wantSeq)
+			}
+			got, ok := a.State("h1")
+			if tt.wantState == nil {
+				if ok {
+					t.Fatalf("unexpected state %+v", got)
+				}
+				return
+			}
+			if !ok {
+				t.Fatal("no state")
+			}
+			got2 := *got
+			got2.Host = tt.wantState.Host
+			assertSameState(t, &got2, tt.wantState)
+		})
+	}
+}
+
+func TestAssemblerRejectsMalformed(t *testing.T) {
+	w := newWire(t, 0)
+	good := w.snapshot(1, snap([]Process{proc(1, 1, "a")}, nil))[0]
+	with := func(edit func(m *Message)) Message {
+		m := Message{Subject: good.Subject, Header: map[string][]string{}, Data: bytes.Clone(good.Data)}
+		for k, v := range good.Header {
+			m.Header[k] = append([]string(nil), v...)
+		}
+		edit(&m)
+		return m
+	}
+	bomb := func() Message {
+		zenc, _ := zstd.NewWriter(nil)
+		raw := bytes.Repeat([]byte{' '}, 4<<20)
+		return with(func(m *Message) {
+			m.Data = zenc.EncodeAll(raw, nil)
+			m.Header[HeaderEncoding] = []string{EncodingZstd}
+			m.Header[HeaderSize] = []string{"100"}
+		})
+	}
+	tests := []struct {
+		name string
+		msg  Message
+	}{
+		{"unknown subject", with(func(m *Message) { m.Subject = "other.v1.h1.snapshot" })},
+		{"subject and header host differ", with(func(m *Message) { m.Subject = "proctag.v1.h2.snapshot" })},
+		{"subject and header kind differ", with(func(m *Message) { m.Subject = "proctag.v1.h1.delta" })},
+		{"missing epoch", with(func(m *Message) { delete(m.Header, HeaderEpoch) })},
+		{"other wire version", with(func(m *Message) { m.Header[HeaderVersion] = []string{"2"} })},
+		{"negative seq", with(func(m *Message) { m.Header[HeaderSeq] = []string{"-1"} })},
+		{"chunk index past count", with(func(m *Message) { m.Header[HeaderChunk] = []string{"1"} })},
+		{"unknown encoding", with(func(m *Message) { m.Header[HeaderEncoding] = []string{"gzip"} })},
+		{"truncated body", with(func(m *Message) { m.Data = m.Data[:len(m.Data)/2] })},
+		{"size header lies", with(func(m *Message) { m.Header[HeaderSize] = []string{"3"} })},
+		{"body over the cap", with(func(m *Message) { m.Header[HeaderSize] = []string{"999999999999"} })},
+		{"zstd bomb", bomb()},
+		{"garbage zstd", with(func(m *Message) { m.Header[HeaderEncoding] = []string{EncodingZstd} })},
+		{"snapshot of another host", with(func(m *Message) {
+			m.Data = bytes.Replace(m.Data, []byte(`"host_id":"h1"`), []byte(`"host_id":"h2"`), 1)
+		})},
+		{"process listed twice", with(func(m *Message) {
+			body := []byte(`{"host":{"host_id":"h1"},"processes":[{"pid":1,"start_time":1},{"pid":1,"start_time":1}]}`)
+			m.Data = body
+			m.Header[HeaderSize] = []string{strconv.Itoa(len(body))}
+		})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAssembler(t, AssemblerConfig{MaxBodyBytes: 1 << 20})
+			_, err := a.Feed(tt.msg.Subject, tt.msg.Header, tt.msg.Data)
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("Feed error = %v, want ErrMalformed", err)
+			}
+			if _, ok := a.State("h1"); ok {
+				t.Fatal("a malformed message produced a state")
+			}
+		})
+	}
+}
+
+func TestEncoderCompressesOnlyWhenItSaves(t *testing.T) {
+	w := newWire(t, 0)
+	small := w.heartbeat(1)
+	if got := small[0].Header[HeaderEncoding][0]; got != EncodingIdentity {
+		t.Fatalf("heartbeat encoding %s, want identity", got)
+	}
+	big := w.snapshot(1, synth(1000, 10000, 4))
+	if got := big[0].Header[HeaderEncoding][0]; got != EncodingZstd {
+		t.Fatalf("snapshot encoding %s, want zstd", got)
+	}
+}

@@ -1,0 +1,171 @@
+package snapshot
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+)
+
+func proc(pid int, start int64, name string) Process {
+	return Process{PID: pid, StartTime: start, Name: name, ProcessName: name, Cmdline: name, MatchedRule: -1}
+}
+
+func sock(inode uint64, port uint16, pids ...int) Socket {
+	return Socket{Proto: "tcp", LocalIP: "127.0.0.1", LocalPort: port, RemoteIP: "0.0.0.0", State: "LISTEN", Role: "server", Inode: inode, PIDs: pids}
+}
+
+func snap(procs []Process, socks []Socket) *Snapshot {
+	s := &Snapshot{Host: Host{HostID: "h1"}, Processes: procs, Sockets: socks}
+	s.Sort()
+	return s
+}
+
+func TestDiffApply(t *testing.T) {
+	tagged := proc(10, 1, "a")
+	tagged.Tags = map[string]string{"k": "v"}
+	retagged := proc(10, 1, "a")
+	retagged.Tags = map[string]string{"k": "w"}
+	tests := []struct {
+		name       string
+		prev, next *Snapshot
+		wantEmpty  bool
+		added      int
+		changed    int
+		removed    int
+		sockAdded  int
+		sockChange int
+		sockRemove int
+	}{
+		{name: "identical states give an empty delta",
+			prev: snap([]Process{proc(1, 1, "a")}, []Socket{sock(9, 80, 1)}), next: snap([]Process{proc(1, 1, "a")}, []Socket{sock(9, 80, 1)}), wantEmpty: true},
+		{name: "nil prev adds everything",
+			prev: nil, next: snap([]Process{proc(1, 1, "a"), proc(2, 1, "b")}, []Socket{sock(9, 80, 1)}), added: 2, sockAdded: 1},
+		{name: "a new process is added",
+			prev: snap([]Process{proc(1, 1, "a")}, nil), next: snap([]Process{proc(1, 1, "a"), proc(2, 5, "b")}, nil), added: 1},
+		{name: "an exited process is removed",
+			prev: snap([]Process{proc(1, 1, "a"), proc(2, 5, "b")}, nil), next: snap([]Process{proc(2, 5, "b")}, nil), removed: 1},
+		{name: "pid reuse is a removal and an addition, never a change",
+			prev: snap([]Process{proc(7, 1, "old")}, nil), next: snap([]Process{proc(7, 2, "new")}, nil), added: 1, removed: 1},
+		{name: "a renamed process is changed",
+			prev: snap([]Process{proc(1, 1, "a")}, nil), next: snap([]Process{proc(1, 1, "b")}, nil), changed: 1},
+		{name: "a tag value change is a change",
+			prev: snap([]Process{tagged}, nil), next: snap([]Process{retagged}, nil), changed: 1},
+		{name: "a socket with a new owner is changed",
+			prev: snap(nil, []Socket{sock(9, 80, 1)}), next: snap(nil, []Socket{sock(9, 80, 1, 2)}), sockChange: 1},
+		{name: "sockets are keyed by inode",
+			prev: snap(nil, []Socket{sock(9, 80, 1)}), next: snap(nil, []Socket{sock(10, 80, 1)}), sockAdded: 1, sockRemove: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Diff(tt.prev, tt.next)
+			if d.Empty() != tt.wantEmpty {
+				t.Fatalf("Empty() = %v, want %v (%+v)", d.Empty(), tt.wantEmpty, d)
+			}
+			got := []int{len(d.Added), len(d.Changed), len(d.Removed), len(d.SocketsAdded), len(d.SocketsChanged), len(d.SocketsRemoved)}
+			want := []int{tt.added, tt.changed, tt.removed, tt.sockAdded, tt.sockChange, tt.sockRemove}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("counts added/changed/removed/sock added/changed/removed = %v, want %v", got, want)
+			}
+			applied, err := d.Apply(tt.prev)
+			if err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
+			assertSameState(t, applied, tt.next)
+		})
+	}
+}
+
+func TestDiffApplySynthetic(t *testing.T) {
+	prev := synth(2000, 20000, 1)
+	next := churn(prev, 50, 2)
+	d := Diff(prev, next)
+	if len(d.Added) != 50 || len(d.Removed) != 50 || len(d.SocketsAdded) != 500 || len(d.SocketsRemoved) != 500 {
+		t.Fatalf("unexpected delta sizes: +%d -%d ~%d sockets +%d -%d", len(d.Added), len(d.Removed), len(d.Changed), len(d.SocketsAdded), len(d.SocketsRemoved))
+	}
+	got, err := d.Apply(prev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertSameState(t, got, next)
+	if prev.Processes[0].PID != synth(2000, 20000, 1).Processes[0].PID {
+		t.Fatal("Apply modified its base")
+	}
+}
+
+func TestApplyRejectsMismatchedDelta(t *testing.T) {
+	base := snap([]Process{proc(1, 1, "a")}, []Socket{sock(9, 80, 1)})
+	tests := []struct {
+		name string
+		d    Delta
+	}{
+		{"removing an unknown process", Delta{Removed: []Key{{PID: 2, StartTime: 1}}}},
+		{"removing a process twice", Delta{Removed: []Key{{PID: 1, StartTime: 1}, {PID: 1, StartTime: 1}}}},
+		{"changing an unknown process", Delta{Changed: []Process{proc(1, 2, "a")}}},
+		{"changing a removed process", Delta{Removed: []Key{{PID: 1, StartTime: 1}}, Changed: []Process{proc(1, 1, "b")}}},
+		{"adding a present process", Delta{Added: []Process{proc(1, 1, "a")}}},
+		{"adding a process twice", Delta{Added: []Process{proc(3, 1, "a"), proc(3, 1, "b")}}},
+		{"removing an unknown socket", Delta{SocketsRemoved: []uint64{10}}},
+		{"changing an unknown socket", Delta{SocketsChanged: []Socket{sock(10, 80)}}},
+		{"adding a present socket", Delta{SocketsAdded: []Socket{sock(9, 81)}}},
+		{"adding a socket twice", Delta{SocketsAdded: []Socket{sock(11, 81), sock(11, 82)}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.d.Apply(base)
+			if !errors.Is(err, ErrDeltaMismatch) {
+				t.Fatalf("Apply error = %v, want ErrDeltaMismatch", err)
+			}
+			if got != nil {
+				t.Fatal("Apply returned a snapshot with its error")
+			}
+		})
+	}
+}
+
+func TestApplyAllowsReplacingARemovedKey(t *testing.T) {
+	base := snap([]Process{proc(1, 1, "a")}, []Socket{sock(9, 80, 1)})
+	d := Delta{Host: base.Host, Removed: []Key{{PID: 1, StartTime: 1}}, Added: []Process{proc(1, 1, "b")},
+		SocketsRemoved: []uint64{9}, SocketsAdded: []Socket{sock(9, 81, 1)}}
+	got, err := d.Apply(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Processes[0].Name != "b" || got.Sockets[0].LocalPort != 81 {
+		t.Fatalf("got %+v", got)
+	}
+}
+
+func TestSortOrdersAddressesNumerically(t *testing.T) {
+	s := &Snapshot{Sockets: []Socket{
+		{Proto: "tcp", LocalIP: "10.0.0.10", Inode: 1},
+		{Proto: "tcp", LocalIP: "10.0.0.9", Inode: 2},
+		{Proto: "tcp", LocalIP: "10.0.0.9", LocalPort: 1, Inode: 3},
+		{Proto: "tcp6", LocalIP: "::1", Inode: 4},
+	}}
+	s.Sort()
+	var got []uint64
+	for _, sk := range s.Sockets {
+		got = append(got, sk.Inode)
+	}
+	if want := []uint64{2, 3, 1, 4}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("order %v, want %v", got, want)
+	}
+}
+
+// assertSameState compares two states, treating nil and empty lists alike.
+func assertSameState(t *testing.T, got, want *Snapshot) {
+	t.Helper()
+	norm := func(s *Snapshot) Snapshot {
+		c := *s
+		if len(c.Processes) == 0 {
+			c.Processes = nil
+		}
+		if len(c.Sockets) == 0 {
+			c.Sockets = nil
+		}
+		return c
+	}
+	if g, w := norm(got), norm(want); !reflect.DeepEqual(g, w) {
+		t.Fatalf("state mismatch:\n got %+v\nwant %+v", g, w)
+	}
+}
