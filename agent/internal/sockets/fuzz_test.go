@@ -1,0 +1,79 @@
+package sockets
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// FuzzParseTable checks that parseTable never panics and that whatever it
+// accepts survives a round trip through the kernel's row format.
+func FuzzParseTable(f *testing.F) {
+	// A real tcp table: listener, established, time-wait with inode 0.
+	f.Add([]byte(headerTCP+
+		"   0: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 126 1 00000000185fd91b 100 0 0 10 0                       \n"+
+		"   2: 0100007F:8D21 0100007F:A612 06 00000000:00000000 03:00001699 00000000     0        0 0 3 0000000009673bc0                                      \n"), false)
+	// A real tcp6 table with a v4-mapped connection.
+	f.Add([]byte(headerTCP6+
+		"   2: 0000000000000000FFFF00000100007F:9629 0000000000000000FFFF00000100007F:D7A0 01 00000000:00000000 00:00000000 00000000     0        0 27735 1 0000000033bad5a7 20 0 0 10 -1\n"), true)
+	// A real udp table whose slot numbers are wider than %5d.
+	f.Add([]byte(headerUDP+
+		"11400: 0100007F:9D1A 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 27738 2 00000000c0e97612 0         \n"), false)
+	// Header only, no rows.
+	f.Add([]byte(headerTCP6), true)
+	// A truncated row.
+	f.Add([]byte(headerTCP+"   0: 0100007F:1F90 000"), false)
+	// A row with a huge inode.
+	f.Add([]byte(headerTCP+"   0: 0100007F:1F90 00000000:0000 0A 0:0 0:0 0 0 0 99999999999999999999\n"), false)
+	f.Fuzz(func(t *testing.T, data []byte, v6 bool) {
+		got, err := parseTable(nil, data, v6)
+		if err != nil {
+			return
+		}
+		var b strings.Builder
+		b.WriteString(headerTCP)
+		for i, e := range got {
+			b.WriteString(formatRow(i, e, v6))
+			b.WriteByte('\n')
+		}
+		again, err := parseTable(nil, []byte(b.String()), v6)
+		if err != nil {
+			t.Fatalf("reparse of %q: %v", b.String(), err)
+		}
+		if !slices.Equal(got, again) {
+			t.Fatalf("round trip changed the rows:\n%v\n%v", got, again)
+		}
+	})
+}
+
+// FuzzParseSocketLink checks that parseSocketLink never panics and accepts
+// exactly `socket:[decimal]`.
+func FuzzParseSocketLink(f *testing.F) {
+	f.Add([]byte("socket:[27734]"))                // a socket
+	f.Add([]byte("pipe:[27734]"))                  // a pipe
+	f.Add([]byte("socket:[]"))                     // no inode
+	f.Add([]byte("socket:[99999999999999999999]")) // overflows uint64
+	f.Fuzz(func(t *testing.T, link []byte) {
+		ino, ok := parseSocketLink(link)
+		if !ok {
+			return
+		}
+		digits := strings.TrimLeft(strings.TrimSuffix(strings.TrimPrefix(string(link), "socket:["), "]"), "0")
+		if want := uitoa(ino); digits != want && (digits != "" || ino != 0) {
+			t.Fatalf("parseSocketLink(%q) = %d, want digits %q", link, ino, digits)
+		}
+	})
+}
+
+func uitoa(v uint64) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			return string(b[i:])
+		}
+	}
+}

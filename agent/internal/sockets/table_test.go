@@ -1,0 +1,181 @@
+package sockets
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Rows captured from this machine's /proc/net tables (Linux 6.x, amd64),
+// trailing padding included.
+const (
+	headerTCP  = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode                                                     \n"
+	headerTCP6 = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+	headerUDP  = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops            \n"
+)
+
+func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+func TestParseTable(t *testing.T) {
+	tests := []struct {
+		name string
+		data string
+		v6   bool
+		want []entry
+	}{
+		{
+			name: "header only",
+			data: headerTCP,
+		},
+		{
+			name: "tcp listener, established and time-wait",
+			data: headerTCP +
+				"   0: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 126 1 00000000185fd91b 100 0 0 10 0                       \n" +
+				"   1: 0100007F:D7A0 0100007F:9629 01 00000000:00000000 00:00000000 00000000     0        0 27734 2 00000000215c6038 20 0 0 10 -1                     \n" +
+				"   2: 0100007F:8D21 0100007F:A612 06 00000000:00000000 03:00001699 00000000     0        0 0 3 0000000009673bc0                                      \n",
+			want: []entry{
+				{local: ap("0.0.0.0:2024"), remote: ap("0.0.0.0:0"), state: stateListen, inode: 126},
+				{local: ap("127.0.0.1:55200"), remote: ap("127.0.0.1:38441"), state: stateEstablished, inode: 27734},
+				{local: ap("127.0.0.1:36129"), remote: ap("127.0.0.1:42514"), state: 0x06, inode: 0},
+			},
+		},
+		{
+			name: "tcp6 loopback, any and v4-mapped unmapped to IPv4",
+			v6:   true,
+			data: headerTCP6 +
+				"   0: 00000000000000000000000001000000:C53D 00000000000000000000000000000000:0000 0A 00000000:00000001 00:00000000 00000000     0        0 27736 2 000000003facbb47 100 0 0 10 0\n" +
+				"   1: 00000000000000000000000000000000:9629 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 27733 1 00000000539ce345 100 0 0 10 0\n" +
+				"   2: 0000000000000000FFFF00000100007F:9629 0000000000000000FFFF00000100007F:D7A0 01 00000000:00000000 00:00000000 00000000     0        0 27735 1 0000000033bad5a7 20 0 0 10 -1\n",
+			want: []entry{
+				{local: ap("[::1]:50493"), remote: ap("[::]:0"), state: stateListen, inode: 27736},
+				{local: ap("[::]:38441"), remote: ap("[::]:0"), state: stateListen, inode: 27733},
+				{local: ap("127.0.0.1:38441"), remote: ap("127.0.0.1:55200"), state: stateEstablished, inode: 27735},
+			},
+		},
+		{
+			name: "tcp6 global address word order",
+			v6:   true,
+			// 2001:db8::1 is the words 2001:0db8, 0, 0, 0000:0001, each printed
+			// as a little-endian u32.
+			data: headerTCP6 +
+				"   0: B80D0120000000000000000001000000:0050 B80D0120000000000000000002000000:C350 01 00000000:00000000 00:00000000 00000000  1000        0 42 1 0000000000000000 20 4 30 10 -1\n",
+			want: []entry{
+				{local: ap("[2001:db8::1]:80"), remote: ap("[2001:db8::2]:50000"), state: stateEstablished, inode: 42},
+			},
+		},
+		{
+			name: "udp slots wider than the padding, bound and connected",
+			data: headerUDP +
+				"11400: 0100007F:9D1A 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 27738 2 00000000c0e97612 0         \n" +
+				"13701: 0100007F:A617 0100007F:9D1A 01 00000000:00000000 00:00000000 00000000     0        0 27739 2 000000006fcd3861 0         \n",
+			want: []entry{
+				{local: ap("127.0.0.1:40218"), remote: ap("0.0.0.0:0"), state: stateClose, inode: 27738},
+				{local: ap("127.0.0.1:42519"), remote: ap("127.0.0.1:40218"), state: stateEstablished, inode: 27739},
+			},
+		},
+		{
+			name: "last row without newline and lower-case hex",
+			data: headerTCP + "   0: 0100007f:1f90 00000000:0000 0a 00000000:00000000 00:00000000 00000000     0        0 7",
+			want: []entry{{local: ap("127.0.0.1:8080"), remote: ap("0.0.0.0:0"), state: stateListen, inode: 7}},
+		},
+		{
+			name: "empty lines are skipped",
+			data: headerTCP + "\n   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 7\n\n",
+			want: []entry{{local: ap("127.0.0.1:8080"), remote: ap("0.0.0.0:0"), state: stateListen, inode: 7}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseTable(nil, []byte(tt.data), tt.v6)
+			if err != nil {
+				t.Fatalf("parseTable: %v", err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("parseTable =\n%v\nwant\n%v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseTableErrors(t *testing.T) {
+	const good = "0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 7"
+	tests := []struct {
+		name, row, wantErr string
+		v6             bool
+	}{
+		{name: "no slot colon", row: "   0 " + good, wantErr: "line 2: malformed socket table row: slot"},
+		{name: "IPv6 row in an IPv4 table", row: "   0: 00000000000000000000000001000000:C53D 00000000000000000000000000000000:0000 0A 0:0 0:0 0 0 0 1", wantErr: "local address"},
+		{name: "IPv4 row in an IPv6 table", row: "   0: " + good, v6: true, wantErr: "local address"},
+		{name: "bad hex in remote", row: "   0: 0100007F:1F90 0000000G:0000 0A 0:0 0:0 0 0 0 1", wantErr: "remote address"},
+		{name: "short port", row: "   0: 0100007F:1F9 00000000:0000 0A 0:0 0:0 0 0 0 1", wantErr: "local address"},
+		{name: "three digit state", row: "   0: 0100007F:1F90 00000000:0000 0A0 0:0 0:0 0 0 0 1", wantErr: "state"},
+		{name: "missing inode", row: "   0: 0100007F:1F90 00000000:0000 0A 0:0 0:0 0 0 0", wantErr: "inode"},
+		{name: "too few columns", row: "   0: 0100007F:1F90 00000000:0000 0A 0:0", wantErr: "too few columns"},
+		{name: "negative inode", row: "   0: 0100007F:1F90 00000000:0000 0A 0:0 0:0 0 0 0 -1", wantErr: "inode"},
+		{name: "inode overflows", row: "   0: 0100007F:1F90 00000000:0000 0A 0:0 0:0 0 0 0 18446744073709551616", wantErr: "inode"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseTable(nil, []byte(headerTCP+tt.row+"\n"), tt.v6)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("parseTable error = %v, want it to contain %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestParseSocketLink(t *testing.T) {
+	tests := []struct {
+		link string
+		want uint64
+		ok   bool
+	}{
+		{"socket:[27734]", 27734, true},
+		{"socket:[18446744073709551615]", 1<<64 - 1, true},
+		{"socket:[]", 0, false},
+		{"socket:[12", 0, false},
+		{"pipe:[27734]", 0, false},
+		{"anon_inode:[eventfd]", 0, false},
+		{"/dev/null", 0, false},
+		{"socket:[1a]", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.link, func(t *testing.T) {
+			got, ok := parseSocketLink([]byte(tt.link))
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("parseSocketLink(%q) = %d, %v, want %d, %v", tt.link, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestStateName(t *testing.T) {
+	for st, want := range map[uint8]string{0x01: "ESTABLISHED", 0x07: "CLOSE", 0x0A: "LISTEN", 0x06: "TIME_WAIT", 0x00: "UNKNOWN", 0xFF: "UNKNOWN"} {
+		if got := stateName(st); got != want {
+			t.Errorf("stateName(%#x) = %q, want %q", st, got, want)
+		}
+	}
+}
+
+// formatRow prints e in the kernel's format (tcp4_seq_show / tcp6 /
+// udp4_format_sock), for round trips.
+func formatRow(slot int, e entry, v6 bool) string {
+	return fmt.Sprintf("%4d: %s %s %02X 00000000:00000000 00:00000000 00000000     0        0 %d 1 0000000000000000 100 0 0 10 0",
+		slot, formatAddr(e.local, v6), formatAddr(e.remote, v6), e.state, e.inode)
+}
+
+func formatAddr(a netip.AddrPort, v6 bool) string {
+	if !v6 {
+		b := a.Addr().As4()
+		return fmt.Sprintf("%02X%02X%02X%02X:%04X", b[3], b[2], b[1], b[0], a.Port())
+	}
+	b := a.Addr().As16()
+	var s strings.Builder
+	for w := range 4 {
+		fmt.Fprintf(&s, "%02X%02X%02X%02X", b[w*4+3], b[w*4+2], b[w*4+1], b[w*4])
+	}
+	fmt.Fprintf(&s, ":%04X", a.Port())
+	return s.String()
+}
