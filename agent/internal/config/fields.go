@@ -39,7 +39,7 @@ func configFields(c *Config) []field {
 	return []field{
 		{name: "os-proc-sync-enabled", kind: "bool", def: "false", deepflow: true,
 			meaning: "master switch: `proctag run` scans and publishes only when true (`scan` and `check` ignore it)",
-			decode: func(d *decoder, v *yaml.Node, k string) { d.boolean(v, k, &c.ProcSyncEnabled) }},
+			decode:  func(d *decoder, v *yaml.Node, k string) { d.boolean(v, k, &c.ProcSyncEnabled) }},
 		{name: "os-proc-sync-tagged-only", kind: "bool", def: "false", deepflow: true,
 			meaning: "publish only processes that have at least one tag of their own",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.boolean(v, k, &c.SyncTaggedOnly) }},
@@ -79,7 +79,7 @@ func configFields(c *Config) []field {
 			meaning: "limit for one run of `os-app-tag-exec` (`\"5s\"`, `\"500ms\"` or whole seconds); proctag's addition, also allowed under static_config",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.duration(v, k, 0, &c.TagExecTimeout) }},
 		{name: "os-proc-regex", kind: "list of rules", deepflow: true,
-			meaning: "process rules in DeepFlow's legacy semantics, first match decides (keys below); absent = one accept-all rule, a list gets an accept-all rule appended",
+			meaning:  "process rules in DeepFlow's legacy semantics, first match decides (keys below); absent = one accept-all rule, a list gets an accept-all rule appended",
 			children: ruleFields(new(rules.Spec)),
 			decode:   func(d *decoder, v *yaml.Node, k string) { d.rules(v, k, c) }},
 		{name: "full-rescan-every", kind: "int", def: "6",
@@ -179,7 +179,7 @@ func reError(err error) string {
 
 // suggest returns a did-you-mean hint for an unknown key.
 func suggest(name string, fields []field) string {
-	best, bestDist := "", 4
+	best, bestDist := "", max(2, len(name)/3+1) // closer than this
 	for _, f := range fields {
 		if len(name) > 64 {
 			break

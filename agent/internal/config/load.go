@@ -72,6 +72,23 @@ func (d *decoder) err() error {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
 
+// parserProblems are the messages of yaml.v3's parser (not scanner) errors,
+// whose "line N" is 0-based (yaml.v3's parser.fail adds 1 for scanner
+// errors only).
+var parserProblems = []string{
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"did not find expected '-' indicator",
+	"did not find expected key",
+	"did not find expected node content",
+	"did not find expected <document start>",
+	"did not find expected <stream-start>",
+	"found undefined tag handle",
+	"found duplicate %TAG directive",
+	"found duplicate %YAML directive",
+	"found incompatible YAML document",
+}
+
 // document parses data as one YAML document and returns its root node, nil
 // for an empty document. A syntax error is recorded with its line (1 when
 // the YAML parser does not say).
@@ -107,6 +124,9 @@ func (d *decoder) syntax(err error) {
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = msg[len(m[0]):]
+		if slices.Contains(parserProblems, msg) {
+			line++
+		}
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}

@@ -212,7 +212,7 @@ func (d *decoder) uids(v *yaml.Node, key string, dst *[]int) {
 		d.bad(seq, key, "a list of uids")
 		return
 	}
-	var uids []int
+	var uids []int // nil when empty: [] = any uid, as when absent
 	for i, item := range seq.Content {
 		var uid int
 		before := len(d.errs)

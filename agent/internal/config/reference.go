@@ -1,0 +1,57 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/proctag/proctag/agent/internal/rules"
+)
+
+// reference renders the key registry as the README's "Configuration
+// reference" block (Markdown). The README test keeps the two in sync.
+func reference() string {
+	var b strings.Builder
+	b.WriteString("Generated from the key registry in `agent/internal/config/fields.go` " +
+		"(`go test ./agent/internal/config -update` rewrites this block). " +
+		"Keys marked DeepFlow may sit at the top level or under `static_config:` " +
+		"(other keys under `static_config` are ignored with one warning); unknown keys elsewhere are errors. " +
+		"A key with a null value counts as absent. Relative paths in proctag's own file keys " +
+		"are resolved against the config file's directory. Errors read " +
+		"`file:line: key: value is not what is allowed`, all of them at once.\n\n")
+
+	b.WriteString("### Top-level keys\n\n")
+	table(&b, configFields(new(Config)), "")
+
+	b.WriteString("\n### `os-proc-regex` entries\n\n" +
+		"Kept as written; a bad regex, action or match-type makes DeepFlow skip the rule, " +
+		"so `proctag check` reports it and `run`/`scan` warn and skip it.\n\n")
+	table(&b, ruleFields(new(rules.Spec)), "")
+
+	b.WriteString("\n### `plugins` entries and `plugin-dir` manifests\n\n")
+	table(&b, pluginFields(new(Plugin)), "")
+	return b.String()
+}
+
+// table writes one Markdown table; mappings are flattened to dotted keys
+// and lists of mappings get their own table.
+func table(b *strings.Builder, fields []field, prefix string) {
+	if prefix == "" {
+		b.WriteString("| key | type | default | meaning |\n|---|---|---|---|\n")
+	}
+	for _, f := range fields {
+		name := prefix + f.name
+		if f.kind == "mapping" && len(f.children) > 0 {
+			table(b, f.children, name+".")
+			continue
+		}
+		def := "—"
+		if f.def != "" {
+			def = "`" + f.def + "`"
+		}
+		key := "`" + name + "`"
+		if f.deepflow {
+			key += " (DeepFlow)"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", key, f.kind, def, strings.ReplaceAll(f.meaning, "|", `\|`))
+	}
+}
