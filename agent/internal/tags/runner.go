@@ -1,0 +1,189 @@
+package tags
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+const (
+	// DefaultTimeout is the run time limit when Config.Timeout is zero
+	// (config key os-app-tag-exec-timeout).
+	DefaultTimeout = 5 * time.Second
+	// DefaultMaxOutputBytes is the stdout cap when Config.MaxOutputBytes is
+	// zero.
+	DefaultMaxOutputBytes = 4 << 20
+	// execPath is the whole environment of the command: PATH and nothing
+	// else, never the agent's own environment.
+	execPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+)
+
+// Config says what to run. The zero value is a disabled tag source.
+type Config struct {
+	// Command is os-app-tag-exec: the argv, run directly, never through a
+	// shell. A name without '/' is looked up in execPath at each run. Empty
+	// disables the tag source.
+	Command []string
+	// User is os-app-tag-exec-user, a user name (or a numeric uid) the
+	// command runs as when the agent is root: uid, primary gid and the
+	// user's supplementary groups. DeepFlow sets only the uid. When the
+	// agent is not root the command runs as the agent's user, with one
+	// warning. Required with Command (the config's default is deepflow).
+	User string
+	// Timeout bounds one run; zero means DefaultTimeout. On expiry the
+	// command's whole process group is killed.
+	Timeout time.Duration
+	// MaxOutputBytes caps stdout; zero means DefaultMaxOutputBytes. More
+	// output kills the command and fails the run.
+	MaxOutputBytes int
+}
+
+// Result is what one Run gives the rules step.
+type Result struct {
+	// ByPID holds the tagged pids. It is shared with later stale results:
+	// treat it as read-only.
+	ByPID map[int]Entry
+	// Stale is true when this run failed and ByPID is the last successful
+	// run's (nil if none succeeded yet).
+	Stale bool
+	// Ran is when the run that produced ByPID started; zero if none did.
+	Ran time.Time
+}
+
+// Runner runs the tag command once per tick and remembers the last good
+// result. Its zero value and a nil *Runner are disabled runners. A Runner is
+// not safe for concurrent use: the tick loop owns it.
+type Runner struct {
+	argv     []string
+	cred     *syscall.Credential
+	timeout  time.Duration
+	maxBytes int
+	logger   hclog.Logger
+	last     Result
+}
+
+// New validates cfg and resolves the user once, so that a missing user is a
+// start-up error rather than one per tick. An empty Command gives a Runner
+// whose Run returns an empty Result. logger may be nil.
+func New(cfg Config, logger hclog.Logger) (*Runner, error) {
+	return newRunner(cfg, logger, os.Geteuid())
+}
+
+// newRunner is New with the effective uid as a parameter, so that tests run
+// as root can check the non-root branch.
+func newRunner(cfg Config, logger hclog.Logger, euid int) (*Runner, error) {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	logger = logger.Named("tags")
+	if cfg.Timeout < 0 {
+		return nil, fmt.Errorf("os-app-tag-exec-timeout: %s is negative", cfg.Timeout)
+	}
+	if cfg.MaxOutputBytes < 0 {
+		return nil, fmt.Errorf("os-app-tag-exec output cap: %d bytes is negative", cfg.MaxOutputBytes)
+	}
+	r := &Runner{
+		argv:     append([]string(nil), cfg.Command...),
+		timeout:  cfg.Timeout,
+		maxBytes: cfg.MaxOutputBytes,
+		logger:   logger,
+	}
+	if r.timeout == 0 {
+		r.timeout = DefaultTimeout
+	}
+	if r.maxBytes == 0 {
+		r.maxBytes = DefaultMaxOutputBytes
+	}
+	if len(r.argv) == 0 {
+		return r, nil
+	}
+	if r.argv[0] == "" {
+		return nil, errors.New("os-app-tag-exec: the program (first element) is empty")
+	}
+	if cfg.User == "" {
+		return nil, errors.New("os-app-tag-exec-user: empty; name the user os-app-tag-exec runs as (DeepFlow runs nothing then)")
+	}
+	if euid != 0 {
+		logger.Warn("not running as root, os-app-tag-exec runs as the agent's user", "want_user", cfg.User, "uid", euid)
+		return r, nil
+	}
+	cred, err := credential(cfg.User)
+	if err != nil {
+		return nil, fmt.Errorf("os-app-tag-exec-user: %w", err)
+	}
+	r.cred = cred
+	return r, nil
+}
+
+// credential looks name up in the user database: uid, primary gid and
+// supplementary groups (none is a valid, empty list that clears the
+// agent's groups).
+func credential(name string) (*syscall.Credential, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		var unknown user.UnknownUserError
+		if _, numErr := strconv.Atoi(name); numErr == nil && errors.As(err, &unknown) {
+			u, err = user.LookupId(name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", name, err)
+		}
+	}
+	uid, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("%q: uid %q: %w", name, u.Uid, err)
+	}
+	gid, err := strconv.ParseUint(u.Gid, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("%q: gid %q: %w", name, u.Gid, err)
+	}
+	ids, err := u.GroupIds()
+	if err != nil {
+		return nil, fmt.Errorf("%q: groups: %w", name, err)
+	}
+	groups := make([]uint32, 0, len(ids))
+	for _, id := range ids {
+		g, err := strconv.ParseUint(id, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("%q: group %q: %w", name, id, err)
+		}
+		groups = append(groups, uint32(g))
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: groups}, nil
+}
+
+// Run runs the command once and parses its output. On success it returns
+// the fresh result. On failure (the program cannot start, exits non-zero or
+// by a signal, times out, writes more than the cap, or prints bad YAML) it
+// returns the error, which names the program (never its arguments) and
+// carries the first lines of its stderr, together with the previous
+// successful result marked Stale: DeepFlow drops all tags for that tick,
+// proctag keeps the last good ones, so the caller logs once and goes on.
+// A cancelled ctx stops the command the same way as a timeout.
+func (r *Runner) Run(ctx context.Context) (Result, error) {
+	if r == nil || len(r.argv) == 0 {
+		return Result{}, nil
+	}
+	start := time.Now()
+	out, err := r.execute(ctx)
+	if err == nil {
+		var byPID map[int]Entry
+		if byPID, err = Parse(out); err == nil {
+			r.last = Result{ByPID: byPID, Ran: start}
+			if r.logger.IsDebug() {
+				r.logger.Debug("tag exec done", "pids", len(byPID), "bytes", len(out), "took", time.Since(start))
+			}
+			return r.last, nil
+		}
+	}
+	stale := r.last
+	stale.Stale = true
+	return stale, fmt.Errorf("os-app-tag-exec %s: %w", r.argv[0], err)
+}
