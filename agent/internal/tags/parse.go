@@ -22,10 +22,10 @@ type Entry struct {
 
 // Parse decodes the tag command's stdout: a YAML list of
 //
-//	- pid: 1234
-//	  tags:
-//	  - key: app
-//	    value: billing
+//   - pid: 1234
+//     tags:
+//   - key: app
+//     value: billing
 //
 // with DeepFlow's tolerance (serde_yaml 0.9 into `Vec<{pid: u64, tags:
 // Vec<{key: String, value: String}>}>`):
