@@ -20,13 +20,9 @@ type Entry struct {
 	Tags []Tag
 }
 
-// Parse decodes the tag command's stdout: a YAML list of
-//
-//   - pid: 1234
-//     tags:
-//   - key: app
-//     value: billing
-//
+// Parse decodes the tag command's stdout: a YAML list of entries like
+// `{pid: 1234, tags: [{key: app, value: billing}]}` (usually written in
+// block style, one `- pid:` per entry),
 // with DeepFlow's tolerance (serde_yaml 0.9 into `Vec<{pid: u64, tags:
 // Vec<{key: String, value: String}>}>`):
 //
