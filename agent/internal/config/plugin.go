@@ -152,8 +152,8 @@ func (d *decoder) sha256(v *yaml.Node, key string, dst *string) {
 	if !d.str(v, key, &s) {
 		return
 	}
-	if _, err := hex.DecodeString(s); err != nil || len(s) != 64 {
-		d.bad(v, key, "a SHA-256 of 64 hex digits")
+	if _, err := hex.DecodeString(s); s != "" && (err != nil || len(s) != 64) {
+		d.bad(v, key, `a SHA-256 of 64 hex digits (or "" for no pin)`)
 		return
 	}
 	*dst = strings.ToLower(s)
