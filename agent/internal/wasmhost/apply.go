@@ -1,0 +1,422 @@
+package wasmhost
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io/fs"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/proctag/proctag/abi"
+	"golang.org/x/sync/errgroup"
+)
+
+// Batching: a chunk sent in one proctag_process_batch call holds at most
+// chunkRecords records and chunkBytes of encoded input.
+const (
+	chunkRecords = 64
+	chunkBytes   = 256 << 10
+)
+
+// Key identifies a process across ticks: the kernel reuses pids, never the
+// pair (PID, StartTicks). StartTicks is field 22 of /proc/PID/stat.
+type Key struct {
+	PID        int
+	StartTicks uint64
+}
+
+// Input is one process accepted by the rules, as Apply receives it.
+type Input struct {
+	Key Key
+	// Record has every field filled in (Name after the rules, Tags the
+	// process's tags so far) except Env, which the host reads through
+	// Config.ReadEnv only for plugins granted env. The host filters the
+	// fields by each plugin's grant and never modifies Record.
+	Record abi.Record
+}
+
+// Output is what the plugins made of one process.
+type Output struct {
+	// Name is the final name (Input.Record.Name when no plugin renamed).
+	Name string
+	// Tags is the final tag list: the input's tags, then each plugin's
+	// removals and additions in plugin order. A fresh slice.
+	Tags []abi.Tag
+	// Drop reports that a plugin dropped the process; later plugins were
+	// not run for it.
+	Drop bool
+	// Effects has one entry per plugin, in plugin order, for explain.
+	Effects []Effect
+}
+
+// Effect is what one plugin did to one process in one Apply.
+type Effect struct {
+	Plugin string
+	// Called reports that the plugin ran for the process in this Apply;
+	// false means the cached result was reused or the plugin was skipped.
+	Called bool
+	// Skipped says why the plugin was not applied at all: "out of scope",
+	// "dropped" (an earlier plugin dropped the process); "" otherwise.
+	Skipped string
+	// Result is the result applied: this call's, or the previous one kept
+	// on a cache hit, a fault or a violation. Zero when there is none.
+	Result abi.Result
+	// Err is the *Fault or *Violation of the call that produced the
+	// current state, or nil. On a fault or violation Result is the
+	// previous result, kept. When the circuit is open or the call was
+	// deferred it is ErrNotCalled.
+	Err error
+}
+
+// ErrNotCalled is the Effect.Err of a process whose record changed but whose
+// plugin was not called in this Apply (circuit open, or deferred while the
+// circuit probes); its previous result is kept and the call is retried.
+var ErrNotCalled = errors.New("plugin not called: circuit open")
+
+// entry is the cache of one plugin for one process.
+type entry struct {
+	fp      uint64
+	gen     uint64
+	seen    uint64
+	result  abi.Result
+	err     error
+	suspect bool // was in a batch that faulted: call it alone next time
+}
+
+// envEntry caches a process's environment. /proc/PID/environ is set at
+// exec, which keeps the pid and start time, so it is re-read when the
+// cmdline changes.
+type envEntry struct {
+	env     []string
+	cmdline string
+	seen    uint64
+}
+
+// pending is one record a plugin must be called for.
+type pending struct {
+	proc       int
+	start, end int // the encoded record in the arena
+	fp         uint64
+	res        abi.Result
+	err        error
+	called     bool
+	alone      bool // called in a chunk of its own
+}
+
+// Apply runs the plugins over the accepted processes of one tick, in order,
+// and returns one Output per Input, in the same order. A plugin is called
+// for a process only when the record it may see changed since its last
+// call, or the plugin was reloaded; otherwise its cached result is applied.
+// Faults and violations keep the previous result; Apply never fails.
+// Calls are serialised: one Apply at a time.
+func (h *Host) Apply(ctx context.Context, procs []Input) []Output {
+	h.applyMu.Lock()
+	defer h.applyMu.Unlock()
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	h.tick++
+	outs := make([]Output, len(procs))
+	for i := range procs {
+		outs[i].Name = procs[i].Record.Name
+		outs[i].Tags = slices.Clone(procs[i].Record.Tags)
+		if len(h.set) > 0 {
+			outs[i].Effects = make([]Effect, 0, len(h.set))
+		}
+	}
+	for _, p := range h.set {
+		h.applyPlugin(ctx, p, procs, outs)
+	}
+	h.sweep()
+	return outs
+}
+
+func (h *Host) applyPlugin(ctx context.Context, p *Plugin, procs []Input, outs []Output) {
+	cache := h.results[p.name]
+	if cache == nil {
+		cache = make(map[Key]*entry)
+		h.results[p.name] = cache
+	}
+	arena := h.arena[:0]
+	var pend []pending
+	var view abi.Record
+	for i := range procs {
+		in, o := &procs[i], &outs[i]
+		if o.Drop {
+			o.Effects = append(o.Effects, Effect{Plugin: p.name, Skipped: "dropped"})
+			continue
+		}
+		if !p.grant.inScope(&in.Record) {
+			o.Effects = append(o.Effects, Effect{Plugin: p.name, Skipped: "out of scope"})
+			continue
+		}
+		view = in.Record
+		view.Name, view.Tags, view.Env = o.Name, o.Tags, nil
+		if p.grant.fields.Has(abi.FieldEnv) {
+			view.Env = h.envOf(in)
+		}
+		start := len(arena)
+		arena = abi.AppendRecord(arena, &view, p.grant.fields)
+		fp := maphash.Bytes(h.seed, arena[start:])
+		e := cache[in.Key]
+		if e == nil {
+			e = &entry{}
+			cache[in.Key] = e
+		}
+		e.seen = h.tick
+		if e.gen == p.gen && e.fp == fp {
+			p.stats.hits.Add(1)
+			o.Effects = append(o.Effects, Effect{Plugin: p.name, Result: e.result, Err: e.err})
+			applyResult(o, &e.result)
+			continue
+		}
+		pend = append(pend, pending{proc: i, start: start, end: len(arena), fp: fp})
+	}
+	if len(pend) > 0 {
+		h.call(ctx, p, cache, procs, pend, arena)
+	}
+	for i := range pend {
+		pd := &pend[i]
+		in, o := &procs[pd.proc], &outs[pd.proc]
+		e := cache[in.Key]
+		eff := Effect{Plugin: p.name, Called: pd.called}
+		var v *Violation
+		var f *Fault
+		switch {
+		case !pd.called:
+			eff.Err = ErrNotCalled
+		case pd.err == nil:
+			if msg := p.grant.check(&pd.res); msg != "" {
+				v = &Violation{Plugin: p.name, Reason: msg}
+				p.noteViolation(v)
+				e.err, eff.Err = v, v
+			} else {
+				e.result, e.err = pd.res, nil
+			}
+			e.fp, e.gen, e.suspect = pd.fp, p.gen, false
+		case errors.As(pd.err, &f):
+			eff.Err = pd.err
+			if f.Kind == FaultTrap || f.Kind == FaultMemory || f.Kind == FaultBadOutput {
+				// The record is the cause when it was called alone: do
+				// not call again until it changes. In a batch, call it
+				// alone next time to find the culprit.
+				if pd.alone {
+					e.fp, e.gen, e.err = pd.fp, p.gen, pd.err
+				} else {
+					e.suspect = true
+				}
+			}
+		default: // shutdown: the context ended
+			eff.Err = pd.err
+		}
+		eff.Result = e.result
+		o.Effects = append(o.Effects, eff)
+		applyResult(o, &e.result)
+	}
+	h.arena = arena
+}
+
+// applyResult applies r to o in the ABI's order: drop, removals, additions,
+// rename.
+func applyResult(o *Output, r *abi.Result) {
+	if r.Drop {
+		o.Drop = true
+		return
+	}
+	for _, k := range r.RemoveTags {
+		o.Tags = slices.DeleteFunc(o.Tags, func(t abi.Tag) bool { return t.Key == k })
+	}
+	for _, t := range r.SetTags {
+		if i := slices.IndexFunc(o.Tags, func(x abi.Tag) bool { return x.Key == t.Key }); i >= 0 {
+			o.Tags[i].Value = t.Value
+		} else {
+			o.Tags = append(o.Tags, t)
+		}
+	}
+	if r.HasRename {
+		o.Name = r.Rename
+	}
+}
+
+// envOf returns the process's environment through Config.ReadEnv, cached
+// per process. A vanished process has none; other errors are logged once.
+func (h *Host) envOf(in *Input) []string {
+	e := h.envs[in.Key]
+	if e != nil && e.cmdline == in.Record.Cmdline {
+		e.seen = h.tick
+		return e.env
+	}
+	e = &envEntry{cmdline: in.Record.Cmdline, seen: h.tick}
+	h.envs[in.Key] = e
+	if h.cfg.ReadEnv == nil {
+		return nil
+	}
+	env, err := h.cfg.ReadEnv(in.Key.PID)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ESRCH) && !h.envErrLogged {
+		h.envErrLogged = true
+		h.logger.Warn("read process environment for plugins", "pid", in.Key.PID, "error", err)
+	}
+	e.env = env
+	return env
+}
+
+// sweep forgets processes and plugins not seen in this Apply.
+func (h *Host) sweep() {
+	for name, cache := range h.results {
+		if h.byName(name) == nil {
+			delete(h.results, name)
+			continue
+		}
+		for k, e := range cache {
+			if e.seen != h.tick {
+				delete(cache, k)
+			}
+		}
+	}
+	for k, e := range h.envs {
+		if e.seen != h.tick {
+			delete(h.envs, k)
+		}
+	}
+}
+
+// call runs the plugin for the pending records: in chunks (suspects alone),
+// several chunks in parallel up to the pool size, only the first chunk
+// while the breaker is half-open and none while it is open.
+func (h *Host) call(ctx context.Context, p *Plugin, cache map[Key]*entry, procs []Input, pend []pending, arena []byte) {
+	ok, state := p.breaker.allow(h.now())
+	if !ok {
+		return
+	}
+	var chunks [][]int // indexes into pend
+	var cur []int
+	size := 0
+	for i := range pend {
+		pd := &pend[i]
+		if cache[procs[pd.proc].Key].suspect {
+			chunks = append(chunks, []int{i})
+			continue
+		}
+		n := pd.end - pd.start
+		if len(cur) > 0 && (len(cur) == chunkRecords || size+n > chunkBytes) {
+			chunks = append(chunks, cur)
+			cur, size = nil, 0
+		}
+		cur = append(cur, i)
+		size += n
+	}
+	if len(cur) > 0 {
+		chunks = append(chunks, cur)
+	}
+	if state == BreakerHalfOpen {
+		chunks = chunks[:1]
+	}
+	var g errgroup.Group
+	g.SetLimit(p.spec.Instances)
+	for _, ch := range chunks {
+		g.Go(func() error {
+			err := p.runChunk(ctx, pend, ch, arena)
+			if ctx.Err() == nil {
+				p.noteBreaker(p.breaker.record(h.now(), err != nil))
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for _, ch := range chunks {
+		if len(ch) == 1 {
+			pend[ch[0]].alone = true
+		}
+	}
+}
+
+// runChunk calls the plugin for the records pend[ch[...]] on one instance
+// and fills in their results or errors. It returns the fault, if any.
+func (p *Plugin) runChunk(ctx context.Context, pend []pending, ch []int, arena []byte) error {
+	in, err := p.pool.get(ctx)
+	if err != nil {
+		for _, i := range ch {
+			pend[i].err = err
+		}
+		if ctx.Err() == nil {
+			p.noteFault(err)
+			return err
+		}
+		return nil
+	}
+	start := time.Now()
+	defer func() { p.stats.callNanos.Add(int64(time.Since(start))) }()
+	if p.mod.hasBatch && len(ch) > 1 {
+		err = p.runBatch(ctx, in, pend, ch, arena)
+	} else {
+		err = p.runSingle(ctx, in, pend, ch, arena)
+	}
+	p.pool.put(ctx, in, err == nil)
+	if err != nil && ctx.Err() == nil {
+		p.noteFault(err)
+		return err
+	}
+	return nil
+}
+
+func (p *Plugin) runSingle(ctx context.Context, in *instance, pend []pending, ch []int, arena []byte) error {
+	for _, i := range ch {
+		pd := &pend[i]
+		p.stats.calls.Add(1)
+		p.stats.records.Add(1)
+		out, err := in.call(ctx, p.name, p.timeout, in.process, arena[pd.start:pd.end], maxOutputBytes)
+		pd.called = true
+		if err == nil {
+			if derr := abi.DecodeResult(out, &pd.res); derr != nil {
+				err = &Fault{Plugin: p.name, Kind: FaultBadOutput, Err: fmt.Errorf("decode result: %w", derr)}
+			}
+		}
+		if err != nil {
+			pd.err = err
+			return err // the rest of the chunk waits for the next Apply
+		}
+	}
+	return nil
+}
+
+func (p *Plugin) runBatch(ctx context.Context, in *instance, pend []pending, ch []int, arena []byte) error {
+	var input []byte
+	for _, i := range ch {
+		rec := arena[pend[i].start:pend[i].end]
+		input = binary.AppendUvarint(input, 1) // Batch field 1: record
+		input = binary.AppendUvarint(input, uint64(len(rec)))
+		input = append(input, rec...)
+	}
+	p.stats.calls.Add(1)
+	p.stats.records.Add(uint64(len(ch)))
+	out, err := in.call(ctx, p.name, p.timeout, in.batch, input, uint32(maxOutputBytes*len(ch)))
+	for _, i := range ch {
+		pend[i].called = true
+	}
+	if err == nil {
+		seen := make([]bool, len(ch))
+		err = abi.DecodeBatchResult(out, func(ir abi.IndexedResult) error {
+			if ir.Index < 0 || ir.Index >= len(ch) {
+				return fmt.Errorf("result index %d outside the batch of %d", ir.Index, len(ch))
+			}
+			if seen[ir.Index] {
+				return fmt.Errorf("two results for index %d", ir.Index)
+			}
+			seen[ir.Index] = true
+			pend[ch[ir.Index]].res = ir.Result
+			return nil
+		})
+		if err != nil {
+			err = &Fault{Plugin: p.name, Kind: FaultBadOutput, Err: fmt.Errorf("decode batch result: %w", err)}
+		}
+	}
+	if err != nil {
+		for _, i := range ch {
+			pend[i].err = err
+		}
+	}
+	return err
+}

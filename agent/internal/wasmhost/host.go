@@ -1,0 +1,201 @@
+package wasmhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/proctag/proctag/agent/internal/config"
+	"github.com/tetratelabs/wazero"
+)
+
+// defaultPollInterval is how often Run looks at plugin-dir when
+// Config.PollInterval is zero.
+const defaultPollInterval = 2 * time.Second
+
+// Config is what New needs. The zero value is a host with no plugins.
+type Config struct {
+	// CacheDir holds wazero's compilation cache; "" keeps compiled code
+	// in memory only (every agent start compiles again).
+	CacheDir string
+	// Plugins are the configured plugins, applied in this order.
+	Plugins []config.Plugin
+	// PluginDir is plugin-dir: NAME.wasm (+ optional NAME.yaml manifest)
+	// drop-ins, applied after Plugins in name order and hot-reloaded by
+	// Run; "" = none.
+	PluginDir string
+	// PollInterval is how often Run looks at PluginDir; 0 = 2s.
+	PollInterval time.Duration
+	// ReadEnv returns a process's environment ("K=V" strings), for plugins
+	// granted the env field; nil = no environment for anyone. A vanished
+	// process's error (fs.ErrNotExist, ESRCH) is not logged.
+	ReadEnv func(pid int) ([]string, error)
+}
+
+// Host runs the plugins of one agent: it owns their runtimes, instance
+// pools, result caches and counters. Apply, Stats and Run may be called
+// concurrently; Apply calls are serialised.
+type Host struct {
+	cfg    Config
+	logger hclog.Logger
+	cache  wazero.CompilationCache
+	now    func() time.Time
+	seed   maphash.Seed
+	gens   atomic.Uint64
+
+	// mu guards the fields below; Apply holds it for reading, a reload
+	// swaps plugins under the write lock.
+	mu         sync.RWMutex
+	set        []*Plugin // loaded plugins in Apply order
+	loaded     map[string]*Plugin
+	configured []string // configured names, in order
+	dirNames   []string // plugin-dir names, sorted
+	counters   map[string]*counters
+	loadErrs   map[string]string
+
+	dir map[string]*dirFile // Run's goroutine only (and New)
+
+	applyMu      sync.Mutex
+	tick         uint64
+	results      map[string]map[Key]*entry
+	envs         map[Key]*envEntry
+	arena        []byte
+	envErrLogged bool
+}
+
+// New starts a host and loads the configured plugins and those in
+// PluginDir. A plugin that does not load (bad module, failed init) is
+// logged and skipped, and shows in Stats with its error; use Check to turn
+// that into an error. New fails only for a configuration it cannot run:
+// duplicate plugin names or an unreadable PluginDir.
+func New(ctx context.Context, cfg Config, logger hclog.Logger) (*Host, error) {
+	h := &Host{
+		cfg:      cfg,
+		logger:   logger.Named("wasmhost"),
+		now:      time.Now,
+		seed:     maphash.MakeSeed(),
+		loaded:   make(map[string]*Plugin),
+		counters: make(map[string]*counters),
+		loadErrs: make(map[string]string),
+		dir:      make(map[string]*dirFile),
+		results:  make(map[string]map[Key]*entry),
+		envs:     make(map[Key]*envEntry),
+	}
+	if cfg.CacheDir != "" {
+		c, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
+		if err != nil {
+			h.logger.Warn("compilation cache unusable, compiling in memory only", "dir", cfg.CacheDir, "error", err)
+		} else {
+			h.cache = c
+		}
+	}
+	if h.cache == nil {
+		h.cache = wazero.NewCompilationCache()
+	}
+	for _, p := range cfg.Plugins {
+		if slices.Contains(h.configured, p.Name) {
+			_ = h.cache.Close(ctx)
+			return nil, fmt.Errorf("plugin %s: configured twice", p.Name)
+		}
+		h.configured = append(h.configured, p.Name)
+		h.counters[p.Name] = &counters{}
+	}
+	for _, p := range cfg.Plugins {
+		pl, err := h.load(ctx, p)
+		h.mu.Lock()
+		h.install(p.Name, pl, err)
+		h.mu.Unlock()
+	}
+	if cfg.PluginDir != "" {
+		if err := h.poll(ctx); err != nil {
+			_ = h.Close(ctx)
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// load loads one plugin version with the host's cache and a new generation.
+func (h *Host) load(ctx context.Context, p config.Plugin) (*Plugin, error) {
+	h.mu.RLock()
+	c := h.counters[p.Name]
+	h.mu.RUnlock()
+	pl, err := load(ctx, p, h.cache, h.logger, c, h.gens.Add(1), h.now)
+	if err != nil {
+		c.loadFailures.Add(1)
+		return nil, err
+	}
+	c.loads.Add(1)
+	return pl, nil
+}
+
+// install records the outcome of a load of name under h.mu: a loaded
+// plugin replaces the old version (returned, to be closed by the caller
+// once no Apply uses it); a failed load keeps the old version serving.
+func (h *Host) install(name string, pl *Plugin, err error) (old *Plugin) {
+	if err != nil {
+		h.loadErrs[name] = err.Error()
+		if h.loaded[name] != nil {
+			h.logger.Warn("plugin reload refused, previous version keeps serving", "plugin", name, "error", err)
+		} else {
+			h.logger.Error("plugin not loaded", "plugin", name, "error", err)
+		}
+		return nil
+	}
+	delete(h.loadErrs, name)
+	old = h.loaded[name]
+	h.loaded[name] = pl
+	h.rebuild()
+	h.logger.Info("plugin loaded", "plugin", name, "sha256", pl.SHA256(), "batch", pl.HasBatch())
+	return old
+}
+
+// rebuild recomputes the Apply order under h.mu.
+func (h *Host) rebuild() {
+	h.set = h.set[:0:0]
+	for _, name := range h.order() {
+		if p := h.loaded[name]; p != nil {
+			h.set = append(h.set, p)
+		}
+	}
+}
+
+// order is the configured names, then the plugin-dir names.
+func (h *Host) order() []string {
+	return append(slices.Clip(h.configured), h.dirNames...)
+}
+
+// byName returns the loaded plugin called name, or nil.
+func (h *Host) byName(name string) *Plugin { return h.loaded[name] }
+
+// Check loads one plugin as New would (sha256 pin, compile, exports and
+// imports, ABI version, init with its config), then closes it. It is what
+// `proctag check` runs for each plugin; the error is a *Fault.
+func Check(ctx context.Context, p config.Plugin) error {
+	pl, err := load(ctx, p, nil, hclog.NewNullLogger(), &counters{}, 1, time.Now)
+	if err != nil {
+		return err
+	}
+	return pl.Close(ctx)
+}
+
+// Close unloads every plugin and closes the compilation cache. Call it
+// after Run and Apply have returned.
+func (h *Host) Close(ctx context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var errs []error
+	for _, p := range h.loaded {
+		errs = append(errs, p.Close(ctx))
+	}
+	clear(h.loaded)
+	h.set = nil
+	errs = append(errs, h.cache.Close(ctx))
+	return errors.Join(errs...)
+}

@@ -1,0 +1,200 @@
+package wasmhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/proctag/proctag/abi"
+	"github.com/proctag/proctag/agent/internal/config"
+	"github.com/tetratelabs/wazero"
+)
+
+// Defaults for a config.Plugin whose limits are zero (the config package
+// normally fills them in).
+const (
+	defaultTimeout     = 100 * time.Millisecond
+	defaultMemoryBytes = 64 << 20
+	defaultInstances   = 2
+	// maxOutputBytes caps one record's encoded result.
+	maxOutputBytes = 64 << 10
+)
+
+// ErrOutOfScope is returned by (*Plugin).Call for a process the plugin's
+// scope does not select; the host never calls the plugin for it.
+var ErrOutOfScope = errors.New("process is outside the plugin's scope")
+
+// Plugin is one loaded version of a plugin: its compiled module, grant,
+// instance pool and circuit breaker. It is safe for concurrent use; each
+// instance serves one call at a time. A reload makes a new Plugin.
+type Plugin struct {
+	name    string
+	path    string
+	spec    config.Plugin
+	grant   grant
+	mod     *module
+	pool    *pool
+	breaker *breaker
+	stats   *counters
+	logger  hclog.Logger
+	stdout  *lineWriter
+	stderr  *lineWriter
+	timeout time.Duration
+	gen     uint64
+	now     func() time.Time
+
+	loggedFaults     [numFaultKinds]atomic.Bool
+	loggedViolations atomic.Bool
+}
+
+// LoadFile loads the module at path (p.Path when path is "") with the grant
+// and limits of p: it checks the sha256 pin, compiles, checks the exports
+// and imports against ABI v1, starts one instance (ABI version, init with
+// p.Config) and keeps it. It is what `proctag plugin test` uses; errors are
+// *Fault with Kind FaultLoad, FaultInit or FaultMemory. Close the Plugin
+// when done.
+func LoadFile(ctx context.Context, path string, p config.Plugin, logger hclog.Logger) (*Plugin, error) {
+	if path != "" {
+		p.Path = path
+	}
+	return load(ctx, p, nil, logger, &counters{}, 1, time.Now)
+}
+
+func load(ctx context.Context, p config.Plugin, cache wazero.CompilationCache, logger hclog.Logger, stats *counters, gen uint64, now func() time.Time) (*Plugin, error) {
+	if p.Timeout <= 0 {
+		p.Timeout = defaultTimeout
+	}
+	if p.MemoryLimitBytes == 0 {
+		p.MemoryLimitBytes = defaultMemoryBytes
+	}
+	if p.Instances <= 0 {
+		p.Instances = defaultInstances
+	}
+	g, err := newGrant(p)
+	if err != nil {
+		return nil, loadFault(p.Name, "%w", err)
+	}
+	wasm, err := os.ReadFile(p.Path)
+	if err != nil {
+		return nil, loadFault(p.Name, "read module: %w", err)
+	}
+	logger = logger.With("plugin", p.Name)
+	glog := newGuestLog(logger, now)
+	pl := &Plugin{
+		name: p.Name, path: p.Path, spec: p, grant: g,
+		breaker: newBreaker(), stats: stats, logger: logger,
+		stdout:  &lineWriter{log: glog, source: "stdout", level: hclog.Info},
+		stderr:  &lineWriter{log: glog, source: "stderr", level: hclog.Warn},
+		timeout: p.Timeout, gen: gen, now: now,
+	}
+	pl.mod, err = compileModule(ctx, p.Name, wasm, p.SHA256, cache, p.MemoryLimitBytes, glog)
+	if err != nil {
+		return nil, err
+	}
+	// Recycle an instance once its memory used half of the room it had
+	// left when it started.
+	mark := pl.mod.minMemoryBytes + (p.MemoryLimitBytes-pl.mod.minMemoryBytes)/2
+	pl.pool = newPool(p.Instances, mark, pl.startInstance)
+	in, err := pl.startInstance(ctx)
+	if err != nil {
+		_ = pl.mod.close(ctx)
+		return nil, err
+	}
+	pl.pool.add(in)
+	return pl, nil
+}
+
+func (p *Plugin) startInstance(ctx context.Context) (*instance, error) {
+	return p.mod.newInstance(ctx, instanceConfig{
+		name: p.name, config: p.spec.Config, memoryLimitBytes: p.spec.MemoryLimitBytes,
+		stdout: p.stdout, stderr: p.stderr,
+	})
+}
+
+// Name is the plugin's configured name.
+func (p *Plugin) Name() string { return p.name }
+
+// SHA256 is the hex sha256 of the loaded module.
+func (p *Plugin) SHA256() string { return p.mod.sha256 }
+
+// HasBatch reports whether the module exports proctag_process_batch.
+func (p *Plugin) HasBatch() bool { return p.mod.hasBatch }
+
+// Call runs the plugin on one record, as the host would: fields outside the
+// grant are removed first (rec.Env is passed only when env is granted), the
+// output is checked against the grant. It returns the result, the time the
+// call took, and an error: ErrOutOfScope, a *Fault (the instance was
+// discarded), or a *Violation (the result is returned too, for display,
+// but the host would not apply it).
+func (p *Plugin) Call(ctx context.Context, rec abi.Record) (abi.Result, time.Duration, error) {
+	if !p.grant.inScope(&rec) {
+		return abi.Result{}, 0, ErrOutOfScope
+	}
+	input := abi.AppendRecord(nil, &rec, p.grant.fields)
+	in, err := p.pool.get(ctx)
+	if err != nil {
+		return abi.Result{}, 0, err
+	}
+	start := time.Now()
+	out, err := in.call(ctx, p.name, p.timeout, in.process, input, maxOutputBytes)
+	took := time.Since(start)
+	p.pool.put(ctx, in, err == nil)
+	if err != nil {
+		return abi.Result{}, took, err
+	}
+	var res abi.Result
+	if err := abi.DecodeResult(out, &res); err != nil {
+		return abi.Result{}, took, &Fault{Plugin: p.name, Kind: FaultBadOutput, Err: fmt.Errorf("decode result: %w", err)}
+	}
+	if msg := p.grant.check(&res); msg != "" {
+		return res, took, &Violation{Plugin: p.name, Reason: msg}
+	}
+	return res, took, nil
+}
+
+// Close stops the plugin's instances and frees its compiled code.
+func (p *Plugin) Close(ctx context.Context) error {
+	p.pool.close(ctx)
+	p.stdout.Flush()
+	p.stderr.Flush()
+	return p.mod.close(ctx)
+}
+
+// noteFault counts a fault and logs the first one of each kind.
+func (p *Plugin) noteFault(err error) {
+	var f *Fault
+	if !errors.As(err, &f) {
+		return
+	}
+	p.stats.faults[f.Kind].Add(1)
+	if !p.loggedFaults[f.Kind].Swap(true) {
+		p.logger.Warn("plugin fault, previous results kept", "kind", f.Kind.String(), "error", f.Err)
+	}
+}
+
+// noteViolation counts a rejected output and logs the first one.
+func (p *Plugin) noteViolation(v *Violation) {
+	p.stats.violations.Add(1)
+	if !p.loggedViolations.Swap(true) {
+		p.logger.Warn("plugin output rejected", "reason", v.Reason)
+	}
+}
+
+// noteBreaker logs a breaker transition.
+func (p *Plugin) noteBreaker(state BreakerState, changed bool) {
+	if !changed {
+		return
+	}
+	switch state {
+	case BreakerOpen:
+		_, until := p.breaker.snapshot()
+		p.stats.breakerOpens.Add(1)
+		p.logger.Warn("plugin circuit open", "until", until.Format(time.RFC3339))
+	case BreakerClosed:
+		p.logger.Info("plugin circuit closed")
+	}
+}

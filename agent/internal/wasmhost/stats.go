@@ -1,0 +1,81 @@
+package wasmhost
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// counters are one plugin name's counters; they survive reloads.
+type counters struct {
+	calls, records, hits, violations atomic.Uint64
+	loads, loadFailures, breakerOpens atomic.Uint64
+	callNanos                         atomic.Int64
+	faults                            [numFaultKinds]atomic.Uint64
+}
+
+// Stats is a point-in-time copy of the host's counters.
+type Stats struct {
+	// Plugins are in Apply order; a configured plugin that failed to load
+	// is listed with Loaded false.
+	Plugins []PluginStats
+}
+
+// PluginStats are the counters of one plugin name since the host started,
+// summed over its reloads.
+type PluginStats struct {
+	Name string
+	// Loaded reports whether a version of the plugin is serving; SHA256 is
+	// its module's hash and LoadError why the last load failed ("" if none).
+	Loaded    bool
+	SHA256    string
+	LoadError string
+	// Loads counts successful loads (1 + reloads), LoadFailures failed ones.
+	Loads, LoadFailures uint64
+	// Calls counts export calls (a batch is one call); Records the records
+	// sent in them; CacheHits the records answered from the cache.
+	Calls, Records, CacheHits uint64
+	// CallTime is the total time spent in calls.
+	CallTime time.Duration
+	// Faults counts failed calls and instance starts by FaultKind name.
+	Faults map[string]uint64
+	// Violations counts outputs rejected for leaving the grant.
+	Violations uint64
+	// Breaker is the circuit breaker's state; BreakerOpens counts openings.
+	Breaker      BreakerState
+	BreakerOpens uint64
+	// Instances is the number of live instances.
+	Instances int
+}
+
+func (c *counters) fill(s *PluginStats) {
+	s.Loads, s.LoadFailures = c.loads.Load(), c.loadFailures.Load()
+	s.Calls, s.Records, s.CacheHits = c.calls.Load(), c.records.Load(), c.hits.Load()
+	s.CallTime = time.Duration(c.callNanos.Load())
+	s.Violations, s.BreakerOpens = c.violations.Load(), c.breakerOpens.Load()
+	s.Faults = make(map[string]uint64)
+	for k := range numFaultKinds {
+		if n := c.faults[k].Load(); n > 0 {
+			s.Faults[k.String()] = n
+		}
+	}
+}
+
+// Stats returns the counters of every plugin the host knows. Safe to call
+// concurrently with Apply and Run.
+func (h *Host) Stats() Stats {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var st Stats
+	for _, name := range h.order() {
+		c := h.counters[name]
+		s := PluginStats{Name: name, LoadError: h.loadErrs[name]}
+		c.fill(&s)
+		if p := h.byName(name); p != nil {
+			s.Loaded, s.SHA256 = true, p.SHA256()
+			s.Breaker, _ = p.breaker.snapshot()
+			s.Instances = p.pool.live()
+		}
+		st.Plugins = append(st.Plugins, s)
+	}
+	return st
+}
