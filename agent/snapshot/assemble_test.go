@@ -15,13 +15,13 @@ const testEpoch = "0000018c0a1b2c3d-1f2e3d4c"
 
 // wire encodes messages the way a publisher does, numbering them.
 type wire struct {
-	t     *testing.T
+	t     testing.TB
 	enc   *Encoder
 	epoch string
 	msgID uint64
 }
 
-func newWire(t *testing.T, maxPayload int) *wire {
+func newWire(t testing.TB, maxPayload int) *wire {
 	t.Helper()
 	enc, err := NewEncoder("proctag", maxPayload)
 	if err != nil {

@@ -94,95 +94,106 @@ func (d *Delta) Empty() bool {
 		len(d.SocketsAdded) == 0 && len(d.SocketsChanged) == 0 && len(d.SocketsRemoved) == 0
 }
 
-// Apply returns the snapshot that results from applying d to s, sorted as
-// Sort documents. s is not modified; the result shares unchanged elements'
-// Tags maps and PIDs slices with s. A nil s is an empty host. Adding a key
-// that exists, or changing or removing one that does not, returns an error
-// wrapping ErrDeltaMismatch and no snapshot.
+// Apply returns the snapshot that results from applying d to s. s must be
+// sorted as Sort leaves it (the assembler guarantees that); the result is
+// sorted too. s is not modified; the result shares unchanged elements' Tags
+// maps and PIDs slices with s. A nil s is an empty host. Adding a key that
+// exists, or changing or removing one that does not, returns an error
+// wrapping ErrDeltaMismatch and no snapshot. The cost is one pass over s
+// plus O(k log n) for k added or moved elements.
 func (d *Delta) Apply(s *Snapshot) (*Snapshot, error) {
 	if s == nil {
 		s = &Snapshot{}
 	}
-	out := &Snapshot{Host: d.Host}
+	procs, err := applyList(s.Processes, d.Added, d.Changed, d.Removed, (*Process).Key, compareProcesses)
+	if err != nil {
+		return nil, fmt.Errorf("process %w", err)
+	}
+	socks, err := applyList(s.Sockets, d.SocketsAdded, d.SocketsChanged, d.SocketsRemoved,
+		func(sk *Socket) uint64 { return sk.Inode }, compareSockets)
+	if err != nil {
+		return nil, fmt.Errorf("socket %w", err)
+	}
+	return &Snapshot{Host: d.Host, Processes: procs, Sockets: socks}, nil
+}
 
-	procIdx := make(map[Key]int, len(s.Processes)+len(d.Added))
-	for i := range s.Processes {
-		procIdx[s.Processes[i].Key()] = i
-	}
-	procs := slices.Clone(s.Processes)
-	drop := make([]bool, len(procs))
-	for i := range d.Removed {
-		j, ok := procIdx[d.Removed[i]]
-		if !ok || drop[j] {
-			return nil, fmt.Errorf("remove process %d/%d: %w", d.Removed[i].PID, d.Removed[i].StartTime, ErrDeltaMismatch)
-		}
-		drop[j] = true
-	}
-	for i := range d.Changed {
-		k := d.Changed[i].Key()
-		j, ok := procIdx[k]
-		if !ok || drop[j] {
-			return nil, fmt.Errorf("change process %d/%d: %w", k.PID, k.StartTime, ErrDeltaMismatch)
-		}
-		procs[j] = d.Changed[i]
-	}
-	out.Processes = make([]Process, 0, len(procs)-len(d.Removed)+len(d.Added))
-	for i := range procs {
-		if !drop[i] {
-			out.Processes = append(out.Processes, procs[i])
-		}
-	}
-	for i := range d.Added {
-		k := d.Added[i].Key()
-		if j, ok := procIdx[k]; ok && (j < 0 || !drop[j]) {
-			return nil, fmt.Errorf("add process %d/%d: already present: %w", k.PID, k.StartTime, ErrDeltaMismatch)
-		}
-		procIdx[k] = -1
-		out.Processes = append(out.Processes, d.Added[i])
-	}
-	if len(d.Added) > 0 || len(d.Changed) > 0 {
-		slices.SortFunc(out.Processes, compareProcesses)
-	}
+// Flags of one key in applyList.
+const (
+	opRemove = 1 << iota
+	opChange
+	opAdd
+	opSeen
+)
 
-	sockIdx := make(map[uint64]int, len(s.Sockets))
-	for i := range s.Sockets {
-		sockIdx[s.Sockets[i].Inode] = i
-	}
-	socks := slices.Clone(s.Sockets)
-	dropSock := make([]bool, len(socks))
-	for _, inode := range d.SocketsRemoved {
-		j, ok := sockIdx[inode]
-		if !ok || dropSock[j] {
-			return nil, fmt.Errorf("remove socket %d: %w", inode, ErrDeltaMismatch)
+// applyList applies removals, changes and additions to the sorted list base
+// and returns a new sorted list. Changed elements whose sort position moved
+// are re-inserted like additions.
+func applyList[T any, K comparable](base, added, changed []T, removed []K, key func(*T) K, cmp func(a, b T) int) ([]T, error) {
+	ops := make(map[K]uint8, len(added)+len(changed)+len(removed))
+	changedAt := make(map[K]int, len(changed))
+	for _, k := range removed {
+		if ops[k]&opRemove != 0 {
+			return nil, fmt.Errorf("%v removed twice: %w", k, ErrDeltaMismatch)
 		}
-		dropSock[j] = true
+		ops[k] |= opRemove
 	}
-	for i := range d.SocketsChanged {
-		inode := d.SocketsChanged[i].Inode
-		j, ok := sockIdx[inode]
-		if !ok || dropSock[j] {
-			return nil, fmt.Errorf("change socket %d: %w", inode, ErrDeltaMismatch)
+	for i := range changed {
+		k := key(&changed[i])
+		if ops[k]&(opRemove|opChange) != 0 {
+			return nil, fmt.Errorf("%v changed twice or after removal: %w", k, ErrDeltaMismatch)
 		}
-		socks[j] = d.SocketsChanged[i]
+		ops[k] |= opChange
+		changedAt[k] = i
 	}
-	out.Sockets = make([]Socket, 0, len(socks)-len(d.SocketsRemoved)+len(d.SocketsAdded))
-	for i := range socks {
-		if !dropSock[i] {
-			out.Sockets = append(out.Sockets, socks[i])
+	for i := range added {
+		k := key(&added[i])
+		if ops[k]&(opAdd|opChange) != 0 {
+			return nil, fmt.Errorf("%v added twice or while changed: %w", k, ErrDeltaMismatch)
+		}
+		ops[k] |= opAdd
+	}
+	kept := make([]T, 0, len(base)+len(added))
+	var inserts []T
+	for i := range base {
+		k := key(&base[i])
+		op, ok := ops[k]
+		if !ok {
+			kept = append(kept, base[i])
+			continue
+		}
+		ops[k] = op | opSeen
+		switch {
+		case op&opRemove != 0:
+		case op&opChange != 0:
+			c := changed[changedAt[k]]
+			if (len(kept) == 0 || cmp(kept[len(kept)-1], c) < 0) && (i+1 == len(base) || cmp(c, base[i+1]) < 0) {
+				kept = append(kept, c)
+			} else {
+				inserts = append(inserts, c)
+			}
+		default:
+			return nil, fmt.Errorf("%v added but already present: %w", k, ErrDeltaMismatch)
 		}
 	}
-	for i := range d.SocketsAdded {
-		inode := d.SocketsAdded[i].Inode
-		if j, ok := sockIdx[inode]; ok && (j < 0 || !dropSock[j]) {
-			return nil, fmt.Errorf("add socket %d: already present: %w", inode, ErrDeltaMismatch)
+	for k, op := range ops {
+		if op&(opRemove|opChange) != 0 && op&opSeen == 0 {
+			return nil, fmt.Errorf("%v removed or changed but absent: %w", k, ErrDeltaMismatch)
 		}
-		sockIdx[inode] = -1
-		out.Sockets = append(out.Sockets, d.SocketsAdded[i])
 	}
-	if len(d.SocketsAdded) > 0 || len(d.SocketsChanged) > 0 {
-		slices.SortFunc(out.Sockets, compareSockets)
+	inserts = append(inserts, added...)
+	if len(inserts) == 0 {
+		return kept, nil
 	}
-	return out, nil
+	slices.SortFunc(inserts, cmp)
+	out := make([]T, 0, len(kept)+len(inserts))
+	from := 0
+	for _, ins := range inserts {
+		at, _ := slices.BinarySearchFunc(kept[from:], ins, cmp)
+		out = append(out, kept[from:from+at]...)
+		out = append(out, ins)
+		from += at
+	}
+	return append(out, kept[from:]...), nil
 }
 
 // Validate checks the invariants the delta logic relies on: no process key

@@ -1,0 +1,102 @@
+package snapshot
+
+import (
+	"strconv"
+	"testing"
+)
+
+// FuzzParseEnvelope checks that any header values give an envelope that
+// passes its own checks, or an error; never a panic.
+func FuzzParseEnvelope(f *testing.F) {
+	// A valid single-chunk delta.
+	f.Add("1", "h1", "e1", "2", "1", "delta", "2026-01-01T00:00:00Z", "1", "0", "1", "identity", "10")
+	// A heartbeat with seq 0 (nothing published yet).
+	f.Add("1", "h1", "e1", "0", "", "hb", "2026-01-01T00:00:00.5Z", "3", "0", "1", "zstd", "0")
+	// Host id with a dot, which is no NATS token.
+	f.Add("1", "h.1", "e1", "1", "", "snapshot", "2026-01-01T00:00:00Z", "1", "0", "1", "identity", "1")
+	// Overflowing numbers.
+	f.Add("1", "h1", "e1", "18446744073709551616", "", "snapshot", "x", "1", "-1", "99999999999", "zstd", "-5")
+	// Delta whose base is not below its seq.
+	f.Add("1", "h1", "e1", "3", "3", "delta", "2026-01-01T00:00:00Z", "1", "0", "1", "identity", "1")
+	f.Fuzz(func(t *testing.T, version, host, epoch, seq, base, kind, scan, msgID, chunk, chunks, encoding, size string) {
+		h := map[string][]string{
+			HeaderVersion: {version}, HeaderHostID: {host}, HeaderEpoch: {epoch}, HeaderSeq: {seq},
+			HeaderBaseSeq: {base}, HeaderKind: {kind}, HeaderScanTime: {scan}, HeaderIntervalMS: {"1000"},
+			HeaderMsgID: {msgID}, HeaderChunk: {chunk}, HeaderChunks: {chunks}, HeaderEncoding: {encoding}, HeaderSize: {size},
+		}
+		env, err := ParseEnvelope(h)
+		if err != nil {
+			return
+		}
+		if err := env.check(); err != nil {
+			t.Fatalf("accepted envelope fails its checks: %v", err)
+		}
+		again, err := ParseEnvelope(env.Header())
+		if err != nil || again.Seq != env.Seq || again.Chunk != env.Chunk || again.HostID != env.HostID {
+			t.Fatalf("round trip: %+v vs %+v (%v)", again, env, err)
+		}
+	})
+}
+
+// FuzzAssembler feeds a valid base state, then one fuzzed message (header
+// fields and body), then checks that the assembler did not panic, that an
+// error left the state untouched, and that any state it holds is valid.
+func FuzzAssembler(f *testing.F) {
+	w := newWire(f, 0)
+	base := snap([]Process{proc(1, 1, "a"), proc(2, 1, "b")}, []Socket{sock(9, 80, 1)})
+	next := snap([]Process{proc(2, 1, "b"), proc(3, 1, "c")}, []Socket{sock(9, 80, 1), sock(10, 81, 3)})
+	next.Host.HostID = "h1"
+	baseMsg := w.snapshot(1, base)[0]
+	delta := w.delta(2, 1, Diff(base, next))[0]
+	big := w.snapshot(3, synth(50, 200, 9))[0]
+	// A valid delta on the base.
+	f.Add("delta", uint64(2), uint64(1), 0, 1, EncodingIdentity, int64(len(delta.Data)), delta.Data)
+	// The same delta claiming a wrong base (gap).
+	f.Add("delta", uint64(3), uint64(2), 0, 1, EncodingIdentity, int64(len(delta.Data)), delta.Data)
+	// A valid zstd snapshot replacing the state.
+	f.Add("snapshot", uint64(3), uint64(0), 0, 1, EncodingZstd, mustSize(big), big.Data)
+	// The zstd snapshot truncated.
+	f.Add("snapshot", uint64(3), uint64(0), 0, 1, EncodingZstd, mustSize(big), big.Data[:len(big.Data)/2])
+	// The first of two chunks only.
+	f.Add("snapshot", uint64(3), uint64(0), 0, 2, EncodingZstd, mustSize(big), big.Data[:len(big.Data)/2])
+	// A heartbeat with a JSON array body.
+	f.Add("hb", uint64(1), uint64(0), 0, 1, EncodingIdentity, int64(2), []byte("[]"))
+	// A delta removing a process twice.
+	bad := []byte(`{"host":{"host_id":"h1"},"removed":[{"pid":1,"start_time":1},{"pid":1,"start_time":1}]}`)
+	f.Add("delta", uint64(2), uint64(1), 0, 1, EncodingIdentity, int64(len(bad)), bad)
+	f.Fuzz(func(t *testing.T, kind string, seq, baseSeq uint64, chunk, chunks int, encoding string, size int64, data []byte) {
+		a, err := NewAssembler(AssemblerConfig{MaxBodyBytes: 1 << 20, MaxChunks: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Feed(baseMsg.Subject, baseMsg.Header, baseMsg.Data); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := a.State("h1")
+		env := Envelope{Version: WireVersion, HostID: "h1", Epoch: testEpoch, Seq: seq, BaseSeq: baseSeq,
+			Kind: Kind(kind), MsgID: 99, Chunk: chunk, Chunks: chunks, Encoding: encoding, Size: size}
+		subject := Subject("proctag", "h1", Kind(kind))
+		_, err = a.Feed(subject, env.Header(), data)
+		after, ok := a.State("h1")
+		if !ok {
+			t.Fatal("state lost")
+		}
+		if err != nil && after != before {
+			t.Fatalf("error %v but the state changed", err)
+		}
+		if verr := after.Validate(); verr != nil {
+			t.Fatalf("assembler holds an invalid state: %v", verr)
+		}
+		if info, _ := a.Info("h1"); info.Seq == 1 && after != before {
+			t.Fatal("state changed without a seq change")
+		}
+	})
+}
+
+func mustSize(m Message) int64 {
+	n, err := strconv.ParseInt(m.Header[HeaderSize][0], 10, 64)
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
