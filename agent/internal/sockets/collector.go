@@ -191,11 +191,12 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 			if ok && s.gen == c.gen {
 				continue // already reported through another group
 			}
-			if !ok {
+			switch {
+			case !ok && first:
+				s.first = oldest(r.pids, starts, now)
+			case !ok || s.first.After(now):
+				// New, or the wall clock stepped back past its first sight.
 				s.first = now
-				if first {
-					s.first = oldest(r.pids, starts, now)
-				}
 			}
 			s.gen = c.gen
 			c.seen[r.inode] = s

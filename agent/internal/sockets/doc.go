@@ -53,5 +53,6 @@
 // of a socket is the start time of its oldest owner: nothing better is known,
 // and this way a one-shot `proctag scan` shows the established sockets of
 // long-running processes. A socket found by any later Collect gets that
-// Collect's now.
+// Collect's now. When the wall clock steps back before a socket's
+// first-seen time, the first-seen time restarts at the new now.
 package sockets

@@ -78,6 +78,18 @@ func TestCollectMinLifetime(t *testing.T) {
 	if want := tick.Add(time.Second); !got[i].FirstSeen.Equal(want) {
 		t.Errorf("socket 12 first seen %v, want %v", got[i].FirstSeen, want)
 	}
+
+	// The wall clock steps back before socket 12's first sight: its first
+	// seen restarts at the new now, the older sockets stay reported.
+	back := tick.Add(-30 * time.Minute)
+	got = collect(back, owners)
+	if want := []uint64{10, 11}; !slices.Equal(inodes(got), want) {
+		t.Errorf("after the clock stepped back: %v, want %v", inodes(got), want)
+	}
+	got = collect(back.Add(minLife), owners)
+	if i := slices.IndexFunc(got, func(s Socket) bool { return s.Inode == 12 }); i < 0 || !got[i].FirstSeen.Equal(back) {
+		t.Errorf("socket 12 after the clock stepped back: %v", lines(got))
+	}
 }
 
 func TestNew(t *testing.T) {
