@@ -1,0 +1,432 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// ErrDialect is wrapped by every translation error: the pattern is either
+// invalid in the Rust regex crate 1.8 (DeepFlow skips the rule) or means
+// something Go's RE2 cannot express the same way (proctag skips it rather
+// than match differently).
+var ErrDialect = errors.New("rust regex dialect")
+
+// translation is a Rust regex 1.8 pattern rewritten in Go RE2 syntax.
+type translation struct {
+	pattern string
+	// wordBoundary is set when the pattern uses a Unicode \b or \B, which
+	// Go evaluates in ASCII: subjects with non-ASCII text then go through
+	// the matcher in boundary.go.
+	wordBoundary bool
+}
+
+type dialectError struct {
+	pos int
+	msg string
+}
+
+func (e *dialectError) Error() string { return fmt.Sprintf("%s at offset %d", e.msg, e.pos) }
+func (e *dialectError) Unwrap() error  { return ErrDialect }
+
+// translator walks a Rust pattern once. Rust (like Go) has no context-
+// dependent lexing beyond classes, groups and flags, so one pass with a
+// stack of Unicode-mode flags is enough.
+type translator struct {
+	src   string
+	pos   int
+	out   strings.Builder
+	res   translation
+	uni   bool   // Unicode mode (Rust flag u, on by default)
+	stack []bool // saved uni per open group
+}
+
+// translate converts a Rust regex 1.8 pattern to Go RE2 syntax. Patterns
+// without Rust-specific escapes, flags, classes or braces come back
+// unchanged.
+func translate(src string) (translation, error) {
+	t := &translator{src: src, uni: true}
+	for t.pos < len(t.src) {
+		if err := t.step(); err != nil {
+			return translation{}, err
+		}
+	}
+	t.res.pattern = t.out.String()
+	return t.res, nil
+}
+
+func (t *translator) fail(msg string, args ...any) error {
+	return &dialectError{pos: t.pos, msg: fmt.Sprintf(msg, args...)}
+}
+
+func (t *translator) step() error {
+	c := t.src[t.pos]
+	switch c {
+	case '\\':
+		return t.escape(false)
+	case '[':
+		return t.class()
+	case '(':
+		return t.group()
+	case ')':
+		if n := len(t.stack); n > 0 {
+			t.uni = t.stack[n-1]
+			t.stack = t.stack[:n-1]
+		}
+		t.out.WriteByte(c)
+		t.pos++
+	case '{':
+		return t.repetition()
+	case '.':
+		if !t.uni {
+			return t.fail("'.' with Unicode mode off can match invalid UTF-8, which Rust rejects")
+		}
+		t.out.WriteByte(c)
+		t.pos++
+	default:
+		_, n := utf8.DecodeRuneInString(t.src[t.pos:])
+		t.out.WriteString(t.src[t.pos : t.pos+n])
+		t.pos += n
+	}
+	return nil
+}
+
+// repetition checks a counted repetition: Rust requires {n}, {n,} or
+// {n,m}; Go would read a malformed one as literal text.
+func (t *translator) repetition() error {
+	end := strings.IndexByte(t.src[t.pos:], '}')
+	if end < 0 {
+		return t.fail("unclosed counted repetition")
+	}
+	body := t.src[t.pos+1 : t.pos+end]
+	lo, hi, comma := strings.Cut(body, ",")
+	if !isDigits(lo) || (comma && hi != "" && !isDigits(hi)) {
+		return t.fail("invalid counted repetition {%s}", body)
+	}
+	t.out.WriteString(t.src[t.pos : t.pos+end+1])
+	t.pos += end + 1
+	return nil
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (t *translator) group() error {
+	rest := t.src[t.pos:]
+	t.stack = append(t.stack, t.uni)
+	switch {
+	case strings.HasPrefix(rest, "(?=") || strings.HasPrefix(rest, "(?!") ||
+		strings.HasPrefix(rest, "(?<=") || strings.HasPrefix(rest, "(?<!"):
+		return t.fail("look-around is not supported")
+	case strings.HasPrefix(rest, "(?P<"):
+		return t.named(4)
+	case strings.HasPrefix(rest, "(?<"):
+		return t.named(3)
+	case strings.HasPrefix(rest, "(?"):
+		return t.flags()
+	}
+	t.out.WriteByte('(')
+	t.pos++
+	return nil
+}
+
+// named checks a capture group name: Rust 1.8 wants [_A-Za-z] then
+// [_0-9A-Za-z.\[\]]; Go refuses '.', '[' and ']'.
+func (t *translator) named(prefix int) error {
+	end := strings.IndexByte(t.src[t.pos+prefix:], '>')
+	if end < 0 {
+		return t.fail("unclosed capture group name")
+	}
+	name := t.src[t.pos+prefix : t.pos+prefix+end]
+	if name == "" {
+		return t.fail("empty capture group name")
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+		case c >= '0' && c <= '9' && i > 0:
+		case (c == '.' || c == '[' || c == ']') && i > 0:
+			return t.fail("capture group name %q: '.', '[' and ']' are not supported by proctag", name)
+		default:
+			return t.fail("invalid capture group name %q", name)
+		}
+	}
+	t.out.WriteString("(?P<" + name + ">")
+	t.pos += prefix + end + 1
+	return nil
+}
+
+// flags handles (?flags) and (?flags:...). Rust knows i m s U u x R; Go
+// lacks u (Unicode mode, tracked here), x and R (rejected).
+func (t *translator) flags() error {
+	i := t.pos + 2
+	var kept strings.Builder
+	seen := map[byte]bool{}
+	neg, uni := false, t.uni
+	for ; i < len(t.src); i++ {
+		c := t.src[i]
+		switch c {
+		case ':', ')':
+			t.pos = i + 1
+			f := kept.String()
+			if strings.HasSuffix(f, "-") {
+				f = f[:len(f)-1]
+			}
+			if c == ')' {
+				// (?flags) changes the enclosing group: drop the frame
+				// group() pushed for it.
+				t.stack = t.stack[:len(t.stack)-1]
+				t.uni = uni
+				if f != "" {
+					t.out.WriteString("(?" + f + ")")
+				}
+				return nil
+			}
+			t.uni = uni
+			t.out.WriteString("(?" + f + ":")
+			return nil
+		case '-':
+			if neg {
+				return t.fail("repeated negation in flags")
+			}
+			neg = true
+			kept.WriteByte('-')
+		case 'i', 'm', 's', 'U':
+			if seen[c] {
+				return t.fail("duplicate flag %q", c)
+			}
+			seen[c] = true
+			kept.WriteByte(c)
+		case 'u':
+			if seen[c] {
+				return t.fail("duplicate flag %q", c)
+			}
+			seen[c] = true
+			uni = !neg
+		case 'x':
+			return t.fail("verbose mode (?x) is not supported by proctag")
+		case 'R':
+			return t.fail("CRLF mode (?R) is not supported by proctag")
+		default:
+			return t.fail("unknown flag %q", c)
+		}
+	}
+	return t.fail("unclosed flag group")
+}
+
+// class translates a bracketed class. Rust nests classes and has set
+// operators (&&, --, ~~) where Go reads literal characters: those are
+// rejected.
+func (t *translator) class() error {
+	t.out.WriteByte('[')
+	t.pos++
+	if t.pos < len(t.src) && t.src[t.pos] == '^' {
+		if !t.uni {
+			return t.fail("negated class with Unicode mode off can match invalid UTF-8, which Rust rejects")
+		}
+		t.out.WriteByte('^')
+		t.pos++
+	}
+	if t.pos < len(t.src) && t.src[t.pos] == ']' {
+		t.out.WriteByte(']')
+		t.pos++
+	}
+	for t.pos < len(t.src) {
+		rest := t.src[t.pos:]
+		switch {
+		case rest[0] == ']':
+			t.out.WriteByte(']')
+			t.pos++
+			return nil
+		case rest[0] == '\\':
+			if err := t.escape(true); err != nil {
+				return err
+			}
+		case strings.HasPrefix(rest, "[:"):
+			end := strings.Index(rest, ":]")
+			if end < 0 {
+				return t.fail("nested character classes are not supported by proctag")
+			}
+			t.out.WriteString(rest[:end+2])
+			t.pos += end + 2
+		case rest[0] == '[':
+			return t.fail("nested character classes are not supported by proctag")
+		case strings.HasPrefix(rest, "&&") || strings.HasPrefix(rest, "--") || strings.HasPrefix(rest, "~~"):
+			return t.fail("class set operation %q is not supported by proctag", rest[:2])
+		default:
+			_, n := utf8.DecodeRuneInString(rest)
+			t.out.WriteString(rest[:n])
+			t.pos += n
+		}
+	}
+	return t.fail("unclosed character class")
+}
+
+// escape translates one backslash escape, inside a class or not.
+func (t *translator) escape(inClass bool) error {
+	if t.pos+1 >= len(t.src) {
+		return t.fail("incomplete escape sequence")
+	}
+	c := t.src[t.pos+1]
+	switch c {
+	case 'd', 'D', 's', 'S', 'w', 'W':
+		return t.perlClass(c, inClass)
+	case 'b', 'B':
+		if inClass {
+			return t.fail(`\%c is not allowed in a character class`, c)
+		}
+		if !t.uni && c == 'B' {
+			return t.fail(`\B with Unicode mode off can match invalid UTF-8, which Rust rejects`)
+		}
+		if t.uni {
+			t.res.wordBoundary = true
+		}
+	case 'A', 'z', 'a', 'f', 't', 'n', 'r', 'v', 'x':
+	case 'u', 'U':
+		return t.codepoint(c)
+	case 'p', 'P':
+		return t.property(c == 'P', inClass)
+	case '<', '>':
+		return t.fail(`\%c is not supported by Rust regex 1.8`, c)
+	default:
+		switch {
+		case c >= '0' && c <= '9':
+			return t.fail("back-references are not supported")
+		case c >= utf8.RuneSelf:
+			return t.fail("escaping a non-ASCII character is not allowed")
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			return t.fail(`unknown escape \%c`, c)
+		}
+	}
+	t.out.WriteString(t.src[t.pos : t.pos+2])
+	t.pos += 2
+	return nil
+}
+
+func (t *translator) perlClass(c byte, inClass bool) error {
+	var pos, neg string
+	if !t.uni {
+		if c == 'D' || c == 'S' || c == 'W' {
+			return t.fail(`\%c with Unicode mode off can match invalid UTF-8, which Rust rejects`, c)
+		}
+		// Rust's ASCII \s includes \v, Go's does not.
+		pos = map[byte]string{'d': `0-9`, 'w': `0-9A-Za-z_`, 's': `\t\n\v\f\r `}[c]
+	} else {
+		cl := classes()
+		switch c {
+		case 'd', 'D':
+			pos, neg = `\p{Nd}`, `\P{Nd}`
+		case 'w', 'W':
+			pos, neg = cl.word, cl.notWord
+		case 's', 'S':
+			pos, neg = cl.space, cl.notSpace
+		}
+	}
+	t.pos += 2
+	body := pos
+	if c == 'D' || c == 'S' || c == 'W' {
+		body = neg
+	}
+	if inClass {
+		t.out.WriteString(body)
+	} else {
+		t.out.WriteString("[" + body + "]")
+	}
+	return nil
+}
+
+// codepoint turns Rust's \uXXXX, \u{X…}, \UXXXXXXXX, \U{X…} into Go's \x{…}.
+func (t *translator) codepoint(c byte) error {
+	rest := t.src[t.pos+2:]
+	var hex string
+	if strings.HasPrefix(rest, "{") {
+		end := strings.IndexByte(rest, '}')
+		if end < 0 {
+			return t.fail(`unclosed \%c{...}`, c)
+		}
+		hex = rest[1:end]
+		t.pos += 2 + end + 1
+	} else {
+		n := 4
+		if c == 'U' {
+			n = 8
+		}
+		if len(rest) < n {
+			return t.fail(`\%c needs %d hex digits`, c, n)
+		}
+		hex = rest[:n]
+		t.pos += 2 + n
+	}
+	for i := 0; i < len(hex); i++ {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", rune(hex[i])) {
+			return t.fail(`invalid hex digit in \%c escape`, c)
+		}
+	}
+	if hex == "" || len(hex) > 8 {
+		return t.fail(`invalid \%c escape`, c)
+	}
+	t.out.WriteString(`\x{` + hex + `}`)
+	return nil
+}
+
+// property translates \pN, \p{Name}, \p{^Name}, \P{…} with Rust's loose
+// name matching.
+func (t *translator) property(negated, inClass bool) error {
+	if !t.uni {
+		return t.fail("Unicode classes are not allowed with Unicode mode off")
+	}
+	rest := t.src[t.pos+2:]
+	var name string
+	switch {
+	case rest == "":
+		return t.fail("incomplete Unicode class")
+	case rest[0] == '{':
+		end := strings.IndexByte(rest, '}')
+		if end < 0 {
+			return t.fail("unclosed Unicode class")
+		}
+		name = rest[1:end]
+		t.pos += 2 + end + 1
+	default:
+		_, n := utf8.DecodeRuneInString(rest)
+		name = rest[:n]
+		t.pos += 2 + n
+	}
+	if strings.HasPrefix(name, "^") {
+		negated = !negated
+		name = name[1:]
+	}
+	if k, v, ok := strings.Cut(name, "!="); ok {
+		negated = !negated
+		name = k + "=" + v
+	}
+	body, ok := propClass(name)
+	if !ok {
+		return t.fail("Unicode class %q is not supported by proctag", name)
+	}
+	switch {
+	case !negated && inClass:
+		t.out.WriteString(body)
+	case !negated:
+		t.out.WriteString("[" + body + "]")
+	case !inClass:
+		t.out.WriteString("[^" + body + "]")
+	case strings.Count(body, `\p{`) == 1 && strings.HasPrefix(body, `\p{`) && strings.HasSuffix(body, "}"):
+		t.out.WriteString(`\P` + body[2:])
+	default:
+		return t.fail("negated Unicode class %q inside a class is not supported by proctag", name)
+	}
+	return nil
+}
+

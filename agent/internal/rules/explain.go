@@ -1,0 +1,330 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/proctag/proctag/agent/internal/tags"
+)
+
+// Explanation is how the rules decided one process, for `proctag explain`.
+type Explanation struct {
+	PID, PPID            int
+	ProcessName, Cmdline string
+	HasArgv, Young       bool
+	Tagged, TaggedOnly   bool
+	// Steps are the rules in order up to the one that decided, skipped
+	// (invalid) rules included. They are traced even for a process that is
+	// not reported because it is too young, to show what would happen.
+	Steps []Step
+	// Verdict is what Evaluate returns for the process.
+	Verdict Verdict
+	// OwnTags and InheritedTags split Verdict.Tags.
+	OwnTags, InheritedTags []tags.Tag
+	// MinLifetime and TaggedOnlyEffect say how those settings changed the
+	// outcome, "" when they did not.
+	MinLifetime, TaggedOnlyEffect string
+}
+
+// Step is one rule tried on the process.
+type Step struct {
+	// Index is the rule's position in os-proc-regex, ImplicitRule for the
+	// appended accept-all rule.
+	Index int
+	// Skipped rules were invalid and never tried; SkipReasons say why.
+	Skipped     bool
+	SkipReasons []string
+	MatchType   string
+	Action      string
+	Regex       string
+	// Tests are the texts the regex ran on: the subject for process_name
+	// and cmdline, each "key:value" for tag, each ancestor's process_name
+	// for parent_process_name (see Chain).
+	Tests   []Test
+	Matched bool
+	// Chain is the parent walk of a parent_process_name rule; ChainEnd
+	// says why it stopped without a match.
+	Chain    []Link
+	ChainEnd string
+	// RewriteName is rewrite-name as written, Template after %VAR%
+	// expansion; Result the new name, Matches how many matches were
+	// replaced. Empty when the rule does not rewrite.
+	RewriteName, Template, Result string
+	Matches                       int
+	Note                          string
+}
+
+// Test is one regex run.
+type Test struct {
+	Subject  string
+	Matched  bool
+	Captures []Capture
+}
+
+// Capture is one group of the first match.
+type Capture struct {
+	Group   int
+	Name    string
+	Value   string
+	Matched bool
+}
+
+// Link is one ancestor tested by a parent_process_name rule.
+type Link struct {
+	PID         int
+	ProcessName string
+	Matched     bool
+}
+
+// trace collects Steps; a nil *trace records nothing (the hot path).
+type trace struct {
+	steps []Step
+}
+
+func (t *trace) cur(r *rule) *Step {
+	if n := len(t.steps); n > 0 && t.steps[n-1].Index == r.index {
+		return &t.steps[n-1]
+	}
+	action := "accept"
+	if r.drop {
+		action = "drop"
+	}
+	t.steps = append(t.steps, Step{Index: r.index, MatchType: r.matchType.String(), Action: action,
+		Regex: r.spec.MatchRegex})
+	return &t.steps[len(t.steps)-1]
+}
+
+func (t *trace) step(r *rule, subject string, ok bool) {
+	if t == nil {
+		return
+	}
+	s := t.cur(r)
+	s.Tests = append(s.Tests, Test{Subject: subject, Matched: ok, Captures: captures(r, subject, ok)})
+	s.Matched = s.Matched || ok
+}
+
+func (t *trace) link(r *rule, q *Proc, ok bool) {
+	if t == nil {
+		return
+	}
+	s := t.cur(r)
+	s.Chain = append(s.Chain, Link{PID: q.PID, ProcessName: q.ProcessName, Matched: ok})
+	s.Tests = append(s.Tests, Test{Subject: q.ProcessName, Matched: ok, Captures: captures(r, q.ProcessName, ok)})
+	s.Matched = s.Matched || ok
+}
+
+func (t *trace) walkEnd(r *rule, why string) {
+	if t == nil {
+		return
+	}
+	t.cur(r).ChainEnd = why
+}
+
+// decided notes what happens to rewrite-name on the deciding rule.
+func (t *trace) decided(r *rule) {
+	if t == nil || r.spec.RewriteName == "" {
+		return
+	}
+	s := t.cur(r)
+	switch {
+	case r.drop:
+		s.Note = "rewrite-name is ignored on a drop rule"
+	case r.matchType == MatchParentProcessName || r.matchType == MatchTag:
+		s.Note = "rewrite-name is ignored on " + r.matchType.String() + " rules"
+	case r.rewrite == "":
+		s.Note = "rewrite-name expands to \"\": the name stays process_name"
+	}
+}
+
+func (t *trace) rewrite(r *rule, subject string, ms [][]int, result string) {
+	if t == nil {
+		return
+	}
+	s := t.cur(r)
+	s.RewriteName, s.Template, s.Result, s.Matches = r.spec.RewriteName, r.rewrite, result, len(ms)
+}
+
+func captures(r *rule, subject string, ok bool) []Capture {
+	if !ok || r.always {
+		return nil
+	}
+	var m []int
+	if r.wordBoundary && !isASCII(subject) {
+		m = r.bm.findAt(subject, 0)
+	} else {
+		m = r.re.FindStringSubmatchIndex(subject)
+	}
+	names := r.re.SubexpNames()
+	var out []Capture
+	for g := 0; 2*g+1 < len(m); g++ {
+		c := Capture{Group: g, Name: names[g]}
+		if m[2*g] >= 0 {
+			c.Value, c.Matched = subject[m[2*g]:m[2*g+1]], true
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// Explain traces the decision for pid within procs (the same list given to
+// Evaluate). It runs on a fresh Evaluator, so it neither uses nor changes
+// e's cache. ok is false when pid is not in procs.
+func (e *Evaluator) Explain(procs []Proc, pid int) (Explanation, bool) {
+	i := -1
+	for k := range procs {
+		if procs[k].PID == pid {
+			i = k
+			break
+		}
+	}
+	if i < 0 {
+		return Explanation{}, false
+	}
+	fresh := NewEvaluator(e.set, e.taggedOnly)
+	verdicts := fresh.Evaluate(procs)
+	p := &procs[i]
+	x := Explanation{PID: p.PID, PPID: p.PPID, ProcessName: p.ProcessName, Cmdline: p.Cmdline,
+		HasArgv: p.HasArgv, Young: p.Young, Tagged: p.Tagged, TaggedOnly: e.taggedOnly, Verdict: verdicts[i]}
+	if p.eligible() {
+		tr := &trace{}
+		d := fresh.runRules(procs, i, tr)
+		x.Steps = e.withSkipped(tr.steps, d.rule)
+		if p.Young {
+			x.MinLifetime = "younger than os-proc-socket-min-lifetime: not reported (rules shown for information), still a parent"
+		}
+		if e.taggedOnly && !p.Tagged && !d.rule.drop && !p.Young {
+			x.TaggedOnlyEffect = "os-proc-sync-tagged-only and no os-app-tag-exec entry: not reported"
+		}
+	}
+	if v := x.Verdict; v.Reported {
+		n := min(len(p.Tags), len(v.Tags))
+		x.OwnTags, x.InheritedTags = v.Tags[:n], v.Tags[n:]
+	}
+	return x, true
+}
+
+// withSkipped interleaves the skipped rules that come before the deciding
+// rule with the traced steps.
+func (e *Evaluator) withSkipped(steps []Step, decided *rule) []Step {
+	limit := len(e.set.specs)
+	if decided != nil && decided.index != ImplicitRule {
+		limit = decided.index
+	}
+	var out []Step
+	k := 0
+	for idx := 0; idx < limit; idx++ {
+		if errs, ok := e.set.skipped[idx]; ok {
+			s := Step{Index: idx, Skipped: true, Regex: e.set.specs[idx].MatchRegex,
+				MatchType: e.set.specs[idx].MatchType, Action: e.set.specs[idx].Action}
+			for _, err := range errs {
+				s.SkipReasons = append(s.SkipReasons, err.Error())
+			}
+			out = append(out, s)
+			continue
+		}
+		for k < len(steps) && steps[k].Index == idx {
+			out = append(out, steps[k])
+			k++
+		}
+	}
+	return append(out, steps[k:]...)
+}
+
+// String renders the explanation for people.
+func (x Explanation) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "pid %d (ppid %d) process_name %q\ncmdline %q\n", x.PID, x.PPID, x.ProcessName, x.Cmdline)
+	switch {
+	case !x.HasArgv:
+		b.WriteString("no argv (kernel thread or empty cmdline): never reported, not a parent\n")
+	case x.ProcessName == "":
+		b.WriteString("argv[0] gives no process name: never reported, not a parent\n")
+	}
+	for _, s := range x.Steps {
+		writeStep(&b, s)
+	}
+	if x.MinLifetime != "" {
+		fmt.Fprintf(&b, "min-lifetime: %s\n", x.MinLifetime)
+	}
+	if x.TaggedOnlyEffect != "" {
+		fmt.Fprintf(&b, "tagged-only: %s\n", x.TaggedOnlyEffect)
+	}
+	v := x.Verdict
+	if v.Reported {
+		fmt.Fprintf(&b, "verdict: reported as %q (%s)\n", v.Name, v.Reason)
+	} else {
+		fmt.Fprintf(&b, "verdict: not reported (%s)\n", v.Reason)
+	}
+	fmt.Fprintf(&b, "tags: own %s, inherited %s\n", formatTags(x.OwnTags), formatTags(x.InheritedTags))
+	return b.String()
+}
+
+func writeStep(b *strings.Builder, s Step) {
+	name := fmt.Sprintf("rule %d", s.Index)
+	if s.Index == ImplicitRule {
+		name = "implicit accept-all rule"
+	}
+	if s.Skipped {
+		fmt.Fprintf(b, "%s: skipped\n", name)
+		for _, r := range s.SkipReasons {
+			fmt.Fprintf(b, "  %s\n", r)
+		}
+		return
+	}
+	fmt.Fprintf(b, "%s: %s %s match-regex %q: ", name, s.Action, s.MatchType, s.Regex)
+	if s.Matched {
+		b.WriteString("matched\n")
+	} else {
+		b.WriteString("no match\n")
+	}
+	for _, t := range s.Tests {
+		mark := "no match"
+		if t.Matched {
+			mark = "match"
+		}
+		fmt.Fprintf(b, "  %q: %s", t.Subject, mark)
+		for _, c := range t.Captures {
+			if c.Group == 0 {
+				continue
+			}
+			label := fmt.Sprintf("$%d", c.Group)
+			if c.Name != "" {
+				label += "/" + c.Name
+			}
+			if c.Matched {
+				fmt.Fprintf(b, " %s=%q", label, c.Value)
+			} else {
+				fmt.Fprintf(b, " %s unset", label)
+			}
+		}
+		b.WriteByte('\n')
+	}
+	if len(s.Chain) > 0 || s.ChainEnd != "" {
+		b.WriteString("  parent chain:")
+		for _, l := range s.Chain {
+			fmt.Fprintf(b, " %d(%s)", l.PID, l.ProcessName)
+		}
+		if s.ChainEnd != "" {
+			fmt.Fprintf(b, " then %s", s.ChainEnd)
+		}
+		b.WriteByte('\n')
+	}
+	if s.Template != "" {
+		fmt.Fprintf(b, "  rewrite-name %q -> template %q, %d match(es) replaced -> %q\n",
+			s.RewriteName, s.Template, s.Matches, s.Result)
+	}
+	if s.Note != "" {
+		fmt.Fprintf(b, "  %s\n", s.Note)
+	}
+}
+
+func formatTags(ts []tags.Tag) string {
+	if len(ts) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = t.Key + "=" + t.Value
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,147 @@
+package rules
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// template is a rewrite-name compiled against its rule's regex, following
+// the Rust regex crate 1.8 (regex/src/expand.rs, expand_str):
+//   - "$$" is a literal '$';
+//   - "$name" takes the longest run of [0-9A-Za-z_] as the name, so "$1a"
+//     is the group named "1a" (never exists → empty), not group 1 + "a";
+//   - "${name}" takes everything up to the next '}';
+//   - a name that parses as a u32 (Rust's str::parse, so "+1" and "01"
+//     too) is a group number, else a group name;
+//   - a missing or non-participating group expands to "";
+//   - a '$' that starts no reference ("$", "$-", "${x" unclosed) is kept.
+//
+// Go's Regexp.Expand differs: it reads "$1a" as group "1a" too, but
+// treats an invalid reference as empty and "${+1}" as a name.
+type template struct {
+	pieces []tmplPiece
+}
+
+// tmplPiece is literal text followed by a capture reference.
+type tmplPiece struct {
+	lit   string
+	group int // capture index, or noGroup
+}
+
+const noGroup = -1
+
+// compileTemplate parses tpl for a regex with ngroups capture groups (not
+// counting group 0); index maps a group name to its index or -1.
+func compileTemplate(tpl string, ngroups int, index func(string) int) template {
+	var t template
+	var lit strings.Builder
+	for tpl != "" {
+		i := strings.IndexByte(tpl, '$')
+		if i < 0 {
+			break
+		}
+		lit.WriteString(tpl[:i])
+		tpl = tpl[i:]
+		if len(tpl) > 1 && tpl[1] == '$' {
+			lit.WriteByte('$')
+			tpl = tpl[2:]
+			continue
+		}
+		ref, end, ok := findCapRef(tpl)
+		if !ok {
+			lit.WriteByte('$')
+			tpl = tpl[1:]
+			continue
+		}
+		tpl = tpl[end:]
+		group := noGroup
+		if n, err := parseRustU32(ref); err == nil {
+			if n <= uint64(ngroups) {
+				group = int(n)
+			}
+		} else if g := index(ref); g >= 0 {
+			group = g
+		}
+		t.pieces = append(t.pieces, tmplPiece{lit: lit.String(), group: group})
+		lit.Reset()
+	}
+	lit.WriteString(tpl)
+	if lit.Len() > 0 {
+		t.pieces = append(t.pieces, tmplPiece{lit: lit.String(), group: noGroup})
+	}
+	return t
+}
+
+// findCapRef reads the reference after the '$' at tpl[0]: its name and
+// where it ends, like find_cap_ref / find_cap_ref_braced in Rust.
+func findCapRef(tpl string) (name string, end int, ok bool) {
+	if len(tpl) <= 1 || tpl[0] != '$' {
+		return "", 0, false
+	}
+	if tpl[1] == '{' {
+		close := strings.IndexByte(tpl[2:], '}')
+		if close < 0 {
+			return "", 0, false
+		}
+		name := tpl[2 : 2+close]
+		if !utf8.ValidString(name) {
+			return "", 0, false
+		}
+		return name, 2 + close + 1, true
+	}
+	i := 1
+	for i < len(tpl) && isCapLetter(tpl[i]) {
+		i++
+	}
+	if i == 1 {
+		return "", 0, false
+	}
+	return tpl[1:i], i, true
+}
+
+func isCapLetter(b byte) bool {
+	return b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b == '_'
+}
+
+// parseRustU32 is Rust's u32::from_str: optional '+', then ASCII digits,
+// no overflow.
+func parseRustU32(s string) (uint64, error) {
+	s = strings.TrimPrefix(s, "+")
+	if s == "" || s[0] == '-' {
+		return 0, strconv.ErrSyntax
+	}
+	return strconv.ParseUint(s, 10, 32)
+}
+
+// appendExpand appends the template expanded for one match (m holds
+// submatch index pairs into subject, -1 for non-participating groups).
+func (t *template) appendExpand(dst []byte, subject string, m []int) []byte {
+	for _, p := range t.pieces {
+		dst = append(dst, p.lit...)
+		if p.group == noGroup || 2*p.group+1 >= len(m) {
+			continue
+		}
+		if s, e := m[2*p.group], m[2*p.group+1]; s >= 0 && e >= 0 {
+			dst = append(dst, subject[s:e]...)
+		}
+	}
+	return dst
+}
+
+// replaceAll is Rust's Regex::replace_all(subject, template): every match,
+// in order, replaced by the expanded template, text between matches kept.
+func (t *template) replaceAll(subject string, matches [][]int) string {
+	if len(matches) == 0 {
+		return subject
+	}
+	buf := make([]byte, 0, len(subject)+16)
+	last := 0
+	for _, m := range matches {
+		buf = append(buf, subject[last:m[0]]...)
+		buf = t.appendExpand(buf, subject, m)
+		last = m[1]
+	}
+	buf = append(buf, subject[last:]...)
+	return string(buf)
+}

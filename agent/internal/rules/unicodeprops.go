@@ -1,0 +1,107 @@
+package rules
+
+import (
+	"strings"
+	"sync"
+	"unicode"
+)
+
+// Rust's \p{…} accepts general categories, scripts and binary properties by
+// their long or short names with "loose matching" (case, spaces, '_' and '-'
+// ignored; UTS#18 / UAX#44-LM3), and the forms gc=X, sc=X, Script=X. Go
+// accepts only the exact short category names and script names. propClass
+// maps a Rust name to the Go class body that means the same set, or ""
+// when proctag does not know it (the rule is then skipped with that reason).
+
+// gcLongNames are the general category aliases of PropertyValueAliases.txt.
+var gcLongNames = map[string]string{
+	"letter": "L", "uppercaseletter": "Lu", "lowercaseletter": "Ll",
+	"titlecaseletter": "Lt", "modifierletter": "Lm", "otherletter": "Lo",
+	"mark": "M", "combiningmark": "M", "nonspacingmark": "Mn", "spacingmark": "Mc", "enclosingmark": "Me",
+	"number": "N", "decimalnumber": "Nd", "digit": "Nd", "letternumber": "Nl", "othernumber": "No",
+	"punctuation": "P", "punct": "P", "connectorpunctuation": "Pc", "dashpunctuation": "Pd",
+	"openpunctuation": "Ps", "closepunctuation": "Pe", "initialpunctuation": "Pi",
+	"finalpunctuation": "Pf", "otherpunctuation": "Po",
+	"symbol": "S", "mathsymbol": "Sm", "currencysymbol": "Sc", "modifiersymbol": "Sk", "othersymbol": "So",
+	"separator": "Z", "spaceseparator": "Zs", "lineseparator": "Zl", "paragraphseparator": "Zp",
+	"other": "C", "control": "Cc", "cntrl": "Cc", "format": "Cf", "surrogate": "Cs",
+	"privateuse": "Co", "unassigned": "Cn",
+}
+
+type propIndex struct {
+	gc     map[string]string // loose name -> Go class items
+	script map[string]string // loose name -> Go script name
+	binary map[string]*unicode.RangeTable
+}
+
+var props = sync.OnceValue(func() *propIndex {
+	ix := &propIndex{gc: map[string]string{}, script: map[string]string{}, binary: map[string]*unicode.RangeTable{}}
+	for name := range unicode.Categories {
+		ix.gc[looseName(name)] = `\p{` + name + `}`
+	}
+	for long, short := range gcLongNames {
+		ix.gc[long] = `\p{` + short + `}`
+	}
+	ix.gc["lc"] = `\p{Lu}\p{Ll}\p{Lt}`
+	ix.gc["casedletter"] = ix.gc["lc"]
+	for name := range unicode.Scripts {
+		ix.script[looseName(name)] = name
+	}
+	for name, t := range unicode.Properties {
+		ix.binary[looseName(name)] = t
+	}
+	return ix
+})
+
+func looseName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case ' ', '_', '-', '\t', '\n', '\r', '\v', '\f':
+			continue
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// propClass returns the Go class items (usable inside [...]) for Rust's
+// \p{name}, and whether the name is known.
+func propClass(name string) (string, bool) {
+	ix := props()
+	key, val, hasEq := strings.Cut(name, "=")
+	if !hasEq {
+		val = ""
+		key = name
+	}
+	if !hasEq {
+		k := looseName(key)
+		switch k {
+		case "any":
+			return `\x{0}-\x{10ffff}`, true
+		case "alphabetic", "alpha":
+			return classes().alphabetic, true
+		}
+		if g, ok := ix.gc[k]; ok {
+			return g, true
+		}
+		if s, ok := ix.script[k]; ok {
+			return `\p{` + s + `}`, true
+		}
+		if t, ok := ix.binary[k]; ok {
+			return formatRanges(mergeRanges(tableRanges(t))), true
+		}
+		return "", false
+	}
+	switch looseName(key) {
+	case "gc", "generalcategory":
+		if g, ok := ix.gc[looseName(val)]; ok {
+			return g, true
+		}
+	case "sc", "script":
+		if s, ok := ix.script[looseName(val)]; ok {
+			return `\p{` + s + `}`, true
+		}
+	}
+	return "", false
+}
