@@ -28,7 +28,7 @@ type dialectError struct {
 }
 
 func (e *dialectError) Error() string { return fmt.Sprintf("%s at offset %d", e.msg, e.pos) }
-func (e *dialectError) Unwrap() error  { return ErrDialect }
+func (e *dialectError) Unwrap() error { return ErrDialect }
 
 // translator walks a Rust pattern once. Rust (like Go) has no context-
 // dependent lexing beyond classes, groups and flags, so one pass with a
@@ -429,4 +429,3 @@ func (t *translator) property(negated, inClass bool) error {
 	}
 	return nil
 }
-
