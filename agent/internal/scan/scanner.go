@@ -1,0 +1,268 @@
+package scan
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
+)
+
+// DefaultFullRescanEvery is the number of scans between full re-reads when
+// Config.FullRescanEvery is 0: five minutes at DeepFlow's 10 s interval.
+const DefaultFullRescanEvery = 30
+
+// parallelMinPIDs is the pid count from which a scan uses more than one
+// worker by default; below it a second goroutine costs more than it saves.
+const parallelMinPIDs = 1000
+
+// Config tunes a Scanner. The zero value scans /proc with the defaults.
+type Config struct {
+	// Root is the procfs directory (os-proc-root); "" means /proc.
+	Root string
+	// FullRescanEvery is the number of scans between full re-reads of
+	// cmdline, exe, status, cgroup and ns/net for every process; 0 means
+	// DefaultFullRescanEvery, a negative value never (only new processes
+	// are read).
+	FullRescanEvery int
+	// Workers is the number of goroutines reading /proc during one scan; 0
+	// means 2 when there are at least 1,000 pids and GOMAXPROCS allows,
+	// else 1.
+	Workers int
+}
+
+// Scanner reads processes from a procfs tree and keeps the per-process
+// cache between scans. Scan is not safe for concurrent calls; a Scanner
+// is meant to be owned by the one goroutine that runs the tick loop.
+type Scanner struct {
+	cfg    Config
+	logger hclog.Logger
+	users  *users
+
+	bootTime time.Time
+	scanNo   uint64
+	// prev are the entries of the last successful scan, sorted by pid;
+	// next is the reused slice the current scan fills.
+	prev, next []*entry
+	workers    []*worker
+	pids       []int
+	dirBuf     []byte
+	result     []*Process
+
+	warned        [numKinds]bool
+	badStatWarned bool
+}
+
+// entry is the cache of one process: its published value and the raw
+// inputs the full re-read compares against.
+type entry struct {
+	proc    *Process
+	cmdline string // raw cmdline file content
+	cgroup  string // raw cgroup file content
+}
+
+// New returns a Scanner of cfg.Root. It fails when the root has no
+// readable stat file with a btime line (not a procfs).
+func New(cfg Config, logger hclog.Logger) (*Scanner, error) {
+	if cfg.Root == "" {
+		cfg.Root = "/proc"
+	}
+	if cfg.FullRescanEvery == 0 {
+		cfg.FullRescanEvery = DefaultFullRescanEvery
+	}
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	s := &Scanner{
+		cfg:    cfg,
+		logger: logger.Named("scan"),
+		users:  newUsers("/etc/passwd"),
+		dirBuf: make([]byte, 32<<10),
+	}
+	boot, err := readBootTime(cfg.Root)
+	if err != nil {
+		return nil, err
+	}
+	s.bootTime = boot
+	return s, nil
+}
+
+// readBootTime reads the btime line of ROOT/stat (man 5 proc).
+func readBootTime(root string) (time.Time, error) {
+	b, err := os.ReadFile(filepath.Join(root, "stat"))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read boot time: %w", err)
+	}
+	i := bytes.Index(b, []byte("\nbtime "))
+	if i < 0 {
+		return time.Time{}, fmt.Errorf("read boot time: %s has no btime line", filepath.Join(root, "stat"))
+	}
+	v := b[i+len("\nbtime "):]
+	if end := bytes.IndexByte(v, '\n'); end >= 0 {
+		v = v[:end]
+	}
+	sec, ok := atoi(v)
+	if !ok {
+		return time.Time{}, fmt.Errorf("read boot time: bad btime %q", v)
+	}
+	return time.Unix(sec, 0), nil
+}
+
+// Scan reads every process once. It is not safe for concurrent calls.
+// Processes that vanish during the scan are left out; a cancelled ctx
+// returns its error and leaves the cache as the last successful scan left
+// it. The returned Result is the caller's.
+func (s *Scanner) Scan(ctx context.Context) (*Result, error) {
+	s.scanNo++
+	full := s.scanNo == 1 || (s.cfg.FullRescanEvery > 0 && s.scanNo%uint64(s.cfg.FullRescanEvery) == 0)
+	res := &Result{Time: time.Now(), Full: full}
+	if full && s.scanNo > 1 {
+		if boot, err := readBootTime(s.cfg.Root); err == nil {
+			s.bootTime = boot
+		}
+	}
+	res.BootTime = s.bootTime
+	passwdChanged := false
+	if full {
+		before := s.users.mtime
+		s.users.refresh()
+		passwdChanged = !s.users.mtime.Equal(before) && s.scanNo > 1
+	}
+
+	rootfd, err := unix.Open(s.cfg.Root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("scan %s: %w", s.cfg.Root, err)
+	}
+	defer unix.Close(rootfd)
+	s.pids, err = listPIDs(rootfd, s.dirBuf, s.pids[:0])
+	if err != nil {
+		return nil, fmt.Errorf("scan %s: list pids: %w", s.cfg.Root, err)
+	}
+	if !slices.IsSorted(s.pids) {
+		slices.Sort(s.pids)
+	}
+
+	ws := s.split(len(s.pids))
+	var wg sync.WaitGroup
+	for k, w := range ws {
+		lo, hi := k*len(s.pids)/len(ws), (k+1)*len(s.pids)/len(ws)
+		prev := s.prevRange(k, len(ws), lo, hi)
+		w.reset(rootfd, s.scanNo, full, s.bootTime)
+		if k == len(ws)-1 {
+			w.run(ctx, s.pids[lo:hi], prev)
+			continue
+		}
+		wg.Go(func() { w.run(ctx, s.pids[lo:hi], prev) })
+	}
+	wg.Wait()
+
+	var missing [numKinds]int
+	badStat := 0
+	s.next = s.next[:0]
+	for _, w := range ws {
+		if w.err != nil {
+			return nil, fmt.Errorf("scan %s: %w", s.cfg.Root, w.err)
+		}
+		s.next = append(s.next, w.out...)
+		res.Added = append(res.Added, w.added...)
+		res.Removed = append(res.Removed, w.removed...)
+		for k := range missing {
+			missing[k] += w.missing[k]
+		}
+		badStat += w.badStat
+	}
+	s.fillUsers(passwdChanged)
+	s.prev, s.next = s.next, s.prev
+	res.Processes = make([]*Process, len(s.prev))
+	for i, e := range s.prev {
+		res.Processes[i] = e.proc
+	}
+	s.warn(missing, badStat)
+	return res, nil
+}
+
+// split returns the workers for n pids.
+func (s *Scanner) split(n int) []*worker {
+	k := s.cfg.Workers
+	if k <= 0 {
+		k = 1
+		if n >= parallelMinPIDs && runtime.GOMAXPROCS(0) >= 2 {
+			k = 2
+		}
+	}
+	k = max(1, min(k, n/64))
+	for len(s.workers) < k {
+		s.workers = append(s.workers, newWorker())
+	}
+	return s.workers[:k]
+}
+
+// prevRange returns the cached entries worker k of n compares against: the
+// ones whose pid falls in its range of s.pids[lo:hi], the first worker
+// taking everything below and the last everything above.
+func (s *Scanner) prevRange(k, n, lo, hi int) []*entry {
+	from, to := 0, len(s.prev)
+	if k > 0 && lo < len(s.pids) {
+		from = sort.Search(len(s.prev), func(i int) bool { return s.prev[i].proc.PID >= s.pids[lo] })
+	}
+	if k < n-1 && hi < len(s.pids) {
+		to = sort.Search(len(s.prev), func(i int) bool { return s.prev[i].proc.PID >= s.pids[hi] })
+	}
+	return s.prev[from:to]
+}
+
+// fillUsers names the uids of processes created in this scan (workers
+// leave User empty so that the name cache has one writer), and of every
+// process when /etc/passwd changed.
+func (s *Scanner) fillUsers(all bool) {
+	for i, e := range s.next {
+		p := e.proc
+		if p.UID < 0 {
+			continue
+		}
+		// Built in this scan and not yet published: named in place.
+		fresh := p.Rev == s.scanNo && p.User == ""
+		if !fresh && !all {
+			continue
+		}
+		name := s.users.name(p.UID)
+		if name == p.User {
+			continue
+		}
+		if !fresh {
+			cp := *p
+			cp.Rev = s.scanNo
+			p = &cp
+			s.next[i] = &entry{proc: p, cmdline: e.cmdline, cgroup: e.cgroup}
+		}
+		p.User = name
+	}
+}
+
+// warn logs, once per kind for the Scanner's lifetime, what could not be
+// read and for how many processes.
+func (s *Scanner) warn(missing [numKinds]int, badStat int) {
+	var args []any
+	for k, n := range missing {
+		if n > 0 && !s.warned[k] {
+			s.warned[k] = true
+			args = append(args, kindNames[k], n)
+		}
+	}
+	if len(args) > 0 {
+		args = append(args, "hint", "run as root or with CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH")
+		s.logger.Warn("process files unreadable, their fields are left empty (counts are processes)", args...)
+	}
+	if badStat > 0 && !s.badStatWarned {
+		s.badStatWarned = true
+		s.logger.Warn("malformed stat files, processes skipped", "processes", badStat)
+	}
+}
