@@ -1,0 +1,144 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// checkErrors asserts the error contract of Parse and ParsePluginManifest:
+// every problem is an *Error naming the file and a line.
+func checkErrors(t *testing.T, err error, file string) {
+	t.Helper()
+	for _, e := range unjoin(err) {
+		ce, ok := errors.AsType[*Error](e)
+		if !ok {
+			t.Fatalf("error %v is a %T, not a *config.Error", e, e)
+		}
+		if ce.Line < 1 || ce.File != file || ce.Msg == "" {
+			t.Fatalf("error %q lacks a line, the file or a message", ce)
+		}
+	}
+}
+
+// checkPlugin asserts the limits every accepted plugin keeps.
+func checkPlugin(t *testing.T, p Plugin) {
+	t.Helper()
+	if p.Name == "" || p.Path == "" || p.Timeout <= 0 || p.Timeout > 10*time.Second ||
+		p.MemoryLimitBytes == 0 || p.MemoryLimitBytes%wasmPageBytes != 0 || p.MemoryLimitBytes > maxPluginMemory ||
+		p.Instances < 1 || p.Instances > maxPluginInstances || p.Line < 1 {
+		t.Fatalf("accepted plugin breaks a limit: %+v", p)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	// Every example and bad config in testdata/config: valid files, and
+	// files with each kind of error, so mutations start from real shapes.
+	files, _ := filepath.Glob(filepath.Join(repoRoot, "testdata/config/*.yaml"))
+	bad, _ := filepath.Glob(filepath.Join(repoRoot, "testdata/config/bad/*.yaml"))
+	for _, path := range append(files, bad...) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	// Empty input: an empty document is the default config.
+	f.Add([]byte(""))
+	// Aliases reused across keys, which the walker follows.
+	f.Add([]byte("a: &v 5\nos-proc-socket-sync-interval: *v\n"))
+	// A merge key, refused with a line.
+	f.Add([]byte("x: &m {log-level: info}\n<<: *m\n"))
+	// Parser error on the first line (yaml.v3 gives no line for it).
+	f.Add([]byte("[}"))
+	// Deep nesting inside a plugin config, encoded as JSON.
+	f.Add([]byte("plugins: [{name: p, path: p, tag-prefix: p, config: [[[{a: [.inf]}]]]}]"))
+	// Non-string keys and a second document.
+	f.Add([]byte("1: 2\n? [a]\n: b\n---\nc: d\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, _, err := Parse(data, "fuzz.yaml")
+		if err != nil {
+			if cfg != nil {
+				t.Fatal("config returned with an error")
+			}
+			checkErrors(t, err, "fuzz.yaml")
+			return
+		}
+		if cfg.SyncInterval < time.Second || cfg.MinLifetime < 0 || cfg.TagExecTimeout <= 0 ||
+			cfg.FullRescanEvery < 1 || cfg.NATS.FullEvery < 1 || cfg.ProcRoot == "" || cfg.TagExecUser == "" {
+			t.Fatalf("accepted config breaks a limit: %+v", cfg)
+		}
+		names := map[string]bool{}
+		for _, p := range cfg.Plugins {
+			checkPlugin(t, p)
+			if names[p.Name] {
+				t.Fatalf("plugin name %q accepted twice", p.Name)
+			}
+			names[p.Name] = true
+		}
+		for _, r := range cfg.Rules {
+			if r.Line < 1 || r.File != "fuzz.yaml" {
+				t.Fatalf("rule without position: %+v", r)
+			}
+		}
+	})
+}
+
+func FuzzParsePluginManifest(f *testing.F) {
+	// A complete manifest.
+	f.Add([]byte("capabilities: [tag, rename]\ntag-prefix: x.\nmemory-limit: 1MiB\ntimeout: 50ms\nscope: {uids: [0], match-regex: ^x$}\n"))
+	// An empty manifest (default grant needs a tag prefix).
+	f.Add([]byte(""))
+	// Config as a string and as a mapping.
+	f.Add([]byte("tag-prefix: a\nconfig: 'k: v'\n"))
+	f.Add([]byte("tag-prefix: a\nconfig: {k: [1, 2.5, true]}\n"))
+	// Wrong types everywhere.
+	f.Add([]byte("name: 1\npath: []\ninstances: x\nfields: env\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := ParsePluginManifest(data, "/p.d/fuzz.yaml")
+		if err != nil {
+			checkErrors(t, err, "/p.d/fuzz.yaml")
+			return
+		}
+		checkPlugin(t, p)
+		if p.Name != "fuzz" {
+			t.Fatalf("manifest name %q, want the file's", p.Name)
+		}
+	})
+}
+
+func FuzzParseSize(f *testing.F) {
+	f.Add("64MiB")                 // the default
+	f.Add("1 GiB")                 // space before the unit
+	f.Add("18446744073709551615B") // max uint64
+	f.Add("17179869184GiB")        // overflows on multiplication
+	f.Add("-1KiB")                 // sign
+	f.Add("MiB")                   // unit without a number
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := parseSize(s)
+		if err != nil {
+			return
+		}
+		// A parsed size prints and parses back as plain bytes.
+		back, err := parseSize(strconv.FormatUint(n, 10))
+		if err != nil || back != n {
+			t.Fatalf("parseSize(%q) = %d, but its decimal form gives %d, %v", s, n, back, err)
+		}
+	})
+}
+
+func BenchmarkParseFull(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join(repoRoot, "testdata/config/full.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := Parse(data, "full.yaml"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
