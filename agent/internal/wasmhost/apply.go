@@ -189,13 +189,10 @@ func (h *Host) applyPlugin(ctx context.Context, p *Plugin, procs []Input, outs [
 		case !pd.called:
 			eff.Err = ErrNotCalled
 		case pd.err == nil:
-			if msg := p.grant.check(&pd.res); msg != "" {
-				v = &Violation{Plugin: p.name, Reason: msg}
-				p.noteViolation(v)
-				e.err, eff.Err = v, v
-			} else {
-				e.result, e.err = pd.res, nil
-			}
+			e.result, e.err = pd.res, nil
+			e.fp, e.gen, e.suspect = pd.fp, p.gen, false
+		case errors.As(pd.err, &v):
+			e.err, eff.Err = v, v
 			e.fp, e.gen, e.suspect = pd.fp, p.gen, false
 		case errors.As(pd.err, &f):
 			eff.Err = pd.err
@@ -354,7 +351,17 @@ func (p *Plugin) runChunk(ctx context.Context, pend []pending, ch []int, arena [
 	} else {
 		err = p.runSingle(ctx, in, pend, ch, arena)
 	}
-	p.pool.put(ctx, in, err == nil)
+	healthy := err == nil
+	for _, i := range ch {
+		if pd := &pend[i]; pd.called && pd.err == nil {
+			if msg := p.grant.check(&pd.res); msg != "" {
+				v := &Violation{Plugin: p.name, Reason: msg}
+				p.noteViolation(v)
+				pd.err, pd.res, healthy = v, abi.Result{}, false
+			}
+		}
+	}
+	p.pool.put(ctx, in, healthy)
 	if err != nil && ctx.Err() == nil {
 		p.noteFault(err)
 		return err

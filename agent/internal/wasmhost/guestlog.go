@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/proctag/proctag/abi"
@@ -28,53 +27,62 @@ type guestLog struct {
 	tokens  float64
 	last    time.Time
 	dropped int
+	// prev is the last line logged, at prevAt; the same line again within
+	// repeatWindow is only counted in repeats.
+	prev    string
+	prevAt  time.Time
+	repeats int
 }
+
+// repeatWindow is how long an identical guest line is only counted.
+const repeatWindow = time.Minute
 
 func newGuestLog(logger hclog.Logger, now func() time.Time) *guestLog {
 	return &guestLog{logger: logger, now: now, tokens: logBurst}
 }
 
-// allow takes one token from the bucket; it reports how many lines were
-// dropped since the last allowed one when it lets a line through.
-func (g *guestLog) allow() (ok bool, dropped int) {
+// admit decides whether msg is logged: an identical line within
+// repeatWindow is counted, not logged; other lines take a token from the
+// bucket. It returns the counts to attach to a logged line.
+func (g *guestLog) admit(msg string) (ok bool, dropped, repeats int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.now()
+	if msg == g.prev && now.Sub(g.prevAt) < repeatWindow {
+		g.repeats++
+		return false, 0, 0
+	}
 	if !g.last.IsZero() {
-		g.tokens += now.Sub(g.last).Seconds() * logRate
-		if g.tokens > logBurst {
-			g.tokens = logBurst
-		}
+		g.tokens = min(g.tokens+now.Sub(g.last).Seconds()*logRate, logBurst)
 	}
 	g.last = now
 	if g.tokens < 1 {
 		g.dropped++
-		return false, 0
+		return false, 0, 0
 	}
 	g.tokens--
-	dropped, g.dropped = g.dropped, 0
-	return true, dropped
+	dropped, repeats = g.dropped, g.repeats
+	g.dropped, g.repeats, g.prev, g.prevAt = 0, 0, msg, now
+	return true, dropped, repeats
 }
 
 // emit logs one guest line at level; text is copied into a string, cut at
-// abi.MaxLogBytes on a rune boundary, invalid UTF-8 replaced.
+// abi.MaxLogBytes, invalid UTF-8 replaced.
 func (g *guestLog) emit(level hclog.Level, source string, text []byte) {
-	ok, dropped := g.allow()
+	text = text[:min(len(text), abi.MaxLogBytes)] // a cut rune becomes U+FFFD
+	msg := string(bytes.ToValidUTF8(text, []byte("\uFFFD")))
+	ok, dropped, repeats := g.admit(msg)
 	if !ok {
 		return
 	}
-	if len(text) > abi.MaxLogBytes {
-		text = text[:abi.MaxLogBytes]
-		for len(text) > 0 && !utf8.Valid(text) {
-			text = text[:len(text)-1]
-		}
-	}
-	msg := string(bytes.ToValidUTF8(text, []byte("\uFFFD")))
+	args := []any{"source", source, "text", msg}
 	if dropped > 0 {
-		g.logger.Log(level, "plugin output", "source", source, "text", msg, "dropped_before", dropped)
-		return
+		args = append(args, "dropped_before", dropped)
 	}
-	g.logger.Log(level, "plugin output", "source", source, "text", msg)
+	if repeats > 0 {
+		args = append(args, "previous_repeated", repeats)
+	}
+	g.logger.Log(level, "plugin output", args...)
 }
 
 // hostLog is the proctag_v1.log import: level 1..4 as abi.LogLevel.

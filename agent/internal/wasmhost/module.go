@@ -118,9 +118,13 @@ func (m *module) setup(ctx context.Context, name string, wasm []byte, memoryLimi
 	logFn := api.GoModuleFunc(func(_ context.Context, mod api.Module, stack []uint64) {
 		level, ptr, n := abi.LogLevel(int32(stack[0])), uint32(stack[1]), uint32(stack[2])
 		n = min(n, abi.MaxLogBytes)
-		if text, ok := mod.Memory().Read(ptr, n); ok {
-			glog.hostLog(level, text) // emit copies the bytes
+		text, ok := mod.Memory().Read(ptr, n)
+		if !ok {
+			// wazero turns a host function's panic into the call's error:
+			// the instance is discarded, as for any bad pointer.
+			panic(fmt.Errorf("%w: log text [%#x, +%d) is outside memory", errOutput, ptr, n))
 		}
+		glog.hostLog(level, text) // emit copies the bytes
 	})
 	_, err = m.rt.NewHostModuleBuilder(abi.ImportModule).
 		NewFunctionBuilder().WithGoModuleFunction(logFn, logSig.params, logSig.results).

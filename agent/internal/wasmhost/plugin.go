@@ -88,7 +88,7 @@ func load(ctx context.Context, p config.Plugin, cache wazero.CompilationCache, l
 		name: p.Name, path: p.Path, spec: p, grant: g,
 		breaker: newBreaker(), stats: stats, logger: logger,
 		stdout:  &lineWriter{log: glog, source: "stdout", level: hclog.Info},
-		stderr:  &lineWriter{log: glog, source: "stderr", level: hclog.Warn},
+		stderr:  &lineWriter{log: glog, source: "stderr", level: hclog.Info},
 		timeout: p.Timeout, gen: gen, now: now,
 	}
 	pl.mod, err = compileModule(ctx, p.Name, wasm, p.SHA256, cache, p.MemoryLimitBytes, glog)
@@ -142,18 +142,16 @@ func (p *Plugin) Call(ctx context.Context, rec abi.Record) (abi.Result, time.Dur
 	start := time.Now()
 	out, err := in.call(ctx, p.name, p.timeout, in.process, input, maxOutputBytes)
 	took := time.Since(start)
-	p.pool.put(ctx, in, err == nil)
-	if err != nil {
-		return abi.Result{}, took, err
-	}
 	var res abi.Result
-	if err := abi.DecodeResult(out, &res); err != nil {
-		return abi.Result{}, took, &Fault{Plugin: p.name, Kind: FaultBadOutput, Err: fmt.Errorf("decode result: %w", err)}
+	if err == nil {
+		if derr := abi.DecodeResult(out, &res); derr != nil {
+			err = &Fault{Plugin: p.name, Kind: FaultBadOutput, Err: fmt.Errorf("decode result: %w", derr)}
+		} else if msg := p.grant.check(&res); msg != "" {
+			err = &Violation{Plugin: p.name, Reason: msg}
+		}
 	}
-	if msg := p.grant.check(&res); msg != "" {
-		return res, took, &Violation{Plugin: p.name, Reason: msg}
-	}
-	return res, took, nil
+	p.pool.put(ctx, in, err == nil)
+	return res, took, err
 }
 
 // Close stops the plugin's instances and frees its compiled code.

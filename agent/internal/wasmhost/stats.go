@@ -7,7 +7,7 @@ import (
 
 // counters are one plugin name's counters; they survive reloads.
 type counters struct {
-	calls, records, hits, violations atomic.Uint64
+	calls, records, hits, violations  atomic.Uint64
 	loads, loadFailures, breakerOpens atomic.Uint64
 	callNanos                         atomic.Int64
 	faults                            [numFaultKinds]atomic.Uint64

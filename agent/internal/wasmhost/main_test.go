@@ -1,0 +1,203 @@
+package wasmhost
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/proctag/proctag/abi"
+	"github.com/proctag/proctag/agent/internal/config"
+)
+
+// Paths of the Go guests built by TestMain, and the compilation cache the
+// tests share so each module compiles once per run.
+var (
+	behaveWasm        string
+	behaveNoBatchWasm string
+	sharedCacheDir    string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "wasmhost-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	behaveWasm = filepath.Join(dir, "behave.wasm")
+	behaveNoBatchWasm = filepath.Join(dir, "behave-nobatch.wasm")
+	sharedCacheDir = filepath.Join(dir, "cache")
+	for _, b := range []struct{ out, tags string }{{behaveWasm, ""}, {behaveNoBatchWasm, "nobatch"}} {
+		if err := buildGuest(b.out, b.tags); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	return m.Run()
+}
+
+// buildGuest builds testdata/guests/behave as a wasip1 reactor.
+func buildGuest(out, tags string) error {
+	args := []string{"build", "-buildmode=c-shared", "-o", out}
+	if tags != "" {
+		args = append(args, "-tags", tags)
+	}
+	cmd := exec.Command("go", append(args, "./testdata/guests/behave")...)
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build test guest: %w\n%s", err, b)
+	}
+	return nil
+}
+
+// syncBuffer is a log sink safe for the host's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func testLogger(t *testing.T) (hclog.Logger, *syncBuffer) {
+	t.Helper()
+	buf := &syncBuffer{}
+	return hclog.New(&hclog.LoggerOptions{Output: buf, Level: hclog.Debug}), buf
+}
+
+// behave returns a grant for the behave guest with prefix "test.".
+func behave(name string, mods ...func(*config.Plugin)) config.Plugin {
+	p := config.Plugin{
+		Name: name, Path: behaveWasm, Config: []byte("prefix=test."),
+		Capabilities: []string{"tag"}, TagPrefix: "test.",
+		Timeout: 5 * time.Second, MemoryLimitBytes: 64 << 20, Instances: 2,
+	}
+	for _, m := range mods {
+		m(&p)
+	}
+	return p
+}
+
+// fakeClock is a settable clock for the breaker and the log limiter.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// newHost starts a host with the shared compilation cache and closes it
+// when the test ends.
+func newHost(t *testing.T, cfg Config) (*Host, *syncBuffer) {
+	t.Helper()
+	logger, buf := testLogger(t)
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = sharedCacheDir
+	}
+	h, err := New(t.Context(), cfg, logger)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := h.Close(context.Background()); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return h, buf
+}
+
+// proc builds an Input with the given name (which picks the behave
+// guest's behaviour) and pid.
+func proc(pid int, name string) Input {
+	return Input{
+		Key: Key{PID: pid, StartTicks: uint64(1000 + pid)},
+		Record: abi.Record{
+			PID: pid, PPID: 1, StartTime: 1700000000000, Name: name, ProcessName: "proc",
+			Argv: []string{"/usr/bin/proc", "--flag"}, Cmdline: "/usr/bin/proc --flag",
+			Exe: "/usr/bin/proc", UID: 1000, User: "alice", Cgroup: "0::/user.slice",
+		},
+	}
+}
+
+// tagValue returns the value of key in tags, and whether it is there.
+func tagValue(tags []abi.Tag, key string) (string, bool) {
+	for _, t := range tags {
+		if t.Key == key {
+			return t.Value, true
+		}
+	}
+	return "", false
+}
+
+// pluginStats returns the stats of the named plugin.
+func pluginStats(t *testing.T, h *Host, name string) PluginStats {
+	t.Helper()
+	for _, s := range h.Stats().Plugins {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("no stats for plugin %s", name)
+	return PluginStats{}
+}
+
+// faultKind returns the kind of a *Fault error, or -1.
+func faultKind(err error) FaultKind {
+	if f, ok := errors.AsType[*Fault](err); ok {
+		return f.Kind
+	}
+	return -1
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func containsAll(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
