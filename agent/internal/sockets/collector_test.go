@@ -111,7 +111,9 @@ func host() *fakeproc.Tree {
 		proc(100, 1, 1000, nsA), proc(101, 100, 1100, nsA), proc(102, 1, 1200, nsA),
 		proc(200, 1, 2000, nsB), proc(300, 1, 3000, nsA),
 	}}
-	add := func(ns uint64, p fakeproc.Proto, e fakeproc.SockEntry, pids ...int) { tree.AddSocket(ns, p, e, pids...) }
+	add := func(ns uint64, p fakeproc.Proto, e fakeproc.SockEntry, pids ...int) {
+		tree.AddSocket(ns, p, e, pids...)
+	}
 	add(nsA, fakeproc.TCP, sock(10, "0.0.0.0:80", "0.0.0.0:0", fakeproc.TCPListen), 100, 101)
 	add(nsA, fakeproc.TCP, sock(11, "10.0.0.1:80", "10.0.0.9:50000", fakeproc.TCPEstablished), 101)
 	add(nsA, fakeproc.TCP, sock(12, "10.0.0.1:80", "10.0.0.8:50001", fakeproc.TCPEstablished), 102)

@@ -103,7 +103,7 @@ func TestParseTableErrors(t *testing.T) {
 	const good = "0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 7"
 	tests := []struct {
 		name, row, wantErr string
-		v6             bool
+		v6                 bool
 	}{
 		{name: "no slot colon", row: "   0 " + good, wantErr: "line 2: malformed socket table row: slot"},
 		{name: "IPv6 row in an IPv4 table", row: "   0: 00000000000000000000000001000000:C53D 00000000000000000000000000000000:0000 0A 0:0 0:0 0 0 0 1", wantErr: "local address"},
