@@ -71,7 +71,8 @@ type Runner struct {
 
 // New validates cfg and resolves the user once, so that a missing user is a
 // start-up error rather than one per tick. An empty Command gives a Runner
-// whose Run returns an empty Result. logger may be nil.
+// whose Run returns an empty Result. logger is used as given (the caller
+// names it, e.g. logger.Named("tags")) and may be nil.
 func New(cfg Config, logger hclog.Logger) (*Runner, error) {
 	return newRunner(cfg, logger, os.Geteuid())
 }
@@ -82,7 +83,6 @@ func newRunner(cfg Config, logger hclog.Logger, euid int) (*Runner, error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	logger = logger.Named("tags")
 	if cfg.Timeout < 0 {
 		return nil, fmt.Errorf("os-app-tag-exec-timeout: %s is negative", cfg.Timeout)
 	}
