@@ -1,0 +1,186 @@
+package rules
+
+import (
+	"errors"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// DESIGN.md "Regex dialect": "DeepFlow uses the Rust regex crate (1.8):
+// Unicode-aware \w, \d, \s, \b; (?P<n>…) and (?<n>…); no look-around or
+// back-references (the rule is skipped). Go's RE2 is close but \w, \d, \s,
+// \b are ASCII in Go: translate them so the results match." Expected
+// results are the Rust crate's.
+func TestDialectMatches(t *testing.T) {
+	tests := []struct {
+		name, regex, subject string
+		want                 bool
+	}{
+		{`\w is Unicode: accented`, `^\w+$`, "naïve", true},
+		{`\w is Unicode: CJK`, `^\w+$`, "日本語", true},
+		{`\w includes marks`, `^\w+$`, "e\u0301", true},
+		{`\w includes Join_Control`, `^\w+$`, "a\u200db", true},
+		{`\w includes circled letters (Other_Alphabetic)`, `^\w$`, "Ⓐ", true},
+		{`\w excludes punctuation`, `^\w+$`, "a-b", false},
+		{`\W is the complement`, `^\W$`, "é", false},
+		{`\d is Unicode: Arabic-Indic digits`, `^\d+$`, "١٢٣", true},
+		{`\D excludes them`, `^\D$`, "١", false},
+		{`\s is Unicode: no-break space`, `a\sb`, "a\u00a0b", true},
+		{`\s includes vertical tab`, `a\sb`, "a\vb", true},
+		{`\S excludes U+3000`, `^\S$`, "\u3000", false},
+		{`class with \w and punctuation`, `^[\w.-]+$`, "café.v2-x", true},
+		{`negated class with \d`, `^[^\d]+$`, "abc١", false},
+		{`class with \W`, `^[\W]+$`, " -é", false},
+		{`class with \S`, `^[\S]+$`, "ab\u00a0", false},
+		{`\b is Unicode: no boundary between é and f`, `\bfoo`, "éfoo", false},
+		{`\b is Unicode: boundary after a space`, `\bfoo\b`, "é foo", true},
+		{`\b on ASCII subjects`, `\bfoo\b`, "a foo b", true},
+		{`\B is Unicode`, `é\Bf`, "éf", true},
+		{`(?-u) makes \w ASCII`, `(?-u:\w)`, "é", false},
+		{`(?-u) makes \s ASCII with \v`, `(?-u)a\sb`, "a\vb", true},
+		{`(?-u) scope ends with its group`, `(?:(?-u)x)\w`, "xé", true},
+		{`(?u) after (?-u) turns Unicode back on`, `(?-u)(?u)^\w$`, "é", true},
+		{`\u escape`, `^\u00e9$`, "é", true},
+		{`\u{} escape`, `^\u{1F600}$`, "😀", true},
+		{`\U escape`, `^\U0001F600$`, "😀", true},
+		{`\p{Greek}`, `^\p{Greek}+$`, "αβγ", true},
+		{`\p{Letter} long name`, `^\p{Letter}+$`, "abc", true},
+		{`\p{greek} loose name`, `^\p{greek}$`, "α", true},
+		{`\p{sc=Greek}`, `^\p{sc=Greek}$`, "α", true},
+		{`\p{gc=Nd}`, `^\p{gc=Decimal_Number}$`, "٣", true},
+		{`\P{Greek}`, `^\P{Greek}$`, "α", false},
+		{`\p{^Greek}`, `^\p{^Greek}$`, "a", true},
+		{`\p{Alphabetic}`, `^\p{Alphabetic}$`, "Ⓐ", true},
+		{`\p{White_Space}`, `^\p{White_Space}$`, "\u2028", true},
+		{`(?i) folds Unicode`, `(?i)^straße$`, "STRAßE", true},
+		{`$ is end of text only`, `a$`, "a\n", false},
+		{`. does not match newline`, `^a.b$`, "a\nb", false},
+		{`(?s) . matches newline`, `(?s)^a.b$`, "a\nb", true},
+		{`counted repetition`, `^a{2,3}$`, "aaa", true},
+		{`escaped brace is literal`, `^a\{2\}$`, "a{2}", true},
+		{`escaped punctuation`, `^\#\&\~\-$`, "#&~-", true},
+		{`ASCII class`, `^[[:digit:]]+$`, "123", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, errs := Compile([]Spec{{MatchRegex: tt.regex, Action: "drop"}}, nil)
+			if len(errs) > 0 {
+				t.Fatalf("compile %q: %v", tt.regex, errs[0])
+			}
+			if got := s.rules[0].match(tt.subject); got != tt.want {
+				tr, _ := translate(tt.regex)
+				t.Fatalf("%q on %q = %v, want %v (Go pattern %.120q)", tt.regex, tt.subject, got, tt.want, tr.pattern)
+			}
+		})
+	}
+}
+
+// DESIGN.md "Regex dialect": "no look-around or back-references (the rule
+// is skipped)", plus Rust-only or Go-only syntax that the engines would
+// read differently: proctag skips the rule with a reason.
+func TestDialectRejects(t *testing.T) {
+	tests := []struct {
+		name, regex, reason string
+	}{
+		{"look-ahead", `foo(?=bar)`, "look-around"},
+		{"negative look-ahead", `foo(?!bar)`, "look-around"},
+		{"look-behind", `(?<=a)b`, "look-around"},
+		{"negative look-behind", `(?<!a)b`, "look-around"},
+		{"back-reference", `(a)\1`, "back-references"},
+		{`\0 is not octal in Rust`, `\0`, "back-references"},
+		{`\< is reserved in Rust 1.8`, `\<foo`, `\<`},
+		{`\Q is Go-only`, `\Qa.b\E`, "unknown escape"},
+		{`\Z`, `a\Z`, "unknown escape"},
+		{"malformed counted repetition is an error in Rust", `a{,3}`, "counted repetition"},
+		{"unclosed counted repetition", `a{2`, "counted repetition"},
+		{"nested class", `[a[bc]]`, "nested character classes"},
+		{"class intersection", `[a-z&&[^aeiou]]`, "set operation"},
+		{"class difference", `[a-z--b]`, "set operation"},
+		{"verbose mode", `(?x) a b`, "verbose"},
+		{"CRLF mode", `(?R)^a$`, "CRLF"},
+		{"duplicate flag", `(?ii)a`, "duplicate flag"},
+		{". without Unicode", `(?-u).`, "invalid UTF-8"},
+		{`\W without Unicode`, `(?-u)\W`, "invalid UTF-8"},
+		{"negated class without Unicode", `(?-u)[^a]`, "invalid UTF-8"},
+		{"capture name with a dot", `(?P<a.b>x)`, "not supported by proctag"},
+		{"capture name starting with a digit", `(?P<1a>x)`, "invalid capture group name"},
+		{"unknown Unicode class", `\p{Bogus}`, "not supported"},
+		{"Go rejects: repetition over 1000", `a{1001}`, "invalid repeat count"},
+		{"unbalanced parenthesis", `(a`, "missing closing )"},
+		{"empty character class", `[]`, "unclosed character class"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errs := Compile([]Spec{{MatchRegex: tt.regex}}, nil)
+			if len(errs) != 1 || errs[0].Key != "match-regex" {
+				t.Fatalf("Compile(%q) errors = %v, want one match-regex error", tt.regex, errs)
+			}
+			if !strings.Contains(errs[0].Error(), tt.reason) {
+				t.Fatalf("error %q does not say %q", errs[0], tt.reason)
+			}
+		})
+	}
+}
+
+// A pattern without escapes, classes, flag groups or braces translates to
+// itself; named groups keep Go's numbering.
+func TestTranslateIdentity(t *testing.T) {
+	for _, p := range []string{"", ".*", "^nginx$", "python3 (.*)\\.py", "a|b|(c)", "x+?y*", "(?:a)(?P<n>b)"} {
+		tr, err := translate(p)
+		want := strings.ReplaceAll(p, `\.`, `\.`)
+		if err != nil || tr.pattern != want {
+			t.Errorf("translate(%q) = %q, %v; want identity", p, tr.pattern, err)
+		}
+	}
+	tr, err := translate("(?<n>b)")
+	if err != nil || tr.pattern != "(?P<n>b)" {
+		t.Errorf("translate((?<n>b)) = %q, %v", tr.pattern, err)
+	}
+}
+
+// FuzzTranslate: the translator never panics; a pattern without \, [, (?
+// or { comes back unchanged; when Go compiles the result, the Unicode word
+// boundary matcher agrees with Go's regexp on ASCII subjects (where ASCII
+// and Unicode \b coincide), both for a match and for Rust's replace-all
+// iteration.
+func FuzzTranslate(f *testing.F) {
+	f.Add(`\w+`, "abc def")            // Unicode class
+	f.Add(`[\w.-]+`, "a.b-c")          // class inside a class
+	f.Add(`\bfoo\b`, "a foo b")        // word boundary
+	f.Add(`(?-u:\w)\d`, "a1")          // Unicode off in a group
+	f.Add(`(?P<n>a)(?<m>b)`, "ab")     // both named-group spellings
+	f.Add(`\\w`, `\w`)                 // escaped backslash then w
+	f.Add(`a{2,}b*?`, "aab")           // counted and lazy repetition
+	f.Add(`\b|x*`, "xx yy")            // empty matches with boundaries
+	f.Add(`(?i)\B[a-c]+\b`, "ABC abc") // flags with \B
+	f.Add(`\u{41}\p{L}\P{Nd}`, "AbC")  // Rust-only escapes
+	f.Fuzz(func(t *testing.T, pattern, subject string) {
+		tr, err := translate(pattern)
+		if err != nil {
+			if !errors.Is(err, ErrDialect) {
+				t.Fatalf("translate error %v does not wrap ErrDialect", err)
+			}
+			return
+		}
+		if !strings.ContainsAny(pattern, `\[{`) && !strings.Contains(pattern, "(?") && tr.pattern != pattern {
+			t.Fatalf("translate(%q) = %q, want identity", pattern, tr.pattern)
+		}
+		re, err := regexp.Compile(tr.pattern)
+		if err != nil || len(subject) > 64 || !isASCII(subject) {
+			return
+		}
+		bm, err := newBoundaryMatcher(tr.pattern)
+		if err != nil {
+			t.Fatalf("boundary matcher rejects %q that Go compiles: %v", tr.pattern, err)
+		}
+		if got, want := bm.match(subject), re.MatchString(subject); got != want {
+			t.Fatalf("%q on %q: boundary matcher %v, Go %v", tr.pattern, subject, got, want)
+		}
+		got, want := bm.findAll(subject), re.FindAllStringSubmatchIndex(subject, -1)
+		if !slices.EqualFunc(got, want, slices.Equal[[]int]) {
+			t.Fatalf("%q on %q: boundary matcher %v, Go %v", tr.pattern, subject, got, want)
+		}
+	})
+}
