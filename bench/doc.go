@@ -1,0 +1,25 @@
+// Package bench compares a proctag tick with the naive use of
+// github.com/prometheus/procfs on a generated host of 10,000 processes and
+// about 100,000 sockets (fakeproc.Generate(10000, 100000, 1)), written to a
+// temporary directory once per test binary.
+//
+// It is a separate module so that baseline libraries never enter the main
+// go.mod. Its module path sits under agent/internal so that it may import
+// the agent's internal packages (scan, sockets, fakeproc); the replace
+// directive points at the repository root.
+//
+//	cd bench && go test -run '^$' -bench . -benchmem -benchtime 3x | go run ./cmd/ratios
+//
+// The benchmarks:
+//
+//   - BenchmarkColdScan: a new scan.Scanner and sockets.Collector, one full
+//     scan with the sockets of every user process;
+//   - BenchmarkSteadyTick: the same objects on a host where nothing changed
+//     (no full re-read);
+//   - BenchmarkProcfsNaive: procfs AllProcs, then per process Stat, CmdLine,
+//     FileDescriptorTargets and Namespaces, plus NetTCP, NetTCP6, NetUDP and
+//     NetUDP6 once per network namespace, joined into inode -> pids.
+//
+// Each reports the process and socket counts as metrics, which cmd/ratios
+// uses for per-process numbers.
+package bench

@@ -1,0 +1,51 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/proctag/proctag/agent/internal/fakeproc"
+)
+
+// Size of the generated host (issue 3, "Speed").
+const (
+	hostProcs   = 10000
+	hostSockets = 100000
+	hostSeed    = 1
+)
+
+var host struct {
+	once sync.Once
+	dir  string
+	tree *fakeproc.Tree
+	err  error
+}
+
+// hostDir returns the root of the generated host, writing it on first use.
+// TestMain removes it.
+func hostDir(b *testing.B) (string, *fakeproc.Tree) {
+	b.Helper()
+	host.once.Do(func() {
+		host.tree = fakeproc.Generate(hostProcs, hostSockets, hostSeed)
+		host.dir, host.err = os.MkdirTemp("", "proctag-bench-")
+		if host.err == nil {
+			host.err = host.tree.Write(host.dir)
+		}
+	})
+	if host.err != nil {
+		b.Fatalf("generate host: %v", host.err)
+	}
+	return host.dir, host.tree
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if host.dir != "" {
+		if err := os.RemoveAll(host.dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}
+	os.Exit(code)
+}
