@@ -108,7 +108,9 @@ func decide(rec *abi.Record, r *abi.Result) (raw []byte, code int64, done bool) 
 	case "garbage":
 		return []byte{0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 0, true
 	case "badptr":
-		return nil, abi.PackResult(0xfffff000, 4096), true
+		return nil, abi.PackResult(0x7ffff000, 4096), true
+	case "badlog":
+		hostLog(int32(abi.LevelInfo), 0x7fff0000, 100)
 	case "errcode":
 		return nil, abi.CodeInternal, true
 	case "noop":
