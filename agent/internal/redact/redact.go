@@ -13,7 +13,14 @@ const Mask = "***"
 // Redactor applies a fixed list of patterns to cmdlines. It is immutable and
 // safe for concurrent use; a nil *Redactor redacts nothing.
 type Redactor struct {
-	rules []*regexp.Regexp
+	rules []rule
+}
+
+// rule is one compiled pattern and the keywords that gate it (anyKeyword
+// for user patterns).
+type rule struct {
+	re    *regexp.Regexp
+	needs uint32
 }
 
 // Compile builds a Redactor from the built-in patterns (when useDefaults)
@@ -24,8 +31,8 @@ type Redactor struct {
 func Compile(patterns []string, useDefaults bool) (*Redactor, error) {
 	var r Redactor
 	if useDefaults {
-		for _, p := range defaultPatterns {
-			r.rules = append(r.rules, regexp.MustCompile(p))
+		for i, p := range defaultPatterns {
+			r.rules = append(r.rules, rule{re: regexp.MustCompile(p), needs: defaultNeeds[i]})
 		}
 	}
 	for i, p := range patterns {
@@ -33,7 +40,7 @@ func Compile(patterns []string, useDefaults bool) (*Redactor, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pattern %d: %w", i, err)
 		}
-		r.rules = append(r.rules, re)
+		r.rules = append(r.rules, rule{re: re, needs: anyKeyword})
 	}
 	return &r, nil
 }
@@ -48,9 +55,16 @@ func (r *Redactor) Cmdline(s string) string {
 		return s
 	}
 	var spans []span
-	for _, re := range r.rules {
-		if re.MatchString(s) {
-			spans = appendSpans(spans, re, s)
+	var present uint32
+	if len(r.rules) > 0 {
+		present = keywordsIn(s)
+	}
+	for _, ru := range r.rules {
+		if ru.needs != anyKeyword && present&ru.needs == 0 {
+			continue
+		}
+		if ru.re.MatchString(s) {
+			spans = appendSpans(spans, ru.re, s)
 		}
 	}
 	if len(spans) == 0 {
