@@ -22,9 +22,9 @@ func synth(procs, socks int, seed uint64) *Snapshot {
 		p := Process{
 			PID: 100 + i*3, PPID: 1 + r.IntN(100), StartTime: 1764000000000 + int64(r.IntN(1_000_000)),
 			Name: name, ProcessName: name,
-			Cmdline:     fmt.Sprintf("/usr/bin/%s --config /etc/%s/%s.conf --workers %d", name, name, name, r.IntN(64)),
-			Exe:         "/usr/bin/" + name,
-			User:        "svc", UID: 1000 + r.IntN(5), NetNSID: 4026531840 + uint64(r.IntN(4)),
+			Cmdline: fmt.Sprintf("/usr/bin/%s --config /etc/%s/%s.conf --workers %d", name, name, name, r.IntN(64)),
+			Exe:     "/usr/bin/" + name,
+			User:    "svc", UID: 1000 + r.IntN(5), NetNSID: 4026531840 + uint64(r.IntN(4)),
 			MatchedRule: r.IntN(3) - 1,
 		}
 		if r.IntN(3) == 0 {

@@ -1,0 +1,13 @@
+// Package publish sends a host's state to NATS: a full snapshot at start,
+// after each reconnect, on request and every FullEvery ticks, a delta
+// otherwise and a heartbeat when nothing changed, on the subjects and in the
+// wire format of package snapshot (see agent/snapshot/WIRE.md).
+//
+// It owns the NATS connection (authentication, TLS, reconnecting forever
+// with backoff), the epoch and seq numbering, the answers on the control
+// subject and, when enabled, the JetStream stream that keeps each host's
+// last full snapshot and the deltas after it. It never blocks the tick loop:
+// Submit keeps only the newest state, and nothing is buffered while the
+// server is away. Scanning, rules and plugins belong to other packages; the
+// embedded server to natsembed.
+package publish

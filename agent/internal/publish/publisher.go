@@ -1,0 +1,370 @@
+package publish
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go"
+
+	"github.com/proctag/proctag/agent/snapshot"
+)
+
+// Publisher publishes one host's states. Submit may be called from any
+// goroutine; Run owns the connection and must be called once.
+type Publisher struct {
+	cfg    Config
+	logger hclog.Logger
+	epoch  string
+
+	mu          sync.Mutex
+	latest      *snapshot.Snapshot
+	latestStats snapshot.Stats
+	fresh       bool // latest has not been published yet
+
+	wake      chan struct{}
+	needFull  atomic.Bool // after (re)connect or a failed publish
+	resyncReq atomic.Bool
+
+	bytes, msgs, reconnects, errs, resyncs atomic.Uint64
+	lastFullBytes                          atomic.Int64
+
+	// Owned by Run.
+	nc             *nats.Conn
+	enc            *snapshot.Encoder
+	js             *jetStream
+	seq, msgID     uint64
+	prev           *snapshot.Snapshot
+	ticksSinceFull int
+	lastResyncFull time.Time
+}
+
+// New checks cfg and returns a publisher with a new epoch. It does not
+// connect; Run does.
+func New(cfg Config, logger hclog.Logger) (*Publisher, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if !snapshot.ValidToken(cfg.HostID) {
+		return nil, fmt.Errorf("publish: host id %q is not a NATS subject token (use HostID to sanitise it)", cfg.HostID)
+	}
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	return &Publisher{
+		cfg:    cfg,
+		logger: logger.Named("publish").With("host_id", cfg.HostID),
+		epoch:  newEpoch(time.Now()),
+		wake:   make(chan struct{}, 1),
+	}, nil
+}
+
+// newEpoch returns 16 hex digits of the start time in nanoseconds and 8
+// random ones: unique per start, and later starts sort after earlier ones.
+func newEpoch(now time.Time) string {
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	return fmt.Sprintf("%016x-%s", uint64(now.UnixNano()), hex.EncodeToString(r[:]))
+}
+
+// Epoch returns this publisher's epoch.
+func (p *Publisher) Epoch() string { return p.epoch }
+
+// Submit hands over the state of one tick and its stats. It never blocks:
+// an unpublished earlier state is replaced. s must not be modified after.
+func (p *Publisher) Submit(s *snapshot.Snapshot, st snapshot.Stats) {
+	p.mu.Lock()
+	p.latest, p.latestStats, p.fresh = s, st, true
+	p.mu.Unlock()
+	p.signal()
+}
+
+func (p *Publisher) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// AddCounters fills the fields of st that the publisher owns: published
+// bytes and messages, last full size, reconnects, publish errors, resync
+// requests. Safe for concurrent use.
+func (p *Publisher) AddCounters(st *snapshot.Stats) {
+	st.PublishedBytes = p.bytes.Load()
+	st.PublishedMessages = p.msgs.Load()
+	st.LastFullBytes = p.lastFullBytes.Load()
+	st.Reconnects = p.reconnects.Load()
+	st.PublishErrors = p.errs.Load()
+	st.ResyncRequests = p.resyncs.Load()
+}
+
+// Run connects (retrying forever with backoff when the server is down),
+// answers control requests and publishes submitted states until ctx is
+// done; then it drains the connection and returns nil. It returns an error
+// only for a configuration the NATS client rejects (bad URL, unreadable
+// credentials).
+func (p *Publisher) Run(ctx context.Context) error {
+	auth, err := p.cfg.authOptions()
+	if err != nil {
+		return err
+	}
+	closed := make(chan struct{})
+	opts := append(auth,
+		nats.Name("proctag "+p.cfg.HostID),
+		nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1),
+		nats.ReconnectBufSize(-1), // nothing is buffered while away; a full snapshot follows the reconnect
+		nats.CustomReconnectDelay(func(attempts int) time.Duration { return backoff(attempts, p.cfg.ReconnectWaitMax) }),
+		nats.DrainTimeout(p.cfg.DrainTimeout),
+		nats.ConnectHandler(func(*nats.Conn) { p.connected(false) }),
+		nats.ReconnectHandler(func(*nats.Conn) { p.connected(true) }),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			p.logger.Warn("nats disconnected, reconnecting", "error", err)
+		}),
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
+	)
+	nc, err := nats.Connect(p.cfg.URL, opts...)
+	if err != nil {
+		return fmt.Errorf("publish: connect to %s: %w", p.cfg.URL, err)
+	}
+	p.nc = nc
+	if nc.IsConnected() {
+		p.connected(false)
+	} else {
+		p.logger.Warn("nats server unreachable, retrying in the background", "url", p.cfg.URL)
+	}
+	for _, subj := range []string{snapshot.ControlSubject(p.cfg.SubjectPrefix, p.cfg.HostID), snapshot.BroadcastControlSubject(p.cfg.SubjectPrefix)} {
+		if _, err := nc.Subscribe(subj, p.control); err != nil {
+			nc.Close()
+			return fmt.Errorf("publish: subscribe %s: %w", subj, err)
+		}
+	}
+	if p.cfg.JetStream {
+		p.js = newJetStream(nc, p.cfg, p.logger)
+	}
+
+	var resyncTimer *time.Timer
+	var resyncC <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			if resyncTimer != nil {
+				resyncTimer.Stop()
+			}
+			return p.drain(nc, closed)
+		case <-resyncC:
+			resyncC = nil
+		case <-p.wake:
+		}
+		if wait := p.publish(ctx); wait > 0 && resyncC == nil {
+			resyncTimer = time.NewTimer(wait)
+			resyncC = resyncTimer.C
+		}
+	}
+}
+
+// connected runs on the client's callback goroutine after the first connect
+// and every reconnect: the next publish is a full snapshot.
+func (p *Publisher) connected(reconnect bool) {
+	if reconnect {
+		p.reconnects.Add(1)
+		p.logger.Info("nats reconnected, sending a full snapshot")
+	}
+	p.needFull.Store(true)
+	p.signal()
+}
+
+func (p *Publisher) drain(nc *nats.Conn, closed <-chan struct{}) error {
+	if err := nc.Drain(); err != nil {
+		nc.Close()
+		return nil
+	}
+	<-closed
+	return nil
+}
+
+// control answers a request on a control subject.
+func (p *Publisher) control(m *nats.Msg) {
+	var req snapshot.ControlRequest
+	reply := snapshot.ControlReply{HostID: p.cfg.HostID, Epoch: p.epoch}
+	switch err := json.Unmarshal(m.Data, &req); {
+	case err != nil:
+		reply.Error = "request is not JSON: " + err.Error()
+	case req.Op == snapshot.OpResync:
+		reply.OK = true
+		p.resyncs.Add(1)
+		p.resyncReq.Store(true)
+		p.signal()
+	default:
+		reply.Error = fmt.Sprintf("unknown op %q (want %q)", req.Op, snapshot.OpResync)
+	}
+	if m.Reply == "" {
+		return
+	}
+	b, _ := json.Marshal(reply)
+	_ = m.Respond(b) // a requester that went away is not our problem
+}
+
+// publish sends what the latest state calls for. It returns how long to wait
+// before a resync request may be served, or 0.
+func (p *Publisher) publish(ctx context.Context) time.Duration {
+	p.mu.Lock()
+	s, st, fresh := p.latest, p.latestStats, p.fresh
+	p.mu.Unlock()
+	if s == nil || !p.nc.IsConnected() {
+		return 0 // nothing to send yet, or nowhere to send it: the reconnect brings a full snapshot
+	}
+	full := p.needFull.Load() || p.prev == nil || (fresh && p.ticksSinceFull+1 >= p.cfg.FullEvery)
+	var resyncWait time.Duration
+	if !full && p.resyncReq.Load() {
+		if resyncWait = p.cfg.ResyncMinGap - time.Since(p.lastResyncFull); resyncWait <= 0 {
+			full, resyncWait = true, 0
+		}
+	}
+	if !full && !fresh {
+		return resyncWait
+	}
+	p.mu.Lock()
+	if p.latest == s {
+		p.fresh = false
+	}
+	p.mu.Unlock()
+	state := p.stamp(s)
+	if fresh {
+		p.ticksSinceFull++
+	}
+	if full {
+		p.needFull.Store(false)
+		if p.resyncReq.Swap(false) {
+			p.lastResyncFull = time.Now()
+		}
+		p.sendFull(ctx, state)
+		return 0
+	}
+	d := snapshot.Diff(p.prev, state)
+	if d.Empty() {
+		p.prev = state
+		st.Processes, st.Sockets = len(state.Processes), len(state.Sockets)
+		p.AddCounters(&st)
+		msgs, err := p.enc.EncodeHeartbeat(p.envelope(state, p.seq, 0), &st)
+		p.send(ctx, msgs, err, snapshot.KindHeartbeat)
+		return resyncWait
+	}
+	p.seq++
+	msgs, err := p.enc.EncodeDelta(p.envelope(state, p.seq, p.seq-1), d)
+	if p.send(ctx, msgs, err, snapshot.KindDelta) {
+		p.prev = state
+	}
+	return resyncWait
+}
+
+// stamp returns s with this publisher's host fields, sharing s's lists.
+func (p *Publisher) stamp(s *snapshot.Snapshot) *snapshot.Snapshot {
+	c := *s
+	c.Host.HostID = p.cfg.HostID
+	if p.cfg.Hostname != "" {
+		c.Host.Hostname = p.cfg.Hostname
+	}
+	c.Host.Epoch = p.epoch
+	c.Host.IntervalMS = p.cfg.Interval.Milliseconds()
+	return &c
+}
+
+func (p *Publisher) envelope(s *snapshot.Snapshot, seq, base uint64) snapshot.Envelope {
+	p.msgID++
+	return snapshot.Envelope{HostID: p.cfg.HostID, Hostname: s.Host.Hostname, Epoch: p.epoch, Seq: seq, BaseSeq: base,
+		ScanTime: s.Host.ScanTime, IntervalMS: p.cfg.Interval.Milliseconds(), MsgID: p.msgID}
+}
+
+func (p *Publisher) sendFull(ctx context.Context, state *snapshot.Snapshot) {
+	if err := p.ensureEncoder(); err != nil {
+		p.failed(err, snapshot.KindSnapshot)
+		return
+	}
+	p.seq++
+	msgs, err := p.enc.EncodeSnapshot(p.envelope(state, p.seq, 0), state)
+	if err != nil {
+		p.failed(err, snapshot.KindSnapshot)
+		return
+	}
+	var size int64
+	for i := range msgs {
+		size += int64(msgs[i].Size())
+	}
+	ok := false
+	if p.js != nil {
+		ok = p.js.publishFull(ctx, msgs, p.cfg.HostID)
+	}
+	if !ok && p.send(ctx, msgs, nil, snapshot.KindSnapshot) {
+		ok = true
+	} else if ok {
+		p.count(msgs)
+	}
+	if ok {
+		p.prev, p.ticksSinceFull = state, 0
+		p.lastFullBytes.Store(size)
+	}
+}
+
+// ensureEncoder (re)creates the encoder for the server's max payload, which
+// is known once connected and may change after a reconnect.
+func (p *Publisher) ensureEncoder() error {
+	maxPayload := int(p.nc.MaxPayload())
+	if p.enc != nil && p.enc.MaxPayload() == maxPayload {
+		return nil
+	}
+	enc, err := snapshot.NewEncoder(p.cfg.SubjectPrefix, maxPayload)
+	if err != nil {
+		return err
+	}
+	p.enc = enc
+	return nil
+}
+
+// send publishes msgs and flushes; on failure the next publish is full.
+func (p *Publisher) send(ctx context.Context, msgs []snapshot.Message, encErr error, kind snapshot.Kind) bool {
+	if encErr != nil {
+		p.failed(encErr, kind)
+		return false
+	}
+	if p.enc == nil {
+		p.failed(errors.New("no encoder"), kind)
+		return false
+	}
+	for i := range msgs {
+		m := &nats.Msg{Subject: msgs[i].Subject, Header: nats.Header(msgs[i].Header), Data: msgs[i].Data}
+		if err := p.nc.PublishMsg(m); err != nil {
+			p.failed(err, kind)
+			return false
+		}
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := p.nc.FlushWithContext(fctx); err != nil {
+		p.failed(err, kind)
+		return false
+	}
+	p.count(msgs)
+	return true
+}
+
+func (p *Publisher) count(msgs []snapshot.Message) {
+	for i := range msgs {
+		p.bytes.Add(uint64(msgs[i].Size()))
+	}
+	p.msgs.Add(uint64(len(msgs)))
+}
+
+func (p *Publisher) failed(err error, kind snapshot.Kind) {
+	if p.errs.Add(1) == 1 || p.logger.IsDebug() {
+		p.logger.Warn("publish failed, next state goes out in full", "kind", string(kind), "error", err, "errors_so_far", p.errs.Load())
+	}
+	p.needFull.Store(true)
+}

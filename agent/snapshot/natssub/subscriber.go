@@ -1,0 +1,289 @@
+package natssub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/proctag/proctag/agent/snapshot"
+)
+
+// Config says what to follow. The zero value follows every host under the
+// prefix "proctag", using JetStream when the stream exists.
+type Config struct {
+	// Prefix is the publishers' subject prefix; default "proctag".
+	Prefix string
+	// HostID follows one host; "" follows all.
+	HostID string
+	// NoJetStream ignores the publishers' stream even when it exists.
+	NoJetStream bool
+	// Limits bounds what the assembler accepts (its Prefix is set from
+	// Prefix).
+	Limits snapshot.AssemblerConfig
+	// ResyncMinGap is the shortest time between two resync requests for one
+	// host; default 2 s.
+	ResyncMinGap time.Duration
+	// RequestTimeout bounds a resync request; default 5 s.
+	RequestTimeout time.Duration
+	// ChangeBuffer is the capacity of the Changes channel; default 256.
+	ChangeBuffer int
+}
+
+// Subscriber follows hosts on one NATS connection, which the caller owns.
+// Its methods are safe for concurrent use.
+type Subscriber struct {
+	nc     *nats.Conn
+	cfg    Config
+	logger hclog.Logger
+	asm    *snapshot.Assembler
+
+	changes chan snapshot.Change
+	emitMu  sync.Mutex
+	closed  bool
+	dropped atomic.Uint64
+	errs    atomic.Uint64
+
+	resyncMu sync.Mutex
+	resyncAt map[string]time.Time // last request per host
+	wg       sync.WaitGroup
+	ctx      context.Context
+
+	jetStream atomic.Bool
+}
+
+// New returns a subscriber on nc; Run starts it.
+func New(nc *nats.Conn, cfg Config, logger hclog.Logger) (*Subscriber, error) {
+	if cfg.Prefix == "" {
+		cfg.Prefix = "proctag"
+	}
+	if cfg.HostID != "" && !snapshot.ValidToken(cfg.HostID) {
+		return nil, fmt.Errorf("natssub: host id %q is not a NATS subject token", cfg.HostID)
+	}
+	if cfg.ResyncMinGap <= 0 {
+		cfg.ResyncMinGap = 2 * time.Second
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 5 * time.Second
+	}
+	if cfg.ChangeBuffer <= 0 {
+		cfg.ChangeBuffer = 256
+	}
+	cfg.Limits.Prefix = cfg.Prefix
+	asm, err := snapshot.NewAssembler(cfg.Limits)
+	if err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	return &Subscriber{
+		nc: nc, cfg: cfg, logger: logger.Named("natssub"), asm: asm,
+		changes:  make(chan snapshot.Change, cfg.ChangeBuffer),
+		resyncAt: map[string]time.Time{},
+	}, nil
+}
+
+// Changes delivers what each message did (see snapshot.Change). It never
+// blocks the subscriber: when the buffer is full a change is dropped and
+// counted (State stays right). It is closed when Run returns.
+func (s *Subscriber) Changes() <-chan snapshot.Change { return s.changes }
+
+// Dropped is the number of changes dropped because Changes was full.
+func (s *Subscriber) Dropped() uint64 { return s.dropped.Load() }
+
+// State returns host's current state (shared, read-only) and whether there
+// is one.
+func (s *Subscriber) State(host string) (*snapshot.Snapshot, bool) { return s.asm.State(host) }
+
+// Info returns what is known about host: epoch, seq, whether in sync, last
+// heartbeat stats.
+func (s *Subscriber) Info(host string) (snapshot.HostInfo, bool) { return s.asm.Info(host) }
+
+// Hosts returns the ids of the hosts with a state, sorted.
+func (s *Subscriber) Hosts() []string { return s.asm.Hosts() }
+
+// UsesJetStream reports whether Run found the publishers' stream.
+func (s *Subscriber) UsesJetStream() bool { return s.jetStream.Load() }
+
+// Run subscribes, replays the JetStream stream when there is one, asks for
+// a resync on join when there is not, and follows the hosts until ctx is
+// done. It returns nil then, or an error when it cannot subscribe.
+func (s *Subscriber) Run(ctx context.Context) error {
+	s.ctx = ctx
+	defer s.closeChanges()
+	var subs []*nats.Subscription
+	defer func() {
+		for _, sub := range subs {
+			_ = sub.Unsubscribe()
+		}
+		s.wg.Wait()
+	}()
+	host := s.cfg.HostID
+	if host == "" {
+		host = "*"
+	}
+	var stop func()
+	if !s.cfg.NoJetStream {
+		var err error
+		stop, err = s.consumeStream(ctx, host)
+		if err != nil {
+			s.logger.Debug("no jetstream stream, following core nats", "error", err)
+		}
+	}
+	if stop != nil {
+		defer stop()
+		s.jetStream.Store(true)
+		sub, err := s.nc.Subscribe(snapshot.Subject(s.cfg.Prefix, host, snapshot.KindHeartbeat), s.handle)
+		if err != nil {
+			return fmt.Errorf("natssub: subscribe: %w", err)
+		}
+		subs = append(subs, sub)
+	} else {
+		sub, err := s.nc.Subscribe(snapshot.SubscribeSubject(s.cfg.Prefix, s.cfg.HostID), s.handle)
+		if err != nil {
+			return fmt.Errorf("natssub: subscribe: %w", err)
+		}
+		subs = append(subs, sub)
+		if err := s.nc.FlushWithContext(ctx); err != nil && ctx.Err() == nil {
+			s.logger.Warn("flush after subscribe", "error", err)
+		}
+		s.join()
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// consumeStream replays and follows the stream with an ordered consumer.
+func (s *Subscriber) consumeStream(ctx context.Context, host string) (func(), error) {
+	js, err := jetstream.New(s.nc)
+	if err != nil {
+		return nil, err
+	}
+	lctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	name := snapshot.StreamName(s.cfg.Prefix)
+	if _, err := js.Stream(lctx, name); err != nil {
+		return nil, fmt.Errorf("stream %s: %w", name, err)
+	}
+	cons, err := js.OrderedConsumer(lctx, name, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{
+			snapshot.Subject(s.cfg.Prefix, host, snapshot.KindSnapshot),
+			snapshot.Subject(s.cfg.Prefix, host, snapshot.KindDelta),
+		},
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer on %s: %w", name, err)
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		s.feed(m.Subject(), m.Headers(), m.Data())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consume %s: %w", name, err)
+	}
+	return cc.Stop, nil
+}
+
+// join asks the followed host, or every host, for a full snapshot.
+func (s *Subscriber) join() {
+	if s.cfg.HostID != "" {
+		s.maybeResync(s.cfg.HostID)
+		return
+	}
+	b, _ := json.Marshal(snapshot.ControlRequest{Op: snapshot.OpResync})
+	if err := s.nc.Publish(snapshot.BroadcastControlSubject(s.cfg.Prefix), b); err != nil {
+		s.logger.Warn("broadcast resync request", "error", err)
+	}
+}
+
+func (s *Subscriber) handle(m *nats.Msg) { s.feed(m.Subject, m.Header, m.Data) }
+
+func (s *Subscriber) feed(subject string, header nats.Header, data []byte) {
+	if _, _, ok := snapshot.ParseSubject(s.cfg.Prefix, subject); !ok {
+		return // a control request of another subscriber
+	}
+	c, err := s.asm.Feed(subject, header, data)
+	if err != nil {
+		if n := s.errs.Add(1); n == 1 || n%1000 == 0 {
+			s.logger.Warn("bad message", "subject", subject, "error", err, "bad_messages", n)
+		}
+	}
+	if c == nil {
+		return
+	}
+	if c.NeedResync {
+		s.maybeResync(c.HostID)
+	}
+	s.emit(*c)
+}
+
+func (s *Subscriber) emit(c snapshot.Change) {
+	s.emitMu.Lock()
+	defer s.emitMu.Unlock()
+	if s.closed {
+		return
+	}
+	select {
+	case s.changes <- c:
+	default:
+		s.dropped.Add(1)
+	}
+}
+
+func (s *Subscriber) closeChanges() {
+	s.emitMu.Lock()
+	defer s.emitMu.Unlock()
+	s.closed = true
+	close(s.changes)
+}
+
+// maybeResync sends a resync request for host in the background unless one
+// was sent less than ResyncMinGap ago.
+func (s *Subscriber) maybeResync(host string) {
+	s.resyncMu.Lock()
+	if time.Since(s.resyncAt[host]) < s.cfg.ResyncMinGap || s.ctx == nil || s.ctx.Err() != nil {
+		s.resyncMu.Unlock()
+		return
+	}
+	s.resyncAt[host] = time.Now()
+	s.wg.Add(1)
+	s.resyncMu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		if err := s.RequestResync(s.ctx, host); err != nil && s.ctx.Err() == nil {
+			s.logger.Warn("resync request", "host_id", host, "error", err)
+		}
+	}()
+}
+
+// ErrRefused is returned by RequestResync when the agent answered but did
+// not accept the request.
+var ErrRefused = errors.New("resync refused")
+
+// RequestResync asks host's agent for a full snapshot and waits for its
+// answer (not for the snapshot, which arrives through the subscription).
+func (s *Subscriber) RequestResync(ctx context.Context, host string) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	b, _ := json.Marshal(snapshot.ControlRequest{Op: snapshot.OpResync})
+	msg, err := s.nc.RequestWithContext(ctx, snapshot.ControlSubject(s.cfg.Prefix, host), b)
+	if err != nil {
+		return fmt.Errorf("resync %s: %w", host, err)
+	}
+	var reply snapshot.ControlReply
+	if err := json.Unmarshal(msg.Data, &reply); err != nil {
+		return fmt.Errorf("resync %s: reply: %w", host, err)
+	}
+	if !reply.OK {
+		return fmt.Errorf("resync %s: %w: %s", host, ErrRefused, reply.Error)
+	}
+	return nil
+}
