@@ -33,6 +33,14 @@ var (
 	errOutputOver = errors.New("output over the cap")
 )
 
+// outputOverError is the run's error when stdout passed the cap.
+type outputOverError struct{ limit int }
+
+func (e outputOverError) Error() string { return fmt.Sprintf("output over %d bytes", e.limit) }
+
+// Is makes errors.Is(err, errOutputOver) true.
+func (e outputOverError) Is(target error) bool { return target == errOutputOver }
+
 // execute runs the command once and returns its stdout.
 func (r *Runner) execute(ctx context.Context) ([]byte, error) {
 	path, err := lookPath(r.argv[0])
@@ -79,7 +87,7 @@ func (r *Runner) execute(ctx context.Context) ([]byte, error) {
 		killGroup(pid)
 		<-exited
 	case <-stdout.over:
-		cause = fmt.Errorf("%w: more than %d bytes", errOutputOver, r.maxBytes)
+		cause = outputOverError{r.maxBytes}
 		killGroup(pid)
 		<-exited
 	}
@@ -90,7 +98,7 @@ func (r *Runner) execute(ctx context.Context) ([]byte, error) {
 	waitErr := cmd.Wait()
 
 	if cause == nil && stdout.overflowed() {
-		cause = fmt.Errorf("%w: more than %d bytes", errOutputOver, r.maxBytes)
+		cause = outputOverError{r.maxBytes}
 	}
 	if cause == nil {
 		cause = waitErr

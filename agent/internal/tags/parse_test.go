@@ -1,6 +1,7 @@
 package tags
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -171,4 +172,20 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%d entries and tags from %d bytes", n, len(data))
 		}
 	})
+}
+
+// BenchmarkParse parses a 10k-pid output with three tags each (≈ 1 MB).
+func BenchmarkParse(b *testing.B) {
+	var sb strings.Builder
+	for pid := 1; pid <= 10000; pid++ {
+		fmt.Fprintf(&sb, "- pid: %d\n  tags:\n  - key: app\n    value: svc-%d\n  - key: env\n    value: prod\n  - key: team\n    value: t%d\n", pid, pid%50, pid%7)
+	}
+	data := []byte(sb.String())
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Parse(data); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

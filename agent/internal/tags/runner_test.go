@@ -270,7 +270,7 @@ func TestRunOutputCap(t *testing.T) {
 	path := writeScript(t, dir, "flood.sh", "exec yes -- '- {pid: 1, tags: []}'\n")
 	r := newTestRunner(t, Config{Command: []string{path}, MaxOutputBytes: 4096, Timeout: time.Minute})
 	_, err := r.Run(t.Context())
-	if !errors.Is(err, errOutputOver) || !strings.Contains(err.Error(), "more than 4096 bytes") {
+	if !errors.Is(err, errOutputOver) || !strings.Contains(err.Error(), ": output over 4096 bytes") {
 		t.Fatalf("Run() error = %v, want output over 4096 bytes", err)
 	}
 }
