@@ -1,0 +1,81 @@
+package sdk_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/proctag/proctag/abi"
+	"github.com/proctag/proctag/sdk/sdktest"
+)
+
+// benchRecord is a typical record: a JVM with a handful of tags, default
+// grant (no env).
+func benchRecord(pid int) abi.Record {
+	return abi.Record{
+		PID: pid, PPID: 1, StartTime: 1_764_110_000_123,
+		Name: "java", ProcessName: "java",
+		Argv:    []string{"/usr/bin/java", "-Xmx1g", "-cp", "/srv/lib/*", "org.acme.billing.Main", "--port", "8080"},
+		Cmdline: "/usr/bin/java -Xmx1g -cp /srv/lib/* org.acme.billing.Main --port 8080",
+		Exe:     "/usr/lib/jvm/java-21/bin/java", UID: 1000, User: "app",
+		ContainerID: "4f2c9d8e0a1b", Cgroup: "0::/system.slice/docker-4f2c9d8e0a1b.scope\n",
+		Tags: []abi.Tag{{Key: "env", Value: "prod"}, {Key: "team", Value: "pay"}},
+	}
+}
+
+// loadTemplate builds sdk/template into b's temp dir and starts it.
+func loadTemplate(b *testing.B) *sdktest.Plugin {
+	b.Helper()
+	p, err := sdktest.Load(context.Background(), sdktest.Build(b, "template"), []byte("payments"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.Close(context.Background()) })
+	return p
+}
+
+// BenchmarkWasmProcess is one record per proctag_process call through the
+// SDK, host side included: encode, alloc + write, call, read, decode.
+func BenchmarkWasmProcess(b *testing.B) {
+	p := loadTemplate(b)
+	rec := benchRecord(4242)
+	ctx := context.Background()
+	var in []byte
+	var res abi.Result
+	b.ReportAllocs()
+	for b.Loop() {
+		in = abi.AppendRecord(in[:0], &rec, abi.FieldsDefault)
+		out, err := p.CallProcess(ctx, in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := abi.DecodeResult(out, &res); err != nil || len(res.SetTags) != 2 {
+			b.Fatalf("result %+v, %v", res, err)
+		}
+	}
+}
+
+// BenchmarkWasmProcessBatch100 is 100 records per proctag_process_batch
+// call, every one changed; the ns/record metric is the per-record cost.
+func BenchmarkWasmProcessBatch100(b *testing.B) {
+	const n = 100
+	p := loadTemplate(b)
+	recs := make([]abi.Record, n)
+	for i := range recs {
+		recs[i] = benchRecord(1000 + i)
+	}
+	ctx := context.Background()
+	var in []byte
+	fn := func(abi.IndexedResult) error { return nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		in = abi.AppendBatch(in[:0], recs, abi.FieldsDefault)
+		out, err := p.CallProcessBatch(ctx, in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := abi.DecodeBatchResult(out, fn); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+}
