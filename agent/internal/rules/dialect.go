@@ -36,17 +36,37 @@ func (e *dialectError) Unwrap() error { return ErrDialect }
 type translator struct {
 	src   string
 	pos   int
-	out   strings.Builder
+	out   outBuf
 	res   translation
 	uni   bool   // Unicode mode (Rust flag u, on by default)
 	stack []bool // saved uni per open group
+	// Rust applies a repetition to whatever precedes it, another
+	// repetition included (a** is (?:a*)*); Go rejects a repetition right
+	// after one. atom is where the last atom starts in out (-1: none),
+	// starts the output offsets of the open groups.
+	atom     int
+	repeated bool
+	starts   []int
+}
+
+// outBuf is the translated pattern being built.
+type outBuf struct{ b []byte }
+
+func (o *outBuf) WriteString(s string) { o.b = append(o.b, s...) }
+func (o *outBuf) byte1(c byte)         { o.b = append(o.b, c) }
+func (o *outBuf) Len() int             { return len(o.b) }
+func (o *outBuf) String() string       { return string(o.b) }
+
+// wrap puts out[from:] in a non-capturing group.
+func (o *outBuf) wrap(from int) {
+	o.b = append(o.b[:from], append([]byte("(?:"), append(o.b[from:len(o.b):len(o.b)], ')')...)...)
 }
 
 // translate converts a Rust regex 1.8 pattern to Go RE2 syntax. Patterns
 // without Rust-specific escapes, flags, classes or braces come back
 // unchanged.
 func translate(src string) (translation, error) {
-	t := &translator{src: src, uni: true}
+	t := &translator{src: src, uni: true, atom: -1}
 	for t.pos < len(t.src) {
 		if err := t.step(); err != nil {
 			return translation{}, err
@@ -63,26 +83,47 @@ func (t *translator) fail(msg string, args ...any) error {
 func (t *translator) step() error {
 	c := t.src[t.pos]
 	switch c {
+	case '*', '+', '?':
+		t.pos++
+		lazy := t.pos < len(t.src) && t.src[t.pos] == '?'
+		if lazy {
+			t.pos++
+		}
+		t.repeat(string(c) + map[bool]string{true: "?", false: ""}[lazy])
+		return nil
+	case '{':
+		return t.repetition()
+	case ')':
+		t.atom, t.repeated = -1, false
+		if n := len(t.stack); n > 0 {
+			t.uni = t.stack[n-1]
+			t.stack = t.stack[:n-1]
+			t.atom = t.starts[n-1]
+			t.starts = t.starts[:n-1]
+		}
+		t.out.byte1(c)
+		t.pos++
+		return nil
+	case '(':
+		t.atom, t.repeated = -1, false
+		return t.group()
+	case '|':
+		t.atom, t.repeated = -1, false
+		t.out.byte1(c)
+		t.pos++
+		return nil
+	}
+	t.atom, t.repeated = t.out.Len(), false
+	switch c {
 	case '\\':
 		return t.escape(false)
 	case '[':
 		return t.class()
-	case '(':
-		return t.group()
-	case ')':
-		if n := len(t.stack); n > 0 {
-			t.uni = t.stack[n-1]
-			t.stack = t.stack[:n-1]
-		}
-		t.out.WriteByte(c)
-		t.pos++
-	case '{':
-		return t.repetition()
 	case '.':
 		if !t.uni {
 			return t.fail("'.' with Unicode mode off can match invalid UTF-8, which Rust rejects")
 		}
-		t.out.WriteByte(c)
+		t.out.byte1(c)
 		t.pos++
 	default:
 		_, n := utf8.DecodeRuneInString(t.src[t.pos:])
@@ -90,6 +131,16 @@ func (t *translator) step() error {
 		t.pos += n
 	}
 	return nil
+}
+
+// repeat emits a repetition operator, grouping a preceding repetition
+// first so that Go accepts what Rust does.
+func (t *translator) repeat(op string) {
+	if t.repeated && t.atom >= 0 {
+		t.out.wrap(t.atom)
+	}
+	t.out.WriteString(op)
+	t.repeated = true
 }
 
 // repetition checks a counted repetition: Rust requires {n}, {n,} or
@@ -104,8 +155,13 @@ func (t *translator) repetition() error {
 	if !isDigits(lo) || (comma && hi != "" && !isDigits(hi)) {
 		return t.fail("invalid counted repetition {%s}", body)
 	}
-	t.out.WriteString(t.src[t.pos : t.pos+end+1])
+	op := t.src[t.pos : t.pos+end+1]
 	t.pos += end + 1
+	if t.pos < len(t.src) && t.src[t.pos] == '?' {
+		op += "?"
+		t.pos++
+	}
+	t.repeat(op)
 	return nil
 }
 
@@ -124,6 +180,7 @@ func isDigits(s string) bool {
 func (t *translator) group() error {
 	rest := t.src[t.pos:]
 	t.stack = append(t.stack, t.uni)
+	t.starts = append(t.starts, t.out.Len())
 	switch {
 	case strings.HasPrefix(rest, "(?=") || strings.HasPrefix(rest, "(?!") ||
 		strings.HasPrefix(rest, "(?<=") || strings.HasPrefix(rest, "(?<!"):
@@ -135,7 +192,7 @@ func (t *translator) group() error {
 	case strings.HasPrefix(rest, "(?"):
 		return t.flags()
 	}
-	t.out.WriteByte('(')
+	t.out.byte1('(')
 	t.pos++
 	return nil
 }
@@ -187,6 +244,7 @@ func (t *translator) flags() error {
 				// (?flags) changes the enclosing group: drop the frame
 				// group() pushed for it.
 				t.stack = t.stack[:len(t.stack)-1]
+				t.starts = t.starts[:len(t.starts)-1]
 				t.uni = uni
 				if f != "" {
 					t.out.WriteString("(?" + f + ")")
@@ -229,24 +287,24 @@ func (t *translator) flags() error {
 // operators (&&, --, ~~) where Go reads literal characters: those are
 // rejected.
 func (t *translator) class() error {
-	t.out.WriteByte('[')
+	t.out.byte1('[')
 	t.pos++
 	if t.pos < len(t.src) && t.src[t.pos] == '^' {
 		if !t.uni {
 			return t.fail("negated class with Unicode mode off can match invalid UTF-8, which Rust rejects")
 		}
-		t.out.WriteByte('^')
+		t.out.byte1('^')
 		t.pos++
 	}
 	if t.pos < len(t.src) && t.src[t.pos] == ']' {
-		t.out.WriteByte(']')
+		t.out.byte1(']')
 		t.pos++
 	}
 	for t.pos < len(t.src) {
 		rest := t.src[t.pos:]
 		switch {
 		case rest[0] == ']':
-			t.out.WriteByte(']')
+			t.out.byte1(']')
 			t.pos++
 			return nil
 		case rest[0] == '\\':
