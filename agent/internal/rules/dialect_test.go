@@ -60,6 +60,8 @@ func TestDialectMatches(t *testing.T) {
 		{`(?s) . matches newline`, `(?s)^a.b$`, "a\nb", true},
 		{`counted repetition`, `^a{2,3}$`, "aaa", true},
 		{`escaped brace is literal`, `^a\{2\}$`, "a{2}", true},
+		{`an escaped backslash before w is literal`, `^\\w$`, `\w`, true},
+		{`an escaped backslash before w is not a class`, `^\\w$`, `\a`, false},
 		{`escaped punctuation`, `^\#\&\~\-$`, "#&~-", true},
 		{`ASCII class`, `^[[:digit:]]+$`, "123", true},
 		{`nested repetition a** is (?:a*)*`, `^a**$`, "aaa", true},

@@ -19,6 +19,16 @@
 // translates them to Go's RE2 syntax (Unicode-aware \w \d \s \b) or rejects
 // what the two engines would read differently.
 //
+// Where proctag deliberately differs (DeepFlow would crash or cannot be
+// matched exactly by RE2):
+//   - ppid cycles end parent walks and tag inheritance instead of recursing
+//     forever;
+//   - Rust syntax that Go reads differently is not guessed at: nested
+//     classes and class set operations (&&, --, ~~), verbose mode (?x),
+//     CRLF mode (?R), capture names with '.', '[' or ']', and Unicode
+//     property names Go's tables lack make the rule invalid, with a reason;
+//   - a repetition count above 1000 (Go's limit) makes the rule invalid.
+//
 // What it leaves to others: reading /proc (scan), running the tag exec
 // command (tags), loading the YAML (config) and plugins (wasmhost). The
 // Evaluator caches verdicts per (pid, starttime) so that a steady tick runs

@@ -10,6 +10,7 @@ import (
 // step fills it for every pid in /proc, kernel threads included (they are
 // never reported but the list must be complete for parent walks).
 type Proc struct {
+	// PID and PPID come from /proc/PID/stat; PPID 0 means no parent.
 	PID, PPID int
 	// StartTicks is starttime from /proc/PID/stat; (PID, StartTicks) is the
 	// process identity the verdict cache is keyed on.
@@ -99,6 +100,7 @@ type Evaluator struct {
 	set        *Set
 	taggedOnly bool
 	parentRule bool // the set has parent_process_name rules
+	tagRule    bool // the set has tag rules
 
 	tick  uint64
 	cache map[procKey]*cacheEntry
@@ -120,9 +122,8 @@ type Evaluator struct {
 func NewEvaluator(s *Set, taggedOnly bool) *Evaluator {
 	e := &Evaluator{set: s, taggedOnly: taggedOnly, cache: map[procKey]*cacheEntry{}, byPID: map[int]int32{}}
 	for _, r := range s.rules {
-		if r.matchType == MatchParentProcessName {
-			e.parentRule = true
-		}
+		e.parentRule = e.parentRule || r.matchType == MatchParentProcessName
+		e.tagRule = e.tagRule || r.matchType == MatchTag
 	}
 	return e
 }
@@ -209,8 +210,10 @@ func (e *Evaluator) decide(procs []Proc, i int) Verdict {
 	}
 	ce.seen = e.tick
 	e.entries[i] = ce
-	tagFP := tagFingerprint(p)
-	var chainFP uint64
+	var tagFP, chainFP uint64
+	if e.tagRule {
+		tagFP = tagFingerprint(p)
+	}
 	if e.parentRule {
 		chainFP = e.chainFP[i]
 	}

@@ -9,6 +9,8 @@ import (
 
 // Explanation is how the rules decided one process, for `proctag explain`.
 type Explanation struct {
+	// PID, PPID, ProcessName, Cmdline, HasArgv, Young and Tagged repeat
+	// the process's inputs; TaggedOnly is os-proc-sync-tagged-only.
 	PID, PPID            int
 	ProcessName, Cmdline string
 	HasArgv, Young       bool
@@ -56,6 +58,8 @@ type Step struct {
 
 // Test is one regex run.
 type Test struct {
+	// Subject is the text the regex ran on; Matched the outcome; Captures
+	// the groups of the first match (group 0 first), when it matched.
 	Subject  string
 	Matched  bool
 	Captures []Capture
@@ -63,6 +67,8 @@ type Test struct {
 
 // Capture is one group of the first match.
 type Capture struct {
+	// Group is the group number, Name its name or ""; Matched is false for
+	// a group that did not participate (it expands to "").
 	Group   int
 	Name    string
 	Value   string
@@ -71,6 +77,7 @@ type Capture struct {
 
 // Link is one ancestor tested by a parent_process_name rule.
 type Link struct {
+	// PID and ProcessName identify the ancestor; Matched is the outcome.
 	PID         int
 	ProcessName string
 	Matched     bool
