@@ -57,7 +57,7 @@ next:
 	if ce != nil && slices.Equal(ce.tags, buf) {
 		return ce.tags
 	}
-	t := slices.Clone(buf)
+	t := slices.Clip(slices.Clone(buf)) // cap == len: an append by a reader never shares memory
 	if ce != nil {
 		ce.tags = t
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Rust's \p{…} accepts general categories, scripts and binary properties by
@@ -104,4 +105,54 @@ func propClass(name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// property translates \pN, \p{Name}, \p{^Name}, \P{…} with Rust's loose
+// name matching.
+func (t *translator) property(negated, inClass bool) error {
+	if !t.uni {
+		return t.fail("Unicode classes are not allowed with Unicode mode off")
+	}
+	rest := t.src[t.pos+2:]
+	var name string
+	switch {
+	case rest == "":
+		return t.fail("incomplete Unicode class")
+	case rest[0] == '{':
+		end := strings.IndexByte(rest, '}')
+		if end < 0 {
+			return t.fail("unclosed Unicode class")
+		}
+		name = rest[1:end]
+		t.pos += 2 + end + 1
+	default:
+		_, n := utf8.DecodeRuneInString(rest)
+		name = rest[:n]
+		t.pos += 2 + n
+	}
+	if strings.HasPrefix(name, "^") {
+		negated = !negated
+		name = name[1:]
+	}
+	if k, v, ok := strings.Cut(name, "!="); ok {
+		negated = !negated
+		name = k + "=" + v
+	}
+	body, ok := propClass(name)
+	if !ok {
+		return t.fail("Unicode class %q is not supported by proctag", name)
+	}
+	switch {
+	case !negated && inClass:
+		t.out.WriteString(body)
+	case !negated:
+		t.out.WriteString("[" + body + "]")
+	case !inClass:
+		t.out.WriteString("[^" + body + "]")
+	case strings.Count(body, `\p{`) == 1 && strings.HasPrefix(body, `\p{`) && strings.HasSuffix(body, "}"):
+		t.out.WriteString(`\P` + body[2:])
+	default:
+		return t.fail("negated Unicode class %q inside a class is not supported by proctag", name)
+	}
+	return nil
 }
