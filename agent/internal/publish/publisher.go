@@ -126,7 +126,9 @@ func (p *Publisher) Run(ctx context.Context) error {
 		nats.ConnectHandler(func(*nats.Conn) { p.connected(false) }),
 		nats.ReconnectHandler(func(*nats.Conn) { p.connected(true) }),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			p.logger.Warn("nats disconnected, reconnecting", "error", err)
+			if err != nil {
+				p.logger.Warn("nats disconnected, reconnecting", "error", err)
+			}
 		}),
 		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
 	)

@@ -38,6 +38,8 @@ type Config struct {
 }
 
 // Subscriber follows hosts on one NATS connection, which the caller owns.
+// Without JetStream, Run installs a reconnect handler on it (chained to the
+// one set before) that asks for a resync after each reconnect.
 // Its methods are safe for concurrent use.
 type Subscriber struct {
 	nc     *nats.Conn
@@ -51,10 +53,11 @@ type Subscriber struct {
 	dropped atomic.Uint64
 	errs    atomic.Uint64
 
-	resyncMu sync.Mutex
-	resyncAt map[string]time.Time // last request per host
-	wg       sync.WaitGroup
-	ctx      context.Context
+	resyncMu      sync.Mutex
+	resyncAt      map[string]time.Time // last request per host
+	resyncWaiting map[string]bool      // a request is scheduled
+	wg            sync.WaitGroup
+	ctx           context.Context
 
 	jetStream atomic.Bool
 }
@@ -87,7 +90,7 @@ func New(nc *nats.Conn, cfg Config, logger hclog.Logger) (*Subscriber, error) {
 	return &Subscriber{
 		nc: nc, cfg: cfg, logger: logger.Named("natssub"), asm: asm,
 		changes:  make(chan snapshot.Change, cfg.ChangeBuffer),
-		resyncAt: map[string]time.Time{},
+		resyncAt: map[string]time.Time{}, resyncWaiting: map[string]bool{},
 	}, nil
 }
 
@@ -147,12 +150,13 @@ func (s *Subscriber) Run(ctx context.Context) error {
 		}
 		subs = append(subs, sub)
 	} else {
+		s.chainReconnect()
 		sub, err := s.nc.Subscribe(snapshot.SubscribeSubject(s.cfg.Prefix, s.cfg.HostID), s.handle)
 		if err != nil {
 			return fmt.Errorf("natssub: subscribe: %w", err)
 		}
 		subs = append(subs, sub)
-		if err := s.nc.FlushWithContext(ctx); err != nil && ctx.Err() == nil {
+		if err := s.nc.FlushTimeout(s.cfg.RequestTimeout); err != nil && ctx.Err() == nil {
 			s.logger.Warn("flush after subscribe", "error", err)
 		}
 		s.join()
@@ -190,6 +194,29 @@ func (s *Subscriber) consumeStream(ctx context.Context, host string) (func(), er
 		return nil, fmt.Errorf("consume %s: %w", name, err)
 	}
 	return cc.Stop, nil
+}
+
+// chainReconnect installs a reconnect handler on the connection that calls
+// the one already there and then asks for a resync: messages published while
+// this client was away are lost to it.
+func (s *Subscriber) chainReconnect() {
+	prev := s.nc.Opts.ReconnectedCB
+	s.nc.SetReconnectHandler(func(c *nats.Conn) {
+		if prev != nil {
+			prev(c)
+		}
+		if s.ctx.Err() == nil {
+			s.rejoin()
+		}
+	})
+}
+
+// rejoin asks again after a reconnect, ignoring the per-host gap.
+func (s *Subscriber) rejoin() {
+	s.resyncMu.Lock()
+	clear(s.resyncAt)
+	s.resyncMu.Unlock()
+	s.join()
 }
 
 // join asks the followed host, or every host, for a full snapshot.
@@ -245,19 +272,33 @@ func (s *Subscriber) closeChanges() {
 	close(s.changes)
 }
 
-// maybeResync sends a resync request for host in the background unless one
-// was sent less than ResyncMinGap ago.
+// maybeResync sends a resync request for host in the background, at once or,
+// when one was sent less than ResyncMinGap ago, when the gap has passed. At
+// most one request per host is waiting.
 func (s *Subscriber) maybeResync(host string) {
 	s.resyncMu.Lock()
-	if time.Since(s.resyncAt[host]) < s.cfg.ResyncMinGap || s.ctx == nil || s.ctx.Err() != nil {
-		s.resyncMu.Unlock()
+	defer s.resyncMu.Unlock()
+	if s.ctx == nil || s.ctx.Err() != nil || s.resyncWaiting[host] {
 		return
 	}
-	s.resyncAt[host] = time.Now()
+	wait := s.cfg.ResyncMinGap - time.Since(s.resyncAt[host])
+	s.resyncWaiting[host] = true
 	s.wg.Add(1)
-	s.resyncMu.Unlock()
 	go func() {
 		defer s.wg.Done()
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-s.ctx.Done():
+				t.Stop()
+				return
+			}
+		}
+		s.resyncMu.Lock()
+		s.resyncAt[host] = time.Now()
+		delete(s.resyncWaiting, host)
+		s.resyncMu.Unlock()
 		if err := s.RequestResync(s.ctx, host); err != nil && s.ctx.Err() == nil {
 			s.logger.Warn("resync request", "host_id", host, "error", err)
 		}

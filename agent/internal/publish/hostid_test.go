@@ -1,0 +1,104 @@
+package publish
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/proctag/proctag/agent/snapshot"
+)
+
+func TestHostID(t *testing.T) {
+	withMachineID := func(content string) string {
+		root := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, "etc", "machine-id"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return root
+	}
+	hostname, _ := os.Hostname()
+	tests := []struct {
+		name       string
+		configured string
+		root       string
+		want       string
+	}{
+		{"configured wins over machine-id", "web-1", withMachineID("abc\n"), "web-1"},
+		{"machine-id with its newline", "", withMachineID("0123456789abcdef0123456789abcdef\n"), "0123456789abcdef0123456789abcdef"},
+		{"dots and wildcards become underscores", "web.prod.*>", t.TempDir(), "web_prod___"},
+		{"white space and unicode become underscores", " db 1\tü ", t.TempDir(), "db_1__"},
+		{"empty machine-id falls back to the host name", "", withMachineID("\n"), sanitize(hostname)},
+		{"missing machine-id falls back to the host name", "", t.TempDir(), sanitize(hostname)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := HostID(tt.configured, tt.root)
+			if got != tt.want {
+				t.Fatalf("HostID(%q) = %q, want %q", tt.configured, got, tt.want)
+			}
+			if !snapshot.ValidToken(got) {
+				t.Fatalf("%q is not a NATS token", got)
+			}
+		})
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{"no host id", Config{URL: "nats://127.0.0.1:4222"}},
+		{"host id that is no token", Config{URL: "nats://127.0.0.1:4222", HostID: "a.b"}},
+		{"no url", Config{HostID: "a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := New(tt.cfg, nil); err == nil {
+				t.Fatal("New accepted it")
+			}
+		})
+	}
+}
+
+func TestRunRejectsUnreadableNKeySeed(t *testing.T) {
+	p, err := New(Config{URL: "nats://127.0.0.1:1", HostID: "a", NKeySeed: filepath.Join(t.TempDir(), "missing.nk")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Run(t.Context()); err == nil {
+		t.Fatal("Run started with a missing nkey seed file")
+	}
+}
+
+func TestBackoffGrowsToItsLimit(t *testing.T) {
+	limit := 2 * time.Second
+	tests := []struct {
+		attempts int
+		min, max time.Duration
+	}{
+		{1, 250 * time.Millisecond, 300 * time.Millisecond},
+		{2, 500 * time.Millisecond, 600 * time.Millisecond},
+		{4, 2 * time.Second, 2400 * time.Millisecond},
+		{50, 2 * time.Second, 2400 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		for range 20 {
+			if d := backoff(tt.attempts, limit); d < tt.min || d > tt.max {
+				t.Fatalf("backoff(%d) = %s, want %s..%s", tt.attempts, d, tt.min, tt.max)
+			}
+		}
+	}
+}
+
+func TestEpochsSortByStart(t *testing.T) {
+	a := newEpoch(time.Unix(100, 0))
+	b := newEpoch(time.Unix(101, 0))
+	if !(a < b) || len(a) != len(b) || a == newEpoch(time.Unix(100, 0)) {
+		t.Fatalf("epochs %s, %s: want fixed width, ordered by time, unique", a, b)
+	}
+}

@@ -1,0 +1,236 @@
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/proctag/proctag/agent/internal/natsembed"
+	"github.com/proctag/proctag/agent/snapshot"
+	"github.com/proctag/proctag/agent/snapshot/natssub"
+)
+
+// joinAfterFirst submits s1, waits until it is out, then starts a
+// subscriber and waits for the state it gets by its join resync, so that
+// what the test submits next is not raced by that resync.
+func joinAfterFirst(t *testing.T, url string, p *Publisher, s1 *snapshot.Snapshot) *watcher {
+	t.Helper()
+	p.Submit(s1, snapshot.Stats{})
+	waitCounter(t, p, "the first snapshot sent", func(st snapshot.Stats) bool { return st.PublishedMessages >= 1 })
+	w := startSubscriber(t, connect(t, url), natssub.Config{HostID: "host-a"})
+	if c := w.waitState("host-a", s1); c.Seq < 2 {
+		t.Fatalf("join state has seq %d, want the resync's (2 or more)", c.Seq)
+	}
+	return w
+}
+
+func TestSnapshotDeltaHeartbeat(t *testing.T) {
+	srv := startServer(t, natsembed.Config{})
+	p := startPublisher(t, Config{URL: srv.ClientURL(), FullEvery: 100})
+	s1 := host(1, proc(10, "nginx"), proc(20, "cron"))
+	w := joinAfterFirst(t, srv.ClientURL(), p, s1)
+
+	s2 := host(2, proc(10, "nginx"), proc(30, "billing"))
+	p.Submit(s2, snapshot.Stats{})
+	c := w.waitState("host-a", s2)
+	if c.Kind != snapshot.KindDelta || c.Delta == nil || len(c.Delta.Added) != 1 || len(c.Delta.Removed) != 1 {
+		t.Fatalf("second state did not come as a delta adding and removing one process: %+v", c)
+	}
+
+	p.Submit(host(3, proc(10, "nginx"), proc(30, "billing")), snapshot.Stats{ScanMicros: 1234})
+	hb := w.waitChange("a heartbeat", func(c snapshot.Change) bool { return c.Kind == snapshot.KindHeartbeat && c.Stats != nil && c.Stats.ScanMicros == 1234 })
+	if hb.NeedResync || hb.Seq != c.Seq {
+		t.Fatalf("heartbeat %+v after delta seq %d", hb, c.Seq)
+	}
+	if hb.Stats.PublishedMessages < 2 || hb.Stats.Processes != 2 {
+		t.Fatalf("heartbeat stats %+v", hb.Stats)
+	}
+	info, _ := w.sub.Info("host-a")
+	if !info.Synced || info.Epoch != p.Epoch() || info.Hostname != "a.example" {
+		t.Fatalf("info %+v", info)
+	}
+	st, _ := w.sub.State("host-a")
+	if st.Host.Epoch != p.Epoch() || st.Host.IntervalMS != 10000 || !st.Host.ScanTime.Equal(host(3).Host.ScanTime) {
+		t.Fatalf("host record %+v", st.Host)
+	}
+}
+
+func TestFullEveryNTicks(t *testing.T) {
+	srv := startServer(t, natsembed.Config{})
+	p := startPublisher(t, Config{URL: srv.ClientURL(), FullEvery: 2})
+	w := joinAfterFirst(t, srv.ClientURL(), p, host(1, proc(10, "a")))
+	states := []*snapshot.Snapshot{
+		host(2, proc(10, "a"), proc(11, "b")),
+		host(3, proc(10, "a"), proc(11, "b"), proc(12, "c")),
+		host(4, proc(10, "a"), proc(12, "c")),
+	}
+	var kinds []snapshot.Kind
+	for _, s := range states {
+		p.Submit(s, snapshot.Stats{})
+		kinds = append(kinds, w.waitState("host-a", s).Kind)
+	}
+	// The join resync was full; FullEvery 2 makes every second tick full.
+	want := []snapshot.Kind{snapshot.KindDelta, snapshot.KindSnapshot, snapshot.KindDelta}
+	if !slices.Equal(kinds, want) {
+		t.Fatalf("kinds %v, want %v", kinds, want)
+	}
+}
+
+func TestServerRestartEndsInFullResync(t *testing.T) {
+	srv := startServer(t, natsembed.Config{})
+	addr := srv.Addr().String()
+	w := startSubscriber(t, connect(t, srv.ClientURL()), natssub.Config{})
+	p := startPublisher(t, Config{URL: srv.ClientURL(), FullEvery: 100})
+
+	s1 := host(1, proc(10, "a"))
+	p.Submit(s1, snapshot.Stats{})
+	w.waitState("host-a", s1)
+
+	srv.Shutdown()
+	s2 := host(2, proc(10, "a"), proc(11, "b"))
+	p.Submit(s2, snapshot.Stats{}) // while the server is down: must not block, must not be lost
+	startServer(t, natsembed.Config{Listen: addr})
+
+	c := w.waitState("host-a", s2)
+	if c.State == nil || c.Seq < 2 {
+		t.Fatalf("state after restart %+v", c)
+	}
+	waitCounter(t, p, "a reconnect", func(st snapshot.Stats) bool { return st.Reconnects >= 1 })
+}
+
+func TestPublisherStartsWithoutServer(t *testing.T) {
+	probe := startServer(t, natsembed.Config{})
+	addr := probe.Addr().String()
+	url := probe.ClientURL()
+	probe.Shutdown()
+
+	p := startPublisher(t, Config{URL: url})
+	s1 := host(1, proc(10, "a"))
+	p.Submit(s1, snapshot.Stats{}) // returns at once although nothing listens
+
+	srv := startServer(t, natsembed.Config{Listen: addr})
+	w := startSubscriber(t, connect(t, srv.ClientURL()), natssub.Config{HostID: "host-a"})
+	w.waitState("host-a", s1)
+}
+
+func TestLateSubscriberGetsStateByResync(t *testing.T) {
+	srv := startServer(t, natsembed.Config{})
+	p := startPublisher(t, Config{URL: srv.ClientURL(), FullEvery: 100})
+	s1 := host(1, proc(10, "a"), proc(11, "b"))
+	p.Submit(s1, snapshot.Stats{})
+	waitCounter(t, p, "the first snapshot sent", func(st snapshot.Stats) bool { return st.PublishedMessages >= 1 })
+
+	for _, cfg := range []natssub.Config{{HostID: "host-a"}, {}} {
+		w := startSubscriber(t, connect(t, srv.ClientURL()), cfg)
+		w.waitState("host-a", s1)
+		if w.sub.UsesJetStream() {
+			t.Fatal("subscriber claims a stream that does not exist")
+		}
+	}
+	waitCounter(t, p, "two resync requests", func(st snapshot.Stats) bool { return st.ResyncRequests >= 2 })
+}
+
+func TestLateSubscriberGetsStateFromJetStream(t *testing.T) {
+	srv := startServer(t, natsembed.Config{JetStream: true, StoreDir: t.TempDir()})
+	p := startPublisher(t, Config{URL: srv.ClientURL(), FullEvery: 100, JetStream: true})
+	s1 := host(1, proc(10, "a"))
+	s2 := host(2, proc(10, "a"), proc(11, "b"))
+	s3 := host(3, proc(11, "b"), proc(12, "c"))
+	for i, s := range []*snapshot.Snapshot{s1, s2, s3} {
+		p.Submit(s, snapshot.Stats{})
+		waitCounter(t, p, "state sent", func(st snapshot.Stats) bool { return st.PublishedMessages >= uint64(i+1) })
+	}
+	nc := connect(t, srv.ClientURL())
+	w := startSubscriber(t, nc, natssub.Config{HostID: "host-a"})
+	w.waitState("host-a", s3)
+	if !w.sub.UsesJetStream() {
+		t.Fatal("subscriber did not use the stream")
+	}
+	var st snapshot.Stats
+	p.AddCounters(&st)
+	if st.ResyncRequests != 0 {
+		t.Fatalf("late subscriber asked for %d resyncs although the stream had the state", st.ResyncRequests)
+	}
+
+	// A second full snapshot purges the first and the deltas before it.
+	js, err := nc.JetStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.sub.RequestResync(t.Context(), "host-a"); err != nil {
+		t.Fatal(err)
+	}
+	w.waitChange("the resync snapshot", func(c snapshot.Change) bool { return c.Kind == snapshot.KindSnapshot })
+	deadline := time.Now().Add(waitLimit)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for range tick.C { // the purge follows the publish; poll the stream until it is done
+		info, err := js.StreamInfo(snapshot.StreamName("proctag"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.State.Msgs == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stream keeps %d messages after a new full snapshot, want 1", info.State.Msgs)
+		}
+	}
+}
+
+func TestChunkedSnapshotsAtSmallMaxPayload(t *testing.T) {
+	srv := startServer(t, natsembed.Config{MaxPayloadBytes: 2048})
+	w := startSubscriber(t, connect(t, srv.ClientURL()), natssub.Config{HostID: "host-a"})
+	p := startPublisher(t, Config{URL: srv.ClientURL(), FullEvery: 100})
+	big := bigHost(400)
+	p.Submit(big, snapshot.Stats{})
+	w.waitState("host-a", big)
+	var st snapshot.Stats
+	p.AddCounters(&st)
+	if st.PublishedMessages < 5 || st.LastFullBytes < 4*2048 {
+		t.Fatalf("snapshot went out in %d messages, %d bytes: not chunked", st.PublishedMessages, st.LastFullBytes)
+	}
+	bigger := bigHost(420)
+	p.Submit(bigger, snapshot.Stats{})
+	w.waitState("host-a", bigger)
+}
+
+func TestControlRejectsUnknownOp(t *testing.T) {
+	srv := startServer(t, natsembed.Config{})
+	startPublisher(t, Config{URL: srv.ClientURL()})
+	nc := connect(t, srv.ClientURL())
+	tests := []struct {
+		name   string
+		body   string
+		wantOK bool
+	}{
+		{"resync is accepted", `{"op":"resync"}`, true},
+		{"unknown op is refused", `{"op":"reboot"}`, false},
+		{"non-JSON is refused", `resync`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
+			defer cancel()
+			var msg *nats.Msg
+			var err error
+			for msg == nil { // the publisher may not have subscribed yet
+				msg, err = nc.RequestWithContext(ctx, snapshot.ControlSubject("proctag", "host-a"), []byte(tt.body))
+				if err != nil && ctx.Err() != nil {
+					t.Fatal(err)
+				}
+			}
+			var reply snapshot.ControlReply
+			if err := json.Unmarshal(msg.Data, &reply); err != nil {
+				t.Fatal(err)
+			}
+			if reply.OK != tt.wantOK || reply.HostID != "host-a" || (!tt.wantOK && reply.Error == "") {
+				t.Fatalf("reply %+v", reply)
+			}
+		})
+	}
+}
