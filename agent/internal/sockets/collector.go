@@ -1,7 +1,6 @@
 package sockets
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"net/netip"
@@ -69,12 +68,6 @@ const (
 	RoleClient = "client"
 )
 
-// seen is a socket's first-seen time and the last Collect that saw it.
-type seen struct {
-	first time.Time
-	gen   uint64
-}
-
 // Collector collects the sockets of processes and keeps the caches that
 // make a steady tick cheap: the socket inodes per process identity and the
 // first-seen time per socket. Its methods are safe for concurrent use;
@@ -87,8 +80,7 @@ type Collector struct {
 	mu      sync.Mutex
 	gen     uint64
 	owners  map[ownerKey]*ownerState
-	holders map[uint64][]int
-	seen    map[uint64]seen
+	socks   map[uint64]*sock
 	walkers []*fdWalker
 
 	// Per-Collect scratch space, reused.
@@ -96,6 +88,7 @@ type Collector struct {
 	nsHead      map[uint64]int
 	nsNext      []int
 	rows        []row
+	keys        []sortKey
 	entries     []entry
 	listeners   []int
 	buf, path   []byte
@@ -119,8 +112,7 @@ func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 		minLifetime: cfg.MinLifetime,
 		logger:      logger.Named("sockets"),
 		owners:      make(map[ownerKey]*ownerState),
-		holders:     make(map[uint64][]int),
-		seen:        make(map[uint64]seen),
+		socks:       make(map[uint64]*sock),
 		nsHead:      make(map[uint64]int),
 	}, nil
 }
@@ -177,51 +169,51 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 			starts[o.PID] = o.StartTime
 		}
 	}
-	out := make([]Socket, 0, len(c.seen))
+	c.rows = c.rows[:0]
 	for ns, head := range c.nsHead {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		c.rows = c.rows[:0]
-		c.readNetNS(head, owners)
-		c.roles()
-		for i := range c.rows {
-			r := &c.rows[i]
-			s, ok := c.seen[r.inode]
-			if ok && s.gen == c.gen {
-				continue // already reported through another group
-			}
-			switch {
-			case !ok && first:
-				s.first = oldest(r.pids, starts, now)
-			case !ok || s.first.After(now):
-				// New, or the wall clock stepped back past its first sight.
-				s.first = now
-			}
-			s.gen = c.gen
-			c.seen[r.inode] = s
-			if now.Sub(s.first) < c.minLifetime {
-				continue
-			}
-			out = append(out, Socket{
-				Proto:     r.tab.name,
-				Local:     r.local,
-				Remote:    r.remote,
-				State:     stateName(r.state),
-				Role:      r.role(),
-				Inode:     r.inode,
-				NetNS:     ns,
-				PIDs:      r.pids,
-				FirstSeen: s.first,
-			})
+		start := len(c.rows)
+		c.readNetNS(ns, head, owners)
+		c.roles(c.rows[start:])
+	}
+	c.keys = c.keys[:0]
+	for i := range c.rows {
+		r := &c.rows[i]
+		s := r.sock
+		switch {
+		case s.gen == c.gen:
+			continue // already reported through another namespace group
+		case s.gen == 0 && first:
+			s.first = oldest(s.pids, starts, now)
+		case s.gen == 0 || s.first.After(now):
+			// New, or the wall clock stepped back past its first sight.
+			s.first = now
+		}
+		s.gen = c.gen
+		if now.Sub(s.first) < c.minLifetime {
+			continue
+		}
+		c.keys = append(c.keys, keyOf(r, i))
+	}
+	sortKeys(c.keys)
+	out := make([]Socket, len(c.keys))
+	for i, k := range c.keys {
+		r := &c.rows[k.row]
+		out[i] = Socket{
+			Proto:     r.tab.name,
+			Local:     r.local,
+			Remote:    r.remote,
+			State:     stateName(r.state),
+			Role:      r.role(),
+			Inode:     r.inode,
+			NetNS:     r.ns,
+			PIDs:      r.sock.pids,
+			FirstSeen: r.sock.first,
 		}
 	}
-	for ino, s := range c.seen {
-		if s.gen != c.gen {
-			delete(c.seen, ino)
-		}
-	}
-	slices.SortFunc(out, compare)
+	clear(c.rows) // drop references to sockets the next walk may forget
 	return out, nil
 }
 
@@ -234,16 +226,4 @@ func oldest(pids []int, starts map[int]time.Time, now time.Time) time.Time {
 		}
 	}
 	return t
-}
-
-// compare orders Sockets as snapshot.Snapshot documents: NetNS, Proto,
-// local address, remote address, Inode.
-func compare(a, b Socket) int {
-	return cmp.Or(
-		cmp.Compare(a.NetNS, b.NetNS),
-		cmp.Compare(a.Proto, b.Proto),
-		a.Local.Compare(b.Local),
-		a.Remote.Compare(b.Remote),
-		cmp.Compare(a.Inode, b.Inode),
-	)
 }

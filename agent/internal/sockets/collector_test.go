@@ -1,6 +1,7 @@
 package sockets
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -26,8 +27,8 @@ func proc(pid, ppid int, ticks uint64, ns uint64) fakeproc.Proc {
 		Argv: []string{"/usr/bin/srv"}, Exe: "/usr/bin/srv", NetNS: ns}
 }
 
-// sock is a socket table row.
-func sock(inode uint64, local, remote string, state uint8) fakeproc.SockEntry {
+// tableRow is a socket table row.
+func tableRow(inode uint64, local, remote string, state uint8) fakeproc.SockEntry {
 	return fakeproc.SockEntry{Inode: inode, Local: ap(local), Remote: ap(remote), State: state}
 }
 
@@ -114,25 +115,25 @@ func host() *fakeproc.Tree {
 	add := func(ns uint64, p fakeproc.Proto, e fakeproc.SockEntry, pids ...int) {
 		tree.AddSocket(ns, p, e, pids...)
 	}
-	add(nsA, fakeproc.TCP, sock(10, "0.0.0.0:80", "0.0.0.0:0", fakeproc.TCPListen), 100, 101)
-	add(nsA, fakeproc.TCP, sock(11, "10.0.0.1:80", "10.0.0.9:50000", fakeproc.TCPEstablished), 101)
-	add(nsA, fakeproc.TCP, sock(12, "10.0.0.1:80", "10.0.0.8:50001", fakeproc.TCPEstablished), 102)
-	add(nsA, fakeproc.TCP, sock(13, "10.0.0.1:41000", "10.0.0.7:5432", fakeproc.TCPEstablished), 100)
-	add(nsA, fakeproc.TCP, sock(14, "10.0.0.1:41001", "10.0.0.7:5432", fakeproc.TCPTimeWait))
-	add(nsA, fakeproc.TCP, sock(15, "10.0.0.1:41002", "10.0.0.7:5432", fakeproc.TCPSynSent), 100)
-	add(nsA, fakeproc.TCP, sock(16, "127.0.0.1:9000", "0.0.0.0:0", fakeproc.TCPListen), 300)
-	add(nsA, fakeproc.TCP, sock(17, "127.0.0.1:9001", "0.0.0.0:0", fakeproc.TCPListen))
-	add(nsA, fakeproc.TCP6, sock(20, "[::]:443", "[::]:0", fakeproc.TCPListen), 100)
-	add(nsA, fakeproc.TCP6, sock(21, "[::ffff:10.0.0.1]:443", "[::ffff:10.0.0.9]:50002", fakeproc.TCPEstablished), 100)
-	add(nsA, fakeproc.TCP6, sock(22, "[2001:db8::1]:443", "[2001:db8::9]:50003", fakeproc.TCPEstablished), 100)
-	add(nsA, fakeproc.UDP, sock(30, "0.0.0.0:53", "0.0.0.0:0", fakeproc.TCPClose), 100)
-	add(nsA, fakeproc.UDP, sock(31, "10.0.0.1:53", "10.0.0.9:6000", fakeproc.TCPEstablished), 100)
-	add(nsA, fakeproc.UDP, sock(32, "10.0.0.1:45000", "10.0.0.2:53", fakeproc.TCPEstablished), 102)
-	add(nsA, fakeproc.UDP, sock(33, "0.0.0.0:0", "0.0.0.0:0", fakeproc.TCPClose), 102)
-	add(nsA, fakeproc.UDP6, sock(34, "[::1]:5353", "[::]:0", fakeproc.TCPClose), 102)
-	add(nsB, fakeproc.TCP, sock(40, "10.1.0.2:40000", "10.0.0.1:80", fakeproc.TCPEstablished), 200)
-	add(nsB, fakeproc.TCP, sock(41, "127.0.0.1:8080", "0.0.0.0:0", fakeproc.TCPListen), 200)
-	add(nsB, fakeproc.TCP, sock(42, "10.1.0.2:8080", "10.1.0.3:40001", fakeproc.TCPEstablished), 200)
+	add(nsA, fakeproc.TCP, tableRow(10, "0.0.0.0:80", "0.0.0.0:0", fakeproc.TCPListen), 100, 101)
+	add(nsA, fakeproc.TCP, tableRow(11, "10.0.0.1:80", "10.0.0.9:50000", fakeproc.TCPEstablished), 101)
+	add(nsA, fakeproc.TCP, tableRow(12, "10.0.0.1:80", "10.0.0.8:50001", fakeproc.TCPEstablished), 102)
+	add(nsA, fakeproc.TCP, tableRow(13, "10.0.0.1:41000", "10.0.0.7:5432", fakeproc.TCPEstablished), 100)
+	add(nsA, fakeproc.TCP, tableRow(14, "10.0.0.1:41001", "10.0.0.7:5432", fakeproc.TCPTimeWait))
+	add(nsA, fakeproc.TCP, tableRow(15, "10.0.0.1:41002", "10.0.0.7:5432", fakeproc.TCPSynSent), 100)
+	add(nsA, fakeproc.TCP, tableRow(16, "127.0.0.1:9000", "0.0.0.0:0", fakeproc.TCPListen), 300)
+	add(nsA, fakeproc.TCP, tableRow(17, "127.0.0.1:9001", "0.0.0.0:0", fakeproc.TCPListen))
+	add(nsA, fakeproc.TCP6, tableRow(20, "[::]:443", "[::]:0", fakeproc.TCPListen), 100)
+	add(nsA, fakeproc.TCP6, tableRow(21, "[::ffff:10.0.0.1]:443", "[::ffff:10.0.0.9]:50002", fakeproc.TCPEstablished), 100)
+	add(nsA, fakeproc.TCP6, tableRow(22, "[2001:db8::1]:443", "[2001:db8::9]:50003", fakeproc.TCPEstablished), 100)
+	add(nsA, fakeproc.UDP, tableRow(30, "0.0.0.0:53", "0.0.0.0:0", fakeproc.TCPClose), 100)
+	add(nsA, fakeproc.UDP, tableRow(31, "10.0.0.1:53", "10.0.0.9:6000", fakeproc.TCPEstablished), 100)
+	add(nsA, fakeproc.UDP, tableRow(32, "10.0.0.1:45000", "10.0.0.2:53", fakeproc.TCPEstablished), 102)
+	add(nsA, fakeproc.UDP, tableRow(33, "0.0.0.0:0", "0.0.0.0:0", fakeproc.TCPClose), 102)
+	add(nsA, fakeproc.UDP6, tableRow(34, "[::1]:5353", "[::]:0", fakeproc.TCPClose), 102)
+	add(nsB, fakeproc.TCP, tableRow(40, "10.1.0.2:40000", "10.0.0.1:80", fakeproc.TCPEstablished), 200)
+	add(nsB, fakeproc.TCP, tableRow(41, "127.0.0.1:8080", "0.0.0.0:0", fakeproc.TCPListen), 200)
+	add(nsB, fakeproc.TCP, tableRow(42, "10.1.0.2:8080", "10.1.0.3:40001", fakeproc.TCPEstablished), 200)
 	return tree
 }
 
@@ -226,14 +227,14 @@ func TestCollectIncremental(t *testing.T) {
 	if err := tree.Rewrite(dir, proc(400, 1, 5000, nsB)); err != nil {
 		t.Fatal(err)
 	}
-	addSocket(t, dir, tree, nsB, fakeproc.TCP, sock(50, "10.1.0.4:7000", "0.0.0.0:0", fakeproc.TCPListen), 400)
+	addSocket(t, dir, tree, nsB, fakeproc.TCP, tableRow(50, "10.1.0.4:7000", "0.0.0.0:0", fakeproc.TCPListen), 400)
 	got := collect(false, 100, 200, 400)
 	if !slices.ContainsFunc(got, func(s Socket) bool { return s.Inode == 50 && slices.Equal(s.PIDs, []int{400}) }) {
 		t.Errorf("new process's listener not found:\n%s", strings.Join(lines(got), "\n"))
 	}
 
 	// An old process opens a socket: only a full walk sees it.
-	addSocket(t, dir, tree, nsA, fakeproc.TCP, sock(51, "10.0.0.1:42000", "10.0.0.7:5432", fakeproc.TCPEstablished), 100)
+	addSocket(t, dir, tree, nsA, fakeproc.TCP, tableRow(51, "10.0.0.1:42000", "10.0.0.7:5432", fakeproc.TCPEstablished), 100)
 	has51 := func(s Socket) bool { return s.Inode == 51 }
 	if got := collect(false, 100, 200, 400); slices.ContainsFunc(got, has51) {
 		t.Errorf("incremental tick walked an old process: %v", lines(got))
@@ -256,8 +257,8 @@ func TestCollectIncremental(t *testing.T) {
 	// Owners not passed any more are forgotten with their sockets.
 	got = collect(false, 400)
 	assertLines(t, got, "4026532100 tcp 10.1.0.4:7000 0.0.0.0:0 LISTEN server 50 [400]")
-	if len(c.owners) != 1 || len(c.holders) != 1 || len(c.seen) != 1 {
-		t.Errorf("caches not pruned: %d owners, %d holders, %d seen", len(c.owners), len(c.holders), len(c.seen))
+	if len(c.owners) != 1 || len(c.socks) != 1 {
+		t.Errorf("caches not pruned: %d owners, %d sockets", len(c.owners), len(c.socks))
 	}
 }
 
@@ -273,10 +274,22 @@ func TestCollectPIDReuse(t *testing.T) {
 	if err := tree.Rewrite(dir, reborn); err != nil {
 		t.Fatal(err)
 	}
-	addSocket(t, dir, tree, nsB, fakeproc.UDP, sock(60, "10.1.0.2:6000", "0.0.0.0:0", fakeproc.TCPClose), 200)
+	addSocket(t, dir, tree, nsB, fakeproc.UDP, tableRow(60, "10.1.0.2:6000", "0.0.0.0:0", fakeproc.TCPClose), 200)
 	got, err := c.Collect(t.Context(), time.Now(), ownersOf(t, tree, 200), false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	assertLines(t, got, "4026532100 udp 10.1.0.2:6000 0.0.0.0:0 CLOSE server 60 [200]")
+}
+
+// compare orders Sockets as snapshot.Snapshot documents: NetNS, Proto,
+// local address, remote address, Inode.
+func compare(a, b Socket) int {
+	return cmp.Or(
+		cmp.Compare(a.NetNS, b.NetNS),
+		cmp.Compare(a.Proto, b.Proto),
+		a.Local.Compare(b.Local),
+		a.Remote.Compare(b.Remote),
+		cmp.Compare(a.Inode, b.Inode),
+	)
 }

@@ -1,6 +1,9 @@
 package sockets
 
 import (
+	"bytes"
+	"encoding/binary"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -76,4 +79,58 @@ func uitoa(v uint64) string {
 			return string(b[i:])
 		}
 	}
+}
+
+// FuzzSortKey checks that comparing packed sort keys orders two rows as
+// compare orders the Sockets made from them.
+func FuzzSortKey(f *testing.F) {
+	f.Add(make([]byte, 80), make([]byte, 80))                                 // two equal all-zero rows
+	f.Add(bytes.Repeat([]byte{0xff}, 80), make([]byte, 80))                   // extremes
+	f.Add(append(make([]byte, 8), bytes.Repeat([]byte{1}, 72)...), []byte{1}) // short input, padded
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		ra, rb := fuzzRow(a), fuzzRow(b)
+		ka, kb := keyOf(&ra, 0), keyOf(&rb, 1)
+		keys := []sortKey{kb, ka}
+		sortKeys(keys)
+		sa, sb := fuzzSocket(&ra), fuzzSocket(&rb)
+		want := compare(sa, sb)
+		got := 0
+		if ka.w != kb.w {
+			got = 1
+			if keys[0].row == 0 {
+				got = -1
+			}
+		}
+		if got != want {
+			t.Fatalf("keys order %v vs %v as %d, compare says %d", sa, sb, got, want)
+		}
+	})
+}
+
+// fuzzRow decodes 80 bytes (zero-padded) into a row: namespace, table,
+// families, addresses, ports and inode.
+func fuzzRow(b []byte) row {
+	var x [80]byte
+	copy(x[:], b)
+	be := binary.BigEndian
+	addr := func(v6 bool, a []byte) netip.Addr {
+		if v6 {
+			return netip.AddrFrom16([16]byte(a)).Unmap()
+		}
+		return netip.AddrFrom4([4]byte(a[:4]))
+	}
+	tab := &tables[x[8]%4]
+	return row{
+		ns:  be.Uint64(x[0:]) % 4,
+		tab: tab,
+		entry: entry{
+			local:  netip.AddrPortFrom(addr(x[9]&1 == 1, x[10:26]), be.Uint16(x[26:])),
+			remote: netip.AddrPortFrom(addr(x[9]&2 == 2, x[28:44]), be.Uint16(x[44:])),
+			inode:  be.Uint64(x[46:]) % 8,
+		},
+	}
+}
+
+func fuzzSocket(r *row) Socket {
+	return Socket{NetNS: r.ns, Proto: r.tab.name, Local: r.local, Remote: r.remote, Inode: r.inode}
 }

@@ -10,8 +10,8 @@ import (
 
 func TestCollectMinLifetime(t *testing.T) {
 	tree := &fakeproc.Tree{BootTime: bootTime, Procs: []fakeproc.Proc{proc(100, 1, 1000, nsA), proc(101, 100, 5000, nsA)}}
-	tree.AddSocket(nsA, fakeproc.TCP, sock(10, "0.0.0.0:80", "0.0.0.0:0", fakeproc.TCPListen), 100, 101)
-	tree.AddSocket(nsA, fakeproc.TCP, sock(11, "10.0.0.1:80", "10.0.0.9:50000", fakeproc.TCPEstablished), 101)
+	tree.AddSocket(nsA, fakeproc.TCP, tableRow(10, "0.0.0.0:80", "0.0.0.0:0", fakeproc.TCPListen), 100, 101)
+	tree.AddSocket(nsA, fakeproc.TCP, tableRow(11, "10.0.0.1:80", "10.0.0.9:50000", fakeproc.TCPEstablished), 101)
 	dir := writeTree(t, tree)
 	owners := ownersOf(t, tree, 100, 101)
 	start100, start101 := owners[0].StartTime, owners[1].StartTime
@@ -61,7 +61,7 @@ func TestCollectMinLifetime(t *testing.T) {
 
 	// After the first Collect, a new socket's first seen is the tick's time,
 	// however old its owner is.
-	addSocket(t, dir, tree, nsA, fakeproc.TCP, sock(12, "10.0.0.1:80", "10.0.0.8:50001", fakeproc.TCPEstablished), 100)
+	addSocket(t, dir, tree, nsA, fakeproc.TCP, tableRow(12, "10.0.0.1:80", "10.0.0.8:50001", fakeproc.TCPEstablished), 100)
 	tick := start101.Add(time.Hour)
 	if got := inodes(collect(tick, owners[1:])); !slices.Equal(got, []uint64{10, 11}) {
 		t.Fatalf("without 100: %v", got)

@@ -29,7 +29,8 @@ var tables = [...]table{
 type row struct {
 	entry
 	tab    *table
-	pids   []int
+	sock   *sock
+	ns     uint64
 	server bool
 }
 
@@ -52,11 +53,12 @@ func keep(tab *table, e *entry) bool {
 }
 
 // readNetNS reads the four tables of one network namespace through the
-// first owner in pids (a chain through c.nsNext) whose /proc/PID/net can be
-// read, and appends the rows held by known owners to c.rows. A table that
+// first owner of the chain from owners[head] through c.nsNext whose
+// /proc/PID/net can be read, and appends the rows held by known owners to
+// c.rows. A table that
 // is missing (no IPv6 in the kernel) is skipped; other errors are logged
 // once and the table is skipped.
-func (c *Collector) readNetNS(head int, owners []Owner) {
+func (c *Collector) readNetNS(ns uint64, head int, owners []Owner) {
 	for i := head; i >= 0; i = c.nsNext[i] {
 		pid := owners[i].PID
 		start := len(c.rows)
@@ -85,8 +87,8 @@ func (c *Collector) readNetNS(head int, owners []Owner) {
 				if !keep(tab, e) {
 					continue
 				}
-				if pids := c.holders[e.inode]; len(pids) > 0 {
-					c.rows = append(c.rows, row{entry: *e, tab: tab, pids: pids})
+				if s := c.socks[e.inode]; s != nil {
+					c.rows = append(c.rows, row{entry: *e, tab: tab, sock: s, ns: ns})
 				}
 			}
 		}

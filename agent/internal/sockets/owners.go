@@ -7,12 +7,25 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // ownerKey is a process identity: the kernel reuses pids, never the pair.
 type ownerKey struct {
 	pid   int
 	start uint64
+}
+
+// sock is what the collector knows of a socket inode held by owners.
+type sock struct {
+	// pids are the holders, ascending. The slice is replaced, never
+	// changed in place: Sockets handed out share it.
+	pids []int
+	// first is the first-seen time, set when gen is first set.
+	first time.Time
+	// gen is the last Collect that found the socket in a table with a
+	// reportable state, 0 for never.
+	gen uint64
 }
 
 // ownerState is what the collector remembers of an owner between Collects.
@@ -66,6 +79,13 @@ func (c *Collector) walkAll(ctx context.Context, jobs []walkJob) error {
 // again if it is passed again); an owner whose fd/ is unreadable is cached
 // with no sockets and retried on the next full Collect.
 func (c *Collector) applyWalks(jobs []walkJob) {
+	if len(c.socks) == 0 {
+		n := 0
+		for i := range jobs {
+			n += len(jobs[i].inodes)
+		}
+		c.socks = make(map[uint64]*sock, n)
+	}
 	denied := 0
 	var firstErr error
 	for i := range jobs {
@@ -114,30 +134,38 @@ func (c *Collector) setInodes(pid int, old, new []uint64) {
 // addHolder records pid as a holder of inode. Holder slices are never
 // changed in place (copy on write), because Sockets handed out share them.
 func (c *Collector) addHolder(inode uint64, pid int) {
-	pids := c.holders[inode]
-	at, found := slices.BinarySearch(pids, pid)
+	s := c.socks[inode]
+	if s == nil {
+		s = &sock{}
+		c.socks[inode] = s
+	}
+	at, found := slices.BinarySearch(s.pids, pid)
 	if found {
 		return
 	}
-	n := make([]int, len(pids)+1)
-	copy(n, pids[:at])
+	n := make([]int, len(s.pids)+1)
+	copy(n, s.pids[:at])
 	n[at] = pid
-	copy(n[at+1:], pids[at:])
-	c.holders[inode] = n
+	copy(n[at+1:], s.pids[at:])
+	s.pids = n
 }
 
-// removeHolder forgets pid as a holder of inode, copy on write.
+// removeHolder forgets pid as a holder of inode, copy on write. A socket
+// without holders is forgotten, with its first-seen time.
 func (c *Collector) removeHolder(inode uint64, pid int) {
-	pids := c.holders[inode]
-	at, found := slices.BinarySearch(pids, pid)
+	s := c.socks[inode]
+	if s == nil {
+		return
+	}
+	at, found := slices.BinarySearch(s.pids, pid)
 	if !found {
 		return
 	}
-	if len(pids) == 1 {
-		delete(c.holders, inode)
+	if len(s.pids) == 1 {
+		delete(c.socks, inode)
 		return
 	}
-	n := make([]int, 0, len(pids)-1)
-	n = append(n, pids[:at]...)
-	c.holders[inode] = append(n, pids[at+1:]...)
+	n := make([]int, 0, len(s.pids)-1)
+	n = append(n, s.pids[:at]...)
+	s.pids = append(n, s.pids[at+1:]...)
 }

@@ -5,23 +5,22 @@ import (
 	"slices"
 )
 
-// roles decides the role of every row of one network namespace (c.rows): a
+// roles decides the role of every row of one network namespace (rows): a
 // listener is a server; any other socket is a server when a listener of the
 // same transport, on its local port, covering its local address, shares an
 // owner with it; else a client. Listeners are sorted by (transport, port)
 // in a reused slice, so deciding costs a binary search per socket.
-func (c *Collector) roles() {
+func (c *Collector) roles(rows []row) {
 	c.listeners = c.listeners[:0]
-	for i := range c.rows {
-		if c.rows[i].listener() {
-			c.rows[i].server = true
+	for i := range rows {
+		if rows[i].listener() {
+			rows[i].server = true
 			c.listeners = append(c.listeners, i)
 		}
 	}
 	if len(c.listeners) == 0 {
 		return
 	}
-	rows := c.rows
 	slices.SortFunc(c.listeners, func(a, b int) int {
 		return compareListen(&rows[a], rows[b].tab.udp, rows[b].local.Port())
 	})
@@ -39,7 +38,7 @@ func (c *Collector) roles() {
 			if compareListen(lr, r.tab.udp, port) != 0 {
 				break
 			}
-			if covers(lr.local.Addr(), r.local.Addr()) && overlap(lr.pids, r.pids) {
+			if covers(lr.local.Addr(), r.local.Addr()) && overlap(lr.sock.pids, r.sock.pids) {
 				r.server = true
 				break
 			}
