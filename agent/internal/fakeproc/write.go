@@ -3,6 +3,7 @@ package fakeproc
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -79,21 +80,37 @@ func (w *writer) file(path string, content []byte, mode os.FileMode) {
 	if w.err != nil {
 		return
 	}
+	// An existing file is rewritten in place (same inode), as procfs
+	// files change under open descriptors; a denied one is opened up
+	// first so that a non-root writer can rewrite it.
+	if err := os.Chmod(path, 0o644); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		w.err = err
+		return
+	}
 	w.err = os.WriteFile(path, content, mode)
-	if w.err == nil && mode&0o444 == 0 {
-		// WriteFile applies the umask only on creation; make the denial exact.
+	if w.err == nil {
 		w.err = os.Chmod(path, mode)
 	}
 }
 
 func (w *writer) symlink(target, path string) {
-	if w.err == nil {
-		w.err = os.Symlink(target, path)
+	if w.err != nil {
+		return
 	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		w.err = err
+		return
+	}
+	w.err = os.Symlink(target, path)
 }
 
 func (w *writer) proc(dir string, p *Proc) {
 	pd := filepath.Join(dir, strconv.Itoa(p.PID))
+	if w.err == nil {
+		// Links that p may no longer have; files are rewritten in place.
+		w.err = errors.Join(os.RemoveAll(filepath.Join(pd, "fd")), removeIfExists(filepath.Join(pd, "exe")),
+			removeIfExists(filepath.Join(pd, "ns", "net")), removeIfExists(filepath.Join(pd, "net")))
+	}
 	w.mkdir(filepath.Join(pd, "fd"))
 	w.mkdir(filepath.Join(pd, "ns"))
 	mode := func(name string) os.FileMode {
@@ -172,23 +189,28 @@ func (t *Tree) Remove(dir string, pid int) error {
 	return nil
 }
 
-// Rewrite writes /proc/PID of p again under dir (replacing what was there),
-// as a process changes its argv, comm or state, or as a new process takes
-// a pid. p replaces the tree's entry for p.PID or is appended.
+// Rewrite writes /proc/PID of p again under dir, as a process changes its
+// argv, comm or state, or as a new process takes a pid. Files are
+// rewritten in place, so that a reader keeping them open sees the new
+// content as it would on procfs; fd/ and the symlinks are replaced. p
+// replaces the tree's entry for p.PID or is appended.
 func (t *Tree) Rewrite(dir string, p Proc) error {
 	if i := slices.IndexFunc(t.Procs, func(q Proc) bool { return q.PID == p.PID }); i >= 0 {
 		t.Procs[i] = p
 	} else {
 		t.Procs = append(t.Procs, p)
 	}
-	pd := filepath.Join(dir, strconv.Itoa(p.PID))
-	if err := os.RemoveAll(pd); err != nil {
-		return fmt.Errorf("rewrite pid %d: %w", p.PID, err)
-	}
 	w := writer{}
 	w.proc(dir, &p)
 	if w.err != nil {
 		return fmt.Errorf("rewrite pid %d: %w", p.PID, w.err)
+	}
+	return nil
+}
+
+func removeIfExists(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -57,6 +58,8 @@ type Scanner struct {
 	dirBuf     []byte
 	result     []*Process
 
+	fds *fdBudget
+
 	warned        [numKinds]bool
 	badStatWarned bool
 }
@@ -67,6 +70,40 @@ type entry struct {
 	proc    *Process
 	cmdline string // raw cmdline file content
 	cgroup  string // raw cgroup file content
+	// fd is the kept open PID/stat, or -1. It moves to the entry that
+	// replaces this one for the same process and is closed when the
+	// process is dropped.
+	fd int
+}
+
+// fdBudget bounds the stat fds kept open across scans. Keeping them makes
+// a steady tick one pread per process instead of openat+read+close: a
+// kept procfs fd reads the current stat, and fails with ESRCH once its
+// process is gone, even if the pid was reused.
+type fdBudget struct {
+	limit int64
+	open  atomic.Int64
+}
+
+// take reserves one fd; false when the budget is spent.
+func (b *fdBudget) take() bool {
+	if b.open.Add(1) > b.limit {
+		b.open.Add(-1)
+		return false
+	}
+	return true
+}
+
+// newFDBudget allows half of the soft RLIMIT_NOFILE above a reserve of
+// 1,024 for the rest of the agent (Go raises the soft limit to the hard
+// one at start-up), and none when the limit is small.
+func newFDBudget() *fdBudget {
+	var rl unix.Rlimit
+	b := &fdBudget{}
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err == nil && rl.Cur > 4096 {
+		b.limit = int64(min(rl.Cur-1024, 1<<22) / 2)
+	}
+	return b
 }
 
 // New returns a Scanner of cfg.Root. It fails when the root has no
@@ -86,6 +123,7 @@ func New(cfg Config, logger hclog.Logger) (*Scanner, error) {
 		logger: logger.Named("scan"),
 		users:  newUsers("/etc/passwd"),
 		dirBuf: make([]byte, 32<<10),
+		fds:    newFDBudget(),
 	}
 	boot, err := readBootTime(cfg.Root)
 	if err != nil {
@@ -156,6 +194,7 @@ func (s *Scanner) Scan(ctx context.Context) (*Result, error) {
 		lo, hi := k*len(s.pids)/len(ws), (k+1)*len(s.pids)/len(ws)
 		prev := s.prevRange(k, len(ws), lo, hi)
 		w.reset(rootfd, s.scanNo, full, s.bootTime)
+		w.fds = s.fds
 		if k == len(ws)-1 {
 			w.run(ctx, s.pids[lo:hi], prev)
 			continue
@@ -169,8 +208,12 @@ func (s *Scanner) Scan(ctx context.Context) (*Result, error) {
 	s.next = s.next[:0]
 	for _, w := range ws {
 		if w.err != nil {
+			s.rollback(ws)
 			return nil, fmt.Errorf("scan %s: %w", s.cfg.Root, w.err)
 		}
+	}
+	for _, w := range ws {
+		s.closeFDs(w.closeFDs)
 		s.next = append(s.next, w.out...)
 		res.Added = append(res.Added, w.added...)
 		res.Removed = append(res.Removed, w.removed...)
@@ -187,6 +230,36 @@ func (s *Scanner) Scan(ctx context.Context) (*Result, error) {
 	}
 	s.warn(missing, badStat)
 	return res, nil
+}
+
+// rollback closes the fds a failed scan opened; the cache keeps the last
+// successful scan's entries and fds.
+func (s *Scanner) rollback(ws []*worker) {
+	for _, w := range ws {
+		s.closeFDs(w.opened)
+	}
+}
+
+func (s *Scanner) closeFDs(fds []int) {
+	for _, fd := range fds {
+		_ = unix.Close(fd)
+	}
+	s.fds.open.Add(-int64(len(fds)))
+}
+
+// Close releases the stat fds the Scanner keeps open between scans and
+// empties its cache; a later Scan starts cold. Not safe to call
+// concurrently with Scan.
+func (s *Scanner) Close() error {
+	for _, e := range s.prev {
+		if e.fd >= 0 {
+			_ = unix.Close(e.fd)
+		}
+	}
+	s.fds.open.Store(0)
+	clear(s.prev)
+	s.prev = s.prev[:0]
+	return nil
 }
 
 // split returns the workers for n pids.
@@ -241,7 +314,7 @@ func (s *Scanner) fillUsers(all bool) {
 			cp := *p
 			cp.Rev = s.scanNo
 			p = &cp
-			s.next[i] = &entry{proc: p, cmdline: e.cmdline, cgroup: e.cgroup}
+			s.next[i] = &entry{proc: p, cmdline: e.cmdline, cgroup: e.cgroup, fd: e.fd}
 		}
 		p.User = name
 	}

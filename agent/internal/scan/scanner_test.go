@@ -44,6 +44,7 @@ func newScanner(t *testing.T, cfg Config) *Scanner {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
 
@@ -206,17 +207,6 @@ func TestScanChanges(t *testing.T) {
 					t.Errorf("cur %v, added %v, removed %v", cur, res.Added, res.Removed)
 				}
 			}},
-		{"stat gone but directory listed",
-			func(t *testing.T, tree *fakeproc.Tree, dir string) {
-				if err := os.Remove(filepath.Join(dir, "813", "stat")); err != nil {
-					t.Fatal(err)
-				}
-			},
-			func(t *testing.T, old, cur *Process, res *Result) {
-				if cur != nil || !slices.Equal(res.Removed, []Key{old.Key}) {
-					t.Errorf("cur %v, removed %v", cur, res.Removed)
-				}
-			}},
 		{"argv rewrite waits for the full rescan",
 			func(t *testing.T, tree *fakeproc.Tree, dir string) {
 				rewrite(t, tree, dir, 813, func(p *fakeproc.Proc) { p.RawCmdline = "billing: idle" })
@@ -328,6 +318,7 @@ func TestMalformedStatWarnsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer s.Close()
 	for range 3 {
 		res := scan(t, s)
 		if p := byPID(res); p[812] != nil || p[813] != nil || p[1] == nil {
@@ -340,6 +331,63 @@ func TestMalformedStatWarnsOnce(t *testing.T) {
 	if !strings.Contains(logs.String(), `"processes":2`) {
 		t.Errorf("warning does not count the processes:\n%s", logs)
 	}
+}
+
+func countFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// TestKeptFDs checks the stat fds kept between scans: one per process,
+// released when a process goes, when a failed scan rolls back, and on
+// Close.
+func TestKeptFDs(t *testing.T) {
+	tree, dir := fakeHost(t)
+	base := countFDs(t)
+	s, err := New(Config{Root: dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.fds.limit < 100 {
+		t.Skipf("fd budget %d: RLIMIT_NOFILE too small to keep fds", s.fds.limit)
+	}
+	scan(t, s)
+	if got := countFDs(t) - base; got != 10 || s.fds.open.Load() != 10 {
+		t.Fatalf("%d fds kept (budget says %d), want one per process (10)", got, s.fds.open.Load())
+	}
+	if err := tree.Remove(dir, 813); err != nil {
+		t.Fatal(err)
+	}
+	rewrite(t, tree, dir, 812, func(p *fakeproc.Proc) { p.StartTicks++ })
+	scan(t, s)
+	if got := countFDs(t) - base; got != 9 || s.fds.open.Load() != 9 {
+		t.Errorf("after an exit and a pid reuse: %d fds kept, want 9", got)
+	}
+	if err := tree.Rewrite(dir, fakeproc.Proc{PID: 5000, Comm: "n", StartTicks: 1, Argv: []string{"n"}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := s.Scan(ctx); err == nil {
+		t.Fatal("cancelled scan succeeded")
+	}
+	if got := countFDs(t) - base; got != 9 {
+		t.Errorf("after a failed scan: %d fds kept, want 9", got)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := countFDs(t) - base; got != 0 || s.fds.open.Load() != 0 {
+		t.Errorf("after Close: %d fds still open", got)
+	}
+	if res := scan(t, s); len(res.Added) != 10 {
+		t.Errorf("scan after Close added %d, want a cold scan of 10", len(res.Added))
+	}
+	_ = s.Close()
 }
 
 func TestScanCancelled(t *testing.T) {
@@ -394,6 +442,28 @@ func TestWorkersAgree(t *testing.T) {
 	}
 	if !slices.Equal(a.Added, b.Added) || !slices.Equal(a.Removed, b.Removed) || len(a.Added) != 3 || len(a.Removed) != 5 {
 		t.Errorf("added %v / %v, removed %v / %v", a.Added, b.Added, a.Removed, b.Removed)
+	}
+}
+
+// TestListedWithoutStat: a pid directory listed by getdents whose stat is
+// gone by the time it is opened (the process exited) is skipped silently.
+func TestListedWithoutStat(t *testing.T) {
+	_, dir := fakeHost(t)
+	if err := os.Remove(filepath.Join(dir, "813", "stat")); err != nil {
+		t.Fatal(err)
+	}
+	logger, logs := logBuffer(t)
+	s, err := New(Config{Root: dir}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	res := scan(t, s)
+	if m := byPID(res); m[813] != nil || m[812] == nil || len(res.Processes) != 9 {
+		t.Errorf("%d processes, 813 present: %v", len(res.Processes), m[813] != nil)
+	}
+	if logs.Len() != 0 {
+		t.Errorf("a vanished process was logged:\n%s", logs)
 	}
 }
 

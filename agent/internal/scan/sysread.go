@@ -28,16 +28,23 @@ func openAt(dirfd int, path []byte) (int, error) {
 }
 
 // readAt reads the whole file at path (relative to dirfd) into buf[:0],
-// growing it when the file is larger, and returns the content. When once
-// is true a read that does not fill the buffer is taken as the whole file,
-// which holds for regular files and for single-page proc files like stat,
-// and saves the read that would return 0.
-func readAt(dirfd int, path, buf []byte, once bool) ([]byte, error) {
+// growing it when the file is larger, and returns the content.
+func readAt(dirfd int, path, buf []byte) ([]byte, error) {
 	fd, err := openAt(dirfd, path)
 	if err != nil {
 		return buf[:0], err
 	}
 	defer unix.Close(fd)
+	return preadAll(fd, buf)
+}
+
+// preadAll reads the file fd from offset 0 into buf[:0], growing it when
+// the file is larger. A read that does not fill the buffer is taken as the
+// whole file: it is for regular files, and for proc files (seq_file and
+// cmdline reads hand out everything that fits), which saves the read that
+// would return 0. Reading from offset 0 makes a kept proc fd show the
+// current content every time.
+func preadAll(fd int, buf []byte) ([]byte, error) {
 	n := 0
 	buf = buf[:cap(buf)]
 	for {
@@ -45,7 +52,7 @@ func readAt(dirfd int, path, buf []byte, once bool) ([]byte, error) {
 			buf = append(buf, make([]byte, len(buf)+512)...)
 			buf = buf[:cap(buf)]
 		}
-		m, err := unix.Read(fd, buf[n:])
+		m, err := unix.Pread(fd, buf[n:], int64(n))
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
@@ -53,7 +60,7 @@ func readAt(dirfd int, path, buf []byte, once bool) ([]byte, error) {
 			return buf[:0], err
 		}
 		n += m
-		if m == 0 || (once && n < len(buf)) {
+		if m == 0 || n < len(buf) {
 			return buf[:n], nil
 		}
 	}

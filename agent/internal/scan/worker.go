@@ -33,11 +33,16 @@ type worker struct {
 
 	path, stat, buf, cgroup, status, link []byte
 
+	fds *fdBudget
+
 	out            []*entry
 	added, removed []Key
-	missing        [numKinds]int
-	badStat        int
-	err            error
+	// opened are kept fds new in this scan (closed if the scan fails);
+	// closeFDs the kept fds of dropped entries (closed if it commits).
+	opened, closeFDs []int
+	missing          [numKinds]int
+	badStat          int
+	err              error
 }
 
 func newWorker() *worker {
@@ -54,6 +59,7 @@ func newWorker() *worker {
 func (w *worker) reset(rootfd int, scanNo uint64, full bool, boot time.Time) {
 	w.rootfd, w.scanNo, w.full, w.bootTime = rootfd, scanNo, full, boot
 	w.out, w.added, w.removed = w.out[:0], w.added[:0], w.removed[:0]
+	w.opened, w.closeFDs = w.opened[:0], w.closeFDs[:0]
 	w.missing, w.badStat, w.err = [numKinds]int{}, 0, nil
 }
 
@@ -69,7 +75,7 @@ func (w *worker) run(ctx context.Context, pids []int, prev []*entry) {
 			}
 		}
 		for j < len(prev) && prev[j].proc.PID < pid {
-			w.removed = append(w.removed, prev[j].proc.Key)
+			w.drop(prev[j])
 			j++
 		}
 		var old *entry
@@ -77,15 +83,21 @@ func (w *worker) run(ctx context.Context, pids []int, prev []*entry) {
 			old = prev[j]
 			j++
 		}
-		st, err := w.readStat(pid)
+		st, fd, err := w.readStat(pid, old)
 		if err != nil {
 			if old != nil {
-				w.removed = append(w.removed, old.proc.Key)
+				w.drop(old)
 			}
 			continue
 		}
 		if old != nil && old.proc.StartTicks != st.startTicks {
+			// A reused pid. A kept procfs fd of the old process fails with
+			// ESRCH, so fd is new; on a fake tree rewritten in place it may
+			// be the same file.
 			w.removed = append(w.removed, old.proc.Key)
+			if old.fd >= 0 && old.fd != fd {
+				w.closeFDs = append(w.closeFDs, old.fd)
+			}
 			old = nil
 		}
 		var e *entry
@@ -97,43 +109,102 @@ func (w *worker) run(ctx context.Context, pids []int, prev []*entry) {
 			}
 		case w.full:
 			e = w.load(pid, st, old)
-			if e == nil {
-				w.removed = append(w.removed, old.proc.Key)
-			}
 		default:
 			e = w.update(old, st)
 		}
-		if e != nil {
-			w.out = append(w.out, e)
+		if e == nil {
+			if old != nil {
+				w.drop(old)
+			}
+			if fd >= 0 && (old == nil || fd != old.fd) {
+				w.closeNow(fd)
+			}
+			continue
 		}
+		if old != nil && fd != old.fd {
+			// The process is the same but its kept fd was replaced.
+			if old.fd >= 0 {
+				w.closeFDs = append(w.closeFDs, old.fd)
+			}
+			if e == old {
+				cp := *old
+				e = &cp
+			}
+		}
+		if fd >= 0 && (old == nil || fd != old.fd) {
+			w.opened = append(w.opened, fd)
+		}
+		e.fd = fd
+		w.out = append(w.out, e)
 	}
 	for ; j < len(prev); j++ {
-		w.removed = append(w.removed, prev[j].proc.Key)
+		w.drop(prev[j])
 	}
 }
 
-// readStat reads and parses PID/stat into w.stat. Any error means the
-// process is skipped: vanished silently, unreadable or malformed counted.
-func (w *worker) readStat(pid int) (statFields, error) {
+// drop records a cached process as removed; its kept fd is closed when
+// the scan commits.
+func (w *worker) drop(old *entry) {
+	w.removed = append(w.removed, old.proc.Key)
+	if old.fd >= 0 {
+		w.closeFDs = append(w.closeFDs, old.fd)
+	}
+}
+
+// closeNow closes a kept fd that never made it into an entry.
+func (w *worker) closeNow(fd int) {
+	_ = unix.Close(fd)
+	w.fds.open.Add(-1)
+}
+
+// readStat reads and parses PID/stat into w.stat, through old's kept fd
+// when it still reads, else through a fresh open whose fd is kept while
+// the budget allows (-1 otherwise). Any error means the process is
+// skipped: vanished silently, unreadable or malformed counted.
+func (w *worker) readStat(pid int, old *entry) (statFields, int, error) {
+	if old != nil && old.fd >= 0 {
+		b, err := preadAll(old.fd, w.stat)
+		w.stat = b[:0]
+		if err == nil {
+			if st, err := parseStat(b); err == nil && st.pid == pid {
+				return st, old.fd, nil
+			}
+		}
+		// ESRCH: the process exited or the pid now names another one.
+	}
 	w.path = appendPIDPath(w.path[:0], pid, "stat")
-	var err error
-	w.stat, err = readAt(w.rootfd, w.path, w.stat, true)
+	fd, err := openAt(w.rootfd, w.path)
 	if err != nil {
 		if !vanished(err) {
 			w.missing[kindStat]++
 		}
-		return statFields{}, err
+		return statFields{}, -1, err
 	}
-	st, err := parseStat(w.stat)
+	b, err := preadAll(fd, w.stat)
+	w.stat = b[:0]
+	keep := err == nil && w.fds.take()
+	if !keep {
+		_ = unix.Close(fd)
+		fd = -1
+	}
+	if err != nil {
+		if !vanished(err) {
+			w.missing[kindStat]++
+		}
+		return statFields{}, -1, err
+	}
+	st, err := parseStat(b)
+	if err == nil && st.pid != pid {
+		err = ErrBadStat
+	}
 	if err != nil {
 		w.badStat++
-		return st, err
+		if fd >= 0 {
+			w.closeNow(fd)
+		}
+		return st, -1, err
 	}
-	if st.pid != pid {
-		w.badStat++
-		return st, ErrBadStat
-	}
-	return st, nil
+	return st, fd, nil
 }
 
 // update is the steady path: only stat was read. It returns old when
@@ -148,19 +219,27 @@ func (w *worker) update(old *entry, st statFields) *entry {
 	if string(st.comm) != p.Comm || st.ppid != p.PPID {
 		cp.Comm, cp.PPID, cp.Rev = string(st.comm), st.ppid, w.scanNo
 	}
-	return &entry{proc: &cp, cmdline: old.cmdline, cgroup: old.cgroup}
+	return &entry{proc: &cp, cmdline: old.cmdline, cgroup: old.cgroup, fd: old.fd}
 }
 
 // load reads the slow-tier files of a process. With old (a full re-read)
 // it returns old when nothing changed. It returns nil when the process
-// vanished meanwhile (its stat is gone or shows another start time).
+// vanished meanwhile: cmdline and status exist for every live process,
+// kernel threads and zombies included, so their absence means it exited.
 func (w *worker) load(pid int, st statFields, old *entry) *entry {
-	cmdline := w.readFile(pid, "cmdline", kindCmdline, &w.buf)
-	cgroup := w.readFile(pid, "cgroup", kindCgroup, &w.cgroup)
+	cmdline, gone := w.readFile(pid, "cmdline", kindCmdline, &w.buf)
+	if gone {
+		return nil
+	}
+	status, gone := w.readFile(pid, "status", kindStatus, &w.status)
+	if gone {
+		return nil
+	}
 	uid := -1
-	if u, ok := statusRealUID(w.readFile(pid, "status", kindStatus, &w.status)); ok {
+	if u, ok := statusRealUID(status); ok {
 		uid = u
 	}
+	cgroup, _ := w.readFile(pid, "cgroup", kindCgroup, &w.cgroup)
 	var exe string
 	if l := w.readLink(pid, "exe", kindExe); old != nil && string(l) == old.proc.Exe {
 		exe = old.proc.Exe
@@ -171,13 +250,6 @@ func (w *worker) load(pid int, st statFields, old *entry) *entry {
 	if l := w.readLink(pid, "ns/net", kindNetNS); len(l) > 0 {
 		netns = parseNetNSLink(l)
 	}
-
-	// The files belong to the process only if it is still the same one.
-	st2, err := w.readStat(pid)
-	if err != nil || st2.startTicks != st.startTicks {
-		return nil
-	}
-	st = st2
 
 	if old != nil {
 		p := old.proc
@@ -199,7 +271,7 @@ func (w *worker) load(pid int, st statFields, old *entry) *entry {
 		NetNS:      netns,
 		Rev:        w.scanNo,
 	}
-	e := &entry{proc: p, cmdline: string(cmdline), cgroup: string(cgroup)}
+	e := &entry{proc: p, cmdline: string(cmdline), cgroup: string(cgroup), fd: -1}
 	p.Argv = ParseCmdline(cmdline)
 	if len(p.Argv) > 0 {
 		p.ProcessName = ProcessName(p.Argv[0])
@@ -212,19 +284,22 @@ func (w *worker) load(pid int, st statFields, old *entry) *entry {
 	return e
 }
 
-// readFile reads PID/name into *buf, counting EACCES and the like; a
-// missing file reads as empty.
-func (w *worker) readFile(pid int, name string, kind int, buf *[]byte) []byte {
+// readFile reads PID/name into *buf, counting EACCES and the like; gone
+// reports ENOENT or ESRCH. A proc file that does not fill the buffer is
+// complete (seq_file and cmdline reads hand out everything that fits), so
+// one read suffices.
+func (w *worker) readFile(pid int, name string, kind int, buf *[]byte) (b []byte, gone bool) {
 	w.path = appendPIDPath(w.path[:0], pid, name)
-	b, err := readAt(w.rootfd, w.path, *buf, false)
+	b, err := readAt(w.rootfd, w.path, *buf)
 	*buf = b[:0]
 	if err != nil {
-		if !vanished(err) {
-			w.missing[kind]++
+		if vanished(err) {
+			return nil, true
 		}
-		return nil
+		w.missing[kind]++
+		return nil, false
 	}
-	return b
+	return b, false
 }
 
 // readLink reads the symlink PID/name into w.link; a missing link (kernel
