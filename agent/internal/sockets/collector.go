@@ -2,7 +2,7 @@ package sockets
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"sync"
@@ -99,7 +99,7 @@ type Collector struct {
 // New returns a Collector for cfg. The logger is named "sockets".
 func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 	if cfg.MinLifetime < 0 {
-		return nil, errors.New("sockets: min lifetime is negative")
+		return nil, fmt.Errorf("sockets: min lifetime %v is negative", cfg.MinLifetime)
 	}
 	if cfg.Root == "" {
 		cfg.Root = "/proc"
@@ -137,7 +137,7 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 		if st == nil {
 			st = &ownerState{}
 			c.owners[k] = st
-			c.jobs = append(c.jobs, walkJob{key: k, st: st})
+			c.jobs = append(c.jobs, walkJob{key: k, st: st, new: true})
 		} else if full && st.gen != c.gen {
 			c.jobs = append(c.jobs, walkJob{key: k, st: st})
 		}
@@ -157,6 +157,12 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 		}
 	}
 	if err := c.walkAll(ctx, c.jobs); err != nil {
+		for _, j := range c.jobs {
+			if j.new {
+				delete(c.owners, j.key) // not walked: new again next time
+			}
+		}
+		clear(c.jobs)
 		return nil, err
 	}
 	c.applyWalks(c.jobs)

@@ -2,6 +2,8 @@ package sockets
 
 import (
 	"cmp"
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -292,4 +294,21 @@ func compare(a, b Socket) int {
 		a.Remote.Compare(b.Remote),
 		cmp.Compare(a.Inode, b.Inode),
 	)
+}
+
+func TestCollectCancelled(t *testing.T) {
+	tree := host()
+	dir := writeTree(t, tree)
+	c := newCollector(t, dir, 0)
+	owners := ownersOf(t, tree, 100, 101, 102, 200)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := c.Collect(ctx, time.Now(), owners, false); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Collect with a cancelled context: %v, want context.Canceled", err)
+	}
+	got, err := c.Collect(t.Context(), time.Now(), owners, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertLines(t, got, hostWant...)
 }

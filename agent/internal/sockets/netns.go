@@ -44,7 +44,7 @@ func (r *row) listener() bool {
 	return r.state == stateListen
 }
 
-// keep reports whether a row in state st of tab is reported at all.
+// keep reports whether row e of table tab is reported at all.
 func keep(tab *table, e *entry) bool {
 	if tab.udp {
 		return e.local.Port() != 0 && (e.state == stateClose || e.state == stateEstablished)
@@ -55,9 +55,8 @@ func keep(tab *table, e *entry) bool {
 // readNetNS reads the four tables of one network namespace through the
 // first owner of the chain from owners[head] through c.nsNext whose
 // /proc/PID/net can be read, and appends the rows held by known owners to
-// c.rows. A table that
-// is missing (no IPv6 in the kernel) is skipped; other errors are logged
-// once and the table is skipped.
+// c.rows. A table that is missing (no IPv6 in the kernel) is skipped; other
+// errors are logged once and the table is skipped.
 func (c *Collector) readNetNS(ns uint64, head int, owners []Owner) {
 	for i := head; i >= 0; i = c.nsNext[i] {
 		pid := owners[i].PID

@@ -42,6 +42,7 @@ type walkJob struct {
 	st     *ownerState
 	inodes []uint64
 	err    error
+	new    bool // the owner was not cached before this Collect
 }
 
 // walkAll walks the fd/ of every job, on up to GOMAXPROCS goroutines, each

@@ -12,13 +12,20 @@ import (
 )
 
 func TestApplyTagsAndCaches(t *testing.T) {
-	for _, wasm := range []struct{ name, path string }{{"batch", ""}, {"no batch export", "nobatch"}} {
-		t.Run(wasm.name, func(t *testing.T) {
-			p := behave("b")
-			if wasm.path != "" {
-				p.Path = behaveNoBatchWasm
-			}
-			h, _ := newHost(t, Config{Plugins: []config.Plugin{p}})
+	tests := []struct {
+		name      string
+		plugin    config.Plugin
+		wantCalls uint64 // for 100 processes
+		tag       func(i int) (key, value string)
+	}{
+		{"go guest with batch export", behave("b"), 2, // batches of 64
+			func(i int) (string, string) { return "test.name", fmt.Sprintf("svc%d", i) }},
+		{"hand-written module without batch export", handSpec("hand", func(p *config.Plugin) { p.Name = "b" }), 100,
+			func(int) (string, string) { return "hand.k", "v" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, _ := newHost(t, Config{Plugins: []config.Plugin{tt.plugin}})
 			procs := make([]Input, 100)
 			for i := range procs {
 				procs[i] = proc(i+1, fmt.Sprintf("svc%d", i))
@@ -26,8 +33,9 @@ func TestApplyTagsAndCaches(t *testing.T) {
 			}
 			out := h.Apply(t.Context(), procs)
 			for i, o := range out {
-				if v, _ := tagValue(o.Tags, "test.name"); v != procs[i].Record.Name {
-					t.Fatalf("proc %d tags = %v, want test.name=%s", i, o.Tags, procs[i].Record.Name)
+				k, want := tt.tag(i)
+				if v, _ := tagValue(o.Tags, k); v != want {
+					t.Fatalf("proc %d tags = %v, want %s=%s", i, o.Tags, k, want)
 				}
 				if v, _ := tagValue(o.Tags, "team"); v != "a" || o.Tags[0].Key != "team" {
 					t.Fatalf("proc %d tags = %v, want the input tag first", i, o.Tags)
@@ -37,12 +45,8 @@ func TestApplyTagsAndCaches(t *testing.T) {
 				}
 			}
 			st := pluginStats(t, h, "b")
-			wantCalls := uint64(100)
-			if wasm.path == "" {
-				wantCalls = 2 // batches of 64
-			}
-			if st.Calls != wantCalls || st.Records != 100 || st.CacheHits != 0 {
-				t.Errorf("first tick: calls %d records %d hits %d, want %d, 100, 0", st.Calls, st.Records, st.CacheHits, wantCalls)
+			if st.Calls != tt.wantCalls || st.Records != 100 || st.CacheHits != 0 {
+				t.Errorf("first tick: calls %d records %d hits %d, want %d, 100, 0", st.Calls, st.Records, st.CacheHits, tt.wantCalls)
 			}
 
 			// A steady tick: nothing changed, no calls, same output.
@@ -64,8 +68,8 @@ func TestApplyTagsAndCaches(t *testing.T) {
 			if st3.Records != 101 || st3.Calls != st2.Calls+1 {
 				t.Errorf("one change: records %d calls %d, want 101 and %d", st3.Records, st3.Calls, st2.Calls+1)
 			}
-			if v, _ := tagValue(out[7].Tags, "test.ntags"); v != "2" {
-				t.Errorf("changed proc tags = %v, want test.ntags=2", out[7].Tags)
+			if v, _ := tagValue(out[7].Tags, "new"); v != "1" || !out[7].Effects[0].Called {
+				t.Errorf("changed proc: %+v", out[7])
 			}
 		})
 	}

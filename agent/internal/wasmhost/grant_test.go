@@ -19,26 +19,26 @@ func TestGrantCheck(t *testing.T) {
 		want string // "" = accepted
 	}{
 		{"empty result", tagOnly, abi.Result{}, ""},
-		{"tag within the prefix", tagOnly, abi.Result{SetTags: []abi.Tag{{"app.team", "payments"}}}, ""},
-		{"nested key with slash and dash", tagOnly, abi.Result{SetTags: []abi.Tag{{"app.k8s/pod-uid", "x"}}}, ""},
+		{"tag within the prefix", tagOnly, abi.Result{SetTags: []abi.Tag{{Key: "app.team", Value: "payments"}}}, ""},
+		{"nested key with slash and dash", tagOnly, abi.Result{SetTags: []abi.Tag{{Key: "app.k8s/pod-uid", Value: "x"}}}, ""},
 		{"remove within the prefix", tagOnly, abi.Result{RemoveTags: []string{"app.old"}}, ""},
-		{"empty value", tagOnly, abi.Result{SetTags: []abi.Tag{{"app.k", ""}}}, ""},
-		{"unicode value", tagOnly, abi.Result{SetTags: []abi.Tag{{"app.k", "zürich ✓"}}}, ""},
+		{"empty value", tagOnly, abi.Result{SetTags: []abi.Tag{{Key: "app.k", Value: ""}}}, ""},
+		{"unicode value", tagOnly, abi.Result{SetTags: []abi.Tag{{Key: "app.k", Value: "zürich ✓"}}}, ""},
 		{"all granted", all, abi.Result{Rename: "svc", HasRename: true, Drop: true}, ""},
-		{"key outside the prefix", tagOnly, abi.Result{SetTags: []abi.Tag{{"team", "x"}}}, `tag key "team" is outside the granted prefix "app."`},
-		{"key equal to the prefix", tagOnly, abi.Result{SetTags: []abi.Tag{{"app.", "x"}}}, `tag key "app." is outside the granted prefix "app."`},
-		{"colon in key", tagOnly, abi.Result{SetTags: []abi.Tag{{"app.a:b", "x"}}}, "no ':', which DeepFlow drops"},
-		{"space in key", tagOnly, abi.Result{SetTags: []abi.Tag{{"app.a b", "x"}}}, "use letters, digits"},
-		{"non-ascii key", tagOnly, abi.Result{SetTags: []abi.Tag{{"app.é", "x"}}}, "use letters, digits"},
-		{"long key", tagOnly, abi.Result{SetTags: []abi.Tag{{"app." + strings.Repeat("k", 200), "x"}}}, "tag key of 204 bytes, the limit is 128"},
-		{"long value", tagOnly, abi.Result{SetTags: []abi.Tag{{"app.k", strings.Repeat("v", 1025)}}}, "tag app.k value of 1025 bytes, the limit is 1024"},
-		{"invalid utf-8 value", tagOnly, abi.Result{SetTags: []abi.Tag{{"app.k", "\xff"}}}, "tag app.k value is not valid UTF-8"},
-		{"control character in value", tagOnly, abi.Result{SetTags: []abi.Tag{{"app.k", "a\x00b"}}}, "control character U+0000"},
+		{"key outside the prefix", tagOnly, abi.Result{SetTags: []abi.Tag{{Key: "team", Value: "x"}}}, `tag key "team" is outside the granted prefix "app."`},
+		{"key equal to the prefix", tagOnly, abi.Result{SetTags: []abi.Tag{{Key: "app.", Value: "x"}}}, `tag key "app." is outside the granted prefix "app."`},
+		{"colon in key", tagOnly, abi.Result{SetTags: []abi.Tag{{Key: "app.a:b", Value: "x"}}}, "no ':', which DeepFlow drops"},
+		{"space in key", tagOnly, abi.Result{SetTags: []abi.Tag{{Key: "app.a b", Value: "x"}}}, "use letters, digits"},
+		{"non-ascii key", tagOnly, abi.Result{SetTags: []abi.Tag{{Key: "app.é", Value: "x"}}}, "use letters, digits"},
+		{"long key", tagOnly, abi.Result{SetTags: []abi.Tag{{Key: "app." + strings.Repeat("k", 200), Value: "x"}}}, "tag key of 204 bytes, the limit is 128"},
+		{"long value", tagOnly, abi.Result{SetTags: []abi.Tag{{Key: "app.k", Value: strings.Repeat("v", 1025)}}}, "tag app.k value of 1025 bytes, the limit is 1024"},
+		{"invalid utf-8 value", tagOnly, abi.Result{SetTags: []abi.Tag{{Key: "app.k", Value: "\xff"}}}, "tag app.k value is not valid UTF-8"},
+		{"control character in value", tagOnly, abi.Result{SetTags: []abi.Tag{{Key: "app.k", Value: "a\x00b"}}}, "control character U+0000"},
 		{"remove outside the prefix", tagOnly, abi.Result{RemoveTags: []string{"team"}}, `remove: tag key "team" is outside`},
 		{"too many tags", tagOnly, abi.Result{SetTags: make([]abi.Tag, 65)}, "more than 64 tags"},
 		{"rename not granted", tagOnly, abi.Result{Rename: "x", HasRename: true}, "rename is not granted"},
 		{"drop not granted", tagOnly, abi.Result{Drop: true}, "drop is not granted"},
-		{"tag not granted", grant{rename: true}, abi.Result{SetTags: []abi.Tag{{"app.k", "v"}}}, "tag is not granted"},
+		{"tag not granted", grant{rename: true}, abi.Result{SetTags: []abi.Tag{{Key: "app.k", Value: "v"}}}, "tag is not granted"},
 		{"rename to empty", all, abi.Result{HasRename: true}, "rename to an empty name"},
 		{"rename with newline", all, abi.Result{Rename: "a\nb", HasRename: true}, "name has control character U+000A"},
 		{"rename too long", all, abi.Result{Rename: strings.Repeat("n", 300), HasRename: true}, "name of 300 bytes, the limit is 256"},
@@ -89,8 +89,8 @@ func TestNewGrant(t *testing.T) {
 // FuzzGrantCheck decodes arbitrary guest output and checks that whatever
 // the grant accepts is safe to publish.
 func FuzzGrantCheck(f *testing.F) {
-	f.Add(abi.AppendResult(nil, &abi.Result{SetTags: []abi.Tag{{"app.k", "v"}}}))       // a valid tag
-	f.Add(abi.AppendResult(nil, &abi.Result{SetTags: []abi.Tag{{"app.a:b", "v"}}}))     // a colon key
+	f.Add(abi.AppendResult(nil, &abi.Result{SetTags: []abi.Tag{{Key: "app.k", Value: "v"}}}))       // a valid tag
+	f.Add(abi.AppendResult(nil, &abi.Result{SetTags: []abi.Tag{{Key: "app.a:b", Value: "v"}}}))     // a colon key
 	f.Add(abi.AppendResult(nil, &abi.Result{Rename: "n", HasRename: true, Drop: true})) // rename and drop
 	f.Add(abi.AppendResult(nil, &abi.Result{RemoveTags: []string{"other"}}))            // removal outside the prefix
 	f.Add([]byte{0x02, 0x05, 0x0a, 0x03, 'a', 'p', 'p'})                                // a truncated nested tag

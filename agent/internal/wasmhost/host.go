@@ -176,9 +176,10 @@ func (h *Host) byName(name string) *Plugin { return h.loaded[name] }
 
 // Check loads one plugin as New would (sha256 pin, compile, exports and
 // imports, ABI version, init with its config), then closes it. It is what
-// `proctag check` runs for each plugin; the error is a *Fault.
-func Check(ctx context.Context, p config.Plugin) error {
-	pl, err := load(ctx, p, nil, hclog.NewNullLogger(), &counters{}, 1, time.Now)
+// `proctag check` runs for each plugin (pass WithCacheDir to reuse the
+// agent's compilation cache); the error is a *Fault.
+func Check(ctx context.Context, p config.Plugin, opts ...LoadOption) error {
+	pl, err := LoadFile(ctx, "", p, hclog.NewNullLogger(), opts...)
 	if err != nil {
 		return err
 	}

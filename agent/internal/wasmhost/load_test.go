@@ -47,7 +47,7 @@ func TestCheckRefusesBrokenModules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Check(t.Context(), tt.spec)
+			err := Check(t.Context(), tt.spec, WithCacheDir(sharedCacheDir))
 			if err == nil {
 				t.Fatal("Check accepted the plugin")
 			}
@@ -74,7 +74,7 @@ func TestCheckAccepts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := Check(t.Context(), tt.spec); err != nil {
+			if err := Check(t.Context(), tt.spec, WithCacheDir(sharedCacheDir)); err != nil {
 				t.Fatalf("Check: %v", err)
 			}
 		})

@@ -21,9 +21,8 @@ import (
 // Paths of the Go guests built by TestMain, and the compilation cache the
 // tests share so each module compiles once per run.
 var (
-	behaveWasm        string
-	behaveNoBatchWasm string
-	sharedCacheDir    string
+	behaveWasm     string
+	sharedCacheDir string
 )
 
 func TestMain(m *testing.M) {
@@ -38,24 +37,17 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	behaveWasm = filepath.Join(dir, "behave.wasm")
-	behaveNoBatchWasm = filepath.Join(dir, "behave-nobatch.wasm")
 	sharedCacheDir = filepath.Join(dir, "cache")
-	for _, b := range []struct{ out, tags string }{{behaveWasm, ""}, {behaveNoBatchWasm, "nobatch"}} {
-		if err := buildGuest(b.out, b.tags); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
+	if err := buildGuest(behaveWasm); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	return m.Run()
 }
 
 // buildGuest builds testdata/guests/behave as a wasip1 reactor.
-func buildGuest(out, tags string) error {
-	args := []string{"build", "-buildmode=c-shared", "-o", out}
-	if tags != "" {
-		args = append(args, "-tags", tags)
-	}
-	cmd := exec.Command("go", append(args, "./testdata/guests/behave")...)
+func buildGuest(out string) error {
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "./testdata/guests/behave")
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("build test guest: %w\n%s", err, b)

@@ -46,6 +46,9 @@ type Plugin struct {
 	timeout time.Duration
 	gen     uint64
 	now     func() time.Time
+	// ownCache is the compilation cache LoadFile made, closed with the
+	// plugin; nil for a Host's plugins, which share the Host's.
+	ownCache wazero.CompilationCache
 
 	loggedFaults     [numFaultKinds]atomic.Bool
 	loggedViolations atomic.Bool
@@ -54,14 +57,49 @@ type Plugin struct {
 // LoadFile loads the module at path (p.Path when path is "") with the grant
 // and limits of p: it checks the sha256 pin, compiles, checks the exports
 // and imports against ABI v1, starts one instance (ABI version, init with
-// p.Config) and keeps it. It is what `proctag plugin test` uses; errors are
+// p.Config) and keeps it. It is what `proctag plugin test` uses (pass
+// WithCacheDir to reuse the agent's compilation cache); errors are
 // *Fault with Kind FaultLoad, FaultInit or FaultMemory. Close the Plugin
 // when done.
-func LoadFile(ctx context.Context, path string, p config.Plugin, logger hclog.Logger) (*Plugin, error) {
+func LoadFile(ctx context.Context, path string, p config.Plugin, logger hclog.Logger, opts ...LoadOption) (*Plugin, error) {
 	if path != "" {
 		p.Path = path
 	}
-	return load(ctx, p, nil, logger, &counters{}, 1, time.Now)
+	var o loadOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cache := o.cache()
+	pl, err := load(ctx, p, cache, logger, &counters{}, 1, time.Now)
+	if err != nil {
+		_ = cache.Close(ctx)
+		return nil, err
+	}
+	pl.ownCache = cache
+	return pl, nil
+}
+
+// LoadOption configures LoadFile and Check.
+type LoadOption func(*loadOptions)
+
+type loadOptions struct {
+	cacheDir string
+}
+
+// WithCacheDir makes LoadFile and Check use wazero's compilation cache in
+// dir (the agent's cache directory), so a module compiles once across runs;
+// without it they compile in memory. An unusable dir falls back to memory.
+func WithCacheDir(dir string) LoadOption {
+	return func(o *loadOptions) { o.cacheDir = dir }
+}
+
+func (o loadOptions) cache() wazero.CompilationCache {
+	if o.cacheDir != "" {
+		if c, err := wazero.NewCompilationCacheWithDir(o.cacheDir); err == nil {
+			return c
+		}
+	}
+	return wazero.NewCompilationCache()
 }
 
 func load(ctx context.Context, p config.Plugin, cache wazero.CompilationCache, logger hclog.Logger, stats *counters, gen uint64, now func() time.Time) (*Plugin, error) {
@@ -159,7 +197,11 @@ func (p *Plugin) Close(ctx context.Context) error {
 	p.pool.close(ctx)
 	p.stdout.Flush()
 	p.stderr.Flush()
-	return p.mod.close(ctx)
+	err := p.mod.close(ctx)
+	if p.ownCache != nil {
+		err = errors.Join(err, p.ownCache.Close(ctx))
+	}
+	return err
 }
 
 // noteFault counts a fault and logs the first one of each kind.

@@ -15,7 +15,7 @@ func TestLoadFileAndCall(t *testing.T) {
 	p, err := LoadFile(t.Context(), behaveWasm, behave("cli", func(p *config.Plugin) {
 		p.Path = ""
 		p.Scope = config.Scope{UIDs: []int{1000}}
-	}), logger)
+	}), logger, WithCacheDir(sharedCacheDir))
 	if err != nil {
 		t.Fatalf("LoadFile: %v", err)
 	}

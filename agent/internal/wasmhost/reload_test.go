@@ -67,7 +67,7 @@ func TestPluginDirReload(t *testing.T) {
 	}
 
 	// A good new version (new manifest): swapped in, called again.
-	dropIn(t, dir, "a", behaveNoBatchWasm, "config: prefix=a2.\ntag-prefix: a2.\n")
+	dropIn(t, dir, "a", behaveWasm, "config: prefix=a2.\ntag-prefix: a2.\n")
 	if err := h.poll(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,3 @@
-//go:build !nobatch
-
 package main
 
 import "github.com/proctag/proctag/abi"

@@ -3,7 +3,7 @@
 // config ("prefix=P,fail-init,log-init") sets the tag prefix and init
 // behaviour; the record's Name picks what a call does (see decide).
 //
-// Build: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared [-tags nobatch]
+// Build: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared
 package main
 
 import (
