@@ -2,7 +2,6 @@ package publish
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"testing"
@@ -132,13 +131,11 @@ func (w *watcher) waitChange(what string, ok func(c snapshot.Change) bool) snaps
 	}
 }
 
-// waitState waits until host's state has exactly want's processes and
-// sockets.
+// waitState waits for the change that gives host exactly want's processes
+// and sockets (changes are buffered, so one that came before the call
+// counts).
 func (w *watcher) waitState(host string, want *snapshot.Snapshot) snapshot.Change {
 	w.t.Helper()
-	if s, ok := w.sub.State(host); ok && sameContent(s, want) {
-		return snapshot.Change{HostID: host, State: s}
-	}
 	return w.waitChange(fmt.Sprintf("state of %s with %d processes", host, len(want.Processes)), func(c snapshot.Change) bool {
 		return c.HostID == host && c.State != nil && sameContent(c.State, want)
 	})
@@ -199,4 +196,3 @@ func bigHost(n int) *snapshot.Snapshot {
 	return host(1, procs...)
 }
 
-var errTimeout = errors.New("timeout")

@@ -42,7 +42,9 @@ func TestSnapshotDeltaHeartbeat(t *testing.T) {
 	}
 
 	p.Submit(host(3, proc(10, "nginx"), proc(30, "billing")), snapshot.Stats{ScanMicros: 1234})
-	hb := w.waitChange("a heartbeat", func(c snapshot.Change) bool { return c.Kind == snapshot.KindHeartbeat && c.Stats != nil && c.Stats.ScanMicros == 1234 })
+	hb := w.waitChange("a heartbeat", func(c snapshot.Change) bool {
+		return c.Kind == snapshot.KindHeartbeat && c.Stats != nil && c.Stats.ScanMicros == 1234
+	})
 	if hb.NeedResync || hb.Seq != c.Seq {
 		t.Fatalf("heartbeat %+v after delta seq %d", hb, c.Seq)
 	}

@@ -137,9 +137,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 		return fmt.Errorf("publish: connect to %s: %w", p.cfg.URL, err)
 	}
 	p.nc = nc
-	if nc.IsConnected() {
-		p.connected(false)
-	} else {
+	if !nc.IsConnected() { // the ConnectHandler fires once it is
 		p.logger.Warn("nats server unreachable, retrying in the background", "url", p.cfg.URL)
 	}
 	for _, subj := range []string{snapshot.ControlSubject(p.cfg.SubjectPrefix, p.cfg.HostID), snapshot.BroadcastControlSubject(p.cfg.SubjectPrefix)} {
@@ -173,13 +171,15 @@ func (p *Publisher) Run(ctx context.Context) error {
 }
 
 // connected runs on the client's callback goroutine after the first connect
-// and every reconnect: the next publish is a full snapshot.
+// and every reconnect. After a reconnect the next publish is a full
+// snapshot; after the first connect it is anyway (nothing published yet), and
+// the callback may run late, after that first snapshot went out.
 func (p *Publisher) connected(reconnect bool) {
 	if reconnect {
 		p.reconnects.Add(1)
 		p.logger.Info("nats reconnected, sending a full snapshot")
+		p.needFull.Store(true)
 	}
-	p.needFull.Store(true)
 	p.signal()
 }
 

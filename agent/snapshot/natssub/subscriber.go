@@ -137,8 +137,12 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	if !s.cfg.NoJetStream {
 		var err error
 		stop, err = s.consumeStream(ctx, host)
-		if err != nil {
+		switch {
+		case errors.Is(err, jetstream.ErrStreamNotFound), errors.Is(err, jetstream.ErrJetStreamNotEnabled),
+			errors.Is(err, nats.ErrNoResponders):
 			s.logger.Debug("no jetstream stream, following core nats", "error", err)
+		case err != nil:
+			s.logger.Warn("jetstream stream unusable, following core nats", "error", err)
 		}
 	}
 	if stop != nil {
