@@ -77,11 +77,12 @@ type Collector struct {
 	minLifetime time.Duration
 	logger      hclog.Logger
 
-	mu      sync.Mutex
-	gen     uint64
-	owners  map[ownerKey]*ownerState
-	socks   map[uint64]*sock
-	walkers []*fdWalker
+	mu        sync.Mutex
+	gen       uint64
+	collected bool // a Collect has succeeded: first-seen times are now
+	owners    map[ownerKey]*ownerState
+	socks     map[uint64]*sock
+	walkers   []*fdWalker
 
 	// Per-Collect scratch space, reused.
 	jobs        []walkJob
@@ -126,7 +127,7 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	first := c.gen == 1
+	first := !c.collected
 
 	c.jobs = c.jobs[:0]
 	clear(c.nsHead)
@@ -220,6 +221,7 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 		}
 	}
 	clear(c.rows) // drop references to sockets the next walk may forget
+	c.collected = true
 	return out, nil
 }
 
