@@ -100,3 +100,30 @@ func mustSize(m Message) int64 {
 	}
 	return n
 }
+
+// FuzzParseSubject checks that a subject parses only into a valid host
+// token and a known kind, and that parsing inverts Subject.
+func FuzzParseSubject(f *testing.F) {
+	// A snapshot subject.
+	f.Add("proctag", "proctag.v1.web-1.snapshot")
+	// The control subject, which is not a data subject.
+	f.Add("proctag", "proctag.v1.web-1.control")
+	// A multi-token prefix and a heartbeat.
+	f.Add("acme.prod", "acme.prod.v1.h.hb")
+	// Too many tokens after the host.
+	f.Add("proctag", "proctag.v1.h.delta.x")
+	// The wildcard host of a subscription.
+	f.Add("proctag", "proctag.v1.*.delta")
+	f.Fuzz(func(t *testing.T, prefix, subject string) {
+		host, kind, ok := ParseSubject(prefix, subject)
+		if !ok {
+			return
+		}
+		if !ValidToken(host) {
+			t.Fatalf("host %q is not a token", host)
+		}
+		if Subject(prefix, host, kind) != subject {
+			t.Fatalf("Subject(%q, %q, %q) != %q", prefix, host, kind, subject)
+		}
+	})
+}

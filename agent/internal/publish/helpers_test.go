@@ -195,4 +195,3 @@ func bigHost(n int) *snapshot.Snapshot {
 	}
 	return host(1, procs...)
 }
-
