@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/proctag/proctag/agent/internal/fakeproc"
+	"github.com/proctag/proctag/agent/snapshot"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// TestMain doubles as the child processes of the live tests: with
+// PROCTAG_E2E_ROLE set, the test binary plays that role instead of testing.
+func TestMain(m *testing.M) {
+	switch os.Getenv("PROCTAG_E2E_ROLE") {
+	case "server":
+		e2eServer()
+		return
+	case "client":
+		e2eClient()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// e2eServer listens on loopback, starts a client child that connects, and
+// reports "ready <listen-port> <child-pid>" when the connection is accepted;
+// it exits when stdin closes.
+func e2eServer() {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println("error", err)
+		return
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	self, _ := os.Executable()
+	child := exec.Command(self)
+	child.Args = []string{"proctag-e2e-client", "--connect", fmt.Sprint(port)}
+	child.Env = append(os.Environ(), "PROCTAG_E2E_ROLE=client", fmt.Sprintf("PROCTAG_E2E_PORT=%d", port))
+	stdin, _ := child.StdinPipe()
+	if err := child.Start(); err != nil {
+		fmt.Println("error", err)
+		return
+	}
+	conn, err := ln.Accept()
+	if err != nil {
+		fmt.Println("error", err)
+		return
+	}
+	fmt.Printf("ready %d %d\n", port, child.Process.Pid)
+	io.Copy(io.Discard, os.Stdin)
+	conn.Close()
+	stdin.Close()
+	child.Wait()
+}
+
+func e2eClient() {
+	conn, err := net.Dial("tcp4", "127.0.0.1:"+os.Getenv("PROCTAG_E2E_PORT"))
+	if err != nil {
+		os.Exit(1)
+	}
+	io.Copy(io.Discard, os.Stdin)
+	conn.Close()
+}
+
+// execute runs the CLI in process and returns its stdout.
+func execute(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRoot()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(io.Discard)
+	root.SetArgs(args)
+	err := root.ExecuteContext(t.Context())
+	return out.String(), err
+}
+
+func writeFile(t *testing.T, name, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// TestScanGeneratedTree runs `proctag scan` on the basic fake tree with the
+// demo rules and compares the whole JSON output with a golden file.
+func TestScanGeneratedTree(t *testing.T) {
+	tree, err := fakeproc.Load("../../../testdata/proc/basic.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Boot a day ago so that every process is older than min-lifetime.
+	tree.BootTime = time.Now().Add(-24 * time.Hour).Unix()
+	dir := t.TempDir()
+	if err := tree.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	out, err := execute(t, "scan", "--config", "../../../testdata/config/demo.yaml", "--proc-root", dir, "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snap snapshot.Snapshot
+	if err := json.Unmarshal([]byte(out), &snap); err != nil {
+		t.Fatalf("scan output is not a snapshot: %v\n%s", err, out)
+	}
+	// What depends on the machine or the clock is checked, then fixed.
+	if snap.Host.ScanTime.IsZero() || snap.Host.HostID == "" {
+		t.Errorf("host lacks scan_time or host_id: %+v", snap.Host)
+	}
+	snap.Host = snapshot.Host{}
+	for i := range snap.Processes {
+		p := &snap.Processes[i]
+		if p.UID == 0 && p.User != "root" {
+			t.Errorf("pid %d: uid 0 is user %q, want root", p.PID, p.User)
+		}
+		p.User = ""
+		p.StartTime -= tree.BootTime * 1000
+	}
+	got, _ := json.MarshalIndent(&snap, "", "  ")
+	golden(t, "scan-basic.json.golden", append(got, '\n'))
+}

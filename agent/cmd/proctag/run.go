@@ -1,0 +1,61 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/proctag/proctag/agent/internal/config"
+	"github.com/proctag/proctag/agent/internal/runner"
+)
+
+func newRunCmd(g *globals) *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "run --config F",
+		Short: "Run the agent: scan every interval and publish the host's state on NATS",
+		Long: `Run the agent: scan every os-proc-socket-sync-interval and publish the host's
+state on NATS (an embedded server on 127.0.0.1:4222 unless nats.url is set).
+SIGINT/SIGTERM drain and stop; SIGHUP reloads the config (a bad one is rejected
+and the running config stays).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, warns, err := config.Load(path)
+			if err != nil {
+				return err
+			}
+			logger := g.logger(cfg.LogLevel)
+			for _, w := range warns {
+				logger.Warn("config", "warning", w.String())
+			}
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			err = runner.Run(cmd.Context(), cfg, runner.Options{
+				Version: agentVersion(),
+				Reload:  hup,
+				Load: func() (*config.Config, error) {
+					c, w, err := config.Load(path)
+					for _, x := range w {
+						logger.Warn("config", "warning", x.String())
+					}
+					return c, err
+				},
+			}, logger)
+			if errors.Is(err, runner.ErrSyncDisabled) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "proctag: os-proc-sync-enabled is false in %s, so there is nothing to run.\n"+
+					"Set `os-proc-sync-enabled: true` (top level or under static_config) to start syncing;\n"+
+					"`proctag scan --config %s` shows what would be published regardless.\n", cfg.File, cfg.File)
+				return nil
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "", "config file")
+	cmd.MarkFlagRequired("config")
+	return cmd
+}

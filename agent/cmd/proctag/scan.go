@@ -1,0 +1,110 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/proctag/proctag/agent/internal/render"
+	"github.com/proctag/proctag/agent/internal/runner"
+)
+
+// scanFlags are shared by scan and explain.
+type scanFlags struct {
+	config   string
+	procRoot string
+}
+
+func (f *scanFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.config, "config", "c", "", "config file (default: built-in defaults)")
+	cmd.Flags().StringVar(&f.procRoot, "proc-root", "", "procfs root, overrides os-proc-root (e.g. a generated tree)")
+}
+
+func newScanCmd(g *globals) *cobra.Command {
+	var f scanFlags
+	var format string
+	cmd := &cobra.Command{
+		Use:   "scan",
+		Short: "Run one tick and print the snapshot (ignores os-proc-sync-enabled)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "json" && format != "table" {
+				return fmt.Errorf("--format %q is not json or table", format)
+			}
+			logger := g.logger("")
+			cfg, err := runner.LoadConfig(f.config, logger)
+			if err != nil {
+				return err
+			}
+			if f.procRoot != "" {
+				cfg.ProcRoot = f.procRoot
+			}
+			pt, err := runner.Build(cmd.Context(), cfg, logger, agentVersion(), "")
+			if err != nil {
+				return err
+			}
+			defer pt.Close(cmd.Context())
+			snap, _, err := pt.Pipeline.Tick(cmd.Context())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if format == "json" {
+				return render.JSON(out, snap)
+			}
+			return render.Table(out, snap, terminalWidth())
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVarP(&format, "format", "o", "json", "json or table")
+	return cmd
+}
+
+// terminalWidth is stdout's width when it is a terminal, else 0 (default).
+func terminalWidth() int {
+	ws, err := unix.IoctlGetWinsize(int(os.Stdout.Fd()), unix.TIOCGWINSZ)
+	if err != nil {
+		return 0
+	}
+	return int(ws.Col)
+}
+
+func newExplainCmd(g *globals) *cobra.Command {
+	var f scanFlags
+	var pid int
+	cmd := &cobra.Command{
+		Use:   "explain --pid N",
+		Short: "Show which rules and plugins decided a process's fate, and why",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger := g.logger("")
+			cfg, err := runner.LoadConfig(f.config, logger)
+			if err != nil {
+				return err
+			}
+			if f.procRoot != "" {
+				cfg.ProcRoot = f.procRoot
+			}
+			pt, err := runner.Build(cmd.Context(), cfg, logger, agentVersion(), "")
+			if err != nil {
+				return err
+			}
+			defer pt.Close(cmd.Context())
+			if _, _, err := pt.Pipeline.Tick(cmd.Context()); err != nil {
+				return err
+			}
+			text, ok := pt.Pipeline.Explain(pid)
+			if !ok {
+				return fmt.Errorf("pid %d: no such process under %s", pid, cfg.ProcRoot)
+			}
+			fmt.Fprint(cmd.OutOrStdout(), text)
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().IntVarP(&pid, "pid", "p", 0, "process id to explain")
+	cmd.MarkFlagRequired("pid")
+	return cmd
+}

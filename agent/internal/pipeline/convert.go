@@ -1,0 +1,161 @@
+package pipeline
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/proctag/proctag/abi"
+	"github.com/proctag/proctag/agent/internal/rules"
+	"github.com/proctag/proctag/agent/internal/scan"
+	"github.com/proctag/proctag/agent/internal/sockets"
+	"github.com/proctag/proctag/agent/internal/tags"
+	"github.com/proctag/proctag/agent/internal/wasmhost"
+	"github.com/proctag/proctag/agent/snapshot"
+)
+
+// ruleInputs turns the scan into the rules' view of every process, kernel
+// threads included (the rules decide that they are not reported).
+func (p *Pipeline) ruleInputs(res *scan.Result, own map[int]tags.Entry) []rules.Proc {
+	procs := make([]rules.Proc, len(res.Processes))
+	for i, sp := range res.Processes {
+		e, tagged := own[sp.PID]
+		procs[i] = rules.Proc{
+			PID:         sp.PID,
+			PPID:        sp.PPID,
+			StartTicks:  sp.StartTicks,
+			Rev:         sp.Rev,
+			HasArgv:     len(sp.Argv) > 0,
+			ProcessName: sp.ProcessName,
+			Cmdline:     sp.Cmdline,
+			Young:       young(res.Time, sp.StartTime, p.cfg.MinLifetime),
+			Tagged:      tagged,
+			Tags:        e.Tags,
+		}
+	}
+	return procs
+}
+
+// young is DeepFlow's min-lifetime test, in whole seconds as its code does
+// it (now_sec - start_sec < min_lifetime), so results agree at the boundary.
+func young(now, start time.Time, minLifetime time.Duration) bool {
+	return now.Unix()-start.Unix() < int64(minLifetime/time.Second)
+}
+
+// applyPlugins runs the wasm plugins on the accepted processes and returns
+// their outputs by index into res.Processes; nil when no plugins run.
+func (p *Pipeline) applyPlugins(ctx context.Context, res *scan.Result, procs []rules.Proc, verdicts []rules.Verdict, accepted []int) map[int]wasmhost.Output {
+	if p.cfg.Plugins == nil || len(accepted) == 0 {
+		return nil
+	}
+	in := make([]wasmhost.Input, len(accepted))
+	for n, i := range accepted {
+		sp := res.Processes[i]
+		in[n] = wasmhost.Input{
+			Key:    wasmhost.Key{PID: sp.PID, StartTicks: sp.StartTicks},
+			Record: p.record(sp, verdicts[i]),
+		}
+	}
+	outs := p.cfg.Plugins.Apply(ctx, in)
+	m := make(map[int]wasmhost.Output, len(outs))
+	for n, i := range accepted {
+		if n < len(outs) {
+			m[i] = outs[n]
+		}
+	}
+	return m
+}
+
+// record is the plugin's view of an accepted process. Plugins are
+// untrusted: they get the redacted cmdline, and argv re-split from it when
+// redaction changed anything.
+func (p *Pipeline) record(sp *scan.Process, v rules.Verdict) abi.Record {
+	cmdline := p.redact(sp.Cmdline)
+	argv := sp.Argv
+	if cmdline != sp.Cmdline {
+		argv = strings.Split(cmdline, " ")
+	}
+	r := abi.Record{
+		PID:         sp.PID,
+		PPID:        sp.PPID,
+		StartTime:   sp.StartTime.UnixMilli(),
+		Name:        v.Name,
+		ProcessName: sp.ProcessName,
+		Argv:        argv,
+		Cmdline:     cmdline,
+		Exe:         sp.Exe,
+		UID:         sp.UID,
+		User:        sp.User,
+		ContainerID: sp.ContainerID,
+		Cgroup:      sp.Cgroup,
+		Tags:        make([]abi.Tag, len(v.Tags)),
+	}
+	for i, t := range v.Tags {
+		r.Tags[i] = abi.Tag{Key: t.Key, Value: t.Value}
+	}
+	return r
+}
+
+func (p *Pipeline) redact(cmdline string) string {
+	if p.cfg.Redactor == nil {
+		return cmdline
+	}
+	return p.cfg.Redactor.Cmdline(cmdline)
+}
+
+// publishedProcess is the wire form of a reported process: the rules'
+// verdict, overridden by the plugins' output when they ran.
+func (p *Pipeline) publishedProcess(sp *scan.Process, v rules.Verdict, out wasmhost.Output, plugged bool) snapshot.Process {
+	sn := snapshot.Process{
+		PID:         sp.PID,
+		PPID:        sp.PPID,
+		StartTime:   sp.StartTime.UnixMilli(),
+		Name:        p.redact(v.Name), // a cmdline rewrite can carry a secret into the name
+		ProcessName: sp.ProcessName,
+		Cmdline:     p.redact(sp.Cmdline),
+		Exe:         sp.Exe,
+		User:        sp.User,
+		UID:         sp.UID,
+		NetNSID:     sp.NetNS,
+		ContainerID: sp.ContainerID,
+		MatchedRule: v.MatchedRule,
+	}
+	if plugged {
+		sn.Name = p.redact(out.Name)
+		if len(out.Tags) > 0 {
+			sn.Tags = make(map[string]string, len(out.Tags))
+			for _, t := range out.Tags {
+				sn.Tags[t.Key] = t.Value
+			}
+		}
+		return sn
+	}
+	if len(v.Tags) > 0 {
+		sn.Tags = make(map[string]string, len(v.Tags))
+		for _, t := range v.Tags {
+			sn.Tags[t.Key] = t.Value
+		}
+	}
+	return sn
+}
+
+// publishedSockets converts the collector's sockets to the wire form; the
+// collector already sorted them.
+func publishedSockets(socks []sockets.Socket) []snapshot.Socket {
+	out := make([]snapshot.Socket, len(socks))
+	for i, s := range socks {
+		out[i] = snapshot.Socket{
+			Proto:      s.Proto,
+			LocalIP:    s.Local.Addr().String(),
+			LocalPort:  s.Local.Port(),
+			RemoteIP:   s.Remote.Addr().String(),
+			RemotePort: s.Remote.Port(),
+			State:      s.State,
+			Role:       s.Role,
+			Inode:      s.Inode,
+			PIDs:       s.PIDs,
+			NetNSID:    s.NetNS,
+		}
+	}
+	return out
+}

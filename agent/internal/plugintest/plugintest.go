@@ -1,0 +1,167 @@
+package plugintest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/proctag/proctag/abi"
+	"github.com/proctag/proctag/agent/internal/config"
+	"github.com/proctag/proctag/agent/internal/scan"
+	"github.com/proctag/proctag/agent/internal/wasmhost"
+)
+
+// Options select the module, its grant and the processes.
+type Options struct {
+	// Path is the .wasm file.
+	Path string
+	// Plugin is the grant and limits (from a manifest); a zero Name is
+	// taken from the file name.
+	Plugin config.Plugin
+	// Root is the procfs tree to read processes from.
+	Root string
+	// PID limits the run to one process; 0 runs every process with argv.
+	PID int
+	// Limit caps how many processes are printed (all are timed); 0 = 50.
+	Limit int
+}
+
+// Summary is what a run measured.
+type Summary struct {
+	Calls, Changed, Violations, Faults, OutOfScope int
+	Total, Max                                     time.Duration
+	Times                                          []time.Duration
+}
+
+// Run loads the plugin, calls it once per selected process and writes the
+// report to w.
+func Run(ctx context.Context, w io.Writer, opt Options, logger hclog.Logger) (Summary, error) {
+	var sum Summary
+	p := opt.Plugin
+	if p.Name == "" {
+		p.Name = strings.TrimSuffix(filepath.Base(opt.Path), ".wasm")
+	}
+	start := time.Now()
+	pl, err := wasmhost.LoadFile(ctx, opt.Path, p, logger)
+	if err != nil {
+		return sum, err
+	}
+	defer pl.Close(context.WithoutCancel(ctx))
+	fmt.Fprintf(w, "plugin %s sha256 %s: loaded in %s (batch export: %v)\n\n", pl.Name(), pl.SHA256(), time.Since(start).Round(time.Millisecond), pl.HasBatch())
+
+	sc, err := scan.New(scan.Config{Root: opt.Root}, logger)
+	if err != nil {
+		return sum, err
+	}
+	res, err := sc.Scan(ctx)
+	if err != nil {
+		return sum, fmt.Errorf("scan %s: %w", opt.Root, err)
+	}
+	limit := opt.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	found := false
+	for _, sp := range res.Processes {
+		if len(sp.Argv) == 0 || (opt.PID != 0 && sp.PID != opt.PID) {
+			continue
+		}
+		found = true
+		rec := Record(sp)
+		if slices.Contains(p.Fields, "env") {
+			rec.Env, _ = scan.ReadEnviron(opt.Root, sp.PID)
+		}
+		out, d, err := pl.Call(ctx, rec)
+		if errors.Is(err, wasmhost.ErrOutOfScope) {
+			sum.OutOfScope++
+			continue
+		}
+		sum.Calls++
+		sum.Total += d
+		sum.Max = max(sum.Max, d)
+		sum.Times = append(sum.Times, d)
+		var v *wasmhost.Violation
+		switch {
+		case errors.As(err, &v):
+			sum.Violations++
+		case err != nil:
+			sum.Faults++
+		case changed(out):
+			sum.Changed++
+		}
+		if sum.Calls <= limit {
+			writeCall(w, sp, out, d, err)
+		}
+	}
+	if opt.PID != 0 && !found {
+		return sum, fmt.Errorf("pid %d: no such process with a cmdline under %s", opt.PID, opt.Root)
+	}
+	writeSummary(w, &sum, limit)
+	return sum, nil
+}
+
+// Record is the plugin input for a scanned process before any rule ran:
+// name is process_name, no tags.
+func Record(sp *scan.Process) abi.Record {
+	return abi.Record{
+		PID: sp.PID, PPID: sp.PPID, StartTime: sp.StartTime.UnixMilli(),
+		Name: sp.ProcessName, ProcessName: sp.ProcessName,
+		Argv: sp.Argv, Cmdline: sp.Cmdline, Exe: sp.Exe,
+		UID: sp.UID, User: sp.User, ContainerID: sp.ContainerID, Cgroup: sp.Cgroup,
+	}
+}
+
+func changed(r abi.Result) bool {
+	return r.HasRename || r.Drop || len(r.SetTags) > 0 || len(r.RemoveTags) > 0
+}
+
+func writeCall(w io.Writer, sp *scan.Process, r abi.Result, d time.Duration, err error) {
+	cmd := sp.Cmdline
+	if len(cmd) > 80 {
+		cmd = cmd[:79] + "…"
+	}
+	fmt.Fprintf(w, "pid %d %s  [%s]  %s\n", sp.PID, sp.ProcessName, d.Round(100*time.Nanosecond), cmd)
+	var parts []string
+	if r.HasRename {
+		parts = append(parts, fmt.Sprintf("rename %q", r.Rename))
+	}
+	for _, t := range r.SetTags {
+		parts = append(parts, fmt.Sprintf("tag %s=%q", t.Key, t.Value))
+	}
+	for _, k := range r.RemoveTags {
+		parts = append(parts, "untag "+k)
+	}
+	if r.Drop {
+		parts = append(parts, "drop")
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "unchanged")
+	}
+	fmt.Fprintf(w, "  -> %s\n", strings.Join(parts, ", "))
+	if err != nil {
+		fmt.Fprintf(w, "  !! %v (the agent would not apply this output)\n", err)
+	}
+}
+
+func writeSummary(w io.Writer, s *Summary, limit int) {
+	if s.Calls > limit {
+		fmt.Fprintf(w, "... %d more calls not shown\n", s.Calls-limit)
+	}
+	fmt.Fprintf(w, "\n%d calls: %d changed, %d grant violations, %d faults; %d processes out of scope\n",
+		s.Calls, s.Changed, s.Violations, s.Faults, s.OutOfScope)
+	if s.Calls == 0 {
+		return
+	}
+	t := slices.Clone(s.Times)
+	slices.Sort(t)
+	fmt.Fprintf(w, "call time: mean %s  p50 %s  p99 %s  max %s\n",
+		(s.Total / time.Duration(s.Calls)).Round(100*time.Nanosecond),
+		t[len(t)/2].Round(100*time.Nanosecond), t[len(t)*99/100].Round(100*time.Nanosecond), s.Max.Round(100*time.Nanosecond))
+}

@@ -1,0 +1,241 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/proctag/proctag/agent/internal/config"
+	"github.com/proctag/proctag/agent/internal/metrics"
+	"github.com/proctag/proctag/agent/internal/natsembed"
+	"github.com/proctag/proctag/agent/internal/publish"
+	"github.com/proctag/proctag/agent/snapshot"
+)
+
+// Options are what Run needs besides the config.
+type Options struct {
+	// Version is the agent version put into snapshots.
+	Version string
+	// Reload delivers a value for every SIGHUP; nil disables reloads.
+	Reload <-chan os.Signal
+	// Load re-reads the config on reload; its errors keep the old config.
+	Load func() (*config.Config, error)
+	// Ready, when set, is called once with the NATS URL the publisher uses
+	// (the embedded server's when nats.url is empty), after it started.
+	Ready func(natsURL string)
+}
+
+// ErrSyncDisabled is returned by Run when os-proc-sync-enabled is false.
+var ErrSyncDisabled = errors.New("os-proc-sync-enabled is false")
+
+// Run is the agent: it starts the embedded NATS server unless nats.url is
+// set, the publisher, metrics and the tick loop, and returns when ctx is
+// done (nil after a clean, drained shutdown) or when a part fails.
+func Run(ctx context.Context, cfg *config.Config, opts Options, logger hclog.Logger) error {
+	if !cfg.ProcSyncEnabled {
+		return ErrSyncDisabled
+	}
+	url := cfg.NATS.URL
+	var srv *natsembed.Server
+	if url == "" {
+		if cfg.NATS.EmbeddedListen == "" {
+			return fmt.Errorf("%s: nats: no nats.url and nats.embedded.listen is empty: nothing to publish to", cfg.File)
+		}
+		s, err := natsembed.Start(natsembed.Config{
+			Listen:    cfg.NATS.EmbeddedListen,
+			JetStream: cfg.NATS.JetStream,
+			StoreDir:  stateDir("jetstream"),
+		}, logger)
+		if err != nil {
+			return fmt.Errorf("embedded nats server on %s: %w", cfg.NATS.EmbeddedListen, err)
+		}
+		srv = s
+		defer srv.Shutdown()
+		url = srv.ClientURL()
+	}
+
+	pub, err := publish.New(publishConfig(cfg, url, publish.HostID(cfg.HostID, "/")), logger)
+	if err != nil {
+		return err
+	}
+	epoch := pub.Epoch()
+	parts, err := Build(ctx, cfg, logger, opts.Version, epoch)
+	if err != nil {
+		return err
+	}
+	if opts.Ready != nil {
+		opts.Ready(url)
+	}
+	logger.Info("agent started", "host_id", parts.HostID, "epoch", epoch, "nats", url,
+		"interval", cfg.SyncInterval, "proc_root", cfg.ProcRoot)
+
+	g, gctx := errgroup.WithContext(ctx)
+	var mc metrics.Collector
+	if cfg.MetricsListen != "" {
+		g.Go(func() error { return mc.Serve(gctx, cfg.MetricsListen, logger.Named("metrics")) })
+	}
+	g.Go(func() error { return pub.Run(gctx) })
+	l := &loop{cfg: cfg, opts: opts, logger: logger, pub: pub, metrics: &mc, epoch: epoch}
+	g.Go(func() error { return l.run(gctx, parts) })
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		err = nil
+	}
+	logger.Info("agent stopped")
+	return err
+}
+
+func publishConfig(cfg *config.Config, url, hostID string) publish.Config {
+	hostname, _ := os.Hostname()
+	n := cfg.NATS
+	return publish.Config{
+		URL: url, SubjectPrefix: n.SubjectPrefix, HostID: hostID, Hostname: hostname,
+		Creds: n.Creds, NKeySeed: n.NKeySeed, Token: n.Token, User: n.User, Password: n.Password,
+		TLSCA: n.TLSCA, TLSCert: n.TLSCert, TLSKey: n.TLSKey,
+		JetStream: n.JetStream, FullEvery: n.FullEvery, Interval: cfg.SyncInterval,
+	}
+}
+
+// stateDir is where the agent keeps state between runs (the embedded
+// server's JetStream store).
+func stateDir(name string) string {
+	if os.Geteuid() == 0 {
+		return filepath.Join("/var/lib/proctag", name)
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "proctag", name)
+	}
+	return filepath.Join(os.TempDir(), "proctag-"+name)
+}
+
+// loop is the tick loop and the owner of the current Parts.
+type loop struct {
+	cfg     *config.Config
+	opts    Options
+	logger  hclog.Logger
+	pub     *publish.Publisher
+	metrics *metrics.Collector
+	epoch   string
+	ticks   uint64
+	lastErr string
+}
+
+func (l *loop) run(ctx context.Context, parts *Parts) error {
+	var wg sync.WaitGroup
+	stopPlugins := l.startPlugins(ctx, parts, &wg)
+	defer func() {
+		stopPlugins()
+		wg.Wait()
+		parts.Close(context.Background())
+	}()
+	ticker := time.NewTicker(l.cfg.SyncInterval)
+	defer ticker.Stop()
+	for {
+		l.tick(ctx, parts)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		case <-l.opts.Reload:
+			next, cfg, err := l.reload(ctx)
+			if err != nil {
+				l.logger.Error("config reload rejected, keeping the running config", "error", err)
+				continue
+			}
+			stopPlugins()
+			wg.Wait()
+			parts.Close(ctx)
+			parts, l.cfg = next, cfg
+			stopPlugins = l.startPlugins(ctx, parts, &wg)
+			ticker.Reset(cfg.SyncInterval)
+			l.logger.Info("config reloaded", "file", cfg.File)
+		}
+	}
+}
+
+// startPlugins runs the plugin host's hot reload until the returned stop
+// is called; wg tracks the goroutine.
+func (l *loop) startPlugins(ctx context.Context, parts *Parts, wg *sync.WaitGroup) (stop func()) {
+	if parts.Plugins == nil {
+		return func() {}
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := parts.Plugins.Run(pctx); err != nil && pctx.Err() == nil {
+			l.logger.Error("plugin hot reload stopped", "error", err)
+		}
+	}()
+	return cancel
+}
+
+// reload loads and builds the new config; on any error the old one stays.
+func (l *loop) reload(ctx context.Context) (*Parts, *config.Config, error) {
+	if l.opts.Load == nil {
+		return nil, nil, errors.New("no config file to reload")
+	}
+	cfg, err := l.opts.Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	if !cfg.ProcSyncEnabled {
+		return nil, nil, fmt.Errorf("%s: os-proc-sync-enabled is false in the new config; stop the agent instead", cfg.File)
+	}
+	if cfg.NATS != l.cfg.NATS || cfg.MetricsListen != l.cfg.MetricsListen {
+		l.logger.Warn("nats and metrics-listen changes take effect at the next restart")
+	}
+	parts, err := Build(ctx, cfg, l.logger, l.opts.Version, l.epoch)
+	if err != nil {
+		return nil, nil, err
+	}
+	return parts, cfg, nil
+}
+
+// tick runs one pipeline tick and hands the result to the publisher; an
+// error is logged once per distinct message and the loop goes on.
+func (l *loop) tick(ctx context.Context, parts *Parts) {
+	start := time.Now()
+	snap, st, err := parts.Pipeline.Tick(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		if msg := err.Error(); msg != l.lastErr {
+			l.logger.Error("tick failed", "error", err)
+			l.lastErr = msg
+		}
+		return
+	}
+	l.lastErr = ""
+	l.ticks++
+	stats := snapshot.Stats{
+		ScanMicros:    st.ScanDuration.Microseconds(),
+		TickMicros:    time.Since(start).Microseconds(),
+		Processes:     st.Reported,
+		Sockets:       st.Sockets,
+		ProcessesSeen: st.Processes,
+		Ticks:         l.ticks,
+	}
+	if parts.Plugins != nil {
+		for _, ps := range parts.Plugins.Stats().Plugins {
+			stats.PluginCalls += ps.Calls
+			for _, n := range ps.Faults {
+				stats.PluginFaults += n
+			}
+		}
+	}
+	l.pub.Submit(snap, stats)
+	l.pub.AddCounters(&stats)
+	l.metrics.Observe(stats)
+	if l.logger.IsDebug() {
+		l.logger.Debug("tick", "processes", st.Reported, "sockets", st.Sockets, "scan", st.ScanDuration, "full", st.FullRescan)
+	}
+}
