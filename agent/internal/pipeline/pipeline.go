@@ -45,14 +45,14 @@ type Config struct {
 
 // Pipeline runs ticks. It is not safe for concurrent use.
 type Pipeline struct {
-	cfg      Config
-	logger   hclog.Logger
-	scanner  *scan.Scanner
-	sockets  *sockets.Collector
-	eval     *rules.Evaluator
-	tagsErr  string // last tag exec error, to log a repeated one once
-	last     *state
-	nowFunc  func() time.Time
+	cfg     Config
+	logger  hclog.Logger
+	scanner *scan.Scanner
+	sockets *sockets.Collector
+	eval    *rules.Evaluator
+	tagsErr string // last tag exec error, to log a repeated one once
+	last    *state
+	nowFunc func() time.Time
 }
 
 // state is what the last tick saw, for Explain.
