@@ -3,8 +3,12 @@
 // (pid, starttime), so a reused pid is a new process.
 //
 // The work is two-tier, as DESIGN.md describes. Every Scan reads only
-// /proc/PID/stat for every pid, with raw openat/read calls into reused
-// buffers and no allocation per process when nothing changed. cmdline,
+// /proc/PID/stat for every pid, with raw syscalls into reused buffers and
+// no allocation per process when nothing changed. The stat fd of each
+// process is kept open between scans (within half of RLIMIT_NOFILE), so a
+// steady tick costs one pread per process: a kept procfs fd shows the
+// current stat and fails with ESRCH once its process is gone, even when
+// the pid was reused. Scanner.Close releases them. cmdline,
 // exe, status (the real uid), cgroup and ns/net are read once per new
 // (pid, starttime) and cached; every Config.FullRescanEvery scans they are
 // read again for everyone, which picks up argv rewrites and renames. A
