@@ -37,7 +37,10 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	behaveWasm = filepath.Join(dir, "behave.wasm")
-	sharedCacheDir = filepath.Join(dir, "cache")
+	// The compilation cache outlives the run (wazero keys it by module
+	// hash and wazero version and writes it atomically), so only the first
+	// run on a machine pays for compiling the Go guest.
+	sharedCacheDir = filepath.Join(os.TempDir(), "proctag-wasmhost-test-cache")
 	if err := buildGuest(behaveWasm); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -79,12 +82,14 @@ func testLogger(t *testing.T) (hclog.Logger, *syncBuffer) {
 	return hclog.New(&hclog.LoggerOptions{Output: buf, Level: hclog.Debug}), buf
 }
 
-// behave returns a grant for the behave guest with prefix "test.".
+// behave returns a grant for the behave guest with prefix "test.". The
+// timeout is generous: the machine running the tests may be loaded, and
+// only the timeout tests need a short one.
 func behave(name string, mods ...func(*config.Plugin)) config.Plugin {
 	p := config.Plugin{
 		Name: name, Path: behaveWasm, Config: []byte("prefix=test."),
 		Capabilities: []string{"tag"}, TagPrefix: "test.",
-		Timeout: 5 * time.Second, MemoryLimitBytes: 64 << 20, Instances: 2,
+		Timeout: 30 * time.Second, MemoryLimitBytes: 64 << 20, Instances: 2,
 	}
 	for _, m := range mods {
 		m(&p)
