@@ -50,15 +50,14 @@ type Scanner struct {
 
 	bootTime time.Time
 	scanNo   uint64
-	// prev are the entries of the last successful scan, sorted by pid;
-	// next is the reused slice the current scan fills.
-	prev, next []*entry
-	workers    []*worker
-	pids       []int
-	dirBuf     []byte
-	result     []*Process
-
-	fds *fdBudget
+	// c holds the cached entries and their kept fds; it is apart from
+	// the Scanner so that a cleanup can close the fds of a Scanner that
+	// was dropped without Close.
+	c       *cache
+	workers []*worker
+	pids    []int
+	dirBuf  []byte
+	result  []*Process
 
 	warned        [numKinds]bool
 	badStatWarned bool
@@ -74,6 +73,26 @@ type entry struct {
 	// replaces this one for the same process and is closed when the
 	// process is dropped.
 	fd int
+}
+
+// cache is the state kept between scans. prev are the entries of the last
+// successful scan, sorted by pid; next is the reused slice the current
+// scan fills.
+type cache struct {
+	prev, next []*entry
+	fds        *fdBudget
+}
+
+// closeAll closes the kept fds and empties the cache.
+func (c *cache) closeAll() {
+	for _, e := range c.prev {
+		if e.fd >= 0 {
+			_ = unix.Close(e.fd)
+		}
+	}
+	c.fds.open.Store(0)
+	clear(c.prev)
+	c.prev = c.prev[:0]
 }
 
 // fdBudget bounds the stat fds kept open across scans. Keeping them makes
@@ -123,8 +142,9 @@ func New(cfg Config, logger hclog.Logger) (*Scanner, error) {
 		logger: logger.Named("scan"),
 		users:  newUsers("/etc/passwd"),
 		dirBuf: make([]byte, 32<<10),
-		fds:    newFDBudget(),
+		c:      &cache{fds: newFDBudget()},
 	}
+	runtime.AddCleanup(s, (*cache).closeAll, s.c)
 	boot, err := readBootTime(cfg.Root)
 	if err != nil {
 		return nil, err
@@ -194,7 +214,7 @@ func (s *Scanner) Scan(ctx context.Context) (*Result, error) {
 		lo, hi := k*len(s.pids)/len(ws), (k+1)*len(s.pids)/len(ws)
 		prev := s.prevRange(k, len(ws), lo, hi)
 		w.reset(rootfd, s.scanNo, full, s.bootTime)
-		w.fds = s.fds
+		w.fds = s.c.fds
 		if k == len(ws)-1 {
 			w.run(ctx, s.pids[lo:hi], prev)
 			continue
@@ -205,7 +225,7 @@ func (s *Scanner) Scan(ctx context.Context) (*Result, error) {
 
 	var missing [numKinds]int
 	badStat := 0
-	s.next = s.next[:0]
+	s.c.next = s.c.next[:0]
 	for _, w := range ws {
 		if w.err != nil {
 			s.rollback(ws)
@@ -214,7 +234,7 @@ func (s *Scanner) Scan(ctx context.Context) (*Result, error) {
 	}
 	for _, w := range ws {
 		s.closeFDs(w.closeFDs)
-		s.next = append(s.next, w.out...)
+		s.c.next = append(s.c.next, w.out...)
 		res.Added = append(res.Added, w.added...)
 		res.Removed = append(res.Removed, w.removed...)
 		for k := range missing {
@@ -223,9 +243,9 @@ func (s *Scanner) Scan(ctx context.Context) (*Result, error) {
 		badStat += w.badStat
 	}
 	s.fillUsers(passwdChanged)
-	s.prev, s.next = s.next, s.prev
-	res.Processes = make([]*Process, len(s.prev))
-	for i, e := range s.prev {
+	s.c.prev, s.c.next = s.c.next, s.c.prev
+	res.Processes = make([]*Process, len(s.c.prev))
+	for i, e := range s.c.prev {
 		res.Processes[i] = e.proc
 	}
 	s.warn(missing, badStat)
@@ -244,21 +264,15 @@ func (s *Scanner) closeFDs(fds []int) {
 	for _, fd := range fds {
 		_ = unix.Close(fd)
 	}
-	s.fds.open.Add(-int64(len(fds)))
+	s.c.fds.open.Add(-int64(len(fds)))
 }
 
 // Close releases the stat fds the Scanner keeps open between scans and
-// empties its cache; a later Scan starts cold. Not safe to call
+// empties its cache; a later Scan starts cold. A Scanner dropped without
+// Close releases them when it is garbage collected. Not safe to call
 // concurrently with Scan.
 func (s *Scanner) Close() error {
-	for _, e := range s.prev {
-		if e.fd >= 0 {
-			_ = unix.Close(e.fd)
-		}
-	}
-	s.fds.open.Store(0)
-	clear(s.prev)
-	s.prev = s.prev[:0]
+	s.c.closeAll()
 	return nil
 }
 
@@ -282,21 +296,21 @@ func (s *Scanner) split(n int) []*worker {
 // ones whose pid falls in its range of s.pids[lo:hi], the first worker
 // taking everything below and the last everything above.
 func (s *Scanner) prevRange(k, n, lo, hi int) []*entry {
-	from, to := 0, len(s.prev)
+	from, to := 0, len(s.c.prev)
 	if k > 0 && lo < len(s.pids) {
-		from = sort.Search(len(s.prev), func(i int) bool { return s.prev[i].proc.PID >= s.pids[lo] })
+		from = sort.Search(len(s.c.prev), func(i int) bool { return s.c.prev[i].proc.PID >= s.pids[lo] })
 	}
 	if k < n-1 && hi < len(s.pids) {
-		to = sort.Search(len(s.prev), func(i int) bool { return s.prev[i].proc.PID >= s.pids[hi] })
+		to = sort.Search(len(s.c.prev), func(i int) bool { return s.c.prev[i].proc.PID >= s.pids[hi] })
 	}
-	return s.prev[from:to]
+	return s.c.prev[from:to]
 }
 
 // fillUsers names the uids of processes created in this scan (workers
 // leave User empty so that the name cache has one writer), and of every
 // process when /etc/passwd changed.
 func (s *Scanner) fillUsers(all bool) {
-	for i, e := range s.next {
+	for i, e := range s.c.next {
 		p := e.proc
 		if p.UID < 0 {
 			continue
@@ -314,7 +328,7 @@ func (s *Scanner) fillUsers(all bool) {
 			cp := *p
 			cp.Rev = s.scanNo
 			p = &cp
-			s.next[i] = &entry{proc: p, cmdline: e.cmdline, cgroup: e.cgroup, fd: e.fd}
+			s.c.next[i] = &entry{proc: p, cmdline: e.cmdline, cgroup: e.cgroup, fd: e.fd}
 		}
 		p.User = name
 	}
