@@ -176,7 +176,7 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 			starts[o.PID] = o.StartTime
 		}
 	}
-	c.rows = c.rows[:0]
+	c.rows = slices.Grow(c.rows[:0], len(c.socks)) // every row has a sock
 	for ns, head := range c.nsHead {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -185,7 +185,7 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 		c.readNetNS(ns, head, owners)
 		c.roles(c.rows[start:])
 	}
-	c.keys = c.keys[:0]
+	c.keys = slices.Grow(c.keys[:0], len(c.rows))
 	for i := range c.rows {
 		r := &c.rows[i]
 		s := r.sock
