@@ -113,14 +113,15 @@ func (b *fdBudget) take() bool {
 	return true
 }
 
-// newFDBudget allows half of the soft RLIMIT_NOFILE above a reserve of
-// 1,024 for the rest of the agent (Go raises the soft limit to the hard
-// one at start-up), and none when the limit is small.
+// newFDBudget allows three quarters of the soft RLIMIT_NOFILE, leaving at
+// least 4,096 fds to the rest of the agent (Go raises the soft limit to
+// the hard one at start-up), and none when the limit is small: then every
+// tick opens and closes each stat file.
 func newFDBudget() *fdBudget {
 	var rl unix.Rlimit
 	b := &fdBudget{}
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err == nil && rl.Cur > 4096 {
-		b.limit = int64(min(rl.Cur-1024, 1<<22) / 2)
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err == nil && rl.Cur > 8192 {
+		b.limit = int64(min(rl.Cur-4096, rl.Cur/4*3, 1<<22))
 	}
 	return b
 }
