@@ -8,9 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/procfs"
+	"golang.org/x/sys/unix"
 
 	"github.com/proctag/proctag/agent/internal/scan"
 	"github.com/proctag/proctag/agent/internal/sockets"
@@ -37,6 +39,14 @@ func newTick(b *testing.B, root string, fullEvery int) *tick {
 	return &tick{scanner: sc, sockets: so}
 }
 
+// close releases the stat fds the scanner keeps open between scans.
+func (t *tick) close(b *testing.B) {
+	b.Helper()
+	if err := t.scanner.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // run does one tick and returns the process and socket counts.
 func (t *tick) run(ctx context.Context) (procs, socks int, err error) {
 	res, err := t.scanner.Scan(ctx)
@@ -56,8 +66,26 @@ func (t *tick) run(ctx context.Context) (procs, socks int, err error) {
 	return len(res.Processes), len(ss), nil
 }
 
-// report adds the counts cmd/ratios reads.
-func report(b *testing.B, procs, socks int) {
+// cpuTime returns the user plus system CPU time of this process so far.
+func cpuTime(b *testing.B) time.Duration {
+	b.Helper()
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// report adds the counts cmd/ratios reads and the CPU time per op, which,
+// unlike ns/op, does not grow when other work shares the machine. A
+// benchmark that saw fewer processes than the host has fails: its time
+// would mean nothing.
+func report(b *testing.B, cpuStart time.Duration, procs, socks int) {
+	b.Helper()
+	b.ReportMetric(float64(cpuTime(b)-cpuStart)/float64(b.N), "cpu-ns/op")
+	if procs != hostProcs {
+		b.Fatalf("saw %d processes, the host has %d", procs, hostProcs)
+	}
 	b.ReportMetric(float64(procs), "procs")
 	b.ReportMetric(float64(socks), "sockets")
 }
@@ -67,14 +95,17 @@ func report(b *testing.B, procs, socks int) {
 func BenchmarkColdScan(b *testing.B) {
 	root, _ := hostDir(b)
 	b.ReportAllocs()
+	cpu := cpuTime(b)
 	var procs, socks int
 	for b.Loop() {
+		t := newTick(b, root, 0)
 		var err error
-		if procs, socks, err = newTick(b, root, 0).run(b.Context()); err != nil {
+		if procs, socks, err = t.run(b.Context()); err != nil {
 			b.Fatal(err)
 		}
+		t.close(b)
 	}
-	report(b, procs, socks)
+	report(b, cpu, procs, socks)
 }
 
 // BenchmarkSteadyTick is a tick on a host where nothing changed since the
@@ -82,10 +113,12 @@ func BenchmarkColdScan(b *testing.B) {
 func BenchmarkSteadyTick(b *testing.B) {
 	root, _ := hostDir(b)
 	t := newTick(b, root, -1)
+	defer t.close(b)
 	if _, _, err := t.run(b.Context()); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	cpu := cpuTime(b)
 	var procs, socks int
 	for b.Loop() {
 		var err error
@@ -93,7 +126,7 @@ func BenchmarkSteadyTick(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	report(b, procs, socks)
+	report(b, cpu, procs, socks)
 }
 
 // BenchmarkProcfsNaive is the baseline: prometheus/procfs used the
@@ -101,6 +134,7 @@ func BenchmarkSteadyTick(b *testing.B) {
 func BenchmarkProcfsNaive(b *testing.B) {
 	root, _ := hostDir(b)
 	b.ReportAllocs()
+	cpu := cpuTime(b)
 	var procs, socks int
 	for b.Loop() {
 		var err error
@@ -108,7 +142,7 @@ func BenchmarkProcfsNaive(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	report(b, procs, socks)
+	report(b, cpu, procs, socks)
 }
 
 // naive reads every process with procfs, then each namespace's socket

@@ -6,13 +6,13 @@ require (
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/proctag/proctag v0.0.0
 	github.com/prometheus/procfs v0.23.0
+	golang.org/x/sys v0.50.0
 )
 
 require (
 	github.com/fatih/color v1.13.0 // indirect
 	github.com/mattn/go-colorable v0.1.12 // indirect
 	github.com/mattn/go-isatty v0.0.14 // indirect
-	golang.org/x/sys v0.50.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 

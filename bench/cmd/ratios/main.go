@@ -6,8 +6,10 @@
 //   - allocations per steady tick close to zero per process (at most
 //     MaxSteadyAllocsPerProc).
 //
-// Every benchmark of the input is listed; with -count > 1 the median of each
-// metric is used. With -strict it exits 1 when a target is missed or a
+// The time ratios are given twice: on wall time (ns/op) and on the CPU time
+// of the benchmark process (cpu-ns/op, reported by the benchmarks), which
+// stays meaningful when other work shares the machine. Every benchmark of
+// the input is listed; with -count > 1 the median of each metric is used. With -strict it exits 1 when a target is missed or a
 // benchmark it needs is absent.
 //
 //	go test -run '^$' -bench . -benchmem | go run ./cmd/ratios

@@ -24,10 +24,14 @@ const (
 // writeTable prints every benchmark with its time, memory and counts.
 func writeTable(out io.Writer, r *results) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "benchmark\ttime/op\tB/op\tallocs/op\tprocs\tsockets\tallocs/proc\t")
+	fmt.Fprintln(tw, "benchmark\ttime/op\tcpu/op\tB/op\tallocs/op\tprocs\tsockets\tallocs/proc\t")
 	for _, name := range r.order {
 		ns, _ := r.get(name, "ns/op")
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, duration(ns),
+		cpu := "-"
+		if v, ok := r.get(name, "cpu-ns/op"); ok {
+			cpu = duration(v)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, duration(ns), cpu,
 			metric(r, name, "B/op"), metric(r, name, "allocs/op"),
 			metric(r, name, "procs"), metric(r, name, "sockets"), perProc(r, name))
 	}
@@ -53,12 +57,14 @@ func writeRatios(out io.Writer, r *results) bool {
 			fmt.Fprintf(tw, "%s\t"+format+"\t%s\t%s\n", what, v, target, res)
 		}
 	}
-	c, okC := r.get(cold, "ns/op")
-	s, okS := r.get(steady, "ns/op")
-	n, okN := r.get(naive, "ns/op")
-	okC, okS, okN = okC && c > 0, okS && s > 0, okN && n > 0
-	line("procfs naive / cold scan (time)", n/c, okC && okN, "%.2fx", fmt.Sprintf(">= %gx", MinNaiveOverCold), n/c >= MinNaiveOverCold)
-	line("cold scan / steady tick (time)", c/s, okC && okS, "%.2fx", fmt.Sprintf(">= %gx", MinColdOverSteady), c/s >= MinColdOverSteady)
+	for _, unit := range []struct{ unit, what string }{{"ns/op", "time"}, {"cpu-ns/op", "cpu"}} {
+		c, okC := r.get(cold, unit.unit)
+		s, okS := r.get(steady, unit.unit)
+		n, okN := r.get(naive, unit.unit)
+		okC, okS, okN = okC && c > 0, okS && s > 0, okN && n > 0
+		line("procfs naive / cold scan ("+unit.what+")", n/c, okC && okN, "%.2fx", fmt.Sprintf(">= %gx", MinNaiveOverCold), n/c >= MinNaiveOverCold)
+		line("cold scan / steady tick ("+unit.what+")", c/s, okC && okS, "%.2fx", fmt.Sprintf(">= %gx", MinColdOverSteady), c/s >= MinColdOverSteady)
+	}
 	a, okA := r.get(steady, "allocs/op")
 	p, okP := r.get(steady, "procs")
 	line("steady tick allocs per process", a/p, okA && okP && p > 0, "%.3f", fmt.Sprintf("<= %g", MaxSteadyAllocsPerProc), a/p <= MaxSteadyAllocsPerProc)
