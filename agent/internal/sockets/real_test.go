@@ -209,3 +209,47 @@ func TestCollectRealSockets(t *testing.T) {
 		})
 	}
 }
+
+func TestCollectRealExitedOwner(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"="+ln.Addr().String())
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	gone := realOwner(t, cmd.Process.Pid)
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	// The exited child comes first, so its netns is read through it first.
+	c := newCollector(t, "/proc", 0)
+	got, err := c.Collect(t.Context(), time.Now(), []Owner{gone, realOwner(t, os.Getpid())}, false)
+	if err != nil {
+		t.Fatalf("Collect with an exited owner: %v", err)
+	}
+	lnInode := inodeOf(ln.(*net.TCPListener))
+	if !slices.ContainsFunc(got, func(s Socket) bool { return s.Inode == lnInode }) {
+		t.Errorf("the live owner's listener was not reported through the fallback owner")
+	}
+	for _, s := range got {
+		if slices.Contains(s.PIDs, gone.PID) {
+			t.Errorf("socket %d reported for the exited pid %d", s.Inode, gone.PID)
+		}
+	}
+}
