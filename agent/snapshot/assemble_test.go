@@ -316,7 +316,7 @@ func TestEncoderCompressesOnlyWhenItSaves(t *testing.T) {
 	if got := small[0].Header[HeaderEncoding][0]; got != EncodingIdentity {
 		t.Fatalf("heartbeat encoding %s, want identity", got)
 	}
-	big := w.snapshot(1, synth(1000, 10000, 4))
+	big := w.snapshot(1, synth(200, 2000, 4))
 	if got := big[0].Header[HeaderEncoding][0]; got != EncodingZstd {
 		t.Fatalf("snapshot encoding %s, want zstd", got)
 	}

@@ -76,10 +76,10 @@ func TestDiffApply(t *testing.T) {
 }
 
 func TestDiffApplySynthetic(t *testing.T) {
-	prev := synth(2000, 20000, 1)
-	next := churn(prev, 50, 2)
+	prev := synth(500, 5000, 1)
+	next := churn(prev, 20, 2)
 	d := Diff(prev, next)
-	if len(d.Added) != 50 || len(d.Removed) != 50 || len(d.SocketsAdded) != 500 || len(d.SocketsRemoved) != 500 {
+	if len(d.Added) != 20 || len(d.Removed) != 20 || len(d.SocketsAdded) != 200 || len(d.SocketsRemoved) != 200 {
 		t.Fatalf("unexpected delta sizes: +%d -%d ~%d sockets +%d -%d", len(d.Added), len(d.Removed), len(d.Changed), len(d.SocketsAdded), len(d.SocketsRemoved))
 	}
 	got, err := d.Apply(prev)
@@ -87,7 +87,7 @@ func TestDiffApplySynthetic(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertSameState(t, got, next)
-	if prev.Processes[0].PID != synth(2000, 20000, 1).Processes[0].PID {
+	if prev.Processes[0].PID != synth(500, 5000, 1).Processes[0].PID {
 		t.Fatal("Apply modified its base")
 	}
 }
