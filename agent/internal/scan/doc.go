@@ -5,7 +5,7 @@
 // The work is two-tier, as DESIGN.md describes. Every Scan reads only
 // /proc/PID/stat for every pid, with raw syscalls into reused buffers and
 // no allocation per process when nothing changed. The stat fd of each
-// process is kept open between scans (within half of RLIMIT_NOFILE), so a
+// process is kept open between scans (within 3/4 of RLIMIT_NOFILE), so a
 // steady tick costs one pread per process: a kept procfs fd shows the
 // current stat and fails with ESRCH once its process is gone, even when
 // the pid was reused. Scanner.Close releases them. cmdline,

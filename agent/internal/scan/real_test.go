@@ -276,3 +276,26 @@ func TestHelperScanAsNobody(t *testing.T) {
 		}
 	}
 }
+
+// TestKeptFDSeesRename renames this test process (writing /proc/self/comm,
+// as prctl(PR_SET_NAME) does) between two steady scans: the stat fd kept
+// open on the real procfs must show the new comm.
+func TestKeptFDSeesRename(t *testing.T) {
+	orig, err := os.ReadFile("/proc/self/comm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.WriteFile("/proc/self/comm", orig, 0) })
+	s := newScanner(t, Config{FullRescanEvery: -1})
+	if s.c.fds.limit == 0 {
+		t.Skip("RLIMIT_NOFILE too small to keep fds")
+	}
+	before := byPID(scan(t, s))[os.Getpid()]
+	if err := os.WriteFile("/proc/self/comm", []byte("proctag-renamed"), 0); err != nil {
+		t.Fatal(err)
+	}
+	after := byPID(scan(t, s))[os.Getpid()]
+	if after.Comm != "proctag-renamed" || after.Key != before.Key || after.Rev != 2 || after.Cmdline != before.Cmdline {
+		t.Errorf("after rename: %+v (before %+v)", after, before)
+	}
+}
