@@ -86,6 +86,10 @@ func New(cfg Config, logger hclog.Logger) (*Pipeline, error) {
 	}, nil
 }
 
+// Close releases what the scanner keeps open between ticks. The Pipeline
+// must not be used afterwards.
+func (p *Pipeline) Close() error { return p.scanner.Close() }
+
 // Stats counts what one tick did, for logs, heartbeats and metrics.
 type Stats struct {
 	ScanDuration   time.Duration

@@ -60,6 +60,7 @@ func Run(ctx context.Context, w io.Writer, opt Options, logger hclog.Logger) (Su
 	if err != nil {
 		return sum, err
 	}
+	defer sc.Close()
 	res, err := sc.Scan(ctx)
 	if err != nil {
 		return sum, fmt.Errorf("scan %s: %w", opt.Root, err)

@@ -58,8 +58,11 @@ type Parts struct {
 	HostID string
 }
 
-// Close releases the plugins' runtime.
+// Close releases the scanner's open files and the plugins' runtime.
 func (p *Parts) Close(ctx context.Context) {
+	if p.Pipeline != nil {
+		p.Pipeline.Close()
+	}
 	if p.Plugins != nil {
 		p.Plugins.Close(ctx)
 	}
