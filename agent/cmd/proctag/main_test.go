@@ -124,7 +124,7 @@ func TestScanGeneratedTree(t *testing.T) {
 	if err := tree.Write(dir); err != nil {
 		t.Fatal(err)
 	}
-	out, err := execute(t, "scan", "--config", "../../../testdata/config/demo.yaml", "--proc-root", dir, "--format", "json")
+	out, err := execute(t, "scan", "--config", "testdata/rules.yaml", "--proc-root", dir, "--format", "json")
 	if err != nil {
 		t.Fatal(err)
 	}
