@@ -29,6 +29,10 @@ type Publisher struct {
 	latestStats snapshot.Stats
 	fresh       bool // latest has not been published yet
 
+	errMu          sync.Mutex
+	lastConnectErr string
+	connectErrs    int
+
 	wake      chan struct{}
 	needFull  atomic.Bool // after (re)connect or a failed publish
 	resyncReq atomic.Bool
@@ -130,6 +134,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 				p.logger.Warn("nats disconnected, reconnecting", "error", err)
 			}
 		}),
+		nats.ReconnectErrHandler(p.connectFailed),
 		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
 	)
 	nc, err := nats.Connect(p.cfg.URL, opts...)
@@ -175,12 +180,31 @@ func (p *Publisher) Run(ctx context.Context) error {
 // snapshot; after the first connect it is anyway (nothing published yet), and
 // the callback may run late, after that first snapshot went out.
 func (p *Publisher) connected(reconnect bool) {
+	p.errMu.Lock()
+	p.lastConnectErr = "" // the next outage is logged again
+	p.errMu.Unlock()
 	if reconnect {
 		p.reconnects.Add(1)
 		p.logger.Info("nats reconnected, sending a full snapshot")
 		p.needFull.Store(true)
 	}
 	p.signal()
+}
+
+// connectFailed logs a failed (re)connect attempt when its reason differs
+// from the last one logged, so an outage or a refused credential is
+// reported once, not at every backoff step.
+func (p *Publisher) connectFailed(_ *nats.Conn, err error) {
+	if err == nil {
+		return
+	}
+	p.errMu.Lock()
+	defer p.errMu.Unlock()
+	p.connectErrs++
+	if msg := err.Error(); msg != p.lastConnectErr {
+		p.lastConnectErr = msg
+		p.logger.Warn("nats connect attempt failed, retrying with backoff", "error", err, "attempts_failed", p.connectErrs)
+	}
 }
 
 func (p *Publisher) drain(nc *nats.Conn, closed <-chan struct{}) error {
