@@ -31,59 +31,80 @@ type Delta struct {
 var ErrDeltaMismatch = errors.New("delta does not fit the base snapshot")
 
 // Diff returns what changed from prev to next. A nil prev is an empty host,
-// so every process and socket of next is added. The result lists processes
-// and sockets in next's order (removed ones in prev's order). next.Host is
-// copied into the delta.
+// so every process and socket of next is added. next.Host is copied into the
+// delta. Diff walks both lists side by side, which costs one pass and no
+// allocation for what did not change when both are sorted as Sort leaves
+// them; unsorted lists give the same delta, only slower. Added and changed
+// elements come in next's order, removed keys in prev's, except elements
+// whose sort position moved, which come last.
 func Diff(prev, next *Snapshot) *Delta {
 	d := &Delta{Host: next.Host}
 	if prev == nil {
 		prev = &Snapshot{}
 	}
-	prevProcs := make(map[Key]int, len(prev.Processes))
-	for i := range prev.Processes {
-		prevProcs[prev.Processes[i].Key()] = i
-	}
-	seen := make(map[Key]struct{}, len(next.Processes))
-	for i := range next.Processes {
-		p := &next.Processes[i]
-		k := p.Key()
-		seen[k] = struct{}{}
-		j, ok := prevProcs[k]
-		switch {
-		case !ok:
-			d.Added = append(d.Added, *p)
-		case !equalProcess(&prev.Processes[j], p):
-			d.Changed = append(d.Changed, *p)
-		}
-	}
-	for i := range prev.Processes {
-		if _, ok := seen[prev.Processes[i].Key()]; !ok {
-			d.Removed = append(d.Removed, prev.Processes[i].Key())
-		}
-	}
-
-	prevSocks := make(map[uint64]int, len(prev.Sockets))
-	for i := range prev.Sockets {
-		prevSocks[prev.Sockets[i].Inode] = i
-	}
-	seenSocks := make(map[uint64]struct{}, len(next.Sockets))
-	for i := range next.Sockets {
-		s := &next.Sockets[i]
-		seenSocks[s.Inode] = struct{}{}
-		j, ok := prevSocks[s.Inode]
-		switch {
-		case !ok:
-			d.SocketsAdded = append(d.SocketsAdded, *s)
-		case !equalSocket(&prev.Sockets[j], s):
-			d.SocketsChanged = append(d.SocketsChanged, *s)
-		}
-	}
-	for i := range prev.Sockets {
-		if _, ok := seenSocks[prev.Sockets[i].Inode]; !ok {
-			d.SocketsRemoved = append(d.SocketsRemoved, prev.Sockets[i].Inode)
-		}
-	}
+	d.Added, d.Changed, d.Removed = diffList(prev.Processes, next.Processes, (*Process).Key, compareProcesses, equalProcess)
+	d.SocketsAdded, d.SocketsChanged, d.SocketsRemoved = diffList(prev.Sockets, next.Sockets,
+		func(s *Socket) uint64 { return s.Inode }, compareSockets, equalSocket)
 	return d
+}
+
+// diffList compares two lists keyed by key. It walks them in step while the
+// keys match; where they differ, the sort order says which side is behind.
+// Elements left unmatched on both sides are then paired by key, so a moved
+// or out-of-order element is still found.
+func diffList[T any, K comparable](prev, next []T, key func(*T) K, cmp func(a, b T) int, equal func(a, b *T) bool) (added, changed []T, removed []K) {
+	var gone, fresh []int // unmatched indexes into prev and next
+	i, j := 0, 0
+	for i < len(prev) && j < len(next) {
+		if key(&prev[i]) == key(&next[j]) {
+			if !equal(&prev[i], &next[j]) {
+				changed = append(changed, next[j])
+			}
+			i, j = i+1, j+1
+			continue
+		}
+		if cmp(prev[i], next[j]) < 0 {
+			gone = append(gone, i)
+			i++
+		} else {
+			fresh = append(fresh, j)
+			j++
+		}
+	}
+	for ; i < len(prev); i++ {
+		gone = append(gone, i)
+	}
+	for ; j < len(next); j++ {
+		fresh = append(fresh, j)
+	}
+	var byKey map[K]int
+	if len(gone) > 0 && len(fresh) > 0 {
+		byKey = make(map[K]int, len(gone))
+		for _, gi := range gone {
+			byKey[key(&prev[gi])] = gi
+		}
+	}
+	for _, fj := range fresh {
+		k := key(&next[fj])
+		if gi, ok := byKey[k]; ok {
+			delete(byKey, k)
+			if !equal(&prev[gi], &next[fj]) {
+				changed = append(changed, next[fj])
+			}
+			continue
+		}
+		added = append(added, next[fj])
+	}
+	for _, gi := range gone {
+		k := key(&prev[gi])
+		if byKey != nil {
+			if _, ok := byKey[k]; !ok {
+				continue // paired with an element of next
+			}
+		}
+		removed = append(removed, k)
+	}
+	return added, changed, removed
 }
 
 // Empty reports whether the delta changes no process and no socket. The host

@@ -2,7 +2,9 @@ package snapshot
 
 import (
 	"errors"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -167,5 +169,44 @@ func assertSameState(t *testing.T, got, want *Snapshot) {
 	}
 	if g, w := norm(got), norm(want); !reflect.DeepEqual(g, w) {
 		t.Fatalf("state mismatch:\n got %+v\nwant %+v", g, w)
+	}
+}
+
+func TestDiffOfUnsortedListsMatchesSorted(t *testing.T) {
+	prev := synth(300, 3000, 5)
+	next := churn(prev, 10, 6)
+	next.Processes[5].PPID = 999999 // a change in place
+	want := Diff(prev, next)
+	shuffled := func(s *Snapshot, seed uint64) *Snapshot {
+		c := *s
+		c.Processes = slices.Clone(s.Processes)
+		c.Sockets = slices.Clone(s.Sockets)
+		r := rand.New(rand.NewPCG(seed, 1))
+		r.Shuffle(len(c.Processes), func(i, j int) { c.Processes[i], c.Processes[j] = c.Processes[j], c.Processes[i] })
+		r.Shuffle(len(c.Sockets), func(i, j int) { c.Sockets[i], c.Sockets[j] = c.Sockets[j], c.Sockets[i] })
+		return &c
+	}
+	got := Diff(shuffled(prev, 1), shuffled(next, 2))
+	counts := func(d *Delta) []int {
+		return []int{len(d.Added), len(d.Changed), len(d.Removed), len(d.SocketsAdded), len(d.SocketsChanged), len(d.SocketsRemoved)}
+	}
+	if !slices.Equal(counts(got), counts(want)) {
+		t.Fatalf("unsorted diff counts %v, sorted %v", counts(got), counts(want))
+	}
+	applied, err := got.Apply(prev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertSameState(t, applied, next)
+}
+
+func TestDiffFindsAMovedSocket(t *testing.T) {
+	a := sock(9, 80, 1)
+	b := sock(10, 81, 1)
+	moved := a
+	moved.LocalPort = 90 // same inode, now sorts after b
+	d := Diff(snap(nil, []Socket{a, b}), snap(nil, []Socket{b, moved}))
+	if len(d.SocketsChanged) != 1 || len(d.SocketsAdded) != 0 || len(d.SocketsRemoved) != 0 {
+		t.Fatalf("moved socket: %+v", d)
 	}
 }
