@@ -311,18 +311,25 @@ func (h *Host) call(ctx context.Context, p *Plugin, cache map[Key]*entry, procs 
 	if state == BreakerHalfOpen {
 		chunks = chunks[:1]
 	}
-	var g errgroup.Group
-	g.SetLimit(p.spec.Instances)
-	for _, ch := range chunks {
-		g.Go(func() error {
-			err := p.runChunk(ctx, pend, ch, arena)
-			if ctx.Err() == nil {
-				p.noteBreaker(p.breaker.record(h.now(), err != nil))
-			}
-			return nil
-		})
+	run := func(ch []int) error {
+		err := p.runChunk(ctx, pend, ch, arena)
+		if ctx.Err() == nil {
+			p.noteBreaker(p.breaker.record(h.now(), err != nil))
+		}
+		return nil
 	}
-	_ = g.Wait()
+	if len(chunks) == 1 || p.spec.Instances == 1 {
+		for _, ch := range chunks {
+			_ = run(ch) // no goroutine (and no stack growth) for one chunk
+		}
+	} else {
+		var g errgroup.Group
+		g.SetLimit(p.spec.Instances)
+		for _, ch := range chunks {
+			g.Go(func() error { return run(ch) })
+		}
+		_ = g.Wait()
+	}
 	for _, ch := range chunks {
 		if len(ch) == 1 {
 			pend[ch[0]].alone = true

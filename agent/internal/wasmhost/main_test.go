@@ -159,14 +159,18 @@ func tagValue(tags []abi.Tag, key string) (string, bool) {
 }
 
 // pluginStats returns the stats of the named plugin.
-func pluginStats(t *testing.T, h *Host, name string) PluginStats {
-	t.Helper()
+func pluginStats(t testing.TB, h *Host, name string) PluginStats {
+	if t != nil {
+		t.Helper()
+	}
 	for _, s := range h.Stats().Plugins {
 		if s.Name == name {
 			return s
 		}
 	}
-	t.Fatalf("no stats for plugin %s", name)
+	if t != nil {
+		t.Fatalf("no stats for plugin %s", name)
+	}
 	return PluginStats{}
 }
 

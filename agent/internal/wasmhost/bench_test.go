@@ -1,0 +1,139 @@
+package wasmhost
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/proctag/proctag/agent/internal/config"
+	"github.com/tetratelabs/wazero"
+)
+
+func benchHost(b *testing.B, p config.Plugin) *Host {
+	b.Helper()
+	h, err := New(b.Context(), Config{CacheDir: sharedCacheDir, Plugins: []config.Plugin{p}}, hclog.NewNullLogger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = h.Close(context.Background()) })
+	return h
+}
+
+// BenchmarkApplyChanged measures the cost of calling the Go guest through
+// Apply when every record changed since the last tick: one record (one
+// proctag_process call) and batches (proctag_process_batch, 64 records a
+// call). ns/record is the per-process cost.
+func BenchmarkApplyChanged(b *testing.B) {
+	for _, n := range []int{1, 64, 1000} {
+		b.Run(fmt.Sprintf("procs=%d", n), func(b *testing.B) {
+			h := benchHost(b, behave("g", func(p *config.Plugin) { p.Instances = 1; p.Timeout = time.Second }))
+			procs := make([]Input, n)
+			for i := range procs {
+				procs[i] = proc(i+1, fmt.Sprintf("svc-%d", i))
+			}
+			tick := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				tick++
+				for i := range procs {
+					procs[i].Record.PPID = tick // a change the plugin sees
+				}
+				h.Apply(b.Context(), procs)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+			if st := pluginStats(b, h, "g"); len(st.Faults) != 0 {
+				b.Fatalf("faults: %v", st.Faults)
+			}
+		})
+	}
+}
+
+// BenchmarkApplySteady measures a steady tick: 10,000 unchanged processes,
+// every result from the cache, zero calls.
+func BenchmarkApplySteady(b *testing.B) {
+	h := benchHost(b, behave("g"))
+	procs := make([]Input, 10000)
+	for i := range procs {
+		procs[i] = proc(i+1, fmt.Sprintf("svc-%d", i))
+	}
+	h.Apply(b.Context(), procs)
+	calls := pluginStats(b, h, "g").Calls
+	b.ReportAllocs()
+	for b.Loop() {
+		h.Apply(b.Context(), procs)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(procs)), "ns/process")
+	if got := pluginStats(b, h, "g").Calls; got != calls {
+		b.Fatalf("steady ticks made %d calls", got-calls)
+	}
+}
+
+// BenchmarkInstanceStart measures starting one instance of the compiled Go
+// guest (instantiate, _initialize, ABI version, init) and its memory: the
+// guest's linear memory and the Go heap the host spends on it.
+func BenchmarkInstanceStart(b *testing.B) {
+	logger := hclog.NewNullLogger()
+	p, err := LoadFile(b.Context(), "", behave("g"), logger, WithCacheDir(sharedCacheDir))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = p.Close(context.Background()) })
+	var guest uint64
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b.ReportAllocs()
+	for b.Loop() {
+		in, err := p.startInstance(b.Context())
+		if err != nil {
+			b.Fatal(err)
+		}
+		guest = in.memoryBytes()
+		in.close(b.Context())
+	}
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(guest), "guest-bytes/instance")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N), "heap-bytes/instance")
+}
+
+// BenchmarkCompile measures compiling the Go guest with no cache, and with
+// a warm disk cache opened afresh (as at agent start).
+func BenchmarkCompile(b *testing.B) {
+	wasm, err := os.ReadFile(behaveWasm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	glog := newGuestLog(hclog.NewNullLogger(), time.Now)
+	compile := func(b *testing.B, cache wazero.CompilationCache) {
+		m, err := compileModule(b.Context(), "g", wasm, "", cache, 64<<20, glog)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = m.close(b.Context())
+	}
+	b.Run("no-cache", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			compile(b, nil)
+		}
+	})
+	b.Run("disk-cache", func(b *testing.B) {
+		dir := b.TempDir()
+		c, _ := wazero.NewCompilationCacheWithDir(dir)
+		compile(b, c) // warm the cache
+		_ = c.Close(b.Context())
+		b.ReportAllocs()
+		for b.Loop() {
+			c, err := wazero.NewCompilationCacheWithDir(dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			compile(b, c)
+			_ = c.Close(b.Context())
+		}
+	})
+}
