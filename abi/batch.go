@@ -26,9 +26,9 @@ func AppendBatch(dst []byte, recs []Record, allowed Fields) []byte {
 // (0, 1, ...) and the decoded record, stopping at fn's first error, which it
 // returns as is. The *Record passed to fn is the same on every call and its
 // slices are overwritten by the next record: fn may keep the strings, not
-// the slices. All strings share one copy of b, made once per batch.
+// the slices. As in DecodeRecord, a record's strings share one copy of that
+// record's bytes (one allocation per record).
 func DecodeBatch(b []byte, fn func(i int, r *Record) error) error {
-	s := string(b)
 	var r Record
 	i := 0
 	for off := 0; off < len(b); {
@@ -37,7 +37,7 @@ func DecodeBatch(b []byte, fn func(i int, r *Record) error) error {
 			return decodeErr("batch", id, off, err)
 		}
 		if id == batchRecord {
-			if err := decodeRecord(b[start:end], s[start:end], &r); err != nil {
+			if err := DecodeRecord(b[start:end], &r); err != nil {
 				return decodeErr("batch", id, start, err)
 			}
 			if err := fn(i, &r); err != nil {
