@@ -77,17 +77,17 @@ func AppendBatchResult(dst []byte, rs []IndexedResult) []byte {
 
 // DecodeBatchResult decodes a BatchResult and calls fn for each entry,
 // stopping at fn's first error, which it returns as is. Each IndexedResult
-// is fresh and belongs to fn. An entry without an index is ErrMalformed; the
+// is fresh and belongs to fn; its strings share one copy of its entry's
+// bytes, so keeping one result does not keep the others alive. An entry without an index is ErrMalformed; the
 // decoder does not check indexes against the batch (the host does).
 func DecodeBatchResult(b []byte, fn func(IndexedResult) error) error {
-	s := string(b)
 	for off := 0; off < len(b); {
 		id, start, end, err := field(b, off)
 		if err != nil {
 			return decodeErr("batch result", id, off, err)
 		}
 		if id == batchResult {
-			ir, err := decodeEntry(b[start:end], s[start:end])
+			ir, err := decodeEntry(b[start:end], string(b[start:end]))
 			if err != nil {
 				return decodeErr("batch result", id, start, err)
 			}
