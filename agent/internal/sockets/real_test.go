@@ -28,6 +28,9 @@ func TestMain(m *testing.M) {
 	if addr := os.Getenv(helperEnv); addr != "" {
 		os.Exit(dialHelper(addr))
 	}
+	if os.Getenv(nobodyEnv) != "" {
+		os.Exit(nobodyHelper())
+	}
 	os.Exit(m.Run())
 }
 
