@@ -5,8 +5,11 @@
 //
 // DeepFlow's os-proc-* and os-app-tag-* keys may sit at the top level or
 // under static_config:, so that a DeepFlow agent-group config works as it
-// is; other keys under static_config are ignored with one Warning. Unknown
-// keys anywhere else are errors. Parse and Load report every problem at once,
+// is; other keys under static_config are ignored with one Warning, and so
+// are the top-level keys of a DeepFlow legacy (v6.1 to v6.6) agent-group
+// config such as vtap_group_id or max_memory (deepflow_keys.go lists them).
+// Unknown keys anywhere else are errors, with a did-you-mean hint for a
+// near miss. Parse and Load report every problem at once,
 // as errors.Join of *Error values, each naming file, line, key, the bad value
 // and what is allowed.
 //

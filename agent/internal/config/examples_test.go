@@ -15,7 +15,8 @@ func TestExampleRulesCompile(t *testing.T) {
 		wantClean bool // no lint warnings
 	}{
 		{"demo.yaml", true},
-		{"deepflow-typical.yaml", false}, // the docs' python rewrite keeps trailing arguments
+		{"deepflow-typical.yaml", false},     // the docs' python rewrite keeps trailing arguments
+		{"deepflow-agent-group.yaml", false}, // the same python rewrite
 		{"full.yaml", false},
 		{"minimal.yaml", true},
 	}

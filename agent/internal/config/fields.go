@@ -179,26 +179,33 @@ func reError(err error) string {
 
 // suggest returns a did-you-mean hint for an unknown key.
 func suggest(name string, fields []field) string {
-	best, bestDist := "", max(2, len(name)/3+1) // closer than this
-	for _, f := range fields {
-		if len(name) > 64 {
-			break
-		}
-		if dist := editDistance(name, f.name); dist < bestDist {
-			best, bestDist = f.name, dist
-		}
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.name
 	}
-	if best != "" {
+	if best := nearest(name, names, max(2, len(name)/3+1)); best != "" {
 		return fmt.Sprintf(" (did you mean %s?)", best)
 	}
-	if len(fields) <= 12 {
-		names := make([]string, len(fields))
-		for i, f := range fields {
-			names[i] = f.name
-		}
+	if len(names) <= 12 {
 		return "; allowed: " + strings.Join(names, ", ")
 	}
 	return "; see the configuration reference"
+}
+
+// nearest returns the first of names closest to name, if that is fewer
+// than limit edits away; "" otherwise, and for names too long to be a typo
+// of a key.
+func nearest(name string, names []string, limit int) string {
+	if len(name) > 64 {
+		return ""
+	}
+	best := ""
+	for _, n := range names {
+		if dist := editDistance(name, n); dist < limit {
+			best, limit = n, dist
+		}
+	}
+	return best
 }
 
 // editDistance is the Levenshtein distance of two short key names.

@@ -56,10 +56,18 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("[}"))
 	// Deep nesting inside a plugin config, encoded as JSON.
 	f.Add([]byte("plugins: [{name: p, path: p, tag-prefix: p, config: [[[{a: [.inf]}]]]}]"))
+	// DeepFlow agent-group keys (ignored with a warning) beside a near miss
+	// of one and an anchor shared with an os-proc key.
+	f.Add([]byte("vtap_group_id: g-1\nmax_memroy: 768\nmax_cpus: &n 2\nos-proc-socket-min-lifetime: *n\n"))
 	// Non-string keys and a second document.
 	f.Add([]byte("1: 2\n? [a]\n: b\n---\nc: d\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, _, err := Parse(data, "fuzz.yaml")
+		cfg, warns, err := Parse(data, "fuzz.yaml")
+		for i, w := range warns {
+			if w.Line < 1 || w.File != "fuzz.yaml" || w.Msg == "" || i > 0 && w.Line < warns[i-1].Line {
+				t.Fatalf("warning %d without position or out of line order: %v", i, warns)
+			}
+		}
 		if err != nil {
 			if cfg != nil {
 				t.Fatal("config returned with an error")

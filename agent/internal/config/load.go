@@ -38,8 +38,9 @@ func errText(err error) string {
 // Parse parses a config file's content. file names it in errors and
 // warnings and anchors relative paths. It applies the defaults of Default
 // for every key left out and validates every key, returning all problems at
-// once as errors.Join of *Error, sorted by line. Warnings (for example DeepFlow
-// keys under static_config that proctag ignores) come back even on success.
+// once as errors.Join of *Error, sorted by line. Warnings, sorted by line
+// (for example DeepFlow keys at the top level or under static_config that
+// proctag ignores), come back even on success.
 func Parse(data []byte, file string) (*Config, []Warning, error) {
 	d := &decoder{file: file, dir: filepath.Dir(file)}
 	c := Default()
@@ -51,6 +52,7 @@ func Parse(data []byte, file string) (*Config, []Warning, error) {
 	if root != nil {
 		d.top(root, &c)
 	}
+	slices.SortStableFunc(d.warns, func(a, b Warning) int { return cmp.Compare(a.Line, b.Line) })
 	if err := d.err(); err != nil {
 		return nil, d.warns, err
 	}
@@ -140,7 +142,9 @@ type entry struct {
 }
 
 // top decodes the root mapping: proctag's keys and DeepFlow's, the latter
-// at the top level or under static_config.
+// at the top level or under static_config. The other top-level keys of a
+// DeepFlow agent-group config (deepflowGroupKeys) are ignored with one
+// warning.
 func (d *decoder) top(root *yaml.Node, c *Config) {
 	root = resolve(root)
 	if root.Kind != yaml.MappingNode {
@@ -150,6 +154,8 @@ func (d *decoder) top(root *yaml.Node, c *Config) {
 	fields := configFields(c)
 	found := make(map[string]entry)
 	seen := make(map[string]int)
+	var ignored []string // DeepFlow agent-group keys
+	ignoredLine := 0
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		name, ok := d.keyName(k, "")
@@ -166,10 +172,19 @@ func (d *decoder) top(root *yaml.Node, c *Config) {
 			continue
 		}
 		if _, known := lookup(fields, name); !known {
-			d.errorf(k, name, "unknown key%s", suggest(name, fields))
+			if isDeepFlowGroupKey(name) {
+				ignored = append(ignored, name)
+				ignoredLine = cmp.Or(ignoredLine, k.Line)
+				continue
+			}
+			d.errorf(k, name, "unknown key%s", suggestTop(name, fields))
 			continue
 		}
 		d.add(found, entry{key: k, value: v, path: name}, name)
+	}
+	if len(ignored) > 0 {
+		d.warns = append(d.warns, Warning{File: d.file, Line: ignoredLine,
+			Msg: "ignoring DeepFlow agent-group keys proctag does not use: " + strings.Join(ignored, ", ")})
 	}
 	for _, f := range fields {
 		e, ok := found[f.name]

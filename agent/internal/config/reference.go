@@ -14,7 +14,10 @@ func reference() string {
 	b.WriteString("Generated from the key registry in `agent/internal/config/fields.go` " +
 		"(`go test ./agent/internal/config -update` rewrites this block). " +
 		"Keys marked DeepFlow may sit at the top level or under `static_config:` " +
-		"(other keys under `static_config` are ignored with one warning); unknown keys elsewhere are errors. " +
+		"(other keys under `static_config` are ignored with one warning). " +
+		"The other top-level keys of a DeepFlow v6 agent-group config (`vtap_group_id`, `max_memory`, " +
+		"`tap_interface_regex`, … as listed in `agent/internal/config/deepflow_keys.go`) are ignored with one warning too, " +
+		"so such a config can be used as it is; unknown keys elsewhere are errors. " +
 		"A key with a null value counts as absent. Relative paths in proctag's own file keys " +
 		"are resolved against the config file's directory. Errors read " +
 		"`file:line: key: value is not what is allowed`, all of them at once.\n\n")
