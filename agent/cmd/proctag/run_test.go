@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"testing"
@@ -91,6 +92,19 @@ os-proc-regex:
 		}
 		return named && conn
 	})
+	// A late joiner: `proctag watch --once` asks for the state and prints it
+	// in the shape of `proctag scan`.
+	out, err := execute(t, "watch", "--server", url, "--host", "e2e-host", "--once", "--format", "json")
+	if err != nil {
+		t.Fatalf("watch --once: %v", err)
+	}
+	var watched snapshot.Snapshot
+	if err := json.Unmarshal([]byte(out), &watched); err != nil {
+		t.Fatalf("watch --once output is not one snapshot: %v\n%s", err, out)
+	}
+	if watched.Host.HostID != "e2e-host" || !hasPID(watched.Processes, client) {
+		t.Errorf("watch --once printed host %q with %d processes, want e2e-host with pid %d", watched.Host.HostID, len(watched.Processes), client)
+	}
 	stopServer()
 	waitState(t, sub, "the exited processes removed", func(s *snapshot.Snapshot) bool {
 		for _, p := range s.Processes {
@@ -103,6 +117,15 @@ os-proc-regex:
 	if info, ok := sub.Info("e2e-host"); !ok || !info.Synced || info.Seq < 2 {
 		t.Errorf("subscriber info = %+v, want in sync after several messages", info)
 	}
+}
+
+func hasPID(ps []snapshot.Process, pid int) bool {
+	for _, p := range ps {
+		if p.PID == pid {
+			return true
+		}
+	}
+	return false
 }
 
 // startServerCtx is startServer whose processes end when ctx is done.

@@ -1,42 +1,68 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
-	"github.com/proctag/proctag/agent/internal/watch"
+	"github.com/proctag/proctag/agent/internal/watchview"
+	"github.com/proctag/proctag/agent/snapshot/natssub"
 )
 
 func newWatchCmd(g *globals) *cobra.Command {
-	var opt watch.Options
-	var format string
+	var url, prefix, host, format string
+	var once bool
+	var wait, settle time.Duration
 	cmd := &cobra.Command{
 		Use:   "watch",
 		Short: "Live view of hosts from NATS; --once --format json prints their current state and exits",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "json" && format != "table" && format != "lines" {
-				return fmt.Errorf("--format %q is not table, lines or json", format)
+			if format != "json" && format != "table" {
+				return fmt.Errorf("--format %q is not table or json", format)
 			}
-			if format == "json" && !opt.Once {
+			if format == "json" && !once {
 				return fmt.Errorf("--format json needs --once")
 			}
-			opt.Terminal = format == "table" && isTerminal(os.Stdout)
-			opt.Width = terminalWidth()
-			return watch.Run(cmd.Context(), cmd.OutOrStdout(), opt, g.logger("warn").Named("watch"))
+			logger := g.logger("warn")
+			nc, err := nats.Connect(url, nats.Name("proctag watch"), nats.MaxReconnects(-1))
+			if err != nil {
+				return fmt.Errorf("connect %s: %w", url, err)
+			}
+			defer nc.Close()
+			sub, err := natssub.New(nc, natssub.Config{Prefix: prefix, HostID: host}, logger)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithCancel(cmd.Context())
+			done := make(chan error, 1)
+			go func() { done <- sub.Run(ctx) }()
+			defer func() { cancel(); <-done }()
+			out := cmd.OutOrStdout()
+			if once {
+				wctx, wcancel := context.WithTimeout(ctx, wait)
+				defer wcancel()
+				oc := watchview.OnceConfig{Settle: settle, Format: format, Width: terminalWidth()}
+				if host != "" {
+					oc.Hosts = []string{host}
+				}
+				return watchview.Once(wctx, sub, out, oc)
+			}
+			return watchview.Run(ctx, sub, out, watchview.Config{TTY: isTerminal(os.Stdout), Width: terminalWidth()})
 		},
 	}
-	cmd.Flags().StringVarP(&opt.URL, "server", "s", "nats://127.0.0.1:4222", "NATS server URL")
-	cmd.Flags().StringVar(&opt.Prefix, "prefix", "proctag", "the agents' nats.subject-prefix")
-	cmd.Flags().StringVar(&opt.HostID, "host", "", "follow one host id (default: all hosts)")
-	cmd.Flags().BoolVar(&opt.Once, "once", false, "print the current state of the hosts and exit")
-	cmd.Flags().StringVarP(&format, "format", "o", "table", "table (live, in place on a terminal), lines, or json (with --once)")
-	cmd.Flags().DurationVar(&opt.Wait, "wait", 15*time.Second, "with --once: how long to wait for a first state")
-	cmd.Flags().DurationVar(&opt.Settle, "settle", time.Second, "with --once and no --host: how long to collect further hosts")
+	cmd.Flags().StringVarP(&url, "server", "s", "nats://127.0.0.1:4222", "NATS server URL")
+	cmd.Flags().StringVar(&prefix, "prefix", "proctag", "the agents' nats.subject-prefix")
+	cmd.Flags().StringVar(&host, "host", "", "follow one host id (default: all hosts)")
+	cmd.Flags().BoolVar(&once, "once", false, "print the current state of the hosts and exit")
+	cmd.Flags().StringVarP(&format, "format", "o", "table", "table, or json (with --once)")
+	cmd.Flags().DurationVar(&wait, "wait", 15*time.Second, "with --once: how long to wait for the hosts' state")
+	cmd.Flags().DurationVar(&settle, "settle", time.Second, "with --once and no --host: how long to wait for more hosts after the last new one")
 	return cmd
 }
 

@@ -145,6 +145,7 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 		return nil, st, fmt.Errorf("sockets: %w", err)
 	}
 	snap.Sockets = publishedSockets(socks)
+	snap.Sort()
 	st.Reported = len(snap.Processes)
 	st.Sockets = len(snap.Sockets)
 	st.ScanDuration = p.nowFunc().Sub(start)

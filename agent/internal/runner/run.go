@@ -54,7 +54,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, logger hclog.Log
 			StoreDir:  stateDir("jetstream"),
 		}, logger)
 		if err != nil {
-			return fmt.Errorf("embedded nats server on %s: %w", cfg.NATS.EmbeddedListen, err)
+			return err
 		}
 		srv = s
 		defer srv.Shutdown()
