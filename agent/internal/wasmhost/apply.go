@@ -411,20 +411,13 @@ func (p *Plugin) runBatch(ctx context.Context, in *instance, pend []pending, ch 
 		pend[i].called = true
 	}
 	if err == nil {
-		seen := make([]bool, len(ch))
-		err = abi.DecodeBatchResult(out, func(ir abi.IndexedResult) error {
-			if ir.Index < 0 || ir.Index >= len(ch) {
-				return fmt.Errorf("result index %d outside the batch of %d", ir.Index, len(ch))
+		var results []abi.Result
+		if results, err = decodeBatchOutput(out, len(ch)); err != nil {
+			err = &Fault{Plugin: p.name, Kind: FaultBadOutput, Err: err}
+		} else {
+			for j, i := range ch {
+				pend[i].res = results[j]
 			}
-			if seen[ir.Index] {
-				return fmt.Errorf("two results for index %d", ir.Index)
-			}
-			seen[ir.Index] = true
-			pend[ch[ir.Index]].res = ir.Result
-			return nil
-		})
-		if err != nil {
-			err = &Fault{Plugin: p.name, Kind: FaultBadOutput, Err: fmt.Errorf("decode batch result: %w", err)}
 		}
 	}
 	if err != nil {
@@ -433,4 +426,27 @@ func (p *Plugin) runBatch(ctx context.Context, in *instance, pend []pending, ch 
 		}
 	}
 	return err
+}
+
+// decodeBatchOutput decodes a guest's BatchResult for a batch of n records:
+// one Result per record, zero for those without an entry. An index outside
+// the batch or given twice makes the whole output invalid.
+func decodeBatchOutput(out []byte, n int) ([]abi.Result, error) {
+	results := make([]abi.Result, n)
+	seen := make([]bool, n)
+	err := abi.DecodeBatchResult(out, func(ir abi.IndexedResult) error {
+		if ir.Index < 0 || ir.Index >= n {
+			return fmt.Errorf("result index %d outside the batch of %d", ir.Index, n)
+		}
+		if seen[ir.Index] {
+			return fmt.Errorf("two results for index %d", ir.Index)
+		}
+		seen[ir.Index] = true
+		results[ir.Index] = ir.Result
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("decode batch result: %w", err)
+	}
+	return results, nil
 }
