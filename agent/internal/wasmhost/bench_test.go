@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/proctag/proctag/abi"
 	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/tetratelabs/wazero"
 )
@@ -109,7 +110,7 @@ func BenchmarkCompile(b *testing.B) {
 	}
 	glog := newGuestLog(hclog.NewNullLogger(), time.Now)
 	compile := func(b *testing.B, cache wazero.CompilationCache) {
-		m, err := compileModule(b.Context(), "g", wasm, "", cache, 64<<20, glog)
+		m, err := compileModule(b.Context(), "g", wasm, "", cache, 64<<20, glog, true)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -136,4 +137,46 @@ func BenchmarkCompile(b *testing.B) {
 			_ = c.Close(b.Context())
 		}
 	})
+}
+
+// withoutDeadline is a benchmark-only LoadOption: no termination checks, no
+// per-call deadline.
+func withoutDeadline() LoadOption { return func(o *loadOptions) { o.noDeadline = true } }
+
+// BenchmarkCallDeadline calls the Go guest through the host's call path
+// (encode, copy in, call, copy out, decode), one record per call and 64 per
+// batch call, with the per-call deadline the host always uses and without
+// it, to show what stopping a looping guest costs: wazero checks the
+// context at every loop iteration of the guest.
+func BenchmarkCallDeadline(b *testing.B) {
+	for _, dl := range []struct {
+		name string
+		opts []LoadOption
+	}{{"deadline", nil}, {"no-deadline", []LoadOption{withoutDeadline()}}} {
+		for _, n := range []int{1, 64} {
+			b.Run(fmt.Sprintf("%s/records=%d", dl.name, n), func(b *testing.B) {
+				p, err := LoadFile(b.Context(), "", behave("g"), hclog.NewNullLogger(), append(dl.opts, WithCacheDir(sharedCacheDir))...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { _ = p.Close(context.Background()) })
+				var arena []byte
+				pend := make([]pending, n)
+				ch := make([]int, n)
+				for i := range pend {
+					r := proc(i+1, fmt.Sprintf("svc-%d", i)).Record
+					start := len(arena)
+					arena = abi.AppendRecord(arena, &r, p.grant.fields)
+					pend[i], ch[i] = pending{start: start, end: len(arena)}, i
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := p.runChunk(b.Context(), pend, ch, arena); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+			})
+		}
+	}
 }

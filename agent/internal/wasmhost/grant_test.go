@@ -89,12 +89,12 @@ func TestNewGrant(t *testing.T) {
 // FuzzGrantCheck decodes arbitrary guest output and checks that whatever
 // the grant accepts is safe to publish.
 func FuzzGrantCheck(f *testing.F) {
-	f.Add(abi.AppendResult(nil, &abi.Result{SetTags: []abi.Tag{{Key: "app.k", Value: "v"}}}))       // a valid tag
-	f.Add(abi.AppendResult(nil, &abi.Result{SetTags: []abi.Tag{{Key: "app.a:b", Value: "v"}}}))     // a colon key
-	f.Add(abi.AppendResult(nil, &abi.Result{Rename: "n", HasRename: true, Drop: true})) // rename and drop
-	f.Add(abi.AppendResult(nil, &abi.Result{RemoveTags: []string{"other"}}))            // removal outside the prefix
-	f.Add([]byte{0x02, 0x05, 0x0a, 0x03, 'a', 'p', 'p'})                                // a truncated nested tag
-	f.Add([]byte{})                                                                     // unchanged
+	f.Add(abi.AppendResult(nil, &abi.Result{SetTags: []abi.Tag{{Key: "app.k", Value: "v"}}}))   // a valid tag
+	f.Add(abi.AppendResult(nil, &abi.Result{SetTags: []abi.Tag{{Key: "app.a:b", Value: "v"}}})) // a colon key
+	f.Add(abi.AppendResult(nil, &abi.Result{Rename: "n", HasRename: true, Drop: true}))         // rename and drop
+	f.Add(abi.AppendResult(nil, &abi.Result{RemoveTags: []string{"other"}}))                    // removal outside the prefix
+	f.Add([]byte{0x02, 0x05, 0x0a, 0x03, 'a', 'p', 'p'})                                        // a truncated nested tag
+	f.Add([]byte{})                                                                             // unchanged
 	f.Fuzz(func(t *testing.T, out []byte) {
 		var r abi.Result
 		if abi.DecodeResult(out, &r) != nil {

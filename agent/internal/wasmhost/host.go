@@ -126,7 +126,7 @@ func (h *Host) load(ctx context.Context, p config.Plugin) (*Plugin, error) {
 	h.mu.RLock()
 	c := h.counters[p.Name]
 	h.mu.RUnlock()
-	pl, err := load(ctx, p, h.cache, h.logger, c, h.gens.Add(1), h.now)
+	pl, err := load(ctx, p, loadEnv{cache: h.cache, logger: h.logger, stats: c, gen: h.gens.Add(1), now: h.now})
 	if err != nil {
 		c.loadFailures.Add(1)
 		return nil, err

@@ -143,14 +143,19 @@ func (in *instance) write(ctx context.Context, b []byte) (uint32, error) {
 }
 
 // call runs fn (proctag_process or proctag_process_batch) on input under a
-// deadline of timeout and returns a copy of the output; nil means
+// deadline of timeout (none when timeout is 0, for benchmarks only) and
+// returns a copy of the output; nil means
 // "unchanged". Errors are *Fault with the kind set; a canceled parent
 // context is returned as is (shutdown, not a fault). After an error the
 // instance must be discarded.
 func (in *instance) call(parent context.Context, name string, timeout time.Duration, fn api.Function, input []byte, maxOut uint32) ([]byte, error) {
 	in.calls++
-	ctx, cancel := context.WithTimeout(parent, timeout)
-	defer cancel()
+	ctx := parent
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(parent, timeout)
+		defer cancel()
+	}
 	out, err := in.callLocked(ctx, fn, input, maxOut)
 	if err == nil {
 		return out, nil

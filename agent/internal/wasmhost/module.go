@@ -85,12 +85,14 @@ func checkPin(name string, wasm []byte, pin string) (string, error) {
 // compileModule verifies the pin, compiles wasm in a new runtime that uses
 // cache, and checks the module's imports and exports against ABI v1. The
 // ABI version itself is checked when the first instance starts.
-func compileModule(ctx context.Context, name string, wasm []byte, pin string, cache wazero.CompilationCache, memoryLimitBytes uint64, glog *guestLog) (*module, error) {
+// With deadline the code checks at every loop and call whether its context
+// ended, so a looping guest can be stopped (the runtime closes it).
+func compileModule(ctx context.Context, name string, wasm []byte, pin string, cache wazero.CompilationCache, memoryLimitBytes uint64, glog *guestLog, deadline bool) (*module, error) {
 	sum, err := checkPin(name, wasm, pin)
 	if err != nil {
 		return nil, err
 	}
-	cfg := wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(true)
+	cfg := wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(deadline)
 	if cache != nil {
 		cfg = cfg.WithCompilationCache(cache)
 	}

@@ -70,7 +70,7 @@ func LoadFile(ctx context.Context, path string, p config.Plugin, logger hclog.Lo
 		opt(&o)
 	}
 	cache := o.cache()
-	pl, err := load(ctx, p, cache, logger, &counters{}, 1, time.Now)
+	pl, err := load(ctx, p, loadEnv{cache: cache, logger: logger, stats: &counters{}, gen: 1, now: time.Now, noDeadline: o.noDeadline})
 	if err != nil {
 		_ = cache.Close(ctx)
 		return nil, err
@@ -84,6 +84,10 @@ type LoadOption func(*loadOptions)
 
 type loadOptions struct {
 	cacheDir string
+	// noDeadline compiles without wazero's termination checks and calls
+	// without a deadline: only benchmarks set it, to show what the
+	// deadline costs.
+	noDeadline bool
 }
 
 // WithCacheDir makes LoadFile and Check use wazero's compilation cache in
@@ -102,7 +106,17 @@ func (o loadOptions) cache() wazero.CompilationCache {
 	return wazero.NewCompilationCache()
 }
 
-func load(ctx context.Context, p config.Plugin, cache wazero.CompilationCache, logger hclog.Logger, stats *counters, gen uint64, now func() time.Time) (*Plugin, error) {
+// loadEnv is what a load needs besides the plugin's config.
+type loadEnv struct {
+	cache      wazero.CompilationCache
+	logger     hclog.Logger
+	stats      *counters
+	gen        uint64
+	now        func() time.Time
+	noDeadline bool
+}
+
+func load(ctx context.Context, p config.Plugin, env loadEnv) (*Plugin, error) {
 	if p.Timeout <= 0 {
 		p.Timeout = defaultTimeout
 	}
@@ -120,16 +134,19 @@ func load(ctx context.Context, p config.Plugin, cache wazero.CompilationCache, l
 	if err != nil {
 		return nil, loadFault(p.Name, "read module: %w", err)
 	}
-	logger = logger.With("plugin", p.Name)
-	glog := newGuestLog(logger, now)
+	logger := env.logger.With("plugin", p.Name)
+	glog := newGuestLog(logger, env.now)
 	pl := &Plugin{
 		name: p.Name, path: p.Path, spec: p, grant: g,
-		breaker: newBreaker(), stats: stats, logger: logger,
+		breaker: newBreaker(), stats: env.stats, logger: logger,
 		stdout:  &lineWriter{log: glog, source: "stdout", level: hclog.Info},
 		stderr:  &lineWriter{log: glog, source: "stderr", level: hclog.Info},
-		timeout: p.Timeout, gen: gen, now: now,
+		timeout: p.Timeout, gen: env.gen, now: env.now,
 	}
-	pl.mod, err = compileModule(ctx, p.Name, wasm, p.SHA256, cache, p.MemoryLimitBytes, glog)
+	if env.noDeadline {
+		pl.timeout = 0
+	}
+	pl.mod, err = compileModule(ctx, p.Name, wasm, p.SHA256, env.cache, p.MemoryLimitBytes, glog, !env.noDeadline)
 	if err != nil {
 		return nil, err
 	}
