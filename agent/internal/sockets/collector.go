@@ -90,7 +90,6 @@ type Collector struct {
 	nsNext      []int
 	rows        []row
 	keys        []sortKey
-	entries     []entry
 	listeners   []int
 	buf, path   []byte
 	warnedWalk  bool

@@ -1,6 +1,7 @@
 package sockets
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -64,8 +65,17 @@ func (c *Collector) readNetNS(ns uint64, head int, owners []Owner) {
 		vanished := false
 		for t := range tables {
 			tab := &tables[t]
-			data, err := c.readTable(pid, tab.name)
+			before := len(c.rows)
+			err := c.readTable(pid, tab, func(e entry) {
+				if !keep(tab, &e) {
+					return
+				}
+				if s := c.socks[e.inode]; s != nil {
+					c.rows = append(c.rows, row{entry: e, tab: tab, sock: s, ns: ns})
+				}
+			})
 			if err != nil {
+				c.rows = c.rows[:before]
 				if errors.Is(err, errVanished) {
 					if c.pidExists(pid) {
 						continue // the table does not exist, e.g. no IPv6
@@ -74,21 +84,6 @@ func (c *Collector) readNetNS(ns uint64, head int, owners []Owner) {
 					break
 				}
 				c.warnTable(err)
-				continue
-			}
-			c.entries, err = parseTable(c.entries[:0], data, tab.v6)
-			if err != nil {
-				c.warnTable(fmt.Errorf("parse %s/%d/net/%s: %w", c.root, pid, tab.name, err))
-				continue
-			}
-			for k := range c.entries {
-				e := &c.entries[k]
-				if !keep(tab, e) {
-					continue
-				}
-				if s := c.socks[e.inode]; s != nil {
-					c.rows = append(c.rows, row{entry: *e, tab: tab, sock: s, ns: ns})
-				}
 			}
 		}
 		if !vanished {
@@ -106,35 +101,52 @@ func (c *Collector) warnTable(err error) {
 	}
 }
 
-// readTable reads ROOT/PID/net/NAME into c.buf, which it grows as needed.
-func (c *Collector) readTable(pid int, name string) ([]byte, error) {
+// readTable reads ROOT/PID/net/NAME of tab in chunks through c.buf and
+// calls fn for each row (see parseLines), so that a table of any size needs
+// only a buffer of its longest line. A read or parse error names the file.
+func (c *Collector) readTable(pid int, tab *table, fn func(e entry)) error {
 	c.path = append(c.path[:0], c.root...)
 	c.path = append(c.path, '/')
 	c.path = strconv.AppendInt(c.path, int64(pid), 10)
 	c.path = append(c.path, "/net/"...)
-	c.path = append(c.path, name...)
+	c.path = append(c.path, tab.name...)
 	c.path = append(c.path, 0)
+	name := func() []byte { return c.path[:len(c.path)-1] }
 	fd, err := openFile(c.path, unix.O_RDONLY|unix.O_CLOEXEC)
 	if err != nil {
-		return nil, classify(fmt.Errorf("open %s: %w", c.path[:len(c.path)-1], err))
+		return classify(fmt.Errorf("open %s: %w", name(), err))
 	}
 	defer unix.Close(fd)
-	n := 0
+	if len(c.buf) == 0 {
+		c.buf = make([]byte, 64<<10)
+	}
+	n, line := 0, 0
 	for {
-		if n == len(c.buf) {
-			c.buf = append(c.buf, make([]byte, max(len(c.buf), 64<<10))...)
-		}
 		m, err := unix.Read(fd, c.buf[n:])
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			return nil, classify(fmt.Errorf("read %s: %w", c.path[:len(c.path)-1], err))
-		}
-		if m == 0 {
-			return c.buf[:n], nil
+			return classify(fmt.Errorf("read %s: %w", name(), err))
 		}
 		n += m
+		end := n // at the end of the file, the rest is the last line
+		if m > 0 {
+			end = bytes.LastIndexByte(c.buf[:n], '\n') + 1
+			if end == 0 {
+				if n == len(c.buf) { // a line longer than the buffer
+					c.buf = append(c.buf, make([]byte, len(c.buf))...)
+				}
+				continue
+			}
+		}
+		if line, err = parseLines(c.buf[:end], tab.v6, line, fn); err != nil {
+			return fmt.Errorf("parse %s: %w", name(), err)
+		}
+		if m == 0 {
+			return nil
+		}
+		n = copy(c.buf, c.buf[end:n])
 	}
 }
 

@@ -63,7 +63,16 @@ var errRow = errors.New("malformed socket table row")
 // inode differ between TCP and UDP and are ignored. IPv4-mapped IPv6
 // addresses are unmapped to IPv4. parseTable allocates only when dst grows.
 func parseTable(dst []entry, data []byte, v6 bool) ([]entry, error) {
-	line := 0
+	_, err := parseLines(data, v6, 0, func(e entry) { dst = append(dst, e) })
+	return dst, err
+}
+
+// parseLines parses the lines of data, the part of a table that follows
+// line number line (0 at the start of the file; line 1 is the header), and
+// calls fn for every row. It returns the number of the
+// last line parsed. A last line without a newline is parsed too: pass only
+// whole lines unless data ends the file.
+func parseLines(data []byte, v6 bool, line int, fn func(e entry)) (int, error) {
 	for len(data) > 0 {
 		var row []byte
 		row, data = cutLine(data)
@@ -73,11 +82,11 @@ func parseTable(dst []entry, data []byte, v6 bool) ([]entry, error) {
 		}
 		e, err := parseRow(row, v6)
 		if err != nil {
-			return dst, fmt.Errorf("line %d: %w", line, err)
+			return line, fmt.Errorf("line %d: %w", line, err)
 		}
-		dst = append(dst, e)
+		fn(e)
 	}
-	return dst, nil
+	return line, nil
 }
 
 // cutLine splits data at the first newline.

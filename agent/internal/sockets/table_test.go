@@ -3,6 +3,8 @@ package sockets
 import (
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -178,4 +180,49 @@ func formatAddr(a netip.AddrPort, v6 bool) string {
 	}
 	fmt.Fprintf(&s, ":%04X", a.Port())
 	return s.String()
+}
+
+// TestReadTableChunks reads a table through buffers of several sizes, so
+// that rows cross chunk boundaries and outgrow the buffer, and checks that
+// the rows are those parseTable finds in the whole file.
+func TestReadTableChunks(t *testing.T) {
+	data := headerTCP +
+		"   0: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 126 1 00000000185fd91b 100 0 0 10 0                       \n" +
+		"   1: 0100007F:D7A0 0100007F:9629 01 00000000:00000000 00:00000000 00000000     0        0 27734 2 00000000215c6038 20 0 0 10 -1                     \n" +
+		"\n" +
+		"   2: 0100007F:8D21 0100007F:A612 06 00000000:00000000 03:00001699 00000000     0        0 0 3 0000000009673bc0" // no final newline
+	want, err := parseTable(nil, []byte(data), false)
+	if err != nil || len(want) != 3 {
+		t.Fatalf("parseTable: %d rows, %v", len(want), err)
+	}
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "7", "net"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "7", "net", "tcp"), []byte(data), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{1, 7, 150, 151, 300, 64 << 10} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			c := newCollector(t, dir, 0)
+			c.buf = make([]byte, size)
+			var got []entry
+			if err := c.readTable(7, &tables[0], func(e entry) { got = append(got, e) }); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("rows =\n%v\nwant\n%v", got, want)
+			}
+		})
+	}
+	t.Run("parse error names the file", func(t *testing.T) {
+		bad := filepath.Join(dir, "7", "net", "udp")
+		if err := os.WriteFile(bad, []byte(headerUDP+"   0: nonsense\n"), 0o444); err != nil {
+			t.Fatal(err)
+		}
+		err := newCollector(t, dir, 0).readTable(7, &tables[2], func(entry) {})
+		if err == nil || !strings.Contains(err.Error(), "parse "+bad+": line 2:") {
+			t.Errorf("error %v, want it to name %s and line 2", err, bad)
+		}
+	})
 }
