@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/proctag/proctag/abi"
 	"github.com/proctag/proctag/agent/internal/config"
@@ -231,5 +232,22 @@ func TestApplyForgetsExitedProcesses(t *testing.T) {
 	h.Apply(t.Context(), []Input{reused, proc(2, "b")})
 	if got := pluginStats(t, h, "b").Records - before; got != 1 {
 		t.Errorf("records sent after pid reuse = %d, want 1", got)
+	}
+}
+
+// TestSandbox: the guest tries to read the host's files, environment,
+// arguments and clock; it gets none of them.
+func TestSandbox(t *testing.T) {
+	t.Setenv("PROCTAG_SECRET", "s3cret")
+	h, _ := newHost(t, Config{Plugins: []config.Plugin{behave("s")}})
+	out := h.Apply(t.Context(), []Input{proc(1, "sandbox")})
+	want := map[string]string{"test.env": "0", "test.args": "0", "test.file": "false", "test.dir": "false"}
+	for k, v := range want {
+		if got, _ := tagValue(out[0].Tags, k); got != v {
+			t.Errorf("%s = %q, want %q (tags %v)", k, got, v, out[0].Tags)
+		}
+	}
+	if year, _ := tagValue(out[0].Tags, "test.year"); year == fmt.Sprint(time.Now().Year()) {
+		t.Errorf("the guest read the real clock (year %s)", year)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 	"unsafe"
 
 	"github.com/proctag/proctag/abi"
@@ -131,6 +132,15 @@ func decide(rec *abi.Record, r *abi.Result) (raw []byte, code int64, done bool) 
 		os.Stdout.WriteString("printed line\n")
 	case "env":
 		r.SetTags = append(r.SetTags, abi.Tag{Key: prefix + "env", Value: strings.Join(rec.Env, ";")})
+	case "sandbox":
+		_, ferr := os.ReadFile("/etc/hostname")
+		_, derr := os.ReadDir("/")
+		r.SetTags = append(r.SetTags,
+			abi.Tag{Key: prefix + "env", Value: strconv.Itoa(len(os.Environ()))},
+			abi.Tag{Key: prefix + "args", Value: strconv.Itoa(len(os.Args))},
+			abi.Tag{Key: prefix + "file", Value: strconv.FormatBool(ferr == nil)},
+			abi.Tag{Key: prefix + "dir", Value: strconv.FormatBool(derr == nil)},
+			abi.Tag{Key: prefix + "year", Value: strconv.Itoa(time.Now().Year())})
 	case "fields":
 		r.SetTags = append(r.SetTags, abi.Tag{Key: prefix + "present", Value: rec.Present.String()})
 	default:
