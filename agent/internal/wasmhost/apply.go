@@ -73,9 +73,10 @@ type Effect struct {
 }
 
 // ErrNotCalled is the Effect.Err of a process whose record changed but whose
-// plugin was not called in this Apply (circuit open, or deferred while the
-// circuit probes); its previous result is kept and the call is retried.
-var ErrNotCalled = errors.New("plugin not called: circuit open")
+// plugin was not called in this Apply (circuit open; deferred while the
+// circuit probes; after an earlier record of the same per-record chunk
+// faulted); its previous result is kept and the call is retried.
+var ErrNotCalled = errors.New("plugin not called in this tick (circuit open or call deferred)")
 
 // entry is the cache of one plugin for one process.
 type entry struct {
@@ -186,7 +187,7 @@ func (h *Host) applyPlugin(ctx context.Context, p *Plugin, procs []Input, outs [
 		var v *Violation
 		var f *Fault
 		switch {
-		case !pd.called:
+		case !pd.called && pd.err == nil:
 			eff.Err = ErrNotCalled
 		case pd.err == nil:
 			e.result, e.err = pd.res, nil
@@ -196,10 +197,12 @@ func (h *Host) applyPlugin(ctx context.Context, p *Plugin, procs []Input, outs [
 			e.fp, e.gen, e.suspect = pd.fp, p.gen, false
 		case errors.As(pd.err, &f):
 			eff.Err = pd.err
-			if f.Kind == FaultTrap || f.Kind == FaultMemory || f.Kind == FaultBadOutput {
-				// The record is the cause when it was called alone: do
-				// not call again until it changes. In a batch, call it
-				// alone next time to find the culprit.
+			if f.Kind != FaultInit && pd.called {
+				// The record is the cause when it was called alone (a
+				// looping guest included): do not call again until it
+				// changes or the plugin is reloaded. In a batch, call it
+				// alone next time to find the culprit. An instance that
+				// did not start is not the record's fault.
 				if pd.alone {
 					e.fp, e.gen, e.err = pd.fp, p.gen, pd.err
 				} else {
