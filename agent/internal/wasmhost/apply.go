@@ -86,6 +86,25 @@ type entry struct {
 	result  abi.Result
 	err     error
 	suspect bool // was in a batch that faulted: call it alone next time
+
+	// The scope regex's verdict, for the process_name and cmdline it was
+	// computed on, by plugin generation: a steady tick runs no regex.
+	scopeGen        uint64
+	scopeName       string
+	scopeCmdline    string
+	scopeOK, scoped bool
+}
+
+// inScope is p.grant.inScope with the regex verdict cached per process.
+func (e *entry) inScope(p *Plugin, r *abi.Record) bool {
+	if p.grant.re == nil {
+		return p.grant.inScope(r)
+	}
+	if !e.scoped || e.scopeGen != p.gen || e.scopeName != r.ProcessName || e.scopeCmdline != r.Cmdline {
+		e.scoped, e.scopeGen, e.scopeName, e.scopeCmdline = true, p.gen, r.ProcessName, r.Cmdline
+		e.scopeOK = p.grant.inScope(r)
+	}
+	return e.scopeOK
 }
 
 // envEntry caches a process's environment. /proc/PID/environ is set at
@@ -150,7 +169,13 @@ func (h *Host) applyPlugin(ctx context.Context, p *Plugin, procs []Input, outs [
 			o.Effects = append(o.Effects, Effect{Plugin: p.name, Skipped: "dropped"})
 			continue
 		}
-		if !p.grant.inScope(&in.Record) {
+		e := cache[in.Key]
+		if e == nil {
+			e = &entry{}
+			cache[in.Key] = e
+		}
+		e.seen = h.tick
+		if !e.inScope(p, &in.Record) {
 			o.Effects = append(o.Effects, Effect{Plugin: p.name, Skipped: "out of scope"})
 			continue
 		}
@@ -162,12 +187,6 @@ func (h *Host) applyPlugin(ctx context.Context, p *Plugin, procs []Input, outs [
 		start := len(arena)
 		arena = abi.AppendRecord(arena, &view, p.grant.fields)
 		fp := maphash.Bytes(h.seed, arena[start:])
-		e := cache[in.Key]
-		if e == nil {
-			e = &entry{}
-			cache[in.Key] = e
-		}
-		e.seen = h.tick
 		if e.gen == p.gen && e.fp == fp {
 			p.stats.hits.Add(1)
 			o.Effects = append(o.Effects, Effect{Plugin: p.name, Result: e.result, Err: e.err})

@@ -251,3 +251,23 @@ func TestSandbox(t *testing.T) {
 		t.Errorf("the guest read the real clock (year %s)", year)
 	}
 }
+
+// TestApplyScopeFollowsRenames: the cached scope verdict is recomputed when
+// the process's cmdline changes (an argv rewrite).
+func TestApplyScopeFollowsRenames(t *testing.T) {
+	h, _ := newHost(t, Config{Plugins: []config.Plugin{behave("s", func(p *config.Plugin) {
+		p.Scope = config.Scope{MatchRegex: "worker", MatchType: "cmdline"}
+	})}})
+	in := proc(1, "svc")
+	steps := []struct {
+		cmdline string
+		called  bool
+	}{{"app --role=worker", true}, {"app --role=worker", true}, {"app --role=api", false}, {"app --role=worker", true}}
+	for i, s := range steps {
+		in.Record.Cmdline = s.cmdline
+		out := h.Apply(t.Context(), []Input{in})
+		if skipped := out[0].Effects[0].Skipped == "out of scope"; skipped == s.called {
+			t.Errorf("step %d (%s): effect %+v, want in scope %v", i, s.cmdline, out[0].Effects[0], s.called)
+		}
+	}
+}
