@@ -390,7 +390,9 @@ func (p *Plugin) runChunk(ctx context.Context, pend []pending, ch []int, arena [
 			}
 		}
 	}
-	p.pool.put(ctx, in, healthy)
+	if p.pool.put(ctx, in, healthy) {
+		p.stats.recycled.Add(1)
+	}
 	if err != nil && ctx.Err() == nil {
 		p.noteFault(err)
 		return err

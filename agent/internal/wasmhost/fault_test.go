@@ -167,8 +167,8 @@ func TestInstanceRecycledWhenMemoryGrew(t *testing.T) {
 	if out[0].Effects[0].Err != nil {
 		t.Fatalf("grow-once: %v", out[0].Effects[0].Err)
 	}
-	if st := pluginStats(t, h, "g"); st.Instances != 0 || len(st.Faults) != 0 {
-		t.Errorf("instances %d faults %v after growing past the mark, want the instance recycled without a fault", st.Instances, st.Faults)
+	if st := pluginStats(t, h, "g"); st.Instances != 0 || st.Recycled != 1 || len(st.Faults) != 0 {
+		t.Errorf("instances %d recycled %d faults %v after growing past the mark, want the instance recycled without a fault", st.Instances, st.Recycled, st.Faults)
 	}
 	out = h.Apply(t.Context(), []Input{proc(2, "x")})
 	if v, _ := tagValue(out[0].Tags, "test.name"); v != "x" {

@@ -24,7 +24,9 @@ type Config struct {
 	// CacheDir holds wazero's compilation cache; "" keeps compiled code
 	// in memory only (every agent start compiles again).
 	CacheDir string
-	// Plugins are the configured plugins, applied in this order.
+	// Plugins are the configured plugins, applied in this order. They are
+	// loaded once; a changed config means a new Host (only PluginDir is
+	// hot-reloaded).
 	Plugins []config.Plugin
 	// PluginDir is plugin-dir: NAME.wasm (+ optional NAME.yaml manifest)
 	// drop-ins, applied after Plugins in name order and hot-reloaded by

@@ -205,7 +205,9 @@ func (p *Plugin) Call(ctx context.Context, rec abi.Record) (abi.Result, time.Dur
 			err = &Violation{Plugin: p.name, Reason: msg}
 		}
 	}
-	p.pool.put(ctx, in, err == nil)
+	if p.pool.put(ctx, in, err == nil) {
+		p.stats.recycled.Add(1)
+	}
 	return res, took, err
 }
 

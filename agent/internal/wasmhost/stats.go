@@ -9,6 +9,7 @@ import (
 type counters struct {
 	calls, records, hits, violations  atomic.Uint64
 	loads, loadFailures, breakerOpens atomic.Uint64
+	recycled                          atomic.Uint64
 	callNanos                         atomic.Int64
 	faults                            [numFaultKinds]atomic.Uint64
 }
@@ -43,8 +44,10 @@ type PluginStats struct {
 	// Breaker is the circuit breaker's state; BreakerOpens counts openings.
 	Breaker      BreakerState
 	BreakerOpens uint64
-	// Instances is the number of live instances.
+	// Instances is the number of live instances; Recycled counts healthy
+	// instances closed after recycleCalls calls or for their memory.
 	Instances int
+	Recycled  uint64
 }
 
 func (c *counters) fill(s *PluginStats) {
@@ -52,6 +55,7 @@ func (c *counters) fill(s *PluginStats) {
 	s.Calls, s.Records, s.CacheHits = c.calls.Load(), c.records.Load(), c.hits.Load()
 	s.CallTime = time.Duration(c.callNanos.Load())
 	s.Violations, s.BreakerOpens = c.violations.Load(), c.breakerOpens.Load()
+	s.Recycled = c.recycled.Load()
 	s.Faults = make(map[string]uint64)
 	for k := range numFaultKinds {
 		if n := c.faults[k].Load(); n > 0 {
