@@ -28,15 +28,25 @@ type tick struct {
 
 func newTick(b *testing.B, root string, fullEvery int) *tick {
 	b.Helper()
-	sc, err := scan.New(scan.Config{Root: root, FullRescanEvery: fullEvery}, hclog.NewNullLogger())
+	t, err := newTickConfig(root, fullEvery)
 	if err != nil {
 		b.Fatal(err)
+	}
+	return t
+}
+
+// newTickConfig returns a tick on root whose scanner re-reads everything
+// every fullEvery scans (never when negative).
+func newTickConfig(root string, fullEvery int) (*tick, error) {
+	sc, err := scan.New(scan.Config{Root: root, FullRescanEvery: fullEvery}, hclog.NewNullLogger())
+	if err != nil {
+		return nil, err
 	}
 	so, err := sockets.New(sockets.Config{Root: root}, hclog.NewNullLogger())
 	if err != nil {
-		b.Fatal(err)
+		return nil, err
 	}
-	return &tick{scanner: sc, sockets: so}
+	return &tick{scanner: sc, sockets: so}, nil
 }
 
 // close releases the stat fds the scanner keeps open between scans.
