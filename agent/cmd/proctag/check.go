@@ -10,6 +10,7 @@ import (
 	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/proctag/proctag/agent/internal/redact"
 	"github.com/proctag/proctag/agent/internal/rules"
+	"github.com/proctag/proctag/agent/internal/runner"
 	"github.com/proctag/proctag/agent/internal/tags"
 	"github.com/proctag/proctag/agent/internal/wasmhost"
 )
@@ -58,7 +59,7 @@ func newCheckCmd(g *globals) *cobra.Command {
 				report("error", fmt.Sprintf("%s: cmdline-redact: %v", cfg.File, err))
 			}
 			for _, p := range cfg.Plugins {
-				if err := wasmhost.Check(cmd.Context(), p); err != nil {
+				if err := wasmhost.Check(cmd.Context(), p, wasmhost.WithCacheDir(runner.WasmCacheDir())); err != nil {
 					report("error", fmt.Sprintf("%s:%d: plugins: %s: %v", p.File, p.Line, p.Name, err))
 				} else {
 					fmt.Fprintf(out, "plugin %s: ok\n", p.Name)

@@ -2,12 +2,15 @@ package main
 
 import (
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/proctag/proctag/agent/internal/plugintest"
+	"github.com/proctag/proctag/agent/internal/runner"
 )
 
 func newPluginCmd(g *globals) *cobra.Command {
@@ -30,10 +33,10 @@ func newPluginCmd(g *globals) *cobra.Command {
 					return err
 				}
 			} else {
-				p = testGrant()
+				p = testGrant(strings.TrimSuffix(filepath.Base(args[0]), ".wasm"))
 			}
 			sum, err := plugintest.Run(cmd.Context(), cmd.OutOrStdout(), plugintest.Options{
-				Path: args[0], Plugin: p, Root: root, PID: pid, Limit: limit,
+				Path: args[0], Plugin: p, Root: root, PID: pid, Limit: limit, CacheDir: runner.WasmCacheDir(),
 			}, logger)
 			if err != nil {
 				return err
@@ -52,11 +55,12 @@ func newPluginCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// testGrant is what a manifest-less test runs with: every capability, any
-// tag key, every field but env, the default limits — so that the report
-// shows everything the plugin does.
-func testGrant() config.Plugin {
+// testGrant is what a manifest-less test runs with: every capability, tag
+// keys under "NAME." (as a drop-in without a manifest gets), every field but
+// env, the default limits — so that the report shows all the plugin does.
+func testGrant(name string) config.Plugin {
 	return config.Plugin{
+		TagPrefix:        name + ".",
 		Capabilities:     []string{"rename", "tag", "drop"},
 		Fields:           []string{"pid", "ppid", "start_time", "name", "process_name", "cmdline", "exe", "uid", "user", "container_id", "cgroup", "tags"},
 		Timeout:          100 * time.Millisecond,

@@ -31,6 +31,8 @@ type Options struct {
 	PID int
 	// Limit caps how many processes are printed (all are timed); 0 = 50.
 	Limit int
+	// CacheDir is wazero's compilation cache; "" compiles from scratch.
+	CacheDir string
 }
 
 // Summary is what a run measured.
@@ -49,7 +51,11 @@ func Run(ctx context.Context, w io.Writer, opt Options, logger hclog.Logger) (Su
 		p.Name = strings.TrimSuffix(filepath.Base(opt.Path), ".wasm")
 	}
 	start := time.Now()
-	pl, err := wasmhost.LoadFile(ctx, opt.Path, p, logger)
+	var opts []wasmhost.LoadOption
+	if opt.CacheDir != "" {
+		opts = append(opts, wasmhost.WithCacheDir(opt.CacheDir))
+	}
+	pl, err := wasmhost.LoadFile(ctx, opt.Path, p, logger, opts...)
 	if err != nil {
 		return sum, err
 	}

@@ -36,8 +36,8 @@ func LoadConfig(path string, logger hclog.Logger) (*config.Config, error) {
 	return cfg, nil
 }
 
-// wasmCacheDir is where wazero keeps compiled plugins between runs.
-func wasmCacheDir() string {
+// WasmCacheDir is where wazero keeps compiled plugins between runs.
+func WasmCacheDir() string {
 	if os.Geteuid() == 0 {
 		return "/var/cache/proctag/wasm"
 	}
@@ -94,7 +94,7 @@ func Build(ctx context.Context, cfg *config.Config, logger hclog.Logger, version
 	if len(cfg.Plugins) > 0 || cfg.PluginDir != "" {
 		root := cfg.ProcRoot
 		h, err := wasmhost.New(ctx, wasmhost.Config{
-			CacheDir:  wasmCacheDir(),
+			CacheDir:  WasmCacheDir(),
 			Plugins:   cfg.Plugins,
 			PluginDir: cfg.PluginDir,
 			ReadEnv:   func(pid int) ([]string, error) { return scan.ReadEnviron(root, pid) },
