@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/proctag/proctag/abi"
+	"github.com/proctag/proctag/agent/internal/redact"
 	"github.com/proctag/proctag/agent/internal/rules"
 	"github.com/proctag/proctag/agent/internal/scan"
 	"github.com/proctag/proctag/agent/internal/sockets"
@@ -66,20 +67,27 @@ func (p *Pipeline) applyPlugins(ctx context.Context, res *scan.Result, procs []r
 	return m
 }
 
-// record is the plugin's view of an accepted process. Plugins are
-// untrusted: they get the redacted cmdline, and argv re-split from it when
-// redaction changed anything.
+// record is the plugin's view of an accepted process.
 func (p *Pipeline) record(sp *scan.Process, v rules.Verdict) abi.Record {
-	cmdline := p.redact(sp.Cmdline)
+	return PluginRecord(sp, v.Name, v.Tags, p.cfg.Redactor)
+}
+
+// PluginRecord is what a plugin sees of a scanned process named name with
+// tags so far. Plugins are untrusted: they get the cmdline after red, and
+// argv re-split from it when redaction changed anything; red may be nil.
+func PluginRecord(sp *scan.Process, name string, tagList []tags.Tag, red *redact.Redactor) abi.Record {
+	cmdline := sp.Cmdline
 	argv := sp.Argv
-	if cmdline != sp.Cmdline {
-		argv = strings.Split(cmdline, " ")
+	if red != nil {
+		if c := red.Cmdline(cmdline); c != cmdline {
+			cmdline, argv = c, strings.Split(c, " ")
+		}
 	}
 	r := abi.Record{
 		PID:         sp.PID,
 		PPID:        sp.PPID,
 		StartTime:   sp.StartTime.UnixMilli(),
-		Name:        v.Name,
+		Name:        name,
 		ProcessName: sp.ProcessName,
 		Argv:        argv,
 		Cmdline:     cmdline,
@@ -88,9 +96,9 @@ func (p *Pipeline) record(sp *scan.Process, v rules.Verdict) abi.Record {
 		User:        sp.User,
 		ContainerID: sp.ContainerID,
 		Cgroup:      sp.Cgroup,
-		Tags:        make([]abi.Tag, len(v.Tags)),
+		Tags:        make([]abi.Tag, len(tagList)),
 	}
-	for i, t := range v.Tags {
+	for i, t := range tagList {
 		r.Tags[i] = abi.Tag{Key: t.Key, Value: t.Value}
 	}
 	return r

@@ -14,6 +14,8 @@ import (
 
 	"github.com/proctag/proctag/abi"
 	"github.com/proctag/proctag/agent/internal/config"
+	"github.com/proctag/proctag/agent/internal/pipeline"
+	"github.com/proctag/proctag/agent/internal/redact"
 	"github.com/proctag/proctag/agent/internal/scan"
 	"github.com/proctag/proctag/agent/internal/wasmhost"
 )
@@ -43,7 +45,8 @@ type Summary struct {
 }
 
 // Run loads the plugin, calls it once per selected process and writes the
-// report to w.
+// report to w. Like the agent, it gives the plugin and the report cmdlines
+// with the built-in secret patterns masked.
 func Run(ctx context.Context, w io.Writer, opt Options, logger hclog.Logger) (Summary, error) {
 	var sum Summary
 	p := opt.Plugin
@@ -67,6 +70,10 @@ func Run(ctx context.Context, w io.Writer, opt Options, logger hclog.Logger) (Su
 		return sum, err
 	}
 	defer sc.Close()
+	red, err := redact.Compile(nil, true)
+	if err != nil {
+		return sum, err
+	}
 	res, err := sc.Scan(ctx)
 	if err != nil {
 		return sum, fmt.Errorf("scan %s: %w", opt.Root, err)
@@ -81,7 +88,7 @@ func Run(ctx context.Context, w io.Writer, opt Options, logger hclog.Logger) (Su
 			continue
 		}
 		found = true
-		rec := Record(sp)
+		rec := pipeline.PluginRecord(sp, sp.ProcessName, nil, red)
 		if slices.Contains(p.Fields, "env") {
 			rec.Env, _ = scan.ReadEnviron(opt.Root, sp.PID)
 		}
@@ -104,7 +111,7 @@ func Run(ctx context.Context, w io.Writer, opt Options, logger hclog.Logger) (Su
 			sum.Changed++
 		}
 		if sum.Calls <= limit {
-			writeCall(w, sp, out, d, err)
+			writeCall(w, sp, red, out, d, err)
 		}
 	}
 	if opt.PID != 0 && !found {
@@ -114,23 +121,12 @@ func Run(ctx context.Context, w io.Writer, opt Options, logger hclog.Logger) (Su
 	return sum, nil
 }
 
-// Record is the plugin input for a scanned process before any rule ran:
-// name is process_name, no tags.
-func Record(sp *scan.Process) abi.Record {
-	return abi.Record{
-		PID: sp.PID, PPID: sp.PPID, StartTime: sp.StartTime.UnixMilli(),
-		Name: sp.ProcessName, ProcessName: sp.ProcessName,
-		Argv: sp.Argv, Cmdline: sp.Cmdline, Exe: sp.Exe,
-		UID: sp.UID, User: sp.User, ContainerID: sp.ContainerID, Cgroup: sp.Cgroup,
-	}
-}
-
 func changed(r abi.Result) bool {
 	return r.HasRename || r.Drop || len(r.SetTags) > 0 || len(r.RemoveTags) > 0
 }
 
-func writeCall(w io.Writer, sp *scan.Process, r abi.Result, d time.Duration, err error) {
-	cmd := sp.Cmdline
+func writeCall(w io.Writer, sp *scan.Process, red *redact.Redactor, r abi.Result, d time.Duration, err error) {
+	cmd := red.Cmdline(sp.Cmdline)
 	if len(cmd) > 80 {
 		cmd = cmd[:79] + "…"
 	}
