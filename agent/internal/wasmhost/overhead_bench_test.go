@@ -1,0 +1,200 @@
+package wasmhost
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/proctag/proctag/abi"
+	"github.com/proctag/proctag/agent/internal/config"
+	"github.com/proctag/proctag/sdk/sdktest"
+)
+
+// Where the per-call deadline's cost goes. wazero 1.12 implements
+// WithCloseOnContextDone by compiling, at every wasm loop header, an
+// indirect call to a trampoline that leaves native code for Go
+// (callEngine.callWithStack handles ExitCodeCheckModuleExitCode: it calls
+// FailIfClosed and re-enters with afterGoFunctionCallEntrypoint), taken on
+// every iteration whether or not the context ended; and it starts one
+// watchdog goroutine per export call. Go's wasm port compiles every
+// function that calls another into a loop (its resumable-stack dispatch),
+// so a Go guest takes that exit roughly once per function call too. These
+// benchmarks measure the two parts separately: the per-iteration exit
+// (BenchmarkLoopCheck) and the fixed per-call cost (BenchmarkExportCall).
+
+// countingLoop is a hand-made plugin whose proctag_process(ptr, n) runs a
+// loop of n iterations and returns "unchanged".
+func countingLoop() []byte {
+	body := []byte{
+		0x03, 0x40, // loop
+		0x20, 0x01, // local.get 1 (n)
+		0x41, 0x01, // i32.const 1
+		0x6b,       // i32.sub
+		0x22, 0x01, // local.tee 1
+		0x0d, 0x00, // br_if 0
+		0x0b,       // end
+		0x42, 0x00, // i64.const 0: unchanged
+	}
+	return handPlugin(0x00010000, body, nil).bytes()
+}
+
+// benchInstance compiles wasm (with or without wazero's termination checks)
+// and starts one instance of it.
+func benchInstance(b *testing.B, wasm []byte, deadline bool) *instance {
+	b.Helper()
+	glog := newGuestLog(hclog.NewNullLogger(), time.Now)
+	m, err := compileModule(b.Context(), "bench", wasm, "", nil, 64<<20, glog, deadline)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = m.close(context.Background()) })
+	in, err := m.newInstance(b.Context(), instanceConfig{name: "bench", memoryLimitBytes: 64 << 20, stdout: io.Discard, stderr: io.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return in
+}
+
+// deadlines are the two ways of running a guest: as the host does (the
+// termination checks compiled in, a deadline per call) and without either.
+var deadlines = []struct {
+	name    string
+	on      bool
+	timeout time.Duration
+}{{"deadline", true, time.Second}, {"no-deadline", false, 0}}
+
+// BenchmarkLoopCheck runs a counting loop of 10,000 iterations in one
+// call: ns/iteration is what one loop iteration costs, with wazero's
+// termination check (an exit to Go) and without.
+func BenchmarkLoopCheck(b *testing.B) {
+	const iterations = 10000
+	wasm := countingLoop()
+	for _, dl := range deadlines {
+		b.Run(dl.name, func(b *testing.B) {
+			in := benchInstance(b, wasm, dl.on)
+			b.ReportAllocs()
+			for b.Loop() {
+				ctx, cancel := b.Context(), context.CancelFunc(func() {})
+				if dl.on {
+					ctx, cancel = context.WithTimeout(ctx, dl.timeout)
+				}
+				in.stack[0], in.stack[1] = 0, iterations
+				err := in.process.CallWithStack(ctx, in.stack[:])
+				cancel()
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*iterations), "ns/iteration")
+		})
+	}
+}
+
+// BenchmarkExportCall measures the fixed cost of one call through the
+// host's call path (deadline context, proctag_alloc, copy in,
+// proctag_process, copy out) on a hand-made guest whose proctag_process
+// returns at once: what the host and wazero spend per call, guest work
+// aside.
+func BenchmarkExportCall(b *testing.B) {
+	input := []byte{0x01, 0x01, 0x07} // Record{pid: 7}
+	for _, dl := range deadlines {
+		b.Run(dl.name, func(b *testing.B) {
+			in := benchInstance(b, handPlugin(0x00010000, nil, nil).bytes(), dl.on)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := in.call(b.Context(), "bench", dl.timeout, in.process, input, maxOutputBytes); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// cpuTime is the CPU time (user + system) the process used so far. The
+// benchmarks here are single-threaded but for wazero's watchdog goroutine,
+// so on a loaded machine cpu-ns is the better guide than wall time.
+func cpuTime(b *testing.B) time.Duration {
+	b.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func reportPerRecord(b *testing.B, cpu0 time.Duration, records int) {
+	b.Helper()
+	n := float64(b.N * records)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/record")
+	b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/n, "cpu-ns/record")
+}
+
+// BenchmarkSDKTemplate is what a plugin written with the Go SDK costs in the
+// agent: sdk/template (two tags a record) on a typical record (a JVM with
+// two tags, every field but env), through the host's call path, one record
+// per proctag_process call and 64 per proctag_process_batch call, with the
+// per-call deadline the agent always uses and, for comparison, without.
+func BenchmarkSDKTemplate(b *testing.B) {
+	dir := b.TempDir()
+	if _, err := sdktest.BuildTo("../../../sdk/template", dir); err != nil {
+		b.Fatal(err)
+	}
+	spec := config.Plugin{
+		Name: "template", Path: dir + "/template.wasm", Config: []byte("payments"),
+		Capabilities: []string{"tag"}, TagPrefix: "example.com/",
+		Timeout: time.Second, MemoryLimitBytes: 64 << 20, Instances: 1,
+	}
+	for _, dl := range deadlines {
+		for _, n := range []int{1, 64} {
+			b.Run(fmt.Sprintf("%s/records=%d", dl.name, n), func(b *testing.B) {
+				opts := []LoadOption{WithCacheDir(sharedCacheDir)}
+				if !dl.on {
+					opts = append(opts, withoutDeadline())
+				}
+				p, err := LoadFile(b.Context(), "", spec, hclog.NewNullLogger(), opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { _ = p.Close(context.Background()) })
+				var arena []byte
+				pend := make([]pending, n)
+				ch := make([]int, n)
+				for i := range pend {
+					r := jvmRecord(1000 + i)
+					start := len(arena)
+					arena = abi.AppendRecord(arena, &r, p.grant.fields)
+					pend[i], ch[i] = pending{start: start, end: len(arena)}, i
+				}
+				b.ReportAllocs()
+				cpu0 := cpuTime(b)
+				for b.Loop() {
+					if err := p.runChunk(b.Context(), pend, ch, arena); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportPerRecord(b, cpu0, n)
+				if got := len(pend[n-1].res.SetTags); got != 2 {
+					b.Fatalf("the template set %d tags, want 2", got)
+				}
+			})
+		}
+	}
+}
+
+// jvmRecord is the record sdk/bench_test.go uses: a JVM with a handful of
+// tags.
+func jvmRecord(pid int) abi.Record {
+	return abi.Record{
+		PID: pid, PPID: 1, StartTime: 1_764_110_000_123,
+		Name: "java", ProcessName: "java",
+		Argv:    []string{"/usr/bin/java", "-Xmx1g", "-cp", "/srv/lib/*", "org.acme.billing.Main", "--port", "8080"},
+		Cmdline: "/usr/bin/java -Xmx1g -cp /srv/lib/* org.acme.billing.Main --port 8080",
+		Exe:     "/usr/lib/jvm/java-21/bin/java", UID: 1000, User: "app",
+		ContainerID: "4f2c9d8e0a1b", Cgroup: "0::/system.slice/docker-4f2c9d8e0a1b.scope\n",
+		Tags: []abi.Tag{{Key: "env", Value: "prod"}, {Key: "team", Value: "pay"}},
+	}
+}
