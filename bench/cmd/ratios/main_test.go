@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -47,8 +48,10 @@ func TestRunGolden(t *testing.T) {
 		golden string
 		met    bool
 	}{
-		{name: "targets met, median of three runs", input: "testdata/bench.txt", golden: "testdata/bench.golden", met: true},
-		{name: "steady tick missing", input: "testdata/nosteady.txt", golden: "testdata/nosteady.golden", met: false},
+		{name: "every target met, median of three runs", input: "testdata/met.txt", golden: "testdata/met.golden", met: true},
+		{name: "real run of every package, plugin call cost missed", input: "testdata/all.txt", golden: "testdata/all.golden", met: false},
+		{name: "steady tick and every other package missing", input: "testdata/nosteady.txt", golden: "testdata/nosteady.golden", met: false},
+		{name: "failed benchmark, failed build and a loud quiet tick", input: "testdata/fail.txt", golden: "testdata/fail.golden", met: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,6 +81,76 @@ func TestRunGolden(t *testing.T) {
 				t.Errorf("output differs from %s (rerun with -update and review the diff):\n%s", filepath.Base(tt.golden), out.String())
 			}
 		})
+	}
+}
+
+func TestParseQualifiesByPackage(t *testing.T) {
+	in := "pkg: github.com/proctag/proctag/agent/internal/rules\n" +
+		"BenchmarkCompile-2 1402 739092 ns/op\n" +
+		"pkg: github.com/proctag/proctag/agent/internal/wasmhost\n" +
+		"BenchmarkCompile/no-cache-2 1 2630712795 ns/op\n" +
+		"    --- FAIL: BenchmarkApplySteady\n" +
+		"FAIL\tgithub.com/proctag/proctag/agent/internal/wasmhost\t1.0s\n"
+	r, err := parse(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"rules.Compile", "wasmhost.Compile/no-cache"}; !slices.Equal(r.order, want) {
+		t.Errorf("names %q, want %q", r.order, want)
+	}
+	if v, ok := r.get("rules.Compile", "ns/op"); !ok || v != 739092 {
+		t.Errorf("rules.Compile ns/op = %v, %v; want 739092", v, ok)
+	}
+	want := []string{"--- FAIL: BenchmarkApplySteady", "FAIL github.com/proctag/proctag/agent/internal/wasmhost 1.0s"}
+	if !slices.Equal(r.failures, want) {
+		t.Errorf("failures %q, want %q", r.failures, want)
+	}
+}
+
+func TestEvaluate(t *testing.T) {
+	r := &results{metrics: map[string]map[string][]float64{
+		"a": {"ns/op": {3000}, "B": {999}},
+		"b": {"ns/op": {1000}, "z": {0}},
+	}}
+	tests := []struct {
+		name       string
+		s          spec
+		value, res string
+		met        bool
+	}{
+		{name: "ratio at least, met on the boundary", s: spec{num: ref{"a", "ns/op"}, den: ref{"b", "ns/op"}, target: 3, cmp: atLeast, format: ratio}, value: "3.00x", res: "meets", met: true},
+		{name: "ratio at least, missed", s: spec{num: ref{"a", "ns/op"}, den: ref{"b", "ns/op"}, target: 3.5, cmp: atLeast, format: ratio}, value: "3.00x", res: "MISSES"},
+		{name: "at most, met on the boundary", s: spec{num: ref{"a", "ns/op"}, target: 3000, cmp: atMost, format: duration}, value: "3.0 µs", res: "meets", met: true},
+		{name: "at most, missed", s: spec{num: ref{"a", "ns/op"}, target: 2999, cmp: atMost, format: duration}, value: "3.0 µs", res: "MISSES"},
+		{name: "below is strict", s: spec{num: ref{"a", "B"}, target: 999, cmp: below, format: byteSize}, value: "999 B", res: "MISSES"},
+		{name: "constant divisor", s: spec{num: ref{"a", "ns/op"}, div: 1000, target: 3, cmp: atMost, format: decimal}, value: "3.000", res: "meets", met: true},
+		{name: "info never fails", s: spec{num: ref{"a", "ns/op"}, format: duration}, value: "3.0 µs", res: "-", met: true},
+		{name: "info missing does not fail", s: spec{num: ref{"c", "ns/op"}, format: duration}, value: "-", res: "missing benchmark", met: true},
+		{name: "target missing fails", s: spec{num: ref{"c", "ns/op"}, target: 1, cmp: atMost, format: duration}, value: "-", res: "missing benchmark"},
+		{name: "zero denominator is missing", s: spec{num: ref{"a", "ns/op"}, den: ref{"b", "z"}, target: 1, cmp: atLeast, format: ratio}, value: "-", res: "missing benchmark"},
+		{name: "ran: a result is the pass", s: spec{num: ref{"b", "ns/op"}, cmp: ran, text: "0 calls"}, value: "0 calls", res: "meets", met: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			value, _, res, met := evaluate(r, tt.s)
+			if value != tt.value || res != tt.res || met != tt.met {
+				t.Errorf("evaluate = %q, %q, %v; want %q, %q, %v", value, res, met, tt.value, tt.res, tt.met)
+			}
+		})
+	}
+}
+
+func TestSpecsNameDistinctRatios(t *testing.T) {
+	seen := make(map[string]bool)
+	for _, s := range specs {
+		key := s.issue + " " + s.what
+		if seen[key] {
+			t.Errorf("two specs named %q", key)
+		}
+		seen[key] = true
+		if s.cmp != ran && s.format == nil {
+			t.Errorf("spec %q has no format", key)
+		}
 	}
 }
 

@@ -4,16 +4,22 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
 )
 
-// results holds every metric of every benchmark, in input order.
+// results holds every metric of every benchmark, in input order. A
+// benchmark's name is qualified by the last element of the package it
+// ran in ("sockets.ReadTCP"), taken from the preceding "pkg:" line, so that
+// packages may use the same benchmark names.
 type results struct {
 	order []string
 	// metrics maps benchmark name -> unit -> values (one per run).
 	metrics map[string]map[string][]float64
+	// failures are the input's "--- FAIL" and "FAIL" lines, trimmed.
+	failures []string
 }
 
 // get returns the median of a benchmark's metric and whether it exists.
@@ -29,16 +35,30 @@ func (r *results) get(name, unit string) (float64, bool) {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2, true
 }
 
-// parse reads `go test -bench` output. Lines that are not results (goos,
-// PASS, ok, logs) are skipped.
+// parse reads `go test -bench` output, of one or several packages. Lines
+// that are not results (goos, PASS, ok, logs) are skipped; failures are
+// kept.
 func parse(in io.Reader) (*results, error) {
 	r := &results{metrics: make(map[string]map[string][]float64)}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	pkg := ""
 	for sc.Scan() {
-		name, m, ok := parseLine(sc.Text())
+		line := sc.Text()
+		if p, ok := strings.CutPrefix(line, "pkg: "); ok {
+			pkg = path.Base(strings.TrimSpace(p))
+			continue
+		}
+		if t := strings.TrimSpace(line); strings.HasPrefix(t, "--- FAIL") || strings.HasPrefix(t, "FAIL\t") {
+			r.failures = append(r.failures, strings.Join(strings.Fields(t), " "))
+			continue
+		}
+		name, m, ok := parseLine(line)
 		if !ok {
 			continue
+		}
+		if pkg != "" {
+			name = pkg + "." + name
 		}
 		if r.metrics[name] == nil {
 			r.metrics[name] = make(map[string][]float64)

@@ -3,73 +3,131 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 )
 
-// Targets of issue 3 ("Speed").
-const (
-	MinNaiveOverCold       = 2.0
-	MinColdOverSteady      = 5.0
-	MaxSteadyAllocsPerProc = 0.1
-)
+// columns are the metrics writeTable gives a column of their own; every
+// other metric goes to the last column as unit=value.
+var columns = []string{"ns/op", "cpu-ns/op", "B/op", "allocs/op", "procs", "sockets"}
 
-// Benchmark names the ratios use.
-const (
-	cold   = "ColdScan"
-	steady = "SteadyTick"
-	naive  = "ProcfsNaive"
-)
-
-// writeTable prints every benchmark with its time, memory and counts.
+// writeTable prints every benchmark with its time, memory, counts and
+// other metrics.
 func writeTable(out io.Writer, r *results) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "benchmark\ttime/op\tcpu/op\tB/op\tallocs/op\tprocs\tsockets\tallocs/proc\t")
+	fmt.Fprintln(tw, "benchmark\ttime/op\tcpu/op\tB/op\tallocs/op\tprocs\tsockets\tallocs/proc\tother\t")
 	for _, name := range r.order {
 		ns, _ := r.get(name, "ns/op")
 		cpu := "-"
 		if v, ok := r.get(name, "cpu-ns/op"); ok {
 			cpu = duration(v)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, duration(ns), cpu,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, duration(ns), cpu,
 			metric(r, name, "B/op"), metric(r, name, "allocs/op"),
-			metric(r, name, "procs"), metric(r, name, "sockets"), perProc(r, name))
+			metric(r, name, "procs"), metric(r, name, "sockets"), perProc(r, name), others(r, name))
 	}
 	tw.Flush()
 	fmt.Fprintln(out)
 }
 
-// writeRatios prints the target ratios and reports whether all were met.
-func writeRatios(out io.Writer, r *results) bool {
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ratio\tvalue\ttarget\tresult")
-	all := true
-	line := func(what string, v float64, have bool, format, target string, met bool) {
-		switch {
-		case !have:
-			fmt.Fprintf(tw, "%s\t-\t%s\tmissing benchmark\n", what, target)
-			all = false
-		default:
-			res := "meets"
-			if !met {
-				res, all = "MISSES", false
-			}
-			fmt.Fprintf(tw, "%s\t"+format+"\t%s\t%s\n", what, v, target, res)
+// others prints the metrics of a benchmark that have no column, sorted by
+// unit, or "-".
+func others(r *results, name string) string {
+	var units []string
+	for unit := range r.metrics[name] {
+		if !slices.Contains(columns, unit) {
+			units = append(units, unit)
 		}
 	}
-	for _, unit := range []struct{ unit, what string }{{"ns/op", "time"}, {"cpu-ns/op", "cpu"}} {
-		c, okC := r.get(cold, unit.unit)
-		s, okS := r.get(steady, unit.unit)
-		n, okN := r.get(naive, unit.unit)
-		okC, okS, okN = okC && c > 0, okS && s > 0, okN && n > 0
-		line("procfs naive / cold scan ("+unit.what+")", n/c, okC && okN, "%.2fx", fmt.Sprintf(">= %gx", MinNaiveOverCold), n/c >= MinNaiveOverCold)
-		line("cold scan / steady tick ("+unit.what+")", c/s, okC && okS, "%.2fx", fmt.Sprintf(">= %gx", MinColdOverSteady), c/s >= MinColdOverSteady)
+	if len(units) == 0 {
+		return "-"
 	}
-	a, okA := r.get(steady, "allocs/op")
-	p, okP := r.get(steady, "procs")
-	line("steady tick allocs per process", a/p, okA && okP && p > 0, "%.3f", fmt.Sprintf("<= %g", MaxSteadyAllocsPerProc), a/p <= MaxSteadyAllocsPerProc)
+	slices.Sort(units)
+	parts := make([]string, len(units))
+	for i, unit := range units {
+		v, _ := r.get(name, unit)
+		parts[i] = unit + "=" + compact(v)
+	}
+	return strings.Join(parts, " ")
+}
+
+// writeRatios prints every spec with its value, target and result, and
+// reports whether every target was met. Specs without a target (info)
+// never fail the run; any failed benchmark or package does.
+func writeRatios(out io.Writer, r *results) bool {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "issue\tratio\tvalue\ttarget\tresult")
+	all := true
+	for _, s := range specs {
+		value, target, result, met := evaluate(r, s)
+		all = all && met
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.issue, s.what, value, target, result)
+	}
 	tw.Flush()
+	if len(r.failures) > 0 {
+		all = false
+		fmt.Fprintln(out)
+		fmt.Fprintln(out, "failures:")
+		for _, f := range r.failures {
+			fmt.Fprintln(out, "  "+f)
+		}
+	}
 	return all
+}
+
+// evaluate computes one spec: the printed value, target and result, and
+// whether it counts as met.
+func evaluate(r *results, s spec) (value, target, result string, met bool) {
+	target = targetText(s)
+	n, ok := r.get(s.num.bench, s.num.unit)
+	d := s.div
+	if d == 0 {
+		d = 1
+	}
+	if s.den.bench != "" {
+		v, okD := r.get(s.den.bench, s.den.unit)
+		ok, d = ok && okD, v
+	}
+	if !ok || d == 0 {
+		return "-", target, "missing benchmark", s.cmp == info
+	}
+	if s.cmp == ran {
+		return s.text, target, "meets", true
+	}
+	v := n / d
+	value = s.format(v)
+	switch s.cmp {
+	case info:
+		return value, target, "-", true
+	case atLeast:
+		met = v >= s.target
+	case atMost:
+		met = v <= s.target
+	case below:
+		met = v < s.target
+	}
+	if met {
+		return value, target, "meets", true
+	}
+	return value, target, "MISSES", false
+}
+
+// targetText prints a spec's target, "-" when it has none.
+func targetText(s spec) string {
+	switch s.cmp {
+	case atLeast:
+		return ">= " + s.format(s.target)
+	case atMost:
+		return "<= " + s.format(s.target)
+	case below:
+		return "< " + s.format(s.target)
+	case ran:
+		return s.text
+	}
+	return "-"
 }
 
 // duration prints nanoseconds with a readable unit.
@@ -83,6 +141,28 @@ func duration(ns float64) string {
 		return fmt.Sprintf("%.1f µs", ns/1e3)
 	}
 	return fmt.Sprintf("%.0f ns", ns)
+}
+
+// byteSize prints a byte count with a decimal unit (1 KB = 1000 B).
+func byteSize(n float64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.2f GB", n/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", n/1e6)
+	case n >= 1e4:
+		return fmt.Sprintf("%.1f KB", n/1e3)
+	}
+	return fmt.Sprintf("%.0f B", n)
+}
+
+// compact prints a metric value: whole numbers and large values without
+// decimals, small fractions with three significant digits.
+func compact(v float64) string {
+	if v == math.Trunc(v) || math.Abs(v) >= 100 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
 }
 
 // metric prints a metric or "-" when the benchmark has none.
