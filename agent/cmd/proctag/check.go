@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 
 	"github.com/proctag/proctag/agent/internal/config"
@@ -65,6 +67,9 @@ func newCheckCmd(g *globals) *cobra.Command {
 					fmt.Fprintf(out, "plugin %s: ok\n", p.Name)
 				}
 			}
+			if cfg.PluginDir != "" {
+				checkPluginDir(cmd, cfg, hclog.NewNullLogger(), report) // check reports, so no log lines
+			}
 			if !cfg.ProcSyncEnabled {
 				report("warning", fmt.Sprintf("%s: os-proc-sync-enabled is false: `proctag run` will exit at once (scan ignores it)", cfg.File))
 			}
@@ -74,6 +79,24 @@ func newCheckCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVarP(&path, "config", "c", "", "config file to check")
 	cmd.MarkFlagRequired("config")
 	return cmd
+}
+
+// checkPluginDir loads plugin-dir the way the agent does and reports every
+// module that does not load.
+func checkPluginDir(cmd *cobra.Command, cfg *config.Config, logger hclog.Logger, report func(kind, msg string)) {
+	h, err := wasmhost.New(cmd.Context(), wasmhost.Config{CacheDir: runner.WasmCacheDir(), PluginDir: cfg.PluginDir}, logger)
+	if err != nil {
+		report("error", fmt.Sprintf("%s: plugin-dir: %v", cfg.File, err))
+		return
+	}
+	defer h.Close(context.WithoutCancel(cmd.Context()))
+	for _, ps := range h.Stats().Plugins {
+		if ps.Loaded {
+			fmt.Fprintf(cmd.OutOrStdout(), "plugin %s (plugin-dir): ok\n", ps.Name)
+		} else {
+			report("error", fmt.Sprintf("%s: plugin-dir %s: %s: %s", cfg.File, cfg.PluginDir, ps.Name, ps.LoadError))
+		}
+	}
 }
 
 // splitErrors undoes errors.Join so that each problem prints on its line.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -81,5 +83,23 @@ func TestCheckMissingFile(t *testing.T) {
 	out, err := execute(t, "check", "--config", "/nonexistent/proctag.yaml")
 	if err == nil || !strings.Contains(out, "/nonexistent/proctag.yaml") {
 		t.Fatalf("err %v, output %q: want exit 1 naming the file", err, out)
+	}
+}
+
+// TestCheckPluginDir loads plugin-dir as the agent would: a corrupt module
+// is an error naming it.
+func TestCheckPluginDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "broken.wasm"), []byte("not wasm"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeFile(t, "dir.yaml", "os-proc-sync-enabled: true\nplugin-dir: "+dir+"\n")
+	out, err := execute(t, "check", "--config", cfg)
+	var ee exitError
+	if !errors.As(err, &ee) || ee.code != 1 {
+		t.Fatalf("err %v, want exit 1", err)
+	}
+	if !strings.Contains(out, "broken: ") || !strings.Contains(out, "invalid magic number") || !strings.Contains(out, "1 error(s)") {
+		t.Errorf("output does not report the corrupt module:\n%s", out)
 	}
 }
