@@ -140,11 +140,15 @@ func (h *Host) Apply(ctx context.Context, procs []Input) []Output {
 	defer h.mu.RUnlock()
 	h.tick++
 	outs := make([]Output, len(procs))
+	// One backing array for every Output's Effects (one per plugin), not
+	// one allocation per process.
+	n := len(h.set)
+	effects := make([]Effect, len(procs)*n)
 	for i := range procs {
 		outs[i].Name = procs[i].Record.Name
 		outs[i].Tags = slices.Clone(procs[i].Record.Tags)
-		if len(h.set) > 0 {
-			outs[i].Effects = make([]Effect, 0, len(h.set))
+		if n > 0 {
+			outs[i].Effects = effects[i*n : i*n : (i+1)*n]
 		}
 	}
 	for _, p := range h.set {
@@ -248,6 +252,7 @@ func applyResult(o *Output, r *abi.Result) {
 	for _, k := range r.RemoveTags {
 		o.Tags = slices.DeleteFunc(o.Tags, func(t abi.Tag) bool { return t.Key == k })
 	}
+	o.Tags = slices.Grow(o.Tags, len(r.SetTags)) // one allocation, not one per doubling
 	for _, t := range r.SetTags {
 		if i := slices.IndexFunc(o.Tags, func(x abi.Tag) bool { return x.Key == t.Key }); i >= 0 {
 			o.Tags[i].Value = t.Value

@@ -81,10 +81,12 @@ func BenchmarkApplySteady(b *testing.B) {
 	h.Apply(b.Context(), procs)
 	calls := pluginStats(b, h, "g").Calls
 	b.ReportAllocs()
+	cpu0 := cpuTime(b)
 	for b.Loop() {
 		h.Apply(b.Context(), procs)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(procs)), "ns/process")
+	b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(b.N*len(procs)), "cpu-ns/process")
 	if got := pluginStats(b, h, "g").Calls; got != calls {
 		b.Fatalf("steady ticks made %d calls", got-calls)
 	}
