@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -14,10 +13,9 @@ import (
 	"time"
 
 	"github.com/proctag/proctag/agent/internal/fakeproc"
+	goldenfile "github.com/proctag/proctag/agent/internal/golden"
 	"github.com/proctag/proctag/agent/snapshot"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // TestMain doubles as the child processes of the live tests: with
 // PROCTAG_E2E_ROLE set, the test binary plays that role instead of testing.
@@ -96,32 +94,16 @@ func writeFile(t *testing.T, name, text string) string {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name), got)
 }
 
 // TestScanGeneratedTree runs `proctag scan` on the basic fake tree with the
 // demo rules and compares the whole JSON output with a golden file.
 func TestScanGeneratedTree(t *testing.T) {
-	tree, err := fakeproc.Load("../../../testdata/proc/basic.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Boot a day ago so that every process is older than min-lifetime.
-	tree.BootTime = time.Now().Add(-24 * time.Hour).Unix()
+	// Booted a day ago, so that every process is older than min-lifetime.
 	dir := t.TempDir()
-	if err := tree.Write(dir); err != nil {
+	tree, err := fakeproc.WriteScenario("../../../testdata/proc/basic.yaml", dir, 24*time.Hour)
+	if err != nil {
 		t.Fatal(err)
 	}
 	out, err := execute(t, "scan", "--config", "testdata/rules.yaml", "--proc-root", dir, "--format", "json")

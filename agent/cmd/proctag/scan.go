@@ -9,6 +9,7 @@ import (
 
 	"github.com/proctag/proctag/agent/internal/render"
 	"github.com/proctag/proctag/agent/internal/runner"
+	"github.com/proctag/proctag/agent/snapshot"
 )
 
 // scanFlags are shared by scan and explain.
@@ -22,6 +23,29 @@ func (f *scanFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.procRoot, "proc-root", "", "procfs root, overrides os-proc-root (e.g. a generated tree)")
 }
 
+// tick loads the config, builds the pipeline and runs one tick. The caller
+// closes the returned Parts.
+func (f *scanFlags) tick(cmd *cobra.Command, g *globals) (*runner.Parts, *snapshot.Snapshot, string, error) {
+	logger := g.logger("")
+	cfg, err := runner.LoadConfig(f.config, logger)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if f.procRoot != "" {
+		cfg.ProcRoot = f.procRoot
+	}
+	pt, err := runner.Build(cmd.Context(), cfg, logger, agentVersion(), "")
+	if err != nil {
+		return nil, nil, "", err
+	}
+	snap, _, err := pt.Pipeline.Tick(cmd.Context())
+	if err != nil {
+		pt.Close(cmd.Context())
+		return nil, nil, "", err
+	}
+	return pt, snap, cfg.ProcRoot, nil
+}
+
 func newScanCmd(g *globals) *cobra.Command {
 	var f scanFlags
 	var format string
@@ -33,23 +57,11 @@ func newScanCmd(g *globals) *cobra.Command {
 			if format != "json" && format != "table" {
 				return fmt.Errorf("--format %q is not json or table", format)
 			}
-			logger := g.logger("")
-			cfg, err := runner.LoadConfig(f.config, logger)
-			if err != nil {
-				return err
-			}
-			if f.procRoot != "" {
-				cfg.ProcRoot = f.procRoot
-			}
-			pt, err := runner.Build(cmd.Context(), cfg, logger, agentVersion(), "")
+			pt, snap, _, err := f.tick(cmd, g)
 			if err != nil {
 				return err
 			}
 			defer pt.Close(cmd.Context())
-			snap, _, err := pt.Pipeline.Tick(cmd.Context())
-			if err != nil {
-				return err
-			}
 			out := cmd.OutOrStdout()
 			if format == "json" {
 				return render.JSON(out, snap)
@@ -79,25 +91,14 @@ func newExplainCmd(g *globals) *cobra.Command {
 		Short: "Show which rules and plugins decided a process's fate, and why",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			logger := g.logger("")
-			cfg, err := runner.LoadConfig(f.config, logger)
-			if err != nil {
-				return err
-			}
-			if f.procRoot != "" {
-				cfg.ProcRoot = f.procRoot
-			}
-			pt, err := runner.Build(cmd.Context(), cfg, logger, agentVersion(), "")
+			pt, _, root, err := f.tick(cmd, g)
 			if err != nil {
 				return err
 			}
 			defer pt.Close(cmd.Context())
-			if _, _, err := pt.Pipeline.Tick(cmd.Context()); err != nil {
-				return err
-			}
 			text, ok := pt.Pipeline.Explain(pid)
 			if !ok {
-				return fmt.Errorf("pid %d: no such process under %s", pid, cfg.ProcRoot)
+				return fmt.Errorf("pid %d: no such process under %s", pid, root)
 			}
 			fmt.Fprint(cmd.OutOrStdout(), text)
 			return nil

@@ -3,6 +3,7 @@ package fakeproc
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -137,4 +138,16 @@ func (t *Tree) proc(pid int) *Proc {
 		}
 	}
 	return nil
+}
+
+// WriteScenario loads the YAML scenario at path, sets its boot time bootAgo
+// before now (so that process ages, and with them min-lifetime, do not
+// depend on when the scenario was written), and writes it under dir.
+func WriteScenario(path, dir string, bootAgo time.Duration) (*Tree, error) {
+	t, err := Load(path)
+	if err != nil {
+		return nil, err
+	}
+	t.BootTime = time.Now().Add(-bootAgo).Unix()
+	return t, t.Write(dir)
 }

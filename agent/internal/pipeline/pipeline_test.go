@@ -19,13 +19,8 @@ import (
 // process is older than any min-lifetime used here.
 func basicTree(t *testing.T) string {
 	t.Helper()
-	tree, err := fakeproc.Load("../../../testdata/proc/basic.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tree.BootTime = time.Now().Add(-24 * time.Hour).Unix()
 	dir := t.TempDir()
-	if err := tree.Write(dir); err != nil {
+	if _, err := fakeproc.WriteScenario("../../../testdata/proc/basic.yaml", dir, 24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	return dir

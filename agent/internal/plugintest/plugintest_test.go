@@ -20,12 +20,8 @@ import (
 // not know is unchanged, and a rename without the grant is reported as a
 // violation.
 func TestRunOnGeneratedTree(t *testing.T) {
-	tree, err := fakeproc.Load("../../../testdata/proc/basic.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	root := t.TempDir()
-	if err := tree.Write(root); err != nil {
+	if _, err := fakeproc.WriteScenario("../../../testdata/proc/basic.yaml", root, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	wasm := filepath.Join(t.TempDir(), "jvm-name.wasm")
