@@ -3,18 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"testing"
-	"time"
 
-	"github.com/hashicorp/go-hclog"
-	"github.com/nats-io/nats.go"
-
-	"github.com/proctag/proctag/agent/internal/config"
-	"github.com/proctag/proctag/agent/internal/runner"
+	"github.com/proctag/proctag/agent/internal/runner/runnertest"
 	"github.com/proctag/proctag/agent/snapshot"
-	"github.com/proctag/proctag/agent/snapshot/natssub"
 )
 
 // TestRunPublishesLiveProcesses runs the agent on the embedded server (on a
@@ -37,48 +30,12 @@ os-proc-regex:
   - match-regex: ""
     action: drop
 `)
-	cfg, _, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	urls := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- runner.Run(ctx, cfg, runner.Options{Version: "test", Ready: func(u string) { urls <- u }}, hclog.NewNullLogger())
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	var url string
-	select {
-	case url = <-urls:
-	case err := <-done:
-		t.Fatalf("run ended before it was ready: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("agent not ready within 30s")
-	}
-
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	sub, err := natssub.New(nc, natssub.Config{HostID: "e2e-host"}, hclog.NewNullLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, scancel := context.WithCancel(ctx)
-	sdone := make(chan error, 1)
-	go func() { sdone <- sub.Run(sctx) }()
-	t.Cleanup(func() { scancel(); <-sdone })
+	url := runnertest.Start(t, path, nil)
+	sub := runnertest.Follow(t, url, "e2e-host")
 
 	srvCtx, stopServer := context.WithCancel(t.Context())
 	server, client, port := startServerCtx(t, srvCtx)
-	waitState(t, sub, "the spawned processes and their connection", func(s *snapshot.Snapshot) bool {
+	runnertest.Wait(t, sub, "e2e-host", "the spawned processes and their connection", func(s *snapshot.Snapshot) bool {
 		var named, conn bool
 		for _, p := range s.Processes {
 			if p.PID == client && p.Name == "e2e-worker" && p.PPID == server {
@@ -106,7 +63,7 @@ os-proc-regex:
 		t.Errorf("watch --once printed host %q with %d processes, want e2e-host with pid %d", watched.Host.HostID, len(watched.Processes), client)
 	}
 	stopServer()
-	waitState(t, sub, "the exited processes removed", func(s *snapshot.Snapshot) bool {
+	runnertest.Wait(t, sub, "e2e-host", "the exited processes removed", func(s *snapshot.Snapshot) bool {
 		for _, p := range s.Processes {
 			if p.PID == client || p.PID == server {
 				return false
@@ -142,28 +99,4 @@ func startServerCtx(t *testing.T, ctx context.Context) (server, client, port int
 		}
 	}()
 	return server, client, port
-}
-
-// waitState waits until the host's state satisfies ok, up to 30 s.
-func waitState(t *testing.T, sub *natssub.Subscriber, what string, ok func(*snapshot.Snapshot) bool) {
-	t.Helper()
-	deadline := time.After(30 * time.Second)
-	for {
-		if s, have := sub.State("e2e-host"); have && ok(s) {
-			return
-		}
-		select {
-		case <-sub.Changes():
-		case <-deadline:
-			s, _ := sub.State("e2e-host")
-			t.Fatalf("no state with %s within 30s; last: %s", what, describe(s))
-		}
-	}
-}
-
-func describe(s *snapshot.Snapshot) string {
-	if s == nil {
-		return "none"
-	}
-	return fmt.Sprintf("%d processes %+v, %d sockets", len(s.Processes), s.Processes, len(s.Sockets))
 }

@@ -1,18 +1,14 @@
-package runner
+package runner_test
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-	"github.com/nats-io/nats.go"
-
-	"github.com/proctag/proctag/agent/internal/config"
-	"github.com/proctag/proctag/agent/snapshot/natssub"
+	"github.com/proctag/proctag/agent/internal/runner/runnertest"
+	"github.com/proctag/proctag/agent/snapshot"
 )
 
 const reloadConfig = `
@@ -41,68 +37,20 @@ func TestReloadSwapsRulesAndRejectsBadConfig(t *testing.T) {
 		}
 	}
 	write(replace(reloadConfig, "NAME", "before-reload"))
-	cfg, _, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	reload := make(chan os.Signal, 1)
-	urls := make(chan string, 1)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, cfg, Options{
-			Version: "test",
-			Reload:  reload,
-			Load: func() (*config.Config, error) {
-				c, _, err := config.Load(path)
-				return c, err
-			},
-			Ready: func(u string) { urls <- u },
-		}, hclog.NewNullLogger())
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	var url string
-	select {
-	case url = <-urls:
-	case err := <-done:
-		t.Fatalf("run ended early: %v", err)
-	}
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	sub, err := natssub.New(nc, natssub.Config{HostID: "reload-host"}, hclog.NewNullLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, scancel := context.WithCancel(ctx)
-	sdone := make(chan error, 1)
-	go func() { sdone <- sub.Run(sctx) }()
-	t.Cleanup(func() { scancel(); <-sdone })
+	url := runnertest.Start(t, path, reload)
+	sub := runnertest.Follow(t, url, "reload-host")
 
 	waitName := func(want string) {
 		t.Helper()
-		deadline := time.After(30 * time.Second)
-		for {
-			if s, ok := sub.State("reload-host"); ok {
-				for _, p := range s.Processes {
-					if p.PID == os.Getpid() && p.Name == want {
-						return
-					}
+		runnertest.Wait(t, sub, "reload-host", "this process named "+want, func(s *snapshot.Snapshot) bool {
+			for _, p := range s.Processes {
+				if p.PID == os.Getpid() && p.Name == want {
+					return true
 				}
 			}
-			select {
-			case <-sub.Changes():
-			case <-deadline:
-				t.Fatalf("this process never published as %q", want)
-			}
-		}
+			return false
+		})
 	}
 	waitName("before-reload")
 
