@@ -26,6 +26,12 @@ func benchRecord(pid int) abi.Record {
 	}
 }
 
+// These benchmarks run the template plugin on bare wazero, without the
+// per-call deadline the agent always uses (wazero's WithCloseOnContextDone,
+// which stops a looping plugin): they measure the SDK and the guest alone.
+// What a plugin costs in the agent, deadline included, is
+// BenchmarkSDKTemplate in agent/internal/wasmhost (README, "What it costs").
+
 // loadTemplate builds sdk/template into b's temp dir and starts it.
 func loadTemplate(b *testing.B) *sdktest.Plugin {
 	b.Helper()

@@ -1,20 +1,44 @@
 package wasmhost
 
-// Measured on the 2-core development machine (load average ≈ 1.7, Go 1.26,
-// wazero 1.12, the behave test guest: Go, abi package, three tags a record):
+// Measured on the 2-core development machine, shared with other builds
+// (load average 2 to 6, so wall times vary by up to 2x between runs; the
+// CPU time per record is the steadier guide), Go 1.26, wazero 1.12, the
+// behave test guest (Go, abi package, three tags a record) unless said:
 //
-//	BenchmarkApplyChanged procs=1        28 µs/record   (one proctag_process call)
-//	BenchmarkApplyChanged procs=64       33 µs/record   (one batch call)
-//	BenchmarkApplySteady  10k procs     0.4 µs/process  (zero calls)
-//	BenchmarkInstanceStart              8.0 ms, 3.0 MiB guest memory, 6.9 MB Go heap allocated
-//	BenchmarkCompile no-cache           818 ms
-//	BenchmarkCompile disk-cache          86 ms
-//	BenchmarkCallDeadline deadline      27 µs (1) / 31 µs (64) per record
-//	BenchmarkCallDeadline no-deadline  5.7 µs (1) / 5.2 µs (64) per record
+//	BenchmarkApplyChanged procs=1      34–38 µs/record, 41–43 µs CPU (one proctag_process call;
+//	                                   95–160 µs, 76–100 µs CPU in a more loaded run)
+//	BenchmarkApplyChanged procs=64     33–59 µs/record, 35–45 µs CPU (one batch call)
+//	BenchmarkApplyChanged procs=1000   36–55 µs/record, 37–47 µs CPU (16 batch calls)
+//	BenchmarkApplySteady  10k procs   0.27–0.52 µs/process, zero calls, 1 allocation/process
+//	BenchmarkInstanceStart             8.0 ms, 3.0 MiB guest memory, 6.9 MB Go heap allocated
+//	BenchmarkCompile no-cache          818 ms
+//	BenchmarkCompile disk-cache         86 ms   (these three from an earlier, quieter run)
+//	BenchmarkCallDeadline deadline     40–69 µs (1) / 32–40 µs (64) per record
+//	BenchmarkCallDeadline no-deadline  9–13 µs (1) / 7.7–8.8 µs (64) per record
+//	BenchmarkSDKTemplate deadline      35–57 µs (1) / 34–48 µs (64) per record, sdk/template
+//	BenchmarkSDKTemplate no-deadline   7.8–14 µs (1) / 6.2–15 µs (64) per record
+//	BenchmarkLoopCheck deadline        35–43 ns per loop iteration
+//	BenchmarkLoopCheck no-deadline     0.3 ns per loop iteration
+//	BenchmarkExportCall deadline       3.2–3.6 µs per call (alloc + process, empty guest)
+//	BenchmarkExportCall no-deadline    0.05 µs per call
 //
-// The per-call deadline is most of a call's cost: to stop a looping guest
-// wazero's WithCloseOnContextDone makes compiled code leave to Go at every
-// loop iteration to check the context, and Go guests loop a lot.
+// The per-call deadline is most of a call's cost, and it is paid inside
+// wazero's compiled guest code, not in the host: see
+// overhead_bench_test.go. A CPU profile of BenchmarkCallDeadline
+// deadline/records=64 has half its samples in the guest's native code
+// (runtime._ExternalCode, trampolines included) and most of the rest in
+// callEngine.callWithStack's ExitCodeCheckModuleExitCode case
+// (FailIfClosed, afterGoFunctionCallEntrypoint): one exit to Go per loop
+// iteration, ≈ 700 per record for this Go guest ((35 − 8 µs) / 38 ns).
+// The host's own per-call work (context.WithTimeout, wazero's watchdog
+// goroutine, copying, decoding, grant checks) is 3–4 µs per call (up to
+// ≈ 10 µs when the other core is busy: the watchdog goroutine wants a
+// thread), ≈ 0.1 µs per record in a batch of 64. Replacing the per-call
+// context.WithTimeout by a per-instance cancel context armed with a reused
+// time.AfterFunc saved 0.5–1 µs per call, about 1 % of a single-record
+// call and nothing measurable in a batch, so the host keeps WithTimeout.
+// Steady ticks went from 4 allocations a process to 1 (one Effects array
+// per Apply, one growth of the tag list per result).
 
 import (
 	"context"
