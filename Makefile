@@ -42,6 +42,7 @@ vet:
 ## test: lint, then every test with the race detector.
 test: deps lint plugins
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./cmd/...
 
 ## bench: the benchmarks side by side with their baselines (bench/, then the main module's of
 ## issues 4 and 5: 1s for the µs ones, 3x for the 10k/100k ones), and the targets of issues 3-5.
