@@ -203,23 +203,7 @@ func BenchmarkCallDeadline(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.Cleanup(func() { _ = p.Close(context.Background()) })
-				var arena []byte
-				pend := make([]pending, n)
-				ch := make([]int, n)
-				for i := range pend {
-					r := proc(i+1, fmt.Sprintf("svc-%d", i)).Record
-					start := len(arena)
-					arena = abi.AppendRecord(arena, &r, p.grant.fields)
-					pend[i], ch[i] = pending{start: start, end: len(arena)}, i
-				}
-				b.ReportAllocs()
-				cpu0 := cpuTime(b)
-				for b.Loop() {
-					if err := p.runChunk(b.Context(), pend, ch, arena); err != nil {
-						b.Fatal(err)
-					}
-				}
-				reportPerRecord(b, cpu0, n)
+				benchRunChunk(b, p, n, func(i int) abi.Record { return proc(i+1, fmt.Sprintf("svc-%d", i)).Record })
 			})
 		}
 	}

@@ -160,29 +160,37 @@ func BenchmarkSDKTemplate(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.Cleanup(func() { _ = p.Close(context.Background()) })
-				var arena []byte
-				pend := make([]pending, n)
-				ch := make([]int, n)
-				for i := range pend {
-					r := jvmRecord(1000 + i)
-					start := len(arena)
-					arena = abi.AppendRecord(arena, &r, p.grant.fields)
-					pend[i], ch[i] = pending{start: start, end: len(arena)}, i
-				}
-				b.ReportAllocs()
-				cpu0 := cpuTime(b)
-				for b.Loop() {
-					if err := p.runChunk(b.Context(), pend, ch, arena); err != nil {
-						b.Fatal(err)
-					}
-				}
-				reportPerRecord(b, cpu0, n)
+				pend := benchRunChunk(b, p, n, func(i int) abi.Record { return jvmRecord(1000 + i) })
 				if got := len(pend[n-1].res.SetTags); got != 2 {
 					b.Fatalf("the template set %d tags, want 2", got)
 				}
 			})
 		}
 	}
+}
+
+// benchRunChunk times p.runChunk, the host's batch call, on n records made by
+// rec, and reports the cost per record; it returns the records' results.
+func benchRunChunk(b *testing.B, p *Plugin, n int, rec func(i int) abi.Record) []pending {
+	b.Helper()
+	var arena []byte
+	pend := make([]pending, n)
+	ch := make([]int, n)
+	for i := range pend {
+		r := rec(i)
+		start := len(arena)
+		arena = abi.AppendRecord(arena, &r, p.grant.fields)
+		pend[i], ch[i] = pending{start: start, end: len(arena)}, i
+	}
+	b.ReportAllocs()
+	cpu0 := cpuTime(b)
+	for b.Loop() {
+		if err := p.runChunk(b.Context(), pend, ch, arena); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportPerRecord(b, cpu0, n)
+	return pend
 }
 
 // jvmRecord is the record sdk/bench_test.go uses: a JVM with a handful of
