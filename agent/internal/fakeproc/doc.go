@@ -18,6 +18,11 @@
 //	PID/ns/net                 symlink "net:[N]"
 //	PID/fd/N                   symlinks "socket:[N]", "pipe:[N]", "/dev/null", ...
 //	PID/net -> ../.fakeproc/net/N   shared per-namespace tcp, tcp6, udp, udp6
+//	PID/root -> ../.fakeproc/root/NAME   the process's root: NAME/etc/passwd
+//
+// Written as root, every PID directory and its files are owned by the
+// process's UID and GID, as procfs shows them (the task's effective ids);
+// written by anyone else they are the writer's.
 //
 // Symlinks are written as symlinks with the kernel's targets, so readlink on
 // the fake tree returns what it returns on a live system; the targets of

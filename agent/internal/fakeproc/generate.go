@@ -12,7 +12,8 @@ import (
 // (kthreadd) with about 5% kernel threads under it; user processes in
 // parent chains several levels deep, spread over the host network
 // namespace and a few container namespaces (one per 1,000 processes, at
-// most 8) whose processes carry docker or kubepods cgroups; pids ascending
+// most 8) whose processes carry docker or kubepods cgroups and have the
+// container's root (ContainerPasswd, the host's has HostPasswd); pids ascending
 // with gaps and start times ascending with the pids; a mix of
 // argv forms (paths, relative names, argv rewritten with spaces and no
 // NULs, comms with spaces and parentheses); every socket owned by one
@@ -21,10 +22,13 @@ import (
 // addresses. It is meant for benchmarks: Generate(10000, 100000, 1).
 func Generate(procs, sockets int, seed int64) *Tree {
 	r := rand.New(rand.NewPCG(uint64(seed), 0x70726f63))
-	t := &Tree{BootTime: 1795645876, NetNS: make(map[uint64]NetTables)}
+	t := &Tree{BootTime: 1795645876, NetNS: make(map[uint64]NetTables),
+		Roots: map[string]Root{HostRoot: {Passwd: HostPasswd}}}
 	nsList := []uint64{HostNetNS}
 	for i := 0; i < min(procs/1000, 8); i++ {
-		nsList = append(nsList, HostNetNS+uint64(100+i))
+		ns := HostNetNS + uint64(100+i)
+		nsList = append(nsList, ns)
+		t.Roots[containerRoot(ns)] = Root{Passwd: ContainerPasswd}
 	}
 	for _, ns := range nsList {
 		t.NetNS[ns] = NetTables{}
@@ -60,11 +64,13 @@ func Generate(procs, sockets int, seed int64) *Tree {
 				// Prefer recent parents, which makes deep chains.
 				ppid = t.Procs[parents[len(parents)-1-r.IntN(min(len(parents), 16))]].PID
 			}
-			cg := ""
+			cg, root := "", ""
 			if ns != HostNetNS {
-				cg = containerCgroup(ns, r)
+				cg, root = containerCgroup(ns, r), containerRoot(ns)
 			}
-			t.Procs = append(t.Procs, userProc(pid, ppid, ticks, r.IntN(3)*500, ns, cg, r))
+			p := userProc(pid, ppid, ticks, r.IntN(3)*500, ns, cg, r)
+			p.Root = root
+			t.Procs = append(t.Procs, p)
 			userByNS[ns] = append(userByNS[ns], len(t.Procs)-1)
 		}
 	}
@@ -206,6 +212,11 @@ func hex64(r *rand.Rand) string {
 		b[i] = digits[r.IntN(16)]
 	}
 	return string(b)
+}
+
+// containerRoot names the root filesystem of the container in namespace ns.
+func containerRoot(ns uint64) string {
+	return "container-" + strconv.FormatUint(ns, 10)
 }
 
 func containerCgroup(ns uint64, r *rand.Rand) string {

@@ -21,6 +21,9 @@ type Tree struct {
 	// NetNS holds the socket tables of each network namespace, keyed by the
 	// namespace inode that Proc.NetNS refers to.
 	NetNS map[uint64]NetTables `yaml:"netns"`
+	// Roots are the root filesystems PID/root links to, by name; nil
+	// writes one, HostRoot, with HostPasswd.
+	Roots map[string]Root `yaml:"roots"`
 }
 
 // Proc is one process directory /proc/PID.
@@ -44,12 +47,17 @@ type Proc struct {
 	// Exe is the target of the exe symlink; "" writes no link, as for a
 	// kernel thread.
 	Exe string `yaml:"exe"`
-	// UID and GID fill all four columns of the Uid and Gid status lines.
+	// UID and GID fill all four columns of the Uid and Gid status lines
+	// and, when Write runs as root, own the process directory, as the
+	// effective ids of a dumpable task do on procfs.
 	UID int `yaml:"uid"`
 	GID int `yaml:"gid"`
 	// NetNS is the network namespace inode: ns/net links to "net:[NetNS]"
 	// and net/ to the namespace's tables. 0 writes neither.
 	NetNS uint64 `yaml:"netns"`
+	// Root names the entry of Tree.Roots that the root symlink links to;
+	// "" means HostRoot.
+	Root string `yaml:"root"`
 	// Cgroup is the content of the cgroup file; "" writes "0::/\n".
 	Cgroup string `yaml:"cgroup"`
 	// FDs are the entries of fd/.

@@ -29,6 +29,8 @@ func (t *Tree) Write(dir string) error {
 		w.file(filepath.Join(d, "udp"), NetTable(UDP, tabs.UDP), 0o444)
 		w.file(filepath.Join(d, "udp6"), NetTable(UDP6, tabs.UDP6), 0o444)
 	}
+	roots := t.roots()
+	w.writeRoots(dir, roots)
 	seen := make(map[int]bool, len(t.Procs))
 	for i := range t.Procs {
 		p := &t.Procs[i]
@@ -36,7 +38,7 @@ func (t *Tree) Write(dir string) error {
 			return fmt.Errorf("write fake proc tree: pid %d listed twice", p.PID)
 		}
 		seen[p.PID] = true
-		w.proc(dir, p)
+		w.proc(dir, p, roots)
 		if w.err != nil {
 			return fmt.Errorf("write fake proc tree: pid %d: %w", p.PID, w.err)
 		}
@@ -104,12 +106,13 @@ func (w *writer) symlink(target, path string) {
 	w.err = os.Symlink(target, path)
 }
 
-func (w *writer) proc(dir string, p *Proc) {
+func (w *writer) proc(dir string, p *Proc, roots map[string]Root) {
 	pd := filepath.Join(dir, strconv.Itoa(p.PID))
 	if w.err == nil {
 		// Links that p may no longer have; files are rewritten in place.
 		w.err = errors.Join(os.RemoveAll(filepath.Join(pd, "fd")), removeIfExists(filepath.Join(pd, "exe")),
-			removeIfExists(filepath.Join(pd, "ns", "net")), removeIfExists(filepath.Join(pd, "net")))
+			removeIfExists(filepath.Join(pd, "ns", "net")), removeIfExists(filepath.Join(pd, "net")),
+			removeIfExists(filepath.Join(pd, "root")))
 	}
 	w.mkdir(filepath.Join(pd, "fd"))
 	w.mkdir(filepath.Join(pd, "ns"))
@@ -156,6 +159,8 @@ func (w *writer) proc(dir string, p *Proc) {
 		}
 		w.symlink(fd.Target, filepath.Join(pd, "fd", strconv.Itoa(fd.Num)))
 	}
+	w.rootLink(pd, p, roots)
+	w.chown(pd, p)
 }
 
 func (w *writer) fail(err error) {
@@ -192,7 +197,8 @@ func (t *Tree) Remove(dir string, pid int) error {
 // Rewrite writes /proc/PID of p again under dir, as a process changes its
 // argv, comm or state, or as a new process takes a pid. Files are
 // rewritten in place, so that a reader keeping them open sees the new
-// content as it would on procfs; fd/ and the symlinks are replaced. p
+// content as it would on procfs; fd/ and the symlinks are replaced. p's
+// root must be one the tree was written with. p
 // replaces the tree's entry for p.PID or is appended.
 func (t *Tree) Rewrite(dir string, p Proc) error {
 	if i := slices.IndexFunc(t.Procs, func(q Proc) bool { return q.PID == p.PID }); i >= 0 {
@@ -201,7 +207,7 @@ func (t *Tree) Rewrite(dir string, p Proc) error {
 		t.Procs = append(t.Procs, p)
 	}
 	w := writer{}
-	w.proc(dir, &p)
+	w.proc(dir, &p, t.roots())
 	if w.err != nil {
 		return fmt.Errorf("rewrite pid %d: %w", p.PID, w.err)
 	}

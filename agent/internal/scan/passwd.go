@@ -2,74 +2,141 @@ package scan
 
 import (
 	"bytes"
-	"os"
-	"strconv"
-	"time"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
 )
 
-// users maps uids to names from a passwd(5) file, reloaded when the file's
-// modification time changes. It is used by one goroutine at a time.
+// rootKey identifies a process's root directory: the device and inode of
+// a stat of /proc/PID/root (which follows the link). ok is false when the
+// stat failed.
+type rootKey struct {
+	dev, ino uint64
+	ok       bool
+}
+
+// statRoot stats PID/root relative to the procfs fd, following the link.
+func statRoot(rootfd int, path []byte) (rootKey, error) {
+	var st unix.Stat_t
+	if err := fstatat(rootfd, path, &st, 0); err != nil {
+		return rootKey{}, err
+	}
+	return rootKey{dev: st.Dev, ino: st.Ino, ok: true}, nil
+}
+
+// users names uids the way DeepFlow's agent does (linux_process.rs,
+// get_all_process_in): from etc/passwd inside the process's root,
+// /proc/PID/root/etc/passwd, parsed once per distinct root and cached. A
+// uid with no entry there, or a root or passwd that cannot be read, has no
+// name ("", as DeepFlow's set_username leaves it). DeepFlow keys its cache
+// on the root's inode alone; users keys it on device and inode, so two
+// roots on different filesystems with the same inode number (2 on ext4)
+// do not share names. The cache is emptied by reset, on every full scan,
+// as DeepFlow builds it anew on every call. It is used by one goroutine at
+// a time.
 type users struct {
-	path  string
-	mtime time.Time
-	names map[int]string
-	// numbers caches the decimal strings of uids without a name.
-	numbers map[int]string
+	byRoot map[rootKey]map[int]string
+	path   []byte
+	buf    []byte
 }
 
-func newUsers(path string) *users {
-	return &users{path: path, names: map[int]string{}, numbers: map[int]string{}}
+func newUsers() *users {
+	return &users{byRoot: map[rootKey]map[int]string{}, path: make([]byte, 0, 64), buf: make([]byte, 0, 4096)}
 }
 
-// refresh reloads the file when it changed; a missing or unreadable file
-// leaves every uid nameless.
-func (u *users) refresh() {
-	fi, err := os.Stat(u.path)
-	if err != nil {
-		if len(u.names) > 0 {
-			u.names, u.mtime = map[int]string{}, time.Time{}
+// reset forgets every parsed passwd file.
+func (u *users) reset() { clear(u.byRoot) }
+
+// name returns the name of uid in the passwd file of root, which is the
+// root of process pid under the procfs fd rootfd.
+func (u *users) name(rootfd, pid int, root rootKey, uid int) string {
+	if !root.ok || uid < 0 {
+		return ""
+	}
+	names, ok := u.byRoot[root]
+	if !ok {
+		names, ok = u.load(rootfd, pid, root)
+		if !ok {
+			return ""
 		}
-		return
+		u.byRoot[root] = names
 	}
-	if fi.ModTime().Equal(u.mtime) {
-		return
-	}
-	b, err := os.ReadFile(u.path)
+	return names[uid]
+}
+
+// load reads PID/root/etc/passwd. ok is false when the process is gone
+// (its root no longer stats as root), so that another process of the same
+// root gets to read it; a root without a readable passwd file has no
+// names.
+func (u *users) load(rootfd, pid int, root rootKey) (map[int]string, bool) {
+	u.path = appendPIDPath(u.path[:0], pid, "root/etc/passwd")
+	b, err := readAt(rootfd, u.path, u.buf)
+	u.buf = b[:0]
 	if err != nil {
-		return
+		if vanished(err) {
+			u.path = appendPIDPath(u.path[:0], pid, "root")
+			if now, err := statRoot(rootfd, u.path); err != nil || now != root {
+				return nil, false
+			}
+		}
+		return nil, true
 	}
-	u.names, u.mtime = parsePasswd(b), fi.ModTime()
+	return parsePasswd(b), true
 }
 
-// name returns the user name of uid, or uid in decimal when it has none.
-func (u *users) name(uid int) string {
-	if n, ok := u.names[uid]; ok {
-		return n
-	}
-	if n, ok := u.numbers[uid]; ok {
-		return n
-	}
-	n := strconv.Itoa(uid)
-	u.numbers[uid] = n
-	return n
-}
-
-// parsePasswd reads "name:password:uid:gid:gecos:home:shell" lines; the
-// first name of a uid wins, as getpwuid does.
+// parsePasswd reads passwd(5) lines as DeepFlow's PasswordInfo::new does
+// (agent/crates/public/src/pwd.rs): the file must be UTF-8 (Rust's
+// read_to_string, else it has no names); lines split on \n with a \r
+// before it dropped (str::lines); a line with at least three ':' fields
+// and a third field that parses as a u32 (an optional '+', decimal
+// digits) maps that uid to the first field, even an empty one or one that
+// starts with '#'; the first line of a uid wins (get_username_by_uid).
 func parsePasswd(b []byte) map[int]string {
+	if !utf8.Valid(b) {
+		return nil
+	}
 	names := make(map[int]string)
-	for line := range bytes.SplitSeq(b, []byte{'\n'}) {
+	for len(b) > 0 {
+		var line []byte
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+			line = bytes.TrimSuffix(line, []byte{'\r'})
+		} else {
+			line, b = b, nil
+		}
 		f := bytes.SplitN(line, []byte{':'}, 4)
-		if len(f) < 4 || len(f[0]) == 0 || f[0][0] == '#' {
+		if len(f) < 3 {
 			continue
 		}
-		uid, ok := atou(f[2])
-		if !ok || uid > 1<<32-1 {
+		uid, ok := parseU32(f[2])
+		if !ok {
 			continue
 		}
-		if _, dup := names[int(uid)]; !dup {
-			names[int(uid)] = string(f[0])
+		if _, dup := names[uid]; !dup {
+			names[uid] = string(f[0])
 		}
 	}
 	return names
+}
+
+// parseU32 parses b as Rust's u32::from_str does: an optional '+', then
+// one or more decimal digits (leading zeros allowed), at most 2^32-1.
+func parseU32(b []byte) (int, bool) {
+	if len(b) > 0 && b[0] == '+' {
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+		if v > 1<<32-1 {
+			return 0, false
+		}
+	}
+	return int(v), true
 }

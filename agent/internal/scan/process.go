@@ -38,10 +38,13 @@ type Process struct {
 	// Exe is the target of /proc/PID/exe, "" when absent (kernel thread)
 	// or unreadable.
 	Exe string
-	// UID is the real uid from status, -1 when status is unreadable.
+	// UID is DeepFlow's user_id: the owner of /proc/PID, which is the
+	// task's effective uid, or 0 when the task is not dumpable (setuid
+	// programs, prctl PR_SET_DUMPABLE 0); -1 when it could not be read.
 	UID int
-	// User is the name of UID in the host's /etc/passwd, UID in decimal
-	// when it has none, "" when UID is -1.
+	// User is DeepFlow's user: the name of UID in etc/passwd inside the
+	// process's root (/proc/PID/root/etc/passwd, so a container's own
+	// users), "" when that file has no entry for UID or cannot be read.
 	User string
 	// NetNS is the inode of the network namespace (ns/net), 0 when
 	// unreadable.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,7 +42,9 @@ func selfNetNS(t *testing.T) uint64 {
 }
 
 // TestScanRealChildren runs sh, which runs sleep through a symlink with a
-// distinctive name, and looks for both on this machine's /proc.
+// distinctive name, and looks for both on this machine's /proc. Run as
+// root, sh runs as nobody (65534), so that uid and user are another
+// user's; otherwise they are the test's own.
 func TestScanRealChildren(t *testing.T) {
 	sleepPath, err := exec.LookPath("sleep")
 	if err != nil {
@@ -51,12 +54,24 @@ func TestScanRealChildren(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sleeper := filepath.Join(t.TempDir(), "proctag-test-sleeper")
+	dir := t.TempDir()
+	sleeper := filepath.Join(dir, "proctag-test-sleeper")
 	if err := os.Symlink(sleepExe, sleeper); err != nil {
 		t.Fatal(err)
 	}
-	before := time.Now()
 	sh := exec.Command("sh", "-c", `"$0" 1000 17s & wait`, sleeper)
+	uid := os.Getuid()
+	if uid == 0 {
+		uid = 65534
+		sh.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		// nobody must reach the sleeper symlink.
+		for _, d := range []string{filepath.Dir(dir), dir} {
+			if err := os.Chmod(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	before := time.Now()
 	if err := sh.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +94,6 @@ func TestScanRealChildren(t *testing.T) {
 	if self := byPID(res)[os.Getpid()]; self == nil || self.Exe == "" {
 		t.Errorf("own process: %+v", self)
 	}
-	uid := os.Getuid()
 	checks := []struct {
 		name      string
 		got, want any
@@ -91,6 +105,7 @@ func TestScanRealChildren(t *testing.T) {
 		{"child cmdline", child.Cmdline, sleeper + " 1000 17s"},
 		{"child comm", child.Comm, "proctag-test-sl"},
 		{"child exe", child.Exe, sleepExe},
+		{"parent uid", parent.UID, uid},
 		{"child uid", child.UID, uid},
 		{"child user", child.User, userOf(t, uid)},
 		{"child netns", child.NetNS, selfNetNS(t)},
@@ -181,7 +196,7 @@ func TestDegradeAsNobody(t *testing.T) {
 	root := shared()
 	tree := &fakeproc.Tree{BootTime: 1795645876, Procs: []fakeproc.Proc{
 		{PID: 10, Comm: "a", StartTicks: 5, Argv: []string{"a"}, UID: 5, Deny: []string{"status", "cgroup"}},
-		{PID: 11, Comm: "b", StartTicks: 6, Argv: []string{"b"}, Deny: []string{"status", "cgroup", "cmdline"}},
+		{PID: 11, Comm: "b", StartTicks: 6, Argv: []string{"b"}, UID: 33, Deny: []string{"status", "cgroup", "cmdline"}},
 		{PID: 12, Comm: "c", StartTicks: 7, Argv: []string{"c"}},
 		{PID: 13, Comm: "d", StartTicks: 8, Argv: []string{"d"}, Deny: []string{"stat"}},
 	}}
@@ -214,20 +229,25 @@ func TestDegradeAsNobody(t *testing.T) {
 	if len(fake) != 1 {
 		t.Fatalf("fake tree: %d warnings, want 1:\n%s", len(fake), out)
 	}
-	for key, want := range map[string]float64{"stat": 1, "status": 2, "cgroup": 2, "cmdline": 1} {
+	// status is no longer read: the uid is the owner of the PID directory,
+	// which anyone may stat.
+	for key, want := range map[string]any{"stat": 1.0, "status": nil, "cgroup": 2.0, "cmdline": 1.0, "uid": nil, "root": nil} {
 		if fake[0][key] != want {
 			t.Errorf("fake tree warning %s = %v, want %v", key, fake[0][key], want)
 		}
 	}
-	if procs["10"] != "uid=-1 user= name=a" || procs["12"] != "uid=0 user=root name=c" || procs["11"] != "uid=-1 user= name=" {
-		t.Errorf("degraded processes: %v", procs)
+	wantProcs := map[string]string{"10": "uid=5 user= name=a", "11": "uid=33 user=www-data name=", "12": "uid=0 user=root name=c"}
+	if !maps.Equal(procs, wantProcs) {
+		t.Errorf("degraded processes: %v, want %v", procs, wantProcs)
 	}
 	if _, ok := procs["13"]; ok {
 		t.Error("a process with unreadable stat was returned")
 	}
+	// Another user's exe and root need ptrace access: pid 1's at least.
 	real := warnings["real.scan"]
-	if len(real) != 1 || real[0]["exe"] == nil || real[0]["exe"].(float64) < 1 {
-		t.Errorf("real /proc as nobody: warnings %v, want one naming exe", real)
+	if n := len(real); n != 1 || real[0]["exe"] == nil || real[0]["exe"].(float64) < 1 ||
+		real[0]["root"] == nil || real[0]["root"].(float64) < 1 {
+		t.Errorf("real /proc as nobody: warnings %v, want one naming exe and root", real)
 	}
 }
 

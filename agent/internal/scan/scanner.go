@@ -30,7 +30,8 @@ type Config struct {
 	// Root is the procfs directory (os-proc-root); "" means /proc.
 	Root string
 	// FullRescanEvery is the number of scans between full re-reads of
-	// cmdline, exe, status, cgroup and ns/net for every process; 0 means
+	// cmdline, exe, the owner, the root, cgroup and ns/net for every
+	// process, and of the passwd files of every root; 0 means
 	// DefaultFullRescanEvery, a negative value never (only new processes
 	// are read).
 	FullRescanEvery int
@@ -69,6 +70,7 @@ type entry struct {
 	proc    *Process
 	cmdline string // raw cmdline file content
 	cgroup  string // raw cgroup file content
+	root    rootKey
 	// fd is the kept open PID/stat, or -1. It moves to the entry that
 	// replaces this one for the same process and is closed when the
 	// process is dropped.
@@ -141,7 +143,7 @@ func New(cfg Config, logger hclog.Logger) (*Scanner, error) {
 	s := &Scanner{
 		cfg:    cfg,
 		logger: logger.Named("scan"),
-		users:  newUsers("/etc/passwd"),
+		users:  newUsers(),
 		dirBuf: make([]byte, 32<<10),
 		c:      &cache{fds: newFDBudget()},
 	}
@@ -189,11 +191,8 @@ func (s *Scanner) Scan(ctx context.Context) (*Result, error) {
 		}
 	}
 	res.BootTime = s.bootTime
-	passwdChanged := false
 	if full {
-		before := s.users.mtime
-		s.users.refresh()
-		passwdChanged = !s.users.mtime.Equal(before) && s.scanNo > 1
+		s.users.reset()
 	}
 
 	rootfd, err := unix.Open(s.cfg.Root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -243,7 +242,7 @@ func (s *Scanner) Scan(ctx context.Context) (*Result, error) {
 		}
 		badStat += w.badStat
 	}
-	s.fillUsers(passwdChanged)
+	s.fillUsers(rootfd, full)
 	s.c.prev, s.c.next = s.c.next, s.c.prev
 	res.Processes = make([]*Process, len(s.c.prev))
 	for i, e := range s.c.prev {
@@ -307,21 +306,18 @@ func (s *Scanner) prevRange(k, n, lo, hi int) []*entry {
 	return s.c.prev[from:to]
 }
 
-// fillUsers names the uids of processes created in this scan (workers
-// leave User empty so that the name cache has one writer), and of every
-// process when /etc/passwd changed.
-func (s *Scanner) fillUsers(all bool) {
+// fillUsers names the uids of processes built in this scan (workers leave
+// User empty so that the passwd cache has one writer), and of every
+// process on a full scan, when the passwd files were read again.
+func (s *Scanner) fillUsers(rootfd int, all bool) {
 	for i, e := range s.c.next {
 		p := e.proc
-		if p.UID < 0 {
-			continue
-		}
 		// Built in this scan and not yet published: named in place.
-		fresh := p.Rev == s.scanNo && p.User == ""
+		fresh := p.Rev == s.scanNo
 		if !fresh && !all {
 			continue
 		}
-		name := s.users.name(p.UID)
+		name := s.users.name(rootfd, p.PID, e.root, p.UID)
 		if name == p.User {
 			continue
 		}
@@ -329,7 +325,7 @@ func (s *Scanner) fillUsers(all bool) {
 			cp := *p
 			cp.Rev = s.scanNo
 			p = &cp
-			s.c.next[i] = &entry{proc: p, cmdline: e.cmdline, cgroup: e.cgroup, fd: e.fd}
+			s.c.next[i] = &entry{proc: p, cmdline: e.cmdline, cgroup: e.cgroup, root: e.root, fd: e.fd}
 		}
 		p.User = name
 	}

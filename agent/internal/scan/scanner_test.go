@@ -17,12 +17,23 @@ import (
 	"github.com/proctag/proctag/agent/internal/fakeproc"
 )
 
-// fakeHost writes testdata/proc/basic.yaml under a temp dir.
+// fakeHost writes testdata/proc/basic.yaml under a temp dir, with the
+// host's root holding fakeproc.HostPasswd and the redis container (pid
+// 2001) its own, fakeproc.ContainerPasswd.
 func fakeHost(t *testing.T) (*fakeproc.Tree, string) {
 	t.Helper()
 	tree, err := fakeproc.Load(filepath.Join("..", "..", "..", "testdata", "proc", "basic.yaml"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	tree.Roots = map[string]fakeproc.Root{
+		fakeproc.HostRoot: {Passwd: fakeproc.HostPasswd},
+		"redis":           {Passwd: fakeproc.ContainerPasswd},
+	}
+	for i := range tree.Procs {
+		if tree.Procs[i].PID == 2001 {
+			tree.Procs[i].Root = "redis"
+		}
 	}
 	dir := t.TempDir()
 	if err := tree.Write(dir); err != nil {
@@ -83,6 +94,16 @@ func TestScanFakeHost(t *testing.T) {
 		t.Errorf("first scan added %d removed %d, want all added", len(res.Added), len(res.Removed))
 	}
 	procs := byPID(res)
+	// The uid is the owner of /proc/PID: fakeproc gives it the process's
+	// uid when the test runs as root; otherwise it is the test's own uid,
+	// named as HostPasswd names it.
+	host := parsePasswd([]byte(fakeproc.HostPasswd))
+	owner := func(uid int, user string) (int, string) {
+		if os.Geteuid() == 0 {
+			return uid, user
+		}
+		return os.Geteuid(), host[os.Geteuid()]
+	}
 	cases := []struct {
 		name string
 		pid  int
@@ -95,18 +116,18 @@ func TestScanFakeHost(t *testing.T) {
 			Argv:        []string{"sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"},
 			ProcessName: "sshd -D [listener] 0 of 10-100 startups", Cmdline: "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups",
 			Exe: "/usr/sbin/sshd", UID: 0, User: "root", NetNS: fakeproc.HostNetNS}},
-		{"uid without a name", 813, Process{PPID: 812, Comm: "python3", Argv: []string{"python3", "/srv/app/billing.py", "--port", "8080"},
+		{"host user", 813, Process{PPID: 812, Comm: "python3", Argv: []string{"python3", "/srv/app/billing.py", "--port", "8080"},
 			ProcessName: "python3", Cmdline: "python3 /srv/app/billing.py --port 8080", Exe: "/usr/bin/python3.12",
-			UID: 1000, User: userOf(t, 1000), NetNS: fakeproc.HostNetNS}},
+			UID: 1000, User: "dev", NetNS: fakeproc.HostNetNS}},
 		{"rewritten argv", 901, Process{PPID: 900, Comm: "nginx", Argv: []string{"nginx: worker process"},
 			ProcessName: "nginx: worker process", Cmdline: "nginx: worker process", Exe: "/usr/sbin/nginx",
-			UID: 33, User: userOf(t, 33), NetNS: fakeproc.HostNetNS}},
+			UID: 33, User: "www-data", NetNS: fakeproc.HostNetNS}},
 		{"odd comm", 950, Process{PPID: 1, Comm: "my (odd) ) prog", Argv: []string{"/opt/weird/my (odd) ) prog", "-x"},
 			ProcessName: "my (odd) ) prog", Cmdline: "/opt/weird/my (odd) ) prog -x", Exe: "/opt/weird/my (odd) ) prog",
 			UID: 0, User: "root", NetNS: fakeproc.HostNetNS}},
-		{"container", 2001, Process{PPID: 1, Comm: "redis-server", Argv: []string{"redis-server *:6379"},
+		{"container user of a uid the host names otherwise", 2001, Process{PPID: 1, Comm: "redis-server", Argv: []string{"redis-server *:6379"},
 			ProcessName: "redis-server *:6379", Cmdline: "redis-server *:6379", Exe: "/usr/local/bin/redis-server",
-			UID: 999, User: userOf(t, 999), NetNS: 4026532200,
+			UID: 999, User: "redis", NetNS: 4026532200,
 			ContainerID: "4f1d6a2f0e9c3b7d8a5e6f1c2b3a4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c",
 			Cgroup:      "/system.slice/docker-4f1d6a2f0e9c3b7d8a5e6f1c2b3a4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c.scope"}},
 	}
@@ -122,6 +143,7 @@ func TestScanFakeHost(t *testing.T) {
 			if want.State == 0 {
 				want.State = 'S'
 			}
+			want.UID, want.User = owner(want.UID, want.User)
 			assertProcess(t, got, &want)
 		})
 	}
@@ -130,12 +152,14 @@ func TestScanFakeHost(t *testing.T) {
 	}
 }
 
-// userOf is the name of uid in this machine's /etc/passwd, or the number.
+// userOf is the name of uid in this machine's /etc/passwd, "" if none.
 func userOf(t *testing.T, uid int) string {
 	t.Helper()
-	u := newUsers("/etc/passwd")
-	u.refresh()
-	return u.name(uid)
+	b, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parsePasswd(b)[uid]
 }
 
 func assertProcess(t *testing.T, got, want *Process) {

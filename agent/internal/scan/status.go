@@ -127,22 +127,3 @@ func unescapeName(b []byte) string {
 	}
 	return sb.String()
 }
-
-// statusRealUID finds the real uid in a status file without allocating;
-// ok is false when there is no well-formed Uid line.
-func statusRealUID(b []byte) (int, bool) {
-	i := bytes.Index(b, []byte("\nUid:\t"))
-	if i < 0 {
-		return 0, false
-	}
-	v := b[i+len("\nUid:\t"):]
-	end := bytes.IndexAny(v, "\t\n")
-	if end < 0 {
-		return 0, false
-	}
-	u, ok := atou(v[:end])
-	if !ok || u > 1<<32-1 {
-		return 0, false
-	}
-	return int(u), true
-}

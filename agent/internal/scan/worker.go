@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -14,13 +15,14 @@ const (
 	kindStat = iota
 	kindCmdline
 	kindExe
-	kindStatus
+	kindUID
+	kindRoot
 	kindCgroup
 	kindNetNS
 	numKinds
 )
 
-var kindNames = [numKinds]string{"stat", "cmdline", "exe", "status", "cgroup", "netns"}
+var kindNames = [numKinds]string{"stat", "cmdline", "exe", "uid", "root", "cgroup", "netns"}
 
 // worker scans one contiguous range of pids with its own buffers. Its
 // fields are touched by one goroutine during a scan and read by the
@@ -31,7 +33,7 @@ type worker struct {
 	full     bool
 	bootTime time.Time
 
-	path, stat, buf, cgroup, status, link []byte
+	path, stat, buf, cgroup, link []byte
 
 	fds *fdBudget
 
@@ -51,7 +53,6 @@ func newWorker() *worker {
 		stat:   make([]byte, 0, 1024),
 		buf:    make([]byte, 0, 4096),
 		cgroup: make([]byte, 0, 1024),
-		status: make([]byte, 0, 2048),
 		link:   make([]byte, 0, 256),
 	}
 }
@@ -100,15 +101,21 @@ func (w *worker) run(ctx context.Context, pids []int, prev []*entry) {
 			}
 			old = nil
 		}
+		// A stat fd opened in this scan went through a path lookup, which
+		// updated its inode's owner; a kept one may show a stale owner.
+		fresh := -1
+		if old == nil || fd != old.fd {
+			fresh = fd
+		}
 		var e *entry
 		switch {
 		case old == nil:
-			e = w.load(pid, st, nil)
+			e = w.load(pid, st, fresh, nil)
 			if e != nil {
 				w.added = append(w.added, e.proc.Key)
 			}
 		case w.full:
-			e = w.load(pid, st, old)
+			e = w.load(pid, st, fresh, old)
 		default:
 			e = w.update(old, st)
 		}
@@ -219,25 +226,27 @@ func (w *worker) update(old *entry, st statFields) *entry {
 	if string(st.comm) != p.Comm || st.ppid != p.PPID {
 		cp.Comm, cp.PPID, cp.Rev = string(st.comm), st.ppid, w.scanNo
 	}
-	return &entry{proc: &cp, cmdline: old.cmdline, cgroup: old.cgroup, fd: old.fd}
+	return &entry{proc: &cp, cmdline: old.cmdline, cgroup: old.cgroup, root: old.root, fd: old.fd}
 }
 
-// load reads the slow-tier files of a process. With old (a full re-read)
-// it returns old when nothing changed. It returns nil when the process
-// vanished meanwhile: cmdline and status exist for every live process,
+// load reads the slow-tier files of a process; statFD is its stat fd when
+// opened in this scan, else -1. With old (a full re-read) it returns old
+// when nothing changed. It returns nil when the process vanished
+// meanwhile: cmdline and the PID directory exist for every live process,
 // kernel threads and zombies included, so their absence means it exited.
-func (w *worker) load(pid int, st statFields, old *entry) *entry {
+func (w *worker) load(pid int, st statFields, statFD int, old *entry) *entry {
 	cmdline, gone := w.readFile(pid, "cmdline", kindCmdline, &w.buf)
 	if gone {
 		return nil
 	}
-	status, gone := w.readFile(pid, "status", kindStatus, &w.status)
+	uid, gone := w.owner(pid, statFD)
 	if gone {
 		return nil
 	}
-	uid := -1
-	if u, ok := statusRealUID(status); ok {
-		uid = u
+	w.path = appendPIDPath(w.path[:0], pid, "root")
+	root, err := statRoot(w.rootfd, w.path)
+	if err != nil && !vanished(err) {
+		w.missing[kindRoot]++
 	}
 	cgroup, _ := w.readFile(pid, "cgroup", kindCgroup, &w.cgroup)
 	var exe string
@@ -253,7 +262,7 @@ func (w *worker) load(pid int, st statFields, old *entry) *entry {
 
 	if old != nil {
 		p := old.proc
-		if string(cmdline) == old.cmdline && exe == p.Exe && uid == p.UID &&
+		if string(cmdline) == old.cmdline && exe == p.Exe && uid == p.UID && root == old.root &&
 			netns == p.NetNS && string(cgroup) == old.cgroup {
 			return w.update(old, st)
 		}
@@ -271,17 +280,44 @@ func (w *worker) load(pid int, st statFields, old *entry) *entry {
 		NetNS:      netns,
 		Rev:        w.scanNo,
 	}
-	e := &entry{proc: p, cmdline: string(cmdline), cgroup: string(cgroup), fd: -1}
+	e := &entry{proc: p, cmdline: string(cmdline), cgroup: string(cgroup), root: root, fd: -1}
 	p.Argv = ParseCmdline(cmdline)
 	if len(p.Argv) > 0 {
 		p.ProcessName = ProcessName(p.Argv[0])
 		p.Cmdline = joinArgv(p.Argv)
 	}
 	p.ContainerID, p.Cgroup = ContainerID(cgroup)
-	if old != nil && old.proc.User != "" && old.proc.UID == uid {
-		p.User = old.proc.User
-	}
 	return e
+}
+
+// owner returns the uid owning /proc/PID, DeepFlow's user_id: its agent
+// (linux_process.rs, TryFrom<&Process> for ProcessData) takes
+// proc.uid() of the procfs crate, which is st_uid of an fstat of the
+// process's /proc/PID directory fd (procfs src/process/mod.rs,
+// Process::uid and Process::metadata). The kernel owns every inode of
+// /proc/PID by the task's effective uid, or by root when the task is not
+// dumpable (fs/proc/base.c task_dump_owner); the directory's getattr
+// computes it afresh, a file's inode is updated on each path lookup
+// (pid_revalidate). So a stat fd opened in this scan gives it with one
+// fstat, else one fstatat of the directory does. gone reports that the
+// process exited; uid is -1 when it could not be read.
+func (w *worker) owner(pid, statFD int) (uid int, gone bool) {
+	var st unix.Stat_t
+	var err error
+	if statFD >= 0 {
+		err = unix.Fstat(statFD, &st)
+	} else {
+		w.path = append(strconv.AppendInt(w.path[:0], int64(pid), 10), 0)
+		err = fstatat(w.rootfd, w.path, &st, unix.AT_SYMLINK_NOFOLLOW)
+	}
+	switch {
+	case err == nil:
+		return int(st.Uid), false
+	case vanished(err):
+		return -1, true
+	}
+	w.missing[kindUID]++
+	return -1, false
 }
 
 // readFile reads PID/name into *buf, counting EACCES and the like; gone
