@@ -32,6 +32,13 @@ func TestGenerate(t *testing.T) {
 		if p.RawCmdline != "" {
 			raw++
 		}
+		// A container's processes are in its root, the host's in HostRoot.
+		if _, ok := tree.Roots[p.Root]; (p.NetNS == HostNetNS) != (p.Root == "") || p.Root != "" && !ok {
+			t.Fatalf("pid %d in netns %d has root %q", p.PID, p.NetNS, p.Root)
+		}
+	}
+	if len(tree.Roots) != 1+procs/1000 {
+		t.Errorf("%d roots, want the host's and one per container", len(tree.Roots))
 	}
 	if kthreads < procs/40 || raw == 0 {
 		t.Errorf("%d kernel threads, %d rewritten argvs: not a realistic mix", kthreads, raw)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -38,6 +39,7 @@ func TestWriteLayout(t *testing.T) {
 		{"other netns table", "2001/net/tcp", "00000000:18EB 00000000:0000 0A "},
 		{"mapped v6", "813/net/tcp6", "0000000000000000FFFF00000500000A:A028"},
 		{"proc net", "net/udp", "3500007F:0035"},
+		{"host passwd through the root link", "813/root/etc/passwd", "\ndev:x:1000:1000:"},
 	}
 	for _, f := range files {
 		t.Run(f.name, func(t *testing.T) {
@@ -58,6 +60,7 @@ func TestWriteLayout(t *testing.T) {
 		{"socket fd", "901/fd/6", "socket:[30005]"},
 		{"pipe fd", "813/fd/0", "pipe:[5001]"},
 		{"anon inode fd", "901/fd/9", "anon_inode:[eventfd]"},
+		{"default root", "2001/root", "../.fakeproc/root/host"},
 	}
 	for _, l := range links {
 		t.Run(l.name, func(t *testing.T) {
@@ -69,6 +72,61 @@ func TestWriteLayout(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "15", "exe")); !os.IsNotExist(err) {
 		t.Errorf("kernel thread has an exe link (err %v)", err)
+	}
+}
+
+// TestWriteRoots writes processes in two roots: each root link leads to
+// its own passwd, a root without one has no file, and naming a root the
+// tree lacks is an error.
+func TestWriteRoots(t *testing.T) {
+	tree := &Tree{
+		Roots: map[string]Root{HostRoot: {Passwd: HostPasswd}, "app": {Passwd: ContainerPasswd}, "distroless": {}},
+		Procs: []Proc{{PID: 3, Comm: "h"}, {PID: 4, Comm: "c", Root: "app"}, {PID: 5, Comm: "d", Root: "distroless"}},
+	}
+	dir := t.TempDir()
+	if err := tree.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	for pid, want := range map[string]string{"3": HostPasswd, "4": ContainerPasswd} {
+		if b, err := os.ReadFile(filepath.Join(dir, pid, "root", "etc", "passwd")); err != nil || string(b) != want {
+			t.Errorf("%s/root/etc/passwd = %q, %v; want %q", pid, b, err, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "5", "root", "etc", "passwd")); !os.IsNotExist(err) {
+		t.Errorf("distroless root has a passwd (err %v)", err)
+	}
+	host, err := os.Stat(filepath.Join(dir, "3", "root"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := os.Stat(filepath.Join(dir, "4", "root"))
+	if err != nil || !host.IsDir() || os.SameFile(host, app) {
+		t.Errorf("roots of 3 and 4: %v, %v (err %v); want two directories", host, app, err)
+	}
+	bad := &Tree{Procs: []Proc{{PID: 6, Root: "nope"}}}
+	if err := bad.Write(t.TempDir()); err == nil || !strings.Contains(err.Error(), `root "nope"`) {
+		t.Errorf("Write with an unknown root = %v", err)
+	}
+}
+
+// TestWriteOwnership checks that, written as root, /proc/PID and all in
+// it belong to the process's uid and gid, as on procfs; written by anyone
+// else, to the writer.
+func TestWriteOwnership(t *testing.T) {
+	_, dir := writeBasic(t)
+	uid, gid := 1000, 1000 // pid 812 in basic.yaml
+	if os.Geteuid() != 0 {
+		uid, gid = os.Geteuid(), os.Getegid()
+	}
+	for _, path := range []string{"812", "812/stat", "812/status", "812/cmdline", "812/environ", "812/ns", "812/ns/net", "812/root", "812/fd"} {
+		fi, err := os.Lstat(filepath.Join(dir, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if int(st.Uid) != uid || int(st.Gid) != gid {
+			t.Errorf("%s owned by %d:%d, want %d:%d", path, st.Uid, st.Gid, uid, gid)
+		}
 	}
 }
 

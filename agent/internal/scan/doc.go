@@ -8,10 +8,11 @@
 // process is kept open between scans (within 3/4 of RLIMIT_NOFILE), so a
 // steady tick costs one pread per process: a kept procfs fd shows the
 // current stat and fails with ESRCH once its process is gone, even when
-// the pid was reused. Scanner.Close releases them. cmdline,
-// exe, status (the real uid), cgroup and ns/net are read once per new
-// (pid, starttime) and cached; every Config.FullRescanEvery scans they are
-// read again for everyone, which picks up argv rewrites and renames. A
+// the pid was reused. Scanner.Close releases them. cmdline, exe, the
+// owner of /proc/PID (one fstat), the root (one stat of PID/root), cgroup
+// and ns/net are read once per new (pid, starttime) and cached; every
+// Config.FullRescanEvery scans they are read again for everyone, which
+// picks up argv rewrites, renames and setuid. status is not read. A
 // returned *Process is immutable and shared between scans while unchanged;
 // its Rev says when its cached fields last changed, so consumers can cache
 // their own work on (Key, Rev).
@@ -28,7 +29,11 @@
 // argv) are returned, with nil Argv and an empty ProcessName, so that the
 // rules step can apply DeepFlow's "never reported" rule itself. The
 // container id is found in more cgroup layouts than DeepFlow's (see
-// ContainerID).
+// ContainerID). UID and User are DeepFlow's user_id and user: the owner
+// of /proc/PID (the effective uid, root for a non-dumpable task), named
+// from the passwd file inside the process's own root, read once per root
+// per full scan; "" when that file does not name it (not the host's name,
+// not the number).
 //
 // scan leaves sockets (package sockets), rules and tags to the later steps
 // of the pipeline.

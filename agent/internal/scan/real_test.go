@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -116,6 +117,20 @@ func TestScanRealChildren(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 		}
+	}
+	// The scanner takes the uid from an fstat of a stat fd it just opened;
+	// without fds to keep, from the PID directory. Both are the owner the
+	// kernel gives every inode of /proc/PID.
+	for _, path := range []string{"", "stat"} {
+		var st syscall.Stat_t
+		if err := syscall.Stat(filepath.Join("/proc", strconv.Itoa(child.PID), path), &st); err != nil || int(st.Uid) != uid {
+			t.Errorf("/proc/%d/%s owned by %d (err %v), want %d", child.PID, path, st.Uid, err, uid)
+		}
+	}
+	noFDs := newScanner(t, Config{})
+	noFDs.c.fds.limit = 0
+	if p := byPID(scan(t, noFDs))[child.PID]; p == nil || p.UID != uid || p.User != child.User {
+		t.Errorf("scanned without kept fds: %+v, want uid %d user %q", p, uid, child.User)
 	}
 
 	if err := syscall.Kill(child.PID, syscall.SIGKILL); err != nil {
