@@ -53,7 +53,8 @@ func TestMain(m *testing.M) {
 // file of every process), a steady tick (same Scanner, nothing changed:
 // stat only), a full re-read on a warm Scanner, and prometheus/procfs used
 // naively (AllProcs, then Stat and CmdLine per process) and reading the
-// same files as a cold scan (stat, cmdline, status, cgroup, exe, ns/net).
+// same files as a cold scan (stat, cmdline, the owner of PID, a stat of
+// PID/root, cgroup, exe, ns/net).
 func BenchmarkScan(b *testing.B) {
 	root := benchTree(b)
 	logger := hclog.NewNullLogger()
@@ -146,7 +147,8 @@ func BenchmarkScan(b *testing.B) {
 					continue
 				}
 				_, _ = p.CmdLine()
-				_, _ = p.NewStatus()
+				_, _ = os.Stat(filepath.Join(root, strconv.Itoa(p.PID)))
+				_, _ = os.Stat(filepath.Join(root, strconv.Itoa(p.PID), "root"))
 				_, _ = p.Cgroups()
 				_, _ = p.Executable()
 				_, _ = os.Readlink(filepath.Join(root, strconv.Itoa(p.PID), "ns", "net"))

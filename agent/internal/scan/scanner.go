@@ -273,6 +273,9 @@ func (s *Scanner) closeFDs(fds []int) {
 // concurrently with Scan.
 func (s *Scanner) Close() error {
 	s.c.closeAll()
+	// Without this, s is unreachable once s.c is loaded, and its cleanup
+	// may run closeAll on the same cache concurrently.
+	runtime.KeepAlive(s)
 	return nil
 }
 
