@@ -1,0 +1,251 @@
+package instrument
+
+// instrumentCode rewrites a code section, inserting the stop check after
+// every loop's block type, and returns the new section and the number of
+// loops.
+func instrumentCode(body []byte, stop uint32) ([]byte, int, error) {
+	r := reader{b: body}
+	n, err := r.u32()
+	if err != nil {
+		return nil, 0, err
+	}
+	check := append([]byte{0x23}, appendU32(nil, stop)...) // global.get stop
+	check = append(check, 0x04, 0x40, 0x00, 0x0b)          // if unreachable end
+	out := appendU32(make([]byte, 0, len(body)+len(body)/16), n)
+	var fn []byte
+	loops := 0
+	for i := range n {
+		code, err := r.vecBytes()
+		if err != nil {
+			return nil, 0, err
+		}
+		var k int
+		fn, k, err = instrumentFunc(fn[:0], code, check)
+		if err != nil {
+			return nil, 0, withFunc(err, i)
+		}
+		loops += k
+		out = appendU32(out, uint32(len(fn)))
+		out = append(out, fn...)
+	}
+	if !r.done() {
+		return nil, 0, malformed("code section has %d trailing bytes", len(r.b)-r.pos)
+	}
+	return out, loops, nil
+}
+
+type funcError struct {
+	index uint32
+	err   error
+}
+
+func (e *funcError) Error() string { return "function body " + itoa(e.index) + ": " + e.err.Error() }
+func (e *funcError) Unwrap() error { return e.err }
+
+func withFunc(err error, i uint32) error { return &funcError{index: i, err: err} }
+
+func itoa(v uint32) string { return string(appendDec(nil, v)) }
+
+func appendDec(b []byte, v uint32) []byte {
+	if v >= 10 {
+		b = appendDec(b, v/10)
+	}
+	return append(b, byte('0'+v%10))
+}
+
+// instrumentFunc appends the instrumented function body code to out.
+func instrumentFunc(out, code, check []byte) ([]byte, int, error) {
+	r := reader{b: code}
+	groups, err := r.u32()
+	if err != nil {
+		return nil, 0, err
+	}
+	for range groups {
+		if _, err := r.u32(); err != nil {
+			return nil, 0, err
+		}
+		t, err := r.byte()
+		if err != nil {
+			return nil, 0, err
+		}
+		if err := valType(t); err != nil {
+			return nil, 0, err
+		}
+	}
+	copied := 0
+	loops := 0
+	depth := 0
+	for {
+		op, err := r.byte()
+		if err != nil {
+			return nil, 0, err
+		}
+		switch op {
+		case 0x02, 0x03, 0x04: // block, loop, if
+			if err := r.blockType(); err != nil {
+				return nil, 0, err
+			}
+			depth++
+			if op == 0x03 {
+				out = append(out, code[copied:r.pos]...)
+				out = append(out, check...)
+				copied = r.pos
+				loops++
+			}
+		case 0x0b: // end
+			depth--
+			if depth < 0 {
+				if !r.done() {
+					return nil, 0, malformed("%d bytes after the function's end", len(code)-r.pos)
+				}
+				return append(out, code[copied:]...), loops, nil
+			}
+		default:
+			if err := r.immediates(op); err != nil {
+				return nil, 0, err
+			}
+		}
+	}
+}
+
+// valType accepts the value types of the supported proposals.
+func valType(t byte) error {
+	switch t {
+	case 0x7f, 0x7e, 0x7d, 0x7c, 0x70, 0x6f: // i32 i64 f32 f64 funcref externref
+		return nil
+	case 0x7b:
+		return unsupported("v128 value type")
+	}
+	return malformed("value type %#x", t)
+}
+
+// blockType reads a block type: empty, a value type, or an s33 type index.
+func (r *reader) blockType() error {
+	at := r.pos
+	v, err := r.sleb(33)
+	if err != nil {
+		return err
+	}
+	if v >= 0 {
+		return nil
+	}
+	if r.pos != at+1 {
+		return malformed("block type at offset %d", at)
+	}
+	if t := r.b[at]; t != 0x40 {
+		return valType(t)
+	}
+	return nil
+}
+
+// immediates skips the immediates of op (anything but block, loop, if and
+// end).
+func (r *reader) immediates(op byte) error {
+	var err error
+	switch {
+	case op == 0x00 || op == 0x01 || op == 0x05 || op == 0x0f || op == 0x1a || op == 0x1b || op == 0xd1:
+		// unreachable nop else return drop select ref.is_null
+	case op >= 0x45 && op <= 0xc4: // numeric, sign extension
+	case op == 0x0c || op == 0x0d || op == 0x10 || op == 0xd2 || (op >= 0x20 && op <= 0x26):
+		// br br_if call ref.func local.* global.* table.get table.set
+		_, err = r.u32()
+	case op == 0x0e: // br_table
+		var n uint32
+		if n, err = r.u32(); err == nil {
+			for i := uint32(0); i <= n && err == nil; i++ {
+				_, err = r.u32()
+			}
+		}
+	case op == 0x11: // call_indirect: type index, table index
+		if _, err = r.u32(); err == nil {
+			_, err = r.u32()
+		}
+	case op == 0x1c: // select with types
+		var n uint32
+		if n, err = r.u32(); err == nil {
+			for i := uint32(0); i < n && err == nil; i++ {
+				var t byte
+				if t, err = r.byte(); err == nil {
+					err = valType(t)
+				}
+			}
+		}
+	case op >= 0x28 && op <= 0x3e: // loads and stores: memarg
+		err = r.memarg()
+	case op == 0x3f || op == 0x40: // memory.size, memory.grow
+		err = r.memIndex()
+	case op == 0x41:
+		_, err = r.sleb(32)
+	case op == 0x42:
+		_, err = r.sleb(64)
+	case op == 0x43:
+		err = r.skip(4)
+	case op == 0x44:
+		err = r.skip(8)
+	case op == 0xd0: // ref.null
+		var t byte
+		if t, err = r.byte(); err == nil && t != 0x70 && t != 0x6f {
+			err = malformed("ref.null type %#x", t)
+		}
+	case op == 0xfc:
+		err = r.prefixed()
+	case op == 0xfd:
+		err = unsupported("SIMD instruction at offset %d", r.pos-1)
+	case op == 0xfe:
+		err = unsupported("threads instruction at offset %d", r.pos-1)
+	default:
+		err = unsupported("opcode %#x at offset %d", op, r.pos-1)
+	}
+	return err
+}
+
+func (r *reader) memarg() error {
+	align, err := r.u32()
+	if err != nil {
+		return err
+	}
+	if align >= 64 {
+		return unsupported("memarg with a memory index at offset %d", r.pos)
+	}
+	_, err = r.u32()
+	return err
+}
+
+// memIndex reads a memory index, which must be 0.
+func (r *reader) memIndex() error {
+	idx, err := r.u32()
+	if err == nil && idx != 0 {
+		err = unsupported("memory index %d", idx)
+	}
+	return err
+}
+
+// prefixed skips the sub-opcode and immediates of a 0xFC instruction.
+func (r *reader) prefixed() error {
+	sub, err := r.u32()
+	if err != nil {
+		return err
+	}
+	switch {
+	case sub <= 7: // saturating float-to-int
+	case sub == 8: // memory.init data, mem
+		if _, err = r.u32(); err == nil {
+			err = r.memIndex()
+		}
+	case sub == 9 || sub == 13 || (sub >= 15 && sub <= 17): // data.drop elem.drop table.grow/size/fill
+		_, err = r.u32()
+	case sub == 10: // memory.copy
+		if err = r.memIndex(); err == nil {
+			err = r.memIndex()
+		}
+	case sub == 11: // memory.fill
+		err = r.memIndex()
+	case sub == 12 || sub == 14: // table.init, table.copy
+		if _, err = r.u32(); err == nil {
+			_, err = r.u32()
+		}
+	default:
+		err = unsupported("0xfc sub-opcode %d", sub)
+	}
+	return err
+}

@@ -1,0 +1,25 @@
+// Package instrument rewrites a WebAssembly module so that its code checks
+// a stop flag inline: it adds a mutable i32 global (initially 0), exports
+// it under StopExport, and after the block type of every loop inserts
+//
+//	global.get $stop
+//	if
+//	  unreachable
+//	end
+//
+// A host that sets the global to 1 from another goroutine makes the guest
+// trap at its next loop iteration, so a looping guest can be stopped
+// without the runtime checking for termination at every loop header.
+// Every function call chain that does not end is a loop or a recursion;
+// recursion ends by exhausting the call stack, so loops are the only place
+// a check is needed.
+//
+// The rewriter decodes every instruction of WebAssembly 1.0 plus the sign
+// extension, non-trapping float-to-int, bulk memory and reference types
+// proposals. It refuses (returns an error, never panics) anything else:
+// SIMD and threads instructions, tail calls, multiple memories, a module
+// that already exports StopExport, one with a start function (it runs
+// during instantiation, before a host can reach the global), or a
+// malformed module. DWARF custom sections (.debug_*) are dropped, since
+// the code offsets they record move.
+package instrument

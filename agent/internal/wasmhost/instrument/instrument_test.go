@@ -1,0 +1,178 @@
+package instrument
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+func TestModuleRewrites(t *testing.T) {
+	loopBody := []byte{0x03, 0x40, 0x0c, 0x00, 0x0b} // loop br 0 end
+	importGlobals := sec(secImport, vec(
+		cat(name("env"), name("g0"), []byte{0x03, 0x7f, 0x00}),
+		cat(name("env"), name("f"), []byte{0x00, 0x00}),
+		cat(name("env"), name("t"), []byte{0x01, 0x70, 0x00, 0x01}),
+		cat(name("env"), name("m"), []byte{0x02, 0x01, 0x01, 0x02}),
+		cat(name("env"), name("g1"), []byte{0x03, 0x7e, 0x01}),
+	))
+	oneGlobal := []byte{0x7e, 0x00, 0x42, 0x07, 0x0b}
+	tests := []struct {
+		name      string
+		in, want  []byte
+		wantLoops int
+	}{
+		{
+			name:      "no global or export section: both are created in order",
+			in:        module(typeVoid, oneFunc, sec(secCode, vec(body(loopBody...)))),
+			want:      module(typeVoid, oneFunc, sec(secGlobal, vec(stopGlobal)), sec(secExport, vec(stopExport(0))), sec(secCode, vec(body(0x03, 0x40, 0x23, 0x00, 0x04, 0x40, 0x00, 0x0b, 0x0c, 0x00, 0x0b)))),
+			wantLoops: 1,
+		},
+		{
+			name: "imported and defined globals come before the stop global",
+			in: module(typeVoid, importGlobals, oneFunc, sec(secGlobal, vec(oneGlobal)),
+				sec(secExport, vec(funcExport("run", 1))), sec(secCode, vec(body(loopBody...)))),
+			want: module(typeVoid, importGlobals, oneFunc, sec(secGlobal, vec(oneGlobal, stopGlobal)),
+				sec(secExport, vec(funcExport("run", 1), stopExport(3))),
+				sec(secCode, vec(body(cat([]byte{0x03, 0x40}, stopCheck(3), []byte{0x0c, 0x00, 0x0b})...)))),
+			wantLoops: 1,
+		},
+		{
+			name: "debug sections are dropped, other custom sections kept",
+			in: module(sec(secCustom, name(".debug_info")), typeVoid, sec(secCustom, cat(name("name"), []byte{1, 2})),
+				oneFunc, sec(secCode, vec(body())), sec(secCustom, cat(name(".debug_line"), []byte{9}))),
+			want: module(typeVoid, sec(secCustom, cat(name("name"), []byte{1, 2})),
+				oneFunc, sec(secGlobal, vec(stopGlobal)), sec(secExport, vec(stopExport(0))), sec(secCode, vec(body()))),
+		},
+		{
+			name: "nested loops, typed blocks and every kind of immediate",
+			in: module(typeI32, sec(secFunction, vec([]byte{0x01})), mem1, sec(secCode, vec(body(
+				0x02, 0x40, // block
+				0x03, 0x7f, // loop (result i32)
+				0x03, 0x01, // loop (type 1)
+				0x0e, 0x02, 0x00, 0x01, 0x02, // br_table 0 1 2
+				0x0b,
+				0x0b,
+				0x0b,
+				0x41, 0x80, 0x80, 0x80, 0x80, 0x78, // i32.const min
+				0x42, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, // i64.const
+				0x43, 0, 0, 0, 0, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, // f32.const f64.const
+				0x28, 0x02, 0x80, 0x01, // i32.load align 2 offset 128
+				0x3f, 0x00, 0x40, 0x00, // memory.size memory.grow
+				0xfc, 0x00, 0xfc, 0x0a, 0x00, 0x00, 0xfc, 0x0b, 0x00, // trunc_sat memory.copy memory.fill
+				0xfc, 0x08, 0x00, 0x00, 0xfc, 0x09, 0x00, // memory.init data.drop
+				0x11, 0x00, 0x00, // call_indirect
+				0x1c, 0x01, 0x7f, // select i32
+				0xd0, 0x70, 0xd1, 0xd2, 0x00, // ref.null ref.is_null ref.func
+				0xc0, 0xc4, // sign extension
+				0x04, 0x40, 0x05, 0x0b, // if else end
+			)))),
+			want: module(typeI32, sec(secFunction, vec([]byte{0x01})), mem1, sec(secGlobal, vec(stopGlobal)),
+				sec(secExport, vec(stopExport(0))), sec(secCode, vec(body(cat(
+					[]byte{0x02, 0x40, 0x03, 0x7f}, stopCheck(0),
+					[]byte{0x03, 0x01}, stopCheck(0),
+					[]byte{0x0e, 0x02, 0x00, 0x01, 0x02, 0x0b, 0x0b, 0x0b,
+						0x41, 0x80, 0x80, 0x80, 0x80, 0x78,
+						0x42, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00,
+						0x43, 0, 0, 0, 0, 0x44, 0, 0, 0, 0, 0, 0, 0, 0,
+						0x28, 0x02, 0x80, 0x01, 0x3f, 0x00, 0x40, 0x00,
+						0xfc, 0x00, 0xfc, 0x0a, 0x00, 0x00, 0xfc, 0x0b, 0x00,
+						0xfc, 0x08, 0x00, 0x00, 0xfc, 0x09, 0x00,
+						0x11, 0x00, 0x00, 0x1c, 0x01, 0x7f, 0xd0, 0x70, 0xd1, 0xd2, 0x00,
+						0xc0, 0xc4, 0x04, 0x40, 0x05, 0x0b})...)))),
+			wantLoops: 2,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := bytes.Clone(tt.in)
+			got, loops, err := Module(in)
+			if err != nil {
+				t.Fatalf("Module: %v", err)
+			}
+			if !bytes.Equal(got, tt.want) {
+				t.Errorf("Module =\n% x\nwant\n% x", got, tt.want)
+			}
+			if loops != tt.wantLoops {
+				t.Errorf("loops = %d, want %d", loops, tt.wantLoops)
+			}
+			if !bytes.Equal(in, tt.in) {
+				t.Error("Module modified its input")
+			}
+		})
+	}
+}
+
+func TestModuleRefuses(t *testing.T) {
+	code := func(instrs ...byte) []byte {
+		return module(typeVoid, oneFunc, mem1, sec(secCode, vec(body(instrs...))))
+	}
+	tests := []struct {
+		name string
+		in   []byte
+		want error
+	}{
+		{"empty input", nil, ErrMalformed},
+		{"wrong magic", []byte("\x00wasm\x01\x00\x00\x00"), ErrMalformed},
+		{"version 2", []byte("\x00asm\x02\x00\x00\x00"), ErrMalformed},
+		{"truncated section", module(typeVoid)[:12], ErrMalformed},
+		{"unknown section", module(sec(13, nil)), ErrMalformed},
+		{"sections out of order", module(oneFunc, typeVoid), ErrMalformed},
+		{"duplicate section", module(typeVoid, typeVoid), ErrMalformed},
+		{"start function", module(typeVoid, oneFunc, sec(secStart, []byte{0x00}), sec(secCode, vec(body()))), ErrUnsupported},
+		{"already exports the stop name", module(typeVoid, oneFunc, sec(secExport, vec(funcExport(StopExport, 0))), sec(secCode, vec(body()))), ErrUnsupported},
+		{"SIMD instruction", code(0xfd, 0x0c), ErrUnsupported},
+		{"threads instruction", code(0xfe, 0x00), ErrUnsupported},
+		{"tail call", code(0x12, 0x00), ErrUnsupported},
+		{"unknown opcode", code(0xd3), ErrUnsupported},
+		{"unknown 0xfc sub-opcode", code(0xfc, 0x12), ErrUnsupported},
+		{"v128 block type", code(0x02, 0x7b, 0x0b), ErrUnsupported},
+		{"second memory in memarg", code(0x28, 0x40, 0x01, 0x00), ErrUnsupported},
+		{"memory.grow on memory 1", code(0x40, 0x01), ErrUnsupported},
+		{"shared memory import", module(sec(secImport, vec(cat(name("e"), name("m"), []byte{0x02, 0x03, 0x01, 0x01})))), ErrUnsupported},
+		{"over-long block type index", code(0x02, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b), ErrMalformed},
+		{"i32.const too long", code(0x41, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00), ErrMalformed},
+		{"body without end", module(typeVoid, oneFunc, sec(secCode, vec([]byte{0x02, 0x00, 0x01}))), ErrMalformed},
+		{"bytes after the final end", module(typeVoid, oneFunc, sec(secCode, vec([]byte{0x03, 0x00, 0x0b, 0x01}))), ErrMalformed},
+		{"truncated f64.const", code(0x44, 0x00), ErrMalformed},
+		{"bad value type in locals", module(typeVoid, oneFunc, sec(secCode, vec([]byte{0x04, 0x01, 0x01, 0x55, 0x0b}))), ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _, err := Module(tt.in)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Module error = %v, want %v", err, tt.want)
+			}
+			if got != nil {
+				t.Errorf("Module returned %d bytes with its error", len(got))
+			}
+		})
+	}
+}
+
+func FuzzModule(f *testing.F) {
+	loop := module(typeVoid, oneFunc, sec(secExport, vec(funcExport("run", 0))), sec(secCode, vec(body(0x03, 0x40, 0x0c, 0x00, 0x0b))))
+	f.Add(loop)                                                                       // a valid module with one loop
+	f.Add([]byte{})                                                                   // nothing
+	f.Add(header)                                                                     // a header and no sections
+	f.Add(loop[:len(loop)-3])                                                         // a truncated code section
+	f.Add(module(typeVoid, oneFunc, sec(secCode, vec(body(0xfc, 0x0a, 0x00, 0x00))))) // bulk memory
+	f.Add(module(sec(secCustom, name(".debug_info")), typeVoid))                      // a debug section
+	f.Fuzz(func(t *testing.T, wasm []byte) {
+		out, loops, err := Module(wasm)
+		if err != nil {
+			if out != nil || loops != 0 {
+				t.Fatalf("Module returned output with error %v", err)
+			}
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupported) {
+				t.Fatalf("Module error %v is neither malformed nor unsupported", err)
+			}
+			return
+		}
+		if _, err := split(out); err != nil {
+			t.Fatalf("instrumented module does not parse: %v", err)
+		}
+		if _, _, err := Module(out); !errors.Is(err, ErrUnsupported) {
+			t.Fatalf("instrumenting twice: error %v, want the stop export refused", err)
+		}
+	})
+}
