@@ -61,10 +61,14 @@ type Process struct {
 	// Exe is the target of /proc/PID/exe, empty when unreadable; OTel
 	// process.executable.path.
 	Exe string `json:"exe,omitempty"`
-	// User is the name of the real uid, or the number when the uid has no
-	// name; OTel process.owner.
+	// User is UID's name in the passwd file of the process's own root
+	// (/proc/PID/root/etc/passwd, so a container's users are named as the
+	// container names them), empty when it has none — as DeepFlow reports
+	// it; OTel process.owner.
 	User string `json:"user,omitempty"`
-	// UID is the real uid; OTel process.real_user.id.
+	// UID is the owner of /proc/PID: the effective uid, or 0 for a process
+	// that is not dumpable — what DeepFlow reports (the Rust procfs crate's
+	// Process::uid); OTel process.user.id.
 	UID int `json:"uid"`
 	// NetNSID is the inode of /proc/PID/ns/net, 0 when unreadable.
 	NetNSID uint64 `json:"netns_id,omitempty"`
