@@ -2,8 +2,11 @@ package instrument
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"testing"
+
+	"github.com/tetratelabs/wazero"
 )
 
 func TestModuleRewrites(t *testing.T) {
@@ -157,7 +160,11 @@ func FuzzModule(f *testing.F) {
 	f.Add(loop[:len(loop)-3])                                                         // a truncated code section
 	f.Add(module(typeVoid, oneFunc, sec(secCode, vec(body(0xfc, 0x0a, 0x00, 0x00))))) // bulk memory
 	f.Add(module(sec(secCustom, name(".debug_info")), typeVoid))                      // a debug section
+	// The interpreter validates a module as the compiler does, faster.
+	rt := wazero.NewRuntimeWithConfig(context.Background(), wazero.NewRuntimeConfigInterpreter())
+	defer rt.Close(context.Background())
 	f.Fuzz(func(t *testing.T, wasm []byte) {
+		ctx := context.Background()
 		out, loops, err := Module(wasm)
 		if err != nil {
 			if out != nil || loops != 0 {
@@ -170,6 +177,14 @@ func FuzzModule(f *testing.F) {
 		}
 		if _, err := split(out); err != nil {
 			t.Fatalf("instrumented module does not parse: %v", err)
+		}
+		if c, err := rt.CompileModule(ctx, wasm); err == nil {
+			_ = c.Close(ctx)
+			ci, err := rt.CompileModule(ctx, out)
+			if err != nil {
+				t.Fatalf("wazero accepts the module but not its instrumented copy: %v", err)
+			}
+			_ = ci.Close(ctx)
 		}
 		if _, _, err := Module(out); !errors.Is(err, ErrUnsupported) {
 			t.Fatalf("instrumenting twice: error %v, want the stop export refused", err)
