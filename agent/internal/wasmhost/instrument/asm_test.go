@@ -3,14 +3,6 @@ package instrument
 // A few helpers to write test modules byte by byte (WebAssembly core spec
 // 1.0, "Binary Format").
 
-func cat(parts ...[]byte) []byte {
-	var out []byte
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out
-}
-
 func vec(items ...[]byte) []byte { return cat(appendU32(nil, uint32(len(items))), cat(items...)) }
 
 func name(s string) []byte { return cat(appendU32(nil, uint32(len(s))), []byte(s)) }
@@ -27,9 +19,9 @@ func body(instrs ...byte) []byte {
 	return cat(appendU32(nil, uint32(len(code))), code)
 }
 
-// stopCheck is the check inserted after a loop's block type for global idx
-// (idx < 128).
-func stopCheck(idx byte) []byte { return []byte{0x23, idx, 0x04, 0x40, 0x00, 0x0b} }
+// stopCheck is the check inserted after a loop's block type for the stop
+// global idx and the fuel global after it.
+func stopCheck(idx byte) []byte { return loopCheck(uint32(idx), uint32(idx)+1) }
 
 var (
 	// typeVoid is a type section with one type, () -> ().
@@ -42,7 +34,7 @@ var (
 	mem1 = sec(secMemory, vec([]byte{0x00, 0x01}))
 )
 
-// stopGlobal is a global section entry for the stop global.
+// stopGlobal is a global section entry for the stop or the fuel global.
 var stopGlobal = []byte{0x7f, 0x01, 0x41, 0x00, 0x0b}
 
 // stopExport is an export entry for the stop global at idx (< 128).

@@ -9,8 +9,7 @@ func instrumentCode(body []byte, stop uint32) ([]byte, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	check := append([]byte{0x23}, appendU32(nil, stop)...) // global.get stop
-	check = append(check, 0x04, 0x40, 0x00, 0x0b)          // if unreachable end
+	check := loopCheck(stop, stop+1)
 	out := appendU32(make([]byte, 0, len(body)+len(body)/16), n)
 	var fn []byte
 	loops := 0
@@ -32,6 +31,45 @@ func instrumentCode(body []byte, stop uint32) ([]byte, int, error) {
 		return nil, 0, malformed("code section has %d trailing bytes", len(r.b)-r.pos)
 	}
 	return out, loops, nil
+}
+
+// Fuel is the number of loop iterations between two exits to the host.
+const Fuel = 4096
+
+// loopCheck is the code inserted at every loop header:
+//
+//	fuel = fuel - 1
+//	if fuel <= 0 {
+//	    if stop { unreachable }
+//	    memory.grow(0)  // an exit to the host, see below
+//	    fuel = Fuel
+//	}
+//
+// The exit matters to a Go host: compiled guest code cannot be preempted,
+// so a guest that never left it would hold up the Go runtime's
+// stop-the-world (a garbage collection) and with it the timer that sets
+// stop. Growing the memory by 0 pages is the cheapest instruction wazero
+// implements in Go.
+func loopCheck(stop, fuel uint32) []byte {
+	get := func(idx uint32) []byte { return append([]byte{0x23}, appendU32(nil, idx)...) }
+	set := func(idx uint32) []byte { return append([]byte{0x24}, appendU32(nil, idx)...) }
+	return cat(
+		get(fuel), []byte{0x41, 0x01, 0x6b}, set(fuel), // fuel = fuel - 1
+		get(fuel), []byte{0x41, 0x00, 0x4c}, // fuel <= 0
+		[]byte{0x04, 0x40},                        // if
+		get(stop), []byte{0x04, 0x40, 0x00, 0x0b}, // if stop unreachable end
+		[]byte{0x41, 0x00, 0x40, 0x00, 0x1a}, // memory.grow 0, drop
+		[]byte{0x41, 0x80, 0x20}, set(fuel),  // fuel = 4096
+		[]byte{0x0b}, // end
+	)
+}
+
+func cat(parts ...[]byte) []byte {
+	var out []byte
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
 }
 
 type funcError struct {

@@ -63,16 +63,23 @@ func Module(wasm []byte) ([]byte, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	var importedGlobals, definedGlobals uint32
+	var importedGlobals, definedGlobals, memories uint32
 	var hasGlobal, hasExport bool
 	for _, s := range secs {
 		switch s.id {
 		case secStart:
 			return nil, 0, unsupported("the module has a start function")
 		case secImport:
-			if importedGlobals, err = countImportedGlobals(s.body); err != nil {
+			if importedGlobals, memories, err = countImports(s.body); err != nil {
 				return nil, 0, err
 			}
+		case secMemory:
+			r := reader{b: s.body}
+			n, err := r.u32()
+			if err != nil {
+				return nil, 0, err
+			}
+			memories += n
 		case secGlobal:
 			hasGlobal = true
 			r := reader{b: s.body}
@@ -83,6 +90,9 @@ func Module(wasm []byte) ([]byte, int, error) {
 			hasExport = true
 		}
 	}
+	if memories == 0 {
+		return nil, 0, unsupported("the module has no memory")
+	}
 	stop := importedGlobals + definedGlobals
 	out := make([]byte, 0, len(wasm)+len(wasm)/16+64)
 	out = append(out, header...)
@@ -91,7 +101,7 @@ func Module(wasm []byte) ([]byte, int, error) {
 	addMissing := func(beforeRank int) {
 		if !hasGlobal && !added[secGlobal] && beforeRank > order[secGlobal] {
 			added[secGlobal] = true
-			out = appendSection(out, secGlobal, appendGlobal(appendU32(nil, 1)))
+			out = appendSection(out, secGlobal, appendGlobals(appendU32(nil, 2)))
 		}
 		if !hasExport && !added[secExport] && beforeRank > order[secExport] {
 			added[secExport] = true
@@ -177,23 +187,23 @@ func customName(body []byte) (string, error) {
 	return r.name()
 }
 
-func countImportedGlobals(body []byte) (uint32, error) {
+// countImports returns the number of imported globals and memories.
+func countImports(body []byte) (globals, memories uint32, err error) {
 	r := reader{b: body}
 	n, err := r.u32()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	var globals uint32
 	for range n {
 		if _, err := r.name(); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if _, err := r.name(); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		kind, err := r.byte()
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		switch kind {
 		case 0x00: // function: type index
@@ -203,6 +213,7 @@ func countImportedGlobals(body []byte) (uint32, error) {
 				err = r.limits()
 			}
 		case 0x02: // memory: limits
+			memories++
 			err = r.limits()
 		case 0x03: // global: value type, mutability
 			globals++
@@ -213,18 +224,19 @@ func countImportedGlobals(body []byte) (uint32, error) {
 			err = malformed("import kind %#x", kind)
 		}
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	if !r.done() {
-		return 0, malformed("import section has %d trailing bytes", len(r.b)-r.pos)
+		return 0, 0, malformed("import section has %d trailing bytes", len(r.b)-r.pos)
 	}
-	return globals, nil
+	return globals, memories, nil
 }
 
-// appendGlobal appends the stop global's entry (mutable i32 = 0).
-func appendGlobal(b []byte) []byte {
-	return append(b, 0x7f, 0x01, 0x41, 0x00, 0x0b)
+// appendGlobals appends the entries of the stop global and the fuel global
+// (both mutable i32 = 0).
+func appendGlobals(b []byte) []byte {
+	return append(b, 0x7f, 0x01, 0x41, 0x00, 0x0b, 0x7f, 0x01, 0x41, 0x00, 0x0b)
 }
 
 func appendStopExport(b []byte, idx uint32) []byte {
@@ -234,16 +246,17 @@ func appendStopExport(b []byte, idx uint32) []byte {
 	return appendU32(b, idx)
 }
 
-// addGlobal rewrites a global section's count and appends the stop global.
+// addGlobal rewrites a global section's count and appends the stop and
+// fuel globals.
 func addGlobal(body []byte) ([]byte, error) {
 	r := reader{b: body}
 	n, err := r.u32()
 	if err != nil {
 		return nil, err
 	}
-	out := appendU32(nil, n+1)
+	out := appendU32(nil, n+2)
 	out = append(out, body[r.pos:]...)
-	return appendGlobal(out), nil
+	return appendGlobals(out), nil
 }
 
 // addExport rewrites an export section's count and appends the stop

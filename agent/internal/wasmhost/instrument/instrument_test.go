@@ -26,15 +26,15 @@ func TestModuleRewrites(t *testing.T) {
 	}{
 		{
 			name:      "no global or export section: both are created in order",
-			in:        module(typeVoid, oneFunc, sec(secCode, vec(body(loopBody...)))),
-			want:      module(typeVoid, oneFunc, sec(secGlobal, vec(stopGlobal)), sec(secExport, vec(stopExport(0))), sec(secCode, vec(body(0x03, 0x40, 0x23, 0x00, 0x04, 0x40, 0x00, 0x0b, 0x0c, 0x00, 0x0b)))),
+			in:        module(typeVoid, oneFunc, mem1, sec(secCode, vec(body(loopBody...)))),
+			want:      module(typeVoid, oneFunc, mem1, sec(secGlobal, vec(stopGlobal, stopGlobal)), sec(secExport, vec(stopExport(0))), sec(secCode, vec(body(cat([]byte{0x03, 0x40}, stopCheck(0), []byte{0x0c, 0x00, 0x0b})...)))),
 			wantLoops: 1,
 		},
 		{
 			name: "imported and defined globals come before the stop global",
 			in: module(typeVoid, importGlobals, oneFunc, sec(secGlobal, vec(oneGlobal)),
 				sec(secExport, vec(funcExport("run", 1))), sec(secCode, vec(body(loopBody...)))),
-			want: module(typeVoid, importGlobals, oneFunc, sec(secGlobal, vec(oneGlobal, stopGlobal)),
+			want: module(typeVoid, importGlobals, oneFunc, sec(secGlobal, vec(oneGlobal, stopGlobal, stopGlobal)),
 				sec(secExport, vec(funcExport("run", 1), stopExport(3))),
 				sec(secCode, vec(body(cat([]byte{0x03, 0x40}, stopCheck(3), []byte{0x0c, 0x00, 0x0b})...)))),
 			wantLoops: 1,
@@ -42,9 +42,9 @@ func TestModuleRewrites(t *testing.T) {
 		{
 			name: "debug sections are dropped, other custom sections kept",
 			in: module(sec(secCustom, name(".debug_info")), typeVoid, sec(secCustom, cat(name("name"), []byte{1, 2})),
-				oneFunc, sec(secCode, vec(body())), sec(secCustom, cat(name(".debug_line"), []byte{9}))),
+				oneFunc, mem1, sec(secCode, vec(body())), sec(secCustom, cat(name(".debug_line"), []byte{9}))),
 			want: module(typeVoid, sec(secCustom, cat(name("name"), []byte{1, 2})),
-				oneFunc, sec(secGlobal, vec(stopGlobal)), sec(secExport, vec(stopExport(0))), sec(secCode, vec(body()))),
+				oneFunc, mem1, sec(secGlobal, vec(stopGlobal, stopGlobal)), sec(secExport, vec(stopExport(0))), sec(secCode, vec(body()))),
 		},
 		{
 			name: "nested loops, typed blocks and every kind of immediate",
@@ -69,7 +69,7 @@ func TestModuleRewrites(t *testing.T) {
 				0xc0, 0xc4, // sign extension
 				0x04, 0x40, 0x05, 0x0b, // if else end
 			)))),
-			want: module(typeI32, sec(secFunction, vec([]byte{0x01})), mem1, sec(secGlobal, vec(stopGlobal)),
+			want: module(typeI32, sec(secFunction, vec([]byte{0x01})), mem1, sec(secGlobal, vec(stopGlobal, stopGlobal)),
 				sec(secExport, vec(stopExport(0))), sec(secCode, vec(body(cat(
 					[]byte{0x02, 0x40, 0x03, 0x7f}, stopCheck(0),
 					[]byte{0x03, 0x01}, stopCheck(0),
@@ -122,7 +122,8 @@ func TestModuleRefuses(t *testing.T) {
 		{"sections out of order", module(oneFunc, typeVoid), ErrMalformed},
 		{"duplicate section", module(typeVoid, typeVoid), ErrMalformed},
 		{"start function", module(typeVoid, oneFunc, sec(secStart, []byte{0x00}), sec(secCode, vec(body()))), ErrUnsupported},
-		{"already exports the stop name", module(typeVoid, oneFunc, sec(secExport, vec(funcExport(StopExport, 0))), sec(secCode, vec(body()))), ErrUnsupported},
+		{"no memory", module(typeVoid, oneFunc, sec(secCode, vec(body()))), ErrUnsupported},
+		{"already exports the stop name", module(typeVoid, oneFunc, mem1, sec(secExport, vec(funcExport(StopExport, 0))), sec(secCode, vec(body()))), ErrUnsupported},
 		{"SIMD instruction", code(0xfd, 0x0c), ErrUnsupported},
 		{"threads instruction", code(0xfe, 0x00), ErrUnsupported},
 		{"tail call", code(0x12, 0x00), ErrUnsupported},
@@ -134,10 +135,10 @@ func TestModuleRefuses(t *testing.T) {
 		{"shared memory import", module(sec(secImport, vec(cat(name("e"), name("m"), []byte{0x02, 0x03, 0x01, 0x01})))), ErrUnsupported},
 		{"over-long block type index", code(0x02, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0b), ErrMalformed},
 		{"i32.const too long", code(0x41, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00), ErrMalformed},
-		{"body without end", module(typeVoid, oneFunc, sec(secCode, vec([]byte{0x02, 0x00, 0x01}))), ErrMalformed},
-		{"bytes after the final end", module(typeVoid, oneFunc, sec(secCode, vec([]byte{0x03, 0x00, 0x0b, 0x01}))), ErrMalformed},
+		{"body without end", module(typeVoid, oneFunc, mem1, sec(secCode, vec([]byte{0x02, 0x00, 0x01}))), ErrMalformed},
+		{"bytes after the final end", module(typeVoid, oneFunc, mem1, sec(secCode, vec([]byte{0x03, 0x00, 0x0b, 0x01}))), ErrMalformed},
 		{"truncated f64.const", code(0x44, 0x00), ErrMalformed},
-		{"bad value type in locals", module(typeVoid, oneFunc, sec(secCode, vec([]byte{0x04, 0x01, 0x01, 0x55, 0x0b}))), ErrMalformed},
+		{"bad value type in locals", module(typeVoid, oneFunc, mem1, sec(secCode, vec([]byte{0x04, 0x01, 0x01, 0x55, 0x0b}))), ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,13 +154,13 @@ func TestModuleRefuses(t *testing.T) {
 }
 
 func FuzzModule(f *testing.F) {
-	loop := module(typeVoid, oneFunc, sec(secExport, vec(funcExport("run", 0))), sec(secCode, vec(body(0x03, 0x40, 0x0c, 0x00, 0x0b))))
-	f.Add(loop)                                                                       // a valid module with one loop
-	f.Add([]byte{})                                                                   // nothing
-	f.Add(header)                                                                     // a header and no sections
-	f.Add(loop[:len(loop)-3])                                                         // a truncated code section
-	f.Add(module(typeVoid, oneFunc, sec(secCode, vec(body(0xfc, 0x0a, 0x00, 0x00))))) // bulk memory
-	f.Add(module(sec(secCustom, name(".debug_info")), typeVoid))                      // a debug section
+	loop := module(typeVoid, oneFunc, mem1, sec(secExport, vec(funcExport("run", 0))), sec(secCode, vec(body(0x03, 0x40, 0x0c, 0x00, 0x0b))))
+	f.Add(loop)                                                                             // a valid module with one loop
+	f.Add([]byte{})                                                                         // nothing
+	f.Add(header)                                                                           // a header and no sections
+	f.Add(loop[:len(loop)-3])                                                               // a truncated code section
+	f.Add(module(typeVoid, oneFunc, mem1, sec(secCode, vec(body(0xfc, 0x0a, 0x00, 0x00))))) // bulk memory
+	f.Add(module(sec(secCustom, name(".debug_info")), typeVoid))                            // a debug section
 	// The interpreter validates a module as the compiler does, faster.
 	rt := wazero.NewRuntimeWithConfig(context.Background(), wazero.NewRuntimeConfigInterpreter())
 	defer rt.Close(context.Background())
