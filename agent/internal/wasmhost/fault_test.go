@@ -24,6 +24,8 @@ func TestCallFaults(t *testing.T) {
 		{"unreachable", handSpec("unreachable"), "", FaultTrap, "wasm error: unreachable"},
 		{"infinite loop in go", behave("g", func(p *config.Plugin) { p.Timeout = 50 * time.Millisecond }), "loop", FaultTimeout, "call ran past the 50ms timeout"},
 		{"infinite loop by hand", handSpec("loop", func(p *config.Plugin) { p.Timeout = 20 * time.Millisecond }), "", FaultTimeout, "call ran past the 20ms timeout"},
+		{"infinite loop 40 calls deep", handSpec("deep_loop", func(p *config.Plugin) { p.Timeout = 20 * time.Millisecond }), "", FaultTimeout, "call ran past the 20ms timeout"},
+		{"infinite loop, not instrumented", handSpec("simd_loop", func(p *config.Plugin) { p.Timeout = 20 * time.Millisecond }), "", FaultTimeout, "call ran past the 20ms timeout"},
 		{"memory growth past the cap", behave("g", func(p *config.Plugin) { p.MemoryLimitBytes = 32 << 20 }), "grow", FaultMemory, "wasm error"},
 		{"one allocation past the cap", behave("g", func(p *config.Plugin) { p.MemoryLimitBytes = 32 << 20 }), "grow-once", FaultMemory, "wasm error"},
 		{"output that does not decode", behave("g"), "garbage", FaultBadOutput, "decode result"},

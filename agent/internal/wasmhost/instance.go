@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/proctag/proctag/abi"
+	"github.com/proctag/proctag/agent/internal/wasmhost/instrument"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
@@ -63,6 +64,8 @@ type instance struct {
 	alloc, process, batch api.Function
 	stack                 [2]uint64
 	calls                 int
+	// stop is set when the module is StopInline.
+	stop *stopper
 }
 
 // newInstance instantiates the module with no file system, env, args or
@@ -74,8 +77,13 @@ func (m *module) newInstance(ctx context.Context, ic instanceConfig) (*instance,
 		func(_, _ uint64) experimental.LinearMemory { return capped }))
 	ictx, cancel := context.WithTimeout(ictx, startTimeout)
 	defer cancel()
-	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize").
-		WithStdout(ic.stdout).WithStderr(ic.stderr)
+	cfg := wazero.NewModuleConfig().WithName("").WithStdout(ic.stdout).WithStderr(ic.stderr)
+	if m.stop == StopInline {
+		// _initialize runs below, once the stop global can be reached.
+		cfg = cfg.WithStartFunctions()
+	} else {
+		cfg = cfg.WithStartFunctions("_initialize")
+	}
 	mod, err := m.rt.InstantiateModule(ictx, m.compiled, cfg)
 	if err != nil {
 		return nil, &Fault{Plugin: ic.name, Kind: startKind(capped), Err: fmt.Errorf("instantiate: %w", err)}
@@ -86,7 +94,21 @@ func (m *module) newInstance(ctx context.Context, ic instanceConfig) (*instance,
 		process: mod.ExportedFunction(abi.ExportProcess),
 		batch:   mod.ExportedFunction(abi.ExportProcessBatch),
 	}
-	if err := in.start(ictx, ic); err != nil {
+	if m.stop == StopInline {
+		g, ok := mod.ExportedGlobal(instrument.StopExport).(api.MutableGlobal)
+		if !ok {
+			in.close(ctx)
+			return nil, &Fault{Plugin: ic.name, Kind: FaultLoad, Err: fmt.Errorf("instrumented module lacks the mutable global %s", instrument.StopExport)}
+		}
+		in.stop = &stopper{global: g}
+		in.stop.arm(ictx, startTimeout)
+	}
+	err = in.start(ictx, ic)
+	var f *Fault
+	if in.stop != nil && in.stop.disarm() && errors.As(err, &f) {
+		f.Err = fmt.Errorf("start ran past the %v timeout: %w", startTimeout, f.Err)
+	}
+	if err != nil {
 		in.close(ctx)
 		return nil, err
 	}
@@ -101,6 +123,13 @@ func startKind(c *cappedMemory) FaultKind {
 }
 
 func (in *instance) start(ctx context.Context, ic instanceConfig) error {
+	if in.stop != nil {
+		if fn := in.mod.ExportedFunction("_initialize"); fn != nil {
+			if err := fn.CallWithStack(ctx, in.stack[:]); err != nil {
+				return &Fault{Plugin: ic.name, Kind: startKind(in.capped), Err: fmt.Errorf("instantiate: _initialize: %w", err)}
+			}
+		}
+	}
 	if err := in.mod.ExportedFunction(abi.ExportABIVersion).CallWithStack(ctx, in.stack[:]); err != nil {
 		return &Fault{Plugin: ic.name, Kind: startKind(in.capped), Err: fmt.Errorf("%s: %w", abi.ExportABIVersion, err)}
 	}
@@ -150,13 +179,21 @@ func (in *instance) write(ctx context.Context, b []byte) (uint32, error) {
 // instance must be discarded.
 func (in *instance) call(parent context.Context, name string, timeout time.Duration, fn api.Function, input []byte, maxOut uint32) ([]byte, error) {
 	in.calls++
-	ctx := parent
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(parent, timeout)
-		defer cancel()
+	var out []byte
+	var err error
+	stopped := false
+	switch {
+	case timeout <= 0:
+		out, err = in.callLocked(parent, fn, input, maxOut)
+	case in.stop != nil:
+		in.stop.arm(parent, timeout)
+		out, err = in.callLocked(parent, fn, input, maxOut)
+		stopped = in.stop.disarm()
+	default:
+		ctx, cancel := context.WithTimeout(parent, timeout)
+		out, err = in.callLocked(ctx, fn, input, maxOut)
+		cancel()
 	}
-	out, err := in.callLocked(ctx, fn, input, maxOut)
 	if err == nil {
 		return out, nil
 	}
@@ -168,7 +205,7 @@ func (in *instance) call(parent context.Context, name string, timeout time.Durat
 	switch {
 	case in.capped.denied.Load():
 		kind = FaultMemory
-	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded:
+	case stopped, errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded:
 		kind, err = FaultTimeout, fmt.Errorf("call ran past the %v timeout", timeout)
 	case errors.Is(err, errOutput):
 		kind = FaultBadOutput

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 
 	"github.com/proctag/proctag/abi"
+	"github.com/proctag/proctag/agent/internal/wasmhost/instrument"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
@@ -27,6 +29,13 @@ type module struct {
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
 	hasBatch bool
+	// stop is how a call past its deadline is stopped: StopInline (the
+	// instrumented module checks its stop global at every loop), StopContext
+	// (wazero checks the context at every loop, slower) or StopNone
+	// (benchmarks only). instrumentErr is why the module could not be
+	// instrumented when stop is StopContext.
+	stop          StopMode
+	instrumentErr error
 	// minMemoryBytes is what the module's memory starts at.
 	minMemoryBytes uint64
 	sha256         string
@@ -82,22 +91,52 @@ func checkPin(name string, wasm []byte, pin string) (string, error) {
 	return got, nil
 }
 
-// compileModule verifies the pin, compiles wasm in a new runtime that uses
-// cache, and checks the module's imports and exports against ABI v1. The
-// ABI version itself is checked when the first instance starts.
-// With deadline the code checks at every loop and call whether its context
-// ended, so a looping guest can be stopped (the runtime closes it).
+// compileModule verifies the pin (on wasm as read), compiles the module in a
+// new runtime that uses cache (wazero keys it by the bytes compiled), and
+// checks its imports and exports against ABI v1. The ABI version itself is
+// checked when the first instance starts.
+//
+// With deadline a looping guest must be stoppable. The module is
+// instrumented (package instrument) so that every loop checks a stop global
+// the host sets when a call's deadline passes; a module the rewriter
+// refuses, or whose rewrite wazero does not compile, is compiled as it is
+// with wazero's close-on-context-done instead, which costs 35–43 ns per
+// loop iteration (see overhead_bench_test.go).
 func compileModule(ctx context.Context, name string, wasm []byte, pin string, cache wazero.CompilationCache, memoryLimitBytes uint64, glog *guestLog, deadline bool) (*module, error) {
 	sum, err := checkPin(name, wasm, pin)
 	if err != nil {
 		return nil, err
 	}
-	cfg := wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(deadline)
+	if !deadline {
+		return newModule(ctx, name, wasm, sum, StopNone, cache, memoryLimitBytes, glog)
+	}
+	inlined, _, ierr := instrument.Module(wasm)
+	if ierr == nil {
+		m, err := newModule(ctx, name, inlined, sum, StopInline, cache, memoryLimitBytes, glog)
+		if !errors.Is(err, errCompile) {
+			return m, err
+		}
+		ierr = fmt.Errorf("compile the instrumented module: %w", err)
+	}
+	m, err := newModule(ctx, name, wasm, sum, StopContext, cache, memoryLimitBytes, glog)
+	if err != nil {
+		return nil, err
+	}
+	m.instrumentErr = ierr
+	return m, nil
+}
+
+// errCompile marks a load fault raised by wazero's compiler.
+var errCompile = errors.New("compile")
+
+// newModule compiles wasm in a runtime of its own, set up for stop.
+func newModule(ctx context.Context, name string, wasm []byte, sum string, stop StopMode, cache wazero.CompilationCache, memoryLimitBytes uint64, glog *guestLog) (*module, error) {
+	cfg := wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(stop == StopContext)
 	if cache != nil {
 		cfg = cfg.WithCompilationCache(cache)
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
-	m := &module{rt: rt, sha256: sum}
+	m := &module{rt: rt, sha256: sum, stop: stop}
 	if err := m.setup(ctx, name, wasm, memoryLimitBytes, glog); err != nil {
 		_ = rt.Close(ctx)
 		return nil, err
@@ -108,7 +147,7 @@ func compileModule(ctx context.Context, name string, wasm []byte, pin string, ca
 func (m *module) setup(ctx context.Context, name string, wasm []byte, memoryLimitBytes uint64, glog *guestLog) error {
 	compiled, err := m.rt.CompileModule(ctx, wasm)
 	if err != nil {
-		return loadFault(name, "compile: %w", err)
+		return loadFault(name, "%w: %w", errCompile, err)
 	}
 	m.compiled = compiled
 	if err := m.checkShape(name, memoryLimitBytes); err != nil {

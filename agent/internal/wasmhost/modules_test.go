@@ -28,6 +28,28 @@ var handModules = map[string]func() []byte{
 	"unreachable": func() []byte { return handPlugin(0x00010000, opUnreachable, nil).bytes() },
 	// proctag_process never returns.
 	"loop": func() []byte { return handPlugin(0x00010000, cat(opLoopForever, opUnreachable), nil).bytes() },
+	// proctag_process calls a chain of 40 functions, the last of which
+	// never returns.
+	"deep_loop": func() []byte {
+		const depth = 40
+		m := handPlugin(0x00010000, cat([]byte{0x10, 4}, opUnreachable), nil)
+		for i := range depth {
+			body := []byte{0x10, byte(5 + i)} // call the next
+			if i == depth-1 {
+				body = opLoopForever
+			}
+			m.funcs = append(m.funcs, wfunc{nil, nil, body})
+		}
+		return m.bytes()
+	},
+	// Like loop, plus a function with a SIMD instruction, which the
+	// instrumenter refuses: wazero's context checks stop it instead.
+	"simd_loop": func() []byte {
+		m := handPlugin(0x00010000, cat(opLoopForever, opUnreachable), nil)
+		v128 := cat([]byte{0xfd, 0x0c}, make([]byte, 16), []byte{0x1a}) // v128.const 0; drop
+		m.funcs = append(m.funcs, wfunc{nil, nil, v128})
+		return m.bytes()
+	},
 	// Lacks proctag_process.
 	"missing_export": func() []byte {
 		m := handPlugin(0x00010000, nil, nil)

@@ -42,12 +42,22 @@ func countingLoop() []byte {
 	return handPlugin(0x00010000, body, nil).bytes()
 }
 
-// benchInstance compiles wasm (with or without wazero's termination checks)
-// and starts one instance of it.
-func benchInstance(b *testing.B, wasm []byte, deadline bool) *instance {
+// benchInstance compiles wasm for the stop mode (StopInline: instrumented;
+// StopContext: with wazero's termination checks; StopNone: neither) and
+// starts one instance of it.
+func benchInstance(b *testing.B, wasm []byte, mode StopMode) *instance {
 	b.Helper()
 	glog := newGuestLog(hclog.NewNullLogger(), time.Now)
-	m, err := compileModule(b.Context(), "bench", wasm, "", nil, 64<<20, glog, deadline)
+	var m *module
+	var err error
+	if mode == StopInline {
+		m, err = compileModule(b.Context(), "bench", wasm, "", nil, 64<<20, glog, true)
+		if err == nil && m.stop != StopInline {
+			err = fmt.Errorf("module not instrumented: %w", m.instrumentErr)
+		}
+	} else {
+		m, err = newModule(b.Context(), "bench", wasm, "", mode, nil, 64<<20, glog)
+	}
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -59,13 +69,15 @@ func benchInstance(b *testing.B, wasm []byte, deadline bool) *instance {
 	return in
 }
 
-// deadlines are the two ways of running a guest: as the host does (the
-// termination checks compiled in, a deadline per call) and without either.
+// deadlines are the ways of running a guest: as the host does (the module
+// instrumented, a deadline per call), as it does for a module it cannot
+// instrument (wazero's termination checks, a deadline per call), and
+// with neither.
 var deadlines = []struct {
 	name    string
-	on      bool
+	mode    StopMode
 	timeout time.Duration
-}{{"deadline", true, time.Second}, {"no-deadline", false, 0}}
+}{{"deadline", StopInline, time.Second}, {"context", StopContext, time.Second}, {"no-deadline", StopNone, 0}}
 
 // BenchmarkLoopCheck runs a counting loop of 10,000 iterations in one
 // call: ns/iteration is what one loop iteration costs, with wazero's
@@ -75,11 +87,11 @@ func BenchmarkLoopCheck(b *testing.B) {
 	wasm := countingLoop()
 	for _, dl := range deadlines {
 		b.Run(dl.name, func(b *testing.B) {
-			in := benchInstance(b, wasm, dl.on)
+			in := benchInstance(b, wasm, dl.mode)
 			b.ReportAllocs()
 			for b.Loop() {
 				ctx, cancel := b.Context(), context.CancelFunc(func() {})
-				if dl.on {
+				if dl.timeout > 0 {
 					ctx, cancel = context.WithTimeout(ctx, dl.timeout)
 				}
 				in.stack[0], in.stack[1] = 0, iterations
@@ -103,7 +115,7 @@ func BenchmarkExportCall(b *testing.B) {
 	input := []byte{0x01, 0x01, 0x07} // Record{pid: 7}
 	for _, dl := range deadlines {
 		b.Run(dl.name, func(b *testing.B) {
-			in := benchInstance(b, handPlugin(0x00010000, nil, nil).bytes(), dl.on)
+			in := benchInstance(b, handPlugin(0x00010000, nil, nil).bytes(), dl.mode)
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := in.call(b.Context(), "bench", dl.timeout, in.process, input, maxOutputBytes); err != nil {
@@ -149,15 +161,21 @@ func BenchmarkSDKTemplate(b *testing.B) {
 		Timeout: time.Second, MemoryLimitBytes: 64 << 20, Instances: 1,
 	}
 	for _, dl := range deadlines {
+		if dl.mode == StopContext {
+			continue // LoadFile instruments every module it can
+		}
 		for _, n := range []int{1, 64} {
 			b.Run(fmt.Sprintf("%s/records=%d", dl.name, n), func(b *testing.B) {
 				opts := []LoadOption{WithCacheDir(sharedCacheDir)}
-				if !dl.on {
+				if dl.mode == StopNone {
 					opts = append(opts, withoutDeadline())
 				}
 				p, err := LoadFile(b.Context(), "", spec, hclog.NewNullLogger(), opts...)
 				if err != nil {
 					b.Fatal(err)
+				}
+				if p.StopMode() != dl.mode {
+					b.Fatalf("stop mode %v, want %v", p.StopMode(), dl.mode)
 				}
 				b.Cleanup(func() { _ = p.Close(context.Background()) })
 				pend := benchRunChunk(b, p, n, func(i int) abi.Record { return jvmRecord(1000 + i) })

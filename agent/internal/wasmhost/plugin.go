@@ -150,6 +150,11 @@ func load(ctx context.Context, p config.Plugin, env loadEnv) (*Plugin, error) {
 	if err != nil {
 		return nil, err
 	}
+	if pl.mod.instrumentErr != nil {
+		logger.Debug("plugin stop mode", "stop_mode", pl.mod.stop.String(), "instrument_error", pl.mod.instrumentErr)
+	} else {
+		logger.Debug("plugin stop mode", "stop_mode", pl.mod.stop.String())
+	}
 	// Recycle an instance once its memory used half of the room it had
 	// left when it started.
 	mark := pl.mod.minMemoryBytes + (p.MemoryLimitBytes-pl.mod.minMemoryBytes)/2
@@ -175,6 +180,9 @@ func (p *Plugin) Name() string { return p.name }
 
 // SHA256 is the hex sha256 of the loaded module.
 func (p *Plugin) SHA256() string { return p.mod.sha256 }
+
+// StopMode reports how a call past the plugin's timeout is stopped.
+func (p *Plugin) StopMode() StopMode { return p.mod.stop }
 
 // HasBatch reports whether the module exports proctag_process_batch.
 func (p *Plugin) HasBatch() bool { return p.mod.hasBatch }

@@ -30,6 +30,9 @@ type PluginStats struct {
 	Loaded    bool
 	SHA256    string
 	LoadError string
+	// StopMode is how the loaded version's calls are stopped at their
+	// timeout (StopInline unless the module could not be instrumented).
+	StopMode StopMode
 	// Loads counts successful loads (1 + reloads), LoadFailures failed ones.
 	Loads, LoadFailures uint64
 	// Calls counts export calls (a batch is one call); Records the records
@@ -75,7 +78,7 @@ func (h *Host) Stats() Stats {
 		s := PluginStats{Name: name, LoadError: h.loadErrs[name]}
 		c.fill(&s)
 		if p := h.byName(name); p != nil {
-			s.Loaded, s.SHA256 = true, p.SHA256()
+			s.Loaded, s.SHA256, s.StopMode = true, p.SHA256(), p.StopMode()
 			s.Breaker, _ = p.breaker.snapshot()
 			s.Instances = p.pool.live()
 		}
