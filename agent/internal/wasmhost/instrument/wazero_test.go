@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +98,20 @@ func TestInstrumentedLoopsStop(t *testing.T) {
 			if stop.Type() != api.ValueTypeI32 || stop.Get() != 0 {
 				t.Fatalf("stop global is %s = %d, want i32 = 0", api.ValueTypeName(stop.Type()), stop.Get())
 			}
+			// Garbage collections while the guest spins: each must wait
+			// for the guest's next exit to the host, then let the timer run.
+			done := make(chan struct{})
+			defer close(done)
+			go func() {
+				for {
+					select {
+					case <-done:
+						return
+					default:
+						runtime.GC()
+					}
+				}
+			}()
 			timer := time.AfterFunc(20*time.Millisecond, func() { stop.Set(1) })
 			defer timer.Stop()
 			_, err := m.ExportedFunction(fn).Call(t.Context())
