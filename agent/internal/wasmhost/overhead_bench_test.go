@@ -24,7 +24,12 @@ import (
 // function that calls another into a loop (its resumable-stack dispatch),
 // so a Go guest takes that exit roughly once per function call too. These
 // benchmarks measure the two parts separately: the per-iteration exit
-// (BenchmarkLoopCheck) and the fixed per-call cost (BenchmarkExportCall).
+// (BenchmarkLoopCheck) and the fixed per-call cost (BenchmarkExportCall),
+// for the three stop modes: "deadline" is the host's default now (the
+// module instrumented by package instrument, no exit per iteration, a
+// timer per call), "context" is wazero's close-on-context-done, kept for
+// modules the rewriter refuses, "no-deadline" neither. Numbers are in
+// bench_test.go's header.
 
 // countingLoop is a hand-made plugin whose proctag_process(ptr, n) runs a
 // loop of n iterations and returns "unchanged".
