@@ -9,7 +9,10 @@
 // and deterministic random; stdout, stderr and the proctag_v1.log import go
 // to the agent log under the plugin's name, line-buffered and rate
 // limited), the limits (memory cap, a per-call deadline that stops a
-// looping guest), the grants (capabilities rename/tag/drop, the tag-key
+// looping guest: each module is instrumented at load by package instrument
+// so that its loops check a stop global a timer sets, and runs without
+// wazero's per-iteration context checks; a module the rewriter refuses
+// keeps those checks, see StopMode), the grants (capabilities rename/tag/drop, the tag-key
 // prefix, tag key and value validation, readable fields, scope), fault
 // handling (the instance is discarded, the process keeps its previous
 // result, the fault is counted and logged once per kind, repeated faults
