@@ -111,50 +111,44 @@ func BenchmarkScan(b *testing.B) {
 		})
 	}
 	b.Run("procfs-naive", func(b *testing.B) {
-		b.ReportAllocs()
-		defer reportCPU(b)()
-		for b.Loop() {
-			fs, err := procfs.NewFS(root)
-			if err != nil {
-				b.Fatal(err)
-			}
-			procs, err := fs.AllProcs()
-			if err != nil {
-				b.Fatal(err)
-			}
-			for _, p := range procs {
-				if _, err := p.Stat(); err != nil {
-					continue
-				}
-				_, _ = p.CmdLine()
-			}
-		}
+		benchProcfs(b, root, func(p procfs.Proc) {
+			_, _ = p.CmdLine()
+		})
 	})
 	b.Run("procfs-same-files", func(b *testing.B) {
-		b.ReportAllocs()
-		defer reportCPU(b)()
-		for b.Loop() {
-			fs, err := procfs.NewFS(root)
-			if err != nil {
-				b.Fatal(err)
-			}
-			procs, err := fs.AllProcs()
-			if err != nil {
-				b.Fatal(err)
-			}
-			for _, p := range procs {
-				if _, err := p.Stat(); err != nil {
-					continue
-				}
-				_, _ = p.CmdLine()
-				_, _ = os.Stat(filepath.Join(root, strconv.Itoa(p.PID)))
-				_, _ = os.Stat(filepath.Join(root, strconv.Itoa(p.PID), "root"))
-				_, _ = p.Cgroups()
-				_, _ = p.Executable()
-				_, _ = os.Readlink(filepath.Join(root, strconv.Itoa(p.PID), "ns", "net"))
-			}
-		}
+		benchProcfs(b, root, func(p procfs.Proc) {
+			_, _ = p.CmdLine()
+			_, _ = os.Stat(filepath.Join(root, strconv.Itoa(p.PID)))
+			_, _ = os.Stat(filepath.Join(root, strconv.Itoa(p.PID), "root"))
+			_, _ = p.Cgroups()
+			_, _ = p.Executable()
+			_, _ = os.Readlink(filepath.Join(root, strconv.Itoa(p.PID), "ns", "net"))
+		})
 	})
+}
+
+// benchProcfs times prometheus/procfs used per process, the baseline: every
+// loop lists the processes under root, reads each one's stat and, for those
+// still there, does read.
+func benchProcfs(b *testing.B, root string, read func(procfs.Proc)) {
+	b.ReportAllocs()
+	defer reportCPU(b)()
+	for b.Loop() {
+		fs, err := procfs.NewFS(root)
+		if err != nil {
+			b.Fatal(err)
+		}
+		procs, err := fs.AllProcs()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, p := range procs {
+			if _, err := p.Stat(); err != nil {
+				continue
+			}
+			read(p)
+		}
+	}
 }
 
 // reportCPU reports the process CPU time (user + system, all threads) per
