@@ -21,6 +21,10 @@ import (
 // Config.FullRescanEvery is 0: five minutes at DeepFlow's 10 s interval.
 const DefaultFullRescanEvery = 30
 
+// chunkPIDs is how many pids a worker scans before it takes the next
+// chunk.
+const chunkPIDs = 256
+
 // parallelMinPIDs is the pid count from which a scan uses more than one
 // worker by default; below it a second goroutine costs more than it saves.
 const parallelMinPIDs = 1000
@@ -208,35 +212,43 @@ func (s *Scanner) Scan(ctx context.Context) (*Result, error) {
 		slices.Sort(s.pids)
 	}
 
+	// The pids are cut in chunks handed out in order to the workers, so
+	// that one slow range does not keep the others waiting.
 	ws := s.split(len(s.pids))
+	chunks := (len(s.pids) + chunkPIDs - 1) / chunkPIDs
+	var next atomic.Int64
+	work := func(w *worker) {
+		for {
+			c := int(next.Add(1) - 1)
+			if c >= chunks || w.err != nil {
+				return
+			}
+			lo, hi := c*chunkPIDs, min((c+1)*chunkPIDs, len(s.pids))
+			w.run(ctx, c, s.pids[lo:hi], s.prevRange(c, chunks, lo, hi))
+		}
+	}
 	var wg sync.WaitGroup
 	for k, w := range ws {
-		lo, hi := k*len(s.pids)/len(ws), (k+1)*len(s.pids)/len(ws)
-		prev := s.prevRange(k, len(ws), lo, hi)
 		w.reset(rootfd, s.scanNo, full, s.bootTime)
 		w.fds = s.c.fds
-		if k == len(ws)-1 {
-			w.run(ctx, s.pids[lo:hi], prev)
-			continue
+		if k > 0 {
+			wg.Go(func() { work(w) })
 		}
-		wg.Go(func() { w.run(ctx, s.pids[lo:hi], prev) })
 	}
+	work(ws[0])
 	wg.Wait()
 
-	var missing [numKinds]int
-	badStat := 0
-	s.c.next = s.c.next[:0]
 	for _, w := range ws {
 		if w.err != nil {
 			s.rollback(ws)
 			return nil, fmt.Errorf("scan %s: %w", s.cfg.Root, w.err)
 		}
 	}
+	var missing [numKinds]int
+	badStat := 0
+	s.merge(ws, chunks, res)
 	for _, w := range ws {
 		s.closeFDs(w.closeFDs)
-		s.c.next = append(s.c.next, w.out...)
-		res.Added = append(res.Added, w.added...)
-		res.Removed = append(res.Removed, w.removed...)
 		for k := range missing {
 			missing[k] += w.missing[k]
 		}
@@ -250,6 +262,32 @@ func (s *Scanner) Scan(ctx context.Context) (*Result, error) {
 	}
 	s.warn(missing, badStat)
 	return res, nil
+}
+
+// merge puts the workers' entries in s.c.next and their added and removed
+// keys in res, in chunk order, which is pid order.
+func (s *Scanner) merge(ws []*worker, chunks int, res *Result) {
+	type part struct {
+		w *worker
+		i int // index in w.spans
+	}
+	parts := make([]part, chunks)
+	for _, w := range ws {
+		for i, sp := range w.spans {
+			parts[sp.chunk] = part{w, i}
+		}
+	}
+	s.c.next = s.c.next[:0]
+	for _, p := range parts {
+		w, sp := p.w, p.w.spans[p.i]
+		end := span{out: len(w.out), added: len(w.added), removed: len(w.removed)}
+		if p.i+1 < len(w.spans) {
+			end = w.spans[p.i+1]
+		}
+		s.c.next = append(s.c.next, w.out[sp.out:end.out]...)
+		res.Added = append(res.Added, w.added[sp.added:end.added]...)
+		res.Removed = append(res.Removed, w.removed[sp.removed:end.removed]...)
+	}
 }
 
 // rollback closes the fds a failed scan opened; the cache keeps the last
@@ -295,8 +333,8 @@ func (s *Scanner) split(n int) []*worker {
 	return s.workers[:k]
 }
 
-// prevRange returns the cached entries worker k of n compares against: the
-// ones whose pid falls in its range of s.pids[lo:hi], the first worker
+// prevRange returns the cached entries chunk k of n compares against: the
+// ones whose pid falls in its range of s.pids[lo:hi], the first chunk
 // taking everything below and the last everything above.
 func (s *Scanner) prevRange(k, n, lo, hi int) []*entry {
 	from, to := 0, len(s.c.prev)

@@ -357,6 +357,45 @@ func TestMalformedStatWarnsOnce(t *testing.T) {
 	}
 }
 
+// TestKernelThreadReadsStatOwnerRoot checks that a kernel thread (PF_KTHREAD
+// in stat) costs only its stat, owner and root: with its other files gone
+// it is still scanned whole, and nothing is reported unreadable. A user
+// process whose cmdline is gone is taken for exited, as before.
+func TestKernelThreadReadsStatOwnerRoot(t *testing.T) {
+	_, dir := fakeHost(t)
+	for _, pid := range []string{"15", "813"} {
+		for _, name := range []string{"cmdline", "cgroup", "exe", "ns/net"} {
+			if err := os.Remove(filepath.Join(dir, pid, name)); err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+		}
+	}
+	logger, logs := logBuffer(t)
+	s, err := New(Config{Root: dir}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	procs := byPID(scan(t, s))
+	k := procs[15]
+	if k == nil || k.Comm != "kworker/0:1-events" || k.Argv != nil || k.User != userOfRoot(t) {
+		t.Fatalf("kernel thread 15 = %+v, want it scanned from stat, owner and root", k)
+	}
+	if procs[813] != nil {
+		t.Errorf("user process 813 without cmdline was kept: %+v", procs[813])
+	}
+	if strings.Contains(logs.String(), "unreadable") {
+		t.Errorf("missing files of a kernel thread were reported:\n%s", logs)
+	}
+}
+
+// userOfRoot is the name the fake host's passwd gives the owner of the
+// test's files: root, or the user running the test.
+func userOfRoot(t *testing.T) string {
+	t.Helper()
+	return parsePasswd([]byte(fakeproc.HostPasswd))[os.Geteuid()]
+}
+
 func TestScanCancelled(t *testing.T) {
 	tree := fakeproc.Generate(300, 0, 3)
 	dir := t.TempDir()

@@ -39,6 +39,9 @@ type worker struct {
 
 	out            []*entry
 	added, removed []Key
+	// spans say which parts of out, added and removed each chunk of pids
+	// this worker scanned produced.
+	spans []span
 	// opened are kept fds new in this scan (closed if the scan fails);
 	// closeFDs the kept fds of dropped entries (closed if it commits).
 	opened, closeFDs []int
@@ -59,22 +62,29 @@ func newWorker() *worker {
 
 func (w *worker) reset(rootfd int, scanNo uint64, full bool, boot time.Time) {
 	w.rootfd, w.scanNo, w.full, w.bootTime = rootfd, scanNo, full, boot
-	w.out, w.added, w.removed = w.out[:0], w.added[:0], w.removed[:0]
+	w.out, w.added, w.removed, w.spans = w.out[:0], w.added[:0], w.removed[:0], w.spans[:0]
 	w.opened, w.closeFDs = w.opened[:0], w.closeFDs[:0]
 	w.missing, w.badStat, w.err = [numKinds]int{}, 0, nil
 }
 
-// run scans pids (ascending) against prev, the cached entries of the same
-// pid range (ascending), merging the two lists.
-func (w *worker) run(ctx context.Context, pids []int, prev []*entry) {
+// span is what scanning one chunk of pids appended to a worker's out,
+// added and removed: the elements from the recorded starts up to the next
+// span's, or to the end.
+type span struct {
+	chunk               int
+	out, added, removed int
+}
+
+// run scans chunk number chunk, pids (ascending), against prev, the cached
+// entries of the same pid range (ascending), merging the two lists.
+func (w *worker) run(ctx context.Context, chunk int, pids []int, prev []*entry) {
+	if err := ctx.Err(); err != nil {
+		w.err = err
+		return
+	}
+	w.spans = append(w.spans, span{chunk: chunk, out: len(w.out), added: len(w.added), removed: len(w.removed)})
 	j := 0
-	for i, pid := range pids {
-		if i&255 == 0 {
-			if err := ctx.Err(); err != nil {
-				w.err = err
-				return
-			}
-		}
+	for _, pid := range pids {
 		for j < len(prev) && prev[j].proc.PID < pid {
 			w.drop(prev[j])
 			j++
@@ -235,6 +245,9 @@ func (w *worker) update(old *entry, st statFields) *entry {
 // meanwhile: cmdline and the PID directory exist for every live process,
 // kernel threads and zombies included, so their absence means it exited.
 func (w *worker) load(pid int, st statFields, statFD int, old *entry) *entry {
+	if st.flags&pfKthread != 0 {
+		return w.loadKthread(pid, st, statFD, old)
+	}
 	cmdline, gone := w.readFile(pid, "cmdline", kindCmdline, &w.buf)
 	if gone {
 		return nil
@@ -243,11 +256,7 @@ func (w *worker) load(pid int, st statFields, statFD int, old *entry) *entry {
 	if gone {
 		return nil
 	}
-	w.path = appendPIDPath(w.path[:0], pid, "root")
-	root, err := statRoot(w.rootfd, w.path)
-	if err != nil && !vanished(err) {
-		w.missing[kindRoot]++
-	}
+	root := w.root(pid)
 	cgroup, _ := w.readFile(pid, "cgroup", kindCgroup, &w.cgroup)
 	var exe string
 	if l := w.readLink(pid, "exe", kindExe); old != nil && string(l) == old.proc.Exe {
@@ -267,19 +276,8 @@ func (w *worker) load(pid int, st statFields, statFD int, old *entry) *entry {
 			return w.update(old, st)
 		}
 	}
-	p := &Process{
-		Key:        Key{PID: pid, StartTicks: st.startTicks},
-		PID:        pid,
-		PPID:       st.ppid,
-		StartTicks: st.startTicks,
-		StartTime:  startTime(w.bootTime, st.startTicks),
-		Comm:       string(st.comm),
-		State:      st.state,
-		Exe:        exe,
-		UID:        uid,
-		NetNS:      netns,
-		Rev:        w.scanNo,
-	}
+	p := w.newProcess(pid, st)
+	p.Exe, p.UID, p.NetNS = exe, uid, netns
 	e := &entry{proc: p, cmdline: string(cmdline), cgroup: string(cgroup), root: root, fd: -1}
 	p.Argv = ParseCmdline(cmdline)
 	if len(p.Argv) > 0 {
@@ -288,6 +286,52 @@ func (w *worker) load(pid int, st statFields, statFD int, old *entry) *entry {
 	}
 	p.ContainerID, p.Cgroup = ContainerID(cgroup)
 	return e
+}
+
+// pfKthread is PF_KTHREAD in the flags field of stat
+// (include/linux/sched.h): the task is a kernel thread.
+const pfKthread = 0x00200000
+
+// loadKthread is load for a kernel thread. It has no cmdline, exe or
+// sockets, lives in the initial namespaces and is never reported (DESIGN.md
+// "Which processes"), so only its owner and root (for the user name) are
+// read: eight system calls fewer per kernel thread on a cold scan.
+func (w *worker) loadKthread(pid int, st statFields, statFD int, old *entry) *entry {
+	uid, gone := w.owner(pid, statFD)
+	if gone {
+		return nil
+	}
+	root := w.root(pid)
+	if old != nil && old.proc.UID == uid && old.root == root && old.proc.Argv == nil && old.proc.Exe == "" {
+		return w.update(old, st)
+	}
+	p := w.newProcess(pid, st)
+	p.UID = uid
+	return &entry{proc: p, root: root, fd: -1}
+}
+
+// root identifies the root directory of pid, for its user name.
+func (w *worker) root(pid int) rootKey {
+	w.path = appendPIDPath(w.path[:0], pid, "root")
+	root, err := statRoot(w.rootfd, w.path)
+	if err != nil && !vanished(err) {
+		w.missing[kindRoot]++
+	}
+	return root
+}
+
+// newProcess returns the Process of pid with the fields of its stat.
+func (w *worker) newProcess(pid int, st statFields) *Process {
+	return &Process{
+		Key:        Key{PID: pid, StartTicks: st.startTicks},
+		PID:        pid,
+		PPID:       st.ppid,
+		StartTicks: st.startTicks,
+		StartTime:  startTime(w.bootTime, st.startTicks),
+		Comm:       string(st.comm),
+		State:      st.state,
+		Rev:        w.scanNo,
+	}
 }
 
 // owner returns the uid owning /proc/PID, DeepFlow's user_id: its agent

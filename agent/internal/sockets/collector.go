@@ -1,11 +1,14 @@
 package sockets
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -82,16 +85,17 @@ type Collector struct {
 	collected bool // a Collect has succeeded: first-seen times are now
 	owners    map[ownerKey]*ownerState
 	socks     map[uint64]*sock
-	walkers   []*fdWalker
+	readers   []*reader
+	free      []sock // allocated, not yet used (see newSock)
 
 	// Per-Collect scratch space, reused.
 	jobs        []walkJob
-	nsHead      map[uint64]int
+	groups      []nsGroup
+	nsGroup     map[uint64]int // NetNS to index in groups
 	nsNext      []int
+	nsLast      []int
 	rows        []row
 	keys        []sortKey
-	listeners   []int
-	buf, path   []byte
 	warnedWalk  bool
 	warnedTable bool
 }
@@ -113,7 +117,7 @@ func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 		logger:      logger.Named("sockets"),
 		owners:      make(map[ownerKey]*ownerState),
 		socks:       make(map[uint64]*sock),
-		nsHead:      make(map[uint64]int),
+		nsGroup:     make(map[uint64]int),
 	}, nil
 }
 
@@ -122,15 +126,66 @@ func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 // owners it has not seen before, or of all of them when full is true, and
 // forgets owners not passed. Vanished processes are skipped; unreadable
 // files are logged once and skipped. The only error is ctx's.
+//
+// The work runs on up to GOMAXPROCS goroutines in three rounds: the socket
+// tables of every namespace and the fd/ walks, all at once; then, per
+// namespace and transport, the rows joined with their owners, their roles,
+// their order and their first-seen times; then the Sockets.
 func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, full bool) ([]Socket, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
 	first := !c.collected
 
+	c.plan(owners, full)
+	for k, st := range c.owners {
+		if st.gen != c.gen {
+			c.setInodes(k.pid, st.inodes, nil)
+			delete(c.owners, k)
+		}
+	}
+	if err := c.gather(ctx, owners); err != nil {
+		for _, j := range c.jobs {
+			if j.new {
+				delete(c.owners, j.key) // not walked: new again next time
+			}
+		}
+		clear(c.jobs)
+		return nil, err
+	}
+	c.applyWalks(c.jobs)
+	clear(c.jobs) // drop references to owner states
+	for i := range c.groups {
+		for t := range tables {
+			if err := c.groups[i].tabs[t].err; err != nil && !c.warnedTable {
+				c.warnedTable = true
+				c.logger.Warn("cannot read socket table, its sockets are not reported", "error", err)
+			}
+		}
+	}
+	var starts map[int]time.Time
+	if first {
+		starts = make(map[int]time.Time, len(owners))
+		for _, o := range owners {
+			starts[o.PID] = o.StartTime
+		}
+	}
+	out := c.report(now, starts)
+	clear(c.rows) // drop references to sockets the next walk may forget
+	c.collected = true
+	return out, nil
+}
+
+// plan lists the owners to walk in c.jobs (the new ones, or all when full),
+// marks every passed owner with this Collect's generation, and groups the
+// owners by network namespace in c.groups, sorted by NetNS, each group's
+// owners chained through c.nsNext in the order passed.
+func (c *Collector) plan(owners []Owner, full bool) {
 	c.jobs = c.jobs[:0]
-	clear(c.nsHead)
+	clear(c.nsGroup)
+	n := 0 // groups in use; c.groups[n:] keep their buffers for later
 	c.nsNext = slices.Grow(c.nsNext[:0], len(owners))[:len(owners)]
+	last := c.nsLast[:0] // each group's last owner so far
 	for i, o := range owners {
 		k := ownerKey{pid: o.PID, start: o.StartTicks}
 		st := c.owners[k]
@@ -142,86 +197,125 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 			c.jobs = append(c.jobs, walkJob{key: k, st: st})
 		}
 		st.gen = c.gen
-		if h, ok := c.nsHead[o.NetNS]; ok {
-			c.nsNext[i] = c.nsNext[h]
-			c.nsNext[h] = i
-		} else {
-			c.nsHead[o.NetNS] = i
-			c.nsNext[i] = -1
-		}
-	}
-	for k, st := range c.owners {
-		if st.gen != c.gen {
-			c.setInodes(k.pid, st.inodes, nil)
-			delete(c.owners, k)
-		}
-	}
-	if err := c.walkAll(ctx, c.jobs); err != nil {
-		for _, j := range c.jobs {
-			if j.new {
-				delete(c.owners, j.key) // not walked: new again next time
-			}
-		}
-		clear(c.jobs)
-		return nil, err
-	}
-	c.applyWalks(c.jobs)
-	clear(c.jobs) // drop references to owner states
-
-	var starts map[int]time.Time
-	if first {
-		starts = make(map[int]time.Time, len(owners))
-		for _, o := range owners {
-			starts[o.PID] = o.StartTime
-		}
-	}
-	c.rows = slices.Grow(c.rows[:0], len(c.socks)) // every row has a sock
-	for ns, head := range c.nsHead {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		start := len(c.rows)
-		c.readNetNS(ns, head, owners)
-		c.roles(c.rows[start:])
-	}
-	c.keys = slices.Grow(c.keys[:0], len(c.rows))
-	for i := range c.rows {
-		r := &c.rows[i]
-		s := r.sock
-		switch {
-		case s.gen == c.gen:
-			continue // already reported through another namespace group
-		case s.gen == 0 && first:
-			s.first = oldest(s.pids, starts, now)
-		case s.gen == 0 || s.first.After(now):
-			// New, or the wall clock stepped back past its first sight.
-			s.first = now
-		}
-		s.gen = c.gen
-		if now.Sub(s.first) < c.minLifetime {
+		c.nsNext[i] = -1
+		if g, ok := c.nsGroup[o.NetNS]; ok {
+			c.nsNext[last[g]] = i
+			last[g] = i
 			continue
 		}
-		c.keys = append(c.keys, keyOf(r, i))
+		c.nsGroup[o.NetNS] = n
+		last = append(last, i)
+		if n == len(c.groups) {
+			c.groups = append(c.groups, nsGroup{})
+		}
+		c.groups[n].ns, c.groups[n].head = o.NetNS, i
+		n++
 	}
-	sortKeys(c.keys)
-	out := make([]Socket, len(c.keys))
-	for i, k := range c.keys {
-		r := &c.rows[k.row]
-		out[i] = Socket{
-			Proto:     r.tab.name,
-			Local:     r.local,
-			Remote:    r.remote,
-			State:     stateName(r.state),
-			Role:      r.role(),
-			Inode:     r.inode,
-			NetNS:     r.ns,
-			PIDs:      r.sock.pids,
-			FirstSeen: r.sock.first,
+	c.groups, c.nsLast = c.groups[:n], last
+	slices.SortFunc(c.groups, func(a, b nsGroup) int { return cmp.Compare(a.ns, b.ns) })
+}
+
+// gather reads the socket tables of every group and walks the fd/ of every
+// job, on up to GOMAXPROCS goroutines; the tables go first, so that the
+// many small walks even out the end. It returns ctx.Err() when cancelled.
+func (c *Collector) gather(ctx context.Context, owners []Owner) error {
+	nt := len(c.groups) * len(tables)
+	c.parallel(nt+len(c.jobs), func(r *reader, i int) bool {
+		if ctx.Err() != nil {
+			return false
+		}
+		if i < nt {
+			c.readGroupTable(r, &c.groups[i/len(tables)], i%len(tables), owners)
+			return true
+		}
+		j := &c.jobs[i-nt]
+		r.inodes, j.err = r.walk(r.inodes[:0], j.key.pid)
+		if j.err == nil && len(r.inodes) > 0 {
+			j.inodes = slices.Clone(r.inodes)
+		}
+		return true
+	})
+	return ctx.Err()
+}
+
+// report joins, orders and picks the rows of every part, then turns them
+// into Sockets in the snapshot order. Group 0 (owners whose ns/net was
+// unreadable) goes last, so that a socket it shares with a known namespace
+// is reported there. It reads no files, so it is not cancelled.
+func (c *Collector) report(now time.Time, starts map[int]time.Time) []Socket {
+	off := 0
+	for i := range c.groups {
+		g := &c.groups[i]
+		for t := range 2 {
+			p := &g.parts[t]
+			p.off = off
+			for k := range tables {
+				if tables[k].udp == (t == 1) {
+					off += len(g.tabs[k].entries)
+				}
+			}
+			p.end = off
 		}
 	}
-	clear(c.rows) // drop references to sockets the next walk may forget
-	c.collected = true
-	return out, nil
+	c.rows = slices.Grow(c.rows[:0], off)[:off]
+	c.keys = slices.Grow(c.keys[:0], off)[:off]
+	zero := 0 // parts of group 0
+	if len(c.groups) > 0 && c.groups[0].ns == 0 {
+		zero = 2
+	}
+	units := 2 * len(c.groups)
+	for _, r := range [][2]int{{zero, units}, {0, zero}} {
+		c.parallel(r[1]-r[0], func(rd *reader, i int) bool {
+			u := r[0] + i
+			g := &c.groups[u/2]
+			p := &g.parts[u%2]
+			c.joinPart(rd, g, p, u%2 == 1)
+			c.pick(p, now, starts)
+			return true
+		})
+	}
+	n := 0
+	for i := range c.groups {
+		for t := range 2 {
+			p := &c.groups[i].parts[t]
+			p.out = n
+			n += len(p.keys)
+		}
+	}
+	out := make([]Socket, n)
+	c.parallel(units, func(_ *reader, u int) bool {
+		c.fill(&c.groups[u/2].parts[u%2], out)
+		return true
+	})
+	return out
+}
+
+// parallel calls fn(r, i) for every i in [0, n), handing the indexes out in
+// order to up to GOMAXPROCS goroutines, each with its own reader. A worker
+// stops when fn returns false.
+func (c *Collector) parallel(n int, fn func(r *reader, i int) bool) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	for len(c.readers) < workers {
+		c.readers = append(c.readers, newReader(c.root))
+	}
+	var next atomic.Int64
+	work := func(r *reader) {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= n || !fn(r, i) {
+				return
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		r := c.readers[w]
+		wg.Go(func() { work(r) })
+	}
+	if workers > 0 {
+		work(c.readers[0])
+	}
+	wg.Wait()
 }
 
 // oldest returns the earliest start time of pids, or now when none is known.

@@ -44,7 +44,16 @@
 // Owners whose NetNS is 0 (ns/net unreadable) are grouped as one namespace
 // and read through the first of them that works: sockets of such an owner
 // in another namespace are then missed, never misattributed, because socket
-// inodes are unique on the host.
+// inodes are unique on the host. A socket that the tables of a known
+// namespace also hold is reported under that namespace.
+//
+// # Work
+//
+// A Collect runs on up to GOMAXPROCS goroutines: the socket tables and the
+// fd/ walks are read together, then each namespace's TCP and UDP rows are
+// joined with their owners, given roles and sorted separately (the
+// snapshot order puts a namespace's TCP sockets before its UDP ones), and
+// the Sockets are filled in.
 //
 // # First-seen time
 //

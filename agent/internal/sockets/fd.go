@@ -1,6 +1,7 @@
 package sockets
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,50 +13,69 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// fdWalker lists the socket inodes a process holds by reading the links in
-// /proc/PID/fd (proc(5): a socket's link reads `socket:[inode]`). It reads
-// the directory with getdents64 and each link with readlinkat relative to
-// the directory, into buffers it reuses, so a walk allocates only when its
-// result grows. An fdWalker serves one goroutine at a time.
-type fdWalker struct {
+// reader reads one process's fd/ directory or one socket table at a time
+// into buffers it reuses, so that neither allocates unless its result
+// grows. A reader serves one goroutine at a time; a Collect runs one per
+// worker.
+type reader struct {
 	root string
 	dirs []byte
 	link []byte
 	path []byte
+	buf  []byte // socket table chunks
+	// inodes is scratch space for walk.
+	inodes []uint64
+	// listeners is scratch space for roles.
+	listeners []int
 }
 
-func newFDWalker(root string) *fdWalker {
-	return &fdWalker{root: root, dirs: make([]byte, 16<<10), link: make([]byte, 64)}
+func newReader(root string) *reader {
+	return &reader{root: root, dirs: make([]byte, 16<<10), link: make([]byte, 64)}
 }
 
 // errVanished marks a process or file that went away: not an error for the
 // caller, only a reason to skip.
 var errVanished = errors.New("vanished")
 
+// setPath sets r.path to ROOT/PID/rel, NUL-terminated for the system
+// calls; rel is "" for the PID directory itself.
+func (r *reader) setPath(pid int, rel string) {
+	r.path = append(r.path[:0], r.root...)
+	r.path = append(r.path, '/')
+	r.path = strconv.AppendInt(r.path, int64(pid), 10)
+	if rel != "" {
+		r.path = append(r.path, '/')
+		r.path = append(r.path, rel...)
+	}
+	r.path = append(r.path, 0)
+}
+
+// name returns r.path without its NUL, for error messages.
+func (r *reader) name() []byte { return r.path[:len(r.path)-1] }
+
 // walk appends the inodes of the sockets that pid holds to dst, sorted and
-// without duplicates (a socket dup'ed to several fds counts once). A process
-// that vanished gives an error wrapping errVanished.
-func (w *fdWalker) walk(dst []uint64, pid int) ([]uint64, error) {
-	w.path = append(w.path[:0], w.root...)
-	w.path = append(w.path, '/')
-	w.path = strconv.AppendInt(w.path, int64(pid), 10)
-	w.path = append(w.path, "/fd"...)
-	w.path = append(w.path, 0)
-	dir, err := openDir(w.path)
+// without duplicates (a socket dup'ed to several fds counts once), by
+// reading the links in /proc/PID/fd (proc(5): a socket's link reads
+// `socket:[inode]`): the directory with getdents64 and each link with
+// readlinkat relative to it. A process that vanished gives an error
+// wrapping errVanished.
+func (r *reader) walk(dst []uint64, pid int) ([]uint64, error) {
+	r.setPath(pid, "fd")
+	dir, err := openFile(r.path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err != nil {
-		return dst, classify(fmt.Errorf("open %s: %w", w.path[:len(w.path)-1], err))
+		return dst, classify(fmt.Errorf("open %s: %w", r.name(), err))
 	}
 	defer unix.Close(dir)
 	start := len(dst)
 	for {
-		n, err := unix.Getdents(dir, w.dirs)
+		n, err := unix.Getdents(dir, r.dirs)
 		if err != nil {
-			return dst[:start], classify(fmt.Errorf("read %s: %w", w.path[:len(w.path)-1], err))
+			return dst[:start], classify(fmt.Errorf("read %s: %w", r.name(), err))
 		}
 		if n <= 0 {
 			break
 		}
-		dst = w.scanDirents(dst, dir, w.dirs[:n])
+		dst = r.scanDirents(dst, dir, r.dirs[:n])
 	}
 	s := dst[start:]
 	slices.Sort(s)
@@ -65,7 +85,7 @@ func (w *fdWalker) walk(dst []uint64, pid int) ([]uint64, error) {
 // scanDirents reads the link of every entry in buf (struct linux_dirent64:
 // u64 ino, s64 off, u16 reclen, u8 type, NUL-terminated name) and appends the
 // socket inodes. Links that vanished meanwhile (a closed fd) are skipped.
-func (w *fdWalker) scanDirents(dst []uint64, dir int, buf []byte) []uint64 {
+func (r *reader) scanDirents(dst []uint64, dir int, buf []byte) []uint64 {
 	for len(buf) >= 19 {
 		reclen := int(binary.NativeEndian.Uint16(buf[16:18]))
 		if reclen < 19 || reclen > len(buf) {
@@ -76,15 +96,70 @@ func (w *fdWalker) scanDirents(dst []uint64, dir int, buf []byte) []uint64 {
 		if name[0] == '.' {
 			continue
 		}
-		n, err := readlinkat(dir, name, w.link)
+		n, err := readlinkat(dir, name, r.link)
 		if err != nil {
 			continue
 		}
-		if ino, ok := parseSocketLink(w.link[:n]); ok {
+		if ino, ok := parseSocketLink(r.link[:n]); ok {
 			dst = append(dst, ino)
 		}
 	}
 	return dst
+}
+
+// readTable reads ROOT/PID/net/NAME of tab in chunks through r.buf and
+// calls fn for each row (see parseLines), so that a table of any size needs
+// only a buffer of its longest line. A read or parse error names the file;
+// a missing file or process gives an error wrapping errVanished.
+func (r *reader) readTable(pid int, tab *table, fn func(e entry)) error {
+	r.setPath(pid, "net/"+tab.name)
+	fd, err := openFile(r.path, unix.O_RDONLY|unix.O_CLOEXEC)
+	if err != nil {
+		return classify(fmt.Errorf("open %s: %w", r.name(), err))
+	}
+	defer unix.Close(fd)
+	if len(r.buf) == 0 {
+		r.buf = make([]byte, 64<<10)
+	}
+	n, line := 0, 0
+	for {
+		m, err := unix.Read(fd, r.buf[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return classify(fmt.Errorf("read %s: %w", r.name(), err))
+		}
+		n += m
+		end := n // at the end of the file, the rest is the last line
+		if m > 0 {
+			end = bytes.LastIndexByte(r.buf[:n], '\n') + 1
+			if end == 0 {
+				if n == len(r.buf) { // a line longer than the buffer
+					r.buf = append(r.buf, make([]byte, len(r.buf))...)
+				}
+				continue
+			}
+		}
+		if line, err = parseLines(r.buf[:end], tab.v6, line, fn); err != nil {
+			return fmt.Errorf("parse %s: %w", r.name(), err)
+		}
+		if m == 0 {
+			return nil
+		}
+		n = copy(r.buf, r.buf[end:n])
+	}
+}
+
+// pidExists reports whether ROOT/PID still exists.
+func (r *reader) pidExists(pid int) bool {
+	r.setPath(pid, "")
+	fd, err := openFile(r.path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	if err != nil {
+		return false
+	}
+	unix.Close(fd)
+	return true
 }
 
 // parseSocketLink parses the target of an fd link, `socket:[12345]`.
@@ -96,9 +171,20 @@ func parseSocketLink(b []byte) (uint64, bool) {
 	return parseDec(b[len(prefix) : len(b)-1])
 }
 
-// openDir opens the NUL-terminated path as a directory.
-func openDir(path []byte) (int, error) {
-	return openFile(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+// openFile opens the NUL-terminated path without copying it.
+func openFile(path []byte, flags int) (int, error) {
+	cwd := unix.AT_FDCWD
+	for {
+		fd, _, errno := unix.Syscall6(unix.SYS_OPENAT, uintptr(cwd),
+			uintptr(unsafe.Pointer(&path[0])), uintptr(flags), 0, 0, 0)
+		if errno == unix.EINTR {
+			continue
+		}
+		if errno != 0 {
+			return -1, errno
+		}
+		return int(fd), nil
+	}
 }
 
 // readlinkat reads the link name (NUL-terminated, as in a dirent) relative

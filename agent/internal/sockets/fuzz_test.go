@@ -123,7 +123,7 @@ func fuzzRow(b []byte) row {
 	return row{
 		ns:  be.Uint64(x[0:]) % 4,
 		tab: tab,
-		entry: entry{
+		entry: &entry{
 			local:  netip.AddrPortFrom(addr(x[9]&1 == 1, x[10:26]), be.Uint16(x[26:])),
 			remote: netip.AddrPortFrom(addr(x[9]&2 == 2, x[28:44]), be.Uint16(x[44:])),
 			inode:  be.Uint64(x[46:]) % 8,

@@ -1,14 +1,9 @@
 package sockets
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
 	"net/netip"
-	"strconv"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
+	"time"
 )
 
 // table is one of the socket tables of /proc/PID/net.
@@ -28,7 +23,7 @@ var tables = [...]table{
 // row is a table entry kept for the report: a reportable state and at least
 // one owner among the Collect's owners.
 type row struct {
-	entry
+	*entry
 	tab    *table
 	sock   *sock
 	ns     uint64
@@ -53,130 +48,140 @@ func keep(tab *table, e *entry) bool {
 	return e.state == stateListen || e.state == stateEstablished
 }
 
-// readNetNS reads the four tables of one network namespace through the
-// first owner of the chain from owners[head] through c.nsNext whose
-// /proc/PID/net can be read, and appends the rows held by known owners to
-// c.rows. A table that is missing (no IPv6 in the kernel) is skipped; other
-// errors are logged once and the table is skipped.
-func (c *Collector) readNetNS(ns uint64, head int, owners []Owner) {
-	for i := head; i >= 0; i = c.nsNext[i] {
+// nsGroup is one network namespace among a Collect's owners: the owners
+// whose NetNS it is, the rows of its tables, and its part of the report.
+type nsGroup struct {
+	ns uint64
+	// head is the index in the owners of the group's first owner; the
+	// others follow through Collector.nsNext.
+	head int
+	tabs [len(tables)]tableRead
+	// parts are its TCP rows (tcp, tcp6) and its UDP rows (udp, udp6).
+	parts [2]part
+}
+
+// part is the rows of one transport of a group: the unit whose roles are
+// decided together (a listener serves only its own transport) and whose
+// keys are sorted together (in the snapshot order, a group's TCP sockets
+// come before its UDP ones).
+type part struct {
+	// off and end delimit the part's segment of Collector.rows and
+	// Collector.keys, as long as its tables' entries.
+	off, end int
+	// keys are, once joined, the sorted keys of its rows held by known
+	// owners; once picked, those of the rows reported.
+	keys []sortKey
+	// out is the index in the report of its first socket.
+	out int
+}
+
+// tableRead is one socket table of a group as read in a Collect.
+type tableRead struct {
+	// entries are the rows in a reportable state (see keep); the buffer
+	// is reused by the next Collect.
+	entries []entry
+	// err is a read or parse error, logged once; the table then counts as
+	// empty.
+	err error
+}
+
+// readGroupTable reads table t of group g through the first owner of the
+// group whose /proc/PID/net can be read. A table that is missing (no IPv6
+// in the kernel) is empty; another error leaves it empty with g.tabs[t].err
+// set.
+func (c *Collector) readGroupTable(r *reader, g *nsGroup, t int, owners []Owner) {
+	tr, tab := &g.tabs[t], &tables[t]
+	tr.entries, tr.err = tr.entries[:0], nil
+	for i := g.head; i >= 0; i = c.nsNext[i] {
 		pid := owners[i].PID
-		start := len(c.rows)
-		vanished := false
-		for t := range tables {
-			tab := &tables[t]
-			before := len(c.rows)
-			err := c.readTable(pid, tab, func(e entry) {
-				if !keep(tab, &e) {
-					return
-				}
-				if s := c.socks[e.inode]; s != nil {
-					c.rows = append(c.rows, row{entry: e, tab: tab, sock: s, ns: ns})
-				}
-			})
-			if err != nil {
-				c.rows = c.rows[:before]
-				if errors.Is(err, errVanished) {
-					if c.pidExists(pid) {
-						continue // the table does not exist, e.g. no IPv6
-					}
-					vanished = true
-					break
-				}
-				c.warnTable(err)
+		err := r.readTable(pid, tab, func(e entry) {
+			if keep(tab, &e) {
+				tr.entries = append(tr.entries, e)
 			}
-		}
-		if !vanished {
+		})
+		if err == nil {
 			return
 		}
-		c.rows = c.rows[:start]
+		tr.entries = tr.entries[:0]
+		if !errors.Is(err, errVanished) {
+			tr.err = err
+			return
+		}
+		if r.pidExists(pid) {
+			return // the table does not exist, e.g. no IPv6
+		}
 	}
 }
 
-// warnTable logs a table read or parse error once per Collector.
-func (c *Collector) warnTable(err error) {
-	if !c.warnedTable {
-		c.warnedTable = true
-		c.logger.Warn("cannot read socket table, its sockets are not reported", "error", err)
-	}
-}
-
-// readTable reads ROOT/PID/net/NAME of tab in chunks through c.buf and
-// calls fn for each row (see parseLines), so that a table of any size needs
-// only a buffer of its longest line. A read or parse error names the file.
-func (c *Collector) readTable(pid int, tab *table, fn func(e entry)) error {
-	c.path = append(c.path[:0], c.root...)
-	c.path = append(c.path, '/')
-	c.path = strconv.AppendInt(c.path, int64(pid), 10)
-	c.path = append(c.path, "/net/"...)
-	c.path = append(c.path, tab.name...)
-	c.path = append(c.path, 0)
-	name := func() []byte { return c.path[:len(c.path)-1] }
-	fd, err := openFile(c.path, unix.O_RDONLY|unix.O_CLOEXEC)
-	if err != nil {
-		return classify(fmt.Errorf("open %s: %w", name(), err))
-	}
-	defer unix.Close(fd)
-	if len(c.buf) == 0 {
-		c.buf = make([]byte, 64<<10)
-	}
-	n, line := 0, 0
-	for {
-		m, err := unix.Read(fd, c.buf[n:])
-		if err == unix.EINTR {
+// joinPart keeps the rows of part p (UDP when udp) of g whose socket has a
+// known owner, in p's segment of c.rows, decides their roles, and sorts
+// their keys in p's segment of c.keys. Parts are joined concurrently: each
+// writes only its own segments and reads c.socks, which nothing changes
+// meanwhile.
+func (c *Collector) joinPart(r *reader, g *nsGroup, p *part, udp bool) {
+	rows := c.rows[p.off:p.off:p.end]
+	for t := range tables {
+		tab, es := &tables[t], g.tabs[t].entries
+		if tab.udp != udp {
 			continue
 		}
-		if err != nil {
-			return classify(fmt.Errorf("read %s: %w", name(), err))
-		}
-		n += m
-		end := n // at the end of the file, the rest is the last line
-		if m > 0 {
-			end = bytes.LastIndexByte(c.buf[:n], '\n') + 1
-			if end == 0 {
-				if n == len(c.buf) { // a line longer than the buffer
-					c.buf = append(c.buf, make([]byte, len(c.buf))...)
-				}
-				continue
+		for k := range es {
+			if s := c.socks[es[k].inode]; s != nil {
+				rows = append(rows, row{entry: &es[k], tab: tab, sock: s, ns: g.ns})
 			}
 		}
-		if line, err = parseLines(c.buf[:end], tab.v6, line, fn); err != nil {
-			return fmt.Errorf("parse %s: %w", name(), err)
-		}
-		if m == 0 {
-			return nil
-		}
-		n = copy(c.buf, c.buf[end:n])
 	}
+	r.roles(rows)
+	p.keys = c.keys[p.off : p.off+len(rows)]
+	for i := range rows {
+		p.keys[i] = keyOf(&rows[i], p.off+i)
+	}
+	sortKeys(p.keys)
 }
 
-// pidExists reports whether ROOT/PID still exists.
-func (c *Collector) pidExists(pid int) bool {
-	c.path = append(c.path[:0], c.root...)
-	c.path = append(c.path, '/')
-	c.path = strconv.AppendInt(c.path, int64(pid), 10)
-	c.path = append(c.path, 0)
-	fd, err := openFile(c.path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
-	if err != nil {
-		return false
+// pick updates the first-seen times of the sockets of p and keeps in
+// p.keys those reported: found by no other part in this Collect, and old
+// enough. starts are the owners' start times on the first Collect, else
+// nil. Parts are picked concurrently; a socket found through two parts
+// (owners whose ns/net was unreadable share group 0, or a process changed
+// namespace) goes to the one that claims its gen first.
+func (c *Collector) pick(p *part, now time.Time, starts map[int]time.Time) {
+	n := 0
+	for _, k := range p.keys {
+		s := c.rows[k.row].sock
+		prev := s.gen.Swap(c.gen)
+		switch {
+		case prev == c.gen:
+			continue // already reported through another part
+		case prev == 0 && starts != nil:
+			s.first = oldest(s.pids, starts, now)
+		case prev == 0 || s.first.After(now):
+			// New, or the wall clock stepped back past its first sight.
+			s.first = now
+		}
+		if now.Sub(s.first) >= c.minLifetime {
+			p.keys[n] = k
+			n++
+		}
 	}
-	unix.Close(fd)
-	return true
+	p.keys = p.keys[:n]
 }
 
-// openFile opens the NUL-terminated path without copying it.
-func openFile(path []byte, flags int) (int, error) {
-	cwd := unix.AT_FDCWD
-	for {
-		fd, _, errno := unix.Syscall6(unix.SYS_OPENAT, uintptr(cwd),
-			uintptr(unsafe.Pointer(&path[0])), uintptr(flags), 0, 0, 0)
-		if errno == unix.EINTR {
-			continue
+// fill writes the Sockets of p's reported rows into out at p.out.
+func (c *Collector) fill(p *part, out []Socket) {
+	for i, k := range p.keys {
+		r := &c.rows[k.row]
+		out[p.out+i] = Socket{
+			Proto:     r.tab.name,
+			Local:     r.local,
+			Remote:    r.remote,
+			State:     stateName(r.state),
+			Role:      r.role(),
+			Inode:     r.inode,
+			NetNS:     r.ns,
+			PIDs:      r.sock.pids,
+			FirstSeen: r.sock.first,
 		}
-		if errno != 0 {
-			return -1, errno
-		}
-		return int(fd), nil
 	}
 }
 

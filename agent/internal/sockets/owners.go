@@ -1,11 +1,8 @@
 package sockets
 
 import (
-	"context"
 	"errors"
-	"runtime"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -24,8 +21,28 @@ type sock struct {
 	// first is the first-seen time, set when gen is first set.
 	first time.Time
 	// gen is the last Collect that found the socket in a table with a
-	// reportable state, 0 for never.
-	gen uint64
+	// reportable state, 0 for never. Parts of a Collect claim the socket
+	// by swapping it in.
+	gen atomic.Uint64
+	// one backs pids while the socket has its first holder, which saves an
+	// allocation for most sockets.
+	one [1]int
+}
+
+// sockChunk is how many socks newSock allocates at once: a cold Collect
+// makes one per socket on the host.
+const sockChunk = 1024
+
+// newSock returns a new sock held by pid, from c.free.
+func (c *Collector) newSock(pid int) *sock {
+	if len(c.free) == 0 {
+		c.free = make([]sock, sockChunk)
+	}
+	s := &c.free[0]
+	c.free = c.free[1:]
+	s.one[0] = pid
+	s.pids = s.one[:]
+	return s
 }
 
 // ownerState is what the collector remembers of an owner between Collects.
@@ -43,36 +60,6 @@ type walkJob struct {
 	inodes []uint64
 	err    error
 	new    bool // the owner was not cached before this Collect
-}
-
-// walkAll walks the fd/ of every job, on up to GOMAXPROCS goroutines, each
-// with its own fdWalker. It returns ctx.Err() when cancelled.
-func (c *Collector) walkAll(ctx context.Context, jobs []walkJob) error {
-	workers := min(runtime.GOMAXPROCS(0), len(jobs))
-	for len(c.walkers) < workers {
-		c.walkers = append(c.walkers, newFDWalker(c.root))
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := range workers {
-		fw := c.walkers[w]
-		wg.Go(func() {
-			var scratch []uint64
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= len(jobs) {
-					return
-				}
-				j := &jobs[i]
-				scratch, j.err = fw.walk(scratch[:0], j.key.pid)
-				if j.err == nil && len(scratch) > 0 {
-					j.inodes = slices.Clone(scratch)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return ctx.Err()
 }
 
 // applyWalks stores the walk results in the owner cache and updates the
@@ -137,8 +124,8 @@ func (c *Collector) setInodes(pid int, old, new []uint64) {
 func (c *Collector) addHolder(inode uint64, pid int) {
 	s := c.socks[inode]
 	if s == nil {
-		s = &sock{}
-		c.socks[inode] = s
+		c.socks[inode] = c.newSock(pid)
+		return
 	}
 	at, found := slices.BinarySearch(s.pids, pid)
 	if found {

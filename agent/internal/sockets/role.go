@@ -9,37 +9,37 @@ import (
 // listener is a server; any other socket is a server when a listener of the
 // same transport, on its local port, covering its local address, shares an
 // owner with it; else a client. Listeners are sorted by (transport, port)
-// in a reused slice, so deciding costs a binary search per socket.
-func (c *Collector) roles(rows []row) {
-	c.listeners = c.listeners[:0]
+// in r's reused slice, so deciding costs a binary search per socket.
+func (r *reader) roles(rows []row) {
+	r.listeners = r.listeners[:0]
 	for i := range rows {
 		if rows[i].listener() {
 			rows[i].server = true
-			c.listeners = append(c.listeners, i)
+			r.listeners = append(r.listeners, i)
 		}
 	}
-	if len(c.listeners) == 0 {
+	if len(r.listeners) == 0 {
 		return
 	}
-	slices.SortFunc(c.listeners, func(a, b int) int {
+	slices.SortFunc(r.listeners, func(a, b int) int {
 		return compareListen(&rows[a], rows[b].tab.udp, rows[b].local.Port())
 	})
 	for i := range rows {
-		r := &rows[i]
-		if r.server {
+		s := &rows[i]
+		if s.server {
 			continue
 		}
-		port := r.local.Port()
-		at, _ := slices.BinarySearchFunc(c.listeners, r, func(l int, r *row) int {
-			return compareListen(&rows[l], r.tab.udp, port)
+		port := s.local.Port()
+		at, _ := slices.BinarySearchFunc(r.listeners, s, func(l int, s *row) int {
+			return compareListen(&rows[l], s.tab.udp, port)
 		})
-		for _, l := range c.listeners[at:] {
+		for _, l := range r.listeners[at:] {
 			lr := &rows[l]
-			if compareListen(lr, r.tab.udp, port) != 0 {
+			if compareListen(lr, s.tab.udp, port) != 0 {
 				break
 			}
-			if covers(lr.local.Addr(), r.local.Addr()) && overlap(lr.sock.pids, r.sock.pids) {
-				r.server = true
+			if covers(lr.local.Addr(), s.local.Addr()) && overlap(lr.sock.pids, s.sock.pids) {
+				s.server = true
 				break
 			}
 		}

@@ -204,10 +204,10 @@ func TestReadTableChunks(t *testing.T) {
 	}
 	for _, size := range []int{1, 7, 150, 151, 300, 64 << 10} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			c := newCollector(t, dir, 0)
-			c.buf = make([]byte, size)
+			r := newReader(dir)
+			r.buf = make([]byte, size)
 			var got []entry
-			if err := c.readTable(7, &tables[0], func(e entry) { got = append(got, e) }); err != nil {
+			if err := r.readTable(7, &tables[0], func(e entry) { got = append(got, e) }); err != nil {
 				t.Fatal(err)
 			}
 			if !slices.Equal(got, want) {
@@ -220,7 +220,7 @@ func TestReadTableChunks(t *testing.T) {
 		if err := os.WriteFile(bad, []byte(headerUDP+"   0: nonsense\n"), 0o444); err != nil {
 			t.Fatal(err)
 		}
-		err := newCollector(t, dir, 0).readTable(7, &tables[2], func(entry) {})
+		err := newReader(dir).readTable(7, &tables[2], func(entry) {})
 		if err == nil || !strings.Contains(err.Error(), "parse "+bad+": line 2:") {
 			t.Errorf("error %v, want it to name %s and line 2", err, bad)
 		}
