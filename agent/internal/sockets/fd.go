@@ -23,8 +23,9 @@ type reader struct {
 	link []byte
 	path []byte
 	buf  []byte // socket table chunks
-	// inodes is scratch space for walk.
-	inodes []uint64
+	// inodes is scratch space for walk, entries for readGroupTable.
+	inodes  []uint64
+	entries []entry
 	// listeners is scratch space for roles.
 	listeners []int
 }

@@ -94,15 +94,19 @@ func (c *Collector) readGroupTable(r *reader, g *nsGroup, t int, owners []Owner)
 	tr.entries, tr.err = tr.entries[:0], nil
 	for i := g.head; i >= 0; i = c.nsNext[i] {
 		pid := owners[i].PID
+		// The rows go to the reader's buffer first, which grows once in
+		// the reader's life, so that the group's buffer is allocated at
+		// its size instead of growing row by row on a cold Collect.
+		r.entries = r.entries[:0]
 		err := r.readTable(pid, tab, func(e entry) {
 			if keep(tab, &e) {
-				tr.entries = append(tr.entries, e)
+				r.entries = append(r.entries, e)
 			}
 		})
 		if err == nil {
+			tr.entries = append(tr.entries, r.entries...)
 			return
 		}
-		tr.entries = tr.entries[:0]
 		if !errors.Is(err, errVanished) {
 			tr.err = err
 			return
