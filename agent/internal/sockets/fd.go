@@ -19,6 +19,9 @@ import (
 // worker.
 type reader struct {
 	root string
+	// procfs is set when root is a procfs mount, whose fd/ directories
+	// hand out every entry that fits in one getdents64 (see walk).
+	procfs bool
 	dirs []byte
 	link []byte
 	path []byte
@@ -31,8 +34,18 @@ type reader struct {
 }
 
 func newReader(root string) *reader {
-	return &reader{root: root, dirs: make([]byte, 16<<10), link: make([]byte, 64)}
+	return &reader{root: root, procfs: isProcfs(root), dirs: make([]byte, 16<<10), link: make([]byte, 64)}
 }
+
+// isProcfs reports whether dir is on a procfs mount.
+func isProcfs(dir string) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(dir, &st) == nil && st.Type == unix.PROC_SUPER_MAGIC
+}
+
+// maxFDDirent is the largest linux_dirent64 of an fd/ entry: 19 bytes of
+// header, a name of at most 10 digits and its NUL, rounded up to 8.
+const maxFDDirent = 32
 
 // errVanished marks a process or file that went away: not an error for the
 // caller, only a reason to skip.
@@ -77,6 +90,13 @@ func (r *reader) walk(dst []uint64, pid int) ([]uint64, error) {
 			break
 		}
 		dst = r.scanDirents(dst, dir, r.dirs[:n])
+		// procfs fills the buffer until an entry does not fit or no fd is
+		// left (fs/proc/fd.c, proc_readfd_common): room left for the
+		// largest entry means the end, and saves the call that would
+		// return 0.
+		if r.procfs && n+maxFDDirent <= len(r.dirs) {
+			break
+		}
 	}
 	s := dst[start:]
 	slices.Sort(s)

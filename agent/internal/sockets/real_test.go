@@ -256,3 +256,42 @@ func TestCollectRealExitedOwner(t *testing.T) {
 		}
 	}
 }
+
+// TestWalkManyFDs walks this process's /proc/self/fd while it holds 1,500
+// sockets more, with directory buffers from one entry to the default: on
+// procfs a getdents64 that leaves room for another entry ends the walk, and
+// no socket may be lost at any buffer boundary.
+func TestWalkManyFDs(t *testing.T) {
+	r := newReader("/proc")
+	if !r.procfs {
+		t.Fatal("/proc is not seen as procfs")
+	}
+	want := make([]uint64, 0, 1500)
+	for range cap(want) {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		want = append(want, inodeOf(c))
+	}
+	slices.Sort(want)
+	for _, size := range []int{maxFDDirent, 100, 1000, 16 << 10} {
+		t.Run(strconv.Itoa(size), func(t *testing.T) {
+			r.dirs = make([]byte, size)
+			got, err := r.walk(nil, os.Getpid())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var missing []uint64
+			for _, ino := range want {
+				if _, found := slices.BinarySearch(got, ino); !found {
+					missing = append(missing, ino)
+				}
+			}
+			if len(missing) > 0 {
+				t.Errorf("%d of %d sockets missing, first %d", len(missing), len(want), missing[0])
+			}
+		})
+	}
+}
