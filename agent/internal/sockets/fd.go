@@ -22,10 +22,10 @@ type reader struct {
 	// procfs is set when root is a procfs mount, whose fd/ directories
 	// hand out every entry that fits in one getdents64 (see walk).
 	procfs bool
-	dirs []byte
-	link []byte
-	path []byte
-	buf  []byte // socket table chunks
+	dirs   []byte
+	link   []byte
+	path   []byte
+	buf    []byte // socket table chunks
 	// inodes is scratch space for walk, entries for readGroupTable.
 	inodes  []uint64
 	entries []entry
