@@ -37,6 +37,9 @@ type Owner struct {
 	StartTime time.Time
 	// NetNS is the inode of /proc/PID/ns/net, 0 when unreadable.
 	NetNS uint64
+	// UID is the owner of /proc/PID, -1 when unknown; it picks the owners
+	// to walk again for a socket no known owner holds (see Collect).
+	UID int
 }
 
 // Socket is one reported socket.
@@ -87,6 +90,11 @@ type Collector struct {
 	socks     map[uint64]*sock
 	readers   []*reader
 	free      []sock // allocated, not yet used (see newSock)
+	// walks counts the fd/ walks, for tests.
+	walks atomic.Uint64
+	// unowned are the sockets seen in the tables with no known holder
+	// since the last full Collect (see rewalk).
+	unowned map[uint64]struct{}
 
 	// Per-Collect scratch space, reused.
 	jobs        []walkJob
@@ -118,6 +126,7 @@ func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 		owners:      make(map[ownerKey]*ownerState),
 		socks:       make(map[uint64]*sock),
 		nsGroup:     make(map[uint64]int),
+		unowned:     make(map[uint64]struct{}),
 	}, nil
 }
 
@@ -155,6 +164,9 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 	}
 	c.applyWalks(c.jobs)
 	clear(c.jobs) // drop references to owner states
+	if err := c.rewalk(ctx, owners, full); err != nil {
+		return nil, err
+	}
 	for i := range c.groups {
 		for t := range tables {
 			if err := c.groups[i].tabs[t].err; err != nil && !c.warnedTable {
@@ -190,10 +202,11 @@ func (c *Collector) plan(owners []Owner, full bool) {
 		k := ownerKey{pid: o.PID, start: o.StartTicks}
 		st := c.owners[k]
 		if st == nil {
-			st = &ownerState{}
+			st = &ownerState{walked: c.gen}
 			c.owners[k] = st
 			c.jobs = append(c.jobs, walkJob{key: k, st: st, new: true})
-		} else if full && st.gen != c.gen {
+		} else if full && st.walked != c.gen {
+			st.walked = c.gen
 			c.jobs = append(c.jobs, walkJob{key: k, st: st})
 		}
 		st.gen = c.gen
@@ -228,14 +241,19 @@ func (c *Collector) gather(ctx context.Context, owners []Owner) error {
 			c.readGroupTable(r, &c.groups[i/len(tables)], i%len(tables), owners)
 			return true
 		}
-		j := &c.jobs[i-nt]
-		r.inodes, j.err = r.walk(r.inodes[:0], j.key.pid)
-		if j.err == nil && len(r.inodes) > 0 {
-			j.inodes = slices.Clone(r.inodes)
-		}
+		c.walkJob(r, &c.jobs[i-nt])
 		return true
 	})
 	return ctx.Err()
+}
+
+// walkJob walks the fd/ of j's owner with r.
+func (c *Collector) walkJob(r *reader, j *walkJob) {
+	c.walks.Add(1)
+	r.inodes, j.err = r.walk(r.inodes[:0], j.key.pid)
+	if j.err == nil && len(r.inodes) > 0 {
+		j.inodes = slices.Clone(r.inodes)
+	}
 }
 
 // report joins, orders and picks the rows of every part, then turns them

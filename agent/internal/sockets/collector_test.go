@@ -272,14 +272,56 @@ func TestCollectIncremental(t *testing.T) {
 		t.Errorf("new process's listener not found:\n%s", strings.Join(lines(got), "\n"))
 	}
 
-	// An old process opens a socket: only a full walk sees it.
-	addSocket(t, dir, tree, nsA, fakeproc.TCP, tableRow(51, "10.0.0.1:42000", "10.0.0.7:5432", fakeproc.TCPEstablished), 100)
-	has51 := func(s Socket) bool { return s.Inode == 51 }
-	if got := collect(false, 100, 200, 400); slices.ContainsFunc(got, has51) {
-		t.Errorf("incremental tick walked an old process: %v", lines(got))
+	// Old processes open or accept sockets: the next tick walks the
+	// holders of the listener on the new socket's port (101 and 100 hold
+	// port 80), or the owners of the socket's uid in its namespace.
+	addSocket(t, dir, tree, nsA, fakeproc.TCP, tableRow(51, "10.0.0.1:80", "10.0.0.5:41000", fakeproc.TCPEstablished), 101)
+	client := tableRow(52, "10.0.0.1:42000", "10.0.0.7:5432", fakeproc.TCPEstablished)
+	client.UID = 0
+	addSocket(t, dir, tree, nsA, fakeproc.TCP, client, 100)
+	walks := c.walks.Load()
+	got = collect(false, 100, 101, 200, 400)
+	for _, want := range []string{
+		"4026531840 tcp 10.0.0.1:80 10.0.0.5:41000 ESTABLISHED server 51 [101]",
+		"4026531840 tcp 10.0.0.1:42000 10.0.0.7:5432 ESTABLISHED client 52 [100]",
+	} {
+		if !slices.Contains(lines(got), want) {
+			t.Errorf("tick after the sockets appeared lacks %q:\n%s", want, strings.Join(lines(got), "\n"))
+		}
 	}
-	if got := collect(true, 100, 200, 400); !slices.ContainsFunc(got, has51) {
-		t.Errorf("full tick did not see the old process's new socket:\n%s", strings.Join(lines(got), "\n"))
+	// 101 is new (walked anyway); 100 is walked again, once.
+	if n := c.walks.Load() - walks; n != 2 {
+		t.Errorf("%d fd/ walks, want 2 (new 101, 100 again)", n)
+	}
+
+	// A socket of a process that is not reported (300), of a uid no owner
+	// has: nobody is walked for it, now or later.
+	stray := tableRow(53, "10.0.0.1:43000", "10.0.0.7:5432", fakeproc.TCPEstablished)
+	stray.UID = 4242
+	addSocket(t, dir, tree, nsA, fakeproc.TCP, stray, 300)
+	walks = c.walks.Load()
+	for range 2 {
+		if got := collect(false, 100, 101, 200, 400); slices.ContainsFunc(got, func(s Socket) bool { return s.Inode == 53 }) {
+			t.Errorf("socket of an unreported process reported: %v", lines(got))
+		}
+	}
+	if n := c.walks.Load() - walks; n != 0 {
+		t.Errorf("%d fd/ walks for a socket no owner holds, want 0", n)
+	}
+
+	// A socket of the uid of owners 100 and 101 (0) that neither holds:
+	// they are walked once for it, not on every tick.
+	held := tableRow(54, "10.0.0.1:44000", "10.0.0.7:5432", fakeproc.TCPEstablished)
+	addSocket(t, dir, tree, nsA, fakeproc.TCP, held, 300)
+	for tick, want := range []uint64{2, 0} {
+		walks = c.walks.Load()
+		collect(false, 100, 101, 200, 400)
+		if n := c.walks.Load() - walks; n != want {
+			t.Errorf("tick %d: %d fd/ walks for an unowned socket of uid 0, want %d", tick, n, want)
+		}
+	}
+	if got := collect(true, 100, 200, 400); !slices.ContainsFunc(got, func(s Socket) bool { return s.Inode == 52 }) {
+		t.Errorf("full tick lost the old process's new socket:\n%s", strings.Join(lines(got), "\n"))
 	}
 
 	// A process closes a socket: a full walk drops it.
@@ -348,4 +390,31 @@ func TestCollectCancelled(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertLines(t, got, hostWant...)
+}
+
+// TestRewalkBound checks that one Collect walks at most maxRewalk known
+// owners again, however many share the uid of an unowned new socket.
+func TestRewalkBound(t *testing.T) {
+	tree := &fakeproc.Tree{BootTime: bootTime}
+	var pids []int
+	for pid := 1000; pid < 1000+maxRewalk+50; pid++ {
+		tree.Procs = append(tree.Procs, proc(pid, 1, uint64(pid), nsA))
+		pids = append(pids, pid)
+	}
+	tree.Procs = append(tree.Procs, proc(9000, 1, 9000, nsA)) // not reported
+	tree.AddSocket(nsA, fakeproc.TCP, tableRow(69, "10.0.0.1:80", "0.0.0.0:0", fakeproc.TCPListen), 1000)
+	dir := writeTree(t, tree)
+	c := newCollector(t, dir, 0)
+	owners := ownersOf(t, tree, pids...)
+	if _, err := c.Collect(t.Context(), time.Now(), owners, false); err != nil {
+		t.Fatal(err)
+	}
+	addSocket(t, dir, tree, nsA, fakeproc.TCP, tableRow(70, "10.0.0.1:45000", "10.0.0.7:5432", fakeproc.TCPEstablished), 9000)
+	walks := c.walks.Load()
+	if _, err := c.Collect(t.Context(), time.Now(), owners, false); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.walks.Load() - walks; n != maxRewalk {
+		t.Errorf("%d owners walked again, want the bound %d", n, maxRewalk)
+	}
 }

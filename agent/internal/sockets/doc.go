@@ -12,7 +12,11 @@
 //   - the map from socket inode to owner pids, built by walking
 //     /proc/PID/fd (links `socket:[N]`). It is cached per process
 //     identity (pid, start ticks): a tick walks only processes it has not
-//     seen, a full tick walks every process again;
+//     seen, a full tick walks every process again. When a socket appears
+//     in a table with no known holder, the tick also walks again the
+//     owners that hold a listener on its port (an accepted connection), or
+//     else those of its namespace with its uid (the uid column), at most
+//     256, once per such socket;
 //   - the first-seen time of each socket, for os-proc-socket-min-lifetime.
 //
 // Which processes are reported, and their identity and namespace, is

@@ -58,6 +58,8 @@ type nsGroup struct {
 	tabs [len(tables)]tableRead
 	// parts are its TCP rows (tcp, tcp6) and its UDP rows (udp, udp6).
 	parts [2]part
+	// fresh are its rows of sockets newly seen without a known holder.
+	fresh []fresh
 }
 
 // part is the rows of one transport of a group: the unit whose roles are

@@ -1,6 +1,7 @@
 package sockets
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"sync/atomic"
@@ -49,8 +50,9 @@ func (c *Collector) newSock(pid int) *sock {
 type ownerState struct {
 	// inodes are the socket inodes found in the owner's fd/, sorted.
 	inodes []uint64
-	// gen is the last Collect that was passed this owner.
-	gen uint64
+	// gen is the last Collect that was passed this owner, walked the
+	// last that walked its fd/.
+	gen, walked uint64
 }
 
 // walkJob is one owner whose fd/ is to be walked in this Collect.
@@ -156,4 +158,154 @@ func (c *Collector) removeHolder(inode uint64, pid int) {
 	n := make([]int, 0, len(s.pids)-1)
 	n = append(n, s.pids[:at]...)
 	s.pids = append(n, s.pids[at+1:]...)
+}
+
+// maxRewalk bounds the known owners walked again in one Collect for sockets
+// that no known owner holds; the rest wait for the next full Collect.
+const maxRewalk = 256
+
+// fresh is a table row whose socket no known owner holds and that earlier
+// Collects did not see unowned either.
+type fresh struct {
+	e   *entry
+	udp bool
+}
+
+// rewalk looks in the tables for sockets that appeared since the last
+// Collect without a known holder: one opened or accepted by an owner
+// walked before, which a steady Collect would otherwise miss until the
+// next full one. For each, it walks again the owners most likely to hold
+// it: those holding a listener of the same transport on its local port (an
+// accepted connection), else the owners of its namespace whose uid is the
+// socket's (sock_i_uid, the uid column), at most maxRewalk owners and none
+// walked in this Collect already. A socket still unowned afterwards (held
+// by a process that is not reported) is remembered and does not cause
+// walks again. It returns ctx.Err() when cancelled.
+func (c *Collector) rewalk(ctx context.Context, owners []Owner, full bool) error {
+	if full {
+		clear(c.unowned) // everyone was walked: learn them afresh
+	}
+	var unowned atomic.Int64
+	c.parallel(len(c.groups), func(_ *reader, i int) bool {
+		g := &c.groups[i]
+		g.fresh = g.fresh[:0]
+		n := 0
+		for t := range tables {
+			es := g.tabs[t].entries
+			for k := range es {
+				if c.socks[es[k].inode] != nil {
+					continue
+				}
+				n++
+				if _, seen := c.unowned[es[k].inode]; !seen {
+					g.fresh = append(g.fresh, fresh{e: &es[k], udp: tables[t].udp})
+				}
+			}
+		}
+		unowned.Add(int64(n))
+		return true
+	})
+	if len(c.unowned) > 2*int(unowned.Load())+4096 {
+		// Closed sockets pile up when no full Collect comes: start over.
+		clear(c.unowned)
+		return c.rewalk(ctx, owners, true)
+	}
+	var byPID map[int]int
+	c.jobs = c.jobs[:0]
+	for gi := range c.groups {
+		g := &c.groups[gi]
+		var listeners map[uint32][]int
+		for _, f := range g.fresh {
+			c.unowned[f.e.inode] = struct{}{}
+			if len(c.jobs) >= maxRewalk {
+				continue
+			}
+			if byPID == nil {
+				byPID = make(map[int]int, len(owners))
+				for i, o := range owners {
+					byPID[o.PID] = i
+				}
+			}
+			if listeners == nil {
+				listeners = c.listenerHolders(g)
+			}
+			key := listenKey(f.udp, f.e.local.Port())
+			if pids := listeners[key]; len(pids) > 0 && !keepListener(f) {
+				for _, pid := range pids {
+					c.queueRewalk(&owners[byPID[pid]])
+				}
+				continue
+			}
+			for i := g.head; i >= 0; i = c.nsNext[i] {
+				if owners[i].UID == int(f.e.uid) {
+					c.queueRewalk(&owners[i])
+				}
+			}
+		}
+	}
+	if len(c.jobs) == 0 {
+		return nil
+	}
+	c.parallel(len(c.jobs), func(r *reader, i int) bool {
+		if ctx.Err() != nil {
+			return false
+		}
+		c.walkJob(r, &c.jobs[i])
+		return true
+	})
+	if err := ctx.Err(); err != nil {
+		clear(c.jobs)
+		return err
+	}
+	c.applyWalks(c.jobs)
+	clear(c.jobs)
+	return nil
+}
+
+// keepListener reports whether f is itself a listener.
+func keepListener(f fresh) bool {
+	if f.udp {
+		return f.e.state == stateClose
+	}
+	return f.e.state == stateListen
+}
+
+// listenKey keys a listener by transport and local port.
+func listenKey(udp bool, port uint16) uint32 {
+	k := uint32(port) << 1
+	if udp {
+		k |= 1
+	}
+	return k
+}
+
+// listenerHolders maps the listeners of g that known owners hold to their
+// pids, by transport and local port.
+func (c *Collector) listenerHolders(g *nsGroup) map[uint32][]int {
+	m := make(map[uint32][]int)
+	for t := range tables {
+		es := g.tabs[t].entries
+		for k := range es {
+			f := fresh{e: &es[k], udp: tables[t].udp}
+			if !keepListener(f) {
+				continue
+			}
+			if s := c.socks[es[k].inode]; s != nil {
+				key := listenKey(f.udp, es[k].local.Port())
+				m[key] = append(m[key], s.pids...)
+			}
+		}
+	}
+	return m
+}
+
+// queueRewalk adds a walk job for o unless it was walked in this Collect.
+func (c *Collector) queueRewalk(o *Owner) {
+	k := ownerKey{pid: o.PID, start: o.StartTicks}
+	st := c.owners[k]
+	if st == nil || st.walked == c.gen || len(c.jobs) >= maxRewalk {
+		return
+	}
+	st.walked = c.gen
+	c.jobs = append(c.jobs, walkJob{key: k, st: st})
 }

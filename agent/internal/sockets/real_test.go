@@ -84,7 +84,12 @@ func realOwner(t *testing.T, pid int) Owner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Owner{PID: pid, StartTicks: ticks, StartTime: time.Now().Add(-time.Hour), NetNS: ns}
+	fi, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid := int(fi.Sys().(*syscall.Stat_t).Uid)
+	return Owner{PID: pid, StartTicks: ticks, StartTime: time.Now().Add(-time.Hour), NetNS: ns, UID: uid}
 }
 
 // startDialer runs the helper against addr, holding lnFile too (as a child
@@ -210,6 +215,51 @@ func TestCollectRealSockets(t *testing.T) {
 					s.Proto, s.Local, s.Remote, s.State, s.Role, s.PIDs, w.proto, w.local, w.remote, w.state, w.role, w.pids)
 			}
 		})
+	}
+}
+
+// TestCollectRealNewSocketsOfKnownOwner checks that a steady Collect sees
+// the sockets a process walked before opens or accepts afterwards: this
+// process listens and is collected, then accepts a connection from a new
+// child and dials out; the next Collect, not a full one, reports both
+// with this process as their holder.
+func TestCollectRealNewSocketsOfKnownOwner(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	self := os.Getpid()
+	c := newCollector(t, "/proc", 0)
+	if _, err := c.Collect(t.Context(), time.Now(), []Owner{realOwner(t, self)}, false); err != nil {
+		t.Fatal(err)
+	}
+
+	childPID, _, _ := startDialer(t, ln.Addr().String(), nil)
+	in, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	got, err := c.Collect(t.Context(), time.Now(), []Owner{realOwner(t, self), realOwner(t, childPID)}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, conn := range map[string]net.Conn{"accepted": in, "dialled": out} {
+		ino := inodeOf(conn.(*net.TCPConn))
+		i := slices.IndexFunc(got, func(s Socket) bool { return s.Inode == ino })
+		if i < 0 {
+			t.Errorf("%s connection %d not reported by the steady Collect", name, ino)
+			continue
+		}
+		if !slices.Equal(got[i].PIDs, []int{self}) {
+			t.Errorf("%s connection held by %v, want [%d]", name, got[i].PIDs, self)
+		}
 	}
 }
 

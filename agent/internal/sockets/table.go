@@ -45,7 +45,10 @@ func stateName(st uint8) string {
 type entry struct {
 	local, remote netip.AddrPort
 	state         uint8
-	inode         uint64
+	// uid is the socket's owner as the kernel keeps it (sock_i_uid: the
+	// creator's, or for an accepted connection its listener's).
+	uid   uint32
+	inode uint64
 }
 
 // errRow marks a row that is not in the kernel's format.
@@ -135,11 +138,20 @@ func parseRow(row []byte, v6 bool) (entry, error) {
 		return e, fmt.Errorf("%w: state %q", errRow, f)
 	}
 	e.state = uint8(st)
-	// tx_queue:rx_queue, tr:tm->when, retrnsmt, uid, timeout.
-	for range 5 {
+	// tx_queue:rx_queue, tr:tm->when, retrnsmt, then uid and timeout.
+	for range 3 {
 		if f, row = nextField(row); len(f) == 0 {
 			return e, fmt.Errorf("%w: too few columns", errRow)
 		}
+	}
+	f, row = nextField(row)
+	uid, ok := parseDec(f)
+	if !ok || uid > 1<<32-1 {
+		return e, fmt.Errorf("%w: uid %q", errRow, f)
+	}
+	e.uid = uint32(uid)
+	if f, row = nextField(row); len(f) == 0 {
+		return e, fmt.Errorf("%w: too few columns", errRow)
 	}
 	f, _ = nextField(row)
 	if e.inode, ok = parseDec(f); !ok {

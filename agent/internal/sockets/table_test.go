@@ -57,14 +57,14 @@ func TestParseTable(t *testing.T) {
 			},
 		},
 		{
-			name: "tcp6 global address word order",
+			name: "tcp6 global address word order, uid",
 			v6:   true,
 			// 2001:db8::1 is the words 2001:0db8, 0, 0, 0000:0001, each printed
 			// as a little-endian u32.
 			data: headerTCP6 +
 				"   0: B80D0120000000000000000001000000:0050 B80D0120000000000000000002000000:C350 01 00000000:00000000 00:00000000 00000000  1000        0 42 1 0000000000000000 20 4 30 10 -1\n",
 			want: []entry{
-				{local: ap("[2001:db8::1]:80"), remote: ap("[2001:db8::2]:50000"), state: stateEstablished, inode: 42},
+				{local: ap("[2001:db8::1]:80"), remote: ap("[2001:db8::2]:50000"), state: stateEstablished, uid: 1000, inode: 42},
 			},
 		},
 		{
@@ -115,6 +115,8 @@ func TestParseTableErrors(t *testing.T) {
 		{name: "three digit state", row: "   0: 0100007F:1F90 00000000:0000 0A0 0:0 0:0 0 0 0 1", wantErr: "state"},
 		{name: "missing inode", row: "   0: 0100007F:1F90 00000000:0000 0A 0:0 0:0 0 0 0", wantErr: "inode"},
 		{name: "too few columns", row: "   0: 0100007F:1F90 00000000:0000 0A 0:0", wantErr: "too few columns"},
+		{name: "uid not a number", row: "   0: 0100007F:1F90 00000000:0000 0A 0:0 0:0 0 -1 0 1", wantErr: "uid"},
+		{name: "uid over 32 bits", row: "   0: 0100007F:1F90 00000000:0000 0A 0:0 0:0 0 4294967296 0 1", wantErr: "uid"},
 		{name: "negative inode", row: "   0: 0100007F:1F90 00000000:0000 0A 0:0 0:0 0 0 0 -1", wantErr: "inode"},
 		{name: "inode overflows", row: "   0: 0100007F:1F90 00000000:0000 0A 0:0 0:0 0 0 0 18446744073709551616", wantErr: "inode"},
 	}
