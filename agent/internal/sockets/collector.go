@@ -132,14 +132,16 @@ func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 
 // Collect returns the sockets held by owners at now, sorted by NetNS, Proto,
 // Local, Remote and Inode (the snapshot order). It walks the fd/ of the
-// owners it has not seen before, or of all of them when full is true, and
-// forgets owners not passed. Vanished processes are skipped; unreadable
+// owners it has not seen before, or of all of them when full is true, then
+// of known owners likely to hold a socket that appeared with no known
+// holder (see the package documentation), and forgets owners not passed. Vanished processes are skipped; unreadable
 // files are logged once and skipped. The only error is ctx's.
 //
-// The work runs on up to GOMAXPROCS goroutines in three rounds: the socket
-// tables of every namespace and the fd/ walks, all at once; then, per
-// namespace and transport, the rows joined with their owners, their roles,
-// their order and their first-seen times; then the Sockets.
+// The work runs on up to GOMAXPROCS goroutines in rounds: the socket
+// tables of every namespace and the fd/ walks, all at once; the walks
+// again, if any; then, per namespace and transport, the rows joined with
+// their owners, their roles, their order and their first-seen times; then
+// the Sockets.
 func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, full bool) ([]Socket, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
