@@ -29,8 +29,8 @@ func TestCheck(t *testing.T) {
 			exitCode: 1,
 			want: []string{
 				`check.yaml:3: os-proc-regex[0].match-regex`,
-				`check.yaml:4: os-proc-regex[1].action: "allow"`,
-				`check.yaml:6: os-proc-regex[2].match-type: "Cmdline"`,
+				`check.yaml:5: os-proc-regex[1].action: "allow"`, // the key's line, not the rule's
+				`check.yaml:7: os-proc-regex[2].match-type: "Cmdline"`,
 				"3 error(s)",
 			},
 		},

@@ -49,7 +49,8 @@ func TestLoadDeepFlowTypical(t *testing.T) {
 	if !cfg.ProcSyncEnabled || !cfg.RulesSet || len(cfg.Rules) != 4 {
 		t.Fatalf("enabled=%v rulesSet=%v rules=%d, want true true 4", cfg.ProcSyncEnabled, cfg.RulesSet, len(cfg.Rules))
 	}
-	want := rules.Spec{MatchRegex: `python3 (.*)\.py`, MatchType: "cmdline", Action: "accept", RewriteName: "$1-py-script", File: cfg.File, Line: 17}
+	want := rules.Spec{MatchRegex: `python3 (.*)\.py`, MatchType: "cmdline", Action: "accept", RewriteName: "$1-py-script", File: cfg.File, Line: 17,
+		RegexLine: 17, TypeLine: 18, ActionLine: 19}
 	if cfg.Rules[1] != want {
 		t.Errorf("rule 1 = %+v, want %+v", cfg.Rules[1], want)
 	}
@@ -110,8 +111,10 @@ func TestLoadFull(t *testing.T) {
 		},
 	}
 	want.Rules = []rules.Spec{
-		{MatchRegex: "^(sleep|bash)$", MatchType: "process_name", Action: "drop", File: want.File, Line: 12},
-		{MatchRegex: `python3 (.*)\.py`, MatchType: "cmdline", Action: "accept", RewriteName: "$1-py-%HOSTNAME%", File: want.File, Line: 16},
+		{MatchRegex: "^(sleep|bash)$", MatchType: "process_name", Action: "drop", File: want.File, Line: 12,
+			RegexLine: 12, TypeLine: 13, ActionLine: 14},
+		{MatchRegex: `python3 (.*)\.py`, MatchType: "cmdline", Action: "accept", RewriteName: "$1-py-%HOSTNAME%", File: want.File, Line: 16,
+			RegexLine: 16, TypeLine: 17, ActionLine: 18},
 	}
 	want.Plugins = []Plugin{{
 		Name: "jvm-name", Path: "/usr/lib/proctag/plugins/jvm-name.wasm",

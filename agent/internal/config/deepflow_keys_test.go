@@ -58,10 +58,10 @@ func TestLoadDeepFlowAgentGroup(t *testing.T) {
 	want.TagExecUser = "deepflow"
 	want.RulesSet = true
 	want.Rules = []rules.Spec{
-		{MatchRegex: `python3 (.*)\.py`, MatchType: "cmdline", Action: "accept", RewriteName: "$1-py-script", File: file, Line: 70},
-		{MatchRegex: `(?P<PROC_NAME>nginx)`, MatchType: "process_name", RewriteName: "${PROC_NAME}-%HOSTNAME%", File: file, Line: 74},
-		{MatchRegex: "nginx", MatchType: "parent_process_name", Action: "accept", File: file, Line: 77},
-		{MatchRegex: ".*sleep.*", MatchType: "process_name", Action: "drop", File: file, Line: 80},
+		{MatchRegex: `python3 (.*)\.py`, MatchType: "cmdline", Action: "accept", RewriteName: "$1-py-script", File: file, Line: 70, RegexLine: 70, TypeLine: 71, ActionLine: 72},
+		{MatchRegex: `(?P<PROC_NAME>nginx)`, MatchType: "process_name", RewriteName: "${PROC_NAME}-%HOSTNAME%", File: file, Line: 74, RegexLine: 74, TypeLine: 75},
+		{MatchRegex: "nginx", MatchType: "parent_process_name", Action: "accept", File: file, Line: 77, RegexLine: 77, TypeLine: 78, ActionLine: 79},
+		{MatchRegex: ".*sleep.*", MatchType: "process_name", Action: "drop", File: file, Line: 80, RegexLine: 80, TypeLine: 81, ActionLine: 82},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("config\n%+v\nwant\n%+v", *cfg, want)

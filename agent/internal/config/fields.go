@@ -117,17 +117,23 @@ var logLevels = []string{"trace", "debug", "info", "warn", "error"}
 
 // ruleFields is the registry of os-proc-regex entry keys.
 func ruleFields(s *rules.Spec) []field {
-	str := func(dst *string) func(d *decoder, v *yaml.Node, k string) {
-		return func(d *decoder, v *yaml.Node, k string) { d.str(v, k, dst) }
+	// str decodes a string into dst and notes the value's line in line.
+	str := func(dst *string, line *int) func(d *decoder, v *yaml.Node, k string) {
+		return func(d *decoder, v *yaml.Node, k string) {
+			if line != nil {
+				*line = resolve(v).Line
+			}
+			d.str(v, k, dst)
+		}
 	}
 	return []field{
-		{name: "match-regex", kind: "string", def: `""`, decode: str(&s.MatchRegex),
+		{name: "match-regex", kind: "string", def: `""`, decode: str(&s.MatchRegex, &s.RegexLine),
 			meaning: "regex (Rust `regex` dialect, unanchored); omitted = \"\", which matches everything"},
-		{name: "match-type", kind: "string", def: `""`, decode: str(&s.MatchType),
+		{name: "match-type", kind: "string", def: `""`, decode: str(&s.MatchType, &s.TypeLine),
 			meaning: "process_name (\"\"), cmdline, parent_process_name or tag"},
-		{name: "action", kind: "string", def: `""`, decode: str(&s.Action),
+		{name: "action", kind: "string", def: `""`, decode: str(&s.Action, &s.ActionLine),
 			meaning: "accept (\"\") or drop"},
-		{name: "rewrite-name", kind: "string", def: `""`, decode: str(&s.RewriteName),
+		{name: "rewrite-name", kind: "string", def: `""`, decode: str(&s.RewriteName, nil),
 			meaning: "replacement template (`$1`, `${name}`, `%ENV%`) for process_name and cmdline rules; \"\" = keep process_name"},
 	}
 }

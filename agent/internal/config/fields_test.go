@@ -192,8 +192,13 @@ func TestDeepFlowKeysUnderStaticConfig(t *testing.T) {
 			if len(warns) != 0 {
 				t.Errorf("warnings: %v", warns)
 			}
-			for i := range static.Rules { // rules remember their line
-				static.Rules[i].Line--
+			for i := range static.Rules { // rules remember their lines
+				r := &static.Rules[i]
+				for _, l := range []*int{&r.Line, &r.RegexLine, &r.TypeLine, &r.ActionLine} {
+					if *l > 0 {
+						*l--
+					}
+				}
 			}
 			def := Default()
 			def.File = top.File

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 )
@@ -31,18 +32,22 @@ type RuleError struct {
 // Error reads like file:line: os-proc-regex[i].key: "value" is not … (allowed: …).
 func (e *RuleError) Error() string {
 	var value, what, allowed string
+	at := e.Spec
 	switch e.Key {
 	case "action":
 		value, what, allowed = e.Spec.Action, "a valid action", "accept, drop; case-sensitive"
+		at.Line = cmp.Or(e.Spec.ActionLine, at.Line)
 	case "match-type":
 		value, what, allowed = e.Spec.MatchType, "a valid match-type",
 			"process_name, cmdline, parent_process_name, tag; case-sensitive"
+		at.Line = cmp.Or(e.Spec.TypeLine, at.Line)
 	default:
 		value, what, allowed = e.Spec.MatchRegex, "a valid regex: "+e.Err.Error(),
 			"Rust regex 1.8 syntax without look-around or back-references"
+		at.Line = cmp.Or(e.Spec.RegexLine, at.Line)
 	}
 	return fmt.Sprintf("%sos-proc-regex[%d].%s: %q is not %s (allowed: %s)",
-		position(e.Spec), e.Index, e.Key, value, what, allowed)
+		position(at), e.Index, e.Key, value, what, allowed)
 }
 
 // Unwrap returns the reason.

@@ -18,4 +18,8 @@ type Spec struct {
 	// when the rule did not come from a file.
 	File string `yaml:"-"`
 	Line int    `yaml:"-"`
+	// RegexLine, TypeLine and ActionLine are the lines of the values of
+	// match-regex, match-type and action, 0 when omitted; an error about a
+	// key points at its line rather than the rule's.
+	RegexLine, TypeLine, ActionLine int `yaml:"-"`
 }
