@@ -26,18 +26,19 @@ func AppendBatch(dst []byte, recs []Record, allowed Fields) []byte {
 // (0, 1, ...) and the decoded record, stopping at fn's first error, which it
 // returns as is. The *Record passed to fn is the same on every call and its
 // slices are overwritten by the next record: fn may keep the strings, not
-// the slices. As in DecodeRecord, a record's strings share one copy of that
-// record's bytes (one allocation per record).
+// the slices. The records' strings share one copy of the batch's bytes
+// (one allocation per batch, kept alive while any of them is in use).
 func DecodeBatch(b []byte, fn func(i int, r *Record) error) error {
 	var r Record
 	i := 0
+	s := string(b)
 	for off := 0; off < len(b); {
 		id, start, end, err := field(b, off)
 		if err != nil {
 			return decodeErr("batch", id, off, err)
 		}
 		if id == batchRecord {
-			if err := DecodeRecord(b[start:end], &r); err != nil {
+			if err := decodeRecord(b[start:end], s[start:end], &r); err != nil {
 				return decodeErr("batch", id, start, err)
 			}
 			if err := fn(i, &r); err != nil {

@@ -135,64 +135,72 @@ func DecodeRecord(b []byte, r *Record) error {
 }
 
 // decodeRecord decodes b into r taking strings from s, which holds the same
-// bytes as b.
+// bytes as b. It is the guest's hot path: the field header's common case
+// and the field switch are written out in the loop, because every call is
+// dear in a Go wasm guest.
 func decodeRecord(b []byte, s string, r *Record) error {
 	r.Reset()
 	for off := 0; off < len(b); {
-		id, start, end, err := field(b, off)
-		if err != nil {
-			return decodeErr("record", id, off, err)
+		var id uint64
+		var start, end int
+		if off+1 < len(b) && b[off]-1 < 0x7f && b[off+1] < 0x80 {
+			// An id and a length of one byte each, as for almost every field.
+			id, start = uint64(b[off]), off+2
+			end = start + int(b[off+1])
+			if end > len(b) {
+				return decodeErr("record", id, off, ErrTruncated)
+			}
+		} else {
+			var err error
+			if id, start, end, err = field(b, off); err != nil {
+				return decodeErr("record", id, off, err)
+			}
 		}
-		if err := r.setField(id, b[start:end], s[start:end]); err != nil {
+		v, vs := b[start:end], s[start:end]
+		var err error
+		switch id {
+		case recPID:
+			r.PID, err = fieldInt(v)
+		case recPPID:
+			r.PPID, err = fieldInt(v)
+		case recStartTime:
+			var u uint64
+			u, err = fieldUint(v)
+			r.StartTime = unzigzag(u)
+		case recName:
+			r.Name = vs
+		case recProcessName:
+			r.ProcessName = vs
+		case recArgv:
+			r.Argv = append(r.Argv, vs)
+		case recExe:
+			r.Exe = vs
+		case recUID:
+			r.UID, err = fieldInt(v)
+		case recUser:
+			r.User = vs
+		case recContainerID:
+			r.ContainerID = vs
+		case recCgroup:
+			r.Cgroup = vs
+		case recTag:
+			var t Tag
+			t, err = decodeTag(v, vs)
+			r.Tags = append(r.Tags, t)
+		case recEnv:
+			r.Env = append(r.Env, vs)
+		case recCmdline:
+			r.Cmdline = vs
+		default:
+			off = end
+			continue // unknown: skipped
+		}
+		if err != nil {
 			return decodeErr("record", id, start, err)
 		}
+		r.Present |= 1 << id
 		off = end
 	}
-	return nil
-}
-
-func (r *Record) setField(id uint64, v []byte, s string) error {
-	var err error
-	switch id {
-	case recPID:
-		r.PID, err = fieldInt(v)
-	case recPPID:
-		r.PPID, err = fieldInt(v)
-	case recStartTime:
-		var u uint64
-		u, err = fieldUint(v)
-		r.StartTime = unzigzag(u)
-	case recName:
-		r.Name = s
-	case recProcessName:
-		r.ProcessName = s
-	case recArgv:
-		r.Argv = append(r.Argv, s)
-	case recExe:
-		r.Exe = s
-	case recUID:
-		r.UID, err = fieldInt(v)
-	case recUser:
-		r.User = s
-	case recContainerID:
-		r.ContainerID = s
-	case recCgroup:
-		r.Cgroup = s
-	case recTag:
-		var t Tag
-		t, err = decodeTag(v, s)
-		r.Tags = append(r.Tags, t)
-	case recEnv:
-		r.Env = append(r.Env, s)
-	case recCmdline:
-		r.Cmdline = s
-	default:
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	r.Present |= 1 << id
 	return nil
 }
 

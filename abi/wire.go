@@ -89,6 +89,15 @@ func uvarint(b []byte, off int) (uint64, int, error) {
 // offsets of the value, and the offset after the field. A failure reports
 // the id when it was read.
 func field(b []byte, off int) (id uint64, start, end int, err error) {
+	// Fast path: an id and a length of one byte each, as for almost every
+	// field; it saves two calls, which are dear in a wasm guest.
+	if off >= 0 && off+1 < len(b) && b[off]-1 < 0x7f && b[off+1] < 0x80 {
+		p, n := off+2, int(b[off+1])
+		if n > len(b)-p {
+			return uint64(b[off]), p, p, ErrTruncated
+		}
+		return uint64(b[off]), p, p + n, nil
+	}
 	id, p, err := uvarint(b, off)
 	if err != nil {
 		return 0, off, off, err
