@@ -350,8 +350,8 @@ func (t *translator) escape(inClass bool) error {
 		if t.uni {
 			t.res.wordBoundary = true
 		}
-	case 'A', 'z', 'a', 'f', 't', 'n', 'r', 'v', 'x':
-	case 'u', 'U':
+	case 'A', 'z', 'a', 'f', 't', 'n', 'r', 'v':
+	case 'x', 'u', 'U':
 		return t.codepoint(c)
 	case 'p', 'P':
 		return t.property(c == 'P', inClass)
@@ -404,7 +404,9 @@ func (t *translator) perlClass(c byte, inClass bool) error {
 	return nil
 }
 
-// codepoint turns Rust's \uXXXX, \u{X…}, \UXXXXXXXX, \U{X…} into Go's \x{…}.
+// codepoint turns Rust's \xXX, \x{X…}, \uXXXX, \u{X…}, \UXXXXXXXX and
+// \U{X…} into Go's \x{…}, whole: left to the generic path, the braces of
+// \x{e9} would read as a repetition.
 func (t *translator) codepoint(c byte) error {
 	rest := t.src[t.pos+2:]
 	var hex string
@@ -416,10 +418,7 @@ func (t *translator) codepoint(c byte) error {
 		hex = rest[1:end]
 		t.pos += 2 + end + 1
 	} else {
-		n := 4
-		if c == 'U' {
-			n = 8
-		}
+		n := map[byte]int{'x': 2, 'u': 4, 'U': 8}[c]
 		if len(rest) < n {
 			return t.fail(`\%c needs %d hex digits`, c, n)
 		}

@@ -87,7 +87,7 @@ func propClass(name string) (string, bool) {
 			return g, true
 		}
 		if s, ok := ix.script[k]; ok {
-			return `\p{` + s + `}`, true
+			return scriptClass(s), true
 		}
 		if t, ok := ix.binary[k]; ok {
 			return formatRanges(mergeRanges(tableRanges(t))), true
@@ -101,10 +101,21 @@ func propClass(name string) (string, bool) {
 		}
 	case "sc", "script":
 		if s, ok := ix.script[looseName(val)]; ok {
-			return `\p{` + s + `}`, true
+			return scriptClass(s), true
 		}
 	}
 	return "", false
+}
+
+// scriptClass returns the Go class items of the script named name in
+// unicode.Scripts. Go 1.26's parser turns '_' in \p{…} names into spaces
+// (regexp/syntax canonicalName), so that \p{Old_Italic} names nothing:
+// such scripts are written as their ranges.
+func scriptClass(name string) string {
+	if !strings.Contains(name, "_") {
+		return `\p{` + name + `}`
+	}
+	return formatRanges(mergeRanges(tableRanges(unicode.Scripts[name])))
 }
 
 // property translates \pN, \p{Name}, \p{^Name}, \P{…} with Rust's loose
