@@ -28,7 +28,8 @@ type Process struct {
 	// State alone does not change Rev.
 	State byte
 	// Argv is cmdline split on NUL with empty strings removed; nil for
-	// kernel threads and zombies (DESIGN.md "Which processes").
+	// kernel threads and zombies (DESIGN.md "Which processes"), and for a
+	// cmdline that is not valid UTF-8, which DeepFlow skips.
 	Argv []string
 	// ProcessName is DeepFlow's process_name: see ProcessName. "" when
 	// Argv is nil or argv[0] has no file name ("/", "..").

@@ -357,6 +357,23 @@ func TestMalformedStatWarnsOnce(t *testing.T) {
 	}
 }
 
+// TestNonUTF8Cmdline checks that a process whose cmdline is not valid
+// UTF-8 gets no argv, as DeepFlow skips it (procfs's cmdline() is a
+// read_to_string): it is then neither reported nor a parent.
+func TestNonUTF8Cmdline(t *testing.T) {
+	_, dir := fakeHost(t)
+	if err := os.WriteFile(filepath.Join(dir, "813", "cmdline"), []byte("caf\xe9\x00--x\x00"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	procs := byPID(scan(t, newScanner(t, Config{Root: dir})))
+	if p := procs[813]; p == nil || p.Argv != nil || p.ProcessName != "" || p.Cmdline != "" {
+		t.Errorf("process 813 with a Latin-1 cmdline = %+v, want it kept without argv", p)
+	}
+	if p := procs[812]; p == nil || p.Argv == nil {
+		t.Errorf("its parent 812 lost its argv: %+v", p)
+	}
+}
+
 // TestKernelThreadReadsStatOwnerRoot checks that a kernel thread (PF_KTHREAD
 // in stat) costs only its stat, owner and root: with its other files gone
 // it is still scanned whole, and nothing is reported unreadable. A user

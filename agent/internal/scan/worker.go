@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 )
@@ -279,7 +280,13 @@ func (w *worker) load(pid int, st statFields, statFD int, old *entry) *entry {
 	p := w.newProcess(pid, st)
 	p.Exe, p.UID, p.NetNS = exe, uid, netns
 	e := &entry{proc: p, cmdline: string(cmdline), cgroup: string(cgroup), root: root, fd: -1}
-	p.Argv = ParseCmdline(cmdline)
+	// DeepFlow reads cmdline with procfs's Process::cmdline, a
+	// read_to_string that fails on invalid UTF-8, and then skips the
+	// process (ProcessData::try_from in linux_process.rs): no argv here
+	// has the same effect, not reported and not a parent.
+	if utf8.Valid(cmdline) {
+		p.Argv = ParseCmdline(cmdline)
+	}
 	if len(p.Argv) > 0 {
 		p.ProcessName = ProcessName(p.Argv[0])
 		p.Cmdline = joinArgv(p.Argv)
