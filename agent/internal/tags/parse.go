@@ -33,8 +33,9 @@ type Entry struct {
 //     with a leading zero or null is an error (DeepFlow rejects the whole
 //     output then too); a pid that cannot be a process id (over MaxInt) is
 //     accepted and dropped;
-//   - `tags` must be a list: `tags:` with no value, `tags: null` or a
-//     missing `tags` is an error, `tags: []` is a tagged pid with no tags;
+//   - `tags` must be a list: `tags: []`, and `tags:` with no value (an
+//     empty list to serde_yaml 0.9), are a tagged pid with no tags;
+//     `tags: null`, `tags: ~` or a missing `tags` is an error;
 //   - key and value take any scalar's text: `value: 8080` is "8080",
 //     `value: null` is "null", `value:` is "";
 //   - an entry or a tag may also be a two-element list in field order
@@ -123,7 +124,7 @@ func (p *parser) entry(n *yaml.Node) (int, Entry, error) {
 		return 0, Entry{}, err
 	}
 	list := resolve(tagsNode)
-	if list.Kind != yaml.SequenceNode {
+	if list.Kind != yaml.SequenceNode && !isVoid(list) {
 		return 0, Entry{}, fmt.Errorf("line %d: tags is %s, not a list (use tags: [] for none)", list.Line, describe(list))
 	}
 	entry := Entry{Tags: make([]Tag, 0, len(list.Content))}
@@ -213,6 +214,13 @@ func resolve(n *yaml.Node) *yaml.Node {
 		n = n.Alias
 	}
 	return n
+}
+
+// isVoid reports whether n is an empty plain value (`tags:` with nothing
+// after it), which serde_yaml 0.9 reads as an empty list or mapping; `~` and
+// `null` are not.
+func isVoid(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Value == "" && n.Style&(yaml.TaggedStyle|quotedStyles) == 0
 }
 
 func describe(n *yaml.Node) string {

@@ -48,6 +48,11 @@ func TestParse(t *testing.T) {
 			want: map[int]Entry{4: {Tags: []Tag{{"port", "8080"}, {"on", "true"}, {"n", "null"}, {"e", ""}, {"12", "007"}}}},
 		},
 		{
+			name: "tags with no value is an empty list, as serde_yaml 0.9 reads it",
+			in:   "- pid: 20\n  tags:\n- pid: 21\n  tags: []\n",
+			want: map[int]Entry{20: {Tags: []Tag{}}, 21: {Tags: []Tag{}}},
+		},
+		{
 			name: "repeated tag keys are kept as given",
 			in:   "- {pid: 6, tags: [{key: a, value: '1'}, {key: a, value: '2'}]}\n",
 			want: map[int]Entry{6: {Tags: []Tag{{"a", "1"}, {"a", "2"}}}},
@@ -84,7 +89,8 @@ func TestParse(t *testing.T) {
 		{name: "null pid", in: `[{pid: ~, tags: []}]`, wantErr: `pid "~"`},
 		{name: "pid over u64", in: `[{pid: 18446744073709551616, tags: []}]`, wantErr: "not a non-negative integer"},
 		{name: "missing tags key", in: "- pid: 1\n", wantErr: "missing key tags"},
-		{name: "null tags", in: "- pid: 1\n  tags:\n", wantErr: "tags is null, not a list"},
+		{name: "null tags", in: "- pid: 1\n  tags: null\n", wantErr: "tags is null, not a list"},
+		{name: "~ tags", in: "- pid: 1\n  tags: ~\n", wantErr: "tags is null, not a list"},
 		{name: "missing pid", in: "- tags: []\n", wantErr: "missing key pid"},
 		{name: "missing value", in: "- {pid: 1, tags: [{key: a}]}\n", wantErr: "tag 0: line 1: missing key value"},
 		{name: "duplicate key", in: "- {pid: 1, pid: 2, tags: []}\n", wantErr: "duplicate key pid"},
