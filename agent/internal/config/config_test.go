@@ -278,7 +278,6 @@ func TestParseErrors(t *testing.T) {
 		{"string for a bool", "os-proc-sync-enabled: 'true'", `proctag.yaml:1: os-proc-sync-enabled: "true" is not a boolean (true or false)`},
 		{"negative interval under static_config", "static_config:\n  os-proc-socket-sync-interval: -1", `proctag.yaml:2: static_config.os-proc-socket-sync-interval: -1 is not a whole number of seconds >= 1`},
 		{"unknown key with a hint", "log-levle: info", `proctag.yaml:1: log-levle: unknown key (did you mean log-level?)`},
-		{"unknown rule key lists allowed", "os-proc-regex: [{regex: x}]", `proctag.yaml:1: os-proc-regex[0].regex: unknown key; allowed: match-regex, match-type, action, rewrite-name`},
 		{"rule not a mapping", "os-proc-regex: [x]", `proctag.yaml:1: os-proc-regex[0]: "x" is not a rule (a mapping of match-regex, match-type, action, rewrite-name)`},
 		{"both places", "os-proc-root: /a\nstatic_config: {os-proc-root: /b}", `proctag.yaml:2: static_config.os-proc-root: also set at line 1 as os-proc-root; keep one`},
 		{"static_config before top level", "static_config: {os-proc-root: /b}\nos-proc-root: /a", `proctag.yaml:2: os-proc-root: also set at line 1 as static_config.os-proc-root; keep one`},
@@ -308,5 +307,39 @@ func TestCapabilitiesWithoutTag(t *testing.T) {
 	p := cfg.Plugins[0]
 	if !slices.Equal(p.Capabilities, []string{"rename"}) || p.TagPrefix != "" || p.Path != "/etc/proctag/r.wasm" {
 		t.Errorf("got %+v, want rename only, no prefix needed, path beside the config", p)
+	}
+}
+
+// TestRulesAsDeepFlowReadsThem checks the rule forms DeepFlow's serde_yaml
+// accepts (OsProcRegexp: #[serde(default)], String fields, no
+// deny_unknown_fields): an unknown key is ignored with a warning, any
+// scalar's text is a string, null is the text "~" or "null", and a bare
+// `-` is a rule of defaults.
+func TestRulesAsDeepFlowReadsThem(t *testing.T) {
+	cfg, warns := parse(t, "os-proc-regex:\n"+
+		"  - {match-regex: python, ignore: true}\n"+
+		"  - {match-regex: 8080, rewrite-name: 5}\n"+
+		"  - {match-regex: ~, rewrite-name: null}\n"+
+		"  - {match-regex: true, action: }\n"+
+		"  -\n")
+	want := []rules.Spec{
+		{MatchRegex: "python", RegexLine: 2},
+		{MatchRegex: "8080", RewriteName: "5", RegexLine: 3},
+		{MatchRegex: "~", RewriteName: "null", RegexLine: 4},
+		{MatchRegex: "true", RegexLine: 5, ActionLine: 5},
+		{},
+	}
+	if len(cfg.Rules) != len(want) {
+		t.Fatalf("%d rules, want %d: %+v", len(cfg.Rules), len(want), cfg.Rules)
+	}
+	for i, w := range want {
+		got := cfg.Rules[i]
+		got.File, got.Line = "", 0
+		if got != w {
+			t.Errorf("rule %d = %+v, want %+v", i, got, w)
+		}
+	}
+	if len(warns) != 1 || warns[0].Line != 2 || !strings.Contains(warns[0].String(), "os-proc-regex[0].ignore: unknown rule key, ignored as DeepFlow ignores it") {
+		t.Errorf("warnings = %v, want one for the unknown key on line 2", warns)
 	}
 }

@@ -248,6 +248,21 @@ func (d *decoder) mapping(n *yaml.Node, path string, fields []field) {
 		d.bad(n, path, "a mapping")
 		return
 	}
+	d.fields(n, path, fields, false)
+}
+
+// ruleMapping decodes an os-proc-regex rule as DeepFlow does: a key it does
+// not know is ignored (OsProcRegexp has no deny_unknown_fields), with a
+// warning here, and a null value goes to the field's decoder, which takes
+// its text as serde_yaml's String does.
+func (d *decoder) ruleMapping(n *yaml.Node, path string, fields []field) {
+	d.fields(n, path, fields, true)
+}
+
+// fields decodes the keys of mapping n; deepflowRule selects ruleMapping's
+// leniency over the strict default (unknown keys are errors, null values
+// absent).
+func (d *decoder) fields(n *yaml.Node, path string, fields []field, deepflowRule bool) {
 	seen := make(map[string]int, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -262,14 +277,15 @@ func (d *decoder) mapping(n *yaml.Node, path string, fields []field) {
 		}
 		seen[name] = k.Line
 		f, found := lookup(fields, name)
-		if !found {
+		switch {
+		case !found && deepflowRule:
+			d.warns = append(d.warns, Warning{File: d.file, Line: k.Line, Key: key,
+				Msg: "unknown rule key, ignored as DeepFlow ignores it" + suggest(name, fields)})
+		case !found:
 			d.errorf(k, key, "unknown key%s", suggest(name, fields))
-			continue
+		case deepflowRule || !isNull(v):
+			f.decode(d, v, key)
 		}
-		if isNull(v) {
-			continue
-		}
-		f.decode(d, v, key)
 	}
 }
 

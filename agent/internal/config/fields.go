@@ -117,13 +117,20 @@ var logLevels = []string{"trace", "debug", "info", "warn", "error"}
 
 // ruleFields is the registry of os-proc-regex entry keys.
 func ruleFields(s *rules.Spec) []field {
-	// str decodes a string into dst and notes the value's line in line.
+	// str decodes a rule value into dst as DeepFlow's serde_yaml does a
+	// String: any scalar's text, so `match-regex: 8080` is "8080" and
+	// `rewrite-name: null` is "null". It notes the value's line in line.
 	str := func(dst *string, line *int) func(d *decoder, v *yaml.Node, k string) {
 		return func(d *decoder, v *yaml.Node, k string) {
+			v = resolve(v)
 			if line != nil {
-				*line = resolve(v).Line
+				*line = v.Line
 			}
-			d.str(v, k, dst)
+			if v.Kind != yaml.ScalarNode {
+				d.bad(v, k, "a string")
+				return
+			}
+			*dst = v.Value
 		}
 	}
 	return []field{
@@ -152,12 +159,17 @@ func (d *decoder) rules(v *yaml.Node, key string, c *Config) {
 	for i, item := range v.Content {
 		k := fmt.Sprintf("%s[%d]", key, i)
 		item = resolve(item)
-		if item.Kind != yaml.MappingNode {
+		s := rules.Spec{File: d.file, Line: item.Line}
+		switch {
+		case item.Kind == yaml.ScalarNode && item.Value == "" && item.Style&(yaml.TaggedStyle|yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0:
+			// A bare `-`: serde_yaml 0.9 reads the empty value as an empty
+			// mapping, so DeepFlow has a rule of defaults, an accept-all.
+		case item.Kind != yaml.MappingNode:
 			d.bad(item, k, "a rule (a mapping of match-regex, match-type, action, rewrite-name)")
 			continue
+		default:
+			d.ruleMapping(item, k, ruleFields(&s))
 		}
-		s := rules.Spec{File: d.file, Line: item.Line}
-		d.mapping(item, k, ruleFields(&s))
 		c.Rules = append(c.Rules, s)
 	}
 }
