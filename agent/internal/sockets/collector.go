@@ -138,10 +138,10 @@ func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 // files are logged once and skipped. The only error is ctx's.
 //
 // The work runs on up to GOMAXPROCS goroutines in rounds: the socket
-// tables of every namespace and the fd/ walks, all at once; the walks
-// again, if any; then, per namespace and transport, the rows joined with
-// their owners, their roles, their order and their first-seen times; then
-// the Sockets.
+// tables of every namespace and the fd/ walks, all at once; then, per
+// namespace and transport, the rows joined with their owners, their roles
+// and their order (again after walking known owners for new unowned
+// sockets, if any); their first-seen times; then the Sockets.
 func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, full bool) ([]Socket, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -166,8 +166,15 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 	}
 	c.applyWalks(c.jobs)
 	clear(c.jobs) // drop references to owner states
-	if err := c.rewalk(ctx, owners, full); err != nil {
+	if full {
+		clear(c.unowned) // everyone was walked: learn them afresh
+	}
+	c.join()
+	if walked, err := c.rewalk(ctx, owners); err != nil {
+		clear(c.rows)
 		return nil, err
+	} else if walked {
+		c.join()
 	}
 	for i := range c.groups {
 		for t := range tables {
@@ -258,11 +265,9 @@ func (c *Collector) walkJob(r *reader, j *walkJob) {
 	}
 }
 
-// report joins, orders and picks the rows of every part, then turns them
-// into Sockets in the snapshot order. Group 0 (owners whose ns/net was
-// unreadable) goes last, so that a socket it shares with a known namespace
-// is reported there. It reads no files, so it is not cancelled.
-func (c *Collector) report(now time.Time, starts map[int]time.Time) []Socket {
+// join lays out each part's segment of c.rows and c.keys, as long as its
+// tables' entries, and joins every part (joinPart) in parallel.
+func (c *Collector) join() {
 	off := 0
 	for i := range c.groups {
 		g := &c.groups[i]
@@ -279,18 +284,27 @@ func (c *Collector) report(now time.Time, starts map[int]time.Time) []Socket {
 	}
 	c.rows = slices.Grow(c.rows[:0], off)[:off]
 	c.keys = slices.Grow(c.keys[:0], off)[:off]
+	c.parallel(2*len(c.groups), func(r *reader, u int) bool {
+		g := &c.groups[u/2]
+		c.joinPart(r, g, &g.parts[u%2], u%2 == 1)
+		return true
+	})
+}
+
+// report picks the joined rows of every part, then turns them into Sockets
+// in the snapshot order. Group 0 (owners whose ns/net was unreadable)
+// picks last, so that a socket it shares with a known namespace is
+// reported there.
+func (c *Collector) report(now time.Time, starts map[int]time.Time) []Socket {
 	zero := 0 // parts of group 0
 	if len(c.groups) > 0 && c.groups[0].ns == 0 {
 		zero = 2
 	}
 	units := 2 * len(c.groups)
 	for _, r := range [][2]int{{zero, units}, {0, zero}} {
-		c.parallel(r[1]-r[0], func(rd *reader, i int) bool {
+		c.parallel(r[1]-r[0], func(_ *reader, i int) bool {
 			u := r[0] + i
-			g := &c.groups[u/2]
-			p := &g.parts[u%2]
-			c.joinPart(rd, g, p, u%2 == 1)
-			c.pick(p, now, starts)
+			c.pick(&c.groups[u/2].parts[u%2], now, starts)
 			return true
 		})
 	}

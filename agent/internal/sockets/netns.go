@@ -58,8 +58,6 @@ type nsGroup struct {
 	tabs [len(tables)]tableRead
 	// parts are its TCP rows (tcp, tcp6) and its UDP rows (udp, udp6).
 	parts [2]part
-	// fresh are its rows of sockets newly seen without a known holder.
-	fresh []fresh
 }
 
 // part is the rows of one transport of a group: the unit whose roles are
@@ -75,6 +73,10 @@ type part struct {
 	keys []sortKey
 	// out is the index in the report of its first socket.
 	out int
+	// unowned counts its rows with no known holder; fresh are those of
+	// them that earlier Collects did not see (see Collector.rewalk).
+	unowned int
+	fresh   []fresh
 }
 
 // tableRead is one socket table of a group as read in a Collect.
@@ -121,11 +123,13 @@ func (c *Collector) readGroupTable(r *reader, g *nsGroup, t int, owners []Owner)
 
 // joinPart keeps the rows of part p (UDP when udp) of g whose socket has a
 // known owner, in p's segment of c.rows, decides their roles, and sorts
-// their keys in p's segment of c.keys. Parts are joined concurrently: each
-// writes only its own segments and reads c.socks, which nothing changes
-// meanwhile.
+// their keys in p's segment of c.keys; it lists in p.fresh the rows of
+// sockets newly seen without a holder. Parts are joined concurrently: each
+// writes only its own segments and reads c.socks and c.unowned, which
+// nothing changes meanwhile.
 func (c *Collector) joinPart(r *reader, g *nsGroup, p *part, udp bool) {
 	rows := c.rows[p.off:p.off:p.end]
+	p.unowned, p.fresh = 0, p.fresh[:0]
 	for t := range tables {
 		tab, es := &tables[t], g.tabs[t].entries
 		if tab.udp != udp {
@@ -134,6 +138,11 @@ func (c *Collector) joinPart(r *reader, g *nsGroup, p *part, udp bool) {
 		for k := range es {
 			if s := c.socks[es[k].inode]; s != nil {
 				rows = append(rows, row{entry: &es[k], tab: tab, sock: s, ns: g.ns})
+				continue
+			}
+			p.unowned++
+			if _, seen := c.unowned[es[k].inode]; !seen {
+				p.fresh = append(p.fresh, fresh{e: &es[k], udp: udp})
 			}
 		}
 	}

@@ -171,80 +171,68 @@ type fresh struct {
 	udp bool
 }
 
-// rewalk looks in the tables for sockets that appeared since the last
-// Collect without a known holder: one opened or accepted by an owner
-// walked before, which a steady Collect would otherwise miss until the
-// next full one. For each, it walks again the owners most likely to hold
-// it: those holding a listener of the same transport on its local port (an
-// accepted connection), else the owners of its namespace whose uid is the
-// socket's (sock_i_uid, the uid column), at most maxRewalk owners and none
-// walked in this Collect already. A socket still unowned afterwards (held
-// by a process that is not reported) is remembered and does not cause
-// walks again. It returns ctx.Err() when cancelled.
-func (c *Collector) rewalk(ctx context.Context, owners []Owner, full bool) error {
-	if full {
-		clear(c.unowned) // everyone was walked: learn them afresh
-	}
-	var unowned atomic.Int64
-	c.parallel(len(c.groups), func(_ *reader, i int) bool {
-		g := &c.groups[i]
-		g.fresh = g.fresh[:0]
-		n := 0
-		for t := range tables {
-			es := g.tabs[t].entries
-			for k := range es {
-				if c.socks[es[k].inode] != nil {
-					continue
-				}
-				n++
-				if _, seen := c.unowned[es[k].inode]; !seen {
-					g.fresh = append(g.fresh, fresh{e: &es[k], udp: tables[t].udp})
-				}
-			}
+// rewalk takes the sockets that the join found in the tables without a
+// known holder and that earlier Collects did not see unowned either (the
+// parts' fresh rows): one opened or accepted by an owner walked before,
+// which a steady Collect would otherwise miss until the next full one. For
+// each, it walks again the owners most likely to hold it: those holding a
+// listener of the same transport on its local port (an accepted
+// connection), else the owners of its namespace whose uid is the socket's
+// (sock_i_uid, the uid column), at most maxRewalk owners and none walked
+// in this Collect already. A socket still unowned afterwards (held by a
+// process that is not reported) is remembered and does not cause walks
+// again. It reports whether it walked anyone, so that the rows are joined
+// again; it returns ctx.Err() when cancelled.
+func (c *Collector) rewalk(ctx context.Context, owners []Owner) (bool, error) {
+	unowned := 0
+	for gi := range c.groups {
+		for t := range c.groups[gi].parts {
+			unowned += c.groups[gi].parts[t].unowned
 		}
-		unowned.Add(int64(n))
-		return true
-	})
-	if len(c.unowned) > 2*int(unowned.Load())+4096 {
-		// Closed sockets pile up when no full Collect comes: start over.
+	}
+	if len(c.unowned) > 2*unowned+4096 {
+		// Closed sockets pile up when no full Collect comes: forget them
+		// all; the ones still there are fresh again next time.
 		clear(c.unowned)
-		return c.rewalk(ctx, owners, true)
+		return false, nil
 	}
 	var byPID map[int]int
 	c.jobs = c.jobs[:0]
 	for gi := range c.groups {
 		g := &c.groups[gi]
 		var listeners map[uint32][]int
-		for _, f := range g.fresh {
-			c.unowned[f.e.inode] = struct{}{}
-			if len(c.jobs) >= maxRewalk {
-				continue
-			}
-			if byPID == nil {
-				byPID = make(map[int]int, len(owners))
-				for i, o := range owners {
-					byPID[o.PID] = i
+		for t := range g.parts {
+			for _, f := range g.parts[t].fresh {
+				c.unowned[f.e.inode] = struct{}{}
+				if len(c.jobs) >= maxRewalk {
+					continue
 				}
-			}
-			if listeners == nil {
-				listeners = c.listenerHolders(g)
-			}
-			key := listenKey(f.udp, f.e.local.Port())
-			if pids := listeners[key]; len(pids) > 0 && !keepListener(f) {
-				for _, pid := range pids {
-					c.queueRewalk(&owners[byPID[pid]])
+				if byPID == nil {
+					byPID = make(map[int]int, len(owners))
+					for i, o := range owners {
+						byPID[o.PID] = i
+					}
 				}
-				continue
-			}
-			for i := g.head; i >= 0; i = c.nsNext[i] {
-				if owners[i].UID == int(f.e.uid) {
-					c.queueRewalk(&owners[i])
+				if listeners == nil {
+					listeners = c.listenerHolders(g)
+				}
+				key := listenKey(f.udp, f.e.local.Port())
+				if pids := listeners[key]; len(pids) > 0 && !f.listener() {
+					for _, pid := range pids {
+						c.queueRewalk(&owners[byPID[pid]])
+					}
+					continue
+				}
+				for i := g.head; i >= 0; i = c.nsNext[i] {
+					if owners[i].UID == int(f.e.uid) {
+						c.queueRewalk(&owners[i])
+					}
 				}
 			}
 		}
 	}
 	if len(c.jobs) == 0 {
-		return nil
+		return false, nil
 	}
 	c.parallel(len(c.jobs), func(r *reader, i int) bool {
 		if ctx.Err() != nil {
@@ -255,15 +243,15 @@ func (c *Collector) rewalk(ctx context.Context, owners []Owner, full bool) error
 	})
 	if err := ctx.Err(); err != nil {
 		clear(c.jobs)
-		return err
+		return false, err
 	}
 	c.applyWalks(c.jobs)
 	clear(c.jobs)
-	return nil
+	return true, nil
 }
 
-// keepListener reports whether f is itself a listener.
-func keepListener(f fresh) bool {
+// listener reports whether f is itself a listener.
+func (f fresh) listener() bool {
 	if f.udp {
 		return f.e.state == stateClose
 	}
@@ -287,7 +275,7 @@ func (c *Collector) listenerHolders(g *nsGroup) map[uint32][]int {
 		es := g.tabs[t].entries
 		for k := range es {
 			f := fresh{e: &es[k], udp: tables[t].udp}
-			if !keepListener(f) {
+			if !f.listener() {
 				continue
 			}
 			if s := c.socks[es[k].inode]; s != nil {
