@@ -27,6 +27,11 @@ type AssemblerConfig struct {
 	MaxFuture int
 	// MaxHosts caps the hosts tracked; default 65536.
 	MaxHosts int
+	// MaxProcesses and MaxSockets cap one host's state, which deltas could
+	// otherwise grow without bound: a snapshot or delta that would exceed
+	// them is refused and the host resynced. Defaults 4,194,304 (Linux's
+	// largest pid_max) and 16,777,216.
+	MaxProcesses, MaxSockets int
 }
 
 // Change is what one fed message did to a host. NeedResync asks the caller
@@ -112,6 +117,12 @@ func NewAssembler(cfg AssemblerConfig) (*Assembler, error) {
 	}
 	if cfg.MaxHosts <= 0 {
 		cfg.MaxHosts = 65536
+	}
+	if cfg.MaxProcesses <= 0 {
+		cfg.MaxProcesses = 1 << 22
+	}
+	if cfg.MaxSockets <= 0 {
+		cfg.MaxSockets = 1 << 24
 	}
 	zdec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1),
 		zstd.WithDecoderMaxMemory(uint64(cfg.MaxBodyBytes)),
@@ -227,6 +238,9 @@ func (a *Assembler) feedSnapshot(hs *hostState, env Envelope, body []byte) (*Cha
 	if err := s.Validate(); err != nil {
 		return a.resync(hs, env, "invalid snapshot"), fmt.Errorf("%w: snapshot %d from host %s: %w", ErrMalformed, env.Seq, env.HostID, err)
 	}
+	if err := a.checkSize(s); err != nil {
+		return a.resync(hs, env, "state too large"), fmt.Errorf("snapshot %d from host %s: %w", env.Seq, env.HostID, err)
+	}
 	s.Sort()
 	if env.Epoch != hs.info.Epoch {
 		hs.switchEpoch(env.Epoch)
@@ -278,11 +292,24 @@ func (a *Assembler) feedDelta(hs *hostState, env Envelope, body []byte) (*Change
 		hs.info.Synced = false
 		return a.resync(hs, env, "delta does not apply"), fmt.Errorf("delta %d from host %s: %w", env.Seq, env.HostID, err)
 	}
+	if err := a.checkSize(next); err != nil {
+		hs.info.Synced = false
+		return a.resync(hs, env, "state too large"), fmt.Errorf("delta %d from host %s: %w", env.Seq, env.HostID, err)
+	}
 	hs.state, hs.info.Seq = next, env.Seq
 	a.applyFuture(hs)
 	c := a.change(hs, env)
 	c.Delta = d
 	return c, nil
+}
+
+// checkSize refuses a host state over MaxProcesses or MaxSockets.
+func (a *Assembler) checkSize(s *Snapshot) error {
+	if len(s.Processes) > a.cfg.MaxProcesses || len(s.Sockets) > a.cfg.MaxSockets {
+		return fmt.Errorf("%w: %d processes and %d sockets exceed the limits of %d and %d",
+			ErrMalformed, len(s.Processes), len(s.Sockets), a.cfg.MaxProcesses, a.cfg.MaxSockets)
+	}
+	return nil
 }
 
 // applyFuture applies buffered deltas that now have their base.
@@ -294,6 +321,9 @@ func (a *Assembler) applyFuture(hs *hostState) {
 		}
 		delete(hs.future, hs.info.Seq)
 		next, err := f.delta.Apply(hs.state)
+		if err == nil {
+			err = a.checkSize(next)
+		}
 		if err != nil {
 			hs.info.Synced = false
 			return

@@ -321,3 +321,32 @@ func TestEncoderCompressesOnlyWhenItSaves(t *testing.T) {
 		t.Fatalf("snapshot encoding %s, want zstd", got)
 	}
 }
+
+// TestAssemblerCapsHostState checks that a host's state cannot grow past
+// MaxProcesses or MaxSockets, through a snapshot or through deltas: the
+// message is refused, the host resynced, and its last good state kept.
+func TestAssemblerCapsHostState(t *testing.T) {
+	w := newWire(t, 0)
+	a := newAssembler(t, AssemblerConfig{MaxProcesses: 3, MaxSockets: 2})
+	s1 := snap([]Process{proc(1, 1, "a"), proc(2, 1, "b")}, []Socket{sock(9, 80, 1)})
+	if c := feed(t, a, w.snapshot(1, s1)); c == nil || c.NeedResync {
+		t.Fatalf("snapshot within the limits: %+v", c)
+	}
+	s2 := snap([]Process{proc(1, 1, "a"), proc(2, 1, "b"), proc(3, 1, "c"), proc(4, 1, "d")}, []Socket{sock(9, 80, 1)})
+	s2.Host.HostID = "h1"
+	for name, msgs := range map[string][]Message{
+		"delta":    w.delta(2, 1, Diff(s1, s2)),
+		"snapshot": w.snapshot(3, s2),
+	} {
+		var c *Change
+		var err error
+		for _, m := range msgs {
+			c, err = a.Feed(m.Subject, m.Header, m.Data)
+		}
+		if !errors.Is(err, ErrMalformed) || c == nil || !c.NeedResync || c.Reason != "state too large" {
+			t.Errorf("%s over the process limit: change %+v, error %v", name, c, err)
+		}
+		got, _ := a.State("h1")
+		assertSameState(t, got, s1)
+	}
+}
