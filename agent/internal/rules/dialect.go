@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -34,12 +35,15 @@ func (e *dialectError) Unwrap() error { return ErrDialect }
 // dependent lexing beyond classes, groups and flags, so one pass with a
 // stack of Unicode-mode flags is enough.
 type translator struct {
-	src   string
-	pos   int
-	out   outBuf
-	res   translation
-	uni   bool   // Unicode mode (Rust flag u, on by default)
-	stack []bool // saved uni per open group
+	src string
+	pos int
+	out outBuf
+	res translation
+	uni bool // Unicode mode (Rust flag u, on by default)
+	// verbose is Rust's flag x: whitespace and # comments are ignored,
+	// outside and inside classes.
+	verbose bool
+	stack   []mode // saved modes per open group
 	// Rust applies a repetition to whatever precedes it, another
 	// repetition included (a** is (?:a*)*); Go rejects a repetition right
 	// after one. atom is where the last atom starts in out (-1: none),
@@ -48,6 +52,9 @@ type translator struct {
 	repeated bool
 	starts   []int
 }
+
+// mode is the flags the translation tracks itself, saved per group.
+type mode struct{ uni, verbose bool }
 
 // outBuf is the translated pattern being built.
 type outBuf struct{ b []byte }
@@ -81,6 +88,9 @@ func (t *translator) fail(msg string, args ...any) error {
 }
 
 func (t *translator) step() error {
+	if t.skipSpace() {
+		return nil
+	}
 	c := t.src[t.pos]
 	switch c {
 	case '*', '+', '?':
@@ -96,7 +106,7 @@ func (t *translator) step() error {
 	case ')':
 		t.atom, t.repeated = -1, false
 		if n := len(t.stack); n > 0 {
-			t.uni = t.stack[n-1]
+			t.uni, t.verbose = t.stack[n-1].uni, t.stack[n-1].verbose
 			t.stack = t.stack[:n-1]
 			t.atom = t.starts[n-1]
 			t.starts = t.starts[:n-1]
@@ -150,12 +160,18 @@ func (t *translator) repetition() error {
 	if end < 0 {
 		return t.fail("unclosed counted repetition")
 	}
+	// Rust allows whitespace around the numbers, in any mode
+	// (regex-syntax's parse_decimal).
 	body := t.src[t.pos+1 : t.pos+end]
 	lo, hi, comma := strings.Cut(body, ",")
+	lo, hi = strings.TrimSpace(lo), strings.TrimSpace(hi)
 	if !isDigits(lo) || (comma && hi != "" && !isDigits(hi)) {
 		return t.fail("invalid counted repetition {%s}", body)
 	}
-	op := t.src[t.pos : t.pos+end+1]
+	op := "{" + lo + "}"
+	if comma {
+		op = "{" + lo + "," + hi + "}"
+	}
 	t.pos += end + 1
 	if t.pos < len(t.src) && t.src[t.pos] == '?' {
 		op += "?"
@@ -163,6 +179,28 @@ func (t *translator) repetition() error {
 	}
 	t.repeat(op)
 	return nil
+}
+
+// skipSpace skips whitespace or a # comment (to the end of its line) at
+// t.pos when verbose mode is on, and reports whether it did.
+func (t *translator) skipSpace() bool {
+	if !t.verbose {
+		return false
+	}
+	r, n := utf8.DecodeRuneInString(t.src[t.pos:])
+	switch {
+	case unicode.IsSpace(r):
+		t.pos += n
+	case r == '#':
+		if end := strings.IndexByte(t.src[t.pos:], '\n'); end >= 0 {
+			t.pos += end + 1
+		} else {
+			t.pos = len(t.src)
+		}
+	default:
+		return false
+	}
+	return true
 }
 
 func isDigits(s string) bool {
@@ -179,7 +217,7 @@ func isDigits(s string) bool {
 
 func (t *translator) group() error {
 	rest := t.src[t.pos:]
-	t.stack = append(t.stack, t.uni)
+	t.stack = append(t.stack, mode{t.uni, t.verbose})
 	t.starts = append(t.starts, t.out.Len())
 	switch {
 	case strings.HasPrefix(rest, "(?=") || strings.HasPrefix(rest, "(?!") ||
@@ -225,12 +263,12 @@ func (t *translator) named(prefix int) error {
 }
 
 // flags handles (?flags) and (?flags:...). Rust knows i m s U u x R; Go
-// lacks u (Unicode mode, tracked here), x and R (rejected).
+// lacks u (Unicode mode) and x (verbose), tracked here, and R (rejected).
 func (t *translator) flags() error {
 	i := t.pos + 2
 	var kept strings.Builder
 	seen := map[byte]bool{}
-	neg, uni := false, t.uni
+	neg, uni, verbose := false, t.uni, t.verbose
 	for ; i < len(t.src); i++ {
 		c := t.src[i]
 		switch c {
@@ -245,13 +283,13 @@ func (t *translator) flags() error {
 				// group() pushed for it.
 				t.stack = t.stack[:len(t.stack)-1]
 				t.starts = t.starts[:len(t.starts)-1]
-				t.uni = uni
+				t.uni, t.verbose = uni, verbose
 				if f != "" {
 					t.out.WriteString("(?" + f + ")")
 				}
 				return nil
 			}
-			t.uni = uni
+			t.uni, t.verbose = uni, verbose
 			t.out.WriteString("(?" + f + ":")
 			return nil
 		case '-':
@@ -273,7 +311,11 @@ func (t *translator) flags() error {
 			seen[c] = true
 			uni = !neg
 		case 'x':
-			return t.fail("verbose mode (?x) is not supported by proctag")
+			if seen[c] {
+				return t.fail("duplicate flag %q", c)
+			}
+			seen[c] = true
+			verbose = !neg
 		case 'R':
 			return t.fail("CRLF mode (?R) is not supported by proctag")
 		default:
@@ -301,6 +343,9 @@ func (t *translator) class() error {
 		t.pos++
 	}
 	for t.pos < len(t.src) {
+		if t.skipSpace() {
+			continue
+		}
 		rest := t.src[t.pos:]
 		switch {
 		case rest[0] == ']':
