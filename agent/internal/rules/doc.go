@@ -24,7 +24,7 @@
 //   - ppid cycles end parent walks and tag inheritance instead of recursing
 //     forever;
 //   - Rust syntax that Go reads differently is not guessed at: nested
-//     classes and class set operations (&&, --, ~~), verbose mode (?x),
+//     classes and class set operations (&&, --, ~~),
 //     CRLF mode (?R), capture names with '.', '[' or ']', and Unicode
 //     property names Go's tables lack make the rule invalid, with a reason;
 //   - a repetition count above 1000 (Go's limit) makes the rule invalid.
