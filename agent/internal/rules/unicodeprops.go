@@ -30,13 +30,13 @@ var gcLongNames = map[string]string{
 }
 
 type propIndex struct {
-	gc     map[string]string // loose name -> Go class items
-	script map[string]string // loose name -> Go script name
-	binary map[string]*unicode.RangeTable
+	gc     map[string]string                // loose name -> Go class items
+	script map[string]string                // loose name -> Go script name
+	binary map[string][]*unicode.RangeTable // loose name -> union of tables
 }
 
 var props = sync.OnceValue(func() *propIndex {
-	ix := &propIndex{gc: map[string]string{}, script: map[string]string{}, binary: map[string]*unicode.RangeTable{}}
+	ix := &propIndex{gc: map[string]string{}, script: map[string]string{}, binary: map[string][]*unicode.RangeTable{}}
 	for name := range unicode.Categories {
 		ix.gc[looseName(name)] = `\p{` + name + `}`
 	}
@@ -49,7 +49,23 @@ var props = sync.OnceValue(func() *propIndex {
 		ix.script[looseName(name)] = name
 	}
 	for name, t := range unicode.Properties {
-		ix.binary[looseName(name)] = t
+		ix.binary[looseName(name)] = []*unicode.RangeTable{t}
+	}
+	// Derived core properties (DerivedCoreProperties.txt) that Go's tables
+	// lack, by their definitions, and the aliases Rust accepts.
+	for _, d := range []struct {
+		names  []string
+		tables []*unicode.RangeTable
+	}{
+		{[]string{"lowercase", "lower"}, []*unicode.RangeTable{unicode.Ll, unicode.Other_Lowercase}},
+		{[]string{"uppercase", "upper"}, []*unicode.RangeTable{unicode.Lu, unicode.Other_Uppercase}},
+		{[]string{"math"}, []*unicode.RangeTable{unicode.Sm, unicode.Other_Math}},
+		{[]string{"cased"}, []*unicode.RangeTable{unicode.Lu, unicode.Ll, unicode.Lt, unicode.Other_Lowercase, unicode.Other_Uppercase}},
+		{[]string{"space", "wspace"}, []*unicode.RangeTable{unicode.White_Space}},
+	} {
+		for _, n := range d.names {
+			ix.binary[n] = d.tables
+		}
 	}
 	return ix
 })
@@ -89,8 +105,12 @@ func propClass(name string) (string, bool) {
 		if s, ok := ix.script[k]; ok {
 			return scriptClass(s), true
 		}
-		if t, ok := ix.binary[k]; ok {
-			return formatRanges(mergeRanges(tableRanges(t))), true
+		if ts, ok := ix.binary[k]; ok {
+			var rs []runeRange
+			for _, t := range ts {
+				rs = append(rs, tableRanges(t)...)
+			}
+			return formatRanges(mergeRanges(rs)), true
 		}
 		return "", false
 	}
