@@ -43,7 +43,10 @@ type translator struct {
 	// verbose is Rust's flag x: whitespace and # comments are ignored,
 	// outside and inside classes.
 	verbose bool
-	stack   []mode // saved modes per open group
+	// fold is the flag i, which class set operations apply to their
+	// operands (see setClass).
+	fold  bool
+	stack []mode // saved modes per open group
 	// Rust applies a repetition to whatever precedes it, another
 	// repetition included (a** is (?:a*)*); Go rejects a repetition right
 	// after one. atom is where the last atom starts in out (-1: none),
@@ -54,7 +57,7 @@ type translator struct {
 }
 
 // mode is the flags the translation tracks itself, saved per group.
-type mode struct{ uni, verbose bool }
+type mode struct{ uni, verbose, fold bool }
 
 // outBuf is the translated pattern being built.
 type outBuf struct{ b []byte }
@@ -106,7 +109,7 @@ func (t *translator) step() error {
 	case ')':
 		t.atom, t.repeated = -1, false
 		if n := len(t.stack); n > 0 {
-			t.uni, t.verbose = t.stack[n-1].uni, t.stack[n-1].verbose
+			t.uni, t.verbose, t.fold = t.stack[n-1].uni, t.stack[n-1].verbose, t.stack[n-1].fold
 			t.stack = t.stack[:n-1]
 			t.atom = t.starts[n-1]
 			t.starts = t.starts[:n-1]
@@ -217,7 +220,7 @@ func isDigits(s string) bool {
 
 func (t *translator) group() error {
 	rest := t.src[t.pos:]
-	t.stack = append(t.stack, mode{t.uni, t.verbose})
+	t.stack = append(t.stack, mode{t.uni, t.verbose, t.fold})
 	t.starts = append(t.starts, t.out.Len())
 	switch {
 	case strings.HasPrefix(rest, "(?=") || strings.HasPrefix(rest, "(?!") ||
@@ -268,7 +271,7 @@ func (t *translator) flags() error {
 	i := t.pos + 2
 	var kept strings.Builder
 	seen := map[byte]bool{}
-	neg, uni, verbose := false, t.uni, t.verbose
+	neg, uni, verbose, fold := false, t.uni, t.verbose, t.fold
 	for ; i < len(t.src); i++ {
 		c := t.src[i]
 		switch c {
@@ -283,13 +286,13 @@ func (t *translator) flags() error {
 				// group() pushed for it.
 				t.stack = t.stack[:len(t.stack)-1]
 				t.starts = t.starts[:len(t.starts)-1]
-				t.uni, t.verbose = uni, verbose
+				t.uni, t.verbose, t.fold = uni, verbose, fold
 				if f != "" {
 					t.out.WriteString("(?" + f + ")")
 				}
 				return nil
 			}
-			t.uni, t.verbose = uni, verbose
+			t.uni, t.verbose, t.fold = uni, verbose, fold
 			t.out.WriteString("(?" + f + ":")
 			return nil
 		case '-':
@@ -304,6 +307,9 @@ func (t *translator) flags() error {
 			}
 			seen[c] = true
 			kept.WriteByte(c)
+			if c == 'i' {
+				fold = !neg
+			}
 		case 'u':
 			if seen[c] {
 				return t.fail("duplicate flag %q", c)
@@ -329,6 +335,9 @@ func (t *translator) flags() error {
 // operators (&&, --, ~~) where Go reads literal characters: those are
 // rejected.
 func (t *translator) class() error {
+	if needsSetClass(t.src[t.pos:]) {
+		return t.setClass()
+	}
 	t.out.byte1('[')
 	t.pos++
 	if t.pos < len(t.src) && t.src[t.pos] == '^' {

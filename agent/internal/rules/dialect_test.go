@@ -45,6 +45,27 @@ func TestDialectMatches(t *testing.T) {
 		{`\u escape`, `^\u00e9$`, "é", true},
 		{`\u{} escape`, `^\u{1F600}$`, "😀", true},
 		{`\U escape`, `^\U0001F600$`, "😀", true},
+		{`class intersection`, `^[a-z&&[^aeiou]]+$`, "bcd", true},
+		{`class intersection excludes`, `^[a-z&&[^aeiou]]+$`, "bad", false},
+		{`class difference`, `^[0-9--4]$`, "3", true},
+		{`class difference excludes`, `^[0-9--4]$`, "4", false},
+		{`class symmetric difference`, `^[a-g~~b-h]+$`, "ah", true},
+		{`class symmetric difference excludes`, `^[a-g~~b-h]+$`, "b", false},
+		{`difference of Unicode classes`, `^[\pL--\p{Greek}]$`, "a", true},
+		{`difference of Unicode classes excludes`, `^[\pL--\p{Greek}]$`, "α", false},
+		{`nested classes are a union`, `^[[a-c][x-z]]+$`, "axz", true},
+		{`negated nested class`, `^[^[a-c]]$`, "d", true},
+		{`negated nested class excludes`, `^[^[a-c]]$`, "b", false},
+		{`union binds tighter than &&`, `^[ab&&bc]$`, "b", true},
+		{`union binds tighter than && (a)`, `^[ab&&bc]$`, "a", false},
+		{`operations go left to right`, `^[a-c&&b-d--c]$`, "b", true},
+		{`operations go left to right (c)`, `^[a-c&&b-d--c]$`, "c", false},
+		{`ranges with escapes in a set class`, `^[\x00-\x1f&&\n]$`, "\n", true},
+		{`ranges with escapes in a set class (tab)`, `^[\x00-\x1f&&\n]$`, "\t", false},
+		{`POSIX class in a set class`, `^[[:alpha:]&&[^a]]$`, "b", true},
+		{`(?i) folds the operands first`, `(?i)^[a-z--K]+$`, "ab", true},
+		{`(?i) folds the operands first (k)`, `(?i)^[a-z--K]+$`, "k", false},
+		{`empty set class matches nothing`, `^a[a&&b]?$`, "a", true},
 		{`(?x) ignores whitespace`, `(?x) ^ a b $`, "ab", true},
 		{`(?x) ignores # comments to the end of the line`, "(?x)^a # the a\n b$", "ab", true},
 		{`(?x) escaped space and #`, `(?x)^a\ \#$`, "a #", true},
@@ -127,10 +148,9 @@ func TestDialectRejects(t *testing.T) {
 		{`\Z`, `a\Z`, "unknown escape"},
 		{"malformed counted repetition is an error in Rust", `a{,3}`, "counted repetition"},
 		{"unclosed counted repetition", `a{2`, "counted repetition"},
-		{"nested class", `[a[bc]]`, "nested character classes"},
-		{"class intersection", `[a-z&&[^aeiou]]`, "set operation"},
-		{"class difference", `[a-z--b]`, "set operation"},
 		{"digits split by a space in a count", `a{1 0}`, "counted repetition"},
+		{"unclosed nested class", `[a[b]`, "unclosed character class"},
+		{"reversed range in a set class", `[z-a&&b]`, "invalid class range"},
 		{"CRLF mode", `(?R)^a$`, "CRLF"},
 		{"duplicate flag", `(?ii)a`, "duplicate flag"},
 		{". without Unicode", `(?-u).`, "invalid UTF-8"},
@@ -188,6 +208,8 @@ func FuzzTranslate(f *testing.F) {
 	f.Add(`\b|x*`, "xx yy")            // empty matches with boundaries
 	f.Add(`(?i)\B[a-c]+\b`, "ABC abc") // flags with \B
 	f.Add(`\u{41}\p{L}\P{Nd}`, "AbC")  // Rust-only escapes
+	f.Add(`(?i)[a-z&&[^k]--x]`, "Kx")  // set operations, nested and folded
+	f.Add("(?x)a b # c\n[ d]", "abd")  // verbose mode
 	f.Fuzz(func(t *testing.T, pattern, subject string) {
 		tr, err := translate(pattern)
 		if err != nil {

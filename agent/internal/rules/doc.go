@@ -23,10 +23,10 @@
 // matched exactly by RE2):
 //   - ppid cycles end parent walks and tag inheritance instead of recursing
 //     forever;
-//   - Rust syntax that Go reads differently is not guessed at: nested
-//     classes and class set operations (&&, --, ~~),
-//     CRLF mode (?R), capture names with '.', '[' or ']', and Unicode
-//     property names Go's tables lack make the rule invalid, with a reason;
+//   - Rust syntax that Go reads differently is not guessed at: CRLF mode
+//     (?R), capture names with '.', '[' or ']', and Unicode property names
+//     Go's tables lack make the rule invalid, with a reason (nested classes
+//     and class set operations are computed as rune sets, classset.go);
 //   - a repetition count above 1000 (Go's limit) makes the rule invalid.
 //
 // What it leaves to others: reading /proc (scan), running the tag exec
