@@ -46,11 +46,15 @@ test: deps lint plugins
 
 ## bench: the benchmarks side by side with their baselines (bench/, then the main module's of
 ## issues 4 and 5: 1s for the µs ones, 3x for the 10k/100k ones), and the targets of issues 3-5.
-## The 10k/100k scans of bench/ run 3 times 5 ticks; the ratios use the median run.
+## The 10k/100k scans of bench/ run 3 times 5 ticks; the ratios use the median run. The ABI
+## decoder also runs inside a wasm guest, under wazero's CLI built from the module cache.
 bench: plugins
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem -benchtime 5x -count 3 -timeout 60m ./... | tee /tmp/proctag-bench.txt
 	$(GO) test -p 1 -run '^$$' -bench '^Benchmark(ReadTCP|ReadTCPProcfs|Evaluate|CallDeadline|SDKTemplate|ExportCall|LoopCheck|InstanceStart|Compile|ApplySteady|ApplyChanged|WasmProcess|WasmProcessBatch100)$$' \
 		-benchmem -benchtime 1s -timeout 30m ./agent/internal/sockets ./agent/internal/rules ./agent/internal/wasmhost ./sdk | tee -a /tmp/proctag-bench.txt
+	$(GO) build -o bin/wazero github.com/tetratelabs/wazero/cmd/wazero
+	GOOS=wasip1 GOARCH=wasm $(GO) test -exec "$(CURDIR)/bin/wazero run" -run '^$$' -bench '^BenchmarkDecodeBatch64$$' \
+		-benchmem -benchtime 1s -count 3 ./abi | tee -a /tmp/proctag-bench.txt
 	$(GO) test -p 1 -run '^$$' -bench '^Benchmark(EncodeFull|DiffFull|WirePerTick|AssemblerDelta|AssemblerFull|PublishFull|PublishTick)$$' \
 		-benchmem -benchtime 3x -timeout 30m ./agent/snapshot ./agent/internal/publish | tee -a /tmp/proctag-bench.txt
 	cd bench && $(GO) run ./cmd/ratios < /tmp/proctag-bench.txt

@@ -1,6 +1,9 @@
 package abi
 
-import "testing"
+import (
+	"runtime"
+	"testing"
+)
 
 // BenchmarkRecordRoundTrip is the per-record work on both sides: the host
 // encodes, the guest decodes, with reused buffers.
@@ -51,4 +54,31 @@ func BenchmarkBatchRoundTrip100(b *testing.B) {
 		}
 	}
 	b.SetBytes(int64(len(buf)))
+}
+
+// BenchmarkDecodeBatch64 is the guest's share of a batch call: decoding a
+// batch of 64 typical records. It is named after the architecture, since
+// `make bench` runs it inside a wasm guest (GOOS=wasip1 under wazero's
+// CLI), where every call costs more than natively.
+func BenchmarkDecodeBatch64(b *testing.B) {
+	recs := make([]Record, 64)
+	for i := range recs {
+		recs[i] = fullRecord()
+		recs[i].PID = 1000 + i
+	}
+	buf := AppendBatch(nil, recs, FieldsDefault)
+	b.Run(runtime.GOARCH, func(b *testing.B) {
+		n := 0
+		fn := func(int, *Record) error { n++; return nil }
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := DecodeBatch(buf, fn); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if n != 64*b.N {
+			b.Fatalf("decoded %d records, want %d", n, 64*b.N)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*64), "ns/record")
+	})
 }

@@ -78,6 +78,7 @@ var specs = []spec{
 	{issue: "4", what: "SDK plugin in the agent, batch of 64, deadline (cpu)", num: ref{"wasmhost.SDKTemplate/deadline/records=64", "cpu-ns/record"}, target: MaxPluginNsPerRecord, cmp: atMost, format: duration},
 	{issue: "4", what: "SDK plugin in the agent, batch of 64, no deadline", num: ref{"wasmhost.SDKTemplate/no-deadline/records=64", "ns/record"}, format: duration},
 	{issue: "4", what: "SDK plugin in the agent, single, deadline", num: ref{"wasmhost.SDKTemplate/deadline/records=1", "ns/record"}, format: duration},
+	{issue: "4", what: "ABI decoding in a Go wasm guest, batch of 64", num: ref{"abi.DecodeBatch64/wasm", "ns/record"}, format: duration},
 	{issue: "4", what: "test guest in the agent, batch of 64, deadline", num: ref{"wasmhost.CallDeadline/deadline/records=64", "ns/record"}, format: duration},
 	{issue: "4", what: "test guest in the agent, batch of 64, no deadline", num: ref{"wasmhost.CallDeadline/no-deadline/records=64", "ns/record"}, format: duration},
 	{issue: "4", what: "fixed cost of one export call, deadline", num: ref{"wasmhost.ExportCall/deadline", "ns/op"}, format: duration},
