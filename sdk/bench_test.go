@@ -12,20 +12,6 @@ import (
 	"github.com/proctag/proctag/sdk/sdktest"
 )
 
-// benchRecord is a typical record: a JVM with a handful of tags, default
-// grant (no env).
-func benchRecord(pid int) abi.Record {
-	return abi.Record{
-		PID: pid, PPID: 1, StartTime: 1_764_110_000_123,
-		Name: "java", ProcessName: "java",
-		Argv:    []string{"/usr/bin/java", "-Xmx1g", "-cp", "/srv/lib/*", "org.acme.billing.Main", "--port", "8080"},
-		Cmdline: "/usr/bin/java -Xmx1g -cp /srv/lib/* org.acme.billing.Main --port 8080",
-		Exe:     "/usr/lib/jvm/java-21/bin/java", UID: 1000, User: "app",
-		ContainerID: "4f2c9d8e0a1b", Cgroup: "0::/system.slice/docker-4f2c9d8e0a1b.scope\n",
-		Tags: []abi.Tag{{Key: "env", Value: "prod"}, {Key: "team", Value: "pay"}},
-	}
-}
-
 // These benchmarks run the template plugin on bare wazero, without the
 // per-call deadline the agent always uses (wazero's WithCloseOnContextDone,
 // which stops a looping plugin): they measure the SDK and the guest alone.
@@ -47,7 +33,7 @@ func loadTemplate(b *testing.B) *sdktest.Plugin {
 // SDK, host side included: encode, alloc + write, call, read, decode.
 func BenchmarkWasmProcess(b *testing.B) {
 	p := loadTemplate(b)
-	rec := benchRecord(4242)
+	rec := sdktest.JVMRecord(4242)
 	ctx := context.Background()
 	var in []byte
 	var res abi.Result
@@ -74,7 +60,7 @@ func BenchmarkWasmProcessBatch100(b *testing.B) {
 	p := loadTemplate(b)
 	recs := make([]abi.Record, n)
 	for i := range recs {
-		recs[i] = benchRecord(1000 + i)
+		recs[i] = sdktest.JVMRecord(1000 + i)
 	}
 	ctx := context.Background()
 	var in []byte

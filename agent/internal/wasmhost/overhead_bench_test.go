@@ -183,7 +183,7 @@ func BenchmarkSDKTemplate(b *testing.B) {
 					b.Fatalf("stop mode %v, want %v", p.StopMode(), dl.mode)
 				}
 				b.Cleanup(func() { _ = p.Close(context.Background()) })
-				pend := benchRunChunk(b, p, n, func(i int) abi.Record { return jvmRecord(1000 + i) })
+				pend := benchRunChunk(b, p, n, func(i int) abi.Record { return sdktest.JVMRecord(1000 + i) })
 				if got := len(pend[n-1].res.SetTags); got != 2 {
 					b.Fatalf("the template set %d tags, want 2", got)
 				}
@@ -214,18 +214,4 @@ func benchRunChunk(b *testing.B, p *Plugin, n int, rec func(i int) abi.Record) [
 	}
 	reportPerRecord(b, cpu0, n)
 	return pend
-}
-
-// jvmRecord is the record sdk/bench_test.go uses: a JVM with a handful of
-// tags.
-func jvmRecord(pid int) abi.Record {
-	return abi.Record{
-		PID: pid, PPID: 1, StartTime: 1_764_110_000_123,
-		Name: "java", ProcessName: "java",
-		Argv:    []string{"/usr/bin/java", "-Xmx1g", "-cp", "/srv/lib/*", "org.acme.billing.Main", "--port", "8080"},
-		Cmdline: "/usr/bin/java -Xmx1g -cp /srv/lib/* org.acme.billing.Main --port 8080",
-		Exe:     "/usr/lib/jvm/java-21/bin/java", UID: 1000, User: "app",
-		ContainerID: "4f2c9d8e0a1b", Cgroup: "0::/system.slice/docker-4f2c9d8e0a1b.scope\n",
-		Tags: []abi.Tag{{Key: "env", Value: "prod"}, {Key: "team", Value: "pay"}},
-	}
 }
