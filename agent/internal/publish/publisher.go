@@ -207,12 +207,20 @@ func (p *Publisher) connectFailed(_ *nats.Conn, err error) {
 	}
 }
 
+// drain flushes what is pending (closing at once when the connection is
+// down) and waits until the client has closed.
 func (p *Publisher) drain(nc *nats.Conn, closed <-chan struct{}) error {
 	if err := nc.Drain(); err != nil {
 		nc.Close()
-		return nil
 	}
-	<-closed
+	// The closed handler is the client's last callback: once it ran, none
+	// (a late disconnect warning) runs after Run returns. The bound only
+	// guards against a client that never calls it.
+	select {
+	case <-closed:
+	case <-time.After(p.cfg.DrainTimeout + 5*time.Second):
+		p.logger.Warn("nats connection did not report its close", "waited", p.cfg.DrainTimeout+5*time.Second)
+	}
 	return nil
 }
 
