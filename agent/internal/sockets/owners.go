@@ -219,7 +219,9 @@ func (c *Collector) rewalk(ctx context.Context, owners []Owner) (bool, error) {
 				key := listenKey(f.udp, f.e.local.Port())
 				if pids := listeners[key]; len(pids) > 0 && !f.listener() {
 					for _, pid := range pids {
-						c.queueRewalk(&owners[byPID[pid]])
+						if i, ok := byPID[pid]; ok { // holders are owners; be sure
+							c.queueRewalk(&owners[i])
+						}
 					}
 					continue
 				}
