@@ -278,6 +278,8 @@ func TestParseErrors(t *testing.T) {
 		{"string for a bool", "os-proc-sync-enabled: 'true'", `proctag.yaml:1: os-proc-sync-enabled: "true" is not a boolean (true or false)`},
 		{"negative interval under static_config", "static_config:\n  os-proc-socket-sync-interval: -1", `proctag.yaml:2: static_config.os-proc-socket-sync-interval: -1 is not a whole number of seconds >= 1`},
 		{"unknown key with a hint", "log-levle: info", `proctag.yaml:1: log-levle: unknown key (did you mean log-level?)`},
+		{"unknown rule key at the top level lists allowed", "os-proc-regex: [{regex: x}]", `proctag.yaml:1: os-proc-regex[0].regex: unknown key; allowed: match-regex, match-type, action, rewrite-name`},
+		{"rule key typo at the top level", "os-proc-regex: [{match-regx: x}]", `proctag.yaml:1: os-proc-regex[0].match-regx: unknown key (did you mean match-regex?)`},
 		{"rule not a mapping", "os-proc-regex: [x]", `proctag.yaml:1: os-proc-regex[0]: "x" is not a rule (a mapping of match-regex, match-type, action, rewrite-name)`},
 		{"both places", "os-proc-root: /a\nstatic_config: {os-proc-root: /b}", `proctag.yaml:2: static_config.os-proc-root: also set at line 1 as os-proc-root; keep one`},
 		{"static_config before top level", "static_config: {os-proc-root: /b}\nos-proc-root: /a", `proctag.yaml:2: os-proc-root: also set at line 1 as static_config.os-proc-root; keep one`},
@@ -312,21 +314,22 @@ func TestCapabilitiesWithoutTag(t *testing.T) {
 
 // TestRulesAsDeepFlowReadsThem checks the rule forms DeepFlow's serde_yaml
 // accepts (OsProcRegexp: #[serde(default)], String fields, no
-// deny_unknown_fields): an unknown key is ignored with a warning, any
-// scalar's text is a string, null is the text "~" or "null", and a bare
-// `-` is a rule of defaults.
+// deny_unknown_fields): any scalar's text is a string, null is the text "~"
+// or "null", a bare `-` is a rule of defaults, and under static_config an
+// unknown key is ignored with a warning (at the top level it is an error,
+// TestParseErrors).
 func TestRulesAsDeepFlowReadsThem(t *testing.T) {
-	cfg, warns := parse(t, "os-proc-regex:\n"+
+	cfg, warns := parse(t, "static_config:\n  os-proc-regex:\n"+
 		"  - {match-regex: python, ignore: true}\n"+
 		"  - {match-regex: 8080, rewrite-name: 5}\n"+
 		"  - {match-regex: ~, rewrite-name: null}\n"+
 		"  - {match-regex: true, action: }\n"+
 		"  -\n")
 	want := []rules.Spec{
-		{MatchRegex: "python", RegexLine: 2},
-		{MatchRegex: "8080", RewriteName: "5", RegexLine: 3},
-		{MatchRegex: "~", RewriteName: "null", RegexLine: 4},
-		{MatchRegex: "true", RegexLine: 5, ActionLine: 5},
+		{MatchRegex: "python", RegexLine: 3},
+		{MatchRegex: "8080", RewriteName: "5", RegexLine: 4},
+		{MatchRegex: "~", RewriteName: "null", RegexLine: 5},
+		{MatchRegex: "true", RegexLine: 6, ActionLine: 6},
 		{},
 	}
 	if len(cfg.Rules) != len(want) {
@@ -339,7 +342,7 @@ func TestRulesAsDeepFlowReadsThem(t *testing.T) {
 			t.Errorf("rule %d = %+v, want %+v", i, got, w)
 		}
 	}
-	if len(warns) != 1 || warns[0].Line != 2 || !strings.Contains(warns[0].String(), "os-proc-regex[0].ignore: unknown rule key, ignored as DeepFlow ignores it") {
-		t.Errorf("warnings = %v, want one for the unknown key on line 2", warns)
+	if len(warns) != 1 || warns[0].Line != 3 || !strings.Contains(warns[0].String(), "static_config.os-proc-regex[0].ignore: unknown rule key, ignored as DeepFlow ignores it") {
+		t.Errorf("warnings = %v, want one for the unknown key on line 3", warns)
 	}
 }

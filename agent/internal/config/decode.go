@@ -251,18 +251,23 @@ func (d *decoder) mapping(n *yaml.Node, path string, fields []field) {
 	d.fields(n, path, fields, false)
 }
 
-// ruleMapping decodes an os-proc-regex rule as DeepFlow does: a key it does
-// not know is ignored (OsProcRegexp has no deny_unknown_fields), with a
-// warning here, and a null value goes to the field's decoder, which takes
-// its text as serde_yaml's String does.
+// ruleMapping decodes an os-proc-regex rule: a null value goes to the
+// field's decoder, which takes its text as DeepFlow's serde_yaml does for a
+// String. A key proctag does not know is an error at the top level, as
+// everywhere outside static_config (a typo such as match-regx would
+// otherwise leave an accept-all rule); under static_config, where a
+// DeepFlow agent-group file may hold a newer DeepFlow's rule keys, it is
+// ignored with a warning, as DeepFlow ignores it (OsProcRegexp has no
+// deny_unknown_fields).
 func (d *decoder) ruleMapping(n *yaml.Node, path string, fields []field) {
 	d.fields(n, path, fields, true)
 }
 
 // fields decodes the keys of mapping n; deepflowRule selects ruleMapping's
-// leniency over the strict default (unknown keys are errors, null values
+// ways over the strict default (unknown keys are errors, null values
 // absent).
 func (d *decoder) fields(n *yaml.Node, path string, fields []field, deepflowRule bool) {
+	lenient := deepflowRule && strings.HasPrefix(path, "static_config.")
 	seen := make(map[string]int, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -278,7 +283,7 @@ func (d *decoder) fields(n *yaml.Node, path string, fields []field, deepflowRule
 		seen[name] = k.Line
 		f, found := lookup(fields, name)
 		switch {
-		case !found && deepflowRule:
+		case !found && lenient:
 			d.warns = append(d.warns, Warning{File: d.file, Line: k.Line, Key: key,
 				Msg: "unknown rule key, ignored as DeepFlow ignores it" + suggest(name, fields)})
 		case !found:
