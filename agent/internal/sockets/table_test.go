@@ -166,8 +166,8 @@ func TestStateName(t *testing.T) {
 // formatRow prints e in the kernel's format (tcp4_seq_show / tcp6 /
 // udp4_format_sock), for round trips.
 func formatRow(slot int, e entry, v6 bool) string {
-	return fmt.Sprintf("%4d: %s %s %02X 00000000:00000000 00:00000000 00000000     0        0 %d 1 0000000000000000 100 0 0 10 0",
-		slot, formatAddr(e.local, v6), formatAddr(e.remote, v6), e.state, e.inode)
+	return fmt.Sprintf("%4d: %s %s %02X 00000000:00000000 00:00000000 00000000 %5d        0 %d 1 0000000000000000 100 0 0 10 0",
+		slot, formatAddr(e.local, v6), formatAddr(e.remote, v6), e.state, e.uid, e.inode)
 }
 
 func formatAddr(a netip.AddrPort, v6 bool) string {
