@@ -16,6 +16,9 @@ import (
 // operations, as Rust folds class items; the result is then closed under
 // folding, so Go's own folding of it changes nothing.
 
+// maxClassNest bounds nested classes, as regex-syntax's nest limit does.
+const maxClassNest = 250
+
 // needsSetClass reports whether the class that s starts with (at its '[')
 // nests a class or uses a set operation.
 func needsSetClass(s string) bool {
@@ -68,6 +71,10 @@ func (t *translator) setClass() error {
 // and returns its runes, sorted and merged.
 func (t *translator) classSet() ([]runeRange, error) {
 	start := t.pos
+	if t.classDepth++; t.classDepth > maxClassNest {
+		return nil, t.fail("classes nested deeper than %d", maxClassNest)
+	}
+	defer func() { t.classDepth-- }()
 	t.pos++
 	negated := t.pos < len(t.src) && t.src[t.pos] == '^'
 	if negated {

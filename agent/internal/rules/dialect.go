@@ -45,8 +45,10 @@ type translator struct {
 	verbose bool
 	// fold is the flag i, which class set operations apply to their
 	// operands (see setClass).
-	fold  bool
-	stack []mode // saved modes per open group
+	fold bool
+	// classDepth counts the classes being parsed by classSet.
+	classDepth int
+	stack      []mode // saved modes per open group
 	// Rust applies a repetition to whatever precedes it, another
 	// repetition included (a** is (?:a*)*); Go rejects a repetition right
 	// after one. atom is where the last atom starts in out (-1: none),

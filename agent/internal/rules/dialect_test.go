@@ -150,6 +150,7 @@ func TestDialectRejects(t *testing.T) {
 		{"unclosed counted repetition", `a{2`, "counted repetition"},
 		{"digits split by a space in a count", `a{1 0}`, "counted repetition"},
 		{"unclosed nested class", `[a[b]`, "unclosed character class"},
+		{"classes nested too deep", strings.Repeat("[", 300) + "a" + strings.Repeat("]", 300), "nested deeper"},
 		{"reversed range in a set class", `[z-a&&b]`, "invalid class range"},
 		{"CRLF mode", `(?R)^a$`, "CRLF"},
 		{"duplicate flag", `(?ii)a`, "duplicate flag"},
