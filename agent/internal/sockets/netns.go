@@ -30,14 +30,17 @@ type row struct {
 	server bool
 }
 
-// listener reports whether r accepts connections or datagrams from anyone:
-// TCP LISTEN, or UDP bound (rows with local port 0 are never kept) and not
-// connected.
-func (r *row) listener() bool {
-	if r.tab.udp {
-		return r.state == stateClose
+// listener reports whether r accepts connections or datagrams from anyone.
+func (r *row) listener() bool { return isListener(r.tab.udp, r.entry) }
+
+// isListener reports whether entry e of a UDP (udp) or TCP table accepts
+// connections or datagrams from anyone: TCP LISTEN, or UDP bound (rows with
+// local port 0 are never kept) and not connected.
+func isListener(udp bool, e *entry) bool {
+	if udp {
+		return e.state == stateClose
 	}
-	return r.state == stateListen
+	return e.state == stateListen
 }
 
 // keep reports whether row e of table tab is reported at all.

@@ -217,7 +217,7 @@ func (c *Collector) rewalk(ctx context.Context, owners []Owner) (bool, error) {
 					listeners = c.listenerHolders(g)
 				}
 				key := listenKey(f.udp, f.e.local.Port())
-				if pids := listeners[key]; len(pids) > 0 && !f.listener() {
+				if pids := listeners[key]; len(pids) > 0 && !isListener(f.udp, f.e) {
 					for _, pid := range pids {
 						if i, ok := byPID[pid]; ok { // holders are owners; be sure
 							c.queueRewalk(&owners[i])
@@ -252,14 +252,6 @@ func (c *Collector) rewalk(ctx context.Context, owners []Owner) (bool, error) {
 	return true, nil
 }
 
-// listener reports whether f is itself a listener.
-func (f fresh) listener() bool {
-	if f.udp {
-		return f.e.state == stateClose
-	}
-	return f.e.state == stateListen
-}
-
 // listenKey keys a listener by transport and local port.
 func listenKey(udp bool, port uint16) uint32 {
 	k := uint32(port) << 1
@@ -274,14 +266,13 @@ func listenKey(udp bool, port uint16) uint32 {
 func (c *Collector) listenerHolders(g *nsGroup) map[uint32][]int {
 	m := make(map[uint32][]int)
 	for t := range tables {
-		es := g.tabs[t].entries
+		udp, es := tables[t].udp, g.tabs[t].entries
 		for k := range es {
-			f := fresh{e: &es[k], udp: tables[t].udp}
-			if !f.listener() {
+			if !isListener(udp, &es[k]) {
 				continue
 			}
 			if s := c.socks[es[k].inode]; s != nil {
-				key := listenKey(f.udp, es[k].local.Port())
+				key := listenKey(udp, es[k].local.Port())
 				m[key] = append(m[key], s.pids...)
 			}
 		}
