@@ -128,7 +128,7 @@ func split(b []byte) [][]byte {
 }
 
 // handPlugin is a complete ABI v1 plugin without WASI: version v, alloc
-// returns 0 (the input lands at address 0), init returns 0, process runs
+// returns 2048 (the input lands there), init returns 0, process runs
 // processBody (default: return the result stored at 1024).
 func handPlugin(version int32, processBody []byte, result []byte) wmodule {
 	if processBody == nil {
@@ -137,7 +137,7 @@ func handPlugin(version int32, processBody []byte, result []byte) wmodule {
 	return wmodule{
 		funcs: []wfunc{
 			{nil, []byte{tI32}, i32c(version)},
-			{[]byte{tI32}, []byte{tI32}, i32c(0)},
+			{[]byte{tI32}, []byte{tI32}, i32c(2048)},
 			{[]byte{tI32, tI32}, []byte{tI32}, i32c(0)},
 			{[]byte{tI32, tI32}, []byte{tI64}, processBody},
 		},

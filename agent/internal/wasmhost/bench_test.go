@@ -170,7 +170,7 @@ func BenchmarkCompile(b *testing.B) {
 	}
 	glog := newGuestLog(hclog.NewNullLogger(), time.Now)
 	compile := func(b *testing.B, cache wazero.CompilationCache) {
-		m, err := compileModule(b.Context(), "g", wasm, "", cache, 64<<20, glog, true)
+		m, err := compileModule(b.Context(), wasm, compileSpec{name: "g", memoryLimitBytes: 64 << 20, deadline: true}, cache, glog)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -27,7 +27,7 @@ func TestCheckRefusesBrokenModules(t *testing.T) {
 		kind FaultKind
 		want []string // substrings of the error
 	}{
-		{"corrupt bytes", handSpec("corrupt"), FaultLoad, []string{"plugin corrupt: load: compile:"}},
+		{"corrupt bytes", handSpec("corrupt"), FaultLoad, []string{"plugin corrupt: load: not a valid WebAssembly module:"}},
 		{"missing export", handSpec("missing_export"), FaultLoad, []string{"missing export proctag_process"}},
 		{"wrong signature", handSpec("wrong_signature"), FaultLoad, []string{"export proctag_process has signature (i32, i32) -> (i32), want (i32, i32) -> (i64)"}},
 		{"foreign import", handSpec("foreign_import"), FaultLoad, []string{"imports env.now: only proctag_v1 and wasi_snapshot_preview1 may be imported"}},
@@ -87,8 +87,8 @@ func TestNewSkipsBrokenPlugins(t *testing.T) {
 	if len(st.Plugins) != 2 {
 		t.Fatalf("stats list %d plugins, want 2", len(st.Plugins))
 	}
-	if bad := st.Plugins[0]; bad.Loaded || !strings.Contains(bad.LoadError, "compile") || bad.LoadFailures != 1 {
-		t.Errorf("corrupt plugin stats = %+v, want not loaded with a compile error", bad)
+	if bad := st.Plugins[0]; bad.Loaded || !strings.Contains(bad.LoadError, "not a valid WebAssembly module") || bad.LoadFailures != 1 {
+		t.Errorf("corrupt plugin stats = %+v, want not loaded as invalid", bad)
 	}
 	if good := st.Plugins[1]; !good.Loaded || good.Loads != 1 {
 		t.Errorf("hand plugin stats = %+v, want loaded", good)

@@ -6,14 +6,21 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
 	"maps"
 	"slices"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/proctag/proctag/abi"
+	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/proctag/proctag/agent/internal/wasmhost/instrument"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
@@ -30,12 +37,9 @@ type module struct {
 	compiled wazero.CompiledModule
 	hasBatch bool
 	// stop is how a call past its deadline is stopped: StopInline (the
-	// instrumented module checks its stop global at every loop), StopContext
-	// (wazero checks the context at every loop, slower) or StopNone
-	// (benchmarks only). instrumentErr is why the module could not be
-	// instrumented when stop is StopContext.
-	stop          StopMode
-	instrumentErr error
+	// instrumented module checks its stop global at every loop and
+	// function entry) or StopNone (benchmarks only).
+	stop StopMode
 	// minMemoryBytes is what the module's memory starts at.
 	minMemoryBytes uint64
 	sha256         string
@@ -91,66 +95,112 @@ func checkPin(name string, wasm []byte, pin string) (string, error) {
 	return got, nil
 }
 
-// compileModule verifies the pin (on wasm as read), compiles the module in a
-// new runtime that uses cache (wazero keys it by the bytes compiled), and
-// checks its imports and exports against ABI v1. The ABI version itself is
-// checked when the first instance starts.
-//
-// With deadline a looping guest must be stoppable. The module is
-// instrumented (package instrument) so that every loop checks a stop global
-// the host sets when a call's deadline passes; a module the rewriter
-// refuses, or whose rewrite wazero does not compile, is compiled as it is
-// with wazero's close-on-context-done instead, which costs 35–43 ns per
-// loop iteration (see overhead_bench_test.go).
-func compileModule(ctx context.Context, name string, wasm []byte, pin string, cache wazero.CompilationCache, memoryLimitBytes uint64, glog *guestLog, deadline bool) (*module, error) {
-	sum, err := checkPin(name, wasm, pin)
-	if err != nil {
-		return nil, err
-	}
-	if !deadline {
-		return newModule(ctx, name, wasm, sum, StopNone, cache, memoryLimitBytes, glog)
-	}
-	inlined, _, ierr := instrument.Module(wasm)
-	if ierr == nil {
-		m, err := newModule(ctx, name, inlined, sum, StopInline, cache, memoryLimitBytes, glog)
-		if !errors.Is(err, errCompile) {
-			return m, err
+// compileSpec is what compiling one plugin version needs besides its bytes.
+type compileSpec struct {
+	name             string
+	pin              string
+	memoryLimitBytes uint64
+	limits           config.PluginLimits
+	// deadline: calls will have deadlines, so the module is instrumented
+	// (false only in benchmarks, to show what the deadline costs).
+	deadline bool
+}
+
+// instrumentLimits maps the plugin-limits keys to the rewriter's limits;
+// a zero field takes the default.
+func instrumentLimits(l config.PluginLimits) instrument.Limits {
+	d := config.DefaultPluginLimits()
+	pick := func(v, def int64) int64 {
+		if v <= 0 {
+			return def
 		}
-		ierr = fmt.Errorf("compile the instrumented module: %w", err)
+		return v
 	}
-	m, err := newModule(ctx, name, wasm, sum, StopContext, cache, memoryLimitBytes, glog)
+	return instrument.Limits{
+		MaxFunctions:     int(pick(int64(l.MaxFunctions), int64(d.MaxFunctions))),
+		MaxFunctionBytes: int(pick(l.MaxFunctionBytes, d.MaxFunctionBytes)),
+		MaxNesting:       int(pick(int64(l.MaxNesting), int64(d.MaxNesting))),
+		MaxLocals:        int(pick(int64(l.MaxLocals), int64(d.MaxLocals))),
+		MaxTableElements: uint32(pick(int64(l.MaxTableElements), int64(d.MaxTableElements))),
+		MaxStackBytes:    uint32(pick(l.MaxStackBytes, d.MaxStackBytes)),
+	}
+}
+
+// compileTimeout is plugin-limits.compile-timeout, or its default.
+func compileTimeout(l config.PluginLimits) time.Duration {
+	if l.CompileTimeout > 0 {
+		return l.CompileTimeout
+	}
+	return config.DefaultPluginLimits().CompileTimeout
+}
+
+// compileModule verifies the pin (on wasm as read), checks the module's
+// structure against the plugin limits and instruments it (package
+// instrument: every loop and function entry checks a stop global the host
+// sets at a call's deadline, the call stack is charged against
+// max-stack-size), then compiles it in a new runtime that uses cache
+// (wazero keys it by the bytes compiled) within compile-timeout, and
+// checks its imports and exports against ABI v1. A module the rewriter
+// refuses is refused: nothing runs that the host could not stop. The ABI
+// version itself is checked when the first instance starts.
+func compileModule(ctx context.Context, wasm []byte, cs compileSpec, cache wazero.CompilationCache, glog *guestLog) (*module, error) {
+	sum, err := checkPin(cs.name, wasm, cs.pin)
 	if err != nil {
 		return nil, err
 	}
-	m.instrumentErr = ierr
-	return m, nil
+	stop := StopNone
+	if cs.deadline {
+		res, err := instrument.Module(wasm, instrumentLimits(cs.limits))
+		switch {
+		case errors.Is(err, instrument.ErrMalformed):
+			return nil, loadFault(cs.name, "not a valid WebAssembly module: %w", err)
+		case errors.Is(err, instrument.ErrUnsupported):
+			return nil, loadFault(cs.name, "refused: %w", err)
+		case err != nil:
+			return nil, loadFault(cs.name, "refused before compiling: %w (plugin-limits)", err)
+		}
+		wasm, stop = res.Wasm, StopInline
+	}
+	return newModule(ctx, wasm, sum, stop, cs, cache, glog)
 }
 
 // errCompile marks a load fault raised by wazero's compiler.
 var errCompile = errors.New("compile")
 
+// compileWorkers compile a module's functions in parallel; with more than
+// one, wazero also checks the context between functions, which is what
+// lets compile-timeout stop a compilation.
+const compileWorkers = 2
+
 // newModule compiles wasm in a runtime of its own, set up for stop.
-func newModule(ctx context.Context, name string, wasm []byte, sum string, stop StopMode, cache wazero.CompilationCache, memoryLimitBytes uint64, glog *guestLog) (*module, error) {
-	cfg := wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(stop == StopContext)
+func newModule(ctx context.Context, wasm []byte, sum string, stop StopMode, cs compileSpec, cache wazero.CompilationCache, glog *guestLog) (*module, error) {
+	cfg := wazero.NewRuntimeConfigCompiler()
 	if cache != nil {
 		cfg = cfg.WithCompilationCache(cache)
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 	m := &module{rt: rt, sha256: sum, stop: stop}
-	if err := m.setup(ctx, name, wasm, memoryLimitBytes, glog); err != nil {
+	if err := m.setup(ctx, cs, wasm, glog); err != nil {
 		_ = rt.Close(ctx)
 		return nil, err
 	}
 	return m, nil
 }
 
-func (m *module) setup(ctx context.Context, name string, wasm []byte, memoryLimitBytes uint64, glog *guestLog) error {
-	compiled, err := m.rt.CompileModule(ctx, wasm)
-	if err != nil {
+func (m *module) setup(ctx context.Context, cs compileSpec, wasm []byte, glog *guestLog) error {
+	name := cs.name
+	timeout := compileTimeout(cs.limits)
+	cctx, cancel := context.WithTimeout(experimental.WithCompilationWorkers(ctx, compileWorkers), timeout)
+	compiled, err := m.rt.CompileModule(cctx, wasm)
+	cancel()
+	switch {
+	case err != nil && ctx.Err() == nil && cctx.Err() != nil:
+		return loadFault(name, "%w: compiling ran past the compile-timeout of %v", errCompile, timeout)
+	case err != nil:
 		return loadFault(name, "%w: %w", errCompile, err)
 	}
 	m.compiled = compiled
-	if err := m.checkShape(name, memoryLimitBytes); err != nil {
+	if err := m.checkShape(name, cs.memoryLimitBytes); err != nil {
 		return err
 	}
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, m.rt); err != nil {
@@ -231,4 +281,51 @@ func (m *module) checkShape(name string, memoryLimitBytes uint64) error {
 // close releases the runtime, its instances and the compiled code.
 func (m *module) close(ctx context.Context) error {
 	return m.rt.Close(ctx)
+}
+
+// readModule reads a module file of at most maxBytes: the size is checked
+// on the open file before reading (a huge or sparse file is refused
+// unread), a FIFO or device is refused without blocking on it, and a file
+// that grows while it is read is refused too.
+func readModule(path string, maxBytes int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is a %s, not a regular file", path, fileKind(fi.Mode()))
+	}
+	if fi.Size() > maxBytes {
+		return nil, fmt.Errorf("%s has %d bytes, over the max-module-size of %d", path, fi.Size(), maxBytes)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > maxBytes {
+		return nil, fmt.Errorf("%s grew past the max-module-size of %d while read", path, maxBytes)
+	}
+	return b, nil
+}
+
+// fileKind names a file type for an error message.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeDir != 0:
+		return "directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	case m&fs.ModeSymlink != 0:
+		return "symlink"
+	}
+	return "special file"
 }

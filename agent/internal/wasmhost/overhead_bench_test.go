@@ -48,21 +48,14 @@ func countingLoop() []byte {
 }
 
 // benchInstance compiles wasm for the stop mode (StopInline: instrumented;
-// StopContext: with wazero's termination checks; StopNone: neither) and
-// starts one instance of it.
+// StopNone: not) and starts one instance of it.
 func benchInstance(b *testing.B, wasm []byte, mode StopMode) *instance {
 	b.Helper()
 	glog := newGuestLog(hclog.NewNullLogger(), time.Now)
 	var m *module
 	var err error
-	if mode == StopInline {
-		m, err = compileModule(b.Context(), "bench", wasm, "", nil, 64<<20, glog, true)
-		if err == nil && m.stop != StopInline {
-			err = fmt.Errorf("module not instrumented: %w", m.instrumentErr)
-		}
-	} else {
-		m, err = newModule(b.Context(), "bench", wasm, "", mode, nil, 64<<20, glog)
-	}
+	cs := compileSpec{name: "bench", memoryLimitBytes: 64 << 20, deadline: mode == StopInline}
+	m, err = compileModule(b.Context(), wasm, cs, nil, glog)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -75,14 +68,12 @@ func benchInstance(b *testing.B, wasm []byte, mode StopMode) *instance {
 }
 
 // deadlines are the ways of running a guest: as the host does (the module
-// instrumented, a deadline per call), as it does for a module it cannot
-// instrument (wazero's termination checks, a deadline per call), and
-// with neither.
+// instrumented, a deadline per call) and with neither.
 var deadlines = []struct {
 	name    string
 	mode    StopMode
 	timeout time.Duration
-}{{"deadline", StopInline, time.Second}, {"context", StopContext, time.Second}, {"no-deadline", StopNone, 0}}
+}{{"deadline", StopInline, time.Second}, {"no-deadline", StopNone, 0}}
 
 // BenchmarkLoopCheck runs a counting loop of 10,000 iterations in one
 // call: ns/iteration is what one loop iteration costs, with wazero's
@@ -166,9 +157,6 @@ func BenchmarkSDKTemplate(b *testing.B) {
 		Timeout: time.Second, MemoryLimitBytes: 64 << 20, Instances: 1,
 	}
 	for _, dl := range deadlines {
-		if dl.mode == StopContext {
-			continue // LoadFile instruments every module it can
-		}
 		for _, n := range []int{1, 64} {
 			b.Run(fmt.Sprintf("%s/records=%d", dl.name, n), func(b *testing.B) {
 				opts := []LoadOption{WithCacheDir(sharedCacheDir)}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +17,8 @@ import (
 // normally fills them in).
 const (
 	defaultTimeout     = 100 * time.Millisecond
+	defaultInitTimeout = time.Second
+	defaultTickBudget  = time.Second
 	defaultMemoryBytes = 64 << 20
 	defaultInstances   = 2
 	// maxOutputBytes caps one record's encoded result.
@@ -70,7 +71,7 @@ func LoadFile(ctx context.Context, path string, p config.Plugin, logger hclog.Lo
 		opt(&o)
 	}
 	cache := o.cache()
-	pl, err := load(ctx, p, loadEnv{cache: cache, logger: logger, stats: &counters{}, gen: 1, now: time.Now, noDeadline: o.noDeadline})
+	pl, err := load(ctx, p, loadEnv{cache: cache, logger: logger, stats: &counters{}, gen: 1, now: time.Now, noDeadline: o.noDeadline, limits: o.limits})
 	if err != nil {
 		_ = cache.Close(ctx)
 		return nil, err
@@ -84,6 +85,7 @@ type LoadOption func(*loadOptions)
 
 type loadOptions struct {
 	cacheDir string
+	limits   config.PluginLimits
 	// noDeadline compiles without wazero's termination checks and calls
 	// without a deadline: only benchmarks set it, to show what the
 	// deadline costs.
@@ -95,6 +97,12 @@ type loadOptions struct {
 // without it they compile in memory. An unusable dir falls back to memory.
 func WithCacheDir(dir string) LoadOption {
 	return func(o *loadOptions) { o.cacheDir = dir }
+}
+
+// WithLimits checks the module against l (plugin-limits) instead of the
+// defaults.
+func WithLimits(l config.PluginLimits) LoadOption {
+	return func(o *loadOptions) { o.limits = l }
 }
 
 func (o loadOptions) cache() wazero.CompilationCache {
@@ -114,6 +122,9 @@ type loadEnv struct {
 	gen        uint64
 	now        func() time.Time
 	noDeadline bool
+	limits     config.PluginLimits
+	// read reads the module; nil = readModule.
+	read func(path string, maxBytes int64) ([]byte, error)
 }
 
 func load(ctx context.Context, p config.Plugin, env loadEnv) (*Plugin, error) {
@@ -126,11 +137,25 @@ func load(ctx context.Context, p config.Plugin, env loadEnv) (*Plugin, error) {
 	if p.Instances <= 0 {
 		p.Instances = defaultInstances
 	}
+	if p.InitTimeout <= 0 {
+		p.InitTimeout = defaultInitTimeout
+	}
+	if p.TickBudget <= 0 {
+		p.TickBudget = defaultTickBudget
+	}
 	g, err := newGrant(p)
 	if err != nil {
 		return nil, loadFault(p.Name, "%w", err)
 	}
-	wasm, err := os.ReadFile(p.Path)
+	read := env.read
+	if read == nil {
+		read = readModule
+	}
+	maxBytes := env.limits.MaxModuleBytes
+	if maxBytes <= 0 {
+		maxBytes = config.DefaultPluginLimits().MaxModuleBytes
+	}
+	wasm, err := read(p.Path, maxBytes)
 	if err != nil {
 		return nil, loadFault(p.Name, "read module: %w", err)
 	}
@@ -146,14 +171,12 @@ func load(ctx context.Context, p config.Plugin, env loadEnv) (*Plugin, error) {
 	if env.noDeadline {
 		pl.timeout = 0
 	}
-	pl.mod, err = compileModule(ctx, p.Name, wasm, p.SHA256, env.cache, p.MemoryLimitBytes, glog, !env.noDeadline)
+	pl.mod, err = compileModule(ctx, wasm, compileSpec{
+		name: p.Name, pin: p.SHA256, memoryLimitBytes: p.MemoryLimitBytes,
+		limits: env.limits, deadline: !env.noDeadline,
+	}, env.cache, glog)
 	if err != nil {
 		return nil, err
-	}
-	if pl.mod.instrumentErr != nil {
-		logger.Debug("plugin stop mode", "stop_mode", pl.mod.stop.String(), "instrument_error", pl.mod.instrumentErr)
-	} else {
-		logger.Debug("plugin stop mode", "stop_mode", pl.mod.stop.String())
 	}
 	// Recycle an instance once its memory used half of the room it had
 	// left when it started.
@@ -171,7 +194,7 @@ func load(ctx context.Context, p config.Plugin, env loadEnv) (*Plugin, error) {
 func (p *Plugin) startInstance(ctx context.Context) (*instance, error) {
 	return p.mod.newInstance(ctx, instanceConfig{
 		name: p.name, config: p.spec.Config, memoryLimitBytes: p.spec.MemoryLimitBytes,
-		stdout: p.stdout, stderr: p.stderr,
+		initTimeout: p.spec.InitTimeout, stdout: p.stdout, stderr: p.stderr,
 	})
 }
 

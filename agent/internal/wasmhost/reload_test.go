@@ -57,7 +57,7 @@ func TestPluginDirReload(t *testing.T) {
 		t.Errorf("refusal not logged:\n%s", logs)
 	}
 	st := pluginStats(t, h, "a")
-	if !st.Loaded || !strings.Contains(st.LoadError, "compile") || st.LoadFailures != 1 {
+	if !st.Loaded || !strings.Contains(st.LoadError, "not a valid WebAssembly module") || st.LoadFailures != 1 {
 		t.Errorf("stats after a broken reload = %+v", st)
 	}
 	calls := st.Calls

@@ -13,6 +13,9 @@ func sec(id byte, body []byte) []byte {
 
 func module(sections ...[]byte) []byte { return cat(header, cat(sections...)) }
 
+// withSize prefixes a function body's code with its size.
+func withSize(code []byte) []byte { return cat(appendU32(nil, uint32(len(code))), code) }
+
 // body is a function body: no locals, the instructions, end.
 func body(instrs ...byte) []byte {
 	code := cat([]byte{0x00}, instrs, []byte{0x0b})
@@ -34,7 +37,7 @@ var (
 	mem1 = sec(secMemory, vec([]byte{0x00, 0x01}))
 )
 
-// stopGlobal is a global section entry for the stop or the fuel global.
+// stopGlobal is a global section entry for one of the four added globals.
 var stopGlobal = []byte{0x7f, 0x01, 0x41, 0x00, 0x0b}
 
 // stopExport is an export entry for the stop global at idx (< 128).

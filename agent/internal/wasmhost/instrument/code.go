@@ -1,38 +1,5 @@
 package instrument
 
-// instrumentCode rewrites a code section, inserting the stop check after
-// every loop's block type, and returns the new section and the number of
-// loops.
-func instrumentCode(body []byte, stop uint32) ([]byte, int, error) {
-	r := reader{b: body}
-	n, err := r.u32()
-	if err != nil {
-		return nil, 0, err
-	}
-	check := loopCheck(stop, stop+1)
-	out := appendU32(make([]byte, 0, len(body)+len(body)/16), n)
-	var fn []byte
-	loops := 0
-	for i := range n {
-		code, err := r.vecBytes()
-		if err != nil {
-			return nil, 0, err
-		}
-		var k int
-		fn, k, err = instrumentFunc(fn[:0], code, check)
-		if err != nil {
-			return nil, 0, withFunc(err, i)
-		}
-		loops += k
-		out = appendU32(out, uint32(len(fn)))
-		out = append(out, fn...)
-	}
-	if !r.done() {
-		return nil, 0, malformed("code section has %d trailing bytes", len(r.b)-r.pos)
-	}
-	return out, loops, nil
-}
-
 // Fuel is the number of loop iterations between two exits to the host.
 const Fuel = 4096
 
@@ -91,68 +58,13 @@ func appendDec(b []byte, v uint32) []byte {
 	return append(b, byte('0'+v%10))
 }
 
-// instrumentFunc appends the instrumented function body code to out.
-func instrumentFunc(out, code, check []byte) ([]byte, int, error) {
-	r := reader{b: code}
-	groups, err := r.u32()
-	if err != nil {
-		return nil, 0, err
-	}
-	for range groups {
-		if _, err := r.u32(); err != nil {
-			return nil, 0, err
-		}
-		t, err := r.byte()
-		if err != nil {
-			return nil, 0, err
-		}
-		if err := valType(t); err != nil {
-			return nil, 0, err
-		}
-	}
-	copied := 0
-	loops := 0
-	depth := 0
-	for {
-		op, err := r.byte()
-		if err != nil {
-			return nil, 0, err
-		}
-		switch op {
-		case 0x02, 0x03, 0x04: // block, loop, if
-			if err := r.blockType(); err != nil {
-				return nil, 0, err
-			}
-			depth++
-			if op == 0x03 {
-				out = append(out, code[copied:r.pos]...)
-				out = append(out, check...)
-				copied = r.pos
-				loops++
-			}
-		case 0x0b: // end
-			depth--
-			if depth < 0 {
-				if !r.done() {
-					return nil, 0, malformed("%d bytes after the function's end", len(code)-r.pos)
-				}
-				return append(out, code[copied:]...), loops, nil
-			}
-		default:
-			if err := r.immediates(op); err != nil {
-				return nil, 0, err
-			}
-		}
-	}
-}
-
 // valType accepts the value types of the supported proposals.
 func valType(t byte) error {
 	switch t {
 	case 0x7f, 0x7e, 0x7d, 0x7c, 0x70, 0x6f: // i32 i64 f32 f64 funcref externref
 		return nil
-	case 0x7b:
-		return unsupported("v128 value type")
+	case 0x7b: // v128
+		return nil
 	}
 	return malformed("value type %#x", t)
 }
@@ -210,7 +122,7 @@ func (r *reader) immediates(op byte) error {
 		}
 	case op >= 0x28 && op <= 0x3e: // loads and stores: memarg
 		err = r.memarg()
-	case op == 0x3f || op == 0x40: // memory.size, memory.grow
+	case op == 0x3f: // memory.size
 		err = r.memIndex()
 	case op == 0x41:
 		_, err = r.sleb(32)
@@ -228,7 +140,7 @@ func (r *reader) immediates(op byte) error {
 	case op == 0xfc:
 		err = r.prefixed()
 	case op == 0xfd:
-		err = unsupported("SIMD instruction at offset %d", r.pos-1)
+		err = r.simd()
 	case op == 0xfe:
 		err = unsupported("threads instruction at offset %d", r.pos-1)
 	default:

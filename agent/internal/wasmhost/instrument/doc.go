@@ -1,22 +1,34 @@
-// Package instrument rewrites a WebAssembly module so that its code checks
-// a stop flag inline: it adds two mutable i32 globals, stop (exported as
-// StopExport) and fuel, and after the block type of every loop inserts the
-// code loopCheck describes: every Fuel iterations the loop checks stop,
-// traps with unreachable if it is set, and exits to the host once (a
-// memory.grow of 0 pages) so that a Go host's runtime can stop the world.
-// A host that sets stop to 1 from another goroutine makes the guest trap
-// within Fuel iterations of its current loop, so a looping guest can be
-// stopped without the runtime checking for termination at every loop
-// header. Every computation that does not end is a loop or a recursion;
-// recursion ends by exhausting the call stack, so loops are the only place
-// a check is needed.
+// Package instrument rewrites a WebAssembly module so that the host can
+// bound what its code does, whatever the code's shape, without the runtime
+// checking for termination at every loop header:
+//
+//   - Every loop header and every function entry checks a stop global the
+//     host sets from another goroutine at a call's deadline: the guest traps
+//     within Fuel checks. Loops and calls are the only ways code runs for
+//     long (straight-line code is bounded by the function size limit), so
+//     loops, recursion (also exponential, which never exhausts a stack),
+//     mutual and indirect recursion are all stopped. Every Fuel checks the
+//     code exits to the host once (a memory.grow of 0 pages), so that a Go
+//     host's runtime can stop the world for a garbage collection.
+//   - Every function entry charges a bound of the function's frame
+//     (FrameBytes) to a stack global and traps past Limits.MaxStackBytes;
+//     the engine's own stack would grow to hundreds of megabytes first.
+//   - Every memory.grow goes through a helper that records a failure in a
+//     fault global, so a trap that follows can be named a memory fault.
+//   - A start function is exported (StartExport) instead of run when the
+//     module is instantiated, before the host can reach the stop global.
+//   - Every table's maximum is lowered to Limits.MaxTableElements.
+//
+// Before rewriting, the module's structure is checked against Limits
+// (functions, body size, nesting depth, locals, tables) and fixed bounds
+// on the other item counts, so that compiling it is bounded too.
 //
 // The rewriter decodes every instruction of WebAssembly 1.0 plus the sign
-// extension, non-trapping float-to-int, bulk memory and reference types
-// proposals. It refuses (returns an error, never panics) anything else:
-// SIMD and threads instructions, tail calls, multiple memories, a module
-// that already exports StopExport, one without a memory, one with a start function (it runs
-// during instantiation, before a host can reach the global), or a
-// malformed module. DWARF custom sections (.debug_*) are dropped, since
-// the code offsets they record move.
+// extension, non-trapping float-to-int, multi-value, bulk memory,
+// reference types and fixed-width SIMD proposals. It refuses (returns an
+// error, never panics) anything else: threads instructions, tail calls,
+// exception handling, multiple memories, a module that uses a name
+// starting with ReservedPrefix, one without a memory, or a malformed
+// module. DWARF custom sections (.debug_*) are dropped, since the code
+// offsets they record move.
 package instrument

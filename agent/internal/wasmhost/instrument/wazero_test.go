@@ -2,7 +2,6 @@ package instrument
 
 import (
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,13 +71,14 @@ func instantiate(t *testing.T, rt wazero.Runtime, wasm []byte) api.Module {
 
 func TestInstrumentedLoopsStop(t *testing.T) {
 	orig := loopModule()
-	wasm, loops, err := Module(orig)
+	res, err := Module(orig, DefaultLimits())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if loops != 4 {
-		t.Errorf("loops = %d, want 4", loops)
+	if res.Loops != 4 {
+		t.Errorf("loops = %d, want 4", res.Loops)
 	}
+	wasm := res.Wasm
 	rt := newRuntime(t)
 	t.Run("a finishing loop computes the same", func(t *testing.T) {
 		for _, m := range []api.Module{instantiate(t, rt, orig), instantiate(t, rt, wasm)} {
@@ -147,29 +147,21 @@ func realModules(t *testing.T) map[string][]byte {
 	return mods
 }
 
-// refused are the repository modules the rewriter must refuse.
-var refused = map[string]bool{"simd_loop.wasm": true}
-
 func TestRealModules(t *testing.T) {
 	for file, orig := range realModules(t) {
 		t.Run(file, func(t *testing.T) {
 			rt := newRuntime(t)
 			if _, err := rt.CompileModule(t.Context(), orig); err != nil {
-				if _, _, ierr := Module(orig); ierr == nil {
+				if _, ierr := Module(orig, DefaultLimits()); ierr == nil {
 					t.Logf("wazero refuses it (%v) and Module does not: fine, wazero validates", err)
 				}
 				return
 			}
-			wasm, _, err := Module(orig)
-			if refused[file] {
-				if !errors.Is(err, ErrUnsupported) {
-					t.Fatalf("Module error = %v, want it refused as unsupported", err)
-				}
-				return
-			}
+			res, err := Module(orig, DefaultLimits())
 			if err != nil {
 				t.Fatalf("Module: %v", err)
 			}
+			wasm := res.Wasm
 			compiled, err := rt.CompileModule(t.Context(), wasm)
 			if err != nil {
 				t.Fatalf("wazero compiles the module but not its instrumented copy: %v", err)
