@@ -19,6 +19,10 @@ var (
 	// integer field whose varint does not fill its length exactly, a batch
 	// result entry without an index.
 	ErrMalformed = errors.New("malformed")
+	// ErrTooMany means a Result sets or removes more than MaxTagsPerResult
+	// tags; decoding stops there, so a huge output costs the host no more
+	// than a valid one.
+	ErrTooMany = errors.New("too many tags")
 )
 
 // DecodeError says where a message failed to decode. It wraps one of the
@@ -32,7 +36,8 @@ type DecodeError struct {
 	Field uint64
 	// Offset is the byte offset in the input where the bad part starts.
 	Offset int
-	// Err is the sentinel (ErrTruncated, ErrOverflow, ErrMalformed) or,
+	// Err is the sentinel (ErrTruncated, ErrOverflow, ErrMalformed,
+	// ErrTooMany) or,
 	// when a nested message failed, that message's *DecodeError, which
 	// wraps the sentinel in turn.
 	Err error

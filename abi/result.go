@@ -8,6 +8,10 @@ const (
 	resDrop      = 4
 )
 
+// MaxTagsPerResult is the most tags a Result may set, and the most it may
+// remove (ABI.md, "Result").
+const MaxTagsPerResult = 64
+
 // Result is what a plugin decided for one process. The zero Result means
 // "unchanged" and encodes to zero bytes. The host applies a result in this
 // order: Drop (nothing else then matters), RemoveTags, SetTags (so a key in
@@ -59,7 +63,9 @@ func AppendResult(dst []byte, r *Result) []byte {
 
 // DecodeResult decodes b into r, replacing its content. Unknown field ids
 // (ops of a newer minor) are skipped; a drop value of 0 means no drop, any
-// other value drop. Slices and strings behave as in DecodeRecord.
+// other value drop. More than MaxTagsPerResult set or removed tags is
+// ErrTooMany, found before the next tag is decoded. Slices and strings
+// behave as in DecodeRecord.
 func DecodeResult(b []byte, r *Result) error {
 	return decodeResult(b, string(b), r)
 }
@@ -75,12 +81,18 @@ func decodeResult(b []byte, s string, r *Result) error {
 		case resRename:
 			r.Rename, r.HasRename = s[start:end], true
 		case resSetTag:
+			if len(r.SetTags) == MaxTagsPerResult {
+				return decodeErr("result", id, off, ErrTooMany)
+			}
 			t, err := decodeTag(b[start:end], s[start:end])
 			if err != nil {
 				return decodeErr("result", id, start, err)
 			}
 			r.SetTags = append(r.SetTags, t)
 		case resRemoveTag:
+			if len(r.RemoveTags) == MaxTagsPerResult {
+				return decodeErr("result", id, off, ErrTooMany)
+			}
 			r.RemoveTags = append(r.RemoveTags, s[start:end])
 		case resDrop:
 			u, err := fieldUint(b[start:end])

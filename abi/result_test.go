@@ -3,6 +3,7 @@ package abi
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -49,6 +50,19 @@ func assertResult(t *testing.T, got, want Result) {
 	}
 }
 
+// manyTags encodes a Result that sets key "k" set times and removes it
+// removed times.
+func manyTags(set, removed int) []byte {
+	var b []byte
+	for range set {
+		b = append(b, 0x02, 0x03, 0x01, 0x01, 'k')
+	}
+	for range removed {
+		b = append(b, 0x03, 0x01, 'k')
+	}
+	return b
+}
+
 func TestDecodeResultWire(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -64,6 +78,9 @@ func TestDecodeResultWire(t *testing.T) {
 		{"drop without a value", []byte{0x04, 0x00}, Result{}, ErrTruncated},
 		{"rename cut short", []byte{0x01, 0x04, 'a', 'b'}, Result{}, ErrTruncated},
 		{"tag with field zero", []byte{0x02, 0x02, 0x00, 0x00}, Result{}, ErrMalformed},
+		{"64 tags set and 64 removed", manyTags(64, 64), Result{SetTags: slices.Repeat([]Tag{{Key: "k"}}, 64), RemoveTags: slices.Repeat([]string{"k"}, 64)}, nil},
+		{"a 65th tag set", manyTags(65, 0), Result{}, ErrTooMany},
+		{"a 65th tag removed", manyTags(0, 65), Result{}, ErrTooMany},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -61,7 +61,7 @@ func newCheckCmd(g *globals) *cobra.Command {
 				report("error", fmt.Sprintf("%s: cmdline-redact: %v", cfg.File, err))
 			}
 			for _, p := range cfg.Plugins {
-				if err := wasmhost.Check(cmd.Context(), p, wasmhost.WithCacheDir(runner.WasmCacheDir())); err != nil {
+				if err := wasmhost.Check(cmd.Context(), p, wasmhost.WithCacheDir(runner.WasmCacheDir()), wasmhost.WithLimits(cfg.PluginLimits)); err != nil {
 					report("error", fmt.Sprintf("%s:%d: plugins: %s: %v", p.File, p.Line, p.Name, err))
 				} else {
 					fmt.Fprintf(out, "plugin %s: ok\n", p.Name)
@@ -84,7 +84,7 @@ func newCheckCmd(g *globals) *cobra.Command {
 // checkPluginDir loads plugin-dir the way the agent does and reports every
 // module that does not load.
 func checkPluginDir(cmd *cobra.Command, cfg *config.Config, logger hclog.Logger, report func(kind, msg string)) {
-	h, err := wasmhost.New(cmd.Context(), wasmhost.Config{CacheDir: runner.WasmCacheDir(), PluginDir: cfg.PluginDir}, logger)
+	h, err := wasmhost.New(cmd.Context(), wasmhost.Config{CacheDir: runner.WasmCacheDir(), PluginDir: cfg.PluginDir, Limits: cfg.PluginLimits}, logger)
 	if err != nil {
 		report("error", fmt.Sprintf("%s: plugin-dir: %v", cfg.File, err))
 		return

@@ -64,6 +64,12 @@ type Config struct {
 	PluginDir string
 	// Plugins is the plugins: list, in order.
 	Plugins []Plugin
+	// PluginLimits is the plugin-limits: mapping, the structural limits
+	// every plugin module (the operator's and tenants') is checked against.
+	PluginLimits PluginLimits
+	// Tenants is the tenants: list, in order: other teams' drop-in plugin
+	// directories and the ceilings their manifests may not exceed.
+	Tenants []Tenant
 	// NATS is the nats: mapping.
 	NATS NATS
 }
@@ -93,11 +99,21 @@ type Plugin struct {
 	Scope Scope
 	// Timeout is the limit for one call.
 	Timeout time.Duration
+	// InitTimeout is the limit for starting one instance: its
+	// _initialize or _start function, proctag_abi_version and proctag_init.
+	InitTimeout time.Duration
+	// TickBudget is the total call time the plugin may use in one tick;
+	// the records it does not reach are called in later ticks.
+	TickBudget time.Duration
 	// MemoryLimitBytes caps the guest's linear memory; a multiple of the
 	// 64 KiB wasm page.
 	MemoryLimitBytes uint64
 	// Instances is the size of the plugin's instance pool.
 	Instances int
+	// Tenant is the name of the tenant whose directory the plugin came
+	// from (set by ParseTenantManifest); "" for the operator's plugins. It
+	// is not a YAML key.
+	Tenant string
 	// File and Line locate the plugin's entry, for messages.
 	File string
 	Line int
@@ -139,6 +155,10 @@ type NATS struct {
 const (
 	defaultPluginTimeout   = 100 * time.Millisecond
 	maxPluginTimeout       = 10 * time.Second
+	defaultInitTimeout     = time.Second
+	maxInitTimeout         = 10 * time.Second
+	defaultTickBudget      = time.Second
+	maxTickBudget          = 60 * time.Second
 	defaultPluginMemory    = 64 << 20
 	maxPluginMemory        = 4 << 30
 	wasmPageBytes          = 64 << 10
@@ -163,6 +183,7 @@ func Default() Config {
 		TagExecTimeout:  5 * time.Second,
 		FullRescanEvery: 6,
 		LogLevel:        "info",
+		PluginLimits:    DefaultPluginLimits(),
 		NATS: NATS{
 			SubjectPrefix:  "proctag",
 			EmbeddedListen: "127.0.0.1:4222",
@@ -177,6 +198,8 @@ func defaultPlugin() Plugin {
 		Fields:           slices.Clone(fieldNames[:len(fieldNames)-1]), // all but env
 		Scope:            Scope{MatchType: "process_name"},
 		Timeout:          defaultPluginTimeout,
+		InitTimeout:      defaultInitTimeout,
+		TickBudget:       defaultTickBudget,
 		MemoryLimitBytes: defaultPluginMemory,
 		Instances:        defaultPluginInstances,
 	}

@@ -123,7 +123,8 @@ func TestLoadFull(t *testing.T) {
 		Capabilities: []string{"rename", "tag", "drop"}, TagPrefix: "jvm.",
 		Fields:  []string{"pid", "name", "process_name", "cmdline", "env"},
 		Scope:   Scope{UIDs: []int{0, 1000}, MatchRegex: "^java$", MatchType: "process_name"},
-		Timeout: 250 * time.Millisecond, MemoryLimitBytes: 2 * wasmPageBytes, Instances: 4,
+		Timeout: 250 * time.Millisecond, InitTimeout: time.Second, TickBudget: time.Second,
+		MemoryLimitBytes: 2 * wasmPageBytes, Instances: 4,
 		File: want.File, Line: 28,
 	}, {
 		Name: "cmdb", Path: filepath.Join(dir, "plugins/cmdb.wasm"),
@@ -131,8 +132,26 @@ func TestLoadFull(t *testing.T) {
 		Capabilities: []string{"tag"}, TagPrefix: "cmdb/",
 		Fields:  []string{"pid", "ppid", "start_time", "name", "process_name", "cmdline", "exe", "uid", "user", "container_id", "cgroup", "tags"},
 		Scope:   Scope{MatchType: "process_name"},
-		Timeout: 100 * time.Millisecond, MemoryLimitBytes: 64 << 20, Instances: 2,
+		Timeout: 100 * time.Millisecond, InitTimeout: 2 * time.Second, TickBudget: 500 * time.Millisecond,
+		MemoryLimitBytes: 64 << 20, Instances: 2,
 		File: want.File, Line: 44,
+	}}
+	want.PluginLimits = PluginLimits{
+		MaxModuleBytes: 16 << 20, MaxFunctions: 20000, MaxFunctionBytes: 512 << 10, MaxNesting: 256,
+		MaxLocals: 5000, MaxStackBytes: 1 << 20, MaxTableElements: 50000, CompileTimeout: time.Minute,
+	}
+	want.Tenants = []Tenant{{
+		Name: "payments", PluginDir: filepath.Join(dir, "tenants/payments"), UIDs: []int{1001, 1002}, TagPrefix: "payments.",
+		Capabilities: []string{"tag", "drop"}, Fields: []string{"pid", "name", "process_name", "cmdline", "env"},
+		MemoryLimitBytes: 32 << 20, Timeout: 50 * time.Millisecond, InitTimeout: 500 * time.Millisecond, TickBudget: 250 * time.Millisecond,
+		Instances: 1, MaxPlugins: 4, MaxModuleBytes: 8 << 20, AllowAnyOwner: true,
+		File: want.File, Line: 62,
+	}, {
+		Name: "search", PluginDir: "/srv/tenants/search/plugins", UIDs: []int{1003}, TagPrefix: "search/",
+		Capabilities: []string{"tag"}, Fields: fieldNames[:len(fieldNames)-1],
+		MemoryLimitBytes: 64 << 20, Timeout: 100 * time.Millisecond, InitTimeout: time.Second, TickBudget: time.Second,
+		Instances: 2, MaxPlugins: 8, MaxModuleBytes: 16 << 20, // plugin-limits.max-module-size
+		File: want.File, Line: 76,
 	}}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("full.yaml:\n got %+v\nwant %+v", cfg, want)
@@ -193,6 +212,10 @@ func TestDurations(t *testing.T) {
 		{"tag exec timeout as Go duration", "os-app-tag-exec-timeout: 1m30s", func(c *Config) time.Duration { return c.TagExecTimeout }, 90 * time.Second},
 		{"tag exec timeout as int seconds", "os-app-tag-exec-timeout: 7", func(c *Config) time.Duration { return c.TagExecTimeout }, 7 * time.Second},
 		{"plugin timeout at the 10s limit", "plugins: [{name: p, path: p.wasm, tag-prefix: p., timeout: 10s}]", func(c *Config) time.Duration { return c.Plugins[0].Timeout }, 10 * time.Second},
+		{"plugin init-timeout at the 10s limit", "plugins: [{name: p, path: p.wasm, tag-prefix: p., init-timeout: 10s}]", func(c *Config) time.Duration { return c.Plugins[0].InitTimeout }, 10 * time.Second},
+		{"plugin init-timeout in ms", "plugins: [{name: p, path: p.wasm, tag-prefix: p., init-timeout: 250ms}]", func(c *Config) time.Duration { return c.Plugins[0].InitTimeout }, 250 * time.Millisecond},
+		{"plugin tick-budget at the 60s limit", "plugins: [{name: p, path: p.wasm, tag-prefix: p., tick-budget: 60}]", func(c *Config) time.Duration { return c.Plugins[0].TickBudget }, time.Minute},
+		{"plugin tick-budget default", "plugins: [{name: p, path: p.wasm, tag-prefix: p.}]", func(c *Config) time.Duration { return c.Plugins[0].TickBudget }, time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -289,6 +312,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad redact regex", "cmdline-redact: ['(']", "proctag.yaml:1: cmdline-redact[0]: \"(\" is not a valid Go regex: missing closing ): `(`"},
 		{"manifest-only tag without prefix", "plugins: [{name: p, path: p.wasm}]", `proctag.yaml:1: plugins[0].tag-prefix: is missing; a plugin granted tag needs a tag key prefix`},
 		{"int where a string is needed", "host-id: 12", `proctag.yaml:1: host-id: "12" is not a string (quote it to use it as one)`},
+		{"plugin init-timeout over 10s", "plugins: [{name: p, path: p.wasm, tag-prefix: p., init-timeout: 11s}]", `proctag.yaml:1: plugins[0].init-timeout: "11s" is more than the limit of 10s`},
+		{"plugin tick-budget over 60s", "plugins: [{name: p, path: p.wasm, tag-prefix: p., tick-budget: 61s}]", `proctag.yaml:1: plugins[0].tick-budget: "61s" is more than the limit of 1m0s`},
+		{"plugin tick-budget zero", "plugins: [{name: p, path: p.wasm, tag-prefix: p., tick-budget: 0s}]", `proctag.yaml:1: plugins[0].tick-budget: "0s" is not a duration > 0`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

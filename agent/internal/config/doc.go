@@ -20,9 +20,16 @@
 //
 // A key whose value is YAML null (written with nothing after the colon) is
 // treated as absent. Relative file paths in proctag's own keys (plugin-dir,
-// plugins[].path, nats.creds, nats.nkey-seed, nats.tls.*) are resolved
-// against the directory of the config file; DeepFlow's keys (os-proc-root,
-// os-app-tag-exec) are kept as written, as DeepFlow does.
+// plugins[].path, tenants[].plugin-dir, nats.creds, nats.nkey-seed,
+// nats.tls.*) are resolved against the directory of the config file;
+// DeepFlow's keys (os-proc-root, os-app-tag-exec) are kept as written, as
+// DeepFlow does.
+//
+// Plugin grants come from the plugins: list, from NAME.yaml manifests in
+// plugin-dir (ParsePluginManifest) and from manifests in a tenant's
+// directory (ParseTenantManifest), where the operator's tenants: entry is
+// the default and the ceiling of every key. Reading those directories
+// safely is left to the dirtrust package, running the plugins to wasmhost.
 //
 // The key registry (fields.go) is the single table of keys, types, defaults
 // and meanings; the README's configuration reference is generated from it.

@@ -104,6 +104,16 @@ func configFields(c *Config) []field {
 			meaning:  "WebAssembly plugins run in order after the rules (keys below)",
 			children: pluginFields(new(Plugin)),
 			decode:   func(d *decoder, v *yaml.Node, k string) { d.plugins(v, k, c) }},
+		{name: "plugin-limits", kind: "mapping",
+			meaning:  "structural limits every plugin module is checked against before it is compiled (keys below)",
+			children: pluginLimitsFields(&c.PluginLimits),
+			decode:   func(d *decoder, v *yaml.Node, k string) { d.mapping(v, k, pluginLimitsFields(&c.PluginLimits)) }},
+		// tenants comes after plugin-dir and plugin-limits, which it checks
+		// against.
+		{name: "tenants", kind: "list of tenants",
+			meaning:  "other teams' drop-in plugin directories, each with ceilings its plugins' manifests cannot exceed (keys below)",
+			children: tenantFields(new(Tenant)),
+			decode:   func(d *decoder, v *yaml.Node, k string) { d.tenants(v, k, c) }},
 		{name: "nats", kind: "mapping",
 			meaning:  "where snapshots are published (keys below)",
 			children: natsFields(&c.NATS),

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -28,6 +30,7 @@ func checkErrors(t *testing.T, err error, file string) {
 func checkPlugin(t *testing.T, p Plugin) {
 	t.Helper()
 	if p.Name == "" || p.Path == "" || p.Timeout <= 0 || p.Timeout > 10*time.Second ||
+		p.InitTimeout <= 0 || p.InitTimeout > maxInitTimeout || p.TickBudget <= 0 || p.TickBudget > maxTickBudget ||
 		p.MemoryLimitBytes == 0 || p.MemoryLimitBytes%wasmPageBytes != 0 || p.MemoryLimitBytes > maxPluginMemory ||
 		p.Instances < 1 || p.Instances > maxPluginInstances || p.Line < 1 {
 		t.Fatalf("accepted plugin breaks a limit: %+v", p)
@@ -92,7 +95,33 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("rule without position: %+v", r)
 			}
 		}
+		l := cfg.PluginLimits
+		if l.MaxModuleBytes < minModuleBytes || l.MaxModuleBytes > maxModuleBytes || l.MaxFunctions < 1 || l.MaxFunctionBytes < 1 ||
+			l.MaxNesting < 1 || l.MaxLocals < 1 || l.MaxStackBytes < minStackBytes || l.MaxTableElements < 1 ||
+			l.CompileTimeout <= 0 || l.CompileTimeout > maxCompileTimeout {
+			t.Fatalf("accepted plugin limits break a limit: %+v", l)
+		}
+		tenants := map[string]bool{}
+		for _, tn := range cfg.Tenants {
+			checkTenant(t, tn, l.MaxModuleBytes)
+			if tenants[tn.Name] {
+				t.Fatalf("tenant name %q accepted twice", tn.Name)
+			}
+			tenants[tn.Name] = true
+		}
 	})
+}
+
+// checkTenant asserts the limits every accepted tenant keeps.
+func checkTenant(t *testing.T, tn Tenant, maxModule int64) {
+	t.Helper()
+	c := tn.ceiling()
+	c.Name, c.Path, c.Line = "x", "x.wasm", 1
+	checkPlugin(t, c)
+	if tn.Name == "" || tn.PluginDir == "" || len(tn.UIDs) == 0 || !validTagPrefix(tn.TagPrefix) ||
+		tn.MaxPlugins < 1 || tn.MaxPlugins > maxTenantPlugins || tn.MaxModuleBytes < minModuleBytes || tn.MaxModuleBytes > maxModule {
+		t.Fatalf("accepted tenant breaks a limit: %+v", tn)
+	}
 }
 
 func FuzzParsePluginManifest(f *testing.F) {
@@ -114,6 +143,56 @@ func FuzzParsePluginManifest(f *testing.F) {
 		checkPlugin(t, p)
 		if p.Name != "fuzz" {
 			t.Fatalf("manifest name %q, want the file's", p.Name)
+		}
+	})
+}
+
+func FuzzParseTenantManifest(f *testing.F) {
+	// A manifest within the ceiling.
+	f.Add([]byte("capabilities: [tag]\ntag-prefix: payments.x.\nmemory-limit: 1MiB\ntimeout: 10ms\nscope: {uids: [1001]}\n"))
+	// Every ceiling exceeded.
+	f.Add([]byte("capabilities: [drop]\nfields: [env]\ntag-prefix: other.\nmemory-limit: 1GiB\ninstances: 9\ntick-budget: 1m\nscope: {uids: [0]}\n"))
+	// Any uid, and a path leaving the directory.
+	f.Add([]byte("scope: {uids: []}\npath: ../x.wasm\n"))
+	// No manifest.
+	f.Add([]byte(nil))
+	// Keys twice, nulls and aliases.
+	f.Add([]byte("a: &u [1001]\nscope: {uids: *u}\nscope: {uids: [0]}\nfields:\n"))
+	ten := Tenant{
+		Name: "payments", PluginDir: "/srv/payments", UIDs: []int{1001, 1002}, TagPrefix: "payments.",
+		Capabilities: []string{"tag", "rename"}, Fields: []string{"pid", "name", "cmdline"},
+		MemoryLimitBytes: 32 << 20, Timeout: 50 * time.Millisecond, InitTimeout: time.Second, TickBudget: 2 * time.Second,
+		Instances: 2, MaxPlugins: 4, MaxModuleBytes: 8 << 20,
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := ParseTenantManifest(ten, data, "/srv/payments/fuzz.yaml")
+		if err != nil {
+			checkErrors(t, err, "/srv/payments/fuzz.yaml")
+			return
+		}
+		checkPlugin(t, p)
+		if p.Name != "fuzz" || p.Tenant != "payments" || !strings.HasPrefix(p.TagPrefix, ten.TagPrefix) || len(p.Scope.UIDs) == 0 ||
+			!strings.HasPrefix(p.Path, "/srv/payments/") {
+			t.Fatalf("accepted plugin leaves the tenant: %+v", p)
+		}
+		for _, uid := range p.Scope.UIDs {
+			if !slices.Contains(ten.UIDs, uid) {
+				t.Fatalf("uid %d is not the tenant's: %+v", uid, p)
+			}
+		}
+		for _, c := range p.Capabilities {
+			if !slices.Contains(ten.Capabilities, c) {
+				t.Fatalf("capability %q is not the tenant's: %+v", c, p)
+			}
+		}
+		for _, fl := range p.Fields {
+			if !slices.Contains(ten.Fields, fl) {
+				t.Fatalf("field %q is not the tenant's: %+v", fl, p)
+			}
+		}
+		if p.MemoryLimitBytes > ten.MemoryLimitBytes || p.Timeout > ten.Timeout || p.InitTimeout > ten.InitTimeout ||
+			p.TickBudget > ten.TickBudget || p.Instances > ten.Instances {
+			t.Fatalf("accepted plugin over the tenant's ceiling: %+v", p)
 		}
 	})
 }

@@ -18,28 +18,39 @@ import (
 // Errors are errors.Join of *Error, like Parse's.
 func ParsePluginManifest(data []byte, file string) (Plugin, error) {
 	d := &decoder{file: file, dir: filepath.Dir(file)}
-	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-	root, ok := d.document(data)
+	name, root, ok := d.manifest(data)
 	if !ok {
 		return Plugin{}, d.err()
+	}
+	p := d.plugin(root, "", name, defaultPlugin())
+	if err := d.err(); err != nil {
+		return Plugin{}, err
+	}
+	return p, nil
+}
+
+// manifest parses a manifest's document and returns the plugin name its
+// file gives and its root mapping (an empty one for an empty document);
+// ok is false after an error.
+func (d *decoder) manifest(data []byte) (name string, root *yaml.Node, ok bool) {
+	name = strings.TrimSuffix(filepath.Base(d.file), filepath.Ext(d.file))
+	root, ok = d.document(data)
+	if !ok {
+		return "", nil, false
 	}
 	if root == nil {
 		root = &yaml.Node{Kind: yaml.MappingNode, Line: 1}
 	}
 	if !isToken(name) || len(name) > 64 {
 		d.errorf(root, "", "file name %q does not give a valid plugin name (up to 64 letters, digits, _ and -)", name)
-		return Plugin{}, d.err()
+		return "", nil, false
 	}
 	root = resolve(root)
 	if root.Kind != yaml.MappingNode {
 		d.bad(root, "", "a plugin manifest (a mapping with path, capabilities, ...)")
-		return Plugin{}, d.err()
+		return "", nil, false
 	}
-	p := d.plugin(root, "", name)
-	if err := d.err(); err != nil {
-		return Plugin{}, err
-	}
-	return p, nil
+	return name, root, true
 }
 
 // pluginConfig decodes a plugin's config: a string verbatim, anything else

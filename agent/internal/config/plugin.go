@@ -47,6 +47,12 @@ func pluginFields(p *Plugin) []field {
 		{name: "timeout", kind: "duration", def: "100ms",
 			meaning: "limit for one call, at most 10s (`\"100ms\"` or whole seconds)",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.duration(v, k, maxPluginTimeout, &p.Timeout) }},
+		{name: "init-timeout", kind: "duration", def: "1s",
+			meaning: "limit for starting one instance (its `_initialize`/`_start`, `proctag_abi_version` and `proctag_init`), at most 10s",
+			decode:  func(d *decoder, v *yaml.Node, k string) { d.duration(v, k, maxInitTimeout, &p.InitTimeout) }},
+		{name: "tick-budget", kind: "duration", def: "1s",
+			meaning: "total call time it may use in one tick, at most 60s; the records not reached are called in later ticks",
+			decode:  func(d *decoder, v *yaml.Node, k string) { d.duration(v, k, maxTickBudget, &p.TickBudget) }},
 		{name: "memory-limit", kind: "size", def: "64MiB",
 			meaning: "cap on the guest's memory (`\"64MiB\"`, `\"512KiB\"`, `\"1GiB\"` or bytes), rounded up to 64 KiB pages, at most 4GiB",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.memoryLimit(v, k, &p.MemoryLimitBytes) }},
@@ -91,7 +97,7 @@ func (d *decoder) plugins(v *yaml.Node, key string, c *Config) {
 			d.bad(item, k, "a plugin (a mapping with name, path, ...)")
 			continue
 		}
-		p := d.plugin(item, k, "")
+		p := d.plugin(item, k, "", defaultPlugin())
 		if p.Name == "" {
 			continue
 		}
@@ -104,10 +110,11 @@ func (d *decoder) plugins(v *yaml.Node, key string, c *Config) {
 	}
 }
 
-// plugin decodes one plugin mapping and checks what needs several keys.
-// manifestName, when not "", is the name a manifest's file gives it.
-func (d *decoder) plugin(n *yaml.Node, key, manifestName string) Plugin {
-	p := defaultPlugin()
+// plugin decodes one plugin mapping over base (the values of absent keys)
+// and checks what needs several keys. manifestName, when not "", is the
+// name a manifest's file gives it.
+func (d *decoder) plugin(n *yaml.Node, key, manifestName string, base Plugin) Plugin {
+	p := base
 	p.File, p.Line = d.file, n.Line
 	errs := len(d.errs)
 	d.mapping(n, key, pluginFields(&p))

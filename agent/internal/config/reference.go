@@ -35,6 +35,13 @@ func reference() string {
 
 	b.WriteString("\n### `plugins` entries and `plugin-dir` manifests\n\n")
 	table(&b, pluginFields(new(Plugin)), "")
+
+	b.WriteString("\n### `tenants` entries\n\n" +
+		"A tenant is another team's `plugin-dir` with ceilings the operator sets. The `NAME.yaml` manifests " +
+		"in it have the plugin keys above: a key left out takes the tenant's value (scope.uids its `uids`), " +
+		"a key asking for more than the tenant's value is an error (never lowered silently), and `path` must " +
+		"stay inside the directory. A `NAME.wasm` without a manifest gets exactly the tenant's values.\n\n")
+	table(&b, tenantFields(new(Tenant)), "")
 	return b.String()
 }
 

@@ -40,30 +40,40 @@ func parseSize(s string) (uint64, error) {
 	return n * mult, nil
 }
 
-// memoryLimit decodes memory-limit and rounds it up to whole wasm pages.
-func (d *decoder) memoryLimit(v *yaml.Node, key string, dst *uint64) {
+// sizeAllowed describes the size syntax for messages.
+const sizeAllowed = `a size like "64MiB", "512KiB", "1GiB" or a number of bytes`
+
+// sizeValue decodes a byte size: an integer number of bytes or a string
+// parseSize accepts. ok is false after an error.
+func (d *decoder) sizeValue(v *yaml.Node, key string) (n uint64, ok bool) {
 	v = resolve(v)
-	allowed := `a size like "64MiB", "512KiB", "1GiB" or a number of bytes`
-	var n uint64
 	switch {
 	case v.Kind == yaml.ScalarNode && v.ShortTag() == "!!int":
 		i, ok := d.integer(v, key)
 		if !ok {
-			return
+			return 0, false
 		}
 		if i < 0 {
-			d.bad(v, key, allowed)
-			return
+			d.bad(v, key, sizeAllowed)
+			return 0, false
 		}
-		n = uint64(i)
+		return uint64(i), true
 	case v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str":
-		var err error
-		if n, err = parseSize(v.Value); err != nil {
-			d.bad(v, key, allowed)
-			return
+		n, err := parseSize(v.Value)
+		if err != nil {
+			d.bad(v, key, sizeAllowed)
+			return 0, false
 		}
-	default:
-		d.bad(v, key, allowed)
+		return n, true
+	}
+	d.bad(v, key, sizeAllowed)
+	return 0, false
+}
+
+// memoryLimit decodes memory-limit and rounds it up to whole wasm pages.
+func (d *decoder) memoryLimit(v *yaml.Node, key string, dst *uint64) {
+	n, ok := d.sizeValue(v, key)
+	if !ok {
 		return
 	}
 	if n == 0 || n > maxPluginMemory {
@@ -71,4 +81,31 @@ func (d *decoder) memoryLimit(v *yaml.Node, key string, dst *uint64) {
 		return
 	}
 	*dst = (n + wasmPageBytes - 1) / wasmPageBytes * wasmPageBytes
+}
+
+// size decodes a byte size in [lo, hi], kept exact (not rounded).
+func (d *decoder) size(v *yaml.Node, key string, lo, hi int64, dst *int64) {
+	n, ok := d.sizeValue(v, key)
+	if !ok {
+		return
+	}
+	if n < uint64(lo) || n > uint64(hi) {
+		d.errorf(v, key, "%s is not a size from %s to %s", describe(v), formatSize(uint64(lo)), formatSize(uint64(hi)))
+		return
+	}
+	*dst = int64(n)
+}
+
+// formatSize writes a byte count in the largest unit that divides it:
+// "32MiB", "1KiB", "1 byte", "1000 bytes".
+func formatSize(n uint64) string {
+	for _, u := range sizeUnits[:len(sizeUnits)-1] {
+		if n > 0 && n%u.mult == 0 {
+			return fmt.Sprintf("%d%s", n/u.mult, u.suffix)
+		}
+	}
+	if n == 1 {
+		return "1 byte"
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

@@ -91,12 +91,14 @@ func Build(ctx context.Context, cfg *config.Config, logger hclog.Logger, version
 		return nil, fmt.Errorf("cmdline-redact: %w", err)
 	}
 	pt := &Parts{HostID: publish.HostID(cfg.HostID, "/")}
-	if len(cfg.Plugins) > 0 || cfg.PluginDir != "" {
+	if len(cfg.Plugins) > 0 || cfg.PluginDir != "" || len(cfg.Tenants) > 0 {
 		root := cfg.ProcRoot
 		h, err := wasmhost.New(ctx, wasmhost.Config{
 			CacheDir:  WasmCacheDir(),
 			Plugins:   cfg.Plugins,
 			PluginDir: cfg.PluginDir,
+			Tenants:   cfg.Tenants,
+			Limits:    cfg.PluginLimits,
 			ReadEnv:   func(pid int) ([]string, error) { return scan.ReadEnviron(root, pid) },
 		}, logger)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"hash/maphash"
 	"io/fs"
 	"slices"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -308,13 +309,12 @@ func (h *Host) sweep() {
 }
 
 // call runs the plugin for the pending records: in chunks (suspects alone),
-// several chunks in parallel up to the pool size, only the first chunk
-// while the breaker is half-open and none while it is open.
+// several chunks in parallel up to the pool size. Before each chunk the
+// breaker is asked (so a plugin whose circuit opens mid-tick makes no more
+// calls; while half-open one probe chunk runs at a time) and the plugin's
+// tick budget is checked; a chunk not run keeps its records' previous
+// results and is retried in a later tick.
 func (h *Host) call(ctx context.Context, p *Plugin, cache map[Key]*entry, procs []Input, pend []pending, arena []byte) {
-	ok, state := p.breaker.allow(h.now())
-	if !ok {
-		return
-	}
 	var chunks [][]int // indexes into pend
 	var cur []int
 	size := 0
@@ -335,13 +335,30 @@ func (h *Host) call(ctx context.Context, p *Plugin, cache map[Key]*entry, procs 
 	if len(cur) > 0 {
 		chunks = append(chunks, cur)
 	}
-	if state == BreakerHalfOpen {
-		chunks = chunks[:1]
+	var spent atomic.Int64 // nanoseconds of this tick's calls
+	skipped := func(ch []int) {
+		p.stats.budgetSkips.Add(uint64(len(ch)))
+		if !p.loggedBudget.Swap(true) {
+			p.logger.Warn("plugin tick budget used up, the other records wait for later ticks",
+				"tick_budget", p.spec.TickBudget, "waiting", len(ch))
+		}
 	}
 	run := func(ch []int) error {
+		if ok, _ := p.breaker.allow(h.now()); !ok {
+			return nil
+		}
+		if time.Duration(spent.Load()) >= p.spec.TickBudget {
+			p.breaker.release()
+			skipped(ch)
+			return nil
+		}
+		start := time.Now()
 		err := p.runChunk(ctx, pend, ch, arena)
+		spent.Add(int64(time.Since(start)))
 		if ctx.Err() == nil {
 			p.noteBreaker(p.breaker.record(h.now(), err != nil))
+		} else {
+			p.breaker.release()
 		}
 		return nil
 	}
@@ -386,12 +403,14 @@ func (p *Plugin) runChunk(ctx context.Context, pend []pending, ch []int, arena [
 		err = p.runSingle(ctx, in, pend, ch, arena)
 	}
 	healthy := err == nil
+	var violation error
 	for _, i := range ch {
 		if pd := &pend[i]; pd.called && pd.err == nil {
 			if msg := p.grant.check(&pd.res); msg != "" {
 				v := &Violation{Plugin: p.name, Reason: msg}
 				p.noteViolation(v)
 				pd.err, pd.res, healthy = v, abi.Result{}, false
+				violation = v
 			}
 		}
 	}
@@ -402,7 +421,7 @@ func (p *Plugin) runChunk(ctx context.Context, pend []pending, ch []int, arena [
 		p.noteFault(err)
 		return err
 	}
-	return nil
+	return violation
 }
 
 func (p *Plugin) runSingle(ctx context.Context, in *instance, pend []pending, ch []int, arena []byte) error {
@@ -458,19 +477,15 @@ func (p *Plugin) runBatch(ctx context.Context, in *instance, pend []pending, ch 
 }
 
 // decodeBatchOutput decodes a guest's BatchResult for a batch of n records:
-// one Result per record, zero for those without an entry. An index outside
-// the batch or given twice makes the whole output invalid.
+// one Result per record, zero for those without an entry; a later entry
+// for an index replaces an earlier one (ABI.md, "Batch"). An index outside
+// the batch makes the whole output invalid.
 func decodeBatchOutput(out []byte, n int) ([]abi.Result, error) {
 	results := make([]abi.Result, n)
-	seen := make([]bool, n)
 	err := abi.DecodeBatchResult(out, func(ir abi.IndexedResult) error {
 		if ir.Index < 0 || ir.Index >= n {
 			return fmt.Errorf("result index %d outside the batch of %d", ir.Index, n)
 		}
-		if seen[ir.Index] {
-			return fmt.Errorf("two results for index %d", ir.Index)
-		}
-		seen[ir.Index] = true
 		results[ir.Index] = ir.Result
 		return nil
 	})

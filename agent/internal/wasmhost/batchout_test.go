@@ -21,7 +21,9 @@ func TestDecodeBatchOutput(t *testing.T) {
 		{"no entries: all unchanged", nil, 3, "", nil},
 		{"sparse entries", batchOut(abi.IndexedResult{Index: 2, Result: tag}, abi.IndexedResult{Index: 0, Result: tag}), 3, "", []int{0, 2}},
 		{"index past the batch", batchOut(abi.IndexedResult{Index: 3, Result: tag}), 3, "result index 3 outside the batch of 3", nil},
-		{"index twice", batchOut(abi.IndexedResult{Index: 1, Result: tag}, abi.IndexedResult{Index: 1}), 3, "two results for index 1", nil},
+		{"index twice: the later entry replaces the earlier", batchOut(abi.IndexedResult{Index: 1, Result: tag}, abi.IndexedResult{Index: 1}), 3, "", nil},
+		{"index twice, the later changed", batchOut(abi.IndexedResult{Index: 1}, abi.IndexedResult{Index: 1, Result: tag}), 3, "", []int{1}},
+		{"65 tags in one entry", batchOut(abi.IndexedResult{Index: 0, Result: abi.Result{SetTags: make([]abi.Tag, 65)}}), 3, "too many tags", nil},
 		{"truncated", batchOut(abi.IndexedResult{Index: 1, Result: tag})[:5], 3, "decode batch result", nil},
 	}
 	for _, tt := range tests {

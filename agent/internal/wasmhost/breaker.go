@@ -47,7 +47,8 @@ type breaker struct {
 
 	mu      sync.Mutex
 	state   BreakerState
-	faults  int // consecutive faults while closed
+	probing bool // a half-open probe is running
+	faults  int  // consecutive faults while closed
 	backoff time.Duration
 	until   time.Time
 }
@@ -56,8 +57,10 @@ func newBreaker() *breaker {
 	return &breaker{threshold: breakerThreshold, base: breakerBase, max: breakerMax}
 }
 
-// allow reports whether calls may be made at now, and the state they are
-// made in: in BreakerHalfOpen the caller makes one probe call only.
+// allow reports whether a call may be made at now, and the state it is
+// made in. In BreakerHalfOpen one probe is allowed at a time: the caller
+// must report it with record (or give it back with release) before
+// another is allowed.
 func (b *breaker) allow(now time.Time) (bool, BreakerState) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -67,7 +70,20 @@ func (b *breaker) allow(now time.Time) (bool, BreakerState) {
 		}
 		b.state = BreakerHalfOpen
 	}
+	if b.state == BreakerHalfOpen {
+		if b.probing {
+			return false, BreakerHalfOpen
+		}
+		b.probing = true
+	}
 	return true, b.state
+}
+
+// release gives back a probe allowed but not made.
+func (b *breaker) release() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.probing = false
 }
 
 // record notes the outcome of one call. It returns the new state and
@@ -75,6 +91,7 @@ func (b *breaker) allow(now time.Time) (bool, BreakerState) {
 func (b *breaker) record(now time.Time, faulted bool) (BreakerState, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.probing = false
 	old := b.state
 	switch {
 	case !faulted && b.state == BreakerHalfOpen:

@@ -14,7 +14,8 @@ const (
 	FaultTrap FaultKind = iota
 	// FaultTimeout: a call ran past the plugin's timeout and was stopped.
 	FaultTimeout
-	// FaultMemory: the guest tried to grow its memory past the cap.
+	// FaultMemory: the guest tried to grow its memory past the cap or the
+	// module's maximum, or used up its call stack (max-stack-size).
 	FaultMemory
 	// FaultBadOutput: the output was not a valid encoding, pointed outside
 	// guest memory, was too large, or the guest returned an error code.
@@ -23,12 +24,16 @@ const (
 	// proctag_abi_version or proctag_init failed).
 	FaultInit
 	// FaultLoad: the module was refused at load: unreadable, corrupt, wrong
-	// sha256, missing or mistyped exports, foreign imports, wrong ABI major.
+	// sha256, missing or mistyped exports, foreign imports, wrong ABI major,
+	// over a plugin limit.
 	FaultLoad
+	// FaultGrant: the output was refused for leaving the grant (a
+	// *Violation): ABI.md counts it as a fault like any other.
+	FaultGrant
 	numFaultKinds
 )
 
-var faultNames = [numFaultKinds]string{"trap", "timeout", "memory", "bad_output", "init", "load"}
+var faultNames = [numFaultKinds]string{"trap", "timeout", "memory", "bad_output", "init", "load", "grant"}
 
 // String returns the snake_case name used in logs and stats.
 func (k FaultKind) String() string {

@@ -3,6 +3,7 @@ package wasmhost
 import (
 	"bytes"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -22,6 +23,9 @@ const (
 type guestLog struct {
 	logger hclog.Logger
 	now    func() time.Time
+	// droppedTotal, when set, counts every line dropped by the rate limit
+	// (the plugin's stats).
+	droppedTotal *atomic.Uint64
 
 	mu      sync.Mutex
 	tokens  float64
@@ -58,6 +62,9 @@ func (g *guestLog) admit(msg string) (ok bool, dropped, repeats int) {
 	g.last = now
 	if g.tokens < 1 {
 		g.dropped++
+		if g.droppedTotal != nil {
+			g.droppedTotal.Add(1)
+		}
 		return false, 0, 0
 	}
 	g.tokens--
@@ -83,6 +90,19 @@ func (g *guestLog) emit(level hclog.Level, source string, text []byte) {
 		args = append(args, "previous_repeated", repeats)
 	}
 	g.logger.Log(level, "plugin output", args...)
+}
+
+// close logs what the limiter held back since the last line it let
+// through, so that a short run (`proctag scan`) still says how many guest
+// lines it dropped or folded.
+func (g *guestLog) close() {
+	g.mu.Lock()
+	dropped, repeats := g.dropped, g.repeats
+	g.dropped, g.repeats = 0, 0
+	g.mu.Unlock()
+	if dropped > 0 || repeats > 0 {
+		g.logger.Warn("plugin output held back by the rate limit", "dropped", dropped, "repeated", repeats)
+	}
 }
 
 // hostLog is the proctag_v1.log import: level 1..4 as abi.LogLevel.

@@ -19,6 +19,10 @@ import (
 // Config.PollInterval is zero.
 const defaultPollInterval = 2 * time.Second
 
+// defaultStatusInterval is how often Run rewrites the tenants' status
+// files when Config.StatusInterval is zero.
+const defaultStatusInterval = 10 * time.Second
+
 // Config is what New needs. The zero value is a host with no plugins.
 type Config struct {
 	// CacheDir holds wazero's compilation cache; "" keeps compiled code
@@ -30,10 +34,23 @@ type Config struct {
 	Plugins []config.Plugin
 	// PluginDir is plugin-dir: NAME.wasm (+ optional NAME.yaml manifest)
 	// drop-ins, applied after Plugins in name order and hot-reloaded by
-	// Run; "" = none.
+	// Run; "" = none. It and its files must be owned by root or the
+	// agent's user and not writable by group or others.
 	PluginDir string
+	// Tenants are the tenants: each one's plugin-dir is loaded like
+	// PluginDir, within the tenant's ceiling, and applied after it (tenants
+	// in this order, each one's plugins by name). Their plugins are named
+	// TENANT/NAME.
+	Tenants []config.Tenant
 	// PollInterval is how often Run looks at PluginDir; 0 = 2s.
 	PollInterval time.Duration
+	// StatusInterval is how often, at most, Run rewrites each tenant's
+	// StatusFile; 0 = 10s.
+	StatusInterval time.Duration
+	// Limits are plugin-limits: the structural limits every module is
+	// checked against, its size and call stack; zero fields take the
+	// defaults.
+	Limits config.PluginLimits
 	// ReadEnv returns a process's environment ("K=V" strings), for plugins
 	// granted the env field; nil = no environment for anyone. A vanished
 	// process's error (fs.ErrNotExist, ESRCH) is not logged.
@@ -57,11 +74,11 @@ type Host struct {
 	set        []*Plugin // loaded plugins in Apply order
 	loaded     map[string]*Plugin
 	configured []string // configured names, in order
-	dirNames   []string // plugin-dir names, sorted
+	dirNames   []string // directory plugins' names, in Apply order
 	counters   map[string]*counters
 	loadErrs   map[string]string
 
-	dir map[string]*dirFile // Run's goroutine only (and New)
+	sources []*dirSource // Run's goroutine only (and New)
 
 	applyMu      sync.Mutex
 	tick         uint64
@@ -85,7 +102,7 @@ func New(ctx context.Context, cfg Config, logger hclog.Logger) (*Host, error) {
 		loaded:   make(map[string]*Plugin),
 		counters: make(map[string]*counters),
 		loadErrs: make(map[string]string),
-		dir:      make(map[string]*dirFile),
+		sources:  newSources(cfg),
 		results:  make(map[string]map[Key]*entry),
 		envs:     make(map[Key]*envEntry),
 	}
@@ -114,21 +131,25 @@ func New(ctx context.Context, cfg Config, logger hclog.Logger) (*Host, error) {
 		h.install(p.Name, pl, err)
 		h.mu.Unlock()
 	}
-	if cfg.PluginDir != "" {
-		if err := h.poll(ctx); err != nil {
-			_ = h.Close(ctx)
-			return nil, err
-		}
+	if err := h.poll(ctx); err != nil {
+		_ = h.Close(ctx)
+		return nil, err
 	}
 	return h, nil
 }
 
 // load loads one plugin version with the host's cache and a new generation.
 func (h *Host) load(ctx context.Context, p config.Plugin) (*Plugin, error) {
+	return h.loadBytes(ctx, p, nil)
+}
+
+// loadBytes is load with the module's bytes already read (nil: read
+// p.Path).
+func (h *Host) loadBytes(ctx context.Context, p config.Plugin, wasm []byte) (*Plugin, error) {
 	h.mu.RLock()
 	c := h.counters[p.Name]
 	h.mu.RUnlock()
-	pl, err := load(ctx, p, loadEnv{cache: h.cache, logger: h.logger, stats: c, gen: h.gens.Add(1), now: h.now})
+	pl, err := load(ctx, p, loadEnv{cache: h.cache, logger: h.logger, stats: c, gen: h.gens.Add(1), now: h.now, limits: h.cfg.Limits, wasm: wasm})
 	if err != nil {
 		c.loadFailures.Add(1)
 		return nil, err

@@ -42,6 +42,7 @@ type Plugin struct {
 	breaker *breaker
 	stats   *counters
 	logger  hclog.Logger
+	glog    *guestLog
 	stdout  *lineWriter
 	stderr  *lineWriter
 	timeout time.Duration
@@ -53,6 +54,7 @@ type Plugin struct {
 
 	loggedFaults     [numFaultKinds]atomic.Bool
 	loggedViolations atomic.Bool
+	loggedBudget     atomic.Bool
 }
 
 // LoadFile loads the module at path (p.Path when path is "") with the grant
@@ -123,8 +125,9 @@ type loadEnv struct {
 	now        func() time.Time
 	noDeadline bool
 	limits     config.PluginLimits
-	// read reads the module; nil = readModule.
-	read func(path string, maxBytes int64) ([]byte, error)
+	// wasm is the module when the caller read it already (a plugin
+	// directory's, checked by package dirtrust); nil = read p.Path.
+	wasm []byte
 }
 
 func load(ctx context.Context, p config.Plugin, env loadEnv) (*Plugin, error) {
@@ -147,23 +150,22 @@ func load(ctx context.Context, p config.Plugin, env loadEnv) (*Plugin, error) {
 	if err != nil {
 		return nil, loadFault(p.Name, "%w", err)
 	}
-	read := env.read
-	if read == nil {
-		read = readModule
-	}
-	maxBytes := env.limits.MaxModuleBytes
-	if maxBytes <= 0 {
-		maxBytes = config.DefaultPluginLimits().MaxModuleBytes
-	}
-	wasm, err := read(p.Path, maxBytes)
-	if err != nil {
-		return nil, loadFault(p.Name, "read module: %w", err)
+	wasm := env.wasm
+	if wasm == nil {
+		maxBytes := env.limits.MaxModuleBytes
+		if maxBytes <= 0 {
+			maxBytes = config.DefaultPluginLimits().MaxModuleBytes
+		}
+		if wasm, err = readModule(p.Path, maxBytes); err != nil {
+			return nil, loadFault(p.Name, "read module: %w", err)
+		}
 	}
 	logger := env.logger.With("plugin", p.Name)
 	glog := newGuestLog(logger, env.now)
+	glog.droppedTotal = &env.stats.guestLogDropped
 	pl := &Plugin{
 		name: p.Name, path: p.Path, spec: p, grant: g,
-		breaker: newBreaker(), stats: env.stats, logger: logger,
+		breaker: newBreaker(), stats: env.stats, logger: logger, glog: glog,
 		stdout:  &lineWriter{log: glog, source: "stdout", level: hclog.Info},
 		stderr:  &lineWriter{log: glog, source: "stderr", level: hclog.Info},
 		timeout: p.Timeout, gen: env.gen, now: env.now,
@@ -247,6 +249,7 @@ func (p *Plugin) Close(ctx context.Context) error {
 	p.pool.close(ctx)
 	p.stdout.Flush()
 	p.stderr.Flush()
+	p.glog.close()
 	err := p.mod.close(ctx)
 	if p.ownCache != nil {
 		err = errors.Join(err, p.ownCache.Close(ctx))
@@ -261,14 +264,20 @@ func (p *Plugin) noteFault(err error) {
 		return
 	}
 	p.stats.faults[f.Kind].Add(1)
+	msg := f.Error()
+	p.stats.lastFault.Store(&msg)
 	if !p.loggedFaults[f.Kind].Swap(true) {
 		p.logger.Warn("plugin fault, previous results kept", "kind", f.Kind.String(), "error", f.Err)
 	}
 }
 
-// noteViolation counts a rejected output and logs the first one.
+// noteViolation counts a rejected output, as a violation and as a grant
+// fault, and logs the first one.
 func (p *Plugin) noteViolation(v *Violation) {
 	p.stats.violations.Add(1)
+	p.stats.faults[FaultGrant].Add(1)
+	msg := v.Error()
+	p.stats.lastFault.Store(&msg)
 	if !p.loggedViolations.Swap(true) {
 		p.logger.Warn("plugin output rejected", "reason", v.Reason)
 	}

@@ -14,12 +14,17 @@ import (
 	"time"
 
 	"github.com/proctag/proctag/agent/internal/config"
+	"github.com/proctag/proctag/agent/internal/dirtrust"
 )
+
+// maxManifestBytes bounds a NAME.yaml manifest.
+const maxManifestBytes = 1 << 20
 
 // fileID tells whether a file changed without reading it.
 type fileID struct {
 	size, mtime int64
 	ino         uint64
+	mode        fs.FileMode
 }
 
 func statID(path string) fileID {
@@ -27,7 +32,7 @@ func statID(path string) fileID {
 	if err != nil {
 		return fileID{}
 	}
-	id := fileID{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
+	id := fileID{size: fi.Size(), mtime: fi.ModTime().UnixNano(), mode: fi.Mode()}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		id.ino = st.Ino
 	}
@@ -38,15 +43,73 @@ func statID(path string) fileID {
 type dirFile struct {
 	wasm, manifest fileID
 	content        [sha256.Size]byte // of the version loaded or refused
+	refused        string            // why the last version was refused, "" if loaded
 }
 
-// Run polls PluginDir every PollInterval until ctx is done: a new or
-// changed NAME.wasm or NAME.yaml is loaded (compiled, instantiated, init'ed)
-// while the old version keeps serving, and swapped in only when the load
-// worked; a removed NAME.wasm is unloaded. It returns nil when ctx is done.
-// With no PluginDir it only waits for ctx.
+// dirSource is one directory of drop-in plugins: the operator's plugin-dir
+// or a tenant's. Its plugins are named NAME (operator) or TENANT/NAME.
+type dirSource struct {
+	dir    string
+	tenant *config.Tenant // nil for the operator's
+	policy dirtrust.Policy
+	// maxModule bounds a module file: max-module-size, or the tenant's.
+	maxModule int64
+	files     map[string]*dirFile // by NAME; Run's goroutine only (and New)
+	refused   string              // the directory's last refusal, logged once
+	// statusFailed: the last status file write failed (logged once).
+	statusFailed bool
+}
+
+// name is the plugin name of the file NAME.wasm.
+func (s *dirSource) name(file string) string {
+	if s.tenant != nil {
+		return s.tenant.Name + "/" + file
+	}
+	return file
+}
+
+// label is what log lines say of the source.
+func (s *dirSource) label() []any {
+	if s.tenant != nil {
+		return []any{"tenant", s.tenant.Name, "dir", s.dir}
+	}
+	return []any{"dir", s.dir}
+}
+
+// newSources makes the operator's and the tenants' directory sources.
+func newSources(cfg Config) []*dirSource {
+	maxModule := cfg.Limits.MaxModuleBytes
+	if maxModule <= 0 {
+		maxModule = config.DefaultPluginLimits().MaxModuleBytes
+	}
+	var out []*dirSource
+	if cfg.PluginDir != "" {
+		out = append(out, &dirSource{
+			dir: cfg.PluginDir, maxModule: maxModule, files: map[string]*dirFile{},
+			policy: dirtrust.Policy{Owners: []int{os.Geteuid()}},
+		})
+	}
+	for i := range cfg.Tenants {
+		t := &cfg.Tenants[i]
+		m := maxModule
+		if t.MaxModuleBytes > 0 {
+			m = min(m, t.MaxModuleBytes)
+		}
+		out = append(out, &dirSource{
+			dir: t.PluginDir, tenant: t, maxModule: m, files: map[string]*dirFile{},
+			policy: dirtrust.Policy{Owners: t.UIDs, AnyOwner: t.AllowAnyOwner},
+		})
+	}
+	return out
+}
+
+// Run polls the plugin directories every PollInterval until ctx is done: a
+// new or changed NAME.wasm or NAME.yaml is loaded (compiled, instantiated,
+// init'ed) while the old version keeps serving, and swapped in only when
+// the load worked; a removed NAME.wasm is unloaded. It returns nil when ctx
+// is done. With no directories it only waits for ctx.
 func (h *Host) Run(ctx context.Context) error {
-	if h.cfg.PluginDir == "" {
+	if len(h.sources) == 0 {
 		<-ctx.Done()
 		return nil
 	}
@@ -54,92 +117,194 @@ func (h *Host) Run(ctx context.Context) error {
 	if interval <= 0 {
 		interval = defaultPollInterval
 	}
+	statusEvery := h.cfg.StatusInterval
+	if statusEvery <= 0 {
+		statusEvery = defaultStatusInterval
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	failing := false
+	var wrote time.Time
 	for {
+		if now := h.now(); len(h.cfg.Tenants) > 0 && now.Sub(wrote) >= statusEvery {
+			wrote = now
+			h.writeStatus(now)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
-		err := h.poll(ctx)
-		if err != nil && !failing {
-			h.logger.Warn("plugin-dir unreadable, plugins unchanged", "error", err)
-		}
-		failing = err != nil
+		_ = h.poll(ctx) // each source logs its own refusal once
 	}
 }
 
-// poll compares PluginDir with what it saw last and loads, reloads or
-// unloads accordingly.
+// poll compares every directory with what it saw last and loads, reloads
+// or unloads accordingly. It returns the operator's directory's error, for
+// New.
 func (h *Host) poll(ctx context.Context) error {
-	entries, err := os.ReadDir(h.cfg.PluginDir)
+	var first error
+	for _, s := range h.sources {
+		err := h.pollSource(ctx, s)
+		if err != nil && s.tenant == nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// pollSource polls one directory. A directory that cannot be read or is
+// refused as unsafe is logged once (until it changes); its plugins stay as
+// they were when it could not be read, and are unloaded when it is refused.
+func (h *Host) pollSource(ctx context.Context, s *dirSource) error {
+	err := dirtrust.CheckDir(s.dir, s.policy)
+	var entries []os.DirEntry
+	if err == nil {
+		entries, err = os.ReadDir(s.dir)
+	}
 	if err != nil {
-		return fmt.Errorf("read plugin-dir: %w", err)
+		err = fmt.Errorf("read plugin-dir: %w", err)
+		if msg := err.Error(); msg != s.refused {
+			s.refused = msg
+			h.logger.Error("plugin directory not used", append(s.label(), "error", msg)...)
+		}
+		if errors.Is(err, dirtrust.ErrRefused) {
+			for file := range s.files {
+				h.unload(ctx, s, file)
+			}
+		}
+		return err
 	}
-	var names []string
+	if s.refused != "" {
+		s.refused = ""
+		h.logger.Info("plugin directory usable again", s.label()...)
+	}
+	var files []string
 	for _, e := range entries {
-		if n, ok := strings.CutSuffix(e.Name(), ".wasm"); ok && n != "" && e.Type().IsRegular() {
-			names = append(names, n)
+		if n, ok := strings.CutSuffix(e.Name(), ".wasm"); ok && n != "" {
+			files = append(files, n) // any type: a refusal says why
 		}
 	}
-	for name := range h.dir {
-		if !slices.Contains(names, name) {
-			h.unload(ctx, name)
+	for file := range s.files {
+		if !slices.Contains(files, file) {
+			h.unload(ctx, s, file)
 		}
 	}
-	for _, name := range names {
+	loaded := 0
+	for _, file := range files {
 		if ctx.Err() != nil {
 			return nil
 		}
-		base := filepath.Join(h.cfg.PluginDir, name)
-		d := h.dir[name]
-		w, m := statID(base+".wasm"), statID(base+".yaml")
-		if d != nil && d.wasm == w && d.manifest == m {
+		if s.tenant != nil && loaded >= s.tenant.MaxPlugins {
+			h.refuseFile(s, file, fmt.Sprintf("over the tenant's max-plugins of %d", s.tenant.MaxPlugins))
 			continue
 		}
-		if d == nil {
-			d = &dirFile{}
-			h.dir[name] = d
+		base := filepath.Join(s.dir, file)
+		d := s.files[file]
+		w, m := statID(base+".wasm"), statID(base+".yaml")
+		if d == nil || d.wasm != w || d.manifest != m {
+			if d == nil {
+				d = &dirFile{}
+				s.files[file] = d
+			}
+			d.wasm, d.manifest = w, m
+			h.reload(ctx, s, file, d)
 		}
-		d.wasm, d.manifest = w, m
-		h.reload(ctx, name, d)
+		if d.refused == "" {
+			loaded++
+		}
 	}
 	return nil
 }
 
-// reload loads plugin-dir's version of name unless its content is the one
-// already loaded or refused.
-func (h *Host) reload(ctx context.Context, name string, d *dirFile) {
-	if slices.Contains(h.configured, name) {
-		h.logger.Error("plugin-dir module ignored: a configured plugin has its name", "plugin", name)
+// refuseFile records and logs once that a file of s is not loaded.
+func (h *Host) refuseFile(s *dirSource, file, why string) {
+	d := s.files[file]
+	if d == nil {
+		d = &dirFile{}
+		s.files[file] = d
+	}
+	if d.refused == why {
 		return
 	}
-	base := filepath.Join(h.cfg.PluginDir, name)
-	wasm, werr := os.ReadFile(base + ".wasm")
-	manifest, merr := os.ReadFile(base + ".yaml")
-	content := sha256.Sum256(append(append(wasm, 0), manifest...))
+	d.refused = why
+	name := s.name(file)
+	if !slices.Contains(h.configured, name) {
+		h.mu.Lock()
+		h.addDirName(name)
+		h.loadErrs[name] = why
+		h.mu.Unlock()
+	}
+	h.logger.Error("plugin not loaded", append(s.label(), "plugin", name, "error", why)...)
+}
+
+// addDirName registers a directory plugin's name under h.mu.
+func (h *Host) addDirName(name string) {
+	if h.counters[name] == nil {
+		h.counters[name] = &counters{}
+		h.dirNames = append(h.dirNames, name)
+		h.sortDirNames()
+	}
+}
+
+// sortDirNames orders the directory plugins: the operator's, then each
+// tenant's in config order, each by name.
+func (h *Host) sortDirNames() {
+	rank := func(name string) int {
+		t, _, ok := strings.Cut(name, "/")
+		if !ok {
+			return -1
+		}
+		return slices.IndexFunc(h.cfg.Tenants, func(x config.Tenant) bool { return x.Name == t })
+	}
+	slices.SortFunc(h.dirNames, func(a, b string) int {
+		if ra, rb := rank(a), rank(b); ra != rb {
+			return ra - rb
+		}
+		return strings.Compare(a, b)
+	})
+}
+
+// reload loads the directory's version of file unless its content is the
+// one already loaded or refused.
+func (h *Host) reload(ctx context.Context, s *dirSource, file string, d *dirFile) {
+	name := s.name(file)
+	if slices.Contains(h.configured, name) {
+		h.refuseFile(s, file, "a configured plugin has its name")
+		return
+	}
+	wasm, werr := dirtrust.ReadFile(s.dir, file+".wasm", s.maxModule, s.policy)
+	manifest, merr := dirtrust.ReadFile(s.dir, file+".yaml", maxManifestBytes, s.policy)
+	content := sha256.Sum256(append(append(slices.Clip(wasm), 0), manifest...))
 	if content == d.content && werr == nil && (merr == nil || errors.Is(merr, fs.ErrNotExist)) {
 		return // touched, not changed
 	}
 	d.content = content
 	h.mu.Lock()
-	if h.counters[name] == nil {
-		h.counters[name] = &counters{}
-		h.dirNames = append(h.dirNames, name)
-		slices.Sort(h.dirNames)
-	}
+	h.addDirName(name)
 	h.mu.Unlock()
-	spec, err := dirSpec(base, name, manifest, merr)
+	var spec config.Plugin
+	err := werr
+	switch {
+	case err != nil:
+		err = loadFault(name, "read module: %w", err)
+	case merr != nil && !errors.Is(merr, fs.ErrNotExist):
+		err = loadFault(name, "read manifest: %w", merr)
+	default:
+		spec, err = s.spec(file, manifest)
+	}
 	var pl *Plugin
 	if err == nil {
-		pl, err = h.load(ctx, spec)
+		spec.Name = name
+		pl, err = h.loadBytes(ctx, spec, wasm)
 	} else {
 		h.counters[name].loadFailures.Add(1)
 	}
 	if ctx.Err() != nil && err != nil {
 		return // shutting down, not a broken plugin
+	}
+	d.refused = ""
+	if err != nil {
+		d.refused = err.Error()
 	}
 	h.mu.Lock()
 	old := h.install(name, pl, err)
@@ -151,27 +316,35 @@ func (h *Host) reload(ctx context.Context, name string, d *dirFile) {
 	}
 }
 
-// dirSpec builds a plugin-dir plugin's config from its manifest, or, with
-// no manifest, the defaults with tag-prefix "NAME.". The module is always
-// NAME.wasm beside the manifest.
-func dirSpec(base, name string, manifest []byte, merr error) (config.Plugin, error) {
+// spec builds a directory plugin's config from its manifest (nil when
+// there is none). The operator's: the manifest's keys, or with no
+// manifest the defaults with tag-prefix "NAME."; a tenant's: the keys
+// within the tenant's ceiling, absent ones from the ceiling. The module is
+// always NAME.wasm beside the manifest.
+func (s *dirSource) spec(file string, manifest []byte) (config.Plugin, error) {
+	base := filepath.Join(s.dir, file)
+	var p config.Plugin
+	var err error
 	switch {
-	case errors.Is(merr, fs.ErrNotExist):
-		manifest = []byte("tag-prefix: " + name + ".\n")
-	case merr != nil:
-		return config.Plugin{}, loadFault(name, "read manifest: %w", merr)
+	case s.tenant != nil:
+		p, err = config.ParseTenantManifest(*s.tenant, manifest, base+".yaml")
+	case manifest == nil:
+		p, err = config.ParsePluginManifest([]byte("tag-prefix: "+file+".\n"), base+".yaml")
+	default:
+		p, err = config.ParsePluginManifest(manifest, base+".yaml")
 	}
-	p, err := config.ParsePluginManifest(manifest, base+".yaml")
 	if err != nil {
-		return p, loadFault(name, "manifest: %w", err)
+		return p, loadFault(s.name(file), "manifest: %w", err)
 	}
 	p.Path = base + ".wasm"
 	return p, nil
 }
 
-// unload removes plugin-dir's name after its NAME.wasm disappeared.
-func (h *Host) unload(ctx context.Context, name string) {
-	delete(h.dir, name)
+// unload removes a directory plugin after its NAME.wasm disappeared or its
+// directory was refused.
+func (h *Host) unload(ctx context.Context, s *dirSource, file string) {
+	delete(s.files, file)
+	name := s.name(file)
 	h.mu.Lock()
 	old := h.loaded[name]
 	delete(h.loaded, name)
@@ -180,7 +353,7 @@ func (h *Host) unload(ctx context.Context, name string) {
 	h.rebuild()
 	h.mu.Unlock()
 	if old != nil {
-		h.logger.Info("plugin unloaded", "plugin", name)
+		h.logger.Info("plugin unloaded", append(s.label(), "plugin", name)...)
 		_ = old.Close(ctx)
 	}
 }

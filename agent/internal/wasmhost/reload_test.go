@@ -135,7 +135,7 @@ func TestPluginDirNameClash(t *testing.T) {
 	dir := t.TempDir()
 	dropIn(t, dir, "hand", modulePath("hand"), "")
 	h, logs := newHost(t, Config{PluginDir: dir, Plugins: []config.Plugin{handSpec("hand")}})
-	if n := len(h.Stats().Plugins); n != 1 || !strings.Contains(logs.String(), "plugin-dir module ignored: a configured plugin has its name") {
+	if n := len(h.Stats().Plugins); n != 1 || !strings.Contains(logs.String(), "a configured plugin has its name") {
 		t.Errorf("%d plugins, log:\n%s", n, logs)
 	}
 }

@@ -9,9 +9,11 @@ import (
 type counters struct {
 	calls, records, hits, violations  atomic.Uint64
 	loads, loadFailures, breakerOpens atomic.Uint64
-	recycled                          atomic.Uint64
+	recycled, budgetSkips             atomic.Uint64
+	guestLogDropped                   atomic.Uint64
 	callNanos                         atomic.Int64
 	faults                            [numFaultKinds]atomic.Uint64
+	lastFault                         atomic.Pointer[string]
 }
 
 // Stats is a point-in-time copy of the host's counters.
@@ -40,10 +42,18 @@ type PluginStats struct {
 	Calls, Records, CacheHits uint64
 	// CallTime is the total time spent in calls.
 	CallTime time.Duration
-	// Faults counts failed calls and instance starts by FaultKind name.
-	Faults map[string]uint64
-	// Violations counts outputs rejected for leaving the grant.
+	// Faults counts failed calls and instance starts by FaultKind name;
+	// LastFault is the newest fault's text.
+	Faults    map[string]uint64
+	LastFault string
+	// Violations counts outputs rejected for leaving the grant (also
+	// counted in Faults as "grant").
 	Violations uint64
+	// BudgetSkips counts records not called in a tick because the plugin
+	// had used its tick-budget; they are called in later ticks.
+	BudgetSkips uint64
+	// GuestLogDropped counts guest log lines dropped by the rate limit.
+	GuestLogDropped uint64
 	// Breaker is the circuit breaker's state; BreakerOpens counts openings.
 	Breaker      BreakerState
 	BreakerOpens uint64
@@ -58,7 +68,11 @@ func (c *counters) fill(s *PluginStats) {
 	s.Calls, s.Records, s.CacheHits = c.calls.Load(), c.records.Load(), c.hits.Load()
 	s.CallTime = time.Duration(c.callNanos.Load())
 	s.Violations, s.BreakerOpens = c.violations.Load(), c.breakerOpens.Load()
-	s.Recycled = c.recycled.Load()
+	s.Recycled, s.BudgetSkips = c.recycled.Load(), c.budgetSkips.Load()
+	s.GuestLogDropped = c.guestLogDropped.Load()
+	if f := c.lastFault.Load(); f != nil {
+		s.LastFault = *f
+	}
 	s.Faults = make(map[string]uint64)
 	for k := range numFaultKinds {
 		if n := c.faults[k].Load(); n > 0 {
