@@ -73,6 +73,13 @@ func (s *stopper) fire(gen uint64) {
 	}
 }
 
+// hasFired reports whether the armed run has been stopped.
+func (s *stopper) hasFired() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fired
+}
+
 // disarm ends the run and reports whether it was stopped. The global is
 // reset, so an instance whose run finished as the timer fired stays usable.
 func (s *stopper) disarm() bool {
