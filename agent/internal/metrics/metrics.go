@@ -20,9 +20,10 @@ import (
 // tick loop calls Observe once per tick; a scrape reads the newest value.
 // It is safe for concurrent use.
 type Collector struct {
-	mu sync.Mutex
-	st snapshot.Stats
-	ok bool
+	mu      sync.Mutex
+	st      snapshot.Stats
+	ok      bool
+	plugins []PluginSample
 }
 
 type metric struct {
@@ -76,13 +77,17 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, m := range all {
 		ch <- m.desc
 	}
+	d := &pluginDescs
+	for _, desc := range []*prometheus.Desc{d.calls, d.records, d.hits, d.skips, d.seconds, d.faults, d.loaded, d.open} {
+		ch <- desc
+	}
 }
 
 // Collect implements prometheus.Collector; nothing is emitted before the
 // first Observe.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	st, ok := c.st, c.ok
+	st, ok, plugins := c.st, c.ok, c.plugins
 	c.mu.Unlock()
 	if !ok {
 		return
@@ -90,6 +95,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, m := range all {
 		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, m.value(&st))
 	}
+	collectPlugins(ch, plugins)
 }
 
 // Registry returns a registry with the collector and the Go and process

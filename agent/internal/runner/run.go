@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/proctag/proctag/agent/internal/metrics"
 	"github.com/proctag/proctag/agent/internal/natsembed"
 	"github.com/proctag/proctag/agent/internal/publish"
+	"github.com/proctag/proctag/agent/internal/wasmhost"
 	"github.com/proctag/proctag/agent/snapshot"
 )
 
@@ -224,18 +226,35 @@ func (l *loop) tick(ctx context.Context, parts *Parts) {
 		ProcessesSeen: st.Processes,
 		Ticks:         l.ticks,
 	}
+	var samples []metrics.PluginSample
 	if parts.Plugins != nil {
 		for _, ps := range parts.Plugins.Stats().Plugins {
 			stats.PluginCalls += ps.Calls
 			for _, n := range ps.Faults {
 				stats.PluginFaults += n
 			}
+			samples = append(samples, pluginSample(ps))
 		}
 	}
 	l.pub.Submit(snap, stats)
 	l.pub.AddCounters(&stats)
 	l.metrics.Observe(stats)
+	l.metrics.ObservePlugins(samples)
 	if l.logger.IsDebug() {
 		l.logger.Debug("tick", "processes", st.Reported, "sockets", st.Sockets, "scan", st.ScanDuration, "full", st.FullRescan)
+	}
+}
+
+// pluginSample maps one plugin's stats to its metrics; a tenant's plugin
+// is named TENANT/NAME.
+func pluginSample(ps wasmhost.PluginStats) metrics.PluginSample {
+	tenant, name, ok := strings.Cut(ps.Name, "/")
+	if !ok {
+		tenant, name = "", ps.Name
+	}
+	return metrics.PluginSample{
+		Plugin: name, Tenant: tenant, Loaded: ps.Loaded, BreakerOpen: ps.Breaker != wasmhost.BreakerClosed,
+		Calls: ps.Calls, Records: ps.Records, CacheHits: ps.CacheHits, BudgetSkips: ps.BudgetSkips,
+		CallSeconds: ps.CallTime.Seconds(), Faults: ps.Faults,
 	}
 }
