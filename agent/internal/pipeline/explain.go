@@ -54,7 +54,11 @@ func (p *Pipeline) Explain(pid int) (text string, ok bool) {
 
 // writeEffect prints one plugin's effect on the process.
 func writeEffect(b *strings.Builder, e wasmhost.Effect) {
-	fmt.Fprintf(b, "  %s:", e.Plugin)
+	if tenant, name, ok := strings.Cut(e.Plugin, "/"); ok {
+		fmt.Fprintf(b, "  %s (tenant %s):", name, tenant)
+	} else {
+		fmt.Fprintf(b, "  %s:", e.Plugin)
+	}
 	switch {
 	case e.Skipped != "":
 		fmt.Fprintf(b, " skipped (%s)\n", e.Skipped)
