@@ -63,7 +63,7 @@ func (d *decoder) ceilings(t Tenant, root *yaml.Node) {
 		case "tag-prefix":
 			var s string
 			if d.quiet(func(q *decoder) { q.tagPrefix(v, key, &s) }) && !strings.HasPrefix(s, t.TagPrefix) {
-				d.errorf(v, key, "%q does not start with tenant %s' prefix %q", s, t.Name, t.TagPrefix)
+				d.errorf(v, key, "%q does not start with tenant %s's prefix %q", s, t.Name, t.TagPrefix)
 			}
 		case "memory-limit":
 			var n uint64
@@ -88,7 +88,7 @@ func (d *decoder) ceilings(t Tenant, root *yaml.Node) {
 		case "path":
 			var s string
 			if d.quiet(func(q *decoder) { q.str(v, key, &s) }) && s != "" && !filepath.IsLocal(s) {
-				d.errorf(v, key, "%q is not a path inside tenant %s' plugin-dir (a relative path without ..)", s, t.Name)
+				d.errorf(v, key, "%q is not a path inside tenant %s's plugin-dir (a relative path without ..)", s, t.Name)
 			}
 		}
 	}
@@ -104,7 +104,7 @@ func (d *decoder) quiet(decode func(q *decoder)) bool {
 
 // over reports a value above the tenant's ceiling.
 func (d *decoder) over(t Tenant, v *yaml.Node, key, asked, ceiling string) {
-	d.errorf(v, key, "%s is over tenant %s' ceiling of %s", asked, t.Name, ceiling)
+	d.errorf(v, key, "%s is over tenant %s's ceiling of %s", asked, t.Name, ceiling)
 }
 
 func (d *decoder) durationCeiling(t Tenant, v *yaml.Node, key string, hi, ceiling time.Duration) {
@@ -137,13 +137,13 @@ func (d *decoder) uidsCeiling(t Tenant, v *yaml.Node, key string) {
 		return
 	}
 	if len(uids) == 0 {
-		d.errorf(v, key, "[] means any uid, more than tenant %s' uids (%s); list some of them or leave the key out", t.Name, joinInts(t.UIDs))
+		d.errorf(v, key, "[] means any uid, more than tenant %s's uids (%s); list some of them or leave the key out", t.Name, joinInts(t.UIDs))
 		return
 	}
 	seq := resolve(v)
 	for i, uid := range uids {
 		if !slices.Contains(t.UIDs, uid) {
-			d.errorf(seq.Content[i], fmt.Sprintf("%s[%d]", key, i), "%d is not one of tenant %s' uids (%s)", uid, t.Name, joinInts(t.UIDs))
+			d.errorf(seq.Content[i], fmt.Sprintf("%s[%d]", key, i), "%d is not one of tenant %s's uids (%s)", uid, t.Name, joinInts(t.UIDs))
 		}
 	}
 }

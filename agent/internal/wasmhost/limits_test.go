@@ -149,12 +149,28 @@ func TestLateResultDiscarded(t *testing.T) {
 func TestStatusFile(t *testing.T) {
 	dir := t.TempDir()
 	dropIn(t, dir, "good", behaveWasm, "config: prefix=team.\n")
-	dropIn(t, dir, "greedy", behaveWasm, "config: prefix=team.\nfields: [pid, env]\n")
+	greedy := map[string]string{ // manifest -> what the refusal names
+		"fields: [pid, env]":        `"env" is not allowed for tenant team`,
+		"capabilities: [tag, drop]": `"drop" is not allowed for tenant team`,
+		"tag-prefix: other.":        `does not start with tenant team's prefix "team."`,
+		"memory-limit: 1GiB":        "memory-limit: 1GiB is over tenant team's ceiling of 64MiB",
+		"timeout: 10s":              "timeout: 10s is over tenant team's ceiling of 5s",
+		"scope: {uids: [0]}":        "0 is not one of tenant team's uids (1000)",
+		"instances: 4":              "instances",
+		"tick-budget: 2m":           "tick-budget",
+		"init-timeout: 11s":         "init-timeout",
+	}
+	var names []string
+	for manifest := range greedy {
+		name := fmt.Sprintf("greedy%d", len(names))
+		names = append(names, name)
+		dropIn(t, dir, name, behaveWasm, "config: prefix=team.\n"+manifest+"\n")
+	}
 	tenant := config.Tenant{
 		Name: "team", PluginDir: dir, UIDs: []int{1000}, TagPrefix: "team.",
 		Capabilities: []string{"tag"}, Fields: []string{"pid", "name", "process_name"},
-		MemoryLimitBytes: 64 << 20, Timeout: 30 * time.Second, InitTimeout: 10 * time.Second,
-		TickBudget: time.Minute, Instances: 1, MaxPlugins: 4,
+		MemoryLimitBytes: 64 << 20, Timeout: 5 * time.Second, InitTimeout: 10 * time.Second,
+		TickBudget: time.Minute, Instances: 1, MaxPlugins: 20,
 	}
 	h, _ := newHost(t, Config{Tenants: []config.Tenant{tenant}})
 	out := h.Apply(t.Context(), []Input{proc(1, "svc")})
@@ -173,10 +189,40 @@ func TestStatusFile(t *testing.T) {
 	if g := byName["good"]; ds.Tenant != "team" || !g.Loaded || g.Calls == 0 {
 		t.Errorf("status of good = %+v (tenant %q), want loaded and called", g, ds.Tenant)
 	}
-	if g := byName["greedy"]; g.Loaded || !strings.Contains(g.Error, `"env" is not allowed for tenant team`) {
-		t.Errorf("status of greedy = %+v, want refused for env", g)
+	for _, name := range names {
+		if g := byName[name]; g.Loaded || g.Error == "" {
+			t.Errorf("status of %s = %+v, want refused", name, g)
+		}
+	}
+	for manifest, want := range greedy {
+		found := false
+		for _, p := range ds.Plugins {
+			found = found || strings.Contains(p.Error, want)
+		}
+		if !found {
+			t.Errorf("no plugin refused with %q (manifest %q):\n%+v", want, manifest, ds.Plugins)
+		}
 	}
 	if names := fmt.Sprint(h.Stats().Plugins[0].Name); names != "team/good" && names != "team/greedy" {
 		t.Errorf("tenant plugins are named %s, want team/NAME", names)
+	}
+}
+
+// TestTenantDirWritableByOthersIsRefused: a tenant directory others may
+// write to is not loaded from, and the status says why.
+func TestTenantDirWritableByOthersIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	dropIn(t, dir, "good", behaveWasm, "config: prefix=team.\n")
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	tenant := config.Tenant{Name: "team", PluginDir: dir, UIDs: []int{1000}, TagPrefix: "team.", MaxPlugins: 4}
+	h, logs := newHost(t, Config{Tenants: []config.Tenant{tenant}})
+	if n := len(h.Stats().Plugins); n != 0 || !strings.Contains(logs.String(), "writable by group or others") {
+		t.Errorf("%d plugins loaded from a world-writable directory; log:\n%s", n, logs)
+	}
+	st := h.statuses(time.Now())
+	if len(st) != 1 || !strings.Contains(st[0].Error, "writable by group or others") {
+		t.Errorf("status = %+v, want the refusal", st)
 	}
 }
