@@ -27,6 +27,11 @@ type PluginLimits struct {
 	// MaxLocals is max-locals: the locals of one function, parameters
 	// included. Default 10000, 1 to 1000000.
 	MaxLocals int
+	// MaxFunctionCost is max-function-cost: (params + locals + 1) ×
+	// branches of one function (block, loop, if, else, br, br_if and each
+	// br_table target), what compiling it costs in merges of values.
+	// Default 1048576 (a few seconds of compiling at most), 1 to 1<<30.
+	MaxFunctionCost int
 	// MaxStackBytes is max-stack-size: the call stack a guest may use.
 	// Default 4MiB, 64KiB to 256MiB.
 	MaxStackBytes int64
@@ -46,6 +51,7 @@ const (
 	maxFunctionBytes   = 16 << 20
 	maxNesting         = 100_000
 	maxLocals          = 1_000_000
+	maxFunctionCost    = 1 << 30
 	minStackBytes      = 64 << 10
 	maxStackBytes      = 256 << 20
 	maxTableElements   = 10_000_000
@@ -64,6 +70,7 @@ func DefaultPluginLimits() PluginLimits {
 		MaxLocals:        10_000,
 		MaxStackBytes:    4 << 20,
 		MaxTableElements: 100_000,
+		MaxFunctionCost:  1 << 20,
 		CompileTimeout:   30 * time.Second,
 	}
 }
@@ -88,6 +95,9 @@ func pluginLimitsFields(l *PluginLimits) []field {
 		{name: "max-locals", kind: "int", def: "10000",
 			meaning: "locals of one function, parameters included; 1 to 1000000",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.intRange(v, k, 1, maxLocals, &l.MaxLocals) }},
+		{name: "max-function-cost", kind: "int", def: "1048576",
+			meaning: "(params + locals + 1) × branches of one function, which compiling it costs (about 4 s at the default); 1 to 1073741824",
+			decode:  func(d *decoder, v *yaml.Node, k string) { d.intRange(v, k, 1, maxFunctionCost, &l.MaxFunctionCost) }},
 		{name: "max-stack-size", kind: "size", def: "4MiB",
 			meaning: "call stack a guest may use; 64KiB to 256MiB",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.size(v, k, minStackBytes, maxStackBytes, &l.MaxStackBytes) }},

@@ -100,12 +100,7 @@ func (r *reader) immediates(op byte) error {
 		// br br_if call ref.func local.* global.* table.get table.set
 		_, err = r.u32()
 	case op == 0x0e: // br_table
-		var n uint32
-		if n, err = r.u32(); err == nil {
-			for i := uint32(0); i <= n && err == nil; i++ {
-				_, err = r.u32()
-			}
-		}
+		_, err = r.brTable()
 	case op == 0x11: // call_indirect: type index, table index
 		if _, err = r.u32(); err == nil {
 			_, err = r.u32()
@@ -147,6 +142,16 @@ func (r *reader) immediates(op byte) error {
 		err = unsupported("opcode %#x at offset %d", op, r.pos-1)
 	}
 	return err
+}
+
+// brTable skips a br_table's targets and default and returns the number of
+// targets.
+func (r *reader) brTable() (uint32, error) {
+	n, err := r.u32()
+	for i := uint32(0); i <= n && err == nil; i++ {
+		_, err = r.u32()
+	}
+	return n, err
 }
 
 func (r *reader) memarg() error {

@@ -1,6 +1,7 @@
 package instrument
 
 import (
+	"bytes"
 	"errors"
 	"runtime"
 	"strings"
@@ -218,6 +219,10 @@ func TestLimits(t *testing.T) {
 		{"locals over the limit, parameters included", one(fn{typ: 1, locals: []byte{0x01, 20, 0x7f}}), "max-locals"},
 		{"locals over the limit in a huge declaration", one(fn{locals: []byte{0x02, 0x01, 0x7f, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x7e}}), "max-locals"},
 		{"body over the limit", one(fn{code: make([]byte, 1000)}), "max-function-size"},
+		// (1 param + 9 locals + 1) × (1 block + 18 br_if) = 11 × 19 = 209, over 200
+		{"cost over the limit", one(fn{typ: 1, locals: []byte{0x01, 9, 0x7f}, code: cat([]byte{0x02, 0x40}, bytes.Repeat([]byte{0x20, 0x00, 0x0d, 0x00}, 18), []byte{0x0b, 0x20, 0x00})}), "max-function-cost"},
+		{"cost at the limit", one(fn{typ: 1, locals: []byte{0x01, 8, 0x7f}, code: cat([]byte{0x02, 0x40}, bytes.Repeat([]byte{0x20, 0x00, 0x0d, 0x00}, 19), []byte{0x0b, 0x20, 0x00})}), ""},
+		{"a br_table's targets count", one(fn{typ: 1, code: cat([]byte{0x02, 0x40, 0x20, 0x00, 0x0e, 100}, bytes.Repeat([]byte{0x00}, 101), []byte{0x0b, 0x20, 0x00})}), "max-function-cost"},
 		{"functions at the limit", many(100), ""},
 		{"functions over the limit", many(101), "max-functions"},
 		{"table at the limit", tables(50), ""},

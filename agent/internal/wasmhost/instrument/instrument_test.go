@@ -11,7 +11,7 @@ import (
 
 // lim is DefaultLimits with a small stack, so that frames are easy to
 // count in tests.
-var lim = Limits{MaxFunctions: 100, MaxFunctionBytes: 1000, MaxNesting: 8, MaxLocals: 20, MaxTableElements: 50, MaxStackBytes: 4096}
+var lim = Limits{MaxFunctions: 100, MaxFunctionBytes: 1000, MaxNesting: 8, MaxLocals: 20, MaxFunctionCost: 200, MaxTableElements: 50, MaxStackBytes: 4096}
 
 // entryCode and exitCode restate the layout Module documents, for globals
 // after the module's n: stop n, fuel n+1, stack n+2, fault n+3.

@@ -18,6 +18,13 @@ type Limits struct {
 	MaxNesting int
 	// MaxLocals bounds the locals of one function, its parameters included.
 	MaxLocals int
+	// MaxFunctionCost bounds (params + locals + 1) × branches of one
+	// function, counting block, loop, if, else, br, br_if and each
+	// br_table target. The compiler merges every local at every branch
+	// target: measured on wazero 1.12, 1000 locals × 1000 branches compile
+	// in 1.5–4 s, 10,000 × 1,000 in minutes, and a function cannot be
+	// interrupted while it compiles.
+	MaxFunctionCost int
 	// MaxTableElements bounds a table's size, initial and grown: the
 	// maximum of every table is lowered to it.
 	MaxTableElements uint32
@@ -38,6 +45,7 @@ func DefaultLimits() Limits {
 		MaxFunctionBytes: 1 << 20,
 		MaxNesting:       1024,
 		MaxLocals:        10_000,
+		MaxFunctionCost:  1 << 20,
 		MaxTableElements: 100_000,
 		MaxStackBytes:    4 << 20,
 	}

@@ -153,7 +153,7 @@ func (rw *rewriter) function(out, code []byte, t funcType) ([]byte, error) {
 	localsEnd := r.pos
 	body := rw.body[:0]
 	copied := r.pos
-	depth, instrs := 0, uint64(0)
+	depth, instrs, branches := 0, uint64(0), uint64(0)
 	for {
 		at := r.pos
 		op, err := r.byte()
@@ -163,6 +163,7 @@ func (rw *rewriter) function(out, code []byte, t funcType) ([]byte, error) {
 		instrs++
 		switch op {
 		case 0x02, 0x03, 0x04: // block, loop, if
+			branches++
 			if err := r.blockType(); err != nil {
 				return nil, err
 			}
@@ -183,6 +184,9 @@ func (rw *rewriter) function(out, code []byte, t funcType) ([]byte, error) {
 			}
 			if !r.done() {
 				return nil, malformed("%d bytes after the function's end", len(code)-r.pos)
+			}
+			if err := overLimit("max-function-cost", "(params + locals + 1) × branches", (locals+1)*branches, uint64(rw.lim.MaxFunctionCost)); err != nil {
+				return nil, err
 			}
 			body = append(body, code[copied:at]...)
 			rw.body = body
@@ -209,6 +213,17 @@ func (rw *rewriter) function(out, code []byte, t funcType) ([]byte, error) {
 			body = appendU32(body, rw.growFunc)
 			copied = r.pos
 			rw.usesGrow = true
+		case 0x05, 0x0c, 0x0d: // else, br, br_if
+			branches++
+			if err := r.immediates(op); err != nil {
+				return nil, err
+			}
+		case 0x0e: // br_table: every target
+			n, err := r.brTable()
+			if err != nil {
+				return nil, err
+			}
+			branches += uint64(n) + 1
 		default:
 			if err := r.immediates(op); err != nil {
 				return nil, err
