@@ -279,7 +279,7 @@ func (p *Plugin) noteViolation(v *Violation) {
 	msg := v.Error()
 	p.stats.lastFault.Store(&msg)
 	if !p.loggedViolations.Swap(true) {
-		p.logger.Warn("plugin output rejected", "reason", v.Reason)
+		p.logger.Warn("plugin output rejected, previous results kept", "kind", FaultGrant.String(), "reason", v.Reason)
 	}
 }
 
