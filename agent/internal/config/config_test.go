@@ -138,20 +138,20 @@ func TestLoadFull(t *testing.T) {
 	}}
 	want.PluginLimits = PluginLimits{
 		MaxModuleBytes: 16 << 20, MaxFunctions: 20000, MaxFunctionBytes: 512 << 10, MaxNesting: 256,
-		MaxLocals: 5000, MaxFunctionCost: 500000, MaxStackBytes: 1 << 20, MaxTableElements: 50000, CompileTimeout: time.Minute,
+		MaxLocals: 5000, MaxFunctionCost: 500000, MaxModuleCost: 4000000, MaxStackBytes: 1 << 20, MaxTableElements: 50000, CompileTimeout: time.Minute,
 	}
 	want.Tenants = []Tenant{{
 		Name: "payments", PluginDir: filepath.Join(dir, "tenants/payments"), UIDs: []int{1001, 1002}, TagPrefix: "payments.",
 		Capabilities: []string{"tag", "drop"}, Fields: []string{"pid", "name", "process_name", "cmdline", "env"},
 		MemoryLimitBytes: 32 << 20, Timeout: 50 * time.Millisecond, InitTimeout: 500 * time.Millisecond, TickBudget: 250 * time.Millisecond,
 		Instances: 1, MaxPlugins: 4, MaxModuleBytes: 8 << 20, AllowAnyOwner: true,
-		File: want.File, Line: 63,
+		File: want.File, Line: 64,
 	}, {
 		Name: "search", PluginDir: "/srv/tenants/search/plugins", UIDs: []int{1003}, TagPrefix: "search/",
 		Capabilities: []string{"tag"}, Fields: fieldNames[:len(fieldNames)-1],
 		MemoryLimitBytes: 64 << 20, Timeout: 100 * time.Millisecond, InitTimeout: time.Second, TickBudget: time.Second,
 		Instances: 2, MaxPlugins: 8, MaxModuleBytes: 16 << 20, // plugin-limits.max-module-size
-		File: want.File, Line: 77,
+		File: want.File, Line: 78,
 	}}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("full.yaml:\n got %+v\nwant %+v", cfg, want)

@@ -30,8 +30,11 @@ type PluginLimits struct {
 	// MaxFunctionCost is max-function-cost: (params + locals + 1) ×
 	// branches of one function (block, loop, if, else, br, br_if and each
 	// br_table target), what compiling it costs in merges of values.
-	// Default 1048576 (a few seconds of compiling at most), 1 to 1<<30.
+	// Default 262144 (under half a second of compiling), 1 to 1<<30.
 	MaxFunctionCost int
+	// MaxModuleCost is max-module-cost: the sum of the functions' costs.
+	// Default 8388608 (about 7 s of compiling on two cores), 1 to 1<<34.
+	MaxModuleCost int
 	// MaxStackBytes is max-stack-size: the call stack a guest may use.
 	// Default 4MiB, 64KiB to 256MiB.
 	MaxStackBytes int64
@@ -52,6 +55,7 @@ const (
 	maxNesting         = 100_000
 	maxLocals          = 1_000_000
 	maxFunctionCost    = 1 << 30
+	maxModuleCost      = 1 << 34
 	minStackBytes      = 64 << 10
 	maxStackBytes      = 256 << 20
 	maxTableElements   = 10_000_000
@@ -70,7 +74,8 @@ func DefaultPluginLimits() PluginLimits {
 		MaxLocals:        10_000,
 		MaxStackBytes:    4 << 20,
 		MaxTableElements: 100_000,
-		MaxFunctionCost:  1 << 20,
+		MaxFunctionCost:  1 << 18,
+		MaxModuleCost:    1 << 23,
 		CompileTimeout:   30 * time.Second,
 	}
 }
@@ -95,9 +100,12 @@ func pluginLimitsFields(l *PluginLimits) []field {
 		{name: "max-locals", kind: "int", def: "10000",
 			meaning: "locals of one function, parameters included; 1 to 1000000",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.intRange(v, k, 1, maxLocals, &l.MaxLocals) }},
-		{name: "max-function-cost", kind: "int", def: "1048576",
-			meaning: "(params + locals + 1) × branches of one function, which compiling it costs (about 4 s at the default); 1 to 1073741824",
+		{name: "max-function-cost", kind: "int", def: "262144",
+			meaning: "(params + locals + 1) × branches of one function, what compiling it costs (0.4 s at the default; one function cannot be interrupted); 1 to 1073741824",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.intRange(v, k, 1, maxFunctionCost, &l.MaxFunctionCost) }},
+		{name: "max-module-cost", kind: "int", def: "8388608",
+			meaning: "the sum of the functions' costs (about 7 s of compiling at the default; a 2 MB Go plugin costs 880000); 1 to 17179869184",
+			decode:  func(d *decoder, v *yaml.Node, k string) { d.intRange(v, k, 1, maxModuleCost, &l.MaxModuleCost) }},
 		{name: "max-stack-size", kind: "size", def: "4MiB",
 			meaning: "call stack a guest may use; 64KiB to 256MiB",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.size(v, k, minStackBytes, maxStackBytes, &l.MaxStackBytes) }},

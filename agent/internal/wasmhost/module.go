@@ -122,6 +122,7 @@ func instrumentLimits(l config.PluginLimits) instrument.Limits {
 		MaxNesting:       int(pick(int64(l.MaxNesting), int64(d.MaxNesting))),
 		MaxLocals:        int(pick(int64(l.MaxLocals), int64(d.MaxLocals))),
 		MaxFunctionCost:  int(pick(int64(l.MaxFunctionCost), int64(d.MaxFunctionCost))),
+		MaxModuleCost:    int(pick(int64(l.MaxModuleCost), int64(d.MaxModuleCost))),
 		MaxTableElements: uint32(pick(int64(l.MaxTableElements), int64(d.MaxTableElements))),
 		MaxStackBytes:    uint32(pick(l.MaxStackBytes, d.MaxStackBytes)),
 	}

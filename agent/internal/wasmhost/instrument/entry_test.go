@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -205,6 +206,13 @@ func TestLimits(t *testing.T) {
 		fns := make([]fn, n)
 		return funcsModule([][]byte{tVoid}, 0, nil, fns...)
 	}
+	elems := func(n byte) []byte { // one passive segment of n ref.null
+		seg := []byte{0x05, 0x70, n}
+		for range n {
+			seg = append(seg, 0xd0, 0x70, 0x0b)
+		}
+		return module(typeVoid, mem1, sec(secElement, vec(seg)))
+	}
 	tables := func(min byte) []byte {
 		return module(typeVoid, sec(secTable, vec([]byte{0x70, 0x00, min})), mem1)
 	}
@@ -222,6 +230,9 @@ func TestLimits(t *testing.T) {
 		// (1 param + 9 locals + 1) × (1 block + 18 br_if) = 11 × 19 = 209, over 200
 		{"cost over the limit", one(fn{typ: 1, locals: []byte{0x01, 9, 0x7f}, code: cat([]byte{0x02, 0x40}, bytes.Repeat([]byte{0x20, 0x00, 0x0d, 0x00}, 18), []byte{0x0b, 0x20, 0x00})}), "max-function-cost"},
 		{"cost at the limit", one(fn{typ: 1, locals: []byte{0x01, 8, 0x7f}, code: cat([]byte{0x02, 0x40}, bytes.Repeat([]byte{0x20, 0x00, 0x0d, 0x00}, 19), []byte{0x0b, 0x20, 0x00})}), ""},
+		{"the module's cost", funcsModule([][]byte{tVoid, tI32I32}, 0, nil, slices.Repeat([]fn{{typ: 1, locals: []byte{0x01, 8, 0x7f}, code: cat([]byte{0x02, 0x40}, bytes.Repeat([]byte{0x20, 0x00, 0x0d, 0x00}, 19), []byte{0x0b, 0x20, 0x00})}}, 6)...), "max-module-cost"},
+		{"elements at the limit", elems(50), ""},
+		{"elements over the limit, with no table", elems(51), "max-table-elements"},
 		{"a br_table's targets count", one(fn{typ: 1, code: cat([]byte{0x02, 0x40, 0x20, 0x00, 0x0e, 100}, bytes.Repeat([]byte{0x00}, 101), []byte{0x0b, 0x20, 0x00})}), "max-function-cost"},
 		{"functions at the limit", many(100), ""},
 		{"functions over the limit", many(101), "max-functions"},

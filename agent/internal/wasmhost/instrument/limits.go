@@ -25,6 +25,9 @@ type Limits struct {
 	// in 1.5–4 s, 10,000 × 1,000 in minutes, and a function cannot be
 	// interrupted while it compiles.
 	MaxFunctionCost int
+	// MaxModuleCost bounds the sum of every function's cost: 64 functions
+	// of 512 locals × 512 branches compile in 14 s on two workers.
+	MaxModuleCost int
 	// MaxTableElements bounds a table's size, initial and grown: the
 	// maximum of every table is lowered to it.
 	MaxTableElements uint32
@@ -35,17 +38,19 @@ type Limits struct {
 	MaxStackBytes uint32
 }
 
-// DefaultLimits are generous for real plugins: a Go 1.26 plugin has about
-// 1,400 functions, bodies up to 13 KB, nesting up to 300 and at most 17
-// locals, and its call stack stays far below 4 MiB (Go keeps goroutine
-// stacks in linear memory).
+// DefaultLimits are generous for real plugins: a Go 1.26 plugin of 2 MB
+// has about 1,400 functions, bodies up to 13 KB, nesting up to 300, at
+// most 17 locals, a function cost of at most 14,000 and a module cost of
+// 880,000, br_tables of at most 535 targets, and its call stack stays far
+// below 4 MiB (Go keeps goroutine stacks in linear memory).
 func DefaultLimits() Limits {
 	return Limits{
 		MaxFunctions:     50_000,
 		MaxFunctionBytes: 1 << 20,
 		MaxNesting:       1024,
 		MaxLocals:        10_000,
-		MaxFunctionCost:  1 << 20,
+		MaxFunctionCost:  1 << 18,
+		MaxModuleCost:    1 << 23,
 		MaxTableElements: 100_000,
 		MaxStackBytes:    4 << 20,
 	}
@@ -55,12 +60,15 @@ func DefaultLimits() Limits {
 // what a compiler emits and each small enough that the engine's per-item
 // memory stays in the megabytes.
 const (
-	maxTypes    = 100_000
-	maxImports  = 10_000
-	maxGlobals  = 100_000
-	maxExports  = 100_000
-	maxTables   = 100
-	maxSegments = 100_000
+	// maxBrTableTargets bounds the br_table targets of one function: the
+	// compiler keeps about 2.3 KB per target (340,000 targets: 790 MB).
+	maxBrTableTargets = 16384
+	maxTypes          = 100_000
+	maxImports        = 10_000
+	maxGlobals        = 100_000
+	maxExports        = 100_000
+	maxTables         = 100
+	maxSegments       = 100_000
 )
 
 // LimitError reports a module over one of its limits.

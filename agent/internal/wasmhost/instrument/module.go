@@ -2,7 +2,6 @@ package instrument
 
 import (
 	"bytes"
-	"strings"
 )
 
 // Names of what the rewriter adds to a module. A module that already
@@ -134,13 +133,11 @@ func Module(wasm []byte, lim Limits) (*Result, error) {
 		body := s.body
 		switch s.id {
 		case secCustom:
-			name, err := customName(s.body)
-			if err != nil {
-				return nil, err
-			}
-			if strings.HasPrefix(name, ".debug_") {
-				continue // the code offsets they record move
-			}
+			// Dropped, all of them: DWARF's code offsets move, and none is
+			// needed to run. A name section would put the module's own
+			// text (up to its size) into every trap's stack trace, hence
+			// into the agent's log, and costs the engine memory per name.
+			continue
 		case secType:
 			body = appendTypes(bytes.Clone(s.body), rw.newTypes)
 			body = replaceCount(body, uint32(len(m.types)+len(rw.newTypes)))

@@ -43,7 +43,9 @@ func parse(wasm []byte, lim Limits) (*wasmModule, error) {
 			if idx, err = r.u32(); err == nil {
 				m.start = int64(idx)
 			}
-		case secElement, secData:
+		case secElement:
+			err = m.readElements(&r, lim)
+		case secData:
 			var n uint32
 			if n, err = r.u32(); err == nil {
 				err = overLimit("the segment limit", "the number of segments", uint64(n), maxSegments)
@@ -240,4 +242,83 @@ func (r *reader) tableLimits() (min, max uint32, err error) {
 		return 0, 0, unsupported("table limits flag %#x", flag)
 	}
 	return min, max, err
+}
+
+// readElements checks the element segments: their number, and the total
+// of their elements against MaxTableElements (the engine keeps every
+// element, whether a table receives it or not).
+func (m *wasmModule) readElements(r *reader, lim Limits) error {
+	n, err := r.u32()
+	if err != nil {
+		return err
+	}
+	if err := overLimit("the segment limit", "the number of segments", uint64(n), maxSegments); err != nil {
+		return err
+	}
+	var total uint64
+	for range n {
+		flag, err := r.u32()
+		if err != nil {
+			return err
+		}
+		if flag > 7 {
+			return malformed("element segment flag %d", flag)
+		}
+		if flag&1 == 0 { // active: a table index (flag 2, 6), an offset
+			if flag&2 != 0 {
+				if _, err := r.u32(); err != nil {
+					return err
+				}
+			}
+			if err := r.constExpr(); err != nil {
+				return err
+			}
+		}
+		if flag&3 != 0 { // an element kind (0-3) or a reference type (4-7)
+			if _, err := r.byte(); err != nil {
+				return err
+			}
+		}
+		count, err := r.u32()
+		if err != nil {
+			return err
+		}
+		total += uint64(count)
+		if err := overLimit("max-table-elements", "the elements of the element segments", total, uint64(lim.MaxTableElements)); err != nil {
+			return err
+		}
+		for range count {
+			if flag&4 != 0 {
+				err = r.constExpr()
+			} else {
+				_, err = r.u32()
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if !r.done() {
+		return malformed("element section has %d trailing bytes", len(r.b)-r.pos)
+	}
+	return nil
+}
+
+// constExpr skips a constant expression up to its end.
+func (r *reader) constExpr() error {
+	for {
+		op, err := r.byte()
+		if err != nil {
+			return err
+		}
+		if op == 0x0b {
+			return nil
+		}
+		if op == 0x02 || op == 0x03 || op == 0x04 {
+			return malformed("block in a constant expression")
+		}
+		if err := r.immediates(op); err != nil {
+			return err
+		}
+	}
 }

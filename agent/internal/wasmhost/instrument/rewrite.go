@@ -11,6 +11,7 @@ type rewriter struct {
 	check    []byte // loopCheck for the module's globals
 
 	loops    int
+	cost     uint64 // the module's, so far
 	usesGrow bool
 	newTypes []funcType // types appended to the type section
 	body     []byte     // scratch
@@ -153,7 +154,7 @@ func (rw *rewriter) function(out, code []byte, t funcType) ([]byte, error) {
 	localsEnd := r.pos
 	body := rw.body[:0]
 	copied := r.pos
-	depth, instrs, branches := 0, uint64(0), uint64(0)
+	depth, instrs, branches, targets := 0, uint64(0), uint64(0), uint64(0)
 	for {
 		at := r.pos
 		op, err := r.byte()
@@ -185,7 +186,12 @@ func (rw *rewriter) function(out, code []byte, t funcType) ([]byte, error) {
 			if !r.done() {
 				return nil, malformed("%d bytes after the function's end", len(code)-r.pos)
 			}
-			if err := overLimit("max-function-cost", "(params + locals + 1) × branches", (locals+1)*branches, uint64(rw.lim.MaxFunctionCost)); err != nil {
+			cost := (locals + 1) * branches
+			if err := overLimit("max-function-cost", "(params + locals + 1) × branches", cost, uint64(rw.lim.MaxFunctionCost)); err != nil {
+				return nil, err
+			}
+			rw.cost += cost
+			if err := overLimit("max-module-cost", "the module's cost (the sum of its functions')", rw.cost, uint64(rw.lim.MaxModuleCost)); err != nil {
 				return nil, err
 			}
 			body = append(body, code[copied:at]...)
@@ -224,6 +230,10 @@ func (rw *rewriter) function(out, code []byte, t funcType) ([]byte, error) {
 				return nil, err
 			}
 			branches += uint64(n) + 1
+			targets += uint64(n) + 1
+			if err := overLimit("the br_table limit", "the br_table targets", targets, maxBrTableTargets); err != nil {
+				return nil, err
+			}
 		default:
 			if err := r.immediates(op); err != nil {
 				return nil, err
