@@ -98,6 +98,7 @@ func Build(ctx context.Context, cfg *config.Config, logger hclog.Logger, version
 			Plugins:   cfg.Plugins,
 			PluginDir: cfg.PluginDir,
 			Tenants:   cfg.Tenants,
+			DirsInRun: epoch != "", // the agent: drop-ins load in the background
 			Limits:    cfg.PluginLimits,
 			ReadEnv:   func(pid int) ([]string, error) { return scan.ReadEnviron(root, pid) },
 		}, logger)

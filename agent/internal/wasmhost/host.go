@@ -44,6 +44,11 @@ type Config struct {
 	Tenants []config.Tenant
 	// PollInterval is how often Run looks at PluginDir; 0 = 2s.
 	PollInterval time.Duration
+	// DirsInRun defers loading PluginDir and the tenants' directories from
+	// New to the start of Run, so that a slow module there never delays
+	// the agent's first tick (the agent sets it; one-shot commands, which
+	// never call Run, leave it false and get every plugin in New).
+	DirsInRun bool
 	// StatusInterval is how often, at most, Run rewrites each tenant's
 	// StatusFile; 0 = 10s.
 	StatusInterval time.Duration
@@ -131,7 +136,16 @@ func New(ctx context.Context, cfg Config, logger hclog.Logger) (*Host, error) {
 		h.install(p.Name, pl, err)
 		h.mu.Unlock()
 	}
-	if err := h.poll(ctx); err != nil {
+	if cfg.DirsInRun {
+		// Only the directories' safety and readability, now: a plugin-dir
+		// that cannot be used is still a configuration New refuses.
+		for _, s := range h.sources {
+			if err := checkSource(s); err != nil && s.tenant == nil {
+				_ = h.Close(ctx)
+				return nil, err
+			}
+		}
+	} else if err := h.poll(ctx); err != nil {
 		_ = h.Close(ctx)
 		return nil, err
 	}

@@ -210,13 +210,14 @@ func (m *module) setup(ctx context.Context, cs compileSpec, wasm []byte, glog *g
 	}
 	logFn := api.GoModuleFunc(func(_ context.Context, mod api.Module, stack []uint64) {
 		level, ptr, n := abi.LogLevel(int32(stack[0])), uint32(stack[1]), uint32(stack[2])
-		n = min(n, abi.MaxLogBytes)
-		text, ok := mod.Memory().Read(ptr, n)
-		if !ok {
+		if uint64(ptr)+uint64(n) > uint64(mod.Memory().Size()) {
 			// wazero turns a host function's panic into the call's error:
-			// the instance is discarded, as for any bad pointer.
+			// the instance is discarded, as for any bad pointer. The whole
+			// range must be in memory (ABI.md, "Imports"), not only the
+			// part the host keeps.
 			panic(fmt.Errorf("%w: log text [%#x, +%d) is outside memory", errOutput, ptr, n))
 		}
+		text, _ := mod.Memory().Read(ptr, min(n, abi.MaxLogBytes))
 		glog.hostLog(level, text) // emit copies the bytes
 	})
 	_, err = m.rt.NewHostModuleBuilder(abi.ImportModule).

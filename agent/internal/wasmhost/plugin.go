@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/proctag/proctag/abi"
@@ -264,11 +266,28 @@ func (p *Plugin) noteFault(err error) {
 		return
 	}
 	p.stats.faults[f.Kind].Add(1)
-	msg := f.Error()
+	msg := cutText(f.Error())
 	p.stats.lastFault.Store(&msg)
 	if !p.loggedFaults[f.Kind].Swap(true) {
-		p.logger.Warn("plugin fault, previous results kept", "kind", f.Kind.String(), "error", f.Err)
+		p.logger.Warn("plugin fault, previous results kept", "kind", f.Kind.String(), "error", cutText(f.Err.Error()))
 	}
+}
+
+// maxFaultText bounds a fault's text in the log and the stats: a trap's
+// message carries the guest's stack trace, which the guest shapes.
+const maxFaultText = 2048
+
+// cutText cuts s to maxFaultText bytes (on a rune boundary) and makes it
+// valid UTF-8.
+func cutText(s string) string {
+	if len(s) > maxFaultText {
+		i := maxFaultText
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		s = s[:i] + " …(cut)"
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // noteViolation counts a rejected output, as a violation and as a grant

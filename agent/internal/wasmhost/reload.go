@@ -123,6 +123,9 @@ func (h *Host) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	if h.cfg.DirsInRun {
+		_ = h.poll(ctx)
+	}
 	var wrote time.Time
 	for {
 		if now := h.now(); len(h.cfg.Tenants) > 0 && now.Sub(wrote) >= statusEvery {
@@ -156,13 +159,14 @@ func (h *Host) poll(ctx context.Context) error {
 // refused as unsafe is logged once (until it changes); its plugins stay as
 // they were when it could not be read, and are unloaded when it is refused.
 func (h *Host) pollSource(ctx context.Context, s *dirSource) error {
-	err := dirtrust.CheckDir(s.dir, s.policy)
+	err := checkSource(s)
 	var entries []os.DirEntry
 	if err == nil {
-		entries, err = os.ReadDir(s.dir)
+		if entries, err = os.ReadDir(s.dir); err != nil {
+			err = fmt.Errorf("read plugin-dir: %w", err)
+		}
 	}
 	if err != nil {
-		err = fmt.Errorf("read plugin-dir: %w", err)
 		if msg := err.Error(); msg != s.refused {
 			s.refused = msg
 			h.logger.Error("plugin directory not used", append(s.label(), "error", msg)...)
@@ -212,6 +216,14 @@ func (h *Host) pollSource(ctx context.Context, s *dirSource) error {
 		if d.refused == "" {
 			loaded++
 		}
+	}
+	return nil
+}
+
+// checkSource reports whether s's directory can be used at all.
+func checkSource(s *dirSource) error {
+	if err := dirtrust.CheckDir(s.dir, s.policy); err != nil {
+		return fmt.Errorf("read plugin-dir: %w", err)
 	}
 	return nil
 }

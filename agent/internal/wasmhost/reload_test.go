@@ -174,3 +174,26 @@ func TestNewFailsOnUnreadablePluginDir(t *testing.T) {
 		t.Errorf("New = %v, want a plugin-dir error", err)
 	}
 }
+
+// TestDirsInRun: with DirsInRun, New loads no drop-in (a slow one would
+// delay the first tick) and Run loads them as it starts.
+func TestDirsInRun(t *testing.T) {
+	dir := t.TempDir()
+	dropIn(t, dir, "a", behaveWasm, "config: prefix=a.\ntag-prefix: a.\n")
+	h, _ := newHost(t, Config{PluginDir: dir, DirsInRun: true, PollInterval: time.Hour})
+	if n := len(h.Stats().Plugins); n != 0 {
+		t.Fatalf("New loaded %d plugins, want none before Run", n)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- h.Run(ctx) }()
+	waitFor(t, "Run to load the drop-in", func() bool {
+		out := h.Apply(t.Context(), []Input{proc(1, "svc")})
+		_, ok := tagValue(out[0].Tags, "a.name")
+		return ok
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+}
