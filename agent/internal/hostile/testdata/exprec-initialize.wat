@@ -1,0 +1,23 @@
+;; Attack: _initialize makes 2^48 calls by exponential recursion, no loop.
+;; Must: instantiation is stopped (init); the plugin is not loaded.
+(module
+  (memory (export "memory") 4)
+  ;; $fan calls itself twice per level: 2^depth calls and no loop anywhere,
+  ;; so nothing that checks loop headers ever runs. The counter is a side
+  ;; effect no compiler may drop.
+  (global $calls (mut i64) (i64.const 0))
+  (func $fan (param $depth i32)
+    (global.set $calls (i64.add (global.get $calls) (i64.const 1)))
+    (if (local.get $depth)
+      (then
+        (call $fan (i32.sub (local.get $depth) (i32.const 1)))
+        (call $fan (i32.sub (local.get $depth) (i32.const 1))))))
+  (func (export "proctag_abi_version") (result i32) (i32.const 0x10000))
+  (func (export "proctag_alloc") (param i32) (result i32) (i32.const 65536))
+  (func (export "proctag_init") (param i32 i32) (result i32) (i32.const 0))
+  (func (export "_initialize")
+    (call $fan (i32.const 48)))
+  (func (export "proctag_process") (param i32 i32) (result i64)
+    (i64.or (i64.shl (i64.const 1024) (i64.const 32)) (i64.const 13)))
+  ;; Result {set_tag evil.x=1}: 02 0b | 01 06 "evil.x" | 02 01 "1".
+  (data (i32.const 1024) "\02\0b\01\06evil.x\02\011"))

@@ -1,0 +1,11 @@
+;; Attack: imports its memory from the host (wasi_snapshot_preview1.memory)
+;; and re-exports it: a memory the memory-limit allocator never sees.
+;; Must: refused at load (load).
+(module
+  (import "wasi_snapshot_preview1" "memory" (memory 4))
+  (export "memory" (memory 0))
+  (func (export "proctag_abi_version") (result i32) (i32.const 0x10000))
+  (func (export "proctag_alloc") (param i32) (result i32) (i32.const 65536))
+  (func (export "proctag_init") (param i32 i32) (result i32) (i32.const 0))
+  (func (export "proctag_process") (param i32 i32) (result i64)
+    (i64.const 0)))

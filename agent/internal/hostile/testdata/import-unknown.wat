@@ -1,0 +1,10 @@
+;; Attack: imports env.foo, a function no host provides.
+;; Must: refused at load, naming the import (load).
+(module
+  (import "env" "foo" (func $foo))
+  (memory (export "memory") 4)
+  (func (export "proctag_abi_version") (result i32) (i32.const 0x10000))
+  (func (export "proctag_alloc") (param i32) (result i32) (i32.const 65536))
+  (func (export "proctag_init") (param i32 i32) (result i32) (i32.const 0))
+  (func (export "proctag_process") (param i32 i32) (result i64)
+    (i64.const 0)))

@@ -1,0 +1,9 @@
+;; Attack: proctag_process returns an output of 0xffffffff bytes.
+;; Must: bad output (bad_output); the host never allocates for the length.
+(module
+  (memory (export "memory") 4)
+  (func (export "proctag_abi_version") (result i32) (i32.const 0x10000))
+  (func (export "proctag_alloc") (param i32) (result i32) (i32.const 65536))
+  (func (export "proctag_init") (param i32 i32) (result i32) (i32.const 0))
+  (func (export "proctag_process") (param i32 i32) (result i64)
+    (i64.or (i64.shl (i64.const 1024) (i64.const 32)) (i64.const 4294967295))))

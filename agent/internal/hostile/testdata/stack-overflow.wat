@@ -1,0 +1,15 @@
+;; Attack: unbounded recursion until the call stack is exhausted.
+;; Must: a trap (stack overflow), instance discarded; the stack the runtime
+;; grows for it must stay within the RSS bound.
+(module
+  (memory (export "memory") 4)
+  (func $down (param $n i64) (result i64)
+    (i64.add (call $down (i64.add (local.get $n) (i64.const 1))) (local.get $n)))
+  (func (export "proctag_abi_version") (result i32) (i32.const 0x10000))
+  (func (export "proctag_alloc") (param i32) (result i32) (i32.const 65536))
+  (func (export "proctag_init") (param i32 i32) (result i32) (i32.const 0))
+  (func (export "proctag_process") (param i32 i32) (result i64)
+    (drop (call $down (i64.const 0)))
+    (i64.or (i64.shl (i64.const 1024) (i64.const 32)) (i64.const 13)))
+  ;; Result {set_tag evil.x=1}: 02 0b | 01 06 "evil.x" | 02 01 "1".
+  (data (i32.const 1024) "\02\0b\01\06evil.x\02\011"))
