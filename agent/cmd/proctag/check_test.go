@@ -99,7 +99,7 @@ func TestCheckPluginDir(t *testing.T) {
 	if !errors.As(err, &ee) || ee.code != 1 {
 		t.Fatalf("err %v, want exit 1", err)
 	}
-	if !strings.Contains(out, "broken: ") || !strings.Contains(out, "invalid magic number") || !strings.Contains(out, "1 error(s)") {
+	if !strings.Contains(out, "broken: ") || !strings.Contains(out, "not a WebAssembly 1 binary") || !strings.Contains(out, "1 error(s)") {
 		t.Errorf("output does not report the corrupt module:\n%s", out)
 	}
 }
