@@ -1,0 +1,8 @@
+// Package layering holds no code, only a test of the import graph: the
+// steps of the pipeline (scan, sockets, tags, rules, wasmhost, publish,
+// ...) stay independent of the configuration and of the packages that
+// wire them (pipeline, runner, the CLI), and the public packages (abi,
+// sdk, agent/snapshot) never import internal ones. A new edge that breaks
+// a rule fails the test; the edges that break one today are listed, each
+// with the work that will remove it.
+package layering
