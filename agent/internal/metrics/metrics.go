@@ -78,7 +78,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- m.desc
 	}
 	d := &pluginDescs
-	for _, desc := range []*prometheus.Desc{d.calls, d.records, d.hits, d.skips, d.seconds, d.faults, d.loaded, d.open} {
+	for _, desc := range []*prometheus.Desc{d.calls, d.records, d.hits, d.skips, d.seconds, d.faults, d.loaded, d.open, d.instances} {
 		ch <- desc
 	}
 }

@@ -18,7 +18,7 @@ func TestServeExposesObservedStats(t *testing.T) {
 	var c Collector
 	c.Observe(snapshot.Stats{ScanMicros: 250000, Processes: 42, Sockets: 7, Ticks: 3, PluginFaults: 2})
 	c.ObservePlugins([]PluginSample{
-		{Plugin: "static-tags", Loaded: true, Calls: 5, CallSeconds: 0.5},
+		{Plugin: "static-tags", Loaded: true, Calls: 5, CallSeconds: 0.5, Instances: 2},
 		{Plugin: "evil", Tenant: "payments", BreakerOpen: true, Faults: map[string]uint64{"timeout": 3, "grant": 1}},
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -49,6 +49,7 @@ func TestServeExposesObservedStats(t *testing.T) {
 		`proctag_wasm_plugin_calls_total{plugin="static-tags",tenant=""} 5` + "\n",
 		`proctag_wasm_plugin_call_seconds_total{plugin="static-tags",tenant=""} 0.5` + "\n",
 		`proctag_wasm_plugin_loaded{plugin="static-tags",tenant=""} 1` + "\n",
+		`proctag_wasm_plugin_instances{plugin="static-tags",tenant=""} 2` + "\n",
 		`proctag_wasm_plugin_faults_total{kind="timeout",plugin="evil",tenant="payments"} 3` + "\n",
 		`proctag_wasm_plugin_faults_total{kind="grant",plugin="evil",tenant="payments"} 1` + "\n",
 		`proctag_wasm_plugin_breaker_open{plugin="evil",tenant="payments"} 1` + "\n",

@@ -253,7 +253,7 @@ func pluginSample(ps wasmhost.PluginStats) metrics.PluginSample {
 		tenant, name = "", ps.Name
 	}
 	return metrics.PluginSample{
-		Plugin: name, Tenant: tenant, Loaded: ps.Loaded, BreakerOpen: ps.Breaker != wasmhost.BreakerClosed,
+		Plugin: name, Tenant: tenant, Loaded: ps.Loaded, BreakerOpen: ps.Breaker != wasmhost.BreakerClosed, Instances: ps.Instances,
 		Calls: ps.Calls, Records: ps.Records, CacheHits: ps.CacheHits, BudgetSkips: ps.BudgetSkips,
 		CallSeconds: ps.CallTime.Seconds(), Faults: ps.Faults,
 	}
