@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"sync"
 	"time"
@@ -32,15 +33,25 @@ type AssemblerConfig struct {
 	// them is refused and the host resynced. Defaults 4,194,304 (Linux's
 	// largest pid_max) and 16,777,216.
 	MaxProcesses, MaxSockets int
+	// SeqWindow is how far a state message of the followed epoch may be
+	// ahead of the highest seq the assembler knows for the host (its state's,
+	// or the one the agent confirmed, see Confirm) and still be believed;
+	// beyond it the message is a gap, not a new state. It also bounds how
+	// far behind a message may be before it counts as a contradiction rather
+	// than a replay. Default 64.
+	SeqWindow uint64
 }
 
-// Change is what one fed message did to a host. NeedResync asks the caller
-// to request a full snapshot from the host (Reason says why); the host's
-// state is then unchanged or stale until one arrives.
+// Change is what one fed message (or one Confirm) did to a host.
+// NeedResync asks the caller to request a full snapshot from the host
+// (Reason says why); the host's state is then unchanged or stale until one
+// arrives. The reasons are listed in WIRE.md ("Trust"); they are stable
+// strings.
 type Change struct {
 	HostID string
-	Kind   Kind
-	Epoch  string
+	// Kind is the fed message's kind; "" for a Change from Confirm.
+	Kind  Kind
+	Epoch string
 	// Seq is the host's state seq after the message.
 	Seq uint64
 	// State is the host's current state after the message (nil when none
@@ -61,8 +72,17 @@ type HostInfo struct {
 	Epoch    string
 	// Seq is the seq of State.
 	Seq uint64
-	// Synced is false while the state is missing or stale (gap, new epoch).
+	// Synced is false while the state is missing or stale (gap, new epoch,
+	// a contradiction).
 	Synced bool
+	// Suspect is true once the host's agent, answering a control request,
+	// contradicted what the bus said (a state or an epoch it never
+	// published): from then on a new epoch of the host is followed only
+	// after the agent confirms it.
+	Suspect bool
+	// Refused counts the host's messages that the trust rules refused
+	// (WIRE.md, "Trust"); malformed messages are not counted here.
+	Refused uint64
 	// LastScan is the scan time of the last message seen from the host.
 	LastScan time.Time
 	// Interval is the host's tick interval.
@@ -73,11 +93,13 @@ type HostInfo struct {
 
 // Assembler rebuilds hosts' states from wire messages: it joins chunks,
 // decompresses with a size cap, applies deltas to the right base, ignores
-// duplicates and stale epochs, and says when a resync is needed. It is pure
-// (no NATS) and safe for concurrent use.
+// duplicates and retired epochs, refuses what the protocol rules out (WIRE.md,
+// "Trust") and says when a resync is needed. It is pure (no NATS) and safe
+// for concurrent use.
 type Assembler struct {
 	cfg  AssemblerConfig
 	zdec *zstd.Decoder
+	seed maphash.Seed
 
 	mu    sync.Mutex
 	hosts map[string]*hostState
@@ -86,17 +108,19 @@ type Assembler struct {
 type hostState struct {
 	info    HostInfo
 	state   *Snapshot
-	retired []string // earlier epochs, newest last; their messages are ignored
+	mark    epochMark   // what was seen of the followed epoch
+	retired []epochMark // earlier epochs, newest last
 	pending map[pendingKey]*partial
 	future  map[uint64]futureDelta // by base seq
+	recent  [recentDigests]digest  // digests of the last applied states
+	anchor  anchor                 // the agent's last answer (Confirm)
 }
 
 type futureDelta struct {
 	env   Envelope
 	delta *Delta
+	sum   uint64
 }
-
-const maxRetiredEpochs = 8
 
 // NewAssembler returns an empty assembler.
 func NewAssembler(cfg AssemblerConfig) (*Assembler, error) {
@@ -124,20 +148,25 @@ func NewAssembler(cfg AssemblerConfig) (*Assembler, error) {
 	if cfg.MaxSockets <= 0 {
 		cfg.MaxSockets = 1 << 24
 	}
+	if cfg.SeqWindow == 0 {
+		cfg.SeqWindow = 64
+	}
 	zdec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1),
 		zstd.WithDecoderMaxMemory(uint64(cfg.MaxBodyBytes)),
 		zstd.WithDecoderMaxWindow(uint64(min(cfg.MaxBodyBytes, 64<<20))))
 	if err != nil {
 		return nil, fmt.Errorf("new assembler: %w", err)
 	}
-	return &Assembler{cfg: cfg, zdec: zdec, hosts: map[string]*hostState{}}, nil
+	return &Assembler{cfg: cfg, zdec: zdec, seed: maphash.MakeSeed(), hosts: map[string]*hostState{}}, nil
 }
 
 // Feed takes one raw message (subject, NATS headers, data), in any order.
 // It returns nil and no error while a chunked message is incomplete or when
-// the message is a duplicate or from a retired epoch. A malformed message
-// returns an error wrapping ErrMalformed and leaves the state as it was; the
-// Change returned beside an error, if any, asks for a resync. Feed does not
+// the message is a duplicate, a replay or from a retired epoch. A malformed
+// message returns an error wrapping ErrMalformed and leaves the state as it
+// was; the Change returned beside an error, if any, asks for a resync. A
+// message the trust rules refuse (WIRE.md, "Trust") leaves the last good
+// state in place and returns a Change that asks for a resync. Feed does not
 // keep data after it returns.
 func (a *Assembler) Feed(subject string, header map[string][]string, data []byte) (*Change, error) {
 	host, kind, ok := ParseSubject(a.cfg.Prefix, subject)
@@ -153,16 +182,12 @@ func (a *Assembler) Feed(subject string, header map[string][]string, data []byte
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	hs := a.hosts[host]
-	if hs == nil {
-		if len(a.hosts) >= a.cfg.MaxHosts {
-			return nil, fmt.Errorf("message from host %s: %d hosts tracked already", host, len(a.hosts))
-		}
-		hs = &hostState{info: HostInfo{HostID: host}, pending: map[pendingKey]*partial{}, future: map[uint64]futureDelta{}}
-		a.hosts[host] = hs
+	hs, err := a.host(host)
+	if err != nil {
+		return nil, err
 	}
-	if slices.Contains(hs.retired, env.Epoch) {
-		return nil, nil
+	if i := hs.retiredIndex(env.Epoch); i >= 0 && !hs.retired[i].newer(&env) {
+		return nil, nil // an old message of a retired epoch
 	}
 	raw, complete, err := a.collect(hs, env, data)
 	if err != nil || !complete {
@@ -175,33 +200,34 @@ func (a *Assembler) Feed(subject string, header map[string][]string, data []byte
 	if err != nil {
 		return a.resync(hs, env, "undecodable message"), fmt.Errorf("message %d from host %s: %w", env.MsgID, host, err)
 	}
+	v := a.judgeEpoch(hs, &env)
+	switch {
+	case v.refused:
+		return a.refuse(hs, env, v.reason), nil
+	case v.reason != "":
+		return a.resync(hs, env, v.reason), nil
+	}
 	switch env.Kind {
 	case KindSnapshot:
-		return a.feedSnapshot(hs, env, body)
+		return a.feedSnapshot(hs, env, body, v)
 	case KindDelta:
-		return a.feedDelta(hs, env, body)
+		return a.feedDelta(hs, env, body, v)
 	default:
-		return a.feedHeartbeat(hs, env, body)
+		return a.feedHeartbeat(hs, env, body, v)
 	}
 }
 
-// switchEpoch starts following a new epoch of the host: the old one's
-// messages are ignored from now on and the state is stale until a full
-// snapshot of the new epoch.
-func (hs *hostState) switchEpoch(epoch string) {
-	if hs.info.Epoch != "" {
-		hs.retired = append(hs.retired, hs.info.Epoch)
-		if len(hs.retired) > maxRetiredEpochs {
-			hs.retired = hs.retired[1:]
+// host returns the state of host, created when new.
+func (a *Assembler) host(host string) (*hostState, error) {
+	hs := a.hosts[host]
+	if hs == nil {
+		if len(a.hosts) >= a.cfg.MaxHosts {
+			return nil, fmt.Errorf("message from host %s: %d hosts tracked already", host, len(a.hosts))
 		}
+		hs = &hostState{info: HostInfo{HostID: host}, pending: map[pendingKey]*partial{}, future: map[uint64]futureDelta{}}
+		a.hosts[host] = hs
 	}
-	hs.info.Epoch, hs.info.Seq, hs.info.Synced = epoch, 0, false
-	clear(hs.future)
-	for k := range hs.pending {
-		if k.epoch != epoch {
-			delete(hs.pending, k)
-		}
-	}
+	return hs, nil
 }
 
 func (hs *hostState) seen(env *Envelope) {
@@ -212,6 +238,9 @@ func (hs *hostState) seen(env *Envelope) {
 		hs.info.LastScan = env.ScanTime
 	}
 	hs.info.Interval = time.Duration(env.IntervalMS) * time.Millisecond
+	if env.Epoch == hs.mark.epoch {
+		hs.mark.advance(env)
+	}
 }
 
 func (a *Assembler) change(hs *hostState, env Envelope) *Change {
@@ -224,9 +253,19 @@ func (a *Assembler) resync(hs *hostState, env Envelope, reason string) *Change {
 	return c
 }
 
-func (a *Assembler) feedSnapshot(hs *hostState, env Envelope, body []byte) (*Change, error) {
-	if env.Epoch == hs.info.Epoch && hs.info.Synced && env.Seq <= hs.info.Seq {
-		return nil, nil // a replay or a duplicate
+// refuse counts a message the trust rules refused and asks for a resync;
+// the state stays as it was.
+func (a *Assembler) refuse(hs *hostState, env Envelope, reason string) *Change {
+	hs.info.Refused++
+	return a.resync(hs, env, reason)
+}
+
+func (a *Assembler) feedSnapshot(hs *hostState, env Envelope, body []byte, v epochVerdict) (*Change, error) {
+	sum := a.digest(&env, body)
+	if !v.adopt {
+		if c, done := a.judgeSeq(hs, env, sum); done {
+			return c, nil
+		}
 	}
 	s := new(Snapshot)
 	if err := decodeJSON(body, env.Kind, s); err != nil {
@@ -242,11 +281,12 @@ func (a *Assembler) feedSnapshot(hs *hostState, env Envelope, body []byte) (*Cha
 		return a.resync(hs, env, "state too large"), fmt.Errorf("snapshot %d from host %s: %w", env.Seq, env.HostID, err)
 	}
 	s.Sort()
-	if env.Epoch != hs.info.Epoch {
+	if v.adopt {
 		hs.switchEpoch(env.Epoch)
 	}
 	hs.seen(&env)
 	hs.state, hs.info.Seq, hs.info.Synced = s, env.Seq, true
+	hs.remember(env.Seq, sum)
 	for base := range hs.future {
 		if base < env.Seq {
 			delete(hs.future, base)
@@ -256,9 +296,12 @@ func (a *Assembler) feedSnapshot(hs *hostState, env Envelope, body []byte) (*Cha
 	return a.change(hs, env), nil
 }
 
-func (a *Assembler) feedDelta(hs *hostState, env Envelope, body []byte) (*Change, error) {
-	if env.Epoch == hs.info.Epoch && hs.info.Synced && env.Seq <= hs.info.Seq {
-		return nil, nil
+func (a *Assembler) feedDelta(hs *hostState, env Envelope, body []byte, v epochVerdict) (*Change, error) {
+	sum := a.digest(&env, body)
+	if !v.join {
+		if c, done := a.judgeSeq(hs, env, sum); done {
+			return c, nil
+		}
 	}
 	d := new(Delta)
 	if err := decodeJSON(body, env.Kind, d); err != nil {
@@ -267,20 +310,16 @@ func (a *Assembler) feedDelta(hs *hostState, env Envelope, body []byte) (*Change
 	if d.Host.HostID != env.HostID {
 		return a.resync(hs, env, "delta of another host"), fmt.Errorf("%w: delta %d on host %s's subject is for host %q", ErrMalformed, env.Seq, env.HostID, d.Host.HostID)
 	}
-	if env.Epoch != hs.info.Epoch {
-		reason := "new epoch"
-		if hs.info.Epoch == "" {
-			reason = "joined"
-		}
+	if v.join {
 		hs.switchEpoch(env.Epoch)
 		hs.seen(&env)
-		hs.future[env.BaseSeq] = futureDelta{env: env, delta: d}
-		return a.resync(hs, env, reason), nil
+		hs.future[env.BaseSeq] = futureDelta{env: env, delta: d, sum: sum}
+		return a.resync(hs, env, "joined"), nil
 	}
 	hs.seen(&env)
 	if !hs.info.Synced || env.BaseSeq != hs.info.Seq {
 		if len(hs.future) < a.cfg.MaxFuture && (!hs.info.Synced || env.BaseSeq > hs.info.Seq) {
-			hs.future[env.BaseSeq] = futureDelta{env: env, delta: d}
+			hs.future[env.BaseSeq] = futureDelta{env: env, delta: d, sum: sum}
 		}
 		if !hs.info.Synced {
 			return a.resync(hs, env, "no base state"), nil
@@ -297,6 +336,7 @@ func (a *Assembler) feedDelta(hs *hostState, env Envelope, body []byte) (*Change
 		return a.resync(hs, env, "state too large"), fmt.Errorf("delta %d from host %s: %w", env.Seq, env.HostID, err)
 	}
 	hs.state, hs.info.Seq = next, env.Seq
+	hs.remember(env.Seq, sum)
 	a.applyFuture(hs)
 	c := a.change(hs, env)
 	c.Delta = d
@@ -329,26 +369,30 @@ func (a *Assembler) applyFuture(hs *hostState) {
 			return
 		}
 		hs.state, hs.info.Seq = next, f.env.Seq
+		hs.remember(f.env.Seq, f.sum)
 	}
 }
 
-func (a *Assembler) feedHeartbeat(hs *hostState, env Envelope, body []byte) (*Change, error) {
+func (a *Assembler) feedHeartbeat(hs *hostState, env Envelope, body []byte, v epochVerdict) (*Change, error) {
 	st := new(Stats)
 	if err := decodeJSON(body, env.Kind, st); err != nil {
 		return nil, fmt.Errorf("heartbeat from host %s: %w", hs.info.HostID, err)
 	}
 	reason := ""
 	switch {
-	case env.Epoch != hs.info.Epoch && hs.info.Epoch == "":
+	case v.join:
 		hs.switchEpoch(env.Epoch)
 		reason = "joined"
-	case env.Epoch != hs.info.Epoch:
-		hs.switchEpoch(env.Epoch)
-		reason = "new epoch"
 	case !hs.info.Synced:
 		reason = "no base state"
 	case env.Seq > hs.info.Seq:
 		reason = "gap"
+	case env.Seq < hs.info.Seq:
+		// The agent says its last state is older than the one held: the
+		// held one is not the agent's, or states were lost and renumbered.
+		hs.info.Synced = false
+		hs.info.Refused++
+		reason = "heartbeat behind"
 	}
 	hs.seen(&env)
 	hs.info.Stats = st

@@ -188,25 +188,34 @@ func TestAssemblerResyncCases(t *testing.T) {
 				return feed(t, a, d2)
 			},
 			wantSeq: 3, wantState: s3},
-		{name: "a new epoch's heartbeat asks for its state",
+		{name: "a new epoch's heartbeat asks for its state and keeps the old one",
 			run: func(w *wire, a *Assembler) *Change {
 				feed(t, a, w.snapshot(1, s1))
 				w.epoch = "0000018c0a1b2c3e-00000000"
 				return feed(t, a, w.heartbeat(1))
 			},
-			wantResync: "new epoch", wantState: s1},
-		{name: "the old epoch is ignored once the new one has a snapshot",
+			wantResync: "new epoch", wantSeq: 1, wantState: s1},
+		{name: "the old epoch's replays are ignored once the new one has a snapshot",
+			run: func(w *wire, a *Assembler) *Change {
+				first := w.snapshot(1, s1)
+				feed(t, a, first)
+				w.epoch = "0000018c0a1b2c3e-00000000"
+				feed(t, a, w.snapshot(1, s3))
+				if c := feed(t, a, first); c != nil {
+					t.Errorf("replayed old-epoch snapshot changed something: %+v", c)
+				}
+				return feed(t, a, w.heartbeat(1))
+			},
+			wantSeq: 1, wantState: s3},
+		{name: "a message of the old epoch after the new one's snapshot asks the agent",
 			run: func(w *wire, a *Assembler) *Change {
 				feed(t, a, w.snapshot(1, s1))
 				late := w.delta(2, 1, Diff(s1, s2))
 				w.epoch = "0000018c0a1b2c3e-00000000"
 				feed(t, a, w.snapshot(1, s3))
-				if c := feed(t, a, late); c != nil {
-					t.Errorf("late old-epoch delta changed something: %+v", c)
-				}
-				return feed(t, a, w.heartbeat(1))
+				return feed(t, a, late)
 			},
-			wantSeq: 1, wantState: s3},
+			wantResync: "retired epoch still publishing", wantSeq: 1, wantState: s3},
 		{name: "a replayed snapshot is ignored",
 			run: func(w *wire, a *Assembler) *Change {
 				first := w.snapshot(1, s1)

@@ -8,9 +8,13 @@
 //   - the heartbeat body (Stats);
 //   - the wire envelope (Envelope, carried as NATS headers), subjects,
 //     zstd compression and chunking (Encoder);
+//   - epochs (NewEpoch, CompareEpochs): one per agent run, ordered by start
+//     time;
 //   - the subscriber side (Assembler): joining chunks, decompressing with a
 //     size cap, applying deltas to the right base, detecting gaps and epoch
-//     changes.
+//     changes, and refusing what the protocol rules out when anyone may
+//     publish (WIRE.md, "Trust"; Confirm checks the view against the
+//     agent's own answer).
 //
 // The package is pure: no NATS client, no I/O. The publisher lives in
 // agent/internal/publish, the NATS subscriber in agent/snapshot/natssub.

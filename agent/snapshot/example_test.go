@@ -3,6 +3,7 @@ package snapshot_test
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/proctag/proctag/agent/snapshot"
 )
@@ -72,4 +73,42 @@ func ExampleAssembler() {
 	// Output:
 	// proctag.v1.web-1.snapshot seq 1 processes 1
 	// resync: true gap chunks: 1 size ok: true
+}
+
+// A subscriber refuses what the protocol rules out, and the agent's answer
+// to a resync request (Confirm) undoes what it could not rule out: here a
+// forged state far ahead, the first thing the subscriber heard of the host.
+func ExampleAssembler_Confirm() {
+	enc, _ := snapshot.NewEncoder("proctag", 0)
+	asm, _ := snapshot.NewAssembler(snapshot.AssemblerConfig{})
+	epoch := snapshot.NewEpoch(time.Date(2026, 11, 25, 22, 0, 0, 0, time.UTC))
+	feed := func(msgs []snapshot.Message) *snapshot.Change {
+		c, err := asm.Feed(msgs[0].Subject, msgs[0].Header, msgs[0].Data)
+		if err != nil {
+			fmt.Println("error:", err)
+		}
+		return c
+	}
+	forged := &snapshot.Snapshot{Host: snapshot.Host{HostID: "web-1"},
+		Processes: []snapshot.Process{{PID: 666, StartTime: 1, Name: "forged", MatchedRule: -1}}}
+	msgs, _ := enc.EncodeSnapshot(snapshot.Envelope{HostID: "web-1", Epoch: epoch, Seq: 1_000_000, MsgID: 9}, forged)
+	feed(msgs)
+	// The agent's next heartbeat says its last state is seq 41.
+	hb, _ := enc.EncodeHeartbeat(snapshot.Envelope{HostID: "web-1", Epoch: epoch, Seq: 41, MsgID: 50}, &snapshot.Stats{})
+	c := feed(hb)
+	fmt.Println("heartbeat:", c.Reason)
+	// The subscriber asks the agent, which answers epoch and seq 41.
+	c, _ = asm.Confirm("web-1", epoch, 41)
+	info, _ := asm.Info("web-1")
+	fmt.Println("answer:", c.Reason, "synced:", info.Synced, "suspect:", info.Suspect)
+	// The resync snapshot the request brought replaces the forged state.
+	real := &snapshot.Snapshot{Host: snapshot.Host{HostID: "web-1"},
+		Processes: []snapshot.Process{{PID: 10, StartTime: 1000, Name: "nginx", MatchedRule: -1}}}
+	msgs, _ = enc.EncodeSnapshot(snapshot.Envelope{HostID: "web-1", Epoch: epoch, Seq: 42, MsgID: 51}, real)
+	c = feed(msgs)
+	fmt.Println("resync:", c.Seq, c.State.Processes[0].Name)
+	// Output:
+	// heartbeat: heartbeat behind
+	// answer: state ahead of the agent synced: false suspect: true
+	// resync: 42 nginx
 }

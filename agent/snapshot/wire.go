@@ -63,12 +63,14 @@ type Envelope struct {
 	HostID string `json:"host_id"`
 	// Hostname is the host's kernel host name.
 	Hostname string `json:"hostname"`
-	// Epoch identifies one run of the agent; it changes at every start.
+	// Epoch identifies one run of the agent; it changes at every start and
+	// sorts by start time (see NewEpoch, CompareEpochs).
 	Epoch string `json:"epoch"`
 	// Seq numbers the states an epoch publishes, from 1; a heartbeat
 	// repeats the last state's Seq.
 	Seq uint64 `json:"seq"`
-	// BaseSeq is, for a delta, the Seq of the state it applies to.
+	// BaseSeq is, for a delta, the Seq of the state it applies to: always
+	// Seq-1.
 	BaseSeq uint64 `json:"base_seq,omitempty"`
 	// Kind is what the body carries.
 	Kind Kind `json:"kind"`
@@ -202,14 +204,14 @@ func (e *Envelope) check() error {
 		return fmt.Errorf("wire version %d, want %d", e.Version, WireVersion)
 	case !ValidToken(e.HostID):
 		return fmt.Errorf("host id %q is not a NATS subject token", e.HostID)
-	case e.Epoch == "":
-		return errors.New("empty epoch")
+	case !ValidEpoch(e.Epoch):
+		return fmt.Errorf("epoch %q is not 16 hex digits of a start time, '-', 8 hex digits", e.Epoch)
 	case e.Kind != KindSnapshot && e.Kind != KindDelta && e.Kind != KindHeartbeat:
 		return fmt.Errorf("unknown kind %q", e.Kind)
-	case e.Kind == KindDelta && e.BaseSeq >= e.Seq:
-		return fmt.Errorf("delta base seq %d not below seq %d", e.BaseSeq, e.Seq)
 	case e.Kind != KindHeartbeat && e.Seq == 0:
 		return errors.New("state message with seq 0")
+	case e.Kind == KindDelta && e.Seq != e.BaseSeq+1:
+		return fmt.Errorf("delta seq %d does not follow its base seq %d", e.Seq, e.BaseSeq)
 	case e.Chunks < 1 || e.Chunk >= e.Chunks:
 		return fmt.Errorf("chunk %d of %d", e.Chunk, e.Chunks)
 	case e.Encoding != EncodingZstd && e.Encoding != EncodingIdentity:
@@ -248,8 +250,9 @@ func ControlSubject(prefix, hostID string) string {
 }
 
 // BroadcastControlSubject is the subject every agent under prefix listens
-// on for control requests addressed to all hosts (a subscriber joining with
-// a wildcard asks everyone to resync at once).
+// on for control requests addressed to all hosts. Agents answer it under the
+// same rate limit as their own control subject; subscribers do not need it
+// to join (WIRE.md, "Trust").
 func BroadcastControlSubject(prefix string) string {
 	return prefix + ".v1.control"
 }
@@ -299,6 +302,10 @@ func StreamName(prefix string) string {
 	return b.String()
 }
 
+// MaxControlRequestBytes bounds the body of a control request; an agent
+// refuses larger ones without parsing them.
+const MaxControlRequestBytes = 1024
+
 // ControlRequest is the JSON body of a request on a control subject.
 type ControlRequest struct {
 	// Op is the operation; "resync" is the only one in v1.
@@ -314,6 +321,10 @@ type ControlReply struct {
 	// HostID and Epoch identify the answering agent.
 	HostID string `json:"host_id"`
 	Epoch  string `json:"epoch"`
+	// Seq is the seq of the last state the agent numbered when it answered
+	// (0 before the first). A subscriber checks its own view against it
+	// (Assembler.Confirm).
+	Seq uint64 `json:"seq,omitempty"`
 }
 
 // OpResync asks the agent to publish a full snapshot (with a new seq) as

@@ -15,7 +15,7 @@ import (
 )
 
 func newWatchCmd(g *globals) *cobra.Command {
-	var url, prefix, host, format string
+	var url, prefix, host, format, creds, nkeySeed string
 	var once bool
 	var wait, settle time.Duration
 	cmd := &cobra.Command{
@@ -29,8 +29,22 @@ func newWatchCmd(g *globals) *cobra.Command {
 			if format == "json" && !once {
 				return fmt.Errorf("--format json needs --once")
 			}
+			if creds != "" && nkeySeed != "" {
+				return fmt.Errorf("--creds and --nkey-seed are both set; use one")
+			}
 			logger := g.logger("warn")
-			nc, err := nats.Connect(url, nats.Name("proctag watch"), nats.MaxReconnects(-1))
+			opts := []nats.Option{nats.Name("proctag watch"), nats.MaxReconnects(-1)}
+			switch {
+			case creds != "":
+				opts = append(opts, nats.UserCredentials(creds))
+			case nkeySeed != "":
+				o, err := nats.NkeyOptionFromSeed(nkeySeed)
+				if err != nil {
+					return fmt.Errorf("--nkey-seed %s: %w", nkeySeed, err)
+				}
+				opts = append(opts, o)
+			}
+			nc, err := nats.Connect(url, opts...)
 			if err != nil {
 				return fmt.Errorf("connect %s: %w", url, err)
 			}
@@ -47,6 +61,9 @@ func newWatchCmd(g *globals) *cobra.Command {
 			if once {
 				wctx, wcancel := context.WithTimeout(ctx, wait)
 				defer wcancel()
+				if settle <= 0 && host == "" {
+					settle = onceSettle(wctx, sub)
+				}
 				oc := watchview.OnceConfig{Settle: settle, Format: format, Width: terminalWidth()}
 				if host != "" {
 					oc.Hosts = []string{host}
@@ -62,8 +79,43 @@ func newWatchCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&once, "once", false, "print the current state of the hosts and exit")
 	cmd.Flags().StringVarP(&format, "format", "o", "table", "table, or json (with --once)")
 	cmd.Flags().DurationVar(&wait, "wait", 15*time.Second, "with --once: how long to wait for the hosts' state")
-	cmd.Flags().DurationVar(&settle, "settle", time.Second, "with --once and no --host: how long to wait for more hosts after the last new one")
+	cmd.Flags().DurationVar(&settle, "settle", 0, "with --once and no --host: how long to wait for more hosts after the last new one "+
+		"(default 1s with the agents' JetStream stream, else the first host's tick interval plus 1s: without the stream a host is asked for its state when its next message comes)")
+	cmd.Flags().StringVar(&creds, "creds", "", "NATS credentials (JWT + NKey) file")
+	cmd.Flags().StringVar(&nkeySeed, "nkey-seed", "", "NATS NKey seed file (a subscriber of agent/deploy/nats)")
 	return cmd
+}
+
+// onceSettle is --settle's default. From the JetStream stream every host
+// comes at once: 1 s. Without it, each host joins when its next message
+// arrives, within its tick interval: wait for the first host, then one of
+// its intervals and a second more.
+func onceSettle(ctx context.Context, sub *natssub.Subscriber) time.Duration {
+	select {
+	case <-sub.Ready():
+	case <-ctx.Done():
+		return time.Second
+	}
+	if sub.UsesJetStream() {
+		return time.Second
+	}
+	for len(sub.Hosts()) == 0 {
+		select {
+		case _, ok := <-sub.Changes():
+			if !ok {
+				return time.Second
+			}
+		case <-ctx.Done():
+			return time.Second
+		}
+	}
+	var interval time.Duration
+	for _, h := range sub.Hosts() {
+		if info, ok := sub.Info(h); ok {
+			interval = max(interval, info.Interval)
+		}
+	}
+	return interval + time.Second
 }
 
 // isTerminal reports whether f is a terminal.

@@ -147,6 +147,8 @@ type NATS struct {
 	TLSCA, TLSCert, TLSKey string
 	// JetStream keeps the last full snapshot per host in a stream.
 	JetStream bool
+	// JetStreamLimits bounds that stream (nats.jetstream-limits).
+	JetStreamLimits JetStreamLimits
 	// FullEvery is the number of ticks between full snapshots.
 	FullEvery int
 }
@@ -185,9 +187,10 @@ func Default() Config {
 		LogLevel:        "info",
 		PluginLimits:    DefaultPluginLimits(),
 		NATS: NATS{
-			SubjectPrefix:  "proctag",
-			EmbeddedListen: "127.0.0.1:4222",
-			FullEvery:      30,
+			SubjectPrefix:   "proctag",
+			EmbeddedListen:  "127.0.0.1:4222",
+			JetStreamLimits: DefaultJetStreamLimits(),
+			FullEvery:       30,
 		},
 	}
 }

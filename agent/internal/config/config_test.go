@@ -107,6 +107,8 @@ func TestLoadFull(t *testing.T) {
 			Creds:         "/etc/proctag/agent.creds",
 			TLSCA:         "/etc/proctag/ca.pem", TLSCert: "/etc/proctag/agent.pem", TLSKey: "/etc/proctag/agent-key.pem",
 			JetStream: true,
+			JetStreamLimits: JetStreamLimits{MaxBytes: 4 << 30, MaxMsgSizeBytes: 512 << 10, MaxMsgsPerSubject: 64,
+				MaxAge: 6 * time.Hour},
 			FullEvery: 10,
 		},
 	}
@@ -283,7 +285,7 @@ func TestNATSAuthAlternatives(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg, _ := parse(t, tt.yml)
 			want := tt.want
-			want.SubjectPrefix, want.FullEvery = "proctag", 30
+			want.SubjectPrefix, want.FullEvery, want.JetStreamLimits = "proctag", 30, DefaultJetStreamLimits()
 			if tt.name != "embedded off" {
 				want.EmbeddedListen = "127.0.0.1:4222"
 			}

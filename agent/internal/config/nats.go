@@ -5,8 +5,43 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
+)
+
+// JetStreamLimits bounds the JetStream stream the agents keep
+// (nats.jetstream-limits). The agent creates the stream with them or
+// tightens an existing one to them; it never widens an operator's tighter
+// limits. Its fields match publish.StreamLimits.
+type JetStreamLimits struct {
+	// MaxBytes caps the stream's size; the oldest messages go first.
+	MaxBytes int64
+	// MaxMsgSizeBytes caps one stored message (headers plus data); chunks
+	// of a full snapshot are cut to fit.
+	MaxMsgSizeBytes int64
+	// MaxMsgsPerSubject caps the messages kept per subject, i.e. per host
+	// and kind.
+	MaxMsgsPerSubject int64
+	// MaxAge drops what a host that went away left behind.
+	MaxAge time.Duration
+}
+
+// DefaultJetStreamLimits fit a fleet of 1,000 hosts on a 3-node cluster:
+// 1 GiB in all (about 1 MiB per host), messages up to NATS's default max
+// payload, and per host and kind 256 messages: a large host's full snapshot
+// in chunks, twice while the next replaces it, or the deltas between two
+// full snapshots (nats.full-every).
+func DefaultJetStreamLimits() JetStreamLimits {
+	return JetStreamLimits{MaxBytes: 1 << 30, MaxMsgSizeBytes: 1 << 20, MaxMsgsPerSubject: 256, MaxAge: 24 * time.Hour}
+}
+
+// Bounds of the nats.jetstream-limits keys.
+const (
+	minStreamBytes   = 1 << 20
+	maxStreamBytes   = 1 << 44
+	minStreamMsgSize = 1 << 10 // the encoder's smallest max payload
+	maxStreamMsgSize = 64 << 20
 )
 
 // natsFields is the registry of the nats: mapping.
@@ -56,6 +91,17 @@ func natsFields(n *NATS) []field {
 		{name: "jetstream", kind: "bool", def: "false",
 			meaning: "keep the last full snapshot per host (and the deltas after it) in a JetStream stream",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.boolean(v, k, &n.JetStream) }},
+		{name: "jetstream-limits", kind: "mapping",
+			meaning: "bounds of the JetStream stream; the agent creates or tightens the stream to them and keeps an operator's tighter limits",
+			children: []field{
+				{name: "max-bytes", kind: "size", def: "1GiB", meaning: "the stream's size (oldest messages dropped first); 1MiB to 16384GiB"},
+				{name: "max-msg-size", kind: "size", def: "1MiB",
+					meaning: "one stored message, headers plus data; full snapshots are chunked to fit; 1KiB to 64MiB"},
+				{name: "max-msgs-per-subject", kind: "int", def: "256",
+					meaning: "messages kept per host and kind: a full snapshot's chunks twice, or the deltas between two full snapshots; at least `full-every`"},
+				{name: "max-age", kind: "duration", def: "24h", meaning: "how long what a host that went away left stays"},
+			},
+			decode: func(d *decoder, v *yaml.Node, k string) { d.jetStreamLimits(v, k, &n.JetStreamLimits) }},
 		{name: "full-every", kind: "int", def: "30",
 			meaning: "ticks between full snapshots (deltas or heartbeats in between); at least 1",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.intRange(v, k, 1, maxInt32, &n.FullEvery) }},
@@ -82,6 +128,34 @@ func (d *decoder) checkNATS(n *NATS, node *yaml.Node) {
 	if (n.TLSCert == "") != (n.TLSKey == "") {
 		d.errorf(node, "nats.tls", "cert and key go together; set both or neither")
 	}
+	l := n.JetStreamLimits
+	if n.JetStream && l.MaxMsgsPerSubject < int64(n.FullEvery) {
+		d.errorf(node, "nats.jetstream-limits.max-msgs-per-subject",
+			"%d is below nats.full-every (%d): the deltas between two full snapshots would not fit; raise it or lower full-every", l.MaxMsgsPerSubject, n.FullEvery)
+	}
+	if l.MaxMsgSizeBytes > l.MaxBytes {
+		d.errorf(node, "nats.jetstream-limits.max-msg-size", "%s is more than max-bytes (%s)", formatSize(uint64(l.MaxMsgSizeBytes)), formatSize(uint64(l.MaxBytes)))
+	}
+}
+
+// jetStreamLimits decodes nats.jetstream-limits.
+func (d *decoder) jetStreamLimits(v *yaml.Node, key string, l *JetStreamLimits) {
+	d.mapping(v, key, []field{
+		{name: "max-bytes", decode: func(d *decoder, v *yaml.Node, k string) {
+			d.size(v, k, minStreamBytes, maxStreamBytes, &l.MaxBytes)
+		}},
+		{name: "max-msg-size", decode: func(d *decoder, v *yaml.Node, k string) {
+			d.size(v, k, minStreamMsgSize, maxStreamMsgSize, &l.MaxMsgSizeBytes)
+		}},
+		{name: "max-msgs-per-subject", decode: func(d *decoder, v *yaml.Node, k string) {
+			var i int
+			d.intRange(v, k, 1, maxInt32, &i)
+			if i > 0 {
+				l.MaxMsgsPerSubject = int64(i)
+			}
+		}},
+		{name: "max-age", decode: func(d *decoder, v *yaml.Node, k string) { d.duration(v, k, 0, &l.MaxAge) }},
+	})
 }
 
 // hostPort decodes "" or a host:port address with a numeric port.

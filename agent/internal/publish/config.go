@@ -30,6 +30,8 @@ type Config struct {
 	// JetStream keeps the last full snapshot per host, and the deltas after
 	// it, in the stream snapshot.StreamName(SubjectPrefix).
 	JetStream bool
+	// StreamLimits bounds that stream; zero fields take their defaults.
+	StreamLimits StreamLimits
 	// FullEvery is the number of ticks between full snapshots; default 30.
 	FullEvery int
 	// Interval is the agent's tick interval, carried in every message.
@@ -37,8 +39,9 @@ type Config struct {
 	// ReconnectWaitMax caps the reconnect backoff (doubling from 250 ms,
 	// with jitter); default 30 s.
 	ReconnectWaitMax time.Duration
-	// ResyncMinGap is the shortest time between two full snapshots sent
-	// because subscribers asked; default 1 s.
+	// ResyncMinGap is the shortest time from one full snapshot (sent for
+	// any reason) to a full snapshot sent because subscribers asked: the
+	// cost cap on control requests. Default Interval, or 1 s without one.
 	ResyncMinGap time.Duration
 	// DrainTimeout bounds the drain at shutdown; default 10 s.
 	DrainTimeout time.Duration
@@ -58,8 +61,12 @@ func (c *Config) setDefaults() error {
 		c.ReconnectWaitMax = 30 * time.Second
 	}
 	if c.ResyncMinGap <= 0 {
+		c.ResyncMinGap = c.Interval
+	}
+	if c.ResyncMinGap <= 0 {
 		c.ResyncMinGap = time.Second
 	}
+	c.StreamLimits.setDefaults()
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = 10 * time.Second
 	}
@@ -67,6 +74,47 @@ func (c *Config) setDefaults() error {
 		return errors.New("publish: server url is empty")
 	}
 	return nil
+}
+
+// StreamLimits bounds the JetStream stream. Its fields match the config
+// keys under nats.jetstream-limits; zero means the default.
+type StreamLimits struct {
+	// MaxBytes caps the stream's size, oldest messages dropped first;
+	// default 1 GiB (1,000 hosts at about 1 MiB each).
+	MaxBytes int64
+	// MaxMsgSizeBytes caps one stored message, headers plus data; the
+	// publisher cuts chunks to fit. Default 1 MiB, NATS's default max
+	// payload.
+	MaxMsgSizeBytes int64
+	// MaxMsgsPerSubject caps the messages kept per subject, that is per
+	// host and kind: a full snapshot's chunks (twice, while the next one
+	// replaces it) or the deltas between two full snapshots. Default 256.
+	MaxMsgsPerSubject int64
+	// MaxAge drops what a host that went away left; default 24 h.
+	MaxAge time.Duration
+}
+
+// Default stream limits.
+const (
+	DefaultStreamMaxBytes          = 1 << 30
+	DefaultStreamMaxMsgSizeBytes   = 1 << 20
+	DefaultStreamMaxMsgsPerSubject = 256
+	DefaultStreamMaxAge            = 24 * time.Hour
+)
+
+func (l *StreamLimits) setDefaults() {
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultStreamMaxBytes
+	}
+	if l.MaxMsgSizeBytes <= 0 {
+		l.MaxMsgSizeBytes = DefaultStreamMaxMsgSizeBytes
+	}
+	if l.MaxMsgsPerSubject <= 0 {
+		l.MaxMsgsPerSubject = DefaultStreamMaxMsgsPerSubject
+	}
+	if l.MaxAge <= 0 {
+		l.MaxAge = DefaultStreamMaxAge
+	}
 }
 
 // authOptions turns the credential and TLS settings into nats.go options.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -55,6 +56,14 @@ func connect(t *testing.T, url string) *nats.Conn {
 // startPublisher runs a publisher until the test ends.
 func startPublisher(t *testing.T, cfg Config) *Publisher {
 	t.Helper()
+	p := newPublisher(t, cfg)
+	runPublisher(t, p)
+	return p
+}
+
+// newPublisher returns a publisher with the tests' defaults, not running.
+func newPublisher(t *testing.T, cfg Config) *Publisher {
+	t.Helper()
 	if cfg.HostID == "" {
 		cfg.HostID = "host-a"
 	}
@@ -71,16 +80,27 @@ func startPublisher(t *testing.T, cfg Config) *Publisher {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+// runPublisher runs p until the test ends, or until the returned stop is
+// called (stop waits for Run to return).
+func runPublisher(t *testing.T, p *Publisher) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("publisher Run: %v", err)
-		}
-	})
-	return p
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("publisher Run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 // watcher is a running subscriber and the changes it delivered.
@@ -108,6 +128,16 @@ func startSubscriber(t *testing.T, nc *nats.Conn, cfg natssub.Config) *watcher {
 		}
 	})
 	return &watcher{t: t, sub: sub}
+}
+
+// ready waits until the subscriber's subscriptions are in place.
+func (w *watcher) ready() {
+	w.t.Helper()
+	select {
+	case <-w.sub.Ready():
+	case <-time.After(waitLimit):
+		w.t.Fatalf("subscriber not ready within %s", waitLimit)
+	}
 }
 
 // waitChange reads changes until one satisfies ok, or fails the test at the

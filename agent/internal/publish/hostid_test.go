@@ -96,9 +96,16 @@ func TestBackoffGrowsToItsLimit(t *testing.T) {
 }
 
 func TestEpochsSortByStart(t *testing.T) {
-	a := newEpoch(time.Unix(100, 0))
-	b := newEpoch(time.Unix(101, 0))
-	if !(a < b) || len(a) != len(b) || a == newEpoch(time.Unix(100, 0)) {
+	a := snapshot.NewEpoch(time.Unix(100, 0))
+	b := snapshot.NewEpoch(time.Unix(101, 0))
+	if snapshot.CompareEpochs(a, b) != -1 || len(a) != len(b) || a == snapshot.NewEpoch(time.Unix(100, 0)) {
 		t.Fatalf("epochs %s, %s: want fixed width, ordered by time, unique", a, b)
+	}
+	p, err := New(Config{URL: "nats://127.0.0.1:1", HostID: "host-a"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !snapshot.ValidEpoch(p.Epoch()) {
+		t.Fatalf("publisher epoch %q is not a valid epoch", p.Epoch())
 	}
 }

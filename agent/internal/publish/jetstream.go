@@ -2,7 +2,12 @@ package publish
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -12,29 +17,31 @@ import (
 	"github.com/proctag/proctag/agent/snapshot"
 )
 
-// streamMaxAge bounds how long a host that went away stays in the stream.
-const streamMaxAge = 24 * time.Hour
-
 // jetStream keeps each host's last full snapshot and the deltas after it in
 // the stream snapshot.StreamName(prefix), whose subjects are every host's
 // .snapshot and .delta subjects (heartbeats are not kept). After a full
 // snapshot is stored, everything of the host before it is purged, so a late
 // subscriber replaying the stream gets exactly: last full, deltas after it.
+// The stream is bounded (StreamLimits); the agent creates it or tightens
+// it, never widens it.
 type jetStream struct {
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	cfg    Config
-	logger hclog.Logger
-	stream jetstream.Stream
-	failed bool // a failure was logged; log again only after a success
+	nc         *nats.Conn
+	js         jetstream.JetStream
+	cfg        Config
+	logger     hclog.Logger
+	stream     jetstream.Stream
+	failed     bool // a failure was logged; log again only after a success
+	keptLogged bool // the operator's tighter limits were logged
 }
 
 func newJetStream(nc *nats.Conn, cfg Config, logger hclog.Logger) *jetStream {
 	return &jetStream{nc: nc, cfg: cfg, logger: logger}
 }
 
-// StreamConfig is the stream a publisher creates or updates for prefix.
-func StreamConfig(prefix string) jetstream.StreamConfig {
+// StreamConfig is the stream a publisher creates for prefix, bounded by
+// limits (zero fields take their defaults).
+func StreamConfig(prefix string, limits StreamLimits) jetstream.StreamConfig {
+	limits.setDefaults()
 	return jetstream.StreamConfig{
 		Name:        snapshot.StreamName(prefix),
 		Description: "proctag: per host, the last full snapshot and the deltas after it",
@@ -42,13 +49,21 @@ func StreamConfig(prefix string) jetstream.StreamConfig {
 			snapshot.Subject(prefix, "*", snapshot.KindSnapshot),
 			snapshot.Subject(prefix, "*", snapshot.KindDelta),
 		},
-		Retention: jetstream.LimitsPolicy,
-		Storage:   jetstream.FileStorage,
-		Discard:   jetstream.DiscardOld,
-		MaxAge:    streamMaxAge,
+		Retention:         jetstream.LimitsPolicy,
+		Storage:           jetstream.FileStorage,
+		Discard:           jetstream.DiscardOld,
+		MaxAge:            limits.MaxAge,
+		MaxBytes:          limits.MaxBytes,
+		MaxMsgSize:        int32(min(limits.MaxMsgSizeBytes, math.MaxInt32)),
+		MaxMsgsPerSubject: limits.MaxMsgsPerSubject,
 	}
 }
 
+// ensure looks the stream up, creating it when it does not exist and
+// tightening it when its limits are wider than the configured ones. Limits
+// an operator set tighter are kept (and logged once); the agent never
+// widens them. When the update is refused (an agent whose permissions
+// allow no stream changes), the stream is used as it is.
 func (j *jetStream) ensure(ctx context.Context) error {
 	if j.stream != nil {
 		return nil
@@ -60,12 +75,84 @@ func (j *jetStream) ensure(ctx context.Context) error {
 		}
 		j.js = js
 	}
-	stream, err := j.js.CreateOrUpdateStream(ctx, StreamConfig(j.cfg.SubjectPrefix))
+	want := StreamConfig(j.cfg.SubjectPrefix, j.cfg.StreamLimits)
+	stream, err := j.js.Stream(ctx, want.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		stream, err = j.js.CreateStream(ctx, want)
+		if err == nil {
+			j.stream = stream
+			return nil
+		}
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) { // another agent was faster
+			stream, err = j.js.Stream(ctx, want.Name)
+		}
+	}
 	if err != nil {
-		return fmt.Errorf("create stream %s: %w", snapshot.StreamName(j.cfg.SubjectPrefix), err)
+		return fmt.Errorf("stream %s: %w", want.Name, err)
+	}
+	have := stream.CachedInfo().Config
+	merged, kept := tighten(have, want)
+	if len(kept) > 0 && !j.keptLogged {
+		j.logger.Info("jetstream stream has tighter limits than the config, keeping them", "stream", want.Name, "limits", strings.Join(kept, ", "))
+		j.keptLogged = true
+	}
+	if !reflect.DeepEqual(merged, have) {
+		updated, err := j.js.UpdateStream(ctx, merged)
+		if err != nil {
+			j.logger.Warn("cannot tighten the jetstream stream, using it as it is", "stream", want.Name, "error", err)
+		} else {
+			stream = updated
+		}
 	}
 	j.stream = stream
 	return nil
+}
+
+// tighten returns have with each limit lowered to want's where want's is
+// tighter, and want's subjects added; kept names the limits where have is
+// already tighter. A limit of 0 or less is unlimited.
+func tighten(have, want jetstream.StreamConfig) (jetstream.StreamConfig, []string) {
+	merged := have
+	merged.Subjects = slices.Clone(have.Subjects)
+	for _, s := range want.Subjects {
+		if !slices.Contains(merged.Subjects, s) {
+			merged.Subjects = append(merged.Subjects, s)
+		}
+	}
+	var kept []string
+	limit := func(name string, have, want int64) int64 {
+		switch {
+		case have <= 0:
+			return want
+		case want <= 0 || have < want:
+			kept = append(kept, fmt.Sprintf("%s=%d", name, have))
+			return have
+		}
+		return want
+	}
+	merged.MaxBytes = limit("max_bytes", have.MaxBytes, want.MaxBytes)
+	merged.MaxMsgSize = int32(limit("max_msg_size", int64(have.MaxMsgSize), int64(want.MaxMsgSize)))
+	merged.MaxMsgsPerSubject = limit("max_msgs_per_subject", have.MaxMsgsPerSubject, want.MaxMsgsPerSubject)
+	merged.MaxAge = time.Duration(limit("max_age", int64(have.MaxAge), int64(want.MaxAge)))
+	return merged, kept
+}
+
+// maxMsgSize is the stream's limit on one message (headers plus data), 0
+// when unknown or unlimited. After a failure it does not look the stream up
+// again (publishFull does, once per full snapshot), so that a missing
+// stream costs one lookup per full snapshot, not two.
+func (j *jetStream) maxMsgSize(ctx context.Context) int {
+	if j.stream == nil && !j.failed {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := j.ensure(ctx); err != nil {
+			j.fail(err)
+		}
+	}
+	if j.stream == nil {
+		return 0
+	}
+	return int(max(j.stream.CachedInfo().Config.MaxMsgSize, 0))
 }
 
 // publishFull stores a full snapshot's chunks and purges the host's older
@@ -83,7 +170,7 @@ func (j *jetStream) publishFull(ctx context.Context, msgs []snapshot.Message, ho
 	filter := snapshot.SubscribeSubject(j.cfg.SubjectPrefix, hostID)
 	if err := j.stream.Purge(ctx, jetstream.WithPurgeSubject(filter), jetstream.WithPurgeSequence(first)); err != nil {
 		j.fail(fmt.Errorf("purge %s before %d: %w", filter, first, err))
-		return true // stored; older messages stay until the next purge or MaxAge
+		return true // stored; older messages stay until the next purge or the limits drop them
 	}
 	if j.failed {
 		j.logger.Info("jetstream publish works again")

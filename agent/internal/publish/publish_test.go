@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -86,6 +87,7 @@ func TestServerRestartEndsInFullResync(t *testing.T) {
 	srv := startServer(t, natsembed.Config{})
 	addr := srv.Addr().String()
 	w := startSubscriber(t, connect(t, srv.ClientURL()), natssub.Config{})
+	w.ready() // a subscriber of all hosts hears the agent's start snapshot
 	p := startPublisher(t, Config{URL: srv.ClientURL(), FullEvery: 100})
 
 	s1 := host(1, proc(10, "a"))
@@ -128,6 +130,12 @@ func TestLateSubscriberGetsStateByResync(t *testing.T) {
 
 	for _, cfg := range []natssub.Config{{HostID: "host-a"}, {}} {
 		w := startSubscriber(t, connect(t, srv.ClientURL()), cfg)
+		if cfg.HostID == "" {
+			// Following all hosts, a subscriber asks a host when it hears
+			// from it: here, the heartbeat of the agent's next tick.
+			w.ready()
+			p.Submit(s1, snapshot.Stats{})
+		}
 		w.waitState("host-a", s1)
 		if w.sub.UsesJetStream() {
 			t.Fatal("subscriber claims a stream that does not exist")
@@ -203,7 +211,7 @@ func TestChunkedSnapshotsAtSmallMaxPayload(t *testing.T) {
 
 func TestControlRejectsUnknownOp(t *testing.T) {
 	srv := startServer(t, natsembed.Config{})
-	startPublisher(t, Config{URL: srv.ClientURL()})
+	p := startPublisher(t, Config{URL: srv.ClientURL()})
 	nc := connect(t, srv.ClientURL())
 	tests := []struct {
 		name   string
@@ -213,6 +221,7 @@ func TestControlRejectsUnknownOp(t *testing.T) {
 		{"resync is accepted", `{"op":"resync"}`, true},
 		{"unknown op is refused", `{"op":"reboot"}`, false},
 		{"non-JSON is refused", `resync`, false},
+		{"an oversized request is refused unread", fmt.Sprintf(`{"op":"resync","pad":"%0*d"}`, snapshot.MaxControlRequestBytes, 0), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -230,7 +239,7 @@ func TestControlRejectsUnknownOp(t *testing.T) {
 			if err := json.Unmarshal(msg.Data, &reply); err != nil {
 				t.Fatal(err)
 			}
-			if reply.OK != tt.wantOK || reply.HostID != "host-a" || (!tt.wantOK && reply.Error == "") {
+			if reply.OK != tt.wantOK || reply.HostID != "host-a" || reply.Epoch != p.Epoch() || (!tt.wantOK && reply.Error == "") {
 				t.Fatalf("reply %+v", reply)
 			}
 		})

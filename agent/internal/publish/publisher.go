@@ -2,8 +2,6 @@ package publish
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +21,7 @@ type Publisher struct {
 	cfg    Config
 	logger hclog.Logger
 	epoch  string
+	now    func() time.Time // the clock of the resync rate limit; tests replace it
 
 	mu          sync.Mutex
 	latest      *snapshot.Snapshot
@@ -34,8 +33,9 @@ type Publisher struct {
 	connectErrs    int
 
 	wake      chan struct{}
-	needFull  atomic.Bool // after (re)connect or a failed publish
-	resyncReq atomic.Bool
+	needFull  atomic.Bool   // after (re)connect or a failed publish
+	resyncReq atomic.Bool   // a control request asked for a full snapshot
+	seqNow    atomic.Uint64 // the last seq numbered, for control replies
 
 	bytes, msgs, reconnects, errs, resyncs atomic.Uint64
 	lastFullBytes                          atomic.Int64
@@ -47,7 +47,7 @@ type Publisher struct {
 	seq, msgID     uint64
 	prev           *snapshot.Snapshot
 	ticksSinceFull int
-	lastResyncFull time.Time
+	lastFull       time.Time // when the last full snapshot was sent, for any reason
 }
 
 // New checks cfg and returns a publisher with a new epoch. It does not
@@ -65,20 +65,14 @@ func New(cfg Config, logger hclog.Logger) (*Publisher, error) {
 	return &Publisher{
 		cfg:    cfg,
 		logger: logger.Named("publish").With("host_id", cfg.HostID),
-		epoch:  newEpoch(time.Now()),
+		epoch:  snapshot.NewEpoch(time.Now()),
+		now:    time.Now,
 		wake:   make(chan struct{}, 1),
 	}, nil
 }
 
-// newEpoch returns 16 hex digits of the start time in nanoseconds and 8
-// random ones: unique per start, and later starts sort after earlier ones.
-func newEpoch(now time.Time) string {
-	var r [4]byte
-	_, _ = rand.Read(r[:])
-	return fmt.Sprintf("%016x-%s", uint64(now.UnixNano()), hex.EncodeToString(r[:]))
-}
-
-// Epoch returns this publisher's epoch.
+// Epoch returns this publisher's epoch: its start time first, so that a
+// subscriber takes a later start for the newer run (snapshot.CompareEpochs).
 func (p *Publisher) Epoch() string { return p.epoch }
 
 // Submit hands over the state of one tick and its stats. It never blocks:
@@ -122,6 +116,10 @@ func (p *Publisher) Run(ctx context.Context) error {
 	closed := make(chan struct{})
 	opts := append(auth,
 		nats.Name("proctag "+p.cfg.HostID),
+		// Replies to this agent's requests (JetStream acknowledgements and
+		// API answers) come under its own inbox prefix, so that its
+		// permissions can allow subscribing to _INBOX.<host_id>.> only.
+		nats.CustomInboxPrefix(InboxPrefix(p.cfg.HostID)),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
 		nats.ReconnectBufSize(-1), // nothing is buffered while away; a full snapshot follows the reconnect
@@ -146,7 +144,15 @@ func (p *Publisher) Run(ctx context.Context) error {
 		p.logger.Warn("nats server unreachable, retrying in the background", "url", p.cfg.URL)
 	}
 	for _, subj := range []string{snapshot.ControlSubject(p.cfg.SubjectPrefix, p.cfg.HostID), snapshot.BroadcastControlSubject(p.cfg.SubjectPrefix)} {
-		if _, err := nc.Subscribe(subj, p.control); err != nil {
+		sub, err := nc.Subscribe(subj, p.control)
+		if err != nil {
+			nc.Close()
+			return fmt.Errorf("publish: subscribe %s: %w", subj, err)
+		}
+		// A flood of requests is dropped by the client beyond this, instead
+		// of queueing without bound; the full snapshot they ask for is
+		// rate limited anyway.
+		if err := sub.SetPendingLimits(controlPendingMsgs, controlPendingMsgs*snapshot.MaxControlRequestBytes); err != nil {
 			nc.Close()
 			return fmt.Errorf("publish: subscribe %s: %w", subj, err)
 		}
@@ -224,11 +230,28 @@ func (p *Publisher) drain(nc *nats.Conn, closed <-chan struct{}) error {
 	return nil
 }
 
-// control answers a request on a control subject.
+// controlPendingMsgs bounds the control requests queued in the client.
+const controlPendingMsgs = 256
+
+// InboxPrefix is the inbox prefix of the agent of hostID: replies to its
+// requests arrive on subjects under "<prefix>.>", which its NATS
+// permissions allow it to subscribe to (agent/deploy/nats).
+func InboxPrefix(hostID string) string { return "_INBOX." + hostID }
+
+// control answers a request on the host's or the broadcast control subject.
+// Every resync request is answered at once and merged into one pending
+// flag: publish sends at most one full snapshot per ResyncMinGap, however
+// many subscribers ask (WIRE.md, "Trust").
 func (p *Publisher) control(m *nats.Msg) {
 	var req snapshot.ControlRequest
-	reply := snapshot.ControlReply{HostID: p.cfg.HostID, Epoch: p.epoch}
-	switch err := json.Unmarshal(m.Data, &req); {
+	reply := snapshot.ControlReply{HostID: p.cfg.HostID, Epoch: p.epoch, Seq: p.seqNow.Load()}
+	var err error
+	if len(m.Data) <= snapshot.MaxControlRequestBytes {
+		err = json.Unmarshal(m.Data, &req)
+	}
+	switch {
+	case len(m.Data) > snapshot.MaxControlRequestBytes:
+		reply.Error = fmt.Sprintf("request of %d bytes exceeds the limit of %d", len(m.Data), snapshot.MaxControlRequestBytes)
 	case err != nil:
 		reply.Error = "request is not JSON: " + err.Error()
 	case req.Op == snapshot.OpResync:
@@ -258,7 +281,9 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 	full := p.needFull.Load() || p.prev == nil || (fresh && p.ticksSinceFull+1 >= p.cfg.FullEvery)
 	var resyncWait time.Duration
 	if !full && p.resyncReq.Load() {
-		if resyncWait = p.cfg.ResyncMinGap - time.Since(p.lastResyncFull); resyncWait <= 0 {
+		// Requests are served by a full snapshot at most once per
+		// ResyncMinGap after the last full one, whatever sent it.
+		if resyncWait = p.cfg.ResyncMinGap - p.now().Sub(p.lastFull); resyncWait <= 0 {
 			full, resyncWait = true, 0
 		}
 	}
@@ -276,9 +301,8 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 	}
 	if full {
 		p.needFull.Store(false)
-		if p.resyncReq.Swap(false) {
-			p.lastResyncFull = time.Now()
-		}
+		p.resyncReq.Store(false) // this full snapshot answers every request so far
+		p.lastFull = p.now()
 		p.sendFull(ctx, state)
 		return 0
 	}
@@ -292,6 +316,7 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 		return resyncWait
 	}
 	p.seq++
+	p.seqNow.Store(p.seq)
 	msgs, err := p.enc.EncodeDelta(p.envelope(state, p.seq, p.seq-1), d)
 	if p.send(ctx, msgs, err, snapshot.KindDelta) {
 		p.prev = state
@@ -318,11 +343,12 @@ func (p *Publisher) envelope(s *snapshot.Snapshot, seq, base uint64) snapshot.En
 }
 
 func (p *Publisher) sendFull(ctx context.Context, state *snapshot.Snapshot) {
-	if err := p.ensureEncoder(); err != nil {
+	if err := p.ensureEncoder(ctx); err != nil {
 		p.failed(err, snapshot.KindSnapshot)
 		return
 	}
 	p.seq++
+	p.seqNow.Store(p.seq)
 	msgs, err := p.enc.EncodeSnapshot(p.envelope(state, p.seq, 0), state)
 	if err != nil {
 		p.failed(err, snapshot.KindSnapshot)
@@ -348,9 +374,15 @@ func (p *Publisher) sendFull(ctx context.Context, state *snapshot.Snapshot) {
 }
 
 // ensureEncoder (re)creates the encoder for the server's max payload, which
-// is known once connected and may change after a reconnect.
-func (p *Publisher) ensureEncoder() error {
+// is known once connected and may change after a reconnect, or for the
+// stream's max message size when that is smaller.
+func (p *Publisher) ensureEncoder(ctx context.Context) error {
 	maxPayload := int(p.nc.MaxPayload())
+	if p.js != nil {
+		if limit := p.js.maxMsgSize(ctx); limit > 0 && limit < maxPayload {
+			maxPayload = limit
+		}
+	}
 	if p.enc != nil && p.enc.MaxPayload() == maxPayload {
 		return nil
 	}

@@ -18,8 +18,8 @@ import (
 	"github.com/proctag/proctag/agent/snapshot/natssub"
 )
 
-// follow starts a server, one publisher per host (each with one state
-// submitted) and a subscriber following all hosts.
+// follow starts a server, a subscriber following all hosts and, once it is
+// subscribed, one publisher per host with one state submitted.
 func follow(t *testing.T, hosts ...string) *natssub.Subscriber {
 	t.Helper()
 	srv, err := natsembed.Start(natsembed.Config{Listen: "127.0.0.1:0"}, nil)
@@ -42,6 +42,24 @@ func follow(t *testing.T, hosts ...string) *natssub.Subscriber {
 		done = append(done, d)
 		go func() { d <- f(ctx) }()
 	}
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	sub, err := natssub.New(nc, natssub.Config{ResyncMinGap: 20 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(sub.Run)
+	// Agents publish only when they have something new, so the subscriber
+	// must be in place before their first snapshot: it no longer asks every
+	// agent for one when it joins.
+	select {
+	case <-sub.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("subscriber not ready")
+	}
 	for i, h := range hosts {
 		p, err := publish.New(publish.Config{URL: srv.ClientURL(), HostID: h, Interval: time.Second, ResyncMinGap: time.Millisecond}, nil)
 		if err != nil {
@@ -55,16 +73,6 @@ func follow(t *testing.T, hosts ...string) *natssub.Subscriber {
 				Role: "server", Inode: 77, PIDs: []int{100 + i}}}}
 		p.Submit(s, snapshot.Stats{})
 	}
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	sub, err := natssub.New(nc, natssub.Config{ResyncMinGap: 20 * time.Millisecond}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(sub.Run)
 	return sub
 }
 

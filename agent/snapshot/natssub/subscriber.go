@@ -38,9 +38,15 @@ type Config struct {
 }
 
 // Subscriber follows hosts on one NATS connection, which the caller owns.
-// Without JetStream, Run installs a reconnect handler on it (chained to the
-// one set before) that asks for a resync after each reconnect.
-// Its methods are safe for concurrent use.
+// It never asks every agent at once: it joins a host by a request to that
+// host's control subject when it first hears from it (or, following one
+// host, at once), or by replaying the JetStream stream. Each agent's answer
+// goes to Assembler.Confirm, so that what the bus said is checked against
+// the agent's own word (WIRE.md, "Trust"). Without JetStream, Run installs a
+// reconnect handler on the connection (chained to the one set before) that
+// asks the followed host again after each reconnect; following all hosts,
+// their next messages reveal what was missed. Its methods are safe for
+// concurrent use.
 type Subscriber struct {
 	nc     *nats.Conn
 	cfg    Config
@@ -60,6 +66,7 @@ type Subscriber struct {
 	ctx           context.Context
 
 	jetStream atomic.Bool
+	ready     chan struct{}
 }
 
 // New returns a subscriber on nc; Run starts it.
@@ -91,6 +98,7 @@ func New(nc *nats.Conn, cfg Config, logger hclog.Logger) (*Subscriber, error) {
 		nc: nc, cfg: cfg, logger: logger.Named("natssub"), asm: asm,
 		changes:  make(chan snapshot.Change, cfg.ChangeBuffer),
 		resyncAt: map[string]time.Time{}, resyncWaiting: map[string]bool{},
+		ready: make(chan struct{}),
 	}, nil
 }
 
@@ -116,9 +124,16 @@ func (s *Subscriber) Hosts() []string { return s.asm.Hosts() }
 // UsesJetStream reports whether Run found the publishers' stream.
 func (s *Subscriber) UsesJetStream() bool { return s.jetStream.Load() }
 
-// Run subscribes, replays the JetStream stream when there is one, asks for
-// a resync on join when there is not, and follows the hosts until ctx is
-// done. It returns nil then, or an error when it cannot subscribe.
+// Ready is closed once Run's subscriptions are in place on the server (and
+// the stream replay has started, with JetStream): a message published after
+// it is seen. It stays open when Run fails to subscribe.
+func (s *Subscriber) Ready() <-chan struct{} { return s.ready }
+
+// Run subscribes, replays the JetStream stream when there is one, asks the
+// followed host for a full snapshot when there is not (following all hosts,
+// each host is asked when its first message arrives), and follows the hosts
+// until ctx is done. It returns nil then, or an error when it cannot
+// subscribe.
 func (s *Subscriber) Run(ctx context.Context) error {
 	s.ctx = ctx
 	defer s.closeChanges()
@@ -147,26 +162,35 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	}
 	if stop != nil {
 		defer stop()
-		s.jetStream.Store(true)
 		sub, err := s.nc.Subscribe(snapshot.Subject(s.cfg.Prefix, host, snapshot.KindHeartbeat), s.handle)
 		if err != nil {
 			return fmt.Errorf("natssub: subscribe: %w", err)
 		}
 		subs = append(subs, sub)
+		s.flush(ctx)
 	} else {
 		s.chainReconnect()
-		sub, err := s.nc.Subscribe(snapshot.SubscribeSubject(s.cfg.Prefix, s.cfg.HostID), s.handle)
+		// One subscription keeps the agent's order across kinds. It names
+		// the kind token with '*', so recommended permissions can deny the
+		// control subjects under it (agent/deploy/nats).
+		sub, err := s.nc.Subscribe(snapshot.Subject(s.cfg.Prefix, host, "*"), s.handle)
 		if err != nil {
 			return fmt.Errorf("natssub: subscribe: %w", err)
 		}
 		subs = append(subs, sub)
-		if err := s.nc.FlushTimeout(s.cfg.RequestTimeout); err != nil && ctx.Err() == nil {
-			s.logger.Warn("flush after subscribe", "error", err)
-		}
+		s.flush(ctx)
 		s.join()
 	}
+	close(s.ready)
 	<-ctx.Done()
 	return nil
+}
+
+// flush waits until the server has the subscriptions.
+func (s *Subscriber) flush(ctx context.Context) {
+	if err := s.nc.FlushTimeout(s.cfg.RequestTimeout); err != nil && ctx.Err() == nil {
+		s.logger.Warn("flush after subscribe", "error", err)
+	}
 }
 
 // consumeStream replays and follows the stream with an ordered consumer.
@@ -191,10 +215,12 @@ func (s *Subscriber) consumeStream(ctx context.Context, host string) (func(), er
 	if err != nil {
 		return nil, fmt.Errorf("consumer on %s: %w", name, err)
 	}
+	s.jetStream.Store(true) // before the first message can be fed
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		s.feed(m.Subject(), m.Headers(), m.Data())
 	})
 	if err != nil {
+		s.jetStream.Store(false)
 		return nil, fmt.Errorf("consume %s: %w", name, err)
 	}
 	return cc.Stop, nil
@@ -223,15 +249,12 @@ func (s *Subscriber) rejoin() {
 	s.join()
 }
 
-// join asks the followed host, or every host, for a full snapshot.
+// join asks the followed host for a full snapshot. Following all hosts, it
+// asks no one: each host is asked when its first message (a heartbeat or a
+// delta, within one tick interval) arrives, never all agents at once.
 func (s *Subscriber) join() {
 	if s.cfg.HostID != "" {
 		s.maybeResync(s.cfg.HostID)
-		return
-	}
-	b, _ := json.Marshal(snapshot.ControlRequest{Op: snapshot.OpResync})
-	if err := s.nc.Publish(snapshot.BroadcastControlSubject(s.cfg.Prefix), b); err != nil {
-		s.logger.Warn("broadcast resync request", "error", err)
 	}
 }
 
@@ -314,7 +337,10 @@ func (s *Subscriber) maybeResync(host string) {
 var ErrRefused = errors.New("resync refused")
 
 // RequestResync asks host's agent for a full snapshot and waits for its
-// answer (not for the snapshot, which arrives through the subscription).
+// answer (not for the snapshot, which arrives through the subscription). The
+// answer's epoch and seq go to the assembler (snapshot.Assembler.Confirm),
+// which drops a state or an epoch the agent never published; the Change
+// that makes, if any, is delivered on Changes.
 func (s *Subscriber) RequestResync(ctx context.Context, host string) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
@@ -327,8 +353,18 @@ func (s *Subscriber) RequestResync(ctx context.Context, host string) error {
 	if err := json.Unmarshal(msg.Data, &reply); err != nil {
 		return fmt.Errorf("resync %s: reply: %w", host, err)
 	}
+	if reply.HostID != host {
+		return fmt.Errorf("resync %s: reply from host %q", host, reply.HostID)
+	}
 	if !reply.OK {
 		return fmt.Errorf("resync %s: %w: %s", host, ErrRefused, reply.Error)
+	}
+	c, err := s.asm.Confirm(host, reply.Epoch, reply.Seq)
+	if err != nil {
+		return fmt.Errorf("resync %s: reply: %w", host, err)
+	}
+	if c != nil {
+		s.emit(*c) // the resync just requested repairs it
 	}
 	return nil
 }

@@ -34,7 +34,7 @@ func setup(t *testing.T) (*nats.Conn, *Subscriber, context.CancelFunc, <-chan er
 	return nc, sub, cancel, done
 }
 
-func publish(t *testing.T, nc *nats.Conn, msgs []snapshot.Message) {
+func publishMsgs(t *testing.T, nc *nats.Conn, msgs []snapshot.Message) {
 	t.Helper()
 	for _, m := range msgs {
 		if err := nc.PublishMsg(&nats.Msg{Subject: m.Subject, Header: nats.Header(m.Header), Data: m.Data}); err != nil {
@@ -61,7 +61,7 @@ func TestBadMessagesLeaveTheStateAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := &snapshot.Snapshot{Host: snapshot.Host{HostID: "h1"}, Processes: []snapshot.Process{{PID: 1, StartTime: 1, Name: "init", MatchedRule: -1}}}
-	env := snapshot.Envelope{HostID: "h1", Epoch: "e1", Seq: 1, MsgID: 1}
+	env := snapshot.Envelope{HostID: "h1", Epoch: snapshot.NewEpoch(time.Now()), Seq: 1, MsgID: 1}
 	// Wait until the subscription is live: publish until a change comes.
 	msgs, err := enc.EncodeSnapshot(env, s)
 	if err != nil {
@@ -72,7 +72,7 @@ func TestBadMessagesLeaveTheStateAlone(t *testing.T) {
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for len(sub.Hosts()) == 0 {
-		publish(t, nc, msgs)
+		publishMsgs(t, nc, msgs)
 		if err := nc.Flush(); err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +99,7 @@ func TestBadMessagesLeaveTheStateAlone(t *testing.T) {
 	// A good heartbeat after the bad messages proves they were processed.
 	env.MsgID = 2
 	hb, _ := enc.EncodeHeartbeat(env, &snapshot.Stats{Ticks: 7})
-	publish(t, nc, hb)
+	publishMsgs(t, nc, hb)
 	for {
 		c := next(t, sub)
 		if c.Kind == snapshot.KindHeartbeat {

@@ -1,0 +1,158 @@
+package publish
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/proctag/proctag/agent/internal/config"
+	"github.com/proctag/proctag/agent/internal/natsembed"
+	"github.com/proctag/proctag/agent/snapshot"
+	"github.com/proctag/proctag/agent/snapshot/natssub"
+)
+
+// syncBuffer is a log sink safe for the publisher's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// limitsOf returns the four limits the agent manages.
+func limitsOf(c jetstream.StreamConfig) StreamLimits {
+	return StreamLimits{MaxBytes: c.MaxBytes, MaxMsgSizeBytes: int64(c.MaxMsgSize), MaxMsgsPerSubject: c.MaxMsgsPerSubject, MaxAge: c.MaxAge}
+}
+
+// TestStreamLimits checks that the agent creates the stream with its
+// configured limits, tightens a wider one, and never widens an operator's
+// tighter limits, also across a restart of the agent.
+func TestStreamLimits(t *testing.T) {
+	cfgLimits := StreamLimits{MaxBytes: 64 << 20, MaxMsgSizeBytes: 256 << 10, MaxMsgsPerSubject: 100, MaxAge: 2 * time.Hour}
+	tests := []struct {
+		name string
+		// existing is the operator's stream, nil for none.
+		existing *StreamLimits
+		want     StreamLimits
+		wantLog  bool
+	}{
+		{name: "a new stream gets the configured limits", want: cfgLimits},
+		{name: "an unbounded stream is tightened",
+			existing: &StreamLimits{MaxAge: 24 * time.Hour, MaxBytes: -1, MaxMsgSizeBytes: -1, MaxMsgsPerSubject: -1},
+			want:     cfgLimits},
+		{name: "an operator's tighter limits are kept",
+			existing: &StreamLimits{MaxBytes: 10 << 20, MaxMsgSizeBytes: 128 << 10, MaxMsgsPerSubject: 50, MaxAge: time.Hour},
+			want:     StreamLimits{MaxBytes: 10 << 20, MaxMsgSizeBytes: 128 << 10, MaxMsgsPerSubject: 50, MaxAge: time.Hour},
+			wantLog:  true},
+		{name: "tighter limits are kept and wider ones tightened",
+			existing: &StreamLimits{MaxBytes: 10 << 20, MaxMsgSizeBytes: -1, MaxMsgsPerSubject: 1000, MaxAge: 24 * time.Hour},
+			want:     StreamLimits{MaxBytes: 10 << 20, MaxMsgSizeBytes: 256 << 10, MaxMsgsPerSubject: 100, MaxAge: 2 * time.Hour},
+			wantLog:  true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startServer(t, natsembed.Config{JetStream: true, StoreDir: t.TempDir()})
+			js, err := jetstream.New(connect(t, srv.ClientURL()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := snapshot.StreamName("proctag")
+			if tt.existing != nil {
+				sc := StreamConfig("proctag", StreamLimits{})
+				sc.MaxBytes, sc.MaxMsgSize, sc.MaxMsgsPerSubject, sc.MaxAge = tt.existing.MaxBytes, int32(tt.existing.MaxMsgSizeBytes), tt.existing.MaxMsgsPerSubject, tt.existing.MaxAge
+				if _, err := js.CreateStream(t.Context(), sc); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Two runs of the agent, one after the other: the second start
+			// must not undo the first's outcome or the operator's limits.
+			var logs syncBuffer
+			for run := range 2 {
+				p, err := New(Config{URL: srv.ClientURL(), HostID: "host-a", Interval: 10 * time.Second, JetStream: true, StreamLimits: cfgLimits},
+					hclog.New(&hclog.LoggerOptions{Level: hclog.Info, Output: &logs}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				stop := runPublisher(t, p)
+				p.Submit(host(run+1, proc(10, "a")), snapshot.Stats{})
+				waitCounter(t, p, "a full snapshot stored", func(st snapshot.Stats) bool { return st.PublishedMessages >= 1 })
+				stop()
+				s, err := js.Stream(t.Context(), name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := limitsOf(s.CachedInfo().Config); got != tt.want {
+					t.Fatalf("run %d: stream limits %+v, want %+v", run+1, got, tt.want)
+				}
+				if n := s.CachedInfo().State.Msgs; n == 0 {
+					t.Fatalf("run %d: the full snapshot was not stored", run+1)
+				}
+			}
+			if n := strings.Count(logs.String(), "tighter limits than the config"); (n > 0) != tt.wantLog || n > 2 {
+				t.Fatalf("logged the kept limits %d times (once per run wanted: %v):\n%s", n, tt.wantLog, logs.String())
+			}
+		})
+	}
+}
+
+// TestChunksFitTheStreamMaxMessageSize: with a stream whose max message
+// size is below the server's max payload, the publisher cuts chunks to the
+// stream's limit, so full snapshots are stored, and a late subscriber gets
+// them from the stream.
+func TestChunksFitTheStreamMaxMessageSize(t *testing.T) {
+	srv := startServer(t, natsembed.Config{JetStream: true, StoreDir: t.TempDir()})
+	p := startPublisher(t, Config{URL: srv.ClientURL(), JetStream: true, FullEvery: 100,
+		StreamLimits: StreamLimits{MaxMsgSizeBytes: 4096}})
+	big := bigHost(400)
+	p.Submit(big, snapshot.Stats{})
+	waitCounter(t, p, "the snapshot stored", func(st snapshot.Stats) bool { return st.LastFullBytes > 0 })
+	nc := connect(t, srv.ClientURL())
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(t.Context(), snapshot.StreamName("proctag"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st snapshot.Stats
+	p.AddCounters(&st)
+	if info := s.CachedInfo(); info.State.Msgs != st.PublishedMessages || info.State.Msgs < 2 {
+		t.Fatalf("stream holds %d messages, the publisher sent %d chunks (want several)", info.State.Msgs, st.PublishedMessages)
+	}
+	if st.LastFullBytes > int64(st.PublishedMessages)*4096 {
+		t.Fatalf("%d bytes in %d chunks: some chunk exceeds the stream's 4096-byte limit", st.LastFullBytes, st.PublishedMessages)
+	}
+	w := startSubscriber(t, nc, natssub.Config{HostID: "host-a"})
+	w.waitState("host-a", big)
+	if !w.sub.UsesJetStream() {
+		t.Fatal("subscriber did not use the stream")
+	}
+}
+
+// TestStreamLimitsMatchConfig keeps the publisher's defaults and the config
+// keys' (nats.jetstream-limits) the same, and the two types convertible, so
+// that the runner passes publish.StreamLimits(cfg.NATS.JetStreamLimits).
+func TestStreamLimitsMatchConfig(t *testing.T) {
+	got := StreamLimits(config.DefaultJetStreamLimits())
+	var want StreamLimits
+	want.setDefaults()
+	if got != want {
+		t.Fatalf("config defaults %+v, publisher defaults %+v", got, want)
+	}
+}

@@ -1,0 +1,307 @@
+package snapshot
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+)
+
+// Epochs of host h1 in start-time order: an older run, the followed one
+// (testEpoch), a forger's newer ones and a real restart.
+const (
+	olderEpoch   = "0000018c0a1b2c3c-ffffffff"
+	forgedEpoch  = "0000018c0a1b2c3e-00000001"
+	forgedEpoch2 = "0000018c0a1b2c3f-00000002"
+	restartEpoch = "0000018c0a1b2c40-00000003"
+)
+
+// trustStep is one message (or Confirm) fed to the assembler and what it
+// must do.
+type trustStep struct {
+	what   string
+	do     func(w *wire, a *Assembler) (*Change, error)
+	err    bool   // an error wrapping ErrMalformed, state untouched
+	reason string // a Change asking for a resync with this reason
+	none   bool   // no Change at all (duplicate, replay)
+}
+
+// feedAll feeds messages and returns the last non-nil change and the last
+// error.
+func feedAll(a *Assembler, msgs []Message) (*Change, error) {
+	var last *Change
+	var lastErr error
+	for _, m := range msgs {
+		c, err := a.Feed(m.Subject, m.Header, m.Data)
+		if err != nil {
+			lastErr = err
+		}
+		if c != nil {
+			last = c
+		}
+	}
+	return last, lastErr
+}
+
+// names lists a state's process names.
+func names(s *Snapshot) []string {
+	var out []string
+	for _, p := range s.Processes {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// TestAssemblerRefusesForgedMessages plays the attacks of issue 13 (any
+// client may publish under the prefix) and checks that the subscriber never
+// adopts a state the protocol rules out, keeps the last good state, asks
+// for a resync, and takes the real agent's next messages.
+func TestAssemblerRefusesForgedMessages(t *testing.T) {
+	s1 := snap([]Process{proc(1, 1, "a")}, nil)
+	s2 := snap([]Process{proc(1, 1, "a"), proc(2, 1, "b")}, nil)
+	s3 := snap([]Process{proc(2, 1, "b"), proc(3, 1, "c")}, nil)
+	fake := snap([]Process{proc(666, 1, "forged")}, nil)
+	msg := func(epoch string, build func(w *wire) []Message) func(w *wire, a *Assembler) (*Change, error) {
+		return func(w *wire, a *Assembler) (*Change, error) {
+			w.epoch = epoch
+			return feedAll(a, build(w))
+		}
+	}
+	snapshotAt := func(epoch string, seq uint64, s *Snapshot) func(w *wire, a *Assembler) (*Change, error) {
+		return msg(epoch, func(w *wire) []Message { return w.snapshot(seq, s) })
+	}
+	deltaAt := func(epoch string, seq, base uint64, from, to *Snapshot) func(w *wire, a *Assembler) (*Change, error) {
+		return msg(epoch, func(w *wire) []Message { return w.delta(seq, base, Diff(from, to)) })
+	}
+	hbAt := func(epoch string, seq uint64) func(w *wire, a *Assembler) (*Change, error) {
+		return msg(epoch, func(w *wire) []Message { return w.heartbeat(seq) })
+	}
+	confirm := func(epoch string, seq uint64) func(w *wire, a *Assembler) (*Change, error) {
+		return func(_ *wire, a *Assembler) (*Change, error) { return a.Confirm("h1", epoch, seq) }
+	}
+	const far = 1_000_000_000
+	tests := []struct {
+		name       string
+		steps      []trustStep
+		wantNames  []string
+		wantSeq    uint64
+		wantEpoch  string
+		wantSynced bool
+	}{
+		{name: "forged far-ahead delta on the right base is malformed",
+			steps: []trustStep{
+				{what: "real snapshot", do: snapshotAt(testEpoch, 1, s1)},
+				{what: "forged delta 1 -> 1e9+1", do: deltaAt(testEpoch, far+1, 1, s1, fake), err: true},
+				{what: "real delta 1 -> 2", do: deltaAt(testEpoch, 2, 1, s1, s2)},
+			},
+			wantNames: []string{"a", "b"}, wantSeq: 2, wantEpoch: testEpoch, wantSynced: true},
+		{name: "forged far-ahead delta on a far base is a gap",
+			steps: []trustStep{
+				{what: "real snapshot", do: snapshotAt(testEpoch, 1, s1)},
+				{what: "forged delta 1e9 -> 1e9+1", do: deltaAt(testEpoch, far+1, far, s1, fake), reason: "seq far ahead"},
+				{what: "real delta 1 -> 2", do: deltaAt(testEpoch, 2, 1, s1, s2)},
+			},
+			wantNames: []string{"a", "b"}, wantSeq: 2, wantEpoch: testEpoch, wantSynced: true},
+		{name: "forged far-ahead snapshot is a gap",
+			steps: []trustStep{
+				{what: "real snapshot", do: snapshotAt(testEpoch, 1, s1)},
+				{what: "forged snapshot 1e9", do: snapshotAt(testEpoch, far, fake), reason: "seq far ahead"},
+				{what: "real delta 1 -> 2", do: deltaAt(testEpoch, 2, 1, s1, s2)},
+			},
+			wantNames: []string{"a", "b"}, wantSeq: 2, wantEpoch: testEpoch, wantSynced: true},
+		{name: "forged next-seq delta is caught by the real one and resynced",
+			steps: []trustStep{
+				{what: "real snapshot", do: snapshotAt(testEpoch, 1, s1)},
+				{what: "forged delta 1 -> 2", do: deltaAt(testEpoch, 2, 1, s1, fake)},
+				{what: "real delta 1 -> 2", do: deltaAt(testEpoch, 2, 1, s1, s2), reason: "conflicting message"},
+				{what: "real delta 2 -> 3 waits for a base", do: deltaAt(testEpoch, 3, 2, s2, s3), reason: "no base state"},
+				{what: "real resync snapshot", do: snapshotAt(testEpoch, 4, s3)},
+			},
+			wantNames: []string{"b", "c"}, wantSeq: 4, wantEpoch: testEpoch, wantSynced: true},
+		{name: "forged snapshot of an older epoch is refused",
+			steps: []trustStep{
+				{what: "real snapshot", do: snapshotAt(testEpoch, 1, s1)},
+				{what: "forged older-epoch snapshot", do: snapshotAt(olderEpoch, 5, fake), reason: "older epoch"},
+				{what: "real delta 1 -> 2", do: deltaAt(testEpoch, 2, 1, s1, s2)},
+			},
+			wantNames: []string{"a", "b"}, wantSeq: 2, wantEpoch: testEpoch, wantSynced: true},
+		{name: "forged snapshot with a garbage epoch is malformed",
+			steps: []trustStep{
+				{what: "real snapshot", do: snapshotAt(testEpoch, 1, s1)},
+				{what: "forged garbage-epoch snapshot", do: snapshotAt("zzzz-not-an-epoch", 5, fake), err: true},
+				{what: "forged epoch without its random part", do: snapshotAt("ffffffffffffffff", 5, fake), err: true},
+				{what: "real delta 1 -> 2", do: deltaAt(testEpoch, 2, 1, s1, s2)},
+			},
+			wantNames: []string{"a", "b"}, wantSeq: 2, wantEpoch: testEpoch, wantSynced: true},
+		{name: "lower heartbeat seq in the same epoch is a gap",
+			steps: []trustStep{
+				{what: "real snapshot", do: snapshotAt(testEpoch, 1, s1)},
+				{what: "real delta 1 -> 2", do: deltaAt(testEpoch, 2, 1, s1, s2)},
+				{what: "heartbeat at seq 1", do: hbAt(testEpoch, 1), reason: "heartbeat behind"},
+			},
+			wantNames: []string{"a", "b"}, wantSeq: 2, wantEpoch: testEpoch},
+		{name: "forged far-ahead state at join is undone by the agent's answer",
+			steps: []trustStep{
+				{what: "forged snapshot first", do: snapshotAt(testEpoch, far, fake)},
+				{what: "real heartbeat", do: hbAt(testEpoch, 3), reason: "heartbeat behind"},
+				{what: "the agent answers seq 3", do: confirm(testEpoch, 3), reason: "state ahead of the agent"},
+				{what: "real resync snapshot", do: snapshotAt(testEpoch, 4, s3)},
+			},
+			wantNames: []string{"b", "c"}, wantSeq: 4, wantEpoch: testEpoch, wantSynced: true},
+		{name: "forged newer epoch is undone by the agent's answer",
+			steps: []trustStep{
+				{what: "real snapshot", do: snapshotAt(testEpoch, 1, s1)},
+				{what: "forged newer-epoch snapshot", do: snapshotAt(forgedEpoch, 1, fake)},
+				{what: "real heartbeat of the retired epoch", do: hbAt(testEpoch, 2), reason: "retired epoch still publishing"},
+				{what: "the agent answers its epoch", do: confirm(testEpoch, 2), reason: "epoch not confirmed by the agent"},
+				{what: "forged epoch again", do: hbAt(forgedEpoch, 2), reason: "retired epoch still publishing"},
+				{what: "real resync snapshot", do: snapshotAt(testEpoch, 3, s2)},
+				{what: "another forged newer epoch", do: snapshotAt(forgedEpoch2, 1, fake), reason: "unconfirmed new epoch"},
+			},
+			wantNames: []string{"a", "b"}, wantSeq: 3, wantEpoch: testEpoch, wantSynced: true},
+		{name: "a suspect host follows a real restart once the agent confirms it",
+			steps: []trustStep{
+				{what: "real snapshot", do: snapshotAt(testEpoch, 1, s1)},
+				{what: "forged newer-epoch snapshot", do: snapshotAt(forgedEpoch, 1, fake)},
+				{what: "the agent answers its epoch", do: confirm(testEpoch, 1), reason: "epoch not confirmed by the agent"},
+				{what: "restart's snapshot, unconfirmed", do: snapshotAt(restartEpoch, 1, s2), reason: "unconfirmed new epoch"},
+				{what: "the restarted agent answers", do: confirm(restartEpoch, 1), reason: "new epoch"},
+				{what: "restart's resync snapshot", do: snapshotAt(restartEpoch, 2, s3)},
+			},
+			wantNames: []string{"b", "c"}, wantSeq: 2, wantEpoch: restartEpoch, wantSynced: true},
+		{name: "a real restart is followed without asking",
+			steps: []trustStep{
+				{what: "real snapshot", do: snapshotAt(testEpoch, 1, s1)},
+				{what: "restart's snapshot", do: snapshotAt(restartEpoch, 1, s2)},
+				{what: "replay of the old run", do: snapshotAt(testEpoch, 1, s1), none: true},
+			},
+			wantNames: []string{"a", "b"}, wantSeq: 1, wantEpoch: restartEpoch, wantSynced: true},
+		{name: "a long real gap is closed with the agent's seq",
+			steps: []trustStep{
+				{what: "real snapshot", do: snapshotAt(testEpoch, 1, s1)},
+				{what: "real snapshot 500 states later", do: snapshotAt(testEpoch, 500, s2), reason: "seq far ahead"},
+				{what: "the agent answers seq 500", do: confirm(testEpoch, 500), none: true},
+				{what: "real resync snapshot", do: snapshotAt(testEpoch, 501, s3)},
+			},
+			wantNames: []string{"b", "c"}, wantSeq: 501, wantEpoch: testEpoch, wantSynced: true},
+		{name: "a duplicate is ignored, an old seq far behind is a contradiction",
+			steps: []trustStep{
+				{what: "real snapshot", do: snapshotAt(testEpoch, 1, s1)},
+				{what: "real delta 1 -> 2", do: deltaAt(testEpoch, 2, 1, s1, s2)},
+				{what: "the same delta again", do: deltaAt(testEpoch, 2, 1, s1, s2), none: true},
+				{what: "the agent answers seq 200", do: confirm(testEpoch, 200), none: true},
+				{what: "snapshot 200", do: snapshotAt(testEpoch, 200, s3)},
+				{what: "delta 3 far behind", do: deltaAt(testEpoch, 3, 2, s2, fake), reason: "seq behind"},
+			},
+			wantNames: []string{"b", "c"}, wantSeq: 200, wantEpoch: testEpoch, wantSynced: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWire(t, 0)
+			a := newAssembler(t, AssemblerConfig{})
+			for _, st := range tt.steps {
+				before, _ := a.State("h1")
+				c, err := st.do(w, a)
+				switch {
+				case st.err:
+					if !errors.Is(err, ErrMalformed) {
+						t.Fatalf("%s: error %v, want ErrMalformed", st.what, err)
+					}
+					if after, _ := a.State("h1"); after != before {
+						t.Fatalf("%s: a malformed message changed the state", st.what)
+					}
+					continue
+				case err != nil:
+					t.Fatalf("%s: %v", st.what, err)
+				case st.none:
+					if c != nil {
+						t.Fatalf("%s: change %+v, want none", st.what, c)
+					}
+					continue
+				case c == nil:
+					t.Fatalf("%s: no change", st.what)
+				case c.NeedResync != (st.reason != "") || c.Reason != st.reason:
+					t.Fatalf("%s: resync %v reason %q, want reason %q", st.what, c.NeedResync, c.Reason, st.reason)
+				}
+				if st.reason != "" && c.State != before {
+					t.Fatalf("%s: refused message replaced the state", st.what)
+				}
+			}
+			got, ok := a.State("h1")
+			info, _ := a.Info("h1")
+			if !ok || !slices.Equal(names(got), tt.wantNames) {
+				t.Fatalf("state %v, want processes %v", names(got), tt.wantNames)
+			}
+			if info.Seq != tt.wantSeq || info.Epoch != tt.wantEpoch || info.Synced != tt.wantSynced {
+				t.Fatalf("info epoch %s seq %d synced %v, want %s %d %v", info.Epoch, info.Seq, info.Synced, tt.wantEpoch, tt.wantSeq, tt.wantSynced)
+			}
+		})
+	}
+}
+
+func TestEpochOrder(t *testing.T) {
+	tests := []struct {
+		name  string
+		a, b  string
+		valid bool
+		cmp   int
+	}{
+		{"same", testEpoch, testEpoch, true, 0},
+		{"later start is newer", restartEpoch, testEpoch, true, 1},
+		{"earlier start is older", olderEpoch, testEpoch, true, -1},
+		{"same start, random part decides", "0000018c0a1b2c3d-00000000", testEpoch, true, -1},
+		{"upper-case hex is not an epoch", "0000018C0A1B2C3D-1F2E3D4C", testEpoch, false, 0},
+		{"missing random part", "0000018c0a1b2c3d", testEpoch, false, 0},
+		{"a token that is no epoch", "e1", testEpoch, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if ValidEpoch(tt.a) != tt.valid {
+				t.Fatalf("ValidEpoch(%q) = %v", tt.a, !tt.valid)
+			}
+			if !tt.valid {
+				if _, err := ParseEpoch(tt.a); !errors.Is(err, ErrMalformed) {
+					t.Fatalf("ParseEpoch(%q) error %v, want ErrMalformed", tt.a, err)
+				}
+				return
+			}
+			if got := CompareEpochs(tt.a, tt.b); got != tt.cmp {
+				t.Fatalf("CompareEpochs = %d, want %d", got, tt.cmp)
+			}
+		})
+	}
+}
+
+func TestNewEpochSortsByStartTime(t *testing.T) {
+	start := time.Date(2026, 11, 25, 22, 47, 4, 123456789, time.UTC)
+	earlier := NewEpoch(start)
+	later := NewEpoch(start.Add(time.Nanosecond))
+	if !ValidEpoch(earlier) || !ValidToken(earlier) {
+		t.Fatalf("NewEpoch gave %q, not a valid epoch token", earlier)
+	}
+	if CompareEpochs(later, earlier) != 1 {
+		t.Fatalf("epoch of a later start %s does not sort after %s", later, earlier)
+	}
+	got, err := ParseEpoch(earlier)
+	if err != nil || !got.Equal(start) {
+		t.Fatalf("ParseEpoch(%s) = %v, %v, want %v", earlier, got, err, start)
+	}
+}
+
+// TestConfirmRejectsBadInput checks Confirm's argument checks.
+func TestConfirmRejectsBadInput(t *testing.T) {
+	a := newAssembler(t, AssemblerConfig{})
+	tests := []struct {
+		name, host, epoch string
+	}{
+		{"host with a dot", "h.1", testEpoch},
+		{"garbage epoch", "h1", "e1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := a.Confirm(tt.host, tt.epoch, 1); err == nil {
+				t.Fatal("Confirm accepted it")
+			}
+		})
+	}
+}
