@@ -7,19 +7,74 @@ PKGS      := ./...
 GOFLAGS   ?=
 export GOFLAGS
 
-.PHONY: all build run test lint vet fmt-check bench plugins deps clean
+# Version stamping (`proctag version`, agent_version in snapshots, proctag_build_info):
+# git describe's version (0.0.0-dev outside a git checkout), the commit, and the build
+# date (SOURCE_DATE_EPOCH when set, for reproducible builds). Override any on the
+# command line: make build VERSION=v1.2.3.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
+COMMIT    ?= $(shell c=$$(git rev-parse HEAD 2>/dev/null) && { git diff --quiet HEAD 2>/dev/null && echo $$c || echo $$c-dirty; })
+DATE      ?= $(shell date -u -d "@$${SOURCE_DATE_EPOCH:-$$(date +%s)}" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
+BUILDINFO := github.com/proctag/proctag/agent/internal/buildinfo
+GO_LDFLAGS = -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT) -X $(BUILDINFO).date=$(DATE)
+
+# make install: PREFIX for the binary; the unit goes to /etc/systemd/system, or to
+# $(PREFIX)/lib/systemd/system for a /usr (package) install; DESTDIR stages it all.
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+BINDIR      ?= $(PREFIX)/bin
+UNITDIR     ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/systemd/system,/etc/systemd/system)
+SYSUSERSDIR ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/sysusers.d,/etc/sysusers.d)
+DOCDIR      ?= $(PREFIX)/share/doc/proctag
+CONFDIR     ?= /etc/proctag
+DEPLOY      := agent/deploy/systemd
+
+.PHONY: all build run test lint vet fmt-check bench plugins deps install clean
 
 all: build
 
-## deps: Debian packages the build needs (wabt for the hand-written WebAssembly plugin).
+## deps: Debian packages the build and tests need: wabt (wat2wasm, for the hand-written
+## WebAssembly plugin) and util-linux (setpriv, for the least-privilege test). Installed
+## with apt-get; where there is no apt-get (or no root), make says what to install.
+DEPS := wat2wasm:wabt setpriv:util-linux
 deps:
-	@command -v wat2wasm >/dev/null 2>&1 || { \
-		echo "installing wabt (wat2wasm)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wabt >/dev/null; }
+	@missing=""; for d in $(DEPS); do \
+		command -v $${d%%:*} >/dev/null 2>&1 || missing="$$missing $${d#*:}"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+		echo "make deps: please install these packages with your system's package manager:$$missing" >&2; \
+		echo "  (wabt provides wat2wasm, util-linux provides setpriv; there is no apt-get here)" >&2; exit 1; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "make deps: missing$$missing; run as root, or: sudo apt-get install -y$$missing" >&2; exit 1; fi; \
+	echo "installing$$missing"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null
 
-## build: the proctag binary in bin/.
+## build: the proctag binary in bin/, stamped with VERSION, COMMIT and DATE.
 build:
-	$(GO) build -o $(BIN) ./agent/cmd/proctag
+	$(GO) build -ldflags "$(GO_LDFLAGS)" -o $(BIN) ./agent/cmd/proctag
+
+## install: bin/proctag to $(BINDIR), the hardened systemd unit, the sysusers.d entry, the
+## tag-exec drop-in (as an example, in $(DOCDIR)) and an example config to
+## $(CONFDIR)/proctag.yaml unless one is there; without DESTDIR it also creates the system
+## user proctag (useradd) and installs the config 0640 root:proctag (it may hold credentials).
+install: build
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(CONFDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/proctag
+	sed 's|/usr/local/bin/proctag|$(BINDIR)/proctag|' $(DEPLOY)/proctag.service > $(DESTDIR)$(UNITDIR)/proctag.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/proctag.service
+	install -m 0644 $(DEPLOY)/proctag.sysusers $(DESTDIR)$(SYSUSERSDIR)/proctag.conf
+	install -m 0644 $(DEPLOY)/tag-exec.conf $(DEPLOY)/proctag.yaml $(DESTDIR)$(DOCDIR)/
+	@if [ -z "$(DESTDIR)" ] && ! id proctag >/dev/null 2>&1; then \
+		if command -v useradd >/dev/null 2>&1; then \
+			useradd --system --user-group --home-dir /var/lib/proctag --no-create-home \
+				--shell /usr/sbin/nologin --comment "proctag agent" proctag && echo "created the system user proctag"; \
+		else echo "no useradd here: create the system user proctag ($(SYSUSERSDIR)/proctag.conf) before starting the service"; fi; \
+	fi
+	@if [ -e $(DESTDIR)$(CONFDIR)/proctag.yaml ]; then \
+		echo "keeping $(DESTDIR)$(CONFDIR)/proctag.yaml (the example is in $(DESTDIR)$(DOCDIR))"; \
+	elif [ -z "$(DESTDIR)" ] && id proctag >/dev/null 2>&1; then \
+		install -m 0640 -g proctag $(DEPLOY)/proctag.yaml $(CONFDIR)/proctag.yaml; \
+	else install -m 0644 $(DEPLOY)/proctag.yaml $(DESTDIR)$(CONFDIR)/proctag.yaml; fi
+	@if [ -z "$(DESTDIR)" ]; then echo "installed; start it with: systemctl daemon-reload && systemctl enable --now proctag"; fi
 
 ## plugins: every example plugin under plugins/ to plugins/<name>/<name>.wasm.
 plugins: deps

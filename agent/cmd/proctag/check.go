@@ -25,7 +25,7 @@ func newCheckCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
-			logger := g.logger("warn")
+			logger := g.logger(oneShotLevel)
 			var errs, warns int
 			report := func(kind string, msg string) {
 				if kind == "error" {

@@ -49,8 +49,11 @@ func newRoot() *cobra.Command {
 		Short:         "Process and socket sync for Linux hosts, DeepFlow-compatible, with wasm tag plugins and NATS publishing",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// --version prints the same line as `proctag version`.
+		Version: agentVersion(),
 	}
-	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "trace, debug, info, warn or error (default: the config's log-level, else info)")
+	root.SetVersionTemplate(versionLine())
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "trace, debug, info, warn or error (default: for run the config's log-level, else info; for the one-shot commands warn)")
 	root.PersistentFlags().BoolVar(&g.logJSON, "log-json", false, "log as JSON lines")
 	root.AddCommand(
 		newRunCmd(g),
@@ -64,7 +67,14 @@ func newRoot() *cobra.Command {
 	return root
 }
 
-// logger is the one root logger; packages get Named children.
+// oneShotLevel is the default log level of the one-shot commands (scan,
+// explain, check, plugin test and status, watch): their output is the
+// answer, so the log adds only warnings and errors unless --log-level
+// asks for more.
+const oneShotLevel = "warn"
+
+// logger is the one root logger; packages get Named children. --log-level
+// wins over configLevel, which wins over info.
 func (g *globals) logger(configLevel string) hclog.Logger {
 	level := g.logLevel
 	if level == "" {

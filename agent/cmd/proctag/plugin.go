@@ -28,7 +28,7 @@ func newPluginCmd(g *globals) *cobra.Command {
 		Short: "Run one plugin on live or recorded processes; print inputs, outputs, violations and timings",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			logger := g.logger("warn")
+			logger := g.logger(oneShotLevel)
 			var p config.Plugin
 			if manifest != "" {
 				data, err := os.ReadFile(manifest)
@@ -70,7 +70,7 @@ func newPluginStatusCmd(g *globals) *cobra.Command {
 		Short: "Show each tenant's plugins as the running agent last reported them (loaded, faults, time per call)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := runner.LoadConfig(cfgPath, g.logger("warn"))
+			cfg, err := runner.LoadConfig(cfgPath, g.logger(oneShotLevel))
 			if err != nil {
 				return err
 			}

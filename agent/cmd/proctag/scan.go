@@ -26,7 +26,7 @@ func (f *scanFlags) register(cmd *cobra.Command) {
 // tick loads the config, builds the pipeline and runs one tick. The caller
 // closes the returned Parts.
 func (f *scanFlags) tick(cmd *cobra.Command, g *globals) (*runner.Parts, *snapshot.Snapshot, string, error) {
-	logger := g.logger("")
+	logger := g.logger(oneShotLevel)
 	cfg, err := runner.LoadConfig(f.config, logger)
 	if err != nil {
 		return nil, nil, "", err
@@ -34,6 +34,7 @@ func (f *scanFlags) tick(cmd *cobra.Command, g *globals) (*runner.Parts, *snapsh
 	if f.procRoot != "" {
 		cfg.ProcRoot = f.procRoot
 	}
+	runner.NoticeUnseen(cfg.ProcRoot, logger)
 	pt, err := runner.Build(cmd.Context(), cfg, logger, agentVersion(), "")
 	if err != nil {
 		return nil, nil, "", err

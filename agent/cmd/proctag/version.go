@@ -3,42 +3,31 @@ package main
 import (
 	"fmt"
 	"runtime"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
 	"github.com/proctag/proctag/abi"
+	"github.com/proctag/proctag/agent/internal/buildinfo"
 )
 
-// version is set at link time (-ldflags "-X main.version=v1.2.3"); otherwise
-// it comes from the module's build info.
-var version = ""
+// agentVersion is the version put into snapshots (agent_version): the
+// build's, from package buildinfo.
+func agentVersion() string { return buildinfo.Read().Version }
 
-func agentVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				return "devel-" + s.Value[:12]
-			}
-		}
-	}
-	return "devel"
+// versionLine is what `proctag version` and `proctag --version` print.
+func versionLine() string {
+	i := buildinfo.Read()
+	return fmt.Sprintf("proctag %s (commit %s, built %s, plugin ABI %s, %s, %s/%s)\n",
+		i.Version, i.ShortCommit(), i.Date, abiVersion(), i.GoVersion, runtime.GOOS, runtime.GOARCH)
 }
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the proctag version, ABI and Go versions",
+		Short: "Print the proctag version, commit, build date, plugin ABI and Go versions",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(cmd.OutOrStdout(), "proctag %s (plugin ABI %s, %s, %s/%s)\n",
-				agentVersion(), abiVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprint(cmd.OutOrStdout(), versionLine())
 			return nil
 		},
 	}

@@ -160,7 +160,7 @@ type scanResult struct {
 
 // scan runs `proctag scan --config cfg --format json` under hardLimit.
 func scan(ctx context.Context, cfg string) (scanResult, error) {
-	return runAgent(ctx, "scan", "--config", cfg, "--format", "json")
+	return runAgent(ctx, "scan", "--log-level", "info", "--config", cfg, "--format", "json")
 }
 
 // runAgent runs the agent with args (through the wrapper of agentCommand)

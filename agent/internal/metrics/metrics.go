@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/proctag/proctag/agent/internal/buildinfo"
 	"github.com/proctag/proctag/agent/snapshot"
 )
 
@@ -98,11 +99,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	collectPlugins(ch, plugins)
 }
 
-// Registry returns a registry with the collector and the Go and process
-// collectors of client_golang.
+// Registry returns a registry with the collector, proctag_build_info and
+// the Go and process collectors of client_golang.
 func (c *Collector) Registry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(c, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(c, newBuildInfo(buildinfo.Read()), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
 }
 

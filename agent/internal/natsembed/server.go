@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -35,6 +38,16 @@ type Config struct {
 	ReadyTimeout time.Duration
 }
 
+// ErrAddrInUse is Start's error (wrapped, with the address) when another
+// process already listens on Config.Listen: typically a NATS server or a
+// second agent on the default 127.0.0.1:4222. Start returns it at once
+// rather than after ReadyTimeout.
+var ErrAddrInUse = errors.New("address already in use")
+
+// readyPoll is how long one readiness check waits before Start looks for
+// a fatal error of the server again.
+const readyPoll = 50 * time.Millisecond
+
 // Server is a running embedded nats-server. Its methods are safe for
 // concurrent use.
 type Server struct {
@@ -43,7 +56,9 @@ type Server struct {
 }
 
 // Start starts the server and returns once it accepts client connections,
-// or an error when it cannot listen or is not ready within ReadyTimeout.
+// or an error: at once when it cannot listen (ErrAddrInUse when the
+// address is taken) or the server stops with a fatal error, else when it is
+// not ready within ReadyTimeout.
 func Start(cfg Config, logger hclog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
@@ -53,23 +68,65 @@ func Start(cfg Config, logger hclog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	addr := net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port))
+	if opts.Port > 0 {
+		if err := probe(addr); err != nil {
+			return nil, err
+		}
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
-		return nil, fmt.Errorf("embedded nats server on %s: %w", cfg.Listen, err)
+		return nil, fmt.Errorf("embedded nats server on %s: %w", addr, err)
 	}
-	ns.SetLoggerV2(&logAdapter{l: logger}, logger.IsDebug(), logger.IsTrace(), false)
+	adapter := &logAdapter{l: logger, fatal: make(chan string, 1)}
+	ns.SetLoggerV2(adapter, logger.IsDebug(), logger.IsTrace(), false)
 	ns.Start()
 	timeout := cfg.ReadyTimeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	if !ns.ReadyForConnections(timeout) {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-		return nil, fmt.Errorf("embedded nats server on %s: not ready within %s (port in use?)", opts.Host+":"+strconv.Itoa(opts.Port), timeout)
+	deadline := time.Now().Add(timeout)
+	for !ns.ReadyForConnections(readyPoll) {
+		var err error
+		select {
+		case msg := <-adapter.fatal:
+			err = fmt.Errorf("embedded nats server on %s: %s", addr, msg)
+			if strings.Contains(msg, "address already in use") {
+				err = fmt.Errorf("embedded nats server: listen %s: %w", addr, ErrAddrInUse)
+			}
+		default:
+			if time.Now().After(deadline) {
+				err = fmt.Errorf("embedded nats server on %s: not ready within %s", addr, timeout)
+			}
+		}
+		if err != nil {
+			ns.Shutdown()
+			ns.WaitForShutdown()
+			return nil, err
+		}
+	}
+	adapter.ready.Store(true)
+	select {
+	case msg := <-adapter.fatal: // between the last check and ready
+		logger.Error("nats server fatal", "detail", msg)
+	default:
 	}
 	logger.Info("embedded nats server ready", "url", ns.ClientURL(), "jetstream", cfg.JetStream)
 	return &Server{ns: ns, logger: logger}, nil
+}
+
+// probe listens on addr and closes at once, so that a taken or forbidden
+// address is an immediate, precise error: nats-server itself only logs it
+// from its accept loop.
+func probe(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("embedded nats server: listen %s: %w", addr, ErrAddrInUse)
+	}
+	if err != nil {
+		return fmt.Errorf("embedded nats server: %w", err)
+	}
+	return ln.Close()
 }
 
 func options(cfg Config) (*server.Options, error) {
@@ -122,11 +179,21 @@ func (s *Server) Shutdown() {
 }
 
 // logAdapter routes the server's printf-style logs to hclog with a constant
-// message; the server's text goes under the "detail" key.
-type logAdapter struct{ l hclog.Logger }
+// message; the server's text goes under the "detail" key. Its notices (the
+// start-up banner: version, name, ports, JetStream settings) are debug
+// lines: the agent logs one line of its own when the server is ready. The
+// first fatal message before the server is ready goes to fatal instead,
+// for Start to return.
+type logAdapter struct {
+	l     hclog.Logger
+	fatal chan string
+	ready atomic.Bool
+}
 
 func (a *logAdapter) Noticef(format string, v ...any) {
-	a.l.Info("nats server", "detail", fmt.Sprintf(format, v...))
+	if a.l.IsDebug() {
+		a.l.Debug("nats server", "detail", fmt.Sprintf(format, v...))
+	}
 }
 
 func (a *logAdapter) Warnf(format string, v ...any) {
@@ -134,7 +201,15 @@ func (a *logAdapter) Warnf(format string, v ...any) {
 }
 
 func (a *logAdapter) Fatalf(format string, v ...any) {
-	a.l.Error("nats server fatal", "detail", fmt.Sprintf(format, v...))
+	msg := fmt.Sprintf(format, v...)
+	if !a.ready.Load() {
+		select {
+		case a.fatal <- msg:
+			return
+		default: // Start has one already
+		}
+	}
+	a.l.Error("nats server fatal", "detail", msg)
 }
 
 func (a *logAdapter) Errorf(format string, v ...any) {

@@ -1,6 +1,9 @@
 package natsembed
 
 import (
+	"bytes"
+	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -80,15 +83,108 @@ func TestStartRejectsBadConfig(t *testing.T) {
 	}
 }
 
-func TestStartFailsWhenPortTaken(t *testing.T) {
+// TestStartFailsAtOnceWhenPortTaken starts a server on an address another
+// listener holds, with an hour to get ready: Start must return
+// ErrAddrInUse without waiting for that hour.
+func TestStartFailsAtOnceWhenPortTaken(t *testing.T) {
 	first, err := Start(Config{Listen: "127.0.0.1:0"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer first.Shutdown()
-	_, err = Start(Config{Listen: first.Addr().String(), ReadyTimeout: 2 * time.Second}, nil)
-	if err == nil {
-		t.Fatal("second server on the same port started")
+	plain, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	tests := []struct {
+		name   string
+		listen string
+	}{
+		{name: "another embedded server", listen: first.Addr().String()},
+		{name: "any other listener", listen: plain.Addr().String()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			done := make(chan error, 1)
+			go func() {
+				s, err := Start(Config{Listen: tt.listen, ReadyTimeout: time.Hour}, nil)
+				if err == nil {
+					s.Shutdown()
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if !errors.Is(err, ErrAddrInUse) || !strings.Contains(err.Error(), tt.listen) {
+					t.Fatalf("Start() error = %v, want ErrAddrInUse naming %s", err, tt.listen)
+				}
+			case <-time.After(time.Minute):
+				t.Fatal("Start waited for its ready timeout instead of failing at once")
+			}
+		})
+	}
+}
+
+// TestFatalBeforeReadyGoesToStart checks the adapter's routing of the
+// server's fatal messages: the first before readiness is Start's to
+// return, anything else is logged.
+func TestFatalBeforeReadyGoesToStart(t *testing.T) {
+	tests := []struct {
+		name       string
+		ready      bool
+		fatals     int
+		wantChan   bool
+		wantLogged int
+	}{
+		{name: "before ready", fatals: 1, wantChan: true},
+		{name: "two before ready", fatals: 2, wantChan: true, wantLogged: 1},
+		{name: "after ready", ready: true, fatals: 1, wantLogged: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			a := &logAdapter{l: hclog.New(&hclog.LoggerOptions{Output: &logs}), fatal: make(chan string, 1)}
+			a.ready.Store(tt.ready)
+			for range tt.fatals {
+				a.Fatalf("Error listening on port: %s, %q", "127.0.0.1:4222", "address already in use")
+			}
+			if got := len(a.fatal) == 1; got != tt.wantChan {
+				t.Errorf("fatal delivered to Start: %v, want %v", got, tt.wantChan)
+			}
+			if got := strings.Count(logs.String(), "nats server fatal"); got != tt.wantLogged {
+				t.Errorf("logged %d fatal lines, want %d:\n%s", got, tt.wantLogged, logs.String())
+			}
+		})
+	}
+}
+
+// TestBannerIsDebug starts a server with an info-level logger: the one
+// line logged is the agent's own "ready", not the server's banner.
+func TestBannerIsDebug(t *testing.T) {
+	tests := []struct {
+		level      hclog.Level
+		wantBanner bool
+	}{
+		{level: hclog.Info},
+		{level: hclog.Debug, wantBanner: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.level.String(), func(t *testing.T) {
+			var logs bytes.Buffer
+			s, err := Start(Config{Listen: "127.0.0.1:0"}, hclog.New(&hclog.LoggerOptions{Output: &logs, Level: tt.level}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Shutdown()
+			out := logs.String()
+			if !strings.Contains(out, "embedded nats server ready") {
+				t.Errorf("no ready line in:\n%s", out)
+			}
+			if got := strings.Contains(out, "Starting nats-server"); got != tt.wantBanner {
+				t.Errorf("banner logged: %v, want %v:\n%s", got, tt.wantBanner, out)
+			}
+		})
 	}
 }
 

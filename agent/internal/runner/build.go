@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -36,8 +37,18 @@ func LoadConfig(path string, logger hclog.Logger) (*config.Config, error) {
 	return cfg, nil
 }
 
-// WasmCacheDir is where wazero keeps compiled plugins between runs.
+// WasmCacheDir is where wazero keeps compiled plugins between runs: under
+// $CACHE_DIRECTORY (or else $STATE_DIRECTORY) when systemd set it, as the
+// unit's CacheDirectory= and StateDirectory= do, so that the agent writes
+// only where ProtectSystem=strict lets it; otherwise /var/cache/proctag
+// for root and the user's cache directory for anyone else.
 func WasmCacheDir() string {
+	if d := systemdDir("CACHE_DIRECTORY"); d != "" {
+		return filepath.Join(d, "wasm")
+	}
+	if d := systemdDir("STATE_DIRECTORY"); d != "" {
+		return filepath.Join(d, "wasm-cache")
+	}
 	if os.Geteuid() == 0 {
 		return "/var/cache/proctag/wasm"
 	}
@@ -45,6 +56,18 @@ func WasmCacheDir() string {
 		return filepath.Join(d, "proctag", "wasm")
 	}
 	return filepath.Join(os.TempDir(), "proctag-wasm")
+}
+
+// systemdDir is the first directory of the environment variable name, as
+// systemd sets $STATE_DIRECTORY and $CACHE_DIRECTORY (absolute paths,
+// colon-separated when the unit names several); "" when unset or not
+// absolute.
+func systemdDir(name string) string {
+	first, _, _ := strings.Cut(os.Getenv(name), ":")
+	if !filepath.IsAbs(first) {
+		return ""
+	}
+	return filepath.Clean(first)
 }
 
 // Parts are the step objects built from one config. Close releases them.

@@ -2,5 +2,8 @@
 // and runs the agent (Run): the tick loop at os-proc-socket-sync-interval,
 // the embedded NATS server or a connection to a real one, the publisher,
 // the plugin hot reload, metrics, SIGHUP reloads and a draining shutdown.
-// agent/cmd/proctag only parses flags and calls into here.
+// It also decides where the agent writes (WasmCacheDir and the JetStream
+// store: systemd's $CACHE_DIRECTORY and $STATE_DIRECTORY when set) and
+// says once at start what the agent cannot see for lack of capabilities
+// (NoticeUnseen). agent/cmd/proctag only parses flags and calls into here.
 package runner

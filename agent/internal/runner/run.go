@@ -44,6 +44,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, logger hclog.Log
 	if !cfg.ProcSyncEnabled {
 		return ErrSyncDisabled
 	}
+	NoticeUnseen(cfg.ProcRoot, logger)
 	url := cfg.NATS.URL
 	var srv *natsembed.Server
 	if url == "" {
@@ -55,8 +56,11 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, logger hclog.Log
 			JetStream: cfg.NATS.JetStream,
 			StoreDir:  stateDir("jetstream"),
 		}, logger)
+		if errors.Is(err, natsembed.ErrAddrInUse) {
+			return fmt.Errorf("%s: %w: set nats.embedded.listen to a free host:port, or nats.url to publish to the NATS server already there", cfg.File, err)
+		}
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", cfg.File, err)
 		}
 		srv = s
 		defer srv.Shutdown()
@@ -75,7 +79,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, logger hclog.Log
 	if opts.Ready != nil {
 		opts.Ready(url)
 	}
-	logger.Info("agent started", "host_id", parts.HostID, "epoch", epoch, "nats", url,
+	logger.Info("agent started", "version", opts.Version, "host_id", parts.HostID, "epoch", epoch, "nats", url,
 		"interval", cfg.SyncInterval, "proc_root", cfg.ProcRoot)
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -102,12 +106,18 @@ func publishConfig(cfg *config.Config, url, hostID string) publish.Config {
 		Creds: n.Creds, NKeySeed: n.NKeySeed, Token: n.Token, User: n.User, Password: n.Password,
 		TLSCA: n.TLSCA, TLSCert: n.TLSCert, TLSKey: n.TLSKey,
 		JetStream: n.JetStream, FullEvery: n.FullEvery, Interval: cfg.SyncInterval,
+		StreamLimits: publish.StreamLimits(n.JetStreamLimits),
 	}
 }
 
 // stateDir is where the agent keeps state between runs (the embedded
-// server's JetStream store).
+// server's JetStream store): under $STATE_DIRECTORY when systemd set it
+// (the unit's StateDirectory=), else /var/lib/proctag for root and the
+// user's cache directory for anyone else.
 func stateDir(name string) string {
+	if d := systemdDir("STATE_DIRECTORY"); d != "" {
+		return filepath.Join(d, name)
+	}
 	if os.Geteuid() == 0 {
 		return filepath.Join("/var/lib/proctag", name)
 	}

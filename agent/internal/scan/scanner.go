@@ -383,12 +383,13 @@ func (s *Scanner) warn(missing [numKinds]int, badStat int) {
 		}
 	}
 	if len(args) > 0 {
-		if os.Geteuid() != 0 {
-			args = append(args, "hint", "run as root or with CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH")
+		if privileged() {
+			// With the capabilities (or as root), what stays unreadable is
+			// the kernel's choice (e.g. a VM's init, or a process in
+			// another user namespace).
+			args = append(args, "hint", "some processes deny even a privileged agent (another user namespace, a sandboxed init)")
 		} else {
-			// As root, what stays unreadable is the kernel's choice (e.g. a
-			// VM's init, or a process in another user namespace).
-			args = append(args, "hint", "some processes deny even root (another user namespace, a sandboxed init)")
+			args = append(args, "hint", "run as root or with CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH")
 		}
 		s.logger.Warn("process files unreadable, their fields are left empty (counts are processes)", args...)
 	}

@@ -7,6 +7,14 @@
 // only, a timeout and caps on stdout and stderr; the whole group is killed
 // and the command reaped when it exits, times out or writes too much.
 //
+// Privilege: the command switches to os-app-tag-exec-user when the agent is
+// root or holds CAP_SETUID and CAP_SETGID; otherwise it runs as the agent's
+// own (non-root) user. It never runs as root unless the user is written
+// root (or 0): a root agent that cannot switch is a start-up error, and a
+// user that merely maps to uid 0 is refused. It inherits none of the
+// agent's capabilities: they are dropped from the inheritable and ambient
+// sets of the thread that starts it.
+//
 // The output format and its tolerance follow DeepFlow's agent (≤ v6.5,
 // serde_yaml 0.9 deserializing into `Vec<{pid: u64, tags: Vec<{key,
 // value}>}>`): see Parse. Matching tags against rules, tagged-only and

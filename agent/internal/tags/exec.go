@@ -8,12 +8,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/proctag/proctag/agent/internal/caps"
 )
 
 const (
@@ -41,8 +44,35 @@ func (e outputOverError) Error() string { return fmt.Sprintf("output over %d byt
 // Is makes errors.Is(err, errOutputOver) true.
 func (e outputOverError) Is(target error) bool { return target == errOutputOver }
 
-// execute runs the command once and returns its stdout.
+// execute runs the command once and returns its stdout. It runs on a
+// thread of its own whose inheritable and ambient capabilities are
+// dropped first, so that the command gets none of the agent's (an agent
+// started with ambient capabilities would otherwise pass them on through
+// setuid to a non-root user and exec). The thread lives until the command
+// is reaped, as Pdeathsig follows the thread that started the child, and
+// then ends with its goroutine, never to run other Go code.
 func (r *Runner) execute(ctx context.Context) ([]byte, error) {
+	type result struct {
+		out []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		if err := caps.DropInheritable(); err != nil {
+			done <- result{err: err}
+			return
+		}
+		out, err := r.executeHere(ctx)
+		done <- result{out, err}
+	}()
+	res := <-done
+	return res.out, res.err
+}
+
+// executeHere runs the command on the calling thread and returns its
+// stdout.
+func (r *Runner) executeHere(ctx context.Context) ([]byte, error) {
 	path, err := lookPath(r.argv[0])
 	if err != nil {
 		return nil, err

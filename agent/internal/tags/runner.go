@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/proctag/proctag/agent/internal/caps"
 )
 
 const (
@@ -32,10 +34,12 @@ type Config struct {
 	// disables the tag source.
 	Command []string
 	// User is os-app-tag-exec-user, a user name (or a numeric uid) the
-	// command runs as when the agent is root: uid, primary gid and the
-	// user's supplementary groups. DeepFlow sets only the uid. When the
-	// agent is not root the command runs as the agent's user, with one
-	// warning. Required with Command (the config's default is deepflow).
+	// command runs as when the agent is root or has CAP_SETUID and
+	// CAP_SETGID: uid, primary gid and the user's supplementary groups.
+	// DeepFlow sets only the uid. Without those capabilities the command
+	// runs as the agent's user, with one warning. A user of uid 0 must be
+	// written root (or 0). Required with Command (the config's default is
+	// deepflow).
 	User string
 	// Timeout bounds one run; zero means DefaultTimeout. On expiry the
 	// command's whole process group is killed.
@@ -73,13 +77,33 @@ type Runner struct {
 // start-up error rather than one per tick. An empty Command gives a Runner
 // whose Run returns an empty Result. logger is used as given (the caller
 // names it, e.g. logger.Named("tags")) and may be nil.
+//
+// The command runs as cfg.User when the agent can switch users: as root,
+// or as another user with CAP_SETUID and CAP_SETGID (the systemd unit's
+// tag-exec drop-in grants them). Without them it runs as the agent's own
+// user, with one warning, and a root agent without them is an error: the
+// command never runs as root unless cfg.User says root (or 0).
 func New(cfg Config, logger hclog.Logger) (*Runner, error) {
-	return newRunner(cfg, logger, os.Geteuid())
+	p := privileges{euid: os.Geteuid(), lookup: user.Lookup, lookupID: user.LookupId}
+	if s, err := caps.Current(); err == nil {
+		p.setID = s.Effective.Has(caps.SetUID, caps.SetGID)
+	}
+	return newRunner(cfg, logger, p)
 }
 
-// newRunner is New with the effective uid as a parameter, so that tests run
-// as root can check the non-root branch.
-func newRunner(cfg Config, logger hclog.Logger, euid int) (*Runner, error) {
+// privileges is what newRunner asks of the system, so that tests can
+// check every branch whoever runs them.
+type privileges struct {
+	// euid is the agent's effective uid.
+	euid int
+	// setID is true when CAP_SETUID and CAP_SETGID are effective.
+	setID bool
+	// lookup and lookupID read the user database (os/user's).
+	lookup, lookupID func(string) (*user.User, error)
+}
+
+// newRunner is New with the system's answers as a parameter.
+func newRunner(cfg Config, logger hclog.Logger, p privileges) (*Runner, error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
@@ -110,27 +134,46 @@ func newRunner(cfg Config, logger hclog.Logger, euid int) (*Runner, error) {
 	if cfg.User == "" {
 		return nil, errors.New("os-app-tag-exec-user: empty; name the user os-app-tag-exec runs as (DeepFlow runs nothing then)")
 	}
-	if euid != 0 {
-		logger.Warn("not running as root, os-app-tag-exec runs as the agent's user", "want_user", cfg.User, "uid", euid)
+	if !p.setID {
+		if p.euid == 0 && isRoot(cfg.User) {
+			logger.Info("os-app-tag-exec runs as root, as os-app-tag-exec-user says")
+			return r, nil
+		}
+		if p.euid == 0 {
+			return nil, fmt.Errorf("os-app-tag-exec-user: the agent is root without CAP_SETUID and CAP_SETGID, so it cannot switch to %q (and does not run the command as root instead)", cfg.User)
+		}
+		if cred, err := credential(cfg.User, p); err != nil || int(cred.Uid) != p.euid {
+			logger.Warn("without CAP_SETUID and CAP_SETGID, os-app-tag-exec runs as the agent's user",
+				"want_user", cfg.User, "uid", p.euid, "hint", "run as root or grant them (systemd: the tag-exec.conf drop-in adds them to AmbientCapabilities= and CapabilityBoundingSet=)")
+		}
 		return r, nil
 	}
-	cred, err := credential(cfg.User)
+	cred, err := credential(cfg.User, p)
 	if err != nil {
 		return nil, fmt.Errorf("os-app-tag-exec-user: %w", err)
+	}
+	if cred.Uid == 0 {
+		if !isRoot(cfg.User) {
+			return nil, fmt.Errorf("os-app-tag-exec-user: %q is uid 0; write root to run the command as root", cfg.User)
+		}
+		logger.Info("os-app-tag-exec runs as root, as os-app-tag-exec-user says")
 	}
 	r.cred = cred
 	return r, nil
 }
 
+// isRoot reports whether the operator asked for root in so many words.
+func isRoot(name string) bool { return name == "root" || name == "0" }
+
 // credential looks name up in the user database: uid, primary gid and
 // supplementary groups (none is a valid, empty list that clears the
 // agent's groups).
-func credential(name string) (*syscall.Credential, error) {
-	u, err := user.Lookup(name)
+func credential(name string, p privileges) (*syscall.Credential, error) {
+	u, err := p.lookup(name)
 	if err != nil {
 		var unknown user.UnknownUserError
 		if _, numErr := strconv.Atoi(name); numErr == nil && errors.As(err, &unknown) {
-			u, err = user.LookupId(name)
+			u, err = p.lookupID(name)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%q: %w", name, err)

@@ -370,27 +370,59 @@ func TestRunLooksUpBareNamesInItsOwnPath(t *testing.T) {
 	}
 }
 
+// fakeUsers is a user database of root, its alias toor (uid 0), nobody
+// and agent (uid 1000).
+func fakeUsers(name string) (*user.User, error) {
+	for _, u := range []user.User{
+		{Username: "root", Uid: "0", Gid: "0"},
+		{Username: "toor", Uid: "0", Gid: "0"},
+		{Username: "nobody", Uid: "65534", Gid: "65534"},
+		{Username: "agent", Uid: "1000", Gid: "1000"},
+	} {
+		if u.Username == name || u.Uid == name {
+			return &u, nil
+		}
+	}
+	return nil, user.UnknownUserError(name)
+}
+
 func TestNew(t *testing.T) {
+	var (
+		root     = privileges{euid: 0, setID: true}
+		rootNoID = privileges{euid: 0}
+		capped   = privileges{euid: 1000, setID: true}
+		plain    = privileges{euid: 1000}
+	)
 	tests := []struct {
 		name    string
 		cfg     Config
-		euid    int
+		priv    privileges
 		wantErr string
 		wantLog string
+		wantUID int // -1: runs as the agent's user, no switch
 	}{
-		{name: "missing user", cfg: Config{Command: []string{"/bin/true"}, User: "proctag-no-such-user"}, wantErr: `os-app-tag-exec-user: "proctag-no-such-user": user: unknown user`},
-		{name: "empty user", cfg: Config{Command: []string{"/bin/true"}}, wantErr: "os-app-tag-exec-user: empty"},
-		{name: "empty program", cfg: Config{Command: []string{""}, User: "nobody"}, wantErr: "program (first element) is empty"},
-		{name: "negative timeout", cfg: Config{Command: []string{"/bin/true"}, User: "nobody", Timeout: -time.Second}, wantErr: "os-app-tag-exec-timeout"},
-		{name: "numeric uid", cfg: Config{Command: []string{"/bin/true"}, User: "65534"}},
-		{name: "not root warns once", cfg: Config{Command: []string{"/bin/true"}, User: "proctag-no-such-user"}, euid: 1000, wantLog: "not running as root"},
-		{name: "disabled needs no user", cfg: Config{}},
+		{name: "missing user", cfg: Config{Command: []string{"/bin/true"}, User: "proctag-no-such-user"}, priv: root, wantErr: `os-app-tag-exec-user: "proctag-no-such-user": user: unknown user`},
+		{name: "empty user", cfg: Config{Command: []string{"/bin/true"}}, priv: root, wantErr: "os-app-tag-exec-user: empty"},
+		{name: "empty program", cfg: Config{Command: []string{""}, User: "nobody"}, priv: root, wantErr: "program (first element) is empty"},
+		{name: "negative timeout", cfg: Config{Command: []string{"/bin/true"}, User: "nobody", Timeout: -time.Second}, priv: root, wantErr: "os-app-tag-exec-timeout"},
+		{name: "root switches to the user", cfg: Config{Command: []string{"/bin/true"}, User: "nobody"}, priv: root, wantUID: 65534},
+		{name: "numeric uid", cfg: Config{Command: []string{"/bin/true"}, User: "65534"}, priv: root, wantUID: 65534},
+		{name: "non-root with CAP_SETUID and CAP_SETGID switches", cfg: Config{Command: []string{"/bin/true"}, User: "nobody"}, priv: capped, wantUID: 65534},
+		{name: "non-root without them warns once", cfg: Config{Command: []string{"/bin/true"}, User: "proctag-no-such-user"}, priv: plain, wantLog: "without CAP_SETUID and CAP_SETGID", wantUID: -1},
+		{name: "non-root as its own user is quiet", cfg: Config{Command: []string{"/bin/true"}, User: "agent"}, priv: plain, wantUID: -1},
+		{name: "root without the capabilities never falls back to root", cfg: Config{Command: []string{"/bin/true"}, User: "nobody"}, priv: rootNoID, wantErr: `cannot switch to "nobody"`},
+		{name: "root without the capabilities runs root when told", cfg: Config{Command: []string{"/bin/true"}, User: "root"}, priv: rootNoID, wantUID: -1},
+		{name: "root written as root", cfg: Config{Command: []string{"/bin/true"}, User: "root"}, priv: root, wantUID: 0},
+		{name: "root written as 0", cfg: Config{Command: []string{"/bin/true"}, User: "0"}, priv: capped, wantUID: 0},
+		{name: "an alias of uid 0 is refused", cfg: Config{Command: []string{"/bin/true"}, User: "toor"}, priv: root, wantErr: `"toor" is uid 0; write root`},
+		{name: "disabled needs no user", cfg: Config{}, priv: plain, wantUID: -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
 			logger := hclog.New(&hclog.LoggerOptions{Output: &logs})
-			r, err := newRunner(tt.cfg, logger, tt.euid)
+			tt.priv.lookup, tt.priv.lookupID = fakeUsers, fakeUsers
+			r, err := newRunner(tt.cfg, logger, tt.priv)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("New() error = %v, want one containing %q", err, tt.wantErr)
@@ -403,11 +435,11 @@ func TestNew(t *testing.T) {
 			if got := strings.Count(logs.String(), "[WARN]"); (tt.wantLog != "") != (got == 1) || !strings.Contains(logs.String(), tt.wantLog) {
 				t.Fatalf("logs = %q, want %d warning containing %q", logs.String(), min(len(tt.wantLog), 1), tt.wantLog)
 			}
-			if tt.euid != 0 && r.cred != nil {
-				t.Fatal("non-root runner switches credentials")
-			}
-			if _, err := r.Run(t.Context()); err != nil {
-				t.Fatalf("Run() error = %v", err)
+			switch {
+			case tt.wantUID < 0 && r.cred != nil:
+				t.Fatalf("runner switches to uid %d, want the agent's user", r.cred.Uid)
+			case tt.wantUID >= 0 && (r.cred == nil || int(r.cred.Uid) != tt.wantUID):
+				t.Fatalf("runner credential = %+v, want uid %d", r.cred, tt.wantUID)
 			}
 		})
 	}
