@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/proctag/proctag/agent/internal/waitfor"
 	"github.com/proctag/proctag/agent/snapshot"
 	"github.com/proctag/proctag/agent/snapshot/natssub"
 )
@@ -63,20 +64,13 @@ func TestPublishWithWrongTokenRetriesWithoutBlocking(t *testing.T) {
 	p := startPublisher(t, Config{URL: url, Token: "wrong"})
 	p.Submit(host(1, proc(10, "a")), snapshot.Stats{}) // must return although the server refuses us
 	// The refusal is recorded (and logged once) while the publisher retries.
-	deadline := time.Now().Add(waitLimit)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for range tick.C {
+	var last struct{ Err string }
+	waitfor.Until(t, waitLimit, func() bool {
 		p.errMu.Lock()
-		last := p.lastConnectErr
+		last.Err = p.lastConnectErr
 		p.errMu.Unlock()
-		if strings.Contains(strings.ToLower(last), "authorization") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no authorization error recorded; last error %q", last)
-		}
-	}
+		return strings.Contains(strings.ToLower(last.Err), "authorization")
+	}, "no authorization error recorded; last %+v", &last)
 	var st snapshot.Stats
 	p.AddCounters(&st)
 	if st.PublishedMessages != 0 {

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/proctag/proctag/agent/internal/natsembed"
+	"github.com/proctag/proctag/agent/internal/waitfor"
 	"github.com/proctag/proctag/agent/snapshot"
 	"github.com/proctag/proctag/agent/snapshot/natssub"
 )
@@ -177,23 +178,18 @@ func sameContent(a, b *snapshot.Snapshot) bool {
 		(len(a.Sockets) == 0 || reflect.DeepEqual(a.Sockets, b.Sockets))
 }
 
-// waitCounter waits until the publisher's counters satisfy ok. Counters move
-// on the publisher's goroutine; there is no event to wait on but their value.
-func waitCounter(t *testing.T, p *Publisher, what string, ok func(st snapshot.Stats) bool) {
+// waitCounter waits until the publisher's counters satisfy ok and returns
+// them. Counters move on the publisher's goroutine; there is no event to
+// wait on but their value.
+func waitCounter(t *testing.T, p *Publisher, what string, ok func(st snapshot.Stats) bool) snapshot.Stats {
 	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for range tick.C {
-		var st snapshot.Stats
+	var st snapshot.Stats
+	waitfor.Until(t, waitLimit, func() bool {
+		st = snapshot.Stats{}
 		p.AddCounters(&st)
-		if ok(st) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("publisher counters never showed %s: %+v", what, st)
-		}
-	}
+		return ok(st)
+	}, "publisher counters never showed %s: %+v", what, &st)
+	return st
 }
 
 // host builds a state of host-a with the given processes (pid, name) and one

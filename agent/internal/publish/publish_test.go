@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/proctag/proctag/agent/internal/natsembed"
+	"github.com/proctag/proctag/agent/internal/waitfor"
 	"github.com/proctag/proctag/agent/snapshot"
 	"github.com/proctag/proctag/agent/snapshot/natssub"
 )
@@ -175,21 +175,16 @@ func TestLateSubscriberGetsStateFromJetStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.waitChange("the resync snapshot", func(c snapshot.Change) bool { return c.Kind == snapshot.KindSnapshot })
-	deadline := time.Now().Add(waitLimit)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for range tick.C { // the purge follows the publish; poll the stream until it is done
+	// The purge follows the publish; poll the stream until it is done.
+	var state struct{ Msgs uint64 }
+	waitfor.Until(t, waitLimit, func() bool {
 		info, err := js.StreamInfo(snapshot.StreamName("proctag"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if info.State.Msgs == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stream keeps %d messages after a new full snapshot, want 1", info.State.Msgs)
-		}
-	}
+		state.Msgs = info.State.Msgs
+		return state.Msgs == 1
+	}, "stream keeps %+v after a new full snapshot, want 1 message", &state)
 }
 
 func TestChunkedSnapshotsAtSmallMaxPayload(t *testing.T) {
@@ -199,8 +194,9 @@ func TestChunkedSnapshotsAtSmallMaxPayload(t *testing.T) {
 	big := bigHost(400)
 	p.Submit(big, snapshot.Stats{})
 	w.waitState("host-a", big)
-	var st snapshot.Stats
-	p.AddCounters(&st)
+	// The subscriber can assemble the snapshot before the publisher's flush
+	// returns and it counts what it sent: wait for the count, then check it.
+	st := waitCounter(t, p, "the full snapshot counted", func(st snapshot.Stats) bool { return st.LastFullBytes > 0 })
 	if st.PublishedMessages < 5 || st.LastFullBytes < 4*2048 {
 		t.Fatalf("snapshot went out in %d messages, %d bytes: not chunked", st.PublishedMessages, st.LastFullBytes)
 	}

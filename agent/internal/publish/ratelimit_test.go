@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/proctag/proctag/agent/internal/natsembed"
+	"github.com/proctag/proctag/agent/internal/waitfor"
 	"github.com/proctag/proctag/agent/snapshot"
 )
 
@@ -60,21 +61,14 @@ func recordKinds(t *testing.T, nc *nats.Conn) *kinds {
 // wait waits until n messages were received and returns them.
 func (k *kinds) wait(t *testing.T, n int) []snapshot.Kind {
 	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for range tick.C {
+	var got []snapshot.Kind
+	waitfor.Until(t, waitLimit, func() bool {
 		k.mu.Lock()
-		got := slices.Clone(k.list)
+		got = slices.Clone(k.list)
 		k.mu.Unlock()
-		if len(got) >= n {
-			return got[:n]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("received %v, want %d messages", got, n)
-		}
-	}
-	return nil
+		return len(got) >= n
+	}, "received %v, want %d messages", &got, n)
+	return got[:n]
 }
 
 // TestResyncRequestsAreRateLimited floods an agent with resync requests,

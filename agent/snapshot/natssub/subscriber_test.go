@@ -62,27 +62,18 @@ func TestBadMessagesLeaveTheStateAlone(t *testing.T) {
 	}
 	s := &snapshot.Snapshot{Host: snapshot.Host{HostID: "h1"}, Processes: []snapshot.Process{{PID: 1, StartTime: 1, Name: "init", MatchedRule: -1}}}
 	env := snapshot.Envelope{HostID: "h1", Epoch: snapshot.NewEpoch(time.Now()), Seq: 1, MsgID: 1}
-	// Wait until the subscription is live: publish until a change comes.
 	msgs, err := enc.EncodeSnapshot(env, s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
+	select { // a message published once the subscriber is ready is seen
+	case <-sub.Ready():
+	case <-time.After(20 * time.Second):
+		t.Fatal("subscriber not ready within 20s")
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for len(sub.Hosts()) == 0 {
-		publishMsgs(t, nc, msgs)
-		if err := nc.Flush(); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-sub.Changes():
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("subscriber never saw the snapshot")
-		}
+	publishMsgs(t, nc, msgs)
+	if c := next(t, sub); c.Kind != snapshot.KindSnapshot || c.State == nil {
+		t.Fatalf("first change %+v, want the snapshot", c)
 	}
 	before, _ := sub.State("h1")
 

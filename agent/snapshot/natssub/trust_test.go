@@ -10,6 +10,7 @@ import (
 
 	"github.com/proctag/proctag/agent/internal/natsembed"
 	"github.com/proctag/proctag/agent/internal/publish"
+	"github.com/proctag/proctag/agent/internal/waitfor"
 	"github.com/proctag/proctag/agent/snapshot"
 )
 
@@ -121,19 +122,12 @@ func (b *bus) forge(kind snapshot.Kind, epoch string, seq, base uint64, body any
 // waitPublished waits until the agent has sent n messages.
 func (b *bus) waitPublished(n uint64) {
 	b.t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for range tick.C {
-		var st snapshot.Stats
+	var st snapshot.Stats
+	waitfor.Until(b.t, waitLimit, func() bool {
+		st = snapshot.Stats{}
 		b.agent.AddCounters(&st)
-		if st.PublishedMessages >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			b.t.Fatalf("agent published %d messages, want %d", st.PublishedMessages, n)
-		}
-	}
+		return st.PublishedMessages >= n
+	}, "agent published fewer than %d messages: %+v", n, &st)
 }
 
 // state builds host-a's state with processes of the given names.
@@ -195,17 +189,7 @@ func (w *watch) until(what string, ok func(c snapshot.Change) bool) snapshot.Cha
 // waitErrs waits until the subscriber counted n bad messages.
 func waitErrs(t *testing.T, sub *Subscriber, n uint64) {
 	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for range tick.C {
-		if sub.errs.Load() >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("subscriber counted %d bad messages, want %d", sub.errs.Load(), n)
-		}
-	}
+	waitfor.Until(t, waitLimit, func() bool { return sub.errs.Load() >= n }, "subscriber counted fewer than %d bad messages", n)
 }
 
 // TestForgedMessagesOnAnOpenBus runs the attacks of issue 13 through a real
