@@ -278,16 +278,13 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 	if s == nil || !p.nc.IsConnected() {
 		return 0 // nothing to send yet, or nowhere to send it: the reconnect brings a full snapshot
 	}
-	full := p.needFull.Load() || p.prev == nil || (fresh && p.ticksSinceFull+1 >= p.cfg.FullEvery)
-	var resyncWait time.Duration
-	if !full && p.resyncReq.Load() {
-		// Requests are served by a full snapshot at most once per
-		// ResyncMinGap after the last full one, whatever sent it.
-		if resyncWait = p.cfg.ResyncMinGap - p.now().Sub(p.lastFull); resyncWait <= 0 {
-			full, resyncWait = true, 0
-		}
-	}
-	if !full && !fresh {
+	now := p.now()
+	kind, resyncWait := decide(sendState{
+		NeedFull: p.needFull.Load(), HasPrev: p.prev != nil, Fresh: fresh,
+		TicksSinceFull: p.ticksSinceFull, FullEvery: p.cfg.FullEvery,
+		ResyncRequested: p.resyncReq.Load(), LastFull: p.lastFull, ResyncMinGap: p.cfg.ResyncMinGap,
+	}, now)
+	if kind == sendNothing {
 		return resyncWait
 	}
 	p.mu.Lock()
@@ -299,10 +296,10 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 	if fresh {
 		p.ticksSinceFull++
 	}
-	if full {
+	if kind == sendFull {
 		p.needFull.Store(false)
 		p.resyncReq.Store(false) // this full snapshot answers every request so far
-		p.lastFull = p.now()
+		p.lastFull = now
 		p.sendFull(ctx, state)
 		return 0
 	}
