@@ -15,10 +15,11 @@
 //	PID/environ                NUL-separated with a trailing NUL
 //	PID/cgroup                 file content as given (v1 lines or "0::/path")
 //	PID/exe                    symlink to the executable (absent for kernel threads)
-//	PID/ns/net                 symlink "net:[N]"
+//	PID/ns/net                 symlink "net:[N]" (left out with Proc.HideNetNS)
 //	PID/fd/N                   symlinks "socket:[N]", "pipe:[N]", "/dev/null", ...
 //	PID/net -> ../.fakeproc/net/N   shared per-namespace tcp, tcp6, udp, udp6
 //	PID/root -> ../.fakeproc/root/NAME   the process's root: NAME/etc/passwd
+//	                           (a file, or a FIFO, a symlink or a sparse file)
 //
 // Written as root, every PID directory and its files are owned by the
 // process's UID and GID, as procfs shows them (the task's effective ids);

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"golang.org/x/sys/unix"
 )
 
 // rootDir is where Write puts the root filesystems that PID/root links to,
@@ -14,11 +16,23 @@ const rootDir = ".fakeproc/root"
 // HostRoot is the root name a Proc with an empty Root is in.
 const HostRoot = "host"
 
-// Root is the part of a process's root filesystem the agent reads.
+// Root is the part of a process's root filesystem the agent reads. The
+// fields after Passwd make etc/passwd hostile, as anyone who controls a
+// root directory (a container, a chroot, a user namespace) can make it:
+// at most one of them may be set.
 type Root struct {
 	// Passwd is the content of etc/passwd; "" writes no file, as in a
 	// distroless image.
 	Passwd string `yaml:"passwd"`
+	// PasswdFIFO makes etc/passwd a named pipe that nobody writes to, so
+	// that a blocking open or read of it never returns.
+	PasswdFIFO bool `yaml:"passwd-fifo"`
+	// PasswdLink makes etc/passwd a symlink to this target, e.g.
+	// "/dev/zero", an endless file outside the root.
+	PasswdLink string `yaml:"passwd-link"`
+	// PasswdSizeBytes, when larger than Passwd, extends etc/passwd to this
+	// size with a hole (a sparse file of zero bytes after Passwd).
+	PasswdSizeBytes int64 `yaml:"passwd-size-bytes"`
 }
 
 // HostPasswd is an Ubuntu 24.04 host's /etc/passwd, shortened: root,
@@ -72,8 +86,39 @@ func (w *writer) writeRoots(dir string, roots map[string]Root) {
 		}
 		etc := filepath.Join(dir, rootDir, name, "etc")
 		w.mkdir(etc)
-		if r := roots[name]; r.Passwd != "" {
-			w.file(filepath.Join(etc, "passwd"), []byte(r.Passwd), 0o644)
+		w.passwd(filepath.Join(etc, "passwd"), roots[name])
+	}
+}
+
+// passwd writes etc/passwd of root r at path.
+func (w *writer) passwd(path string, r Root) {
+	if w.err != nil {
+		return
+	}
+	if r.PasswdFIFO && r.PasswdLink != "" || (r.PasswdFIFO || r.PasswdLink != "") && (r.Passwd != "" || r.PasswdSizeBytes > 0) {
+		w.fail(fmt.Errorf("root passwd: more than one of passwd, passwd-fifo and passwd-link"))
+		return
+	}
+	// A rewrite never writes through what an earlier layout left there.
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		if err := os.Remove(path); err != nil {
+			w.fail(err)
+			return
+		}
+	}
+	switch {
+	case r.PasswdFIFO:
+		if err := removeIfExists(path); err != nil {
+			w.fail(err)
+			return
+		}
+		w.err = unix.Mkfifo(path, 0o644)
+	case r.PasswdLink != "":
+		w.symlink(r.PasswdLink, path)
+	case r.Passwd != "" || r.PasswdSizeBytes > 0:
+		w.file(path, []byte(r.Passwd), 0o644)
+		if w.err == nil && r.PasswdSizeBytes > int64(len(r.Passwd)) {
+			w.err = os.Truncate(path, r.PasswdSizeBytes)
 		}
 	}
 }

@@ -55,6 +55,11 @@ type Proc struct {
 	// NetNS is the network namespace inode: ns/net links to "net:[NetNS]"
 	// and net/ to the namespace's tables. 0 writes neither.
 	NetNS uint64 `yaml:"netns"`
+	// HideNetNS leaves out the ns/net link but still links net/ to the
+	// tables of NetNS, as procfs shows a process whose ns/net the reader
+	// may not follow (pid 1 of a sandbox, another user namespace) while
+	// /proc/PID/net/ still opens its namespace's tables.
+	HideNetNS bool `yaml:"hide-netns"`
 	// Root names the entry of Tree.Roots that the root symlink links to;
 	// "" means HostRoot.
 	Root string `yaml:"root"`

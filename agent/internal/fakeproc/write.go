@@ -149,7 +149,9 @@ func (w *writer) proc(dir string, p *Proc, roots map[string]Root) {
 	}
 	if p.NetNS != 0 {
 		ns := strconv.FormatUint(p.NetNS, 10)
-		w.symlink("net:["+ns+"]", filepath.Join(pd, "ns", "net"))
+		if !p.HideNetNS {
+			w.symlink("net:["+ns+"]", filepath.Join(pd, "ns", "net"))
+		}
 		w.symlink(filepath.Join("..", netDir, ns), filepath.Join(pd, "net"))
 	}
 	for _, fd := range p.FDs {
