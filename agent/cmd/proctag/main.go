@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -26,6 +27,9 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 type globals struct {
 	logLevel string
 	logJSON  bool
+	// stderr is where the log goes: the root command's error writer
+	// (os.Stderr unless a test set another).
+	stderr func() io.Writer
 }
 
 func main() {
@@ -52,6 +56,7 @@ func newRoot() *cobra.Command {
 		// --version prints the same line as `proctag version`.
 		Version: agentVersion(),
 	}
+	g.stderr = root.ErrOrStderr
 	root.SetVersionTemplate(versionLine())
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "trace, debug, info, warn or error (default: for run the config's log-level, else info; for the one-shot commands warn)")
 	root.PersistentFlags().BoolVar(&g.logJSON, "log-json", false, "log as JSON lines")
@@ -86,7 +91,7 @@ func (g *globals) logger(configLevel string) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{
 		Name:       "proctag",
 		Level:      hclog.LevelFromString(level),
-		Output:     os.Stderr,
+		Output:     g.stderr(),
 		JSONFormat: g.logJSON,
 	})
 }

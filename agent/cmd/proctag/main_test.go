@@ -110,6 +110,15 @@ func TestScanGeneratedTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	golden(t, "scan-basic.json.golden", normalizeScan(t, out, tree.BootTime))
+}
+
+// normalizeScan parses the JSON output of `proctag scan` on a fake tree
+// booted at bootTime (seconds since the epoch), checks what depends on the
+// machine or the clock, fixes it, and returns the snapshot indented for a
+// golden file.
+func normalizeScan(t *testing.T, out string, bootTime int64) []byte {
+	t.Helper()
 	var snap snapshot.Snapshot
 	if err := json.Unmarshal([]byte(out), &snap); err != nil {
 		t.Fatalf("scan output is not a snapshot: %v\n%s", err, out)
@@ -125,8 +134,8 @@ func TestScanGeneratedTree(t *testing.T) {
 			t.Errorf("pid %d: uid 0 is user %q, want root", p.PID, p.User)
 		}
 		p.User = ""
-		p.StartTime -= tree.BootTime * 1000
+		p.StartTime -= bootTime * 1000
 	}
 	got, _ := json.MarshalIndent(&snap, "", "  ")
-	golden(t, "scan-basic.json.golden", append(got, '\n'))
+	return append(got, '\n')
 }
