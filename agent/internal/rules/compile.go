@@ -1,9 +1,9 @@
 package rules
 
 import (
-	"fmt"
-	"regexp"
 	"strconv"
+
+	"github.com/proctag/proctag/agent/internal/rustre"
 )
 
 // MatchType says which text a rule's regex is tested on.
@@ -36,16 +36,15 @@ type rule struct {
 	spec      Spec
 	matchType MatchType
 	drop      bool
-	re        *regexp.Regexp
-	// wordBoundary: the Rust pattern uses Unicode \b/\B; subjects with
-	// non-ASCII text are matched by boundaryMatcher instead of re.
-	wordBoundary bool
-	bm           *boundaryMatcher
+	// re is match-regex in the Rust regex crate's dialect, as DeepFlow
+	// compiles it with Regex::new.
+	re *rustre.Regexp
 	// rewrite is rewrite-name after %VAR% expansion; tmpl its compiled
-	// form. Only accept rules on process_name and cmdline rewrite, and only
-	// when rewrite is not empty (DeepFlow: `!replace.is_empty()`).
+	// form (a Rust replace_all template). Only accept rules on
+	// process_name and cmdline rewrite, and only when rewrite is not empty
+	// (DeepFlow: `!replace.is_empty()`).
 	rewrite  string
-	tmpl     template
+	tmpl     *rustre.Template
 	envNames []string // %VAR% names looked up, for lint
 	// always: the appended accept-all rule, which needs no regex run.
 	always bool
@@ -99,9 +98,11 @@ func compileRule(i int, sp Spec, env Env) (*rule, []*RuleError) {
 	bad := func(key string, err error) {
 		errs = append(errs, &RuleError{Index: i, Spec: sp, Key: key, Err: err})
 	}
-	if err := r.compileRegex(sp.MatchRegex); err != nil {
+	re, err := rustre.Compile(sp.MatchRegex)
+	if err != nil {
 		bad("match-regex", err)
 	}
+	r.re = re
 	switch sp.Action {
 	case "", "accept":
 	case "drop":
@@ -126,62 +127,12 @@ func compileRule(i int, sp Spec, env Env) (*rule, []*RuleError) {
 	}
 	r.rewrite, r.envNames = expandEnv(sp.RewriteName, env)
 	if r.rewrites() {
-		r.tmpl = compileTemplate(r.rewrite, r.re.NumSubexp(), r.re.SubexpIndex)
+		r.tmpl = r.re.Template(r.rewrite)
 	}
 	r.acceptReason = "accepted by rule " + strconv.Itoa(i)
 	r.dropReason = "dropped by rule " + strconv.Itoa(i)
 	return r, nil
 }
 
-func (r *rule) compileRegex(src string) error {
-	tr, err := translate(src)
-	if err != nil {
-		return err
-	}
-	re, err := regexp.Compile(tr.pattern)
-	if err != nil {
-		return fmt.Errorf("%w", err)
-	}
-	r.re = re
-	r.wordBoundary = tr.wordBoundary
-	if r.wordBoundary {
-		bm, err := newBoundaryMatcher(tr.pattern)
-		if err != nil {
-			return err
-		}
-		r.bm = bm
-	}
-	return nil
-}
-
 // Len returns the number of rules that apply, the implicit one included.
 func (s *Set) Len() int { return len(s.rules) }
-
-// match reports whether the rule's regex matches subject (unanchored).
-func (r *rule) match(subject string) bool {
-	if r.wordBoundary && !isASCII(subject) {
-		return r.bm.match(subject)
-	}
-	return r.re.MatchString(subject)
-}
-
-// allMatches returns the submatch indexes of every match, with Rust's
-// iteration rules (an empty match right after a match is skipped).
-func (r *rule) allMatches(subject string) [][]int {
-	if r.wordBoundary && !isASCII(subject) {
-		return r.bm.findAll(subject)
-	}
-	// Go's FindAll skips an empty match abutting the previous match and
-	// steps one rune after an empty match, which is regex 1.8's
-	// CaptureMatches iterator.
-	return r.re.FindAllStringSubmatchIndex(subject, -1)
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}

@@ -7,7 +7,7 @@ import (
 )
 
 // Sentinels wrapped by RuleError.Err, for callers that branch with
-// errors.Is. A bad regex wraps ErrDialect or a *syntax.Error.
+// errors.Is. A bad regex is a *rustre.Error instead (errors.As).
 var (
 	// ErrAction: action is not "", accept or drop (case-sensitive).
 	ErrAction = errors.New("unknown action")
@@ -25,7 +25,8 @@ type RuleError struct {
 	Spec Spec
 	// Key is the YAML key at fault: match-regex, match-type or action.
 	Key string
-	// Err says why; it wraps ErrAction, ErrMatchType or ErrDialect.
+	// Err says why: ErrAction, ErrMatchType, or for match-regex the
+	// *rustre.Error of the Rust dialect translation.
 	Err error
 }
 

@@ -255,9 +255,8 @@ func (e *Evaluator) runRules(procs []Proc, i int, tr *trace) decision {
 				subject = p.Cmdline
 			}
 			e.evals++
-			ms := r.allMatches(subject)
-			d.name = r.tmpl.replaceAll(subject, ms)
-			tr.rewrite(r, subject, ms, d.name)
+			d.name = r.tmpl.ReplaceAllString(subject)
+			tr.rewrite(r, subject, d.name)
 		}
 		return d
 	}
@@ -269,12 +268,12 @@ func (e *Evaluator) matchRule(r *rule, procs []Proc, i int, tr *trace) bool {
 	switch {
 	case r.matchType == MatchProcessName:
 		e.evals++
-		ok := r.match(p.ProcessName)
+		ok := r.re.MatchString(p.ProcessName)
 		tr.step(r, p.ProcessName, ok)
 		return ok
 	case r.matchType == MatchCmdline:
 		e.evals++
-		ok := r.match(p.Cmdline)
+		ok := r.re.MatchString(p.Cmdline)
 		tr.step(r, p.Cmdline, ok)
 		return ok
 	case r.matchType == MatchTag:
@@ -282,7 +281,7 @@ func (e *Evaluator) matchRule(r *rule, procs []Proc, i int, tr *trace) bool {
 		for _, t := range p.Tags {
 			e.scratch = append(append(append(e.scratch[:0], t.Key...), ':'), t.Value...)
 			e.evals++
-			if r.matchBytes(e.scratch) {
+			if r.re.Match(e.scratch) {
 				tr.step(r, string(e.scratch), true)
 				return true
 			}
@@ -321,7 +320,7 @@ func (e *Evaluator) matchParent(r *rule, procs []Proc, i int, tr *trace) bool {
 			return false
 		}
 		e.evals++
-		matched := r.match(q.ProcessName)
+		matched := r.re.MatchString(q.ProcessName)
 		tr.link(r, q, matched)
 		if matched {
 			return true
@@ -330,20 +329,4 @@ func (e *Evaluator) matchParent(r *rule, procs []Proc, i int, tr *trace) bool {
 	}
 	tr.walkEnd(r, "cycle")
 	return false
-}
-
-func (r *rule) matchBytes(b []byte) bool {
-	if r.wordBoundary && !isASCIIBytes(b) {
-		return r.bm.match(string(b))
-	}
-	return r.re.Match(b)
-}
-
-func isASCIIBytes(b []byte) bool {
-	for _, c := range b {
-		if c >= 0x80 {
-			return false
-		}
-	}
-	return true
 }

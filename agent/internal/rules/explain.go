@@ -143,24 +143,20 @@ func (t *trace) decided(r *rule) {
 	}
 }
 
-func (t *trace) rewrite(r *rule, subject string, ms [][]int, result string) {
+func (t *trace) rewrite(r *rule, subject, result string) {
 	if t == nil {
 		return
 	}
 	s := t.cur(r)
-	s.RewriteName, s.Template, s.Result, s.Matches = r.spec.RewriteName, r.rewrite, result, len(ms)
+	s.RewriteName, s.Template, s.Result = r.spec.RewriteName, r.rewrite, result
+	s.Matches = len(r.re.FindAllStringSubmatchIndex(subject, -1))
 }
 
 func captures(r *rule, subject string, ok bool) []Capture {
 	if !ok || r.always {
 		return nil
 	}
-	var m []int
-	if r.wordBoundary && !isASCII(subject) {
-		m = r.bm.findAt(subject, 0)
-	} else {
-		m = r.re.FindStringSubmatchIndex(subject)
-	}
+	m := r.re.FindStringSubmatchIndex(subject)
 	names := r.re.SubexpNames()
 	var out []Capture
 	for g := 0; 2*g+1 < len(m); g++ {

@@ -23,7 +23,7 @@ func (s *Set) Lint() []Warning {
 		if shadow >= 0 {
 			warn(r, "can never match: rule %d before it matches every process", shadow)
 		}
-		parsed, err := syntax.Parse(r.re.String(), syntax.Perl)
+		parsed, err := syntax.Parse(r.re.GoPattern(), syntax.Perl)
 		if err != nil {
 			continue
 		}

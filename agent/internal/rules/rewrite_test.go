@@ -130,37 +130,3 @@ func FuzzExpandEnv(f *testing.F) {
 		}
 	})
 }
-
-// FuzzTemplate: the expander never panics; a template without '$' expands
-// to itself; "$$" always yields one '$'; expansion never reads outside the
-// subject.
-func FuzzTemplate(f *testing.F) {
-	f.Add("$1-py-script", "python3 /srv/a.py") // docs example
-	f.Add("$1a", "abc")                        // longest-run name
-	f.Add("${name}x", "abc")                   // braced name
-	f.Add("$$", "abc")                         // escaped dollar
-	f.Add("${", "abc")                         // unclosed brace
-	f.Add("${+1}", "a")                        // Rust u32 parse
-	f.Add("$\xff", "\xff")                     // invalid UTF-8
-	re := mustCompile(f, []Spec{{MatchRegex: `(?P<name>\w)(x)?`, RewriteName: "$1"}}, nil).rules[0].re
-	f.Fuzz(func(t *testing.T, tpl, subject string) {
-		tm := compileTemplate(tpl, re.NumSubexp(), re.SubexpIndex)
-		m := re.FindStringSubmatchIndex(subject)
-		if m == nil {
-			m = []int{0, 0, -1, -1, -1, -1}
-		}
-		got := string(tm.appendExpand(nil, subject, m))
-		hasDollar := false
-		for i := 0; i < len(tpl); i++ {
-			if tpl[i] == '$' {
-				hasDollar = true
-			}
-		}
-		if !hasDollar && got != tpl {
-			t.Fatalf("template %q without $ expanded to %q", tpl, got)
-		}
-		if tpl == "$$" && got != "$" {
-			t.Fatalf("$$ expanded to %q", got)
-		}
-	})
-}

@@ -1,4 +1,4 @@
-package rules
+package rustre
 
 import (
 	"regexp/syntax"

@@ -1,18 +1,11 @@
-package rules
+package rustre
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
-
-// ErrDialect is wrapped by every translation error: the pattern is either
-// invalid in the Rust regex crate 1.8 (DeepFlow skips the rule) or means
-// something Go's RE2 cannot express the same way (proctag skips it rather
-// than match differently).
-var ErrDialect = errors.New("rust regex dialect")
 
 // translation is a Rust regex 1.8 pattern rewritten in Go RE2 syntax.
 type translation struct {
@@ -22,14 +15,6 @@ type translation struct {
 	// the matcher in boundary.go.
 	wordBoundary bool
 }
-
-type dialectError struct {
-	pos int
-	msg string
-}
-
-func (e *dialectError) Error() string { return fmt.Sprintf("%s at offset %d", e.msg, e.pos) }
-func (e *dialectError) Unwrap() error { return ErrDialect }
 
 // translator walks a Rust pattern once. Rust (like Go) has no context-
 // dependent lexing beyond classes, groups and flags, so one pass with a
@@ -76,7 +61,7 @@ func (o *outBuf) wrap(from int) {
 
 // translate converts a Rust regex 1.8 pattern to Go RE2 syntax. Patterns
 // without Rust-specific escapes, flags, classes or braces come back
-// unchanged.
+// unchanged. Errors are *Error.
 func translate(src string) (translation, error) {
 	t := &translator{src: src, uni: true, atom: -1}
 	for t.pos < len(t.src) {
@@ -88,8 +73,9 @@ func translate(src string) (translation, error) {
 	return t.res, nil
 }
 
+// fail returns an *Error at the current offset.
 func (t *translator) fail(msg string, args ...any) error {
-	return &dialectError{pos: t.pos, msg: fmt.Sprintf(msg, args...)}
+	return &Error{Pattern: t.src, Offset: t.pos, Reason: fmt.Sprintf(msg, args...)}
 }
 
 func (t *translator) step() error {

@@ -1,4 +1,4 @@
-package rules
+package rustre
 
 import (
 	"errors"
@@ -118,13 +118,15 @@ func TestDialectMatches(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, errs := Compile([]Spec{{MatchRegex: tt.regex, Action: "drop"}}, nil)
-			if len(errs) > 0 {
-				t.Fatalf("compile %q: %v", tt.regex, errs[0])
+			re, err := Compile(tt.regex)
+			if err != nil {
+				t.Fatalf("Compile(%q): %v", tt.regex, err)
 			}
-			if got := s.rules[0].match(tt.subject); got != tt.want {
-				tr, _ := translate(tt.regex)
-				t.Fatalf("%q on %q = %v, want %v (Go pattern %.120q)", tt.regex, tt.subject, got, tt.want, tr.pattern)
+			if got := re.MatchString(tt.subject); got != tt.want {
+				t.Fatalf("%q on %q = %v, want %v (Go pattern %.120q)", tt.regex, tt.subject, got, tt.want, re.GoPattern())
+			}
+			if got := re.Match([]byte(tt.subject)); got != tt.want {
+				t.Fatalf("Match(%q) on %q = %v, want %v", tt.regex, tt.subject, got, tt.want)
 			}
 		})
 	}
@@ -166,12 +168,19 @@ func TestDialectRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, errs := Compile([]Spec{{MatchRegex: tt.regex}}, nil)
-			if len(errs) != 1 || errs[0].Key != "match-regex" {
-				t.Fatalf("Compile(%q) errors = %v, want one match-regex error", tt.regex, errs)
+			re, err := Compile(tt.regex)
+			if err == nil {
+				t.Fatalf("Compile(%q) = %q, want an error", tt.regex, re.GoPattern())
 			}
-			if !strings.Contains(errs[0].Error(), tt.reason) {
-				t.Fatalf("error %q does not say %q", errs[0], tt.reason)
+			e, ok := errors.AsType[*Error](err)
+			if !ok {
+				t.Fatalf("Compile(%q) error %v (%T) is not an *Error", tt.regex, err, err)
+			}
+			if e.Pattern != tt.regex {
+				t.Fatalf("Error.Pattern = %q, want %q", e.Pattern, tt.regex)
+			}
+			if !strings.Contains(err.Error(), tt.reason) {
+				t.Fatalf("error %q does not say %q", err, tt.reason)
 			}
 		})
 	}
@@ -214,8 +223,8 @@ func FuzzTranslate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, pattern, subject string) {
 		tr, err := translate(pattern)
 		if err != nil {
-			if !errors.Is(err, ErrDialect) {
-				t.Fatalf("translate error %v does not wrap ErrDialect", err)
+			if _, ok := errors.AsType[*Error](err); !ok {
+				t.Fatalf("translate error %v is not an *Error", err)
 			}
 			return
 		}

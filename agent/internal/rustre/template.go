@@ -1,4 +1,4 @@
-package rules
+package rustre
 
 import (
 	"strconv"
@@ -6,8 +6,8 @@ import (
 	"unicode/utf8"
 )
 
-// template is a rewrite-name compiled against its rule's regex, following
-// the Rust regex crate 1.8 (regex/src/expand.rs, expand_str):
+// Template is a replacement template compiled against its Regexp,
+// following the Rust regex crate 1.8 (regex/src/expand.rs, expand_str):
 //   - "$$" is a literal '$';
 //   - "$name" takes the longest run of [0-9A-Za-z_] as the name, so "$1a"
 //     is the group named "1a" (never exists → empty), not group 1 + "a";
@@ -18,8 +18,12 @@ import (
 //   - a '$' that starts no reference ("$", "$-", "${x" unclosed) is kept.
 //
 // Go's Regexp.Expand differs: it reads "$1a" as group "1a" too, but
-// treats an invalid reference as empty and "${+1}" as a name.
-type template struct {
+// treats an invalid reference as empty and "${+1}" as a name. A Template
+// never fails to compile: whatever is not a reference is literal text. It
+// is immutable and safe for concurrent use.
+type Template struct {
+	re     *Regexp
+	src    string
 	pieces []tmplPiece
 }
 
@@ -31,11 +35,13 @@ type tmplPiece struct {
 
 const noGroup = -1
 
-// compileTemplate parses tpl for a regex with ngroups capture groups (not
-// counting group 0); index maps a group name to its index or -1.
-func compileTemplate(tpl string, ngroups int, index func(string) int) template {
-	var t template
+// Template compiles template for r: group references are resolved once,
+// against r's capture groups.
+func (r *Regexp) Template(template string) *Template {
+	t := &Template{re: r, src: template}
+	ngroups := r.NumSubexp()
 	var lit strings.Builder
+	tpl := template
 	for tpl != "" {
 		i := strings.IndexByte(tpl, '$')
 		if i < 0 {
@@ -60,7 +66,7 @@ func compileTemplate(tpl string, ngroups int, index func(string) int) template {
 			if n <= uint64(ngroups) {
 				group = int(n)
 			}
-		} else if g := index(ref); g >= 0 {
+		} else if g := r.SubexpIndex(ref); g >= 0 {
 			group = g
 		}
 		t.pieces = append(t.pieces, tmplPiece{lit: lit.String(), group: group})
@@ -72,6 +78,9 @@ func compileTemplate(tpl string, ngroups int, index func(string) int) template {
 	}
 	return t
 }
+
+// String returns the template as given to Regexp.Template.
+func (t *Template) String() string { return t.src }
 
 // findCapRef reads the reference after the '$' at tpl[0]: its name and
 // where it ends, like find_cap_ref / find_cap_ref_braced in Rust.
@@ -116,7 +125,7 @@ func parseRustU32(s string) (uint64, error) {
 
 // appendExpand appends the template expanded for one match (m holds
 // submatch index pairs into subject, -1 for non-participating groups).
-func (t *template) appendExpand(dst []byte, subject string, m []int) []byte {
+func (t *Template) appendExpand(dst []byte, subject string, m []int) []byte {
 	for _, p := range t.pieces {
 		dst = append(dst, p.lit...)
 		if p.group == noGroup || 2*p.group+1 >= len(m) {
@@ -129,19 +138,27 @@ func (t *template) appendExpand(dst []byte, subject string, m []int) []byte {
 	return dst
 }
 
-// replaceAll is Rust's Regex::replace_all(subject, template): every match,
-// in order, replaced by the expanded template, text between matches kept.
-func (t *template) replaceAll(subject string, matches [][]int) string {
+// ReplaceAllString is Rust's Regex::replace_all(src, template): every
+// match of the template's Regexp, in order (see
+// Regexp.FindAllStringSubmatchIndex), replaced by the expanded template,
+// text between matches kept. Without a match it returns src itself.
+func (t *Template) ReplaceAllString(src string) string {
+	return t.replace(src, t.re.FindAllStringSubmatchIndex(src, -1))
+}
+
+// replace replaces matches (submatch indexes in src, in order) by the
+// expanded template.
+func (t *Template) replace(src string, matches [][]int) string {
 	if len(matches) == 0 {
-		return subject
+		return src
 	}
-	buf := make([]byte, 0, len(subject)+16)
+	buf := make([]byte, 0, len(src)+16)
 	last := 0
 	for _, m := range matches {
-		buf = append(buf, subject[last:m[0]]...)
-		buf = t.appendExpand(buf, subject, m)
+		buf = append(buf, src[last:m[0]]...)
+		buf = t.appendExpand(buf, src, m)
 		last = m[1]
 	}
-	buf = append(buf, subject[last:]...)
+	buf = append(buf, src[last:]...)
 	return string(buf)
 }
