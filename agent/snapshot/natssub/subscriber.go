@@ -59,11 +59,8 @@ type Subscriber struct {
 	dropped atomic.Uint64
 	errs    atomic.Uint64
 
-	resyncMu      sync.Mutex
-	resyncAt      map[string]time.Time // last request per host
-	resyncWaiting map[string]bool      // a request is scheduled
-	wg            sync.WaitGroup
-	ctx           context.Context
+	resync *resyncScheduler
+	ctx    context.Context
 
 	jetStream atomic.Bool
 	ready     chan struct{}
@@ -94,12 +91,17 @@ func New(nc *nats.Conn, cfg Config, logger hclog.Logger) (*Subscriber, error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	return &Subscriber{
+	s := &Subscriber{
 		nc: nc, cfg: cfg, logger: logger.Named("natssub"), asm: asm,
-		changes:  make(chan snapshot.Change, cfg.ChangeBuffer),
-		resyncAt: map[string]time.Time{}, resyncWaiting: map[string]bool{},
-		ready: make(chan struct{}),
-	}, nil
+		changes: make(chan snapshot.Change, cfg.ChangeBuffer),
+		ready:   make(chan struct{}),
+	}
+	s.resync = newResyncScheduler(cfg.ResyncMinGap, func(ctx context.Context, host string) {
+		if err := s.RequestResync(ctx, host); err != nil && ctx.Err() == nil {
+			s.logger.Warn("resync request", "host_id", host, "error", err)
+		}
+	})
+	return s, nil
 }
 
 // Changes delivers what each message did (see snapshot.Change). It never
@@ -142,7 +144,7 @@ func (s *Subscriber) Run(ctx context.Context) error {
 		for _, sub := range subs {
 			_ = sub.Unsubscribe()
 		}
-		s.wg.Wait()
+		s.resync.close()
 	}()
 	host := s.cfg.HostID
 	if host == "" {
@@ -243,9 +245,7 @@ func (s *Subscriber) chainReconnect() {
 
 // rejoin asks again after a reconnect, ignoring the per-host gap.
 func (s *Subscriber) rejoin() {
-	s.resyncMu.Lock()
-	clear(s.resyncAt)
-	s.resyncMu.Unlock()
+	s.resync.forget()
 	s.join()
 }
 
@@ -299,37 +299,13 @@ func (s *Subscriber) closeChanges() {
 	close(s.changes)
 }
 
-// maybeResync sends a resync request for host in the background, at once or,
-// when one was sent less than ResyncMinGap ago, when the gap has passed. At
-// most one request per host is waiting.
+// maybeResync has a resync request for host sent in the background, at
+// once or, when one was sent less than ResyncMinGap ago, when the gap has
+// passed (resyncScheduler). At most one request per host is waiting.
 func (s *Subscriber) maybeResync(host string) {
-	s.resyncMu.Lock()
-	defer s.resyncMu.Unlock()
-	if s.ctx == nil || s.ctx.Err() != nil || s.resyncWaiting[host] {
-		return
+	if s.ctx != nil {
+		s.resync.schedule(s.ctx, host)
 	}
-	wait := s.cfg.ResyncMinGap - time.Since(s.resyncAt[host])
-	s.resyncWaiting[host] = true
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-s.ctx.Done():
-				t.Stop()
-				return
-			}
-		}
-		s.resyncMu.Lock()
-		s.resyncAt[host] = time.Now()
-		delete(s.resyncWaiting, host)
-		s.resyncMu.Unlock()
-		if err := s.RequestResync(s.ctx, host); err != nil && s.ctx.Err() == nil {
-			s.logger.Warn("resync request", "host_id", host, "error", err)
-		}
-	}()
 }
 
 // ErrRefused is returned by RequestResync when the agent answered but did
