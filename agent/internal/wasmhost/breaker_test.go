@@ -1,7 +1,10 @@
 package wasmhost
 
 import (
+	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -75,4 +78,84 @@ func TestBreakerBackoffCapped(t *testing.T) {
 	if BreakerHalfOpen.String() != "half-open" || BreakerOpen.String() != "open" || BreakerClosed.String() != "closed" {
 		t.Error("state names")
 	}
+}
+
+// TestBreakerOnTheClock runs the breaker on the clock the host gives it by
+// default, time.Now, inside a synctest bubble: the backoffs are the real
+// ones (10 s doubling to 10 min), passed on the bubble's fake clock.
+func TestBreakerOnTheClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBreaker()
+		start := time.Now()
+		for range breakerThreshold {
+			b.record(time.Now(), true)
+		}
+		wantBackoff := breakerBase
+		var opened []time.Duration // how long each opening lasted
+		for wantBackoff <= breakerMax {
+			openedAt := time.Now()
+			time.Sleep(wantBackoff - time.Nanosecond)
+			if ok, state := b.allow(time.Now()); ok || state != BreakerOpen {
+				t.Fatalf("%s into a %s backoff: allow = %v, %v; want refused, open", time.Since(openedAt), wantBackoff, ok, state)
+			}
+			time.Sleep(time.Nanosecond)
+			ok, state := b.allow(time.Now())
+			if !ok || state != BreakerHalfOpen {
+				t.Fatalf("after a %s backoff: allow = %v, %v; want a half-open probe", wantBackoff, ok, state)
+			}
+			opened = append(opened, time.Since(openedAt))
+			if wantBackoff == breakerMax {
+				break
+			}
+			b.record(time.Now(), true) // the probe faults
+			wantBackoff = min(2*wantBackoff, breakerMax)
+		}
+		if st, changed := b.record(time.Now(), false); st != BreakerClosed || !changed {
+			t.Fatalf("good probe: %v, changed %v; want closed", st, changed)
+		}
+		want := []time.Duration{10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second,
+			160 * time.Second, 320 * time.Second, breakerMax}
+		if len(opened) != len(want) {
+			t.Fatalf("openings %v, want %v", opened, want)
+		}
+		for i := range want {
+			if opened[i] != want[i] {
+				t.Fatalf("openings %v, want %v", opened, want)
+			}
+		}
+		if total := time.Since(start); total != 10*time.Second+20*time.Second+40*time.Second+80*time.Second+160*time.Second+320*time.Second+breakerMax {
+			t.Errorf("closed again after %s of fake time", total)
+		}
+		if ok, state := b.allow(time.Now()); !ok || state != BreakerClosed {
+			t.Errorf("after closing: allow = %v, %v", ok, state)
+		}
+	})
+}
+
+// TestBreakerOneProbeAtATime has many goroutines ask a half-open breaker
+// at once: exactly one gets the probe until it is recorded or released.
+func TestBreakerOneProbeAtATime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBreaker()
+		for range breakerThreshold {
+			b.record(time.Now(), true)
+		}
+		time.Sleep(breakerBase)
+		for round := range 3 {
+			var probes atomic.Int32
+			var wg sync.WaitGroup
+			for range 64 {
+				wg.Go(func() {
+					if ok, _ := b.allow(time.Now()); ok {
+						probes.Add(1)
+					}
+				})
+			}
+			wg.Wait()
+			if n := probes.Load(); n != 1 {
+				t.Fatalf("round %d: %d probes allowed at once, want 1", round, n)
+			}
+			b.release() // the probe was not made: the next caller may probe
+		}
+	})
 }
