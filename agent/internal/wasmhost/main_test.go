@@ -45,7 +45,26 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	if err := warmCache(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	return m.Run()
+}
+
+// warmCache compiles the Go guest into the shared cache once, without the
+// compile-timeout: under -race on a loaded machine the compiler, itself
+// instrumented, can take longer than the default 30 s for a Go guest, and a
+// compilation stopped by its timeout is never cached, so every test would
+// start cold and fail. The compile-timeout itself is tested with bombs.
+func warmCache() error {
+	ctx := context.Background()
+	p, err := LoadFile(ctx, behaveWasm, behave("warm"), hclog.NewNullLogger(), WithCacheDir(sharedCacheDir),
+		WithLimits(config.PluginLimits{CompileTimeout: time.Hour}))
+	if err != nil {
+		return fmt.Errorf("compile the test guest: %w", err)
+	}
+	return p.Close(ctx)
 }
 
 // buildGuest builds testdata/guests/behave as a wasip1 reactor.
