@@ -15,22 +15,25 @@
 //   - min-lifetime before rules, tagged-only after rules, tag inheritance
 //     from reported parents last.
 //
-// Regexes are written in the Rust regex crate 1.8 dialect; dialect.go
-// translates them to Go's RE2 syntax (Unicode-aware \w \d \s \b) or rejects
-// what the two engines would read differently.
+// Regexes are written in the Rust regex crate 1.8 dialect, as DeepFlow
+// compiles them; package rustre translates them to Go's RE2 (Unicode-aware
+// \w \d \s \b, Rust's class syntax and replacement templates) and refuses
+// with a reason what the two engines would read differently. rules uses
+// rustre through its API only and adds no regex semantics of its own.
 //
 // Where proctag deliberately differs (DeepFlow would crash or cannot be
 // matched exactly by RE2):
 //   - ppid cycles end parent walks and tag inheritance instead of recursing
 //     forever;
-//   - Rust syntax that Go reads differently is not guessed at: CRLF mode
-//     (?R), capture names with '.', '[' or ']', and Unicode property names
-//     Go's tables lack make the rule invalid, with a reason (nested classes
-//     and class set operations are computed as rune sets, classset.go);
-//   - a repetition count above 1000 (Go's limit) makes the rule invalid.
+//   - a pattern the Rust crate accepts but rustre refuses (CRLF mode (?R),
+//     capture names with '.', '[' or ']', Unicode property names Go's
+//     tables lack, repetition counts above Go's 1000; the list is in
+//     rustre's documentation) makes the rule invalid, with the reason.
 //
 // What it leaves to others: reading /proc (scan), running the tag exec
-// command (tags), loading the YAML (config) and plugins (wasmhost). The
+// command (tags), loading the YAML (config), plugins (wasmhost), the
+// regex dialect (rustre) and measuring process ages (the pipeline sets
+// Proc.Young from os-proc-socket-min-lifetime; rules only honours it). The
 // Evaluator caches verdicts per (pid, starttime) so that a steady tick runs
 // no regex at all.
 package rules

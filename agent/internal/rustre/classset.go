@@ -63,6 +63,11 @@ func (t *translator) setClass() error {
 		t.out.WriteString(`[^\x{0}-\x{10ffff}]`) // an empty class matches nothing
 		return nil
 	}
+	if t.asciiFold() {
+		// rs is folded already, ASCII only: Go must not fold it again.
+		t.out.WriteString("(?-i:[" + formatRanges(rs) + "])")
+		return nil
+	}
 	t.out.WriteString("[" + formatRanges(rs) + "]")
 	return nil
 }
@@ -191,12 +196,26 @@ func goClassRanges(body string) ([]runeRange, error) {
 }
 
 // folded returns rs sorted and merged, closed under simple case folding
-// when the i flag is on.
+// when the i flag is on: Unicode folding, or ASCII folding of ASCII
+// letters with Unicode mode off, as regex-syntax folds class items.
 func (t *translator) folded(rs []runeRange) []runeRange {
 	if !t.fold {
 		return mergeRanges(rs)
 	}
 	out := append([]runeRange(nil), rs...)
+	if !t.uni {
+		for _, r := range rs {
+			for c := r.lo; c <= min(r.hi, unicode.MaxASCII); c++ {
+				switch {
+				case c >= 'a' && c <= 'z':
+					out = append(out, runeRange{c - 'a' + 'A', c - 'a' + 'A'})
+				case c >= 'A' && c <= 'Z':
+					out = append(out, runeRange{c - 'A' + 'a', c - 'A' + 'a'})
+				}
+			}
+		}
+		return mergeRanges(out)
+	}
 	for _, r := range rs {
 		for c := r.lo; c <= r.hi; c++ {
 			for f := unicode.SimpleFold(c); f != c; f = unicode.SimpleFold(f) {

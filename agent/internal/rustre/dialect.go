@@ -2,6 +2,7 @@ package rustre
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -33,7 +34,10 @@ type translator struct {
 	fold bool
 	// classDepth counts the classes being parsed by classSet.
 	classDepth int
-	stack      []mode // saved modes per open group
+	// asciiBoundary: the pattern has a \b with Unicode mode off, which
+	// the boundary matcher (Unicode) cannot tell from a Unicode one.
+	asciiBoundary bool
+	stack         []mode // saved modes per open group
 	// Rust applies a repetition to whatever precedes it, another
 	// repetition included (a** is (?:a*)*); Go rejects a repetition right
 	// after one. atom is where the last atom starts in out (-1: none),
@@ -127,11 +131,38 @@ func (t *translator) step() error {
 		t.out.byte1(c)
 		t.pos++
 	default:
-		_, n := utf8.DecodeRuneInString(t.src[t.pos:])
-		t.out.WriteString(t.src[t.pos : t.pos+n])
+		r, n := utf8.DecodeRuneInString(t.src[t.pos:])
+		if lit, ok := t.asciiFoldLiteral(r); ok {
+			t.out.WriteString(lit)
+		} else {
+			t.out.WriteString(t.src[t.pos : t.pos+n])
+		}
 		t.pos += n
 	}
 	return nil
+}
+
+// asciiFold reports whether case-insensitive matching is on with Unicode
+// mode off: Rust then folds ASCII letters only, while Go's (?i) always
+// uses Unicode simple folding.
+func (t *translator) asciiFold() bool { return t.fold && !t.uni }
+
+// asciiFoldLiteral returns the Go spelling of the literal r under
+// asciiFold when it differs from r: k and s, whose Unicode folding
+// reaches U+212A KELVIN SIGN and U+017F LATIN SMALL LETTER LONG S, become
+// case-sensitive classes of their two ASCII cases. No other ASCII
+// character folds to a non-ASCII one.
+func (t *translator) asciiFoldLiteral(r rune) (string, bool) {
+	if !t.asciiFold() {
+		return "", false
+	}
+	switch r {
+	case 'k', 'K':
+		return `(?-i:[Kk])`, true
+	case 's', 'S':
+		return `(?-i:[Ss])`, true
+	}
+	return "", false
 }
 
 // repeat emits a repetition operator, grouping a preceding repetition
@@ -323,7 +354,7 @@ func (t *translator) flags() error {
 // operators (&&, --, ~~) where Go reads literal characters: those are
 // rejected.
 func (t *translator) class() error {
-	if needsSetClass(t.src[t.pos:]) {
+	if needsSetClass(t.src[t.pos:]) || t.asciiFold() {
 		return t.setClass()
 	}
 	t.out.byte1('[')
@@ -391,6 +422,11 @@ func (t *translator) escape(inClass bool) error {
 		}
 		if t.uni {
 			t.res.wordBoundary = true
+		} else {
+			t.asciiBoundary = true
+		}
+		if t.res.wordBoundary && t.asciiBoundary {
+			return t.fail("ASCII (?-u) and Unicode word boundaries in one pattern are not supported by proctag")
 		}
 	case 'A', 'z', 'a', 'f', 't', 'n', 'r', 'v':
 	case 'x', 'u', 'U':
@@ -438,9 +474,13 @@ func (t *translator) perlClass(c byte, inClass bool) error {
 	if c == 'D' || c == 'S' || c == 'W' {
 		body = neg
 	}
-	if inClass {
+	switch {
+	case inClass:
 		t.out.WriteString(body)
-	} else {
+	case t.asciiFold():
+		// Go would add the Unicode case variants of the ASCII letters.
+		t.out.WriteString("(?-i:[" + body + "])")
+	default:
 		t.out.WriteString("[" + body + "]")
 	}
 	return nil
@@ -474,6 +514,12 @@ func (t *translator) codepoint(c byte) error {
 	}
 	if hex == "" || len(hex) > 8 {
 		return t.fail(`invalid \%c escape`, c)
+	}
+	if r, err := strconv.ParseUint(hex, 16, 32); err == nil {
+		if lit, ok := t.asciiFoldLiteral(rune(r)); ok {
+			t.out.WriteString(lit)
+			return nil
+		}
 	}
 	t.out.WriteString(`\x{` + hex + `}`)
 	return nil

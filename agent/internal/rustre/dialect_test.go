@@ -165,6 +165,11 @@ func TestDialectRejects(t *testing.T) {
 		{"Go rejects: repetition over 1000", `a{1001}`, "invalid repeat count"},
 		{"unbalanced parenthesis", `(a`, "missing closing )"},
 		{"empty character class", `[]`, "unclosed character class"},
+		{"ASCII and Unicode word boundaries mixed", `(?-u:\b)x\b`, "word boundaries in one pattern"},
+		{"Unicode and ASCII word boundaries mixed", `\bx(?-u)\b`, "word boundaries in one pattern"},
+		{"negated property in a class that is not one category", `[\P{Alphabetic}]`, "inside a class"},
+		{"Unicode property Go lacks", `\p{Emoji}`, "not supported by proctag"},
+		{"script extensions", `\p{scx=Greek}`, "not supported by proctag"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -202,15 +207,18 @@ func TestTranslateIdentity(t *testing.T) {
 	}
 }
 
-// FuzzTranslate: the translator never panics; a pattern Go accepts that
-// has no \, [, (? or { comes back unchanged; when Go compiles the result, the Unicode word
-// boundary matcher agrees with Go's regexp on ASCII subjects (where ASCII
-// and Unicode \b coincide), both for a match and for Rust's replace-all
-// iteration.
+// FuzzTranslate: the translator never panics and refuses only with an
+// *Error; a pattern Go accepts that has no \, [, (? or { comes back
+// unchanged; a compiled Regexp's entry points agree with each other (Match
+// and MatchString, the first of FindAll and FindStringSubmatchIndex); when
+// Go compiles the translation, the Unicode word boundary matcher agrees
+// with Go's regexp on ASCII subjects (where ASCII and Unicode \b
+// coincide), both for a match and for Rust's replace-all iteration.
 func FuzzTranslate(f *testing.F) {
 	f.Add(`\w+`, "abc def")            // Unicode class
 	f.Add(`[\w.-]+`, "a.b-c")          // class inside a class
 	f.Add(`\bfoo\b`, "a foo b")        // word boundary
+	f.Add(`\bé\b`, "x é y")            // word boundary on a non-ASCII subject
 	f.Add(`(?-u:\w)\d`, "a1")          // Unicode off in a group
 	f.Add(`(?P<n>a)(?<m>b)`, "ab")     // both named-group spellings
 	f.Add(`\\w`, `\w`)                 // escaped backslash then w
@@ -220,6 +228,8 @@ func FuzzTranslate(f *testing.F) {
 	f.Add(`\u{41}\p{L}\P{Nd}`, "AbC")  // Rust-only escapes
 	f.Add(`(?i)[a-z&&[^k]--x]`, "Kx")  // set operations, nested and folded
 	f.Add("(?x)a b # c\n[ d]", "abd")  // verbose mode
+	f.Add(`(?i-u)[a-z]+k\x53`, "AKs")  // ASCII-only case folding
+	f.Add(`(?-u:\b)x\b`, "x")          // mixed word boundaries, refused
 	f.Fuzz(func(t *testing.T, pattern, subject string) {
 		tr, err := translate(pattern)
 		if err != nil {
@@ -232,8 +242,28 @@ func FuzzTranslate(f *testing.F) {
 		if goErr == nil && !strings.ContainsAny(pattern, `\[{`) && !strings.Contains(pattern, "(?") && tr.pattern != pattern {
 			t.Fatalf("translate(%q) = %q, want identity", pattern, tr.pattern)
 		}
+		if len(subject) > 64 {
+			return
+		}
+		rx, err := Compile(pattern)
+		if err != nil {
+			if _, ok := errors.AsType[*Error](err); !ok {
+				t.Fatalf("Compile error %v is not an *Error", err)
+			}
+			return
+		}
+		first, all := rx.FindStringSubmatchIndex(subject), rx.FindAllStringSubmatchIndex(subject, -1)
+		if m := rx.MatchString(subject); m != rx.Match([]byte(subject)) || m != (first != nil) || m != (len(all) > 0) {
+			t.Fatalf("%q on %q: MatchString %v, Match %v, first %v, all %v", pattern, subject, m, rx.Match([]byte(subject)), first, all)
+		}
+		if first != nil && !slices.Equal(first, all[0]) {
+			t.Fatalf("%q on %q: first match %v, first of all %v", pattern, subject, first, all[0])
+		}
+		if !isASCII(subject) {
+			return
+		}
 		re, err := regexp.Compile(tr.pattern)
-		if err != nil || len(subject) > 64 || !isASCII(subject) {
+		if err != nil {
 			return
 		}
 		bm, err := newBoundaryMatcher(tr.pattern)

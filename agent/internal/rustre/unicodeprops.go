@@ -144,6 +144,7 @@ func (t *translator) property(negated, inClass bool) error {
 	if !t.uni {
 		return t.fail("Unicode classes are not allowed with Unicode mode off")
 	}
+	start := t.pos
 	rest := t.src[t.pos+2:]
 	var name string
 	switch {
@@ -171,6 +172,7 @@ func (t *translator) property(negated, inClass bool) error {
 	}
 	body, ok := propClass(name)
 	if !ok {
+		t.pos = start // point at the escape, not after it
 		return t.fail("Unicode class %q is not supported by proctag", name)
 	}
 	switch {
@@ -183,6 +185,7 @@ func (t *translator) property(negated, inClass bool) error {
 	case strings.Count(body, `\p{`) == 1 && strings.HasPrefix(body, `\p{`) && strings.HasSuffix(body, "}"):
 		t.out.WriteString(`\P` + body[2:])
 	default:
+		t.pos = start
 		return t.fail("negated Unicode class %q inside a class is not supported by proctag", name)
 	}
 	return nil
