@@ -52,7 +52,7 @@ func names(s *Snapshot) []string {
 	return out
 }
 
-// TestAssemblerRefusesForgedMessages plays the attacks of issue 13 (any
+// TestAssemblerRefusesForgedMessages plays the attacks of a client on the bus (any
 // client may publish under the prefix) and checks that the subscriber never
 // adopts a state the protocol rules out, keeps the last good state, asks
 // for a resync, and takes the real agent's next messages.

@@ -1,5 +1,6 @@
-// Package hostile is the hostile-plugin suite (issue 9: the sandbox must
-// hold against a hostile tenant). It has no code of its own, only tests.
+// Package hostile is the hostile-plugin suite: it checks that the sandbox
+// holds against a hostile plugin author. It has no code of its own, only
+// tests.
 //
 // Each attack is one small hand-written WebAssembly module in
 // testdata/NAME.wat, whose header says what it does and what must happen,

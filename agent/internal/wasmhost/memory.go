@@ -11,7 +11,7 @@ import (
 // starts: growing is a longer slice of the same pages, never a copy, only
 // the pages the guest touches cost memory, and closing the instance
 // returns them to the kernel at once (munmap) rather than to Go's heap,
-// where a recycled instance's memory used to stay until a garbage
+// where a recycled instance's memory would stay until a garbage
 // collection and the scavenger gave it back. A grow past the cap is
 // refused and remembered, so the fault can be named "memory".
 //

@@ -192,7 +192,7 @@ func waitErrs(t *testing.T, sub *Subscriber, n uint64) {
 	waitfor.Until(t, waitLimit, func() bool { return sub.errs.Load() >= n }, "subscriber counted fewer than %d bad messages", n)
 }
 
-// TestForgedMessagesOnAnOpenBus runs the attacks of issue 13 through a real
+// TestForgedMessagesOnAnOpenBus runs the attacks of a client on the bus through a real
 // server: a forger publishes on host-a's subjects while the real agent
 // does, and the subscriber must end on the agent's state, in its epoch, in
 // sync, and (where the protocol rules the forgery out) never show the
