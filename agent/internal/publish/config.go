@@ -3,7 +3,6 @@ package publish
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -36,8 +35,11 @@ type Config struct {
 	FullEvery int
 	// Interval is the agent's tick interval, carried in every message.
 	Interval time.Duration
-	// ReconnectWaitMax caps the reconnect backoff (doubling from 250 ms,
-	// with jitter); default 30 s.
+	// ReconnectWaitMax caps the wait between two reconnect attempts
+	// (reconnectDelay: doubling from 250 ms, with jitter below the cap);
+	// default half the Interval, at most 2 s (2 s without an Interval), so
+	// that the agent is back within half an interval of the server's
+	// return, however long the outage. Never less than 10 ms.
 	ReconnectWaitMax time.Duration
 	// ResyncMinGap is the shortest time from one full snapshot (sent for
 	// any reason) to a full snapshot sent because subscribers asked: the
@@ -58,8 +60,9 @@ func (c *Config) setDefaults() error {
 		c.FullEvery = 30
 	}
 	if c.ReconnectWaitMax <= 0 {
-		c.ReconnectWaitMax = 30 * time.Second
+		c.ReconnectWaitMax = defaultReconnectWaitMax(c.Interval)
 	}
+	c.ReconnectWaitMax = max(c.ReconnectWaitMax, minReconnectWait)
 	if c.ResyncMinGap <= 0 {
 		c.ResyncMinGap = c.Interval
 	}
@@ -141,15 +144,4 @@ func (c *Config) authOptions() ([]nats.Option, error) {
 		opts = append(opts, nats.ClientCert(c.TLSCert, c.TLSKey))
 	}
 	return opts, nil
-}
-
-// backoff is the reconnect delay after attempts failed attempts: 250 ms
-// doubling up to limit, plus up to 20 % jitter.
-func backoff(attempts int, limit time.Duration) time.Duration {
-	d := 250 * time.Millisecond
-	for i := 1; i < attempts && d < limit; i++ {
-		d *= 2
-	}
-	d = min(d, limit)
-	return d + time.Duration(rand.Int64N(int64(d)/5+1))
 }

@@ -162,6 +162,26 @@ func (w *watcher) waitChange(what string, ok func(c snapshot.Change) bool) snaps
 	}
 }
 
+// waitBefore is waitChange with a deadline of its own.
+func (w *watcher) waitBefore(deadline time.Time, what string, ok func(c snapshot.Change) bool) snapshot.Change {
+	w.t.Helper()
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	for {
+		select {
+		case c, open := <-w.sub.Changes():
+			if !open {
+				w.t.Fatalf("changes closed while waiting for %s", what)
+			}
+			if ok(c) {
+				return c
+			}
+		case <-timer.C:
+			w.t.Fatalf("not by the deadline: %s", what)
+		}
+	}
+}
+
 // waitState waits for the change that gives host exactly want's processes
 // and sockets (changes are buffered, so one that came before the call
 // counts).

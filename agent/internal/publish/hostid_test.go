@@ -75,26 +75,6 @@ func TestRunRejectsUnreadableNKeySeed(t *testing.T) {
 	}
 }
 
-func TestBackoffGrowsToItsLimit(t *testing.T) {
-	limit := 2 * time.Second
-	tests := []struct {
-		attempts int
-		min, max time.Duration
-	}{
-		{1, 250 * time.Millisecond, 300 * time.Millisecond},
-		{2, 500 * time.Millisecond, 600 * time.Millisecond},
-		{4, 2 * time.Second, 2400 * time.Millisecond},
-		{50, 2 * time.Second, 2400 * time.Millisecond},
-	}
-	for _, tt := range tests {
-		for range 20 {
-			if d := backoff(tt.attempts, limit); d < tt.min || d > tt.max {
-				t.Fatalf("backoff(%d) = %s, want %s..%s", tt.attempts, d, tt.min, tt.max)
-			}
-		}
-	}
-}
-
 func TestEpochsSortByStart(t *testing.T) {
 	a := snapshot.NewEpoch(time.Unix(100, 0))
 	b := snapshot.NewEpoch(time.Unix(101, 0))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,11 +104,11 @@ func (p *Publisher) AddCounters(st *snapshot.Stats) {
 	st.ResyncRequests = p.resyncs.Load()
 }
 
-// Run connects (retrying forever with backoff when the server is down),
-// answers control requests and publishes submitted states until ctx is
-// done; then it drains the connection and returns nil. It returns an error
-// only for a configuration the NATS client rejects (bad URL, unreadable
-// credentials).
+// Run connects (retrying forever, at most ReconnectWaitMax apart, while
+// the server is down), answers control requests and publishes submitted
+// states until ctx is done; then it drains the connection and returns nil.
+// It returns an error only for a configuration the NATS client rejects (bad
+// URL, unreadable credentials).
 func (p *Publisher) Run(ctx context.Context) error {
 	auth, err := p.cfg.authOptions()
 	if err != nil {
@@ -123,7 +124,9 @@ func (p *Publisher) Run(ctx context.Context) error {
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
 		nats.ReconnectBufSize(-1), // nothing is buffered while away; a full snapshot follows the reconnect
-		nats.CustomReconnectDelay(func(attempts int) time.Duration { return backoff(attempts, p.cfg.ReconnectWaitMax) }),
+		nats.CustomReconnectDelay(func(attempts int) time.Duration {
+			return reconnectDelay(attempts, p.cfg.ReconnectWaitMax, rand.Int64N)
+		}),
 		nats.DrainTimeout(p.cfg.DrainTimeout),
 		nats.ConnectHandler(func(*nats.Conn) { p.connected(false) }),
 		nats.ReconnectHandler(func(*nats.Conn) { p.connected(true) }),
