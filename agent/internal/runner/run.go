@@ -235,6 +235,7 @@ func (l *loop) tick(ctx context.Context, parts *Parts) {
 		Sockets:       st.Sockets,
 		ProcessesSeen: st.Processes,
 		Ticks:         l.ticks,
+		RSSBytes:      selfRSS(),
 	}
 	var samples []metrics.PluginSample
 	if parts.Plugins != nil {

@@ -75,6 +75,20 @@ func TestReloadSwapsRulesAndRejectsBadConfig(t *testing.T) {
 		}
 	}
 	waitName("after-reload")
+
+	// Heartbeats carry the agent's RSS (WIRE.md, heartbeat body).
+	deadline = time.After(30 * time.Second)
+	for {
+		if i, _ := sub.Info("reload-host"); i.Stats != nil && i.Stats.RSSBytes > 0 {
+			break
+		}
+		select {
+		case <-sub.Changes():
+		case <-deadline:
+			i, _ := sub.Info("reload-host")
+			t.Fatalf("no heartbeat with rss_bytes; last stats %+v", i.Stats)
+		}
+	}
 }
 
 func replace(s, old, new string) string { return strings.ReplaceAll(s, old, new) }
