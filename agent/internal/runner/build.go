@@ -2,9 +2,10 @@ package runner
 
 import (
 	"context"
-	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -92,44 +93,63 @@ func (p *Parts) Close(ctx context.Context) {
 }
 
 // Build turns a config into ready step objects: compiled rules, the tag
-// runner, the redactor, the plugin host and the Pipeline. Rules DeepFlow
-// would skip are logged once each and skipped, as DeepFlow does; version is
-// the agent version put into every snapshot, epoch is "" for one-shot
+// runner, the redactor, the plugin host and the Pipeline. It is Assemble
+// for the commands that run the pipeline: it fails with every fatal
+// problem at once (errors.Join of Problem); rules DeepFlow would skip are
+// logged once each and skipped, as DeepFlow does, a tag command that
+// cannot be found is logged, and a plugin that does not load is logged by
+// the plugin host and left out. version is the
+// agent version put into every snapshot, epoch is "" for one-shot
 // commands.
 func Build(ctx context.Context, cfg *config.Config, logger hclog.Logger, version, epoch string) (*Parts, error) {
+	pt, rep := Assemble(ctx, cfg, logger, version, epoch)
+	if err := rep.Fatal(); err != nil {
+		return nil, err
+	}
+	for _, p := range rep.Problems {
+		switch p.Part {
+		case PartRules:
+			logger.Warn("skipping rule, as DeepFlow does", "error", p.Error())
+		case PartTagExec:
+			logger.Warn("os-app-tag-exec will fail every tick", "error", p.Error())
+		}
+	}
+	return pt, nil
+}
+
+// Assemble is the one path from a config to the step objects, shared by
+// Build (run, scan, explain) and Check: it builds every step, even after
+// one failed, and reports every problem it meets on the way, each naming
+// file, line and key where they are known, and a plugin whose init fails
+// with what the plugin logged about it. The Parts are nil when a problem
+// is fatal (what was built is closed); otherwise the caller closes them.
+// Assemble logs nothing of its own; logger goes to the steps it builds.
+func Assemble(ctx context.Context, cfg *config.Config, logger hclog.Logger, version, epoch string) (*Parts, *Report) {
+	rep := &Report{}
 	set, ruleErrs := rules.Compile(cfg.Rules, os.LookupEnv)
 	for _, e := range ruleErrs {
-		logger.Warn("skipping rule, as DeepFlow does", "error", e.Error())
+		rep.add(PartRules, false, e)
+	}
+	for _, w := range set.Lint() {
+		rep.Warnings = append(rep.Warnings, w.String())
 	}
 	var runner *tags.Runner
 	if len(cfg.TagExec) > 0 {
 		r, err := tags.New(tags.Config{Command: cfg.TagExec, User: cfg.TagExecUser, Timeout: cfg.TagExecTimeout}, logger.Named("tags"))
 		if err != nil {
-			return nil, err
+			rep.addf(PartTagExec, true, "%s: os-app-tag-exec: %w", cfg.File, err)
 		}
 		runner = r
+		if err := findProgram(cfg.TagExec[0]); err != nil {
+			rep.addf(PartTagExec, false, "%s: os-app-tag-exec[0]: %w", cfg.File, err)
+		}
 	}
 	red, err := redact.Compile(cfg.CmdlineRedact, !cfg.CmdlineRedactSet)
 	if err != nil {
-		return nil, fmt.Errorf("cmdline-redact: %w", err)
+		rep.addf(PartRedact, true, "%s: cmdline-redact: %w", cfg.File, err)
 	}
 	pt := &Parts{HostID: publish.HostID(cfg.HostID, "/")}
-	if len(cfg.Plugins) > 0 || cfg.PluginDir != "" || len(cfg.Tenants) > 0 {
-		root := cfg.ProcRoot
-		h, err := wasmhost.New(ctx, wasmhost.Config{
-			CacheDir:  WasmCacheDir(),
-			Plugins:   cfg.Plugins,
-			PluginDir: cfg.PluginDir,
-			Tenants:   cfg.Tenants,
-			DirsInRun: epoch != "", // the agent: drop-ins load in the background
-			Limits:    cfg.PluginLimits,
-			ReadEnv:   func(pid int) ([]string, error) { return scan.ReadEnviron(root, pid) },
-		}, logger)
-		if err != nil {
-			return nil, err
-		}
-		pt.Plugins = h
-	}
+	pt.Plugins = plugins(ctx, cfg, logger, epoch != "", rep)
 	hostname, _ := os.Hostname()
 	pl, err := pipeline.New(pipeline.Config{
 		Root:            cfg.ProcRoot,
@@ -149,9 +169,97 @@ func Build(ctx context.Context, cfg *config.Config, logger hclog.Logger, version
 		},
 	}, logger)
 	if err != nil {
-		pt.Close(ctx)
-		return nil, err
+		rep.addf(PartProcs, true, "%s: os-proc-root: %w", cfg.File, err)
 	}
 	pt.Pipeline = pl
-	return pt, nil
+	if rep.Fatal() != nil {
+		pt.Close(ctx)
+		return nil, rep
+	}
+	return pt, rep
+}
+
+// findProgram checks that os-app-tag-exec's program can be run: a path
+// must be an executable file, a bare name must be found in $PATH, as
+// exec.Command looks it up.
+func findProgram(name string) error {
+	_, err := exec.LookPath(name)
+	return err
+}
+
+// plugins starts the plugin host, nil without plugins, and reports every
+// plugin that did not load with its position in the config and, for a
+// failed init, what the plugin logged. inRun defers the plugin
+// directories to the host's Run, as the agent does.
+func plugins(ctx context.Context, cfg *config.Config, logger hclog.Logger, inRun bool, rep *Report) *wasmhost.Host {
+	if len(cfg.Plugins) == 0 && cfg.PluginDir == "" && len(cfg.Tenants) == 0 {
+		return nil
+	}
+	root := cfg.ProcRoot
+	var said guestLines
+	h, err := wasmhost.New(ctx, wasmhost.Config{
+		CacheDir:  WasmCacheDir(),
+		Plugins:   cfg.Plugins,
+		PluginDir: cfg.PluginDir,
+		Tenants:   cfg.Tenants,
+		DirsInRun: inRun, // the agent: drop-ins load in the background
+		Limits:    cfg.PluginLimits,
+		ReadEnv:   func(pid int) ([]string, error) { return scan.ReadEnviron(root, pid) },
+	}, said.logger(logger))
+	if err != nil {
+		rep.addf(PartPlugins, true, "%s: %w", cfg.File, err)
+		return nil
+	}
+	index := make(map[string]int, len(cfg.Plugins))
+	for i, p := range cfg.Plugins {
+		index[p.Name] = i
+	}
+	for _, ps := range h.Stats().Plugins {
+		tenant, _, inTenant := strings.Cut(ps.Name, "/")
+		i, configured := index[ps.Name]
+		if ps.Loaded {
+			lp := LoadedPlugin{Name: ps.Name}
+			switch {
+			case inTenant:
+				lp.Source = "tenant " + tenant
+			case !configured:
+				lp.Source = "plugin-dir"
+			}
+			rep.Plugins = append(rep.Plugins, lp)
+			continue
+		}
+		why := ps.LoadError
+		if lines := said.of(ps.Name); len(lines) > 0 {
+			why += "; the plugin logged: " + quoteAll(lines)
+		}
+		switch {
+		case configured:
+			p := cfg.Plugins[i]
+			rep.addf(PartPlugins, false, "%s:%d: plugins[%d]: %s", p.File, p.Line, i, why)
+		case inTenant:
+			rep.addf(PartPlugins, false, "%s: tenant %s: plugin-dir %s: %s", cfg.File, tenant, tenantDir(cfg, tenant), why)
+		default:
+			rep.addf(PartPlugins, false, "%s: plugin-dir %s: %s", cfg.File, cfg.PluginDir, why)
+		}
+	}
+	return h
+}
+
+// tenantDir is the plugin directory of the tenant called name.
+func tenantDir(cfg *config.Config, name string) string {
+	for _, t := range cfg.Tenants {
+		if t.Name == name {
+			return t.PluginDir
+		}
+	}
+	return ""
+}
+
+// quoteAll quotes each line and joins them with " | ".
+func quoteAll(lines []string) string {
+	q := make([]string, len(lines))
+	for i, l := range lines {
+		q[i] = strconv.Quote(l)
+	}
+	return strings.Join(q, " | ")
 }
