@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 )
 
 // seqChainLen is how many states each epoch of FuzzAssemblerSequence has.
@@ -220,4 +221,43 @@ func seqRange(n int) []int {
 		r[i] = i
 	}
 	return r
+}
+
+// FuzzParseEpoch checks the epoch format (WIRE.md, "Epoch"): any string
+// parses exactly when ValidEpoch holds and its start time fits, an epoch
+// made by NewEpoch parses back to its start, and CompareEpochs orders
+// epochs of different starts as their starts.
+func FuzzParseEpoch(f *testing.F) {
+	f.Add(testEpoch, int64(0), int64(1))                         // a real epoch
+	f.Add("0000018C0A1B2C3D-1F2E3D4C", int64(-1), int64(0))      // upper case: invalid
+	f.Add("ffffffffffffffff-00000000", int64(1)<<62, int64(1))   // a start past int64 nanoseconds
+	f.Add("0000018c0a1b2c3d_1f2e3d4c", int64(5), int64(5))       // the wrong separator
+	f.Add("0000018c0a1b2c3d-1f2e3d4", int64(1<<63-1), int64(-7)) // one digit short; the largest start
+	f.Fuzz(func(t *testing.T, s string, a, b int64) {
+		start, err := ParseEpoch(s)
+		if err == nil && !ValidEpoch(s) {
+			t.Fatalf("ParseEpoch(%q) = %v, but ValidEpoch is false", s, start)
+		}
+		if err == nil && s[:16] != fmt.Sprintf("%016x", start.UnixNano()) {
+			t.Fatalf("ParseEpoch(%q) = %v (%x)", s, start, start.UnixNano())
+		}
+		ea, eb := NewEpoch(time.Unix(0, a)), NewEpoch(time.Unix(0, b))
+		ta, err := ParseEpoch(ea)
+		if err != nil || ta.UnixNano() != max(a, 0) {
+			t.Fatalf("NewEpoch(%d) = %q parses as %v, %v", a, ea, ta, err)
+		}
+		if ma, mb := max(a, 0), max(b, 0); ma != mb && CompareEpochs(ea, eb) != cmpInt(ma, mb) {
+			t.Fatalf("CompareEpochs(%q, %q) = %d for starts %d, %d", ea, eb, CompareEpochs(ea, eb), ma, mb)
+		}
+	})
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
