@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -125,4 +126,40 @@ func BenchmarkCollectSteady(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(owners)), "ns/owner")
+}
+
+// hideNetNS marks pid 1 and every seventh other owner as owners whose
+// ns/net could not be read (NetNS 0), as for pid 1 of a sandbox or the
+// processes of another user namespace: their tables must still be read
+// once per namespace.
+func hideNetNS(owners []Owner) []Owner {
+	out := slices.Clone(owners)
+	for i := range out {
+		if out[i].PID == 1 || i%7 == 3 {
+			out[i].NetNS = 0
+		}
+	}
+	return out
+}
+
+// BenchmarkCollectSteadyHiddenNetNS is BenchmarkCollectSteady with the
+// owners of hideNetNS. It reports the socket tables read per Collect.
+func BenchmarkCollectSteadyHiddenNetNS(b *testing.B) {
+	dir, owners := genHost(b, 2000, 20000)
+	owners = hideNetNS(owners)
+	c, err := New(Config{Root: dir}, hclog.NewNullLogger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.Collect(b.Context(), time.Now(), owners, false); err != nil {
+		b.Fatal(err)
+	}
+	reads := c.tableReads.Load()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Collect(b.Context(), time.Now(), owners, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(c.tableReads.Load()-reads)/float64(b.N), "tables/op")
 }

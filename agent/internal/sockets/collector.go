@@ -90,8 +90,10 @@ type Collector struct {
 	socks     map[uint64]*sock
 	readers   []*reader
 	free      []sock // allocated, not yet used (see newSock)
-	// walks counts the fd/ walks, for tests.
-	walks atomic.Uint64
+	// walks counts the fd/ walks, tableReads the socket tables read
+	// (four per namespace), tabStats the net/tcp stats of owners whose
+	// ns/net is unreadable (see placeHidden); for tests and benchmarks.
+	walks, tableReads, tabStats atomic.Uint64
 	// unowned are the sockets seen in the tables with no known holder
 	// since the last full Collect (see rewalk).
 	unowned map[uint64]struct{}
@@ -100,8 +102,10 @@ type Collector struct {
 	jobs        []walkJob
 	groups      []nsGroup
 	nsGroup     map[uint64]int // NetNS to index in groups
+	tabGroup    map[uint64]int // net/tcp inode to index in groups
 	nsNext      []int
 	nsLast      []int
+	hidden      []hiddenOwner
 	rows        []row
 	keys        []sortKey
 	warnedWalk  bool
@@ -126,6 +130,7 @@ func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 		owners:      make(map[ownerKey]*ownerState),
 		socks:       make(map[uint64]*sock),
 		nsGroup:     make(map[uint64]int),
+		tabGroup:    make(map[uint64]int),
 		unowned:     make(map[uint64]struct{}),
 	}, nil
 }
@@ -199,14 +204,16 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 
 // plan lists the owners to walk in c.jobs (the new ones, or all when full),
 // marks every passed owner with this Collect's generation, and groups the
-// owners by network namespace in c.groups, sorted by NetNS, each group's
-// owners chained through c.nsNext in the order passed.
+// owners whose NetNS is known by network namespace in c.groups, each
+// group's owners chained through c.nsNext in the order passed. The owners
+// whose NetNS is 0 go to c.hidden, for placeHidden.
 func (c *Collector) plan(owners []Owner, full bool) {
 	c.jobs = c.jobs[:0]
+	c.hidden = c.hidden[:0]
 	clear(c.nsGroup)
-	n := 0 // groups in use; c.groups[n:] keep their buffers for later
+	c.groups = c.groups[:0] // the elements past the end keep their buffers
 	c.nsNext = slices.Grow(c.nsNext[:0], len(owners))[:len(owners)]
-	last := c.nsLast[:0] // each group's last owner so far
+	c.nsLast = c.nsLast[:0]
 	for i, o := range owners {
 		k := ownerKey{pid: o.PID, start: o.StartTicks}
 		st := c.owners[k]
@@ -220,39 +227,93 @@ func (c *Collector) plan(owners []Owner, full bool) {
 		}
 		st.gen = c.gen
 		c.nsNext[i] = -1
-		if g, ok := c.nsGroup[o.NetNS]; ok {
-			c.nsNext[last[g]] = i
-			last[g] = i
+		if o.NetNS == 0 {
+			// Stat'ed when new, on a full Collect, or while unknown; once
+			// per Collect even if passed twice.
+			stat := st.tabAt != c.gen && (st.tab == 0 || full)
+			if stat {
+				st.tabAt = c.gen
+			}
+			c.hidden = append(c.hidden, hiddenOwner{i: i, st: st, stat: stat})
 			continue
 		}
-		c.nsGroup[o.NetNS] = n
-		last = append(last, i)
-		if n == len(c.groups) {
-			c.groups = append(c.groups, nsGroup{})
+		if g, ok := c.nsGroup[o.NetNS]; ok {
+			c.chain(g, i)
+			continue
 		}
-		c.groups[n].ns, c.groups[n].head = o.NetNS, i
-		n++
+		c.nsGroup[o.NetNS] = c.newGroup(o.NetNS, 0, i)
 	}
-	c.groups, c.nsLast = c.groups[:n], last
-	slices.SortFunc(c.groups, func(a, b nsGroup) int { return cmp.Compare(a.ns, b.ns) })
 }
 
-// gather reads the socket tables of every group and walks the fd/ of every
-// job, on up to GOMAXPROCS goroutines; the tables go first, so that the
-// many small walks even out the end. It returns ctx.Err() when cancelled.
+// newGroup adds a group of namespace ns (0 when unknown) whose net/tcp has
+// inode tab (0 until known), with owner i as its head, reusing the
+// buffers of an earlier Collect's group; it returns its index.
+func (c *Collector) newGroup(ns, tab uint64, i int) int {
+	n := len(c.groups)
+	if n < cap(c.groups) {
+		c.groups = c.groups[:n+1]
+	} else {
+		c.groups = append(c.groups, nsGroup{})
+	}
+	g := &c.groups[n]
+	g.ns, g.tab, g.head = ns, tab, i
+	c.nsLast = append(c.nsLast, i)
+	return n
+}
+
+// chain appends owner i to the owners of group g.
+func (c *Collector) chain(g, i int) {
+	c.nsNext[c.nsLast[g]] = i
+	c.nsLast[g] = i
+}
+
+// sortGroups puts the groups in the snapshot order, by namespace; the
+// groups of unknown namespaces (ns 0) come first, ordered among themselves
+// by the inode of their net/tcp and then by their head.
+func (c *Collector) sortGroups() {
+	slices.SortFunc(c.groups, func(a, b nsGroup) int {
+		return cmp.Or(cmp.Compare(a.ns, b.ns), cmp.Compare(a.tab, b.tab), cmp.Compare(a.head, b.head))
+	})
+}
+
+// gather reads the socket tables of every group of a known namespace,
+// stats the net/tcp of the hidden owners that need it and walks the fd/
+// of every job, on up to GOMAXPROCS goroutines; the tables go first, so
+// that the many small walks even out the end. Then it places the hidden
+// owners (placeHidden), reads the tables of the groups that this added,
+// and sorts the groups. It returns ctx.Err() when cancelled.
 func (c *Collector) gather(ctx context.Context, owners []Owner) error {
-	nt := len(c.groups) * len(tables)
-	c.parallel(nt+len(c.jobs), func(r *reader, i int) bool {
+	nt, nh := len(c.groups)*len(tables), len(c.hidden)
+	c.parallel(nt+nh+len(c.jobs), func(r *reader, i int) bool {
 		if ctx.Err() != nil {
 			return false
 		}
-		if i < nt {
+		switch {
+		case i < nt:
 			c.readGroupTable(r, &c.groups[i/len(tables)], i%len(tables), owners)
-			return true
+		case i < nt+nh:
+			c.statHidden(r, &c.hidden[i-nt], owners)
+		default:
+			c.walkJob(r, &c.jobs[i-nt-nh])
 		}
-		c.walkJob(r, &c.jobs[i-nt])
 		return true
 	})
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if nh > 0 {
+		from := len(c.groups)
+		c.placeHidden()
+		added := c.groups[from:]
+		c.parallel(len(added)*len(tables), func(r *reader, i int) bool {
+			if ctx.Err() != nil {
+				return false
+			}
+			c.readGroupTable(r, &added[i/len(tables)], i%len(tables), owners)
+			return true
+		})
+	}
+	c.sortGroups()
 	return ctx.Err()
 }
 
@@ -292,13 +353,14 @@ func (c *Collector) join() {
 }
 
 // report picks the joined rows of every part, then turns them into Sockets
-// in the snapshot order. Group 0 (owners whose ns/net was unreadable)
-// picks last, so that a socket it shares with a known namespace is
-// reported there.
+// in the snapshot order. The groups of unknown namespaces (ns 0, owners
+// whose ns/net was unreadable and whose net/tcp matched no known group)
+// pick last, so that a socket one of them shares with a known namespace
+// is reported there.
 func (c *Collector) report(now time.Time, starts map[int]time.Time) []Socket {
-	zero := 0 // parts of group 0
-	if len(c.groups) > 0 && c.groups[0].ns == 0 {
-		zero = 2
+	zero := 0 // parts of the groups of ns 0, which sort first
+	for zero/2 < len(c.groups) && c.groups[zero/2].ns == 0 {
+		zero += 2
 	}
 	units := 2 * len(c.groups)
 	for _, r := range [][2]int{{zero, units}, {0, zero}} {
@@ -308,12 +370,15 @@ func (c *Collector) report(now time.Time, starts map[int]time.Time) []Socket {
 			return true
 		})
 	}
-	n := 0
+	n, nzero := 0, 0
 	for i := range c.groups {
 		for t := range 2 {
 			p := &c.groups[i].parts[t]
 			p.out = n
 			n += len(p.keys)
+		}
+		if c.groups[i].ns == 0 {
+			nzero = n
 		}
 	}
 	out := make([]Socket, n)
@@ -321,7 +386,17 @@ func (c *Collector) report(now time.Time, starts map[int]time.Time) []Socket {
 		c.fill(&c.groups[u/2].parts[u%2], out)
 		return true
 	})
+	if zero > 2 {
+		// Several unknown namespaces share NetNS 0: each is sorted, not
+		// their sockets together.
+		slices.SortStableFunc(out[:nzero], compareSockets)
+	}
 	return out
+}
+
+// compareSockets orders Sockets of one NetNS as sortKey does.
+func compareSockets(a, b Socket) int {
+	return cmp.Or(cmp.Compare(a.Proto, b.Proto), a.Local.Compare(b.Local), a.Remote.Compare(b.Remote), cmp.Compare(a.Inode, b.Inode))
 }
 
 // parallel calls fn(r, i) for every i in [0, n), handing the indexes out in

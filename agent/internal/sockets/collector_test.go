@@ -185,43 +185,6 @@ func TestCollectHost(t *testing.T) {
 	}
 }
 
-// TestCollectUnknownNamespace passes 102 and 200 as owners whose ns/net
-// was unreadable (NetNS 0). Group 0 reads the tables through 102, nsA's:
-// the sockets there are reported once, under nsA, since nsA's own group
-// has them too, whichever part claims first; 200's sockets in nsB are
-// missed, never misattributed (doc.go).
-func TestCollectUnknownNamespace(t *testing.T) {
-	tree := host()
-	dir := writeTree(t, tree)
-	owners := ownersOf(t, tree, 100, 101, 102, 200)
-	for i := range owners {
-		if owners[i].PID == 102 || owners[i].PID == 200 {
-			owners[i].NetNS = 0
-		}
-	}
-	addSocket(t, dir, tree, nsA, fakeproc.TCP, tableRow(18, "0.0.0.0:8443", "0.0.0.0:0", fakeproc.TCPListen), 100, 102)
-	// hostWant's nsA sockets (its first 11), with 18 in its place.
-	want := slices.Insert(slices.Clone(hostWant[:11]), 1, "4026531840 tcp 0.0.0.0:8443 0.0.0.0:0 LISTEN server 18 [100 102]")
-	for range 5 {
-		got, err := newCollector(t, dir, 0).Collect(t.Context(), time.Now(), owners, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		assertLines(t, got, want...)
-	}
-	// With 102 alone, group 0 is the only one to read nsA's tables.
-	got, err := newCollector(t, dir, 0).Collect(t.Context(), time.Now(), owners[2:3], false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	assertLines(t, got,
-		"0 tcp 0.0.0.0:8443 0.0.0.0:0 LISTEN server 18 [102]",
-		"0 tcp 10.0.0.1:80 10.0.0.8:50001 ESTABLISHED client 12 [102]",
-		"0 udp 10.0.0.1:45000 10.0.0.2:53 ESTABLISHED client 32 [102]",
-		"0 udp6 [::1]:5353 [::]:0 CLOSE server 34 [102]",
-	)
-}
-
 func TestCollectVanishedOwner(t *testing.T) {
 	tree := host()
 	dir := writeTree(t, tree)

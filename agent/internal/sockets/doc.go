@@ -45,11 +45,20 @@
 // Only TCP sockets in LISTEN or ESTABLISHED and UDP sockets that are bound
 // and unconnected (CLOSE) or connected (ESTABLISHED) are reported.
 //
-// Owners whose NetNS is 0 (ns/net unreadable) are grouped as one namespace
-// and read through the first of them that works: sockets of such an owner
-// in another namespace are then missed, never misattributed, because socket
-// inodes are unique on the host. A socket that the tables of a known
-// namespace also hold is reported under that namespace.
+// Owners whose NetNS is 0 (ns/net unreadable: pid 1 of a sandbox, a
+// process of another user namespace, another user's process without
+// CAP_SYS_PTRACE) are placed by the inode of their /proc/PID/net/tcp, which
+// procfs shares among all the processes of one network namespace and no
+// other (on Linux 6.18 as before; /proc/PID/net itself is a directory per
+// process and tells nothing). Such an owner joins the namespace whose
+// tables, read through a readable owner in the same Collect, had that
+// inode, so every namespace's tables are read once per Collect. Owners of a
+// namespace that no readable owner is in form one group per inode and
+// their sockets are reported with NetNS 0; an owner whose net/tcp cannot
+// be stat'ed either is a group of its own. Two namespaces are never merged.
+// The inode of an owner's net/tcp is kept per process identity and stat'ed
+// again on a full Collect, as the fd/ walks are. A socket that the tables
+// of a known namespace also hold is reported under that namespace.
 //
 // # Work
 //

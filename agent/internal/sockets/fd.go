@@ -31,6 +31,9 @@ type reader struct {
 	entries []entry
 	// listeners is scratch space for roles.
 	listeners []int
+	// ino is the inode of the last table readTable opened, 0 if its
+	// fstat failed.
+	ino uint64
 }
 
 func newReader(root string) *reader {
@@ -139,6 +142,11 @@ func (r *reader) readTable(pid int, tab *table, fn func(e entry)) error {
 		return classify(fmt.Errorf("open %s: %w", r.name(), err))
 	}
 	defer unix.Close(fd)
+	r.ino = 0
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) == nil {
+		r.ino = st.Ino
+	}
 	if len(r.buf) == 0 {
 		r.buf = make([]byte, 64<<10)
 	}
@@ -170,6 +178,23 @@ func (r *reader) readTable(pid int, tab *table, fn func(e entry)) error {
 		}
 		n = copy(r.buf, r.buf[end:n])
 	}
+}
+
+// tcpInode returns the inode of ROOT/PID/net/tcp without opening the
+// table (an O_PATH open and fstat, which allocate nothing). A missing file
+// or process gives an error wrapping errVanished.
+func (r *reader) tcpInode(pid int) (uint64, error) {
+	r.setPath(pid, "net/tcp")
+	fd, err := openFile(r.path, unix.O_PATH|unix.O_CLOEXEC)
+	if err != nil {
+		return 0, classify(fmt.Errorf("open %s: %w", r.name(), err))
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return 0, classify(fmt.Errorf("stat %s: %w", r.name(), err))
+	}
+	return st.Ino, nil
 }
 
 // pidExists reports whether ROOT/PID still exists.

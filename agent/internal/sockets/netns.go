@@ -54,7 +54,13 @@ func keep(tab *table, e *entry) bool {
 // nsGroup is one network namespace among a Collect's owners: the owners
 // whose NetNS it is, the rows of its tables, and its part of the report.
 type nsGroup struct {
+	// ns is the namespace, Owner.NetNS, or 0 for a group of owners whose
+	// ns/net was unreadable and whose namespace no other owner shows.
 	ns uint64
+	// tab is the inode of the net/tcp the group's tables were read
+	// through, which every process of one namespace shares (see
+	// placeHidden); 0 until read.
+	tab uint64
 	// head is the index in the owners of the group's first owner; the
 	// others follow through Collector.nsNext.
 	head int
@@ -111,7 +117,11 @@ func (c *Collector) readGroupTable(r *reader, g *nsGroup, t int, owners []Owner)
 			}
 		})
 		if err == nil {
+			c.tableReads.Add(1)
 			tr.entries = append(tr.entries, r.entries...)
+			if t == 0 {
+				g.tab = r.ino
+			}
 			return
 		}
 		if !errors.Is(err, errVanished) {

@@ -53,6 +53,10 @@ type ownerState struct {
 	// gen is the last Collect that was passed this owner, walked the
 	// last that walked its fd/.
 	gen, walked uint64
+	// tab is the inode of the owner's net/tcp, 0 when unknown, kept for
+	// an owner whose ns/net is unreadable (see placeHidden); tabAt is the
+	// last Collect that stat'ed it.
+	tab, tabAt uint64
 }
 
 // walkJob is one owner whose fd/ is to be walked in this Collect.
