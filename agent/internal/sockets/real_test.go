@@ -31,6 +31,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(nobodyEnv) != "" {
 		os.Exit(nobodyHelper())
 	}
+	if os.Getenv(netnsEnv) != "" {
+		os.Exit(netnsHelper())
+	}
 	os.Exit(m.Run())
 }
 
