@@ -87,26 +87,33 @@ func terminalWidth() int {
 func newExplainCmd(g *globals) *cobra.Command {
 	var f scanFlags
 	var pid int
+	var format string
 	cmd := &cobra.Command{
 		Use:   "explain --pid N",
 		Short: "Show which rules and plugins decided a process's fate, and why",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "text" && format != "json" {
+				return fmt.Errorf("--format %q is not text or json", format)
+			}
 			pt, _, root, err := f.tick(cmd, g)
 			if err != nil {
 				return err
 			}
 			defer pt.Close(cmd.Context())
-			text, ok := pt.Pipeline.Explain(pid)
+			x, ok := pt.Pipeline.Explanation(pid)
 			if !ok {
 				return fmt.Errorf("pid %d: no such process under %s", pid, root)
 			}
-			fmt.Fprint(cmd.OutOrStdout(), text)
-			return nil
+			if format == "json" {
+				return render.ExplanationJSON(cmd.OutOrStdout(), x)
+			}
+			return render.Explanation(cmd.OutOrStdout(), x)
 		},
 	}
 	f.register(cmd)
 	cmd.Flags().IntVarP(&pid, "pid", "p", 0, "process id to explain")
+	cmd.Flags().StringVarP(&format, "format", "o", "text", "text or json")
 	cmd.MarkFlagRequired("pid")
 	return cmd
 }

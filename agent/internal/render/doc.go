@@ -1,5 +1,7 @@
-// Package render prints snapshots for people and scripts: the JSON shape of
+// Package render prints for people and scripts: snapshots as the JSON of
 // `proctag scan --format json` and the aligned table of `--format table`,
-// which `proctag watch` reuses. It only formats; it never changes a
-// snapshot.
+// which `proctag watch` reuses, and explain.Process as the text or JSON of
+// `proctag explain`, whose per-plugin effect line (EffectChanges) is the
+// one way a plugin result is written. It only formats; it never changes
+// what it prints.
 package render
