@@ -28,7 +28,7 @@ DOCDIR      ?= $(PREFIX)/share/doc/proctag
 CONFDIR     ?= /etc/proctag
 DEPLOY      := agent/deploy/systemd
 
-.PHONY: all build run test lint vet fmt-check bench plugins deps install clean
+.PHONY: all build run test lint vet fmt-check bench plugins deps install clean fuzz soak
 
 all: build
 
@@ -94,10 +94,31 @@ fmt-check:
 vet:
 	$(GO) vet $(PKGS)
 
-## test: lint, then every test with the race detector.
-test: deps lint plugins
+## test: lint, then every test with the race detector, then every fuzz target for
+## $(FUZZSHORT) each (its seeds plus a short random search), then a $(SOAKSHORT) soak.
+FUZZSHORT ?= 3s
+SOAKSHORT ?= 60s
+test: deps lint plugins build
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./cmd/...
+	GO=$(GO) .ci/fuzz.sh $(FUZZSHORT)
+	$(MAKE) --no-print-directory soak SOAK=$(SOAKSHORT)
+
+## fuzz: every Fuzz target of both modules (the main one and bench/), found with
+## `go test -list`, one at a time for $(FUZZTIME) each. A failure leaves the input in the
+## package's testdata/fuzz/FuzzName/<hash>: fix the bug and commit that file, which
+## `go test` then runs as a regression seed on every run.
+FUZZTIME ?= 60s
+fuzz:
+	GO=$(GO) .ci/fuzz.sh $(FUZZTIME)
+
+## soak: the agent with the example plugins and the embedded NATS server against churning
+## processes and connections for $(SOAK); fails when memory, goroutines or open files keep
+## growing, and draws resident memory and the Go heap over time in $(SOAKSVG).
+SOAK    ?= 5m
+SOAKSVG ?= bin/soak-rss.svg
+soak: build plugins
+	cd bench && $(GO) run ./cmd/soak -proctag ../$(BIN) -plugins ../plugins/dist -duration $(SOAK) -svg ../$(SOAKSVG)
 
 ## bench: the benchmarks side by side with their baselines (bench/, then the main module's of
 ## issues 4 and 5: 1s for the µs ones, 3x for the 10k/100k ones), and the targets of issues 3-5.

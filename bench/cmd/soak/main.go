@@ -1,8 +1,9 @@
 // Command soak runs the agent (`proctag run`, with plugins and the
 // embedded NATS server) against a churning workload for a while, samples
 // what it holds once a second from its /metrics (resident memory,
-// goroutines, open files, live wasm instances, ticks), fails when any of
-// them keeps growing, and draws the resident memory over time as an SVG.
+// goroutines, open files, live wasm instances, ticks, the Go heap in use),
+// fails when any of them keeps growing, and draws the resident memory and
+// the heap over time as an SVG, whose path it prints at the end.
 //
 // The workload: short-lived processes started at -spawn-rate a second
 // (each lives a random time up to 3 s, with a distinctive argv[0] the
@@ -12,9 +13,11 @@
 //
 // Growth: after the first fifth of the run (warm-up), the samples are cut
 // in two halves; a value grows when the second half's maximum passes the
-// first half's by more than its tolerance (resident memory: 20 % and
-// 8 MiB; goroutines: 20; open files: 20; instances: more than the pool
-// sizes allow, which is checked on every sample).
+// first half's by more than its tolerance (resident memory and Go heap in
+// use: 20 % and 8 MiB; goroutines: 20; open files: 20; instances: more
+// than the pool sizes allow, which is checked on every sample). Resident
+// memory alone can creep while the heap is flat (the runtime returns freed
+// pages to the kernel lazily); the heap tells a leak apart.
 //
 //	go run ./cmd/soak -proctag ../bin/proctag -plugins ../plugins/dist -duration 10m -svg soak.svg
 package main
@@ -145,14 +148,17 @@ os-proc-regex:
 		return err
 	}
 	report(os.Stdout, samples)
+	if abs, err := filepath.Abs(o.svg); err == nil {
+		fmt.Printf("  resident memory and heap over time: %s\n", abs)
+	}
 	return check(samples)
 }
 
 // sample is what one scrape of /metrics shows.
 type sample struct {
-	at                        time.Duration
-	rss, goroutines, fds      float64
-	instances, ticks, plugins float64
+	at                         time.Duration
+	rss, heap, goroutines, fds float64
+	instances, ticks, plugins  float64
 }
 
 // scrape reads the agent's /metrics text and picks the values a sample
@@ -183,6 +189,8 @@ func scrape(ctx context.Context, url string) (sample, error) {
 		switch {
 		case name == "process_resident_memory_bytes":
 			s.rss, found = value, true
+		case name == "go_memstats_heap_inuse_bytes":
+			s.heap = value
 		case name == "go_goroutines":
 			s.goroutines = value
 		case name == "process_open_fds":
@@ -241,6 +249,7 @@ func check(samples []sample) error {
 		}
 	}
 	grows("resident memory", func(s sample) float64 { return s.rss }, 0.20, 8<<20)
+	grows("Go heap in use", func(s sample) float64 { return s.heap }, 0.20, 8<<20)
 	grows("goroutines", func(s sample) float64 { return s.goroutines }, 0, 20)
 	grows("open files", func(s sample) float64 { return s.fds }, 0, 20)
 	return errors.Join(errs...)
@@ -262,6 +271,7 @@ func report(w io.Writer, ss []sample) {
 	first, last := ss[0], ss[len(ss)-1]
 	fmt.Fprintf(w, "soak: %d samples over %v, %.0f ticks\n", len(ss), last.at.Round(time.Second), last.ticks-first.ticks)
 	fmt.Fprintf(w, "  resident memory: first %.1f MiB, max %.1f MiB, last %.1f MiB\n", first.rss/(1<<20), maxOf(ss, func(s sample) float64 { return s.rss })/(1<<20), last.rss/(1<<20))
+	fmt.Fprintf(w, "  Go heap in use: first %.1f MiB, max %.1f MiB, last %.1f MiB\n", first.heap/(1<<20), maxOf(ss, func(s sample) float64 { return s.heap })/(1<<20), last.heap/(1<<20))
 	fmt.Fprintf(w, "  goroutines: first %.0f, max %.0f, last %.0f\n", first.goroutines, maxOf(ss, func(s sample) float64 { return s.goroutines }), last.goroutines)
 	fmt.Fprintf(w, "  open files: first %.0f, max %.0f, last %.0f\n", first.fds, maxOf(ss, func(s sample) float64 { return s.fds }), last.fds)
 	fmt.Fprintf(w, "  wasm instances: max %.0f over %.0f plugins\n", maxOf(ss, func(s sample) float64 { return s.instances }), last.plugins)

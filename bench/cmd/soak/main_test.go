@@ -51,11 +51,19 @@ func TestCheck(t *testing.T) {
 	for i := range stalled {
 		stalled[i].ticks = 1
 	}
+	heapClimb := series(100, func(int) float64 { return 60 })
+	for i := range heapClimb {
+		heapClimb[i].heap = float64(20+i) * (1 << 20)
+	}
 	tests = append(tests, struct {
 		name string
 		ss   []sample
 		want string
-	}{"a stalled agent fails", stalled, "stalled"})
+	}{"a stalled agent fails", stalled, "stalled"}, struct {
+		name string
+		ss   []sample
+		want string
+	}{"a heap climb under flat resident memory fails", heapClimb, "Go heap in use grew"})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := check(tt.ss)
