@@ -33,7 +33,11 @@
 // of /proc/PID (the effective uid, root for a non-dumpable task), named
 // from the passwd file inside the process's own root, read once per root
 // per full scan; "" when that file does not name it (not the host's name,
-// not the number).
+// not the number). The root is the process's to shape, so the file is
+// looked up as the process sees it (symlinks and .. stay inside its root),
+// a FIFO, device or anything else but a regular file is refused without
+// being opened for reading, and only whole lines of its first MiB are
+// used; refusals are logged once per cause with a count.
 //
 // scan leaves sockets (package sockets), rules and tags to the later steps
 // of the pipeline.

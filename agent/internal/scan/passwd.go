@@ -2,6 +2,7 @@ package scan
 
 import (
 	"bytes"
+	"errors"
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
@@ -36,16 +37,26 @@ func statRoot(rootfd int, path []byte) (rootKey, error) {
 // a time.
 type users struct {
 	byRoot map[rootKey]map[int]string
-	path   []byte
 	buf    []byte
+	// refused counts, per cause, the passwd files refused or cut since
+	// the last takeRefused; read is the bytes read from them, for tests.
+	refused [numRefused]int
+	read    int64
 }
 
 func newUsers() *users {
-	return &users{byRoot: map[rootKey]map[int]string{}, path: make([]byte, 0, 64), buf: make([]byte, 0, 4096)}
+	return &users{byRoot: map[rootKey]map[int]string{}, buf: make([]byte, 0, 4096)}
 }
 
 // reset forgets every parsed passwd file.
 func (u *users) reset() { clear(u.byRoot) }
+
+// takeRefused returns the refusal counts and zeroes them.
+func (u *users) takeRefused() [numRefused]int {
+	r := u.refused
+	u.refused = [numRefused]int{}
+	return r
+}
 
 // name returns the name of uid in the passwd file of root, which is the
 // root of process pid under the procfs fd rootfd.
@@ -64,22 +75,43 @@ func (u *users) name(rootfd, pid int, root rootKey, uid int) string {
 	return names[uid]
 }
 
-// load reads PID/root/etc/passwd. ok is false when the process is gone
-// (its root no longer stats as root), so that another process of the same
-// root gets to read it; a root without a readable passwd file has no
-// names.
+// load reads PID/root/etc/passwd with readRootFile: a FIFO, device or
+// other non-regular file is refused, and only whole lines of the first
+// maxPasswdBytes are used, each counted for the warning. ok is false when
+// the process is gone (its root no longer is root), so that another
+// process of the same root gets to read it; a root without a readable
+// passwd file has no names.
 func (u *users) load(rootfd, pid int, root rootKey) (map[int]string, bool) {
-	u.path = appendPIDPath(u.path[:0], pid, "root/etc/passwd")
-	b, err := readAt(rootfd, u.path, u.buf)
-	u.buf = b[:0]
-	if err != nil {
-		if vanished(err) {
-			u.path = appendPIDPath(u.path[:0], pid, "root")
-			if now, err := statRoot(rootfd, u.path); err != nil || now != root {
-				return nil, false
-			}
+	b, truncated, err := readRootFile(rootfd, pid, root, "etc/passwd", u.buf, maxPasswdBytes)
+	u.read += int64(len(b))
+	if cap(b) > 64<<10 {
+		u.buf = make([]byte, 0, 4096) // a large file's buffer is not kept
+	} else {
+		u.buf = b[:0]
+	}
+	switch {
+	case errors.Is(err, errRootChanged):
+		return nil, false
+	case errors.Is(err, errNotRegular):
+		u.refused[refusedNotRegular]++
+		return nil, true
+	case err != nil && vanished(err):
+		var now rootKey
+		now, err = statRoot(rootfd, appendPIDPath(nil, pid, "root"))
+		if err != nil || now != root {
+			return nil, false
 		}
 		return nil, true
+	case err != nil:
+		return nil, true
+	case truncated:
+		u.refused[refusedTruncated]++
+		// Whole lines only: the cut may fall inside a line or a rune.
+		if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+			b = b[:i+1]
+		} else {
+			b = nil
+		}
 	}
 	return parsePasswd(b), true
 }

@@ -66,6 +66,7 @@ type Scanner struct {
 
 	warned        [numKinds]bool
 	badStatWarned bool
+	refusedWarned [numRefused]bool
 }
 
 // entry is the cache of one process: its published value and the raw
@@ -261,6 +262,7 @@ func (s *Scanner) Scan(ctx context.Context) (*Result, error) {
 		res.Processes[i] = e.proc
 	}
 	s.warn(missing, badStat)
+	s.warnRefused(s.users.takeRefused())
 	return res, nil
 }
 
@@ -369,6 +371,22 @@ func (s *Scanner) fillUsers(rootfd int, all bool) {
 			s.c.next[i] = &entry{proc: p, cmdline: e.cmdline, cgroup: e.cgroup, root: e.root, fd: e.fd}
 		}
 		p.User = name
+	}
+}
+
+// warnRefused logs, once per cause for the Scanner's lifetime, the passwd
+// files in process roots that were refused or cut, and for how many roots.
+func (s *Scanner) warnRefused(refused [numRefused]int) {
+	var args []any
+	for k, n := range refused {
+		if n > 0 && !s.refusedWarned[k] {
+			s.refusedWarned[k] = true
+			args = append(args, refusedKeys[k], n)
+		}
+	}
+	if len(args) > 0 {
+		args = append(args, "limit_bytes", maxPasswdBytes)
+		s.logger.Warn("passwd files in process roots refused or cut, user names from them may be missing (counts are roots)", args...)
 	}
 }
 
