@@ -304,14 +304,15 @@ func (c *Collector) gather(ctx context.Context, owners []Owner) error {
 	if nh > 0 {
 		from := len(c.groups)
 		c.placeHidden()
-		added := c.groups[from:]
-		c.parallel(len(added)*len(tables), func(r *reader, i int) bool {
-			if ctx.Err() != nil {
-				return false
-			}
-			c.readGroupTable(r, &added[i/len(tables)], i%len(tables), owners)
-			return true
-		})
+		if added := c.groups[from:]; len(added) > 0 {
+			c.parallel(len(added)*len(tables), func(r *reader, i int) bool {
+				if ctx.Err() != nil {
+					return false
+				}
+				c.readGroupTable(r, &added[i/len(tables)], i%len(tables), owners)
+				return true
+			})
+		}
 	}
 	c.sortGroups()
 	return ctx.Err()
