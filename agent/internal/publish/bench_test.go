@@ -56,7 +56,7 @@ func benchPublisher(b *testing.B) *Publisher {
 		b.Fatal(err)
 	}
 	p.nc = nc
-	if err := p.ensureEncoder(b.Context()); err != nil {
+	if err := p.ensureEncoder(); err != nil {
 		b.Fatal(err)
 	}
 	return p

@@ -140,10 +140,11 @@ func tighten(have, want jetstream.StreamConfig) (jetstream.StreamConfig, []strin
 // maxMsgSize is the stream's limit on one message (headers plus data), 0
 // when unknown or unlimited. After a failure it does not look the stream up
 // again (publishFull does, once per full snapshot), so that a missing
-// stream costs one lookup per full snapshot, not two.
+// stream costs one lookup per full snapshot, not two. ctx is the
+// connection's (link); the lookup is bounded by jsTimeout.
 func (j *jetStream) maxMsgSize(ctx context.Context) int {
 	if j.stream == nil && !j.failed {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, jsTimeout)
 		defer cancel()
 		if err := j.ensure(ctx); err != nil {
 			j.fail(err)
@@ -155,11 +156,16 @@ func (j *jetStream) maxMsgSize(ctx context.Context) int {
 	return int(max(j.stream.CachedInfo().Config.MaxMsgSize, 0))
 }
 
+// jsTimeout bounds each JetStream exchange of a full snapshot (the stream
+// lookup; the store and purge together).
+const jsTimeout = 10 * time.Second
+
 // publishFull stores a full snapshot's chunks and purges the host's older
 // messages. It reports whether all chunks were stored; on false the caller
-// publishes on core NATS instead.
+// publishes on core NATS instead. ctx is the connection's (link): losing
+// the connection ends the exchange at once; it is bounded by jsTimeout.
 func (j *jetStream) publishFull(ctx context.Context, msgs []snapshot.Message, hostID string) bool {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, jsTimeout)
 	defer cancel()
 	first, err := j.store(ctx, msgs)
 	if err != nil {

@@ -34,6 +34,7 @@ type Publisher struct {
 	connectErrs    int
 
 	wake      chan struct{}
+	link      link          // cancels JetStream requests when the connection is lost
 	needFull  atomic.Bool   // after (re)connect or a failed publish
 	resyncReq atomic.Bool   // a control request asked for a full snapshot
 	seqNow    atomic.Uint64 // the last seq numbered, for control replies
@@ -131,6 +132,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 		nats.ConnectHandler(func(*nats.Conn) { p.connected(false) }),
 		nats.ReconnectHandler(func(*nats.Conn) { p.connected(true) }),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			p.link.down()
 			if err != nil {
 				p.logger.Warn("nats disconnected, reconnecting", "error", err)
 			}
@@ -189,6 +191,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 // snapshot; after the first connect it is anyway (nothing published yet), and
 // the callback may run late, after that first snapshot went out.
 func (p *Publisher) connected(reconnect bool) {
+	p.link.up()
 	p.errMu.Lock()
 	p.lastConnectErr = "" // the next outage is logged again
 	p.errMu.Unlock()
@@ -343,7 +346,7 @@ func (p *Publisher) envelope(s *snapshot.Snapshot, seq, base uint64) snapshot.En
 }
 
 func (p *Publisher) sendFull(ctx context.Context, state *snapshot.Snapshot) {
-	if err := p.ensureEncoder(ctx); err != nil {
+	if err := p.ensureEncoder(); err != nil {
 		p.failed(err, snapshot.KindSnapshot)
 		return
 	}
@@ -360,7 +363,7 @@ func (p *Publisher) sendFull(ctx context.Context, state *snapshot.Snapshot) {
 	}
 	ok := false
 	if p.js != nil {
-		ok = p.js.publishFull(ctx, msgs, p.cfg.HostID)
+		ok = p.js.publishFull(p.link.context(), msgs, p.cfg.HostID)
 	}
 	if !ok && p.send(ctx, msgs, nil, snapshot.KindSnapshot) {
 		ok = true
@@ -376,10 +379,10 @@ func (p *Publisher) sendFull(ctx context.Context, state *snapshot.Snapshot) {
 // ensureEncoder (re)creates the encoder for the server's max payload, which
 // is known once connected and may change after a reconnect, or for the
 // stream's max message size when that is smaller.
-func (p *Publisher) ensureEncoder(ctx context.Context) error {
+func (p *Publisher) ensureEncoder() error {
 	maxPayload := int(p.nc.MaxPayload())
 	if p.js != nil {
-		if limit := p.js.maxMsgSize(ctx); limit > 0 && limit < maxPayload {
+		if limit := p.js.maxMsgSize(p.link.context()); limit > 0 && limit < maxPayload {
 			maxPayload = limit
 		}
 	}
