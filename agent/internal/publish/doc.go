@@ -4,7 +4,9 @@
 // wire format of package snapshot (see agent/snapshot/WIRE.md).
 //
 // It owns the NATS connection (authentication, TLS, reconnecting forever
-// with backoff, the inbox prefix _INBOX.<host_id> its permissions name),
+// at most half an interval apart, so that a server's return is noticed
+// within the interval, the inbox prefix _INBOX.<host_id> its permissions
+// name),
 // the epoch and seq numbering, the answers on the control subjects (rate
 // limited: at most one full snapshot per ResyncMinGap, one tick interval by
 // default, however many ask) and, when enabled, the JetStream stream that
