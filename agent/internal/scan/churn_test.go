@@ -204,8 +204,20 @@ type pidns struct {
 	root string // the namespace's procfs, seen from here
 }
 
-// ask sends one request line and returns the answer's fields.
+// ask sends one request line and returns the answer's fields; a refusal
+// fails the test.
 func (h *pidns) ask(t *testing.T, req string) []string {
+	t.Helper()
+	f, refusal := h.try(t, req)
+	if refusal != "" {
+		t.Fatalf("helper %q: %s", req, refusal)
+	}
+	return f
+}
+
+// try sends one request line and returns the answer's fields, or the
+// helper's refusal.
+func (h *pidns) try(t *testing.T, req string) ([]string, string) {
 	t.Helper()
 	if _, err := fmt.Fprintln(h.in, req); err != nil {
 		t.Fatalf("helper %q: %v", req, err)
@@ -217,12 +229,12 @@ func (h *pidns) ask(t *testing.T, req string) []string {
 		}
 		f := strings.Fields(line)
 		if len(f) == 0 || f[0] != "ok" {
-			t.Fatalf("helper %q: %s", req, line)
+			return nil, line
 		}
-		return f[1:]
+		return f[1:], ""
 	}
 	t.Fatalf("helper %q: no answer (%v)", req, h.out.Err())
-	return nil
+	return nil, ""
 }
 
 // startPIDNS starts the helper, or skips when the kernel or the privileges
@@ -254,7 +266,9 @@ func startPIDNS(t *testing.T) *pidns {
 	t.Cleanup(func() { _ = in.Close(); _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	h := &pidns{cmd: cmd, in: in, out: bufio.NewScanner(out),
 		root: fmt.Sprintf("/proc/%d/root/proc", cmd.Process.Pid)}
-	h.ask(t, "ready")
+	if _, refusal := h.try(t, "ready"); refusal != "" {
+		t.Skipf("the new pid namespace cannot mount its procfs or set ns_last_pid (a read-only /proc/sys?): %s", refusal)
+	}
 	return h
 }
 
@@ -325,7 +339,8 @@ func TestScanPIDReuse(t *testing.T) {
 // and mount namespaces. It reads requests from stdin and answers each with
 // one "PIDNS ok ..." or "PIDNS error ..." line:
 //
-//	ready                    mounts this namespace's procfs on /proc
+//	ready                    mounts this namespace's procfs on /proc and
+//	                         checks that ns_last_pid can be written
 //	spawn PID NAME AVOID     starts sleep 1000 as NAME with pid PID and a
 //	                         start tick other than AVOID; answers the tick
 //	kill PID                 kills and reaps it
@@ -354,6 +369,11 @@ func TestHelperPIDNS(t *testing.T) {
 			}
 			if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 				answer("error mount proc: %v", err)
+				continue
+			}
+			// pid 2 next, which nothing here uses: only the right to write.
+			if err := os.WriteFile("/proc/sys/kernel/ns_last_pid", []byte("1"), 0); err != nil {
+				answer("error ns_last_pid: %v", err)
 				continue
 			}
 			answer("ok")
