@@ -98,9 +98,8 @@ func (p *Parts) Close(ctx context.Context) {
 // problem at once (errors.Join of Problem); rules DeepFlow would skip are
 // logged once each and skipped, as DeepFlow does, a tag command that
 // cannot be found is logged, and a plugin that does not load is logged by
-// the plugin host and left out. version is the
-// agent version put into every snapshot, epoch is "" for one-shot
-// commands.
+// the plugin host and left out. version is the agent version put into
+// every snapshot, epoch is "" for one-shot commands.
 func Build(ctx context.Context, cfg *config.Config, logger hclog.Logger, version, epoch string) (*Parts, error) {
 	pt, rep := Assemble(ctx, cfg, logger, version, epoch)
 	if err := rep.Fatal(); err != nil {
