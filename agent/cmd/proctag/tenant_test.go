@@ -62,8 +62,14 @@ func TestTenantPluginsSeeOnlyTheirUsers(t *testing.T) {
 		}
 	}
 	mine, other := startAs(t, "svc-mine", 1001), startAs(t, "svc-other", 1002)
+	// The agent runs in this test binary, which -race makes compile a Go
+	// plugin 10-20 times slower: on a loaded machine that passed the
+	// default compile-timeout of 30 s, which guards against compile bombs
+	// and is not what this test is about.
 	cfg := writeFile(t, "agent.yaml", `
 os-proc-socket-min-lifetime: 0
+plugin-limits:
+  compile-timeout: 10m
 os-proc-regex:
   - match-regex: ^svc-
   - match-regex: ""
