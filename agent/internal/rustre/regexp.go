@@ -101,6 +101,9 @@ func (r *Regexp) FindStringSubmatchIndex(s string) []int {
 // match that ends where the previous match ended is skipped. n < 0 means
 // all matches, else at most n.
 func (r *Regexp) FindAllStringSubmatchIndex(s string, n int) [][]int {
+	if n == 0 {
+		return nil
+	}
 	if r.bm != nil && !isASCII(s) {
 		all := r.bm.findAll(s)
 		if n >= 0 && len(all) > n {
