@@ -29,6 +29,10 @@
 //   - flags u (Unicode) and x (verbose: whitespace and # comments ignored,
 //     inside classes too) do not exist in Go and are applied during the
 //     translation, scoped to their group; i, m, s and U pass through.
+//   - (?i) with Unicode mode off folds ASCII letters only in Rust, while Go
+//     always folds with Unicode (k to U+212A KELVIN SIGN, s to U+017F
+//     LONG S): there k, s and classes are written case-sensitively with
+//     both ASCII cases.
 //   - (?<name>…) becomes (?P<name>…); \xHH, \x{…}, \uHHHH, \u{…},
 //     \UHHHHHHHH and \U{…} become \x{…}.
 //   - \p{…} and \P{…} take Rust's names: loose matching (case, spaces, '_'
@@ -62,6 +66,8 @@
 // are refused rather than matched differently; the caller decides what
 // that means (rules skips the rule, as for an invalid one, and says so):
 //   - CRLF mode (?R), which Go lacks;
+//   - an ASCII (?-u) \b or \B in a pattern that also has a Unicode one:
+//     the Unicode word boundary matcher would read both as Unicode;
 //   - capture names with '.', '[' or ']', which Go refuses;
 //   - Unicode property names Go's tables do not have (e.g. scx=, Emoji),
 //     and a negated property inside a class that is not a plain category
