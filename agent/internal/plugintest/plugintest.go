@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/proctag/proctag/agent/internal/explain"
+	"github.com/proctag/proctag/agent/internal/render"
 	"io"
 	"path/filepath"
 	"slices"
@@ -131,23 +133,8 @@ func writeCall(w io.Writer, sp *scan.Process, red *redact.Redactor, r abi.Result
 		cmd = cmd[:79] + "…"
 	}
 	fmt.Fprintf(w, "pid %d %s  [%s]  %s\n", sp.PID, sp.ProcessName, d.Round(100*time.Nanosecond), cmd)
-	var parts []string
-	if r.HasRename {
-		parts = append(parts, fmt.Sprintf("rename %q", r.Rename))
-	}
-	for _, t := range r.SetTags {
-		parts = append(parts, fmt.Sprintf("tag %s=%q", t.Key, t.Value))
-	}
-	for _, k := range r.RemoveTags {
-		parts = append(parts, "untag "+k)
-	}
-	if r.Drop {
-		parts = append(parts, "drop")
-	}
-	if len(parts) == 0 {
-		parts = append(parts, "unchanged")
-	}
-	fmt.Fprintf(w, "  -> %s\n", strings.Join(parts, ", "))
+	// The same words as explain's plugin effects (render.EffectChanges).
+	fmt.Fprintf(w, "  -> %s\n", strings.TrimPrefix(render.EffectChanges(explain.FromResult("", r, nil)), ", "))
 	if err != nil {
 		fmt.Fprintf(w, "  !! %v (the agent would not apply this output)\n", err)
 	}

@@ -45,7 +45,7 @@ func TestRunOnGeneratedTree(t *testing.T) {
 	if sum.Calls != 1 || sum.Changed != 1 || sum.Violations != 0 || sum.Faults != 0 {
 		t.Errorf("summary %+v, want one call that changed the process", sum)
 	}
-	if !strings.Contains(out.String(), `rename "billing"`) {
+	if !strings.Contains(out.String(), `-> rename to "billing"`) {
 		t.Errorf("report lacks the rename of the python script:\n%s", out.String())
 	}
 
