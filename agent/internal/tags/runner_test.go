@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/proctag/proctag/agent/internal/waitfor"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -79,13 +80,7 @@ func processDead(pid int) bool {
 
 func waitDead(t *testing.T, pid int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !processDead(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d still alive", pid)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.Until(t, 10*time.Second, func() bool { return processDead(pid) }, "process %d still alive", pid)
 }
 
 func readPID(t *testing.T, path string) int {
@@ -251,13 +246,10 @@ func TestRunCancelledContext(t *testing.T) {
 		_, err := r.Run(ctx)
 		done <- err
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for _, err := os.Stat(pidFile); err != nil; _, err = os.Stat(pidFile) {
-		if time.Now().After(deadline) {
-			t.Fatal("the script never started")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.Until(t, 10*time.Second, func() bool {
+		_, err := os.Stat(pidFile)
+		return err == nil
+	}, "the script never started")
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run() error = %v, want context.Canceled", err)

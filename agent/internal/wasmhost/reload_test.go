@@ -2,6 +2,7 @@ package wasmhost
 
 import (
 	"context"
+	"github.com/proctag/proctag/agent/internal/waitfor"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,11 +148,11 @@ func TestRunPicksUpNewModules(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- h.Run(ctx) }()
 	dropIn(t, dir, "late", behaveWasm, "config: prefix=late.\ntag-prefix: late.\n")
-	waitFor(t, "the dropped-in plugin to load", func() bool {
+	waitfor.Until(t, 30*time.Second, func() bool {
 		out := h.Apply(t.Context(), []Input{proc(1, "svc")})
 		_, ok := tagValue(out[0].Tags, "late.name")
 		return ok
-	})
+	}, "the dropped-in plugin to load")
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run = %v, want nil on cancel", err)
@@ -187,11 +188,11 @@ func TestDirsInRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
 	go func() { done <- h.Run(ctx) }()
-	waitFor(t, "Run to load the drop-in", func() bool {
+	waitfor.Until(t, 30*time.Second, func() bool {
 		out := h.Apply(t.Context(), []Input{proc(1, "svc")})
 		_, ok := tagValue(out[0].Tags, "a.name")
 		return ok
-	})
+	}, "Run to load the drop-in")
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run = %v", err)
