@@ -309,7 +309,7 @@ func (tu *tutorial) checkPluginTest(out string) error {
 	call := fmt.Sprintf("pid %d java ", tu.javaPID)
 	for i, l := range lines {
 		if strings.HasPrefix(l, call) {
-			if i+1 < len(lines) && strings.Contains(lines[i+1], "-> tag "+teamTag) {
+			if i+1 < len(lines) && strings.Contains(lines[i+1], "-> set tag "+teamTag) {
 				return nil
 			}
 			return fmt.Errorf("the call for pid %d did not set %s", tu.javaPID, teamTag)
