@@ -45,7 +45,7 @@ func Explanation(w io.Writer, x explain.Process) error {
 	}
 	fmt.Fprintf(&b, "tags: own %s, inherited %s\n", tagList(x.OwnTags), tagList(x.InheritedTags))
 	writePlugins(&b, x.Plugins)
-	_, err := io.WriteString(w, b.String())
+	_, err := io.WriteString(w, Printable(b.String(), "\n"))
 	return err
 }
 
@@ -115,7 +115,7 @@ func tagList(ts []explain.Tag) string {
 	}
 	parts := make([]string, len(ts))
 	for i, t := range ts {
-		parts[i] = t.Key + "=" + t.Value
+		parts[i] = Printable(t.Key+"="+t.Value, "")
 	}
 	return strings.Join(parts, ", ")
 }
@@ -139,7 +139,7 @@ func writePlugins(b *strings.Builder, p explain.Plugins) {
 	fmt.Fprintf(b, "after plugins: name=%q drop=%v\n", p.Name, p.Drop)
 	kv := make([]string, len(p.Tags))
 	for i, t := range p.Tags {
-		kv[i] = t.Key + "=" + t.Value
+		kv[i] = Printable(t.Key+"="+t.Value, "")
 	}
 	fmt.Fprintf(b, "tags after plugins: %s\n", strings.Join(kv, " "))
 }
@@ -162,7 +162,7 @@ func writeEffect(b *strings.Builder, e explain.Effect) {
 	}
 	b.WriteString(EffectChanges(e))
 	if e.Error != "" {
-		fmt.Fprintf(b, " (kept previous result: %s)", e.Error)
+		fmt.Fprintf(b, " (kept previous result: %s)", Printable(e.Error, ""))
 	}
 	b.WriteString("\n")
 }

@@ -27,7 +27,7 @@ func Table(w io.Writer, s *snapshot.Snapshot, width int) error {
 	}
 	listen, conns := socketCounts(s.Sockets)
 	fmt.Fprintf(w, "host %s (%s)  scanned %s  processes %d  sockets %d\n\n",
-		s.Host.HostID, s.Host.Hostname, s.Host.ScanTime.Format("2006-01-02 15:04:05"), len(s.Processes), len(s.Sockets))
+		Printable(s.Host.HostID, ""), Printable(s.Host.Hostname, ""), s.Host.ScanTime.Format("2006-01-02 15:04:05"), len(s.Processes), len(s.Sockets))
 
 	procs := append([]snapshot.Process(nil), s.Processes...)
 	sort.Slice(procs, func(i, j int) bool { return procs[i].PID < procs[j].PID })
@@ -108,7 +108,7 @@ func writeRows(w io.Writer, rows [][]string, width int) {
 	widths := make([]int, cols)
 	for _, r := range rows {
 		for c, cell := range r[:cols-1] {
-			widths[c] = max(widths[c], min(runeLen(cell), 32))
+			widths[c] = max(widths[c], min(runeLen(Printable(cell, "")), 32))
 		}
 	}
 	const lastMin = 10
@@ -135,7 +135,7 @@ func writeRows(w io.Writer, rows [][]string, width int) {
 	for _, r := range rows {
 		b.Reset()
 		for c, cell := range r {
-			cell = cut(cell, widths[c])
+			cell = cut(Printable(cell, ""), widths[c])
 			b.WriteString(cell)
 			if c < cols-1 {
 				b.WriteString(strings.Repeat(" ", widths[c]-runeLen(cell)+2))

@@ -123,7 +123,7 @@ func status(info snapshot.HostInfo, now time.Time) string {
 	if !info.LastScan.IsZero() {
 		age = now.Sub(info.LastScan).Round(time.Second).String() + " ago"
 	}
-	line := fmt.Sprintf("[%s] %s  epoch %s  seq %d  last scan %s", info.HostID, sync, info.Epoch, info.Seq, age)
+	line := fmt.Sprintf("[%s] %s  epoch %s  seq %d  last scan %s", render.Printable(info.HostID, ""), sync, render.Printable(info.Epoch, ""), info.Seq, age)
 	if st := info.Stats; st != nil {
 		line += fmt.Sprintf("  scan %s  plugin faults %d  reconnects %d",
 			(time.Duration(st.ScanMicros) * time.Microsecond).Round(time.Millisecond), st.PluginFaults, st.Reconnects)
@@ -135,8 +135,9 @@ func status(info snapshot.HostInfo, now time.Time) string {
 // terminal.
 func Line(c snapshot.Change, now time.Time) string {
 	ts := now.UTC().Format(time.RFC3339)
+	host := render.Printable(c.HostID, "") // from the subject: a client on the bus chose it
 	if c.NeedResync {
-		return fmt.Sprintf("%s %s resync reason=%q seq=%d\n", ts, c.HostID, c.Reason, c.Seq)
+		return fmt.Sprintf("%s %s resync reason=%q seq=%d\n", ts, host, c.Reason, c.Seq)
 	}
 	procs, socks := 0, 0
 	if c.State != nil {
@@ -145,10 +146,10 @@ func Line(c snapshot.Change, now time.Time) string {
 	switch {
 	case c.Kind == snapshot.KindDelta && c.Delta != nil:
 		d := c.Delta
-		return fmt.Sprintf("%s %s delta seq=%d processes=%d (+%d ~%d -%d) sockets=%d (+%d ~%d -%d)\n", ts, c.HostID, c.Seq,
+		return fmt.Sprintf("%s %s delta seq=%d processes=%d (+%d ~%d -%d) sockets=%d (+%d ~%d -%d)\n", ts, host, c.Seq,
 			procs, len(d.Added), len(d.Changed), len(d.Removed), socks, len(d.SocketsAdded), len(d.SocketsChanged), len(d.SocketsRemoved))
 	case c.Kind == snapshot.KindHeartbeat && c.Stats != nil:
-		return fmt.Sprintf("%s %s hb seq=%d processes=%d sockets=%d scan_us=%d\n", ts, c.HostID, c.Seq, procs, socks, c.Stats.ScanMicros)
+		return fmt.Sprintf("%s %s hb seq=%d processes=%d sockets=%d scan_us=%d\n", ts, host, c.Seq, procs, socks, c.Stats.ScanMicros)
 	}
-	return fmt.Sprintf("%s %s %s seq=%d processes=%d sockets=%d\n", ts, c.HostID, c.Kind, c.Seq, procs, socks)
+	return fmt.Sprintf("%s %s %s seq=%d processes=%d sockets=%d\n", ts, host, c.Kind, c.Seq, procs, socks)
 }

@@ -224,3 +224,20 @@ func TestRunWritesLinesWhenNotATerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLineAndStatusEscapeTheHostID: the host id comes from a subject that
+// any client on the bus may publish on; it must not reach the terminal as
+// escape sequences.
+func TestLineAndStatusEscapeTheHostID(t *testing.T) {
+	const evil = "h\x1b]0;owned\x07\u202e"
+	now := time.Unix(1764000005, 0)
+	for _, out := range []string{
+		Line(snapshot.Change{HostID: evil, NeedResync: true, Reason: "gap"}, now),
+		Line(snapshot.Change{HostID: evil, Kind: snapshot.KindSnapshot}, now),
+		status(snapshot.HostInfo{HostID: evil, Epoch: evil}, now),
+	} {
+		if strings.ContainsAny(out, "\x1b\x07\u202e") || !strings.Contains(out, `h\x1b]0;owned\x07\u202e`) {
+			t.Errorf("host id not escaped: %q", out)
+		}
+	}
+}
