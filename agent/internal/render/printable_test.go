@@ -87,3 +87,26 @@ func TestExplanationEscapesHostileFields(t *testing.T) {
 	}
 	assertInert(t, out.String())
 }
+
+// FuzzPrintable: whatever the input, the output is UTF-8 with nothing a
+// terminal acts on but the kept runes, and text without such runes is
+// returned as it is.
+func FuzzPrintable(f *testing.F) {
+	for _, s := range []string{"", "plain", hostileText, "a\xffb", "\u202e", "\x1b\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := Printable(s, "\n")
+		if !utf8.ValidString(out) {
+			t.Fatalf("Printable(%q) = %q: not UTF-8", s, out)
+		}
+		for _, r := range out {
+			if r != '\n' && !printable(r) {
+				t.Fatalf("Printable(%q) = %q holds %U", s, out, r)
+			}
+		}
+		if firstUnprintable(s, "\n") < 0 && out != s {
+			t.Fatalf("Printable(%q) = %q changed clean text", s, out)
+		}
+	})
+}
