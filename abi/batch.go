@@ -22,6 +22,17 @@ func AppendBatch(dst []byte, recs []Record, allowed Fields) []byte {
 	return dst
 }
 
+// AppendBatchRecord appends one record that is already encoded (the bytes
+// AppendRecord wrote, e.g. kept from an earlier tick) to a Batch in dst and
+// returns the extended buffer: the framing AppendBatch writes around each
+// record. Records are numbered in the order they are appended, from 0. It
+// does not allocate when dst has room.
+func AppendBatchRecord(dst, rec []byte) []byte {
+	dst = appendUvarint(dst, batchRecord)
+	dst = appendUvarint(dst, uint64(len(rec)))
+	return append(dst, rec...)
+}
+
 // DecodeBatch decodes a Batch and calls fn for each record with its index
 // (0, 1, ...) and the decoded record, stopping at fn's first error, which it
 // returns as is. The *Record passed to fn is the same on every call and its

@@ -128,3 +128,25 @@ func TestDecodeBatchResultErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestAppendBatchRecordFramesAsAppendBatch(t *testing.T) {
+	recs := []Record{fullRecord(), {PID: 2, Name: "b"}, {}, {Cmdline: string(make([]byte, 300))}}
+	for _, allowed := range []Fields{FieldsAll, FieldPID | FieldName, 0} {
+		want := AppendBatch(nil, recs, allowed)
+		var got []byte
+		for i := range recs {
+			got = AppendBatchRecord(got, AppendRecord(nil, &recs[i], allowed))
+		}
+		if string(got) != string(want) {
+			t.Errorf("fields %b: AppendBatchRecord gives %x, AppendBatch %x", allowed, got, want)
+		}
+	}
+}
+
+func TestAppendBatchRecordNoAlloc(t *testing.T) {
+	rec := AppendRecord(nil, &Record{PID: 7, Name: "x"}, FieldsAll)
+	buf := make([]byte, 0, 256)
+	if n := testing.AllocsPerRun(100, func() { _ = AppendBatchRecord(buf[:0], rec) }); n != 0 {
+		t.Errorf("%v allocations, want 0", n)
+	}
+}

@@ -61,6 +61,29 @@ func ExampleDecodeBatchResult() {
 	// <nil>
 }
 
+// A host that keeps each record's encoding (to see whether it changed)
+// frames the kept bytes into a batch without encoding them again.
+func ExampleAppendBatchRecord() {
+	recs := []abi.Record{{PID: 7, Name: "nginx"}, {PID: 8, Name: "java"}}
+	var kept [][]byte
+	for i := range recs {
+		kept = append(kept, abi.AppendRecord(nil, &recs[i], abi.FieldPID|abi.FieldName))
+	}
+	var batch []byte
+	for _, rec := range kept {
+		batch = abi.AppendBatchRecord(batch, rec)
+	}
+	err := abi.DecodeBatch(batch, func(i int, r *abi.Record) error {
+		fmt.Println(i, r.PID, r.Name)
+		return nil
+	})
+	fmt.Println(err)
+	// Output:
+	// 0 7 nginx
+	// 1 8 java
+	// <nil>
+}
+
 // The i64 a process export returns is a location or a negative code.
 func ExampleUnpackResult() {
 	for _, v := range []int64{abi.PackResult(65536, 12), abi.CodeBadInput} {
