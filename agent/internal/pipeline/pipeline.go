@@ -138,7 +138,7 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 			continue
 		}
 		snap.Processes = append(snap.Processes, p.publishedProcess(sp, verdicts[i], out, plugged))
-		owners = append(owners, sockets.Owner{PID: sp.PID, StartTicks: sp.StartTicks, StartTime: sp.StartTime, NetNS: sp.NetNS, UID: sp.UID})
+		owners = append(owners, sockets.Owner{Key: sp.Key, StartTime: sp.StartTime, NetNS: sp.NetNS, UID: sp.UID})
 	}
 	socks, err := p.sockets.Collect(ctx, res.Time, owners, res.Full)
 	if err != nil {

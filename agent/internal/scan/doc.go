@@ -15,7 +15,7 @@
 // picks up argv rewrites, renames and setuid. status is not read. A
 // returned *Process is immutable and shared between scans while unchanged;
 // its Rev says when its cached fields last changed, so consumers can cache
-// their own work on (Key, Rev).
+// their own work on (Key, Rev); Key is a procid.Key.
 //
 // Processes that vanish mid-scan (ENOENT, ESRCH, or a stat that is gone or
 // shows a new starttime) are skipped silently. Files the agent may not read

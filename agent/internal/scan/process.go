@@ -1,24 +1,20 @@
 package scan
 
-import "time"
+import (
+	"time"
 
-// Key identifies a process across scans: the kernel reuses pids, never
-// the pair (pid, start time).
-type Key struct {
-	PID        int
-	StartTicks uint64
-}
+	"github.com/proctag/proctag/agent/internal/procid"
+)
 
 // Process is one process as the scanner last saw it. A *Process is
 // immutable once returned by Scan and is shared between scans while
 // nothing in it changed; a change yields a new *Process. It is safe to
 // read from any goroutine.
 type Process struct {
-	Key  Key
-	PID  int
+	// Key is the process's identity: PID and StartTicks (stat's
+	// starttime, clock ticks after boot), promoted to Process.
+	procid.Key
 	PPID int
-	// StartTicks is stat's starttime: clock ticks after boot.
-	StartTicks uint64
 	// StartTime is BootTime + StartTicks/100 (USER_HZ is 100 on Linux).
 	StartTime time.Time
 	// Comm is the kernel's task name from stat (at most 15 bytes, may hold
@@ -75,7 +71,7 @@ type Result struct {
 	Processes []*Process
 	// Added are the processes new in this scan; Removed the ones of the
 	// previous scan that are gone (a reused pid shows in both).
-	Added, Removed []Key
+	Added, Removed []procid.Key
 }
 
 // startTime converts stat's starttime ticks to a time.

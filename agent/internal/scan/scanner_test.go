@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/proctag/proctag/agent/internal/fakeproc"
+	"github.com/proctag/proctag/agent/internal/procid"
 )
 
 // fakeHost writes testdata/proc/basic.yaml under a temp dir, with the
@@ -138,8 +139,8 @@ func TestScanFakeHost(t *testing.T) {
 				t.Fatalf("pid %d missing", tc.pid)
 			}
 			want := tc.want
-			want.PID, want.Key = tc.pid, Key{PID: tc.pid, StartTicks: got.StartTicks}
-			want.StartTicks, want.StartTime, want.Rev = got.StartTicks, startTime(boot, got.StartTicks), 1
+			want.Key = procid.Key{PID: tc.pid, StartTicks: got.StartTicks}
+			want.StartTime, want.Rev = startTime(boot, got.StartTicks), 1
 			if want.State == 0 {
 				want.State = 'S'
 			}
@@ -227,7 +228,7 @@ func TestScanChanges(t *testing.T) {
 				}
 			},
 			func(t *testing.T, old, cur *Process, res *Result) {
-				if cur != nil || !slices.Equal(res.Removed, []Key{old.Key}) || len(res.Added) != 0 {
+				if cur != nil || !slices.Equal(res.Removed, []procid.Key{old.Key}) || len(res.Added) != 0 {
 					t.Errorf("cur %v, added %v, removed %v", cur, res.Added, res.Removed)
 				}
 			}},
@@ -276,7 +277,7 @@ func TestScanChanges(t *testing.T) {
 				}
 			},
 			func(t *testing.T, old, cur *Process, res *Result) {
-				if len(res.Added) != 1 || res.Added[0] != (Key{PID: 3000, StartTicks: 99000}) || cur != old {
+				if len(res.Added) != 1 || res.Added[0] != (procid.Key{PID: 3000, StartTicks: 99000}) || cur != old {
 					t.Errorf("added %v", res.Added)
 				}
 				if p := res.Processes[len(res.Processes)-1]; p.PID != 3000 || p.ProcessName != "child" || p.Rev != 2 {

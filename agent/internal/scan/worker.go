@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/proctag/proctag/agent/internal/procid"
 )
 
 // Kinds of per-process data that can be unreadable, for the one warning.
@@ -39,7 +41,7 @@ type worker struct {
 	fds *fdBudget
 
 	out            []*entry
-	added, removed []Key
+	added, removed []procid.Key
 	// spans say which parts of out, added and removed each chunk of pids
 	// this worker scanned produced.
 	spans []span
@@ -330,14 +332,12 @@ func (w *worker) root(pid int) rootKey {
 // newProcess returns the Process of pid with the fields of its stat.
 func (w *worker) newProcess(pid int, st statFields) *Process {
 	return &Process{
-		Key:        Key{PID: pid, StartTicks: st.startTicks},
-		PID:        pid,
-		PPID:       st.ppid,
-		StartTicks: st.startTicks,
-		StartTime:  startTime(w.bootTime, st.startTicks),
-		Comm:       string(st.comm),
-		State:      st.state,
-		Rev:        w.scanNo,
+		Key:       procid.Key{PID: pid, StartTicks: st.startTicks},
+		PPID:      st.ppid,
+		StartTime: startTime(w.bootTime, st.startTicks),
+		Comm:      string(st.comm),
+		State:     st.state,
+		Rev:       w.scanNo,
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/procfs"
 
 	"github.com/proctag/proctag/agent/internal/fakeproc"
+	"github.com/proctag/proctag/agent/internal/procid"
 )
 
 // tcpTableDir writes ROOT/1/net/tcp with n established IPv4 rows and
@@ -82,7 +83,7 @@ func genHost(b *testing.B, procs, socks int) (string, []Owner) {
 	var owners []Owner
 	for _, p := range tree.Procs {
 		if len(p.Argv) > 0 || p.RawCmdline != "" {
-			owners = append(owners, Owner{PID: p.PID, StartTicks: p.StartTicks, NetNS: p.NetNS,
+			owners = append(owners, Owner{Key: procid.Key{PID: p.PID, StartTicks: p.StartTicks}, NetNS: p.NetNS,
 				StartTime: boot.Add(time.Duration(p.StartTicks) * 10 * time.Millisecond)})
 		}
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/proctag/proctag/agent/internal/procid"
 )
 
 // Config configures a Collector. The zero value reads /proc and reports
@@ -27,11 +29,10 @@ type Config struct {
 // Owner is a process whose sockets are reported: the scan's view of a
 // reported process.
 type Owner struct {
-	// PID is the process id under Root.
-	PID int
-	// StartTicks is the start time from /proc/PID/stat in clock ticks since
-	// boot; with PID it is the process identity.
-	StartTicks uint64
+	// Key is the process's identity: PID, the process id under Root, and
+	// StartTicks, its start time from /proc/PID/stat; both are promoted
+	// to Owner.
+	procid.Key
 	// StartTime is StartTicks as a wall-clock time; it seeds the first-seen
 	// time of sockets on the first Collect.
 	StartTime time.Time
@@ -86,7 +87,7 @@ type Collector struct {
 	mu        sync.Mutex
 	gen       uint64
 	collected bool // a Collect has succeeded: first-seen times are now
-	owners    map[ownerKey]*ownerState
+	owners    map[procid.Key]*ownerState
 	socks     map[uint64]*sock
 	readers   []*reader
 	free      []sock // allocated, not yet used (see newSock)
@@ -127,7 +128,7 @@ func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 		root:        cfg.Root,
 		minLifetime: cfg.MinLifetime,
 		logger:      logger.Named("sockets"),
-		owners:      make(map[ownerKey]*ownerState),
+		owners:      make(map[procid.Key]*ownerState),
 		socks:       make(map[uint64]*sock),
 		nsGroup:     make(map[uint64]int),
 		tabGroup:    make(map[uint64]int),
@@ -156,7 +157,7 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 	c.plan(owners, full)
 	for k, st := range c.owners {
 		if st.gen != c.gen {
-			c.setInodes(k.pid, st.inodes, nil)
+			c.setInodes(k.PID, st.inodes, nil)
 			delete(c.owners, k)
 		}
 	}
@@ -215,7 +216,7 @@ func (c *Collector) plan(owners []Owner, full bool) {
 	c.nsNext = slices.Grow(c.nsNext[:0], len(owners))[:len(owners)]
 	c.nsLast = c.nsLast[:0]
 	for i, o := range owners {
-		k := ownerKey{pid: o.PID, start: o.StartTicks}
+		k := o.Key
 		st := c.owners[k]
 		if st == nil {
 			st = &ownerState{walked: c.gen}
@@ -321,7 +322,7 @@ func (c *Collector) gather(ctx context.Context, owners []Owner) error {
 // walkJob walks the fd/ of j's owner with r.
 func (c *Collector) walkJob(r *reader, j *walkJob) {
 	c.walks.Add(1)
-	r.inodes, j.err = r.walk(r.inodes[:0], j.key.pid)
+	r.inodes, j.err = r.walk(r.inodes[:0], j.key.PID)
 	if j.err == nil && len(r.inodes) > 0 {
 		j.inodes = slices.Clone(r.inodes)
 	}

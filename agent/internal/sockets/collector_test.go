@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/proctag/proctag/agent/internal/fakeproc"
+	"github.com/proctag/proctag/agent/internal/procid"
 )
 
 const (
@@ -54,7 +55,7 @@ func ownersOf(t *testing.T, tree *fakeproc.Tree, pids ...int) []Owner {
 			t.Fatalf("pid %d not in the tree", pid)
 		}
 		p := tree.Procs[i]
-		out = append(out, Owner{PID: p.PID, StartTicks: p.StartTicks, NetNS: p.NetNS,
+		out = append(out, Owner{Key: procid.Key{PID: p.PID, StartTicks: p.StartTicks}, NetNS: p.NetNS,
 			StartTime: time.Unix(bootTime, 0).Add(time.Duration(p.StartTicks) * 10 * time.Millisecond)})
 	}
 	return out

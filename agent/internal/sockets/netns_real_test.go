@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/proctag/proctag/agent/internal/procid"
 )
 
 // netnsEnv switches the test binary into the helper that listens on TCP in
@@ -60,7 +62,7 @@ func hiddenRealOwner(t *testing.T, pid int) Owner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Owner{PID: pid, StartTicks: ticks, StartTime: time.Now().Add(-time.Hour), UID: -1}
+	return Owner{Key: procid.Key{PID: pid, StartTicks: ticks}, StartTime: time.Now().Add(-time.Hour), UID: -1}
 }
 
 // startInNewNetNS starts netnsHelper in a new network namespace and a

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/proctag/proctag/agent/internal/procid"
 )
 
 // nobodyEnv switches the test binary into the helper that collects on the
@@ -49,7 +51,7 @@ func nobodyHelper() int {
 		fmt.Println(err)
 		return 1
 	}
-	owners := []Owner{{PID: os.Getpid(), StartTicks: 1, NetNS: ns}, {PID: 1, StartTicks: 1, NetNS: ns}}
+	owners := []Owner{{Key: procid.Key{PID: os.Getpid(), StartTicks: 1}, NetNS: ns}, {Key: procid.Key{PID: 1, StartTicks: 1}, NetNS: ns}}
 	want := inodeOf(ln.(*net.TCPListener))
 	found := true
 	for _, full := range []bool{false, true} {

@@ -6,13 +6,9 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
-)
 
-// ownerKey is a process identity: the kernel reuses pids, never the pair.
-type ownerKey struct {
-	pid   int
-	start uint64
-}
+	"github.com/proctag/proctag/agent/internal/procid"
+)
 
 // sock is what the collector knows of a socket inode held by owners.
 type sock struct {
@@ -61,7 +57,7 @@ type ownerState struct {
 
 // walkJob is one owner whose fd/ is to be walked in this Collect.
 type walkJob struct {
-	key    ownerKey
+	key    procid.Key
 	st     *ownerState
 	inodes []uint64
 	err    error
@@ -86,7 +82,7 @@ func (c *Collector) applyWalks(jobs []walkJob) {
 		j := &jobs[i]
 		if j.err != nil {
 			if errors.Is(j.err, errVanished) {
-				c.setInodes(j.key.pid, j.st.inodes, nil)
+				c.setInodes(j.key.PID, j.st.inodes, nil)
 				delete(c.owners, j.key)
 				continue
 			}
@@ -96,7 +92,7 @@ func (c *Collector) applyWalks(jobs []walkJob) {
 			}
 			j.inodes = nil
 		}
-		c.setInodes(j.key.pid, j.st.inodes, j.inodes)
+		c.setInodes(j.key.PID, j.st.inodes, j.inodes)
 		j.st.inodes = j.inodes
 	}
 	if denied > 0 && !c.warnedWalk {
@@ -286,7 +282,7 @@ func (c *Collector) listenerHolders(g *nsGroup) map[uint32][]int {
 
 // queueRewalk adds a walk job for o unless it was walked in this Collect.
 func (c *Collector) queueRewalk(o *Owner) {
-	k := ownerKey{pid: o.PID, start: o.StartTicks}
+	k := o.Key
 	st := c.owners[k]
 	if st == nil || st.walked == c.gen || len(c.jobs) >= maxRewalk {
 		return

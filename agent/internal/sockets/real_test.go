@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/proctag/proctag/agent/internal/procid"
 )
 
 // helperEnv switches the test binary into the child helper: it dials the TCP
@@ -92,7 +94,7 @@ func realOwner(t *testing.T, pid int) Owner {
 		t.Fatal(err)
 	}
 	uid := int(fi.Sys().(*syscall.Stat_t).Uid)
-	return Owner{PID: pid, StartTicks: ticks, StartTime: time.Now().Add(-time.Hour), NetNS: ns, UID: uid}
+	return Owner{Key: procid.Key{PID: pid, StartTicks: ticks}, StartTime: time.Now().Add(-time.Hour), NetNS: ns, UID: uid}
 }
 
 // startDialer runs the helper against addr, holding lnFile too (as a child
