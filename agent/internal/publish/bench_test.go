@@ -12,9 +12,11 @@ import (
 	"github.com/proctag/proctag/agent/snapshot"
 )
 
-// benchHost is a 10k-process, 100k-socket state.
-func benchHost() *snapshot.Snapshot {
-	s := &snapshot.Snapshot{Host: snapshot.Host{HostID: "host-a", Hostname: "a.example", ScanTime: time.Unix(1764000000, 0)}}
+// benchHost is a 10k-process, 100k-socket state of p's host, as the
+// agent submits it: host record filled in.
+func benchHost(p *Publisher) *snapshot.Snapshot {
+	s := &snapshot.Snapshot{Host: snapshot.Host{HostID: "host-a", Hostname: "a.example", Epoch: p.Epoch(),
+		ScanTime: time.Unix(1764000000, 0), IntervalMS: p.cfg.Interval.Milliseconds()}}
 	names := []string{"nginx", "postgres", "java", "python3", "node"}
 	for i := range 10_000 {
 		n := names[i%len(names)]
@@ -68,7 +70,7 @@ func benchPublisher(b *testing.B) *Publisher {
 // embedded server, every thread), the number the target is about.
 func BenchmarkPublishFull(b *testing.B) {
 	p := benchPublisher(b)
-	s := p.stamp(benchHost())
+	s := benchHost(p)
 	b.ReportAllocs()
 	cpu := cpuTime(b)
 	for b.Loop() {
@@ -90,7 +92,7 @@ func BenchmarkPublishTick(b *testing.B) {
 	for _, churn := range []int{0, 5} {
 		b.Run(fmt.Sprintf("churn=%d", churn), func(b *testing.B) {
 			p := benchPublisher(b)
-			base := benchHost()
+			base := benchHost(p)
 			next := *base
 			next.Processes = append([]snapshot.Process(nil), base.Processes...)
 			next.Sockets = append([]snapshot.Socket(nil), base.Sockets...)
@@ -101,7 +103,7 @@ func BenchmarkPublishTick(b *testing.B) {
 				}
 			}
 			next.Sort()
-			p.sendFull(b.Context(), p.stamp(base))
+			p.sendFull(b.Context(), base)
 			var before snapshot.Stats
 			p.AddCounters(&before)
 			states := []*snapshot.Snapshot{&next, base}

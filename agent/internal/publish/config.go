@@ -16,9 +16,9 @@ type Config struct {
 	URL string
 	// SubjectPrefix starts every subject; default "proctag".
 	SubjectPrefix string
-	// HostID is the subject token and host.id of this host (see HostID);
-	// Hostname is host.name. HostID is required.
-	HostID, Hostname string
+	// HostID is the subject token of this host (see HostID); required.
+	// Every state submitted must carry it in its host record.
+	HostID string
 	// Creds is a credentials (JWT + NKey) file; NKeySeed an NKey seed file.
 	Creds, NKeySeed string
 	// Token, User and Password are literal credentials.
@@ -33,7 +33,9 @@ type Config struct {
 	StreamLimits StreamLimits
 	// FullEvery is the number of ticks between full snapshots; default 30.
 	FullEvery int
-	// Interval is the agent's tick interval, carried in every message.
+	// Interval is the agent's tick interval; it sets the defaults of
+	// ReconnectWaitMax and ResyncMinGap. Messages carry the interval of
+	// the state's host record.
 	Interval time.Duration
 	// ReconnectWaitMax caps the wait between two reconnect attempts
 	// (reconnectDelay: doubling from 250 ms, with jitter below the cap);

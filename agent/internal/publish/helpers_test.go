@@ -213,10 +213,11 @@ func waitCounter(t *testing.T, p *Publisher, what string, ok func(st snapshot.St
 }
 
 // host builds a state of host-a with the given processes (pid, name) and one
-// listening socket per process.
+// listening socket per process. Its host record has the tests' interval
+// (newPublisher's default) and no epoch.
 func host(scan int, procs ...snapshot.Process) *snapshot.Snapshot {
 	s := &snapshot.Snapshot{Host: snapshot.Host{HostID: "host-a", Hostname: "a.example",
-		ScanTime: time.Date(2026, 1, 1, 0, 0, scan, 0, time.UTC)}}
+		ScanTime: time.Date(2026, 1, 1, 0, 0, scan, 0, time.UTC), IntervalMS: 10000}}
 	for _, p := range procs {
 		s.Processes = append(s.Processes, p)
 		s.Sockets = append(s.Sockets, snapshot.Socket{Proto: "tcp", LocalIP: "127.0.0.1", LocalPort: uint16(p.PID),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -33,9 +34,11 @@ func TestSnapshotDeltaHeartbeat(t *testing.T) {
 	srv := startServer(t, natsembed.Config{})
 	p := startPublisher(t, Config{URL: srv.ClientURL(), FullEvery: 100})
 	s1 := host(1, proc(10, "nginx"), proc(20, "cron"))
+	s1.Host.Epoch = p.Epoch()
 	w := joinAfterFirst(t, srv.ClientURL(), p, s1)
 
 	s2 := host(2, proc(10, "nginx"), proc(30, "billing"))
+	s2.Host.Epoch = p.Epoch()
 	p.Submit(s2, snapshot.Stats{})
 	c := w.waitState("host-a", s2)
 	if c.Kind != snapshot.KindDelta || c.Delta == nil || len(c.Delta.Added) != 1 || len(c.Delta.Removed) != 1 {
@@ -57,9 +60,32 @@ func TestSnapshotDeltaHeartbeat(t *testing.T) {
 		t.Fatalf("info %+v", info)
 	}
 	st, _ := w.sub.State("host-a")
-	if st.Host.Epoch != p.Epoch() || st.Host.IntervalMS != 10000 || !st.Host.ScanTime.Equal(host(3).Host.ScanTime) {
-		t.Fatalf("host record %+v", st.Host)
+	want := s2.Host
+	want.ScanTime = host(3).Host.ScanTime // the heartbeat's
+	if st.Host != want {
+		t.Fatalf("host record %+v, want the last delta's as submitted %+v", st.Host, want)
 	}
+	if !info.LastScan.Equal(host(3).Host.ScanTime) || info.Interval != 10*time.Second {
+		t.Fatalf("heartbeat envelope gave last scan %v and interval %v, want the submitted state's %v and 10s", info.LastScan, info.Interval, host(3).Host.ScanTime)
+	}
+}
+
+// TestStateOfAnotherHostRefused: the publisher sends states as they are
+// submitted and never rewrites their host record, so a state of another
+// host is refused (and counted) instead of going out on this host's
+// subjects.
+func TestStateOfAnotherHostRefused(t *testing.T) {
+	srv := startServer(t, natsembed.Config{})
+	p := startPublisher(t, Config{URL: srv.ClientURL()})
+	other := host(1, proc(10, "a"))
+	other.Host.HostID = "host-b"
+	p.Submit(other, snapshot.Stats{})
+	st := waitCounter(t, p, "the refusal counted", func(st snapshot.Stats) bool { return st.PublishErrors == 1 })
+	if st.PublishedMessages != 0 {
+		t.Fatalf("published %d messages of another host's state", st.PublishedMessages)
+	}
+	p.Submit(host(2, proc(10, "a")), snapshot.Stats{})
+	waitCounter(t, p, "this host's state sent", func(st snapshot.Stats) bool { return st.PublishedMessages >= 1 })
 }
 
 func TestFullEveryNTicks(t *testing.T) {

@@ -79,7 +79,16 @@ func (p *Publisher) Epoch() string { return p.epoch }
 
 // Submit hands over the state of one tick and its stats. It never blocks:
 // an unpublished earlier state is replaced. s must not be modified after.
+// s goes out as it is: its host record is the caller's, with the host id
+// of Config.HostID (a state of another host is refused and counted as a
+// publish error) and, by convention, the epoch of Epoch.
 func (p *Publisher) Submit(s *snapshot.Snapshot, st snapshot.Stats) {
+	if s.Host.HostID != p.cfg.HostID {
+		if p.errs.Add(1) == 1 || p.logger.IsDebug() {
+			p.logger.Error("state of another host refused", "state_host_id", s.Host.HostID, "errors_so_far", p.errs.Load())
+		}
+		return
+	}
 	p.mu.Lock()
 	p.latest, p.latestStats, p.fresh = s, st, true
 	p.mu.Unlock()
@@ -298,7 +307,7 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 		p.fresh = false
 	}
 	p.mu.Unlock()
-	state := p.stamp(s)
+	state := s
 	if fresh {
 		p.ticksSinceFull++
 	}
@@ -327,22 +336,12 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 	return resyncWait
 }
 
-// stamp returns s with this publisher's host fields, sharing s's lists.
-func (p *Publisher) stamp(s *snapshot.Snapshot) *snapshot.Snapshot {
-	c := *s
-	c.Host.HostID = p.cfg.HostID
-	if p.cfg.Hostname != "" {
-		c.Host.Hostname = p.cfg.Hostname
-	}
-	c.Host.Epoch = p.epoch
-	c.Host.IntervalMS = p.cfg.Interval.Milliseconds()
-	return &c
-}
-
+// envelope is the metadata of one message carrying s: the host id and the
+// epoch are this publisher's (its subjects), the rest is s's host record.
 func (p *Publisher) envelope(s *snapshot.Snapshot, seq, base uint64) snapshot.Envelope {
 	p.msgID++
 	return snapshot.Envelope{HostID: p.cfg.HostID, Hostname: s.Host.Hostname, Epoch: p.epoch, Seq: seq, BaseSeq: base,
-		ScanTime: s.Host.ScanTime, IntervalMS: p.cfg.Interval.Milliseconds(), MsgID: p.msgID}
+		ScanTime: s.Host.ScanTime, IntervalMS: s.Host.IntervalMS, MsgID: p.msgID}
 }
 
 func (p *Publisher) sendFull(ctx context.Context, state *snapshot.Snapshot) {

@@ -67,19 +67,22 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, logger hclog.Log
 		url = srv.ClientURL()
 	}
 
-	pub, err := publish.New(publishConfig(cfg, url, publish.HostID(cfg.HostID, "/")), logger)
+	// The host id is resolved once per run: the publisher's subjects and
+	// the pipeline's host record use the same one, also after a reload.
+	hostID := publish.HostID(cfg.HostID, "/")
+	pub, err := publish.New(publishConfig(cfg, url, hostID), logger)
 	if err != nil {
 		return err
 	}
 	epoch := pub.Epoch()
-	parts, err := Build(ctx, cfg, logger, opts.Version, epoch)
+	parts, err := Build(ctx, withHostID(cfg, hostID), logger, opts.Version, epoch)
 	if err != nil {
 		return err
 	}
 	if opts.Ready != nil {
 		opts.Ready(url)
 	}
-	logger.Info("agent started", "version", opts.Version, "host_id", parts.HostID, "epoch", epoch, "nats", url,
+	logger.Info("agent started", "version", opts.Version, "host_id", hostID, "epoch", epoch, "nats", url,
 		"interval", cfg.SyncInterval, "proc_root", cfg.ProcRoot)
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -88,7 +91,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, logger hclog.Log
 		g.Go(func() error { return mc.Serve(gctx, cfg.MetricsListen, logger.Named("metrics")) })
 	}
 	g.Go(func() error { return pub.Run(gctx) })
-	l := &loop{cfg: cfg, opts: opts, logger: logger, pub: pub, metrics: &mc, epoch: epoch}
+	l := &loop{cfg: cfg, opts: opts, logger: logger, pub: pub, metrics: &mc, epoch: epoch, hostID: hostID}
 	g.Go(func() error { return l.run(gctx, parts) })
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
@@ -98,16 +101,25 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, logger hclog.Log
 	return err
 }
 
+// publishConfig maps the config to the publisher's, for the resolved
+// hostID.
 func publishConfig(cfg *config.Config, url, hostID string) publish.Config {
-	hostname, _ := os.Hostname()
 	n := cfg.NATS
 	return publish.Config{
-		URL: url, SubjectPrefix: n.SubjectPrefix, HostID: hostID, Hostname: hostname,
+		URL: url, SubjectPrefix: n.SubjectPrefix, HostID: hostID,
 		Creds: n.Creds, NKeySeed: n.NKeySeed, Token: n.Token, User: n.User, Password: n.Password,
 		TLSCA: n.TLSCA, TLSCert: n.TLSCert, TLSKey: n.TLSKey,
 		JetStream: n.JetStream, FullEvery: n.FullEvery, Interval: cfg.SyncInterval,
 		StreamLimits: publish.StreamLimits(n.JetStreamLimits),
 	}
+}
+
+// withHostID returns a copy of cfg whose host-id is the resolved hostID,
+// so that the parts built from it put the run's host id into every state.
+func withHostID(cfg *config.Config, hostID string) *config.Config {
+	c := *cfg
+	c.HostID = hostID
+	return &c
 }
 
 // stateDir is where the agent keeps state between runs (the embedded
@@ -135,6 +147,7 @@ type loop struct {
 	pub     *publish.Publisher
 	metrics *metrics.Collector
 	epoch   string
+	hostID  string // resolved once by Run
 	ticks   uint64
 	lastErr string
 }
@@ -201,10 +214,10 @@ func (l *loop) reload(ctx context.Context) (*Parts, *config.Config, error) {
 	if !cfg.ProcSyncEnabled {
 		return nil, nil, fmt.Errorf("%s: os-proc-sync-enabled is false in the new config; stop the agent instead", cfg.File)
 	}
-	if cfg.NATS != l.cfg.NATS || cfg.MetricsListen != l.cfg.MetricsListen {
-		l.logger.Warn("nats and metrics-listen changes take effect at the next restart")
+	if cfg.NATS != l.cfg.NATS || cfg.MetricsListen != l.cfg.MetricsListen || cfg.HostID != l.cfg.HostID {
+		l.logger.Warn("nats, metrics-listen and host-id changes take effect at the next restart")
 	}
-	parts, err := Build(ctx, cfg, l.logger, l.opts.Version, l.epoch)
+	parts, err := Build(ctx, withHostID(cfg, l.hostID), l.logger, l.opts.Version, l.epoch)
 	if err != nil {
 		return nil, nil, err
 	}
