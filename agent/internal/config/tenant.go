@@ -100,7 +100,7 @@ func tenantFields(t *Tenant) []field {
 				}
 			}},
 		{name: "tag-prefix", kind: "string", def: "",
-			meaning: "required: every tag key its plugins set starts with this (`A-Za-z0-9_.-/`, no `:`)",
+			meaning: "required: every tag key its plugins set starts with this (`A-Za-z0-9_.-/`, no `:`); it and another tenant's may not start one another",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.tagPrefix(v, k, &t.TagPrefix) }},
 		{name: "capabilities", kind: "list of strings", def: "[tag]",
 			meaning: "the most its plugins may do: rename, tag, drop",
@@ -172,6 +172,9 @@ func (d *decoder) tenants(v *yaml.Node, key string, c *Config) {
 		if !d.apart(valueOf(item, "plugin-dir"), k+".plugin-dir", t.PluginDir, c) {
 			continue
 		}
+		if !d.ownPrefix(valueOf(item, "tag-prefix"), k+".tag-prefix", t.TagPrefix, c.Tenants) {
+			continue
+		}
 		lines[t.Name] = item.Line
 		c.Tenants = append(c.Tenants, t)
 	}
@@ -237,6 +240,21 @@ func (d *decoder) apart(v *yaml.Node, key, dir string, c *Config) bool {
 		}
 		d.errorf(v, key, "%q %s %s %q; a tenant needs a directory of its own, apart from the others", dir, rel, o.what, o.dir)
 		return false
+	}
+	return true
+}
+
+// ownPrefix reports whether prefix shares no tag key with the tag-prefix of
+// a tenant already in tenants (neither starts with the other), and records
+// an error if not: with overlapping prefixes one tenant's plugins could set
+// or remove the tags another tenant's plugins set.
+func (d *decoder) ownPrefix(v *yaml.Node, key, prefix string, tenants []Tenant) bool {
+	for _, t := range tenants {
+		if strings.HasPrefix(prefix, t.TagPrefix) || strings.HasPrefix(t.TagPrefix, prefix) {
+			d.errorf(v, key, "%q overlaps the tag-prefix %q of tenant %s (line %d); tenants need prefixes that no key shares, so that none can change another's tags",
+				prefix, t.TagPrefix, t.Name, t.Line)
+			return false
+		}
 	}
 	return true
 }

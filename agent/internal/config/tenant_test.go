@@ -136,6 +136,12 @@ func TestTenantErrors(t *testing.T) {
 			[]string{`7: tenants[1].plugin-dir: "/srv/payments" is also the plugin-dir of tenant payments (line 2) "/srv/payments"; a tenant needs a directory of its own, apart from the others`}},
 		{"inside another tenant's plugin-dir", with() + "- name: search\n  plugin-dir: /srv/payments/search\n  uids: [1]\n  tag-prefix: s.\n",
 			[]string{`7: tenants[1].plugin-dir: "/srv/payments/search" is inside the plugin-dir of tenant payments (line 2) "/srv/payments"; a tenant needs a directory of its own, apart from the others`}},
+		{"tag-prefix of another tenant", with() + "- name: search\n  plugin-dir: /srv/search\n  uids: [1]\n  tag-prefix: payments.\n",
+			[]string{`9: tenants[1].tag-prefix: "payments." overlaps the tag-prefix "payments." of tenant payments (line 2); tenants need prefixes that no key shares, so that none can change another's tags`}},
+		{"tag-prefix inside another tenant's", with() + "- name: search\n  plugin-dir: /srv/search\n  uids: [1]\n  tag-prefix: payments.search.\n",
+			[]string{`9: tenants[1].tag-prefix: "payments.search." overlaps the tag-prefix "payments." of tenant payments (line 2); tenants need prefixes that no key shares, so that none can change another's tags`}},
+		{"tag-prefix around another tenant's", with() + "- name: search\n  plugin-dir: /srv/search\n  uids: [1]\n  tag-prefix: pay\n",
+			[]string{`9: tenants[1].tag-prefix: "pay" overlaps the tag-prefix "payments." of tenant payments (line 2); tenants need prefixes that no key shares, so that none can change another's tags`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
