@@ -160,9 +160,12 @@ func TestScanChurnIdentity(t *testing.T) {
 	// this process opened for the churn (pidfds, /dev/null, exec pipes)
 	// was closed by Run before it returned. So the fds over the baseline
 	// are exactly the kept ones: a leak on a vanished or reused process
-	// shows as a difference. Processes outside the test may still come and
-	// go between scan and count, so this waits for a scan after which the
-	// two agree.
+	// shows as a difference. A process exiting after a scan keeps its fd
+	// open until the next scan, which still counts it, so the two agree
+	// right after any scan; what may briefly hold an extra fd is this test
+	// binary's own leftovers (an earlier test's child still being reaped),
+	// so this waits for a scan after which the two agree, with a deadline,
+	// and allows no difference.
 	var kept, open int
 	agreed := false
 	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); {
