@@ -1,0 +1,65 @@
+package sockdiag
+
+import (
+	"fmt"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
+
+// OpenNetNS opens a Conn in the network namespace that ns (an open
+// /proc/PID/ns/net) refers to. The netlink socket is created inside the
+// namespace once and stays bound to it, so the caller keeps the Conn for
+// all later dumps of that namespace and uses it from any thread; no
+// thread of the caller changes namespace.
+//
+// The socket is created on a new goroutine locked to its OS thread, which
+// enters the namespace (setns), creates the socket and returns to the
+// thread's namespace. When that return fails the goroutine ends without
+// unlocking, so the runtime ends the thread rather than reuse it in the
+// wrong namespace. setns needs CAP_SYS_ADMIN in the user namespaces that
+// own the target namespace and the caller's (root, in practice); without
+// it OpenNetNS returns EPERM and the caller falls back to reading
+// /proc/PID/net.
+func OpenNetNS(ns int) (*Conn, error) {
+	var c *Conn
+	err := inNetNS(ns, func() (err error) {
+		c, err = Open()
+		return err
+	})
+	if err != nil && c != nil {
+		c.Close()
+		c = nil
+	}
+	return c, err
+}
+
+// inNetNS runs fn on a locked OS thread that has entered the network
+// namespace ns, and returns its error.
+func inNetNS(ns int, fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		self, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("open /proc/thread-self/ns/net: %w", err)
+			return
+		}
+		defer unix.Close(self)
+		if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("enter network namespace: %w", err)
+			return
+		}
+		err = fn()
+		if rerr := unix.Setns(self, unix.CLONE_NEWNET); rerr != nil {
+			// The thread stays locked and dies with the goroutine.
+			errc <- fmt.Errorf("return from network namespace: %w", rerr)
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- err
+	}()
+	return <-errc
+}
