@@ -1,0 +1,439 @@
+package procevents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrUnavailable says the kernel did not acknowledge the subscription: the
+// agent runs outside the initial user or pid namespace (the kernel then
+// ignores it), or the kernel lacks CONFIG_PROC_EVENTS. The caller falls
+// back to polling.
+var ErrUnavailable = errors.New("process connector did not acknowledge the subscription (needs the initial user and pid namespaces and a kernel with CONFIG_PROC_EVENTS)")
+
+// ackTimeout bounds the wait for the kernel's acknowledgement in Open; the
+// kernel answers while it handles the request, so this only expires when
+// it ignores the request.
+const ackTimeout = 2 * time.Second
+
+// Config tunes a Source. The zero value means the defaults below; Config is
+// read once by Open.
+type Config struct {
+	// Window is the longest an event waits in a batch: a batch is sent
+	// Window after its first event. 0 means 1s.
+	Window time.Duration
+	// MaxBatch sends a batch early once it holds this many events. 0 means
+	// 4096.
+	MaxBatch int
+	// Queue is how many batches Events buffers for a slow receiver; beyond
+	// that the socket fills and the kernel drops events, which the source
+	// reports as KindLost. 0 means 4.
+	Queue int
+	// ReadBufferBytes is the socket's receive buffer (SO_RCVBUFFORCE when
+	// the agent has CAP_NET_ADMIN, else SO_RCVBUF, which
+	// net.core.rmem_max caps). One event takes about 1 KiB of it. 0 means
+	// 4 MiB; a negative value keeps the system default.
+	ReadBufferBytes int
+	// Threads also delivers events about threads other than a process's
+	// leader (thread creation, exit, comm); by default they are counted
+	// and dropped, since only processes are published.
+	Threads bool
+}
+
+// withDefaults returns c with its zero fields set to the defaults.
+func (c Config) withDefaults() Config {
+	if c.Window <= 0 {
+		c.Window = time.Second
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 4096
+	}
+	if c.Queue <= 0 {
+		c.Queue = 4
+	}
+	if c.ReadBufferBytes == 0 {
+		c.ReadBufferBytes = 4 << 20
+	}
+	return c
+}
+
+// Stats are a Source's counters since Open.
+type Stats struct {
+	// Events is the kernel events sent on Events (KindLost not included).
+	Events uint64
+	// Threads is the events about non-leader threads that were dropped.
+	Threads uint64
+	// Lost is the KindLost events sent: socket overflows plus gaps.
+	Lost uint64
+	// Overruns is the times the socket overflowed (ENOBUFS).
+	Overruns uint64
+	// Missed is the messages that sequence gaps showed to be missing.
+	Missed uint64
+	// Batches is the batches sent on Events.
+	Batches uint64
+	// Dropped is the events dropped at Close because nobody received them.
+	Dropped uint64
+	// Malformed is the messages skipped because they did not parse or did
+	// not come from the kernel.
+	Malformed uint64
+}
+
+// Source reads process events from the kernel's process connector and
+// sends them, batched, on Events. Open starts it; Close or the end of
+// Open's context stops it. Its methods are safe for concurrent use.
+type Source struct {
+	cfg  Config
+	file *os.File
+	rc   syscall.RawConn
+	// closing is set before Close closes the socket, so that the reader
+	// takes the resulting error for the end.
+	closing atomic.Bool
+	// nonce is the seq and ack of our listen request.
+	nonce uint32
+
+	in     chan Event
+	out    chan Batch
+	stop   chan struct{}
+	once   sync.Once
+	wg     sync.WaitGroup
+	cancel func() bool
+	errMu  sync.Mutex
+	err    error // why the reader stopped; nil after Close
+
+	events, threads, lost, overruns, missed, batches, dropped, malformed atomic.Uint64
+
+	// Used by the reader goroutine only.
+	buf   []byte
+	from  unix.RawSockaddrNetlink
+	n     int
+	errno error
+	recv  func(fd uintptr) bool
+	seq   seqTracker
+}
+
+// Open subscribes to the kernel's process events and starts sending them
+// on Events. The caller's first full poll of /proc should start after Open
+// returns, so that every change after it is either seen by that poll or
+// sent as an event. ctx bounds the subscription and the source's life:
+// when it ends the source closes.
+//
+// The socket needs no capability since Linux 6.6; before, it needs
+// CAP_NET_ADMIN, and without it the error matches os.ErrPermission. The
+// kernel only answers processes in the initial user and pid namespaces;
+// elsewhere Open fails with ErrUnavailable.
+func Open(ctx context.Context, cfg Config) (*Source, error) {
+	s, err := open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.start(ctx)
+	return s, nil
+}
+
+// open subscribes and waits for the acknowledgement without starting the
+// goroutines, so that a test can let the socket fill before start.
+func open(ctx context.Context, cfg Config) (*Source, error) {
+	cfg = cfg.withDefaults()
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.NETLINK_CONNECTOR)
+	if err != nil {
+		return nil, fmt.Errorf("open process connector: socket: %w", err)
+	}
+	if cfg.ReadBufferBytes > 0 {
+		if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, cfg.ReadBufferBytes) != nil {
+			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, cfg.ReadBufferBytes); err != nil {
+				unix.Close(fd)
+				return nil, fmt.Errorf("open process connector: set receive buffer to %d bytes: %w", cfg.ReadBufferBytes, err)
+			}
+		}
+	}
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: cnIdxProc}); err != nil {
+		unix.Close(fd)
+		if errors.Is(err, unix.EPERM) {
+			return nil, fmt.Errorf("open process connector: bind to the process events group: %w (before Linux 6.6 this needs CAP_NET_ADMIN)", err)
+		}
+		return nil, fmt.Errorf("open process connector: bind to the process events group: %w", err)
+	}
+	s := &Source{
+		cfg:   cfg,
+		file:  os.NewFile(uintptr(fd), "netlink-connector"),
+		nonce: rand.Uint32() &^ (1 << 31),
+		in:    make(chan Event, 64),
+		out:   make(chan Batch, cfg.Queue),
+		stop:  make(chan struct{}),
+		buf:   make([]byte, 16<<10),
+	}
+	s.recv = s.recvOnce
+	if s.rc, err = s.file.SyscallConn(); err != nil {
+		s.file.Close()
+		return nil, fmt.Errorf("open process connector: %w", err)
+	}
+	if err := s.subscribe(ctx); err != nil {
+		s.file.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// subscribe sends the listen request and waits for its acknowledgement,
+// discarding the events queued before it.
+func (s *Source) subscribe(ctx context.Context) error {
+	if err := s.send(encodeRequest(procCnMcastListen, s.nonce, s.nonce)); err != nil {
+		return fmt.Errorf("open process connector: send listen request: %w", err)
+	}
+	started := time.Now()
+	deadline := started.Add(ackTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if err := s.file.SetReadDeadline(deadline); err != nil {
+		return fmt.Errorf("open process connector: %w", err)
+	}
+	stopWake := context.AfterFunc(ctx, func() { s.file.SetReadDeadline(time.Unix(1, 0)) })
+	defer stopWake()
+	for {
+		n, err := s.read()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			if ctx.Err() != nil {
+				return fmt.Errorf("open process connector: %w", ctx.Err())
+			}
+			return fmt.Errorf("open process connector: no answer within %v: %w", time.Since(started).Round(time.Millisecond), ErrUnavailable)
+		}
+		if errors.Is(err, unix.ENOBUFS) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("open process connector: receive: %w", err)
+		}
+		for b := s.buf[:n]; len(b) > 0; {
+			typ, p, rest, err := nextMessage(b)
+			if err != nil {
+				break
+			}
+			b = rest
+			if typ != nlmsgDone {
+				continue
+			}
+			m, err := parseMessage(p)
+			if err != nil || m.Kind != 0 || m.ack != s.nonce+1 {
+				continue
+			}
+			if m.ackErr != 0 {
+				errno := unix.Errno(m.ackErr)
+				if errno == unix.EPERM {
+					return fmt.Errorf("open process connector: listen: %w (before Linux 6.6 this needs CAP_NET_ADMIN)", errno)
+				}
+				return fmt.Errorf("open process connector: listen: %w", errno)
+			}
+			if err := s.file.SetReadDeadline(time.Time{}); err != nil {
+				return fmt.Errorf("open process connector: %w", err)
+			}
+			return nil
+		}
+	}
+}
+
+// start runs the reader and the batcher until Close or the end of ctx.
+func (s *Source) start(ctx context.Context) {
+	b := &batcher{window: s.cfg.Window, maxBatch: s.cfg.MaxBatch, batches: &s.batches, dropped: &s.dropped}
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		b.run(s.in, s.out, s.stop)
+	}()
+	go func() {
+		defer s.wg.Done()
+		defer close(s.in)
+		if err := s.readLoop(); err != nil {
+			s.errMu.Lock()
+			s.err = err
+			s.errMu.Unlock()
+		}
+	}()
+	s.cancel = context.AfterFunc(ctx, func() { s.Close() })
+}
+
+// Events returns the channel of batches. It is closed after Close, the end
+// of Open's context or a receive error (then Err says which).
+func (s *Source) Events() <-chan Batch { return s.out }
+
+// Err returns the receive error that stopped the source, or nil while it
+// runs and when Close or its context stopped it. Once Events is closed,
+// Err is final.
+func (s *Source) Err() error {
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	return s.err
+}
+
+// Stats returns the counters.
+func (s *Source) Stats() Stats {
+	return Stats{
+		Events:    s.events.Load(),
+		Threads:   s.threads.Load(),
+		Lost:      s.lost.Load(),
+		Overruns:  s.overruns.Load(),
+		Missed:    s.missed.Load(),
+		Batches:   s.batches.Load(),
+		Dropped:   s.dropped.Load(),
+		Malformed: s.malformed.Load(),
+	}
+}
+
+// Close unsubscribes, closes the socket and waits for the source's
+// goroutines. The batch in progress is sent when Events has room for it,
+// else dropped and counted; Events is closed when Close returns. Close is
+// safe to call more than once.
+func (s *Source) Close() error {
+	s.once.Do(func() {
+		if s.cancel != nil {
+			s.cancel()
+		}
+		// Best effort: older kernels count a listener until it says so.
+		_ = s.send(encodeRequest(procCnMcastIgnore, s.nonce+1, s.nonce+1))
+		s.closing.Store(true)
+		s.file.Close()
+		close(s.stop)
+	})
+	s.wg.Wait()
+	return nil
+}
+
+// readLoop receives datagrams until the socket is closed and hands their
+// events to the batcher.
+func (s *Source) readLoop() error {
+	for {
+		n, err := s.read()
+		switch {
+		case err != nil && s.closing.Load():
+			return nil
+		case errors.Is(err, unix.ENOBUFS):
+			// The kernel dropped messages for this socket; the ones still
+			// queued follow, so the gap counters start over.
+			s.overruns.Add(1)
+			s.seq.reset()
+			if !s.emit(Event{Kind: KindLost}) {
+				return nil
+			}
+			continue
+		case err != nil:
+			return fmt.Errorf("receive process events: %w", err)
+		}
+		if s.from.Pid != 0 {
+			s.malformed.Add(1) // a process, not the kernel, sent it
+			continue
+		}
+		if !s.handle(s.buf[:n]) {
+			return nil
+		}
+	}
+}
+
+// handle decodes one datagram and emits its events; false means stop.
+func (s *Source) handle(b []byte) bool {
+	for len(b) > 0 {
+		typ, p, rest, err := nextMessage(b)
+		if err != nil {
+			s.malformed.Add(1)
+			return true
+		}
+		b = rest
+		if typ != nlmsgDone {
+			continue
+		}
+		m, err := parseMessage(p)
+		if errors.Is(err, errMalformed) {
+			s.malformed.Add(1)
+			continue
+		}
+		if err == nil && m.Kind == 0 && m.CPU >= maxCPUs {
+			// An acknowledgement whose cpu is -1 took a number from an
+			// unknown cpu's counter.
+			s.seq.reset()
+			continue
+		}
+		if gap := s.seq.observe(m.CPU, m.Seq); gap > 0 {
+			s.missed.Add(uint64(gap))
+			if !s.emit(Event{Kind: KindLost, Missed: gap}) {
+				return false
+			}
+		}
+		if err != nil || m.Kind == 0 {
+			continue
+		}
+		if !s.cfg.Threads && !m.Leader() {
+			s.threads.Add(1)
+			continue
+		}
+		s.events.Add(1)
+		if !s.emit(m.Event) {
+			return false
+		}
+	}
+	return true
+}
+
+// emit hands ev to the batcher; false means the source is closing.
+func (s *Source) emit(ev Event) bool {
+	if ev.Kind == KindLost {
+		s.lost.Add(1)
+	}
+	select {
+	case s.in <- ev:
+		return true
+	case <-s.stop:
+		return false
+	}
+}
+
+// read receives one datagram into s.buf, recording its sender in s.from.
+func (s *Source) read() (int, error) {
+	if err := s.rc.Read(s.recv); err != nil {
+		return 0, err
+	}
+	return s.n, s.errno
+}
+
+// recvOnce is the raw recvfrom for rc.Read: it reports false (wait for
+// the socket to be readable) on EAGAIN. It fills s.from without the
+// allocation of unix.Recvfrom.
+func (s *Source) recvOnce(fd uintptr) bool {
+	for {
+		salen := uint32(unix.SizeofSockaddrNetlink)
+		r, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&s.buf[0])), uintptr(len(s.buf)), 0,
+			uintptr(unsafe.Pointer(&s.from)), uintptr(unsafe.Pointer(&salen)))
+		switch e {
+		case 0:
+			s.n, s.errno = int(r), nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		default:
+			s.n, s.errno = 0, e
+		}
+		return true
+	}
+}
+
+// send writes one request to the kernel.
+func (s *Source) send(b []byte) error {
+	var serr error
+	werr := s.rc.Write(func(fd uintptr) bool {
+		serr = unix.Sendto(int(fd), b, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+		return serr != unix.EAGAIN
+	})
+	if werr != nil {
+		return werr
+	}
+	return serr
+}
