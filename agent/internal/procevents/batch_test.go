@@ -140,7 +140,7 @@ func TestBatcherCloseDropsUnread(t *testing.T) {
 			in <- execEvent(pid) // [1 2] fills out; [3 4] waits for room
 		}
 		synctest.Wait()
-		close(stop)   // drops [3 4]
+		close(stop)        // drops [3 4]
 		in <- execEvent(5) // pending, then dropped at the end of in
 		close(in)
 		synctest.Wait()

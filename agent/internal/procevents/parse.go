@@ -66,9 +66,13 @@ const (
 // source counts and skips it.
 var errMalformed = errors.New("malformed process connector message")
 
-// errNotProc marks a well-formed message that is not a process event (an
-// other connector id, an unknown what, a netlink control message).
+// errNotProc marks a well-formed message from another connector id.
 var errNotProc = errors.New("not a process event")
+
+// errUnknownKind marks a process event whose what this parser does not
+// know (a newer kernel's); its CPU and Seq are set, so that it still counts
+// for the sequence check.
+var errUnknownKind = errors.New("unknown process event")
 
 // message is one decoded connector message: an event, or (Kind 0) the
 // kernel's acknowledgement of a listen or ignore request.
@@ -192,7 +196,7 @@ func parseMessage(p []byte) (message, error) {
 		m.ExitCode, m.ExitSignal = u32(2), u32(3)
 		m.ParentPID, m.ParentTGID = i32(4), i32(5)
 	default:
-		return m, errNotProc
+		return m, errUnknownKind
 	}
 	m.PID, m.TGID = i32(0), i32(1)
 	return m, nil

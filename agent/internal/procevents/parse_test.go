@@ -217,7 +217,7 @@ func TestParseErrors(t *testing.T) {
 		want    error
 	}{
 		{"another connector", errNotProc},
-		{"unknown what", errNotProc},
+		{"unknown what", errUnknownKind},
 		{"cn_msg longer than the message", errMalformed},
 		{"exec cut short", errMalformed},
 		{"netlink length beyond the datagram", errMalformed},

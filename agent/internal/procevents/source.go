@@ -355,6 +355,9 @@ func (s *Source) handle(b []byte) bool {
 			s.malformed.Add(1)
 			continue
 		}
+		if errors.Is(err, errNotProc) {
+			continue
+		}
 		if err == nil && m.Kind == 0 && m.CPU >= maxCPUs {
 			// An acknowledgement whose cpu is -1 took a number from an
 			// unknown cpu's counter.
