@@ -13,7 +13,8 @@ import (
 // AssemblerConfig bounds what an Assembler accepts. The zero value of each
 // field means its default.
 type AssemblerConfig struct {
-	// Prefix is the subject prefix the publishers use; default "proctag".
+	// Prefix is the subject prefix the publishers use; default
+	// DefaultSubjectPrefix.
 	Prefix string
 	// MaxBodyBytes caps one message's body, encoded and decoded (zip-bomb
 	// guard); default 256 MiB.
@@ -125,7 +126,7 @@ type futureDelta struct {
 // NewAssembler returns an empty assembler.
 func NewAssembler(cfg AssemblerConfig) (*Assembler, error) {
 	if cfg.Prefix == "" {
-		cfg.Prefix = "proctag"
+		cfg.Prefix = DefaultSubjectPrefix
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 256 << 20

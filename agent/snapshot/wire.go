@@ -237,6 +237,11 @@ func ValidToken(s string) bool {
 	return true
 }
 
+// DefaultSubjectPrefix is the subject prefix of agents whose config leaves
+// nats.subject-prefix out, and of subscribers that name none (WIRE.md,
+// "Subjects").
+const DefaultSubjectPrefix = "proctag"
+
 // Subject returns the subject a host publishes kind on:
 // <prefix>.v1.<hostID>.<kind>.
 func Subject(prefix, hostID string, kind Kind) string {

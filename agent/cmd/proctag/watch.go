@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/proctag/proctag/agent/internal/watchview"
 	"github.com/proctag/proctag/agent/snapshot/natssub"
 )
@@ -73,8 +74,9 @@ func newWatchCmd(g *globals) *cobra.Command {
 			return watchview.Run(ctx, sub, out, watchview.Config{TTY: isTerminal(os.Stdout), Width: terminalWidth()})
 		},
 	}
-	cmd.Flags().StringVarP(&url, "server", "s", "nats://127.0.0.1:4222", "NATS server URL")
-	cmd.Flags().StringVar(&prefix, "prefix", "proctag", "the agents' nats.subject-prefix")
+	def := config.Default().NATS
+	cmd.Flags().StringVarP(&url, "server", "s", "nats://"+def.EmbeddedListen, "NATS server URL")
+	cmd.Flags().StringVar(&prefix, "prefix", def.SubjectPrefix, "the agents' nats.subject-prefix")
 	cmd.Flags().StringVar(&host, "host", "", "follow one host id (default: all hosts)")
 	cmd.Flags().BoolVar(&once, "once", false, "print the current state of the hosts and exit")
 	cmd.Flags().StringVarP(&format, "format", "o", "table", "table, or json (with --once)")

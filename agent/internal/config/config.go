@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/proctag/proctag/agent/internal/rules"
+	"github.com/proctag/proctag/agent/snapshot"
 )
 
 // Config is a validated proctag configuration. Load and Parse return it
@@ -187,7 +188,7 @@ func Default() Config {
 		LogLevel:        "info",
 		PluginLimits:    DefaultPluginLimits(),
 		NATS: NATS{
-			SubjectPrefix:   "proctag",
+			SubjectPrefix:   snapshot.DefaultSubjectPrefix,
 			EmbeddedListen:  "127.0.0.1:4222",
 			JetStreamLimits: DefaultJetStreamLimits(),
 			FullEvery:       30,

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/proctag/proctag/agent/snapshot"
 )
 
 // JetStreamLimits bounds the JetStream stream the agents keep
@@ -56,7 +58,7 @@ func natsFields(n *NATS) []field {
 		{name: "url", kind: "string", def: `""`,
 			meaning: "server URL(s), comma-separated (`nats://`, `tls://`, `ws://`, `wss://` or host:port); \"\" = the embedded server",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.natsURL(v, k, &n.URL) }},
-		{name: "subject-prefix", kind: "string", def: "proctag",
+		{name: "subject-prefix", kind: "string", def: snapshot.DefaultSubjectPrefix,
 			meaning: "first tokens of every subject (`<prefix>.v1.<host_id>.snapshot`): dot-separated tokens of letters, digits, `_` and `-`",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.subject(v, k, &n.SubjectPrefix) }},
 		{name: "embedded", kind: "mapping", meaning: "the in-process NATS server used when `url` is \"\"",

@@ -25,7 +25,8 @@ type Config struct {
 	// MinLifetime is os-proc-socket-min-lifetime: younger processes are
 	// not reported (they still count as parents).
 	MinLifetime time.Duration
-	// FullRescanEvery is the number of ticks between full re-reads.
+	// FullRescanEvery is full-rescan-every, the number of ticks between
+	// full re-reads (see scan.Config).
 	FullRescanEvery int
 	// Rules is the compiled os-proc-regex list; TaggedOnly is
 	// os-proc-sync-tagged-only.

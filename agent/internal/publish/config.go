@@ -6,15 +6,19 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/proctag/proctag/agent/snapshot"
 )
 
 // Config says where and how to publish. Credentials: at most one of Creds,
 // NKeySeed, Token, User+Password. The zero value of the optional fields
-// means their documented default.
+// means what each says; the agent's defaults are the config's (the runner
+// maps them).
 type Config struct {
 	// URL is the server URL or a comma-separated list (nats://, tls://).
 	URL string
-	// SubjectPrefix starts every subject; default "proctag".
+	// SubjectPrefix starts every subject; "" is
+	// snapshot.DefaultSubjectPrefix.
 	SubjectPrefix string
 	// HostID is the subject token of this host (see HostID); required.
 	// Every state submitted must carry it in its host record.
@@ -29,9 +33,11 @@ type Config struct {
 	// JetStream keeps the last full snapshot per host, and the deltas after
 	// it, in the stream snapshot.StreamName(SubjectPrefix).
 	JetStream bool
-	// StreamLimits bounds that stream; zero fields take their defaults.
+	// StreamLimits bounds that stream; a zero field leaves that limit
+	// unset.
 	StreamLimits StreamLimits
-	// FullEvery is the number of ticks between full snapshots; default 30.
+	// FullEvery is the number of ticks between full snapshots; 0 sends
+	// full snapshots only at start, after a reconnect and when asked.
 	FullEvery int
 	// Interval is the agent's tick interval; it sets the defaults of
 	// ReconnectWaitMax and ResyncMinGap. Messages carry the interval of
@@ -56,10 +62,10 @@ func (c *Config) setDefaults() error {
 		return errors.New("publish: host id is empty")
 	}
 	if c.SubjectPrefix == "" {
-		c.SubjectPrefix = "proctag"
+		c.SubjectPrefix = snapshot.DefaultSubjectPrefix
 	}
-	if c.FullEvery <= 0 {
-		c.FullEvery = 30
+	if c.FullEvery < 0 {
+		return fmt.Errorf("publish: full-every %d is negative", c.FullEvery)
 	}
 	if c.ReconnectWaitMax <= 0 {
 		c.ReconnectWaitMax = defaultReconnectWaitMax(c.Interval)
@@ -71,7 +77,6 @@ func (c *Config) setDefaults() error {
 	if c.ResyncMinGap <= 0 {
 		c.ResyncMinGap = time.Second
 	}
-	c.StreamLimits.setDefaults()
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = 10 * time.Second
 	}
@@ -82,44 +87,20 @@ func (c *Config) setDefaults() error {
 }
 
 // StreamLimits bounds the JetStream stream. Its fields match the config
-// keys under nats.jetstream-limits; zero means the default.
+// keys under nats.jetstream-limits, whose defaults the runner passes; zero
+// or less leaves a limit unset (the stream's, or none for a new stream).
 type StreamLimits struct {
-	// MaxBytes caps the stream's size, oldest messages dropped first;
-	// default 1 GiB (1,000 hosts at about 1 MiB each).
+	// MaxBytes caps the stream's size, oldest messages dropped first.
 	MaxBytes int64
 	// MaxMsgSizeBytes caps one stored message, headers plus data; the
-	// publisher cuts chunks to fit. Default 1 MiB, NATS's default max
-	// payload.
+	// publisher cuts chunks to fit.
 	MaxMsgSizeBytes int64
 	// MaxMsgsPerSubject caps the messages kept per subject, that is per
 	// host and kind: a full snapshot's chunks (twice, while the next one
-	// replaces it) or the deltas between two full snapshots. Default 256.
+	// replaces it) or the deltas between two full snapshots.
 	MaxMsgsPerSubject int64
-	// MaxAge drops what a host that went away left; default 24 h.
+	// MaxAge drops what a host that went away left.
 	MaxAge time.Duration
-}
-
-// Default stream limits.
-const (
-	DefaultStreamMaxBytes          = 1 << 30
-	DefaultStreamMaxMsgSizeBytes   = 1 << 20
-	DefaultStreamMaxMsgsPerSubject = 256
-	DefaultStreamMaxAge            = 24 * time.Hour
-)
-
-func (l *StreamLimits) setDefaults() {
-	if l.MaxBytes <= 0 {
-		l.MaxBytes = DefaultStreamMaxBytes
-	}
-	if l.MaxMsgSizeBytes <= 0 {
-		l.MaxMsgSizeBytes = DefaultStreamMaxMsgSizeBytes
-	}
-	if l.MaxMsgsPerSubject <= 0 {
-		l.MaxMsgsPerSubject = DefaultStreamMaxMsgsPerSubject
-	}
-	if l.MaxAge <= 0 {
-		l.MaxAge = DefaultStreamMaxAge
-	}
 }
 
 // authOptions turns the credential and TLS settings into nats.go options.

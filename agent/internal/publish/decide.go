@@ -34,20 +34,20 @@ type sendState struct {
 	HasPrev         bool          // a state was published that a delta can apply to
 	Fresh           bool          // the latest state has not been published yet
 	TicksSinceFull  int           // fresh states published since the last full snapshot
-	FullEvery       int           // ticks between full snapshots
+	FullEvery       int           // ticks between full snapshots, 0 for none
 	ResyncRequested bool          // a control request asked for a full snapshot
 	LastFull        time.Time     // when the last full snapshot was sent, for any reason
 	ResyncMinGap    time.Duration // shortest time from one full snapshot to one sent because subscribers asked
 }
 
 // decide says what to send at now: a full snapshot when one is needed,
-// there is no base for a delta, the fresh state is the FullEvery-th tick,
-// or a resync was asked for and ResyncMinGap has passed since LastFull;
-// else a change when the state is fresh; else nothing. wait is how long a
-// resync request that is not served yet must still wait (0 when there is
-// none, or when this decision serves it).
+// there is no base for a delta, the fresh state is the FullEvery-th tick
+// (FullEvery > 0), or a resync was asked for and ResyncMinGap has passed
+// since LastFull; else a change when the state is fresh; else nothing.
+// wait is how long a resync request that is not served yet must still
+// wait (0 when there is none, or when this decision serves it).
 func decide(s sendState, now time.Time) (kind sendKind, wait time.Duration) {
-	full := s.NeedFull || !s.HasPrev || (s.Fresh && s.TicksSinceFull+1 >= s.FullEvery)
+	full := s.NeedFull || !s.HasPrev || (s.Fresh && s.FullEvery > 0 && s.TicksSinceFull+1 >= s.FullEvery)
 	if !full && s.ResyncRequested {
 		// Requests are served by a full snapshot at most once per
 		// ResyncMinGap after the last full one, whatever sent it.

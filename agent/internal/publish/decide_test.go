@@ -28,6 +28,7 @@ func TestDecide(t *testing.T) {
 		{"the tick before it is not", func(s *sendState) { s.TicksSinceFull = 28 }, time.Second, sendChange, 0},
 		{"a stale wake-up never counts as a tick", func(s *sendState) { s.TicksSinceFull, s.Fresh = 29, false }, time.Second, sendNothing, 0},
 		{"FullEvery 1: every fresh tick is full", func(s *sendState) { s.FullEvery, s.TicksSinceFull = 1, 0 }, time.Second, sendFull, 0},
+		{"FullEvery 0: no tick is full for its number", func(s *sendState) { s.FullEvery, s.TicksSinceFull = 0, 1000 }, time.Second, sendChange, 0},
 		{"a resync within the gap waits, the fresh state goes as a change", func(s *sendState) { s.ResyncRequested = true }, 3 * time.Second, sendChange, 7 * time.Second},
 		{"a resync within the gap waits, nothing fresh: nothing", func(s *sendState) { s.ResyncRequested, s.Fresh = true, false }, 3 * time.Second, sendNothing, 7 * time.Second},
 		{"a resync at the gap is served", func(s *sendState) { s.ResyncRequested, s.Fresh = true, false }, gap, sendFull, 0},

@@ -39,9 +39,8 @@ func newJetStream(nc *nats.Conn, cfg Config, logger hclog.Logger) *jetStream {
 }
 
 // StreamConfig is the stream a publisher creates for prefix, bounded by
-// limits (zero fields take their defaults).
+// limits (a zero field leaves that limit unset).
 func StreamConfig(prefix string, limits StreamLimits) jetstream.StreamConfig {
-	limits.setDefaults()
 	return jetstream.StreamConfig{
 		Name:        snapshot.StreamName(prefix),
 		Description: "proctag: per host, the last full snapshot and the deltas after it",

@@ -10,7 +10,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/proctag/proctag/agent/internal/natsembed"
 	"github.com/proctag/proctag/agent/snapshot"
 	"github.com/proctag/proctag/agent/snapshot/natssub"
@@ -142,17 +141,5 @@ func TestChunksFitTheStreamMaxMessageSize(t *testing.T) {
 	w.waitState("host-a", big)
 	if !w.sub.UsesJetStream() {
 		t.Fatal("subscriber did not use the stream")
-	}
-}
-
-// TestStreamLimitsMatchConfig keeps the publisher's defaults and the config
-// keys' (nats.jetstream-limits) the same, and the two types convertible, so
-// that the runner passes publish.StreamLimits(cfg.NATS.JetStreamLimits).
-func TestStreamLimitsMatchConfig(t *testing.T) {
-	got := StreamLimits(config.DefaultJetStreamLimits())
-	var want StreamLimits
-	want.setDefaults()
-	if got != want {
-		t.Fatalf("config defaults %+v, publisher defaults %+v", got, want)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
+	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/proctag/proctag/agent/snapshot"
 	"github.com/proctag/proctag/agent/snapshot/natssub"
 )
@@ -111,7 +112,7 @@ func (f *fleet) createStream(t *testing.T) {
 	if err := json.Unmarshal(data, &sc); err != nil {
 		t.Fatalf("stream.json: %v", err)
 	}
-	want := StreamConfig("proctag", StreamLimits{})
+	want := StreamConfig(snapshot.DefaultSubjectPrefix, StreamLimits(config.DefaultJetStreamLimits()))
 	if sc.Name != want.Name || !slices.Equal(sc.Subjects, want.Subjects) || limitsOf(sc) != limitsOf(want) {
 		t.Fatalf("stream.json (%s %v %+v) differs from the agent's defaults (%s %v %+v)",
 			sc.Name, sc.Subjects, limitsOf(sc), want.Name, want.Subjects, limitsOf(want))

@@ -17,10 +17,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DefaultFullRescanEvery is the number of scans between full re-reads when
-// Config.FullRescanEvery is 0: five minutes at DeepFlow's 10 s interval.
-const DefaultFullRescanEvery = 30
-
 // chunkPIDs is how many pids a worker scans before it takes the next
 // chunk.
 const chunkPIDs = 256
@@ -29,15 +25,17 @@ const chunkPIDs = 256
 // worker by default; below it a second goroutine costs more than it saves.
 const parallelMinPIDs = 1000
 
-// Config tunes a Scanner. The zero value scans /proc with the defaults.
+// Config tunes a Scanner. The zero value scans /proc, every scan a full
+// one, with the default number of workers.
 type Config struct {
 	// Root is the procfs directory (os-proc-root); "" means /proc.
 	Root string
 	// FullRescanEvery is the number of scans between full re-reads of
 	// cmdline, exe, the owner, the root, cgroup and ns/net for every
-	// process, and of the passwd files of every root; 0 means
-	// DefaultFullRescanEvery, a negative value never (only new processes
-	// are read).
+	// process, and of the passwd files of every root: 0 and 1 make every
+	// scan full, a negative value none after the first (only new
+	// processes are read). The agent's value is the config's
+	// full-rescan-every.
 	FullRescanEvery int
 	// Workers is the number of goroutines reading /proc during one scan; 0
 	// means 2 when there are at least 1,000 pids and GOMAXPROCS allows,
@@ -139,9 +137,6 @@ func New(cfg Config, logger hclog.Logger) (*Scanner, error) {
 	if cfg.Root == "" {
 		cfg.Root = "/proc"
 	}
-	if cfg.FullRescanEvery == 0 {
-		cfg.FullRescanEvery = DefaultFullRescanEvery
-	}
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
@@ -188,7 +183,7 @@ func readBootTime(root string) (time.Time, error) {
 // it. The returned Result is the caller's.
 func (s *Scanner) Scan(ctx context.Context) (*Result, error) {
 	s.scanNo++
-	full := s.scanNo == 1 || (s.cfg.FullRescanEvery > 0 && s.scanNo%uint64(s.cfg.FullRescanEvery) == 0)
+	full := s.scanNo == 1 || s.cfg.FullRescanEvery == 0 || (s.cfg.FullRescanEvery > 0 && s.scanNo%uint64(s.cfg.FullRescanEvery) == 0)
 	res := &Result{Time: time.Now(), Full: full}
 	if full && s.scanNo > 1 {
 		if boot, err := readBootTime(s.cfg.Root); err == nil {

@@ -17,9 +17,11 @@ import (
 )
 
 // Config says what to follow. The zero value follows every host under the
-// prefix "proctag", using JetStream when the stream exists.
+// prefix snapshot.DefaultSubjectPrefix, using JetStream when the stream
+// exists.
 type Config struct {
-	// Prefix is the publishers' subject prefix; default "proctag".
+	// Prefix is the publishers' subject prefix; default
+	// snapshot.DefaultSubjectPrefix.
 	Prefix string
 	// HostID follows one host; "" follows all.
 	HostID string
@@ -69,7 +71,7 @@ type Subscriber struct {
 // New returns a subscriber on nc; Run starts it.
 func New(nc *nats.Conn, cfg Config, logger hclog.Logger) (*Subscriber, error) {
 	if cfg.Prefix == "" {
-		cfg.Prefix = "proctag"
+		cfg.Prefix = snapshot.DefaultSubjectPrefix
 	}
 	if cfg.HostID != "" && !snapshot.ValidToken(cfg.HostID) {
 		return nil, fmt.Errorf("natssub: host id %q is not a NATS subject token", cfg.HostID)
