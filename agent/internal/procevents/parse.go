@@ -55,6 +55,10 @@ const (
 	whatComm     = 0x00000200
 	whatCoredump = 0x40000000
 	whatExit     = 0x80000000
+	// whatNonzeroExit is PROC_EVENT_NONZERO_EXIT, a filter bit since Linux
+	// 6.6 (cn_filter in cn_proc.c): exits keep what = PROC_EVENT_EXIT, but a
+	// message carrying it would be an exit too.
+	whatNonzeroExit = 0x20000000
 
 	// procCnMcastListen and procCnMcastIgnore are enum proc_cn_mcast_op,
 	// the data of the message that subscribes and unsubscribes.
@@ -188,7 +192,7 @@ func parseMessage(p []byte) (message, error) {
 		}
 		m.Kind = KindCoredump
 		m.ParentPID, m.ParentTGID = i32(2), i32(3)
-	case whatExit:
+	case whatExit, whatNonzeroExit:
 		if !need(16) {
 			return m, errMalformed
 		}

@@ -97,6 +97,11 @@ var fixtures = []struct {
 		"93100000 92100000", // pid 4243 of process 4242
 		"00000000 ffffffff", // exit_code 0, exit_signal -1: threads signal nobody
 		zero8}},             // no parent
+	{"exit with the nonzero-exit filter bit", []string{nlHeader, cnHeader,
+		"00000020", procTail, // what PROC_EVENT_NONZERO_EXIT: Linux never sends it, but it is an exit
+		"92100000 92100000",
+		"00010000 11000000", // exit(1), SIGCHLD
+		"e8030000 e8030000"}},
 	{"exit killed by a signal", []string{nlHeader, cnHeader,
 		"00000080", procTail,
 		"92100000 92100000",
