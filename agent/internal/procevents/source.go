@@ -17,7 +17,7 @@ import (
 // agent runs outside the initial user or pid namespace (the kernel then
 // ignores it), or the kernel lacks CONFIG_PROC_EVENTS. The caller falls
 // back to polling.
-var ErrUnavailable = errors.New("process connector did not acknowledge the subscription (needs the initial user and pid namespaces and a kernel with CONFIG_PROC_EVENTS)")
+var ErrUnavailable = errors.New("subscription not acknowledged: the kernel answers only the initial user and pid namespaces, and needs CONFIG_PROC_EVENTS")
 
 // Config tunes a Source. The zero value means the defaults below; Config is
 // read once by Open.

@@ -62,7 +62,7 @@ func TestMain(m *testing.M) {
 	case "open":
 		s, err := Open(context.Background(), Config{})
 		if err != nil {
-			fmt.Printf("error permission=%v: %v\n", errors.Is(err, os.ErrPermission), err)
+			fmt.Printf("error permission=%v unavailable=%v: %v\n", errors.Is(err, os.ErrPermission), errors.Is(err, ErrUnavailable), err)
 			os.Exit(0)
 		}
 		s.Close()
@@ -353,6 +353,23 @@ func copyFile(t *testing.T, from, to string) {
 	if err := dst.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestOpenInPidNamespace opens a source from a new pid namespace, as in a
+// container: the kernel ignores the subscription and Open says so.
+func TestOpenInPidNamespace(t *testing.T) {
+	needRoot(t)
+	cmd := child("open")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child in a new pid namespace: %v: %s", err, out)
+	}
+	got := strings.TrimSpace(string(out))
+	if !strings.HasPrefix(got, "error permission=false unavailable=true") {
+		t.Errorf("in a new pid namespace: %s, want ErrUnavailable", got)
+	}
+	t.Logf("in a new pid namespace: %s", got)
 }
 
 // TestSourceContextEnds checks that the end of Open's context closes the
