@@ -57,6 +57,9 @@ type Destroys struct {
 	rc   syscall.RawConn
 	buf  []byte
 	lost atomic.Uint64
+	// closed is set by Close, so that Run reports os.ErrClosed rather
+	// than the poller's error.
+	closed atomic.Bool
 }
 
 // Subscribe joins the destroy groups g in the network namespace of the
@@ -101,7 +104,10 @@ func SubscribeNetNS(ns int, g Groups) (*Destroys, error) {
 }
 
 // Close leaves the groups; a Run in progress returns.
-func (d *Destroys) Close() error { return d.f.Close() }
+func (d *Destroys) Close() error {
+	d.closed.Store(true)
+	return d.f.Close()
+}
 
 // Lost returns how many times the kernel dropped events because the
 // receive buffer was full (ENOBUFS). When it grows, the caller's view
@@ -125,6 +131,8 @@ func (d *Destroys) Run(ctx context.Context, fn func(Socket)) error {
 		switch {
 		case ctx.Err() != nil:
 			return ctx.Err()
+		case err != nil && d.closed.Load():
+			return fmt.Errorf("read sock_diag destroy events: %w", os.ErrClosed)
 		case err != nil:
 			return fmt.Errorf("read sock_diag destroy events: %w", err)
 		case rerr == unix.ENOBUFS:
