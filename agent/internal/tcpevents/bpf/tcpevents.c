@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0-only)
+//go:build ignore
+
+// tcpevents reports TCP sockets that start listening, connect or are accepted, with the
+// process that owns them, and their closes. Everything attaches to tracepoints through BTF
+// (tp_btf): no tracefs, and no fentry/fexit or kprobes, which kernels with lockdown or
+// without kprobes refuse.
+//
+// Ownership is decided in process context only:
+//   - listen:  the CLOSE -> LISTEN transition runs inside listen();
+//   - connect: the CLOSE -> SYN_SENT transition runs inside connect() (tcp_v4_connect,
+//              tcp_v6_connect), so the caller is remembered by socket cookie and reported
+//              when the same socket reaches ESTABLISHED, which is when its 4-tuple is final
+//              (the source port is picked after SYN_SENT is set) and which usually runs in
+//              softirq context, where the current task is unrelated;
+//   - accept:  the passive side reaches ESTABLISHED in softirq context, before anyone
+//              accepts it, so it is attributed when accept() or accept4() returns its file
+//              descriptor (raw_syscalls sys_enter/sys_exit), to the task that called
+//              accept, whatever process created the listener.
+// A close is the transition to TCP_CLOSE of a socket that had been listening or
+// established; it may run in softirq context and so carries no pid.
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+
+char __license[] SEC("license") = "Dual MIT/GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define TASK_COMM_LEN 16
+
+// Event kinds; the Go side mirrors them as Kind.
+#define KIND_LISTEN 1
+#define KIND_CONNECT 2
+#define KIND_ACCEPT 3
+#define KIND_CLOSE 4
+
+// struct event is one record in the ring buffer. Ports are in host byte order; addresses
+// are in network byte order, IPv4 in the first four bytes.
+struct event {
+	__u64 cookie;
+	__u64 boot_ns;
+	__u32 netns;
+	__u32 pid;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u8 kind;
+	__u8 oldstate;
+	__u8 comm[TASK_COMM_LEN];
+};
+
+// owner is who called connect() on a socket that is still in SYN_SENT.
+struct owner {
+	__u32 pid;
+	__u8 comm[TASK_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20); // bytes; the loader may change it
+	__type(value, struct event);
+} events SEC(".maps");
+
+// lost counts events dropped because the ring buffer was full, per CPU.
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+// connecting maps the cookie of a socket in SYN_SENT to the task that called connect().
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct owner);
+} connecting SEC(".maps");
+
+// The syscall numbers of accept and accept4 on the running architecture, set by the loader
+// (-1 when the architecture has no such call).
+volatile const __s64 nr_accept = -1;
+volatile const __s64 nr_accept4 = -1;
+
+// in_accept marks the tasks that are inside accept() or accept4(). Task storage goes away
+// with the task, so a thread killed inside accept leaves nothing behind.
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u8);
+} in_accept SEC(".maps");
+
+static __always_inline bool is_tcp(struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return false;
+	return BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP;
+}
+
+static __always_inline void count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+	if (n)
+		*n += 1;
+}
+
+// emit reports sk with the given kind and owner (pid 0 and an empty comm for none).
+static __always_inline void emit(struct sock *sk, __u64 cookie, __u8 kind, __u8 oldstate,
+				 __u32 pid, const __u8 *comm)
+{
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost();
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->cookie = cookie;
+	e->boot_ns = bpf_ktime_get_boot_ns();
+	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	e->pid = pid;
+	e->kind = kind;
+	e->oldstate = oldstate;
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	// inet_sport outlives skc_num, which unhashing clears before the close transition.
+	e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	if (!e->sport)
+		e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (e->family == AF_INET) {
+		__be32 s = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__be32 d = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(e->saddr, &s, 4);
+		__builtin_memcpy(e->daddr, &d, 4);
+	} else {
+		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+	if (comm)
+		__builtin_memcpy(e->comm, comm, TASK_COMM_LEN);
+	bpf_ringbuf_submit(e, 0);
+}
+
+// emit_current reports sk as owned by the current task.
+static __always_inline void emit_current(struct sock *sk, __u64 cookie, __u8 kind)
+{
+	__u8 comm[TASK_COMM_LEN] = {};
+	bpf_get_current_comm(comm, sizeof(comm));
+	emit(sk, cookie, kind, 0, bpf_get_current_pid_tgid() >> 32, comm);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
+{
+	if (!is_tcp(sk))
+		return 0;
+
+	if (newstate == TCP_LISTEN) {
+		// Inside listen().
+		emit_current(sk, bpf_get_socket_cookie(sk), KIND_LISTEN);
+		return 0;
+	}
+	if (newstate == TCP_SYN_RECV || (newstate == TCP_ESTABLISHED && oldstate != TCP_SYN_SENT)) {
+		// A passive socket: give it its cookie now (a cloned socket starts without one),
+		// so that sys_exit of accept, which can only read it, finds it set.
+		bpf_get_socket_cookie(sk);
+		return 0;
+	}
+	if (newstate == TCP_SYN_SENT) {
+		// Inside connect(): remember the caller until the 4-tuple is known.
+		__u64 cookie = bpf_get_socket_cookie(sk);
+		struct owner o = {.pid = bpf_get_current_pid_tgid() >> 32};
+		bpf_get_current_comm(o.comm, sizeof(o.comm));
+		bpf_map_update_elem(&connecting, &cookie, &o, BPF_ANY);
+		return 0;
+	}
+	if (oldstate == TCP_SYN_SENT) {
+		__u64 cookie = bpf_get_socket_cookie(sk);
+		struct owner *o = bpf_map_lookup_elem(&connecting, &cookie);
+		if (newstate == TCP_ESTABLISHED) {
+			if (o)
+				emit(sk, cookie, KIND_CONNECT, oldstate, o->pid, o->comm);
+			else
+				emit(sk, cookie, KIND_CONNECT, oldstate, 0, 0);
+		}
+		bpf_map_delete_elem(&connecting, &cookie);
+		return 0;
+	}
+	if (newstate == TCP_CLOSE && oldstate != TCP_CLOSE && oldstate != TCP_SYN_RECV &&
+	    oldstate != TCP_NEW_SYN_RECV)
+		emit(sk, bpf_get_socket_cookie(sk), KIND_CLOSE, oldstate, 0, 0);
+	return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+{
+	if (id != nr_accept && id != nr_accept4)
+		return 0;
+	bpf_task_storage_get(&in_accept, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (!bpf_task_storage_get(&in_accept, task, 0, 0))
+		return 0;
+	bpf_task_storage_delete(&in_accept, task);
+	if (ret < 0)
+		return 0;
+
+	// The new file descriptor: current->files->fdt->fd[ret]->private_data is its struct
+	// socket. Another thread of the process could close or replace the descriptor before
+	// this runs; the checks below drop what is no longer a TCP socket.
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || (__u64)ret >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = 0;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[ret]) || !f)
+		return 0;
+	struct socket *sock = BPF_CORE_READ(f, private_data);
+	if (!sock || BPF_CORE_READ(sock, type) != SOCK_STREAM)
+		return 0;
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	if (!sk || !is_tcp(sk))
+		return 0;
+	// Set when the socket reached SYN_RECV or ESTABLISHED while this program was loaded;
+	// 0 for a socket that was already waiting in the accept queue before.
+	__u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	emit_current(sk, cookie, KIND_ACCEPT);
+	return 0;
+}

@@ -1,0 +1,185 @@
+//go:build linux && (amd64 || arm64)
+
+package tcpevents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
+)
+
+// Config sizes the tracker. The zero value is ready to use.
+type Config struct {
+	// RingBufferBytes is the size of the kernel ring buffer the events cross: a power of
+	// two and a multiple of the page size. Each event takes 88 bytes of it. 0 means
+	// DefaultRingBufferBytes.
+	RingBufferBytes int
+}
+
+// DefaultRingBufferBytes is the ring buffer size when Config leaves it 0: about 12,000
+// events, which absorbs a burst of a few thousand connections between two reads.
+const DefaultRingBufferBytes = 1 << 20
+
+// ErrNotPermitted is returned by Open when the kernel refuses to load or attach the BPF
+// programs for lack of privilege (root, or CAP_BPF and CAP_PERFMON, are needed).
+var ErrNotPermitted = errors.New("not permitted to load BPF programs (needs root, or CAP_BPF and CAP_PERFMON)")
+
+// ErrClosed is returned by Read after Close.
+var ErrClosed = errors.New("tcp event tracker closed")
+
+// Tracker owns the loaded BPF programs, their links and the ring buffer reader. Read is
+// meant for one goroutine; Lost and Close may be called from any goroutine.
+type Tracker struct {
+	objs  tcpeventsObjects
+	links []link.Link
+	rd    *ringbuf.Reader
+	dec   decoder
+	rec   ringbuf.Record
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open loads the BPF programs, attaches them and starts collecting events into the ring
+// buffer; events are kept until Read takes them or the buffer is full (then Lost counts).
+// The caller must Close the Tracker.
+func Open(cfg Config) (*Tracker, error) {
+	size := cfg.RingBufferBytes
+	if size == 0 {
+		size = DefaultRingBufferBytes
+	}
+	page := os.Getpagesize()
+	if size < page || size&(size-1) != 0 || size%page != 0 {
+		return nil, fmt.Errorf("tcp events ring buffer of %d bytes: not a power of two multiple of the page size (%d)", size, page)
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("tcp events: %w", permission(err))
+	}
+	spec, err := loadTcpevents()
+	if err != nil {
+		return nil, fmt.Errorf("tcp events: %w", err)
+	}
+	spec.Maps[tcpeventsMapEvents].MaxEntries = uint32(size)
+	for name, nr := range map[string]int64{"nr_accept": sysAccept, "nr_accept4": sysAccept4} {
+		if err := spec.Variables[name].Set(nr); err != nil {
+			return nil, fmt.Errorf("tcp events: set %s: %w", name, err)
+		}
+	}
+
+	t := &Tracker{}
+	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
+		return nil, fmt.Errorf("load tcp event programs: %w", permission(err))
+	}
+	for _, p := range []*ebpf.Program{t.objs.InetSockSetState, t.objs.SysEnter, t.objs.SysExit} {
+		l, err := link.AttachTracing(link.TracingOptions{Program: p})
+		if err != nil {
+			t.Close()
+			return nil, fmt.Errorf("attach tcp event program %s: %w", p, permission(err))
+		}
+		t.links = append(t.links, l)
+	}
+	if t.rd, err = ringbuf.NewReader(t.objs.Events); err != nil {
+		t.Close()
+		return nil, fmt.Errorf("tcp events ring buffer: %w", err)
+	}
+	if t.dec.bootOffset, err = bootOffset(); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// permission marks the kernel's EPERM as ErrNotPermitted, keeping the original error.
+func permission(err error) error {
+	if errors.Is(err, unix.EPERM) || errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("%w: %w", ErrNotPermitted, err)
+	}
+	return err
+}
+
+// bootOffset returns wall-clock time minus CLOCK_BOOTTIME, to date the kernel's
+// bpf_ktime_get_boot_ns stamps.
+func bootOffset() (int64, error) {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return 0, fmt.Errorf("read CLOCK_BOOTTIME: %w", err)
+	}
+	return time.Now().UnixNano() - ts.Nano(), nil
+}
+
+// Read blocks until the next event, ctx is done (ctx.Err is returned) or the Tracker is
+// closed (ErrClosed). Records that do not decode are returned as errors; the caller may
+// go on reading.
+func (t *Tracker) Read(ctx context.Context) (Event, error) {
+	var e Event
+	err := t.ReadInto(ctx, &e)
+	return e, err
+}
+
+// ReadInto is Read into an Event the caller owns, which makes a steady stream of events
+// free of allocations.
+func (t *Tracker) ReadInto(ctx context.Context, e *Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// The reader's Flush is the only call that interrupts a blocked ReadInto (SetDeadline
+	// waits for the reader's lock): pending records come first, then ErrFlushed.
+	stop := context.AfterFunc(ctx, func() { _ = t.rd.Flush() })
+	defer stop()
+	for {
+		err := t.rd.ReadInto(&t.rec)
+		switch {
+		case err == nil:
+			return t.dec.decode(t.rec.RawSample, e)
+		case errors.Is(err, ringbuf.ErrClosed):
+			return ErrClosed
+		case errors.Is(err, ringbuf.ErrFlushed):
+			if cerr := ctx.Err(); cerr != nil {
+				return cerr
+			}
+			// A flush by an earlier call's context: read on.
+		default:
+			return fmt.Errorf("read tcp events: %w", err)
+		}
+	}
+}
+
+// Lost returns how many events the kernel dropped because the ring buffer was full,
+// since Open; 0 after Close.
+func (t *Tracker) Lost() uint64 {
+	var perCPU []uint64
+	if err := t.objs.Lost.Lookup(uint32(0), &perCPU); err != nil {
+		return 0
+	}
+	var n uint64
+	for _, v := range perCPU {
+		n += v
+	}
+	return n
+}
+
+// Close detaches the programs, unblocks a pending Read and frees the kernel objects.
+// Calling it again returns the first result.
+func (t *Tracker) Close() error {
+	t.closeOnce.Do(func() {
+		var errs []error
+		if t.rd != nil {
+			errs = append(errs, t.rd.Close())
+		}
+		for _, l := range t.links {
+			errs = append(errs, l.Close())
+		}
+		errs = append(errs, t.objs.Close())
+		t.closeErr = errors.Join(errs...)
+	})
+	return t.closeErr
+}
