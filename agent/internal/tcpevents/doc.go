@@ -7,8 +7,12 @@
 // and decide what a missing half means; the periodic /proc poll reconciles whatever the
 // events missed (Tracker.Lost says how many records the kernel dropped).
 //
-// Everything attaches without tracefs: a BTF tracepoint (tp_btf) on inet_sock_set_state
-// and fexit programs on inet_csk_listen_start and inet_csk_accept. Loading needs root, or
-// CAP_BPF with CAP_PERFMON, and a kernel with BTF (/sys/kernel/btf/vmlinux) and the
-// two-argument inet_csk_accept of Linux 6.10 and later.
+// Everything attaches to tracepoints through BTF (tp_btf), without tracefs: the
+// inet_sock_set_state tracepoint for listen, connect and close, and raw_syscalls
+// sys_enter/sys_exit to attribute accepted sockets to the caller of accept() and accept4()
+// (fentry, fexit and kprobes are left alone: locked-down kernels refuse them). Loading needs
+// root, or CAP_BPF with CAP_PERFMON, and a kernel with BTF (/sys/kernel/btf/vmlinux).
+//
+// The sys_exit program runs on every system call of the host; outside accept it costs one
+// task-storage lookup. Accepts through io_uring are not seen; the poll finds those sockets.
 package tcpevents

@@ -46,7 +46,8 @@ func (k Kind) String() string {
 type Event struct {
 	Kind Kind
 	// Cookie is the kernel's socket cookie (SO_COOKIE): unique per socket for the life of
-	// the host, the key that joins an open with its Close.
+	// the host, the key that joins an open with its Close. An Accept of a socket that
+	// was already established before Open may carry 0.
 	Cookie uint64
 	// NetNS is the inode number of the socket's network namespace, as in
 	// /proc/PID/ns/net.
