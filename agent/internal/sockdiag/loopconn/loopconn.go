@@ -6,7 +6,6 @@ package loopconn
 import (
 	"errors"
 	"fmt"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,15 +22,31 @@ type Pairs struct {
 	Listener int
 	Port     int
 	// Clients and Servers are the two ends of each connection: the
-	// connecting socket and the accepted one.
+	// connecting socket and the accepted one. Parked connections are
+	// not listed.
 	Clients, Servers []int
+	// Parked is how many connections are held in flight (see OpenParked).
+	Parked int
+	park   parking
 }
 
 // Open opens a listener and n connections to it. Clients connect from
 // 127.0.0.2, 127.0.0.3, ... (at most 20,000 per address) so that n may
-// exceed the ephemeral port range. The caller needs 2n+1 descriptors (see
-// RaiseNoFile). On error everything opened is closed.
-func Open(n int) (p *Pairs, err error) {
+// exceed the ephemeral port range. The caller needs 2n+1 descriptors
+// (else see OpenParked). On error everything opened is closed.
+func Open(n int) (*Pairs, error) { return open(n, 0) }
+
+// OpenParked is Open for more connections than RLIMIT_NOFILE allows: it
+// opens them by batches of batch and parks each batch's descriptors in
+// flight in unix sockets (SCM_RIGHTS, never received), which keeps the
+// connections ESTABLISHED in the kernel's tables without descriptors. No
+// connection is left in Clients and Servers. Beyond RLIMIT_NOFILE
+// descriptors in flight the kernel requires CAP_SYS_ADMIN or
+// CAP_SYS_RESOURCE. Close releases them all.
+func OpenParked(n, batch int) (*Pairs, error) { return open(n, max(batch, 1)) }
+
+// open opens n connections, parking them every batch when batch > 0.
+func open(n, batch int) (p *Pairs, err error) {
 	p = &Pairs{Listener: -1}
 	defer func() {
 		if err != nil {
@@ -55,7 +70,11 @@ func Open(n int) (p *Pairs, err error) {
 	}
 	p.Port = sa.(*unix.SockaddrInet4).Port
 	dst := &unix.SockaddrInet4{Addr: lo, Port: p.Port}
-	p.Clients, p.Servers = make([]int, 0, n), make([]int, 0, n)
+	size := n
+	if batch > 0 {
+		size = min(n, batch)
+	}
+	p.Clients, p.Servers = make([]int, 0, size), make([]int, 0, size)
 	for i := range n {
 		c, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
@@ -79,6 +98,15 @@ func Open(n int) (p *Pairs, err error) {
 			return p, fmt.Errorf("accept %d: %w", i, err)
 		}
 		p.Servers = append(p.Servers, s)
+		if batch > 0 && (len(p.Clients) == batch || i == n-1) {
+			k := len(p.Clients)
+			err := p.park.park(append(p.Clients, p.Servers...))
+			p.Clients, p.Servers = p.Clients[:0], p.Servers[:0]
+			if err != nil {
+				return p, err
+			}
+			p.Parked += k
+		}
 	}
 	return p, nil
 }
@@ -100,23 +128,7 @@ func (p *Pairs) Close() error {
 			errs = append(errs, unix.Close(fd))
 		}
 	}
-	p.Listener, p.Clients, p.Servers = -1, nil, nil
+	errs = append(errs, p.park.close())
+	p.Listener, p.Clients, p.Servers, p.Parked = -1, nil, nil, 0
 	return errors.Join(errs...)
-}
-
-// RaiseNoFile raises this process's RLIMIT_NOFILE, soft and hard, to at
-// least n (raising the hard limit needs CAP_SYS_RESOURCE and n at most
-// fs.nr_open). It returns the limit it replaced, for a caller to restore.
-func RaiseNoFile(n uint64) (old syscall.Rlimit, err error) {
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
-		return old, fmt.Errorf("get RLIMIT_NOFILE: %w", err)
-	}
-	if old.Cur >= n {
-		return old, nil
-	}
-	lim := syscall.Rlimit{Cur: n, Max: max(n, old.Max)}
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return old, fmt.Errorf("raise RLIMIT_NOFILE to %d: %w", n, err)
-	}
-	return old, nil
 }

@@ -1,0 +1,100 @@
+package sockets
+
+import (
+	"fmt"
+	"strconv"
+	"testing"
+
+	"github.com/prometheus/procfs"
+	"golang.org/x/sys/unix"
+
+	"github.com/proctag/proctag/agent/internal/sockdiag"
+	"github.com/proctag/proctag/agent/internal/sockdiag/loopconn"
+)
+
+// realTCPNetNS creates a network namespace holding one listener and n
+// real loopback connections of this process (2n+1 sockets in
+// /proc/net/tcp, all reported). The connections are parked in flight
+// (loopconn.OpenParked), so their number is not bounded by
+// RLIMIT_NOFILE. The namespace keeps other processes' sockets out of the
+// measurement.
+func realTCPNetNS(b *testing.B, n int) *loopconn.NetNS {
+	b.Helper()
+	if unix.Getuid() != 0 {
+		b.Skip("needs root to create a network namespace and park descriptors")
+	}
+	ns, err := loopconn.NewNetNS()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ns.Close() })
+	var p *loopconn.Pairs
+	if err := ns.Do(func() (err error) { p, err = loopconn.OpenParked(n, 4096); return err }); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.Close() })
+	return ns
+}
+
+// BenchmarkRealTCPTable reads the IPv4 TCP table of a namespace of 40,001
+// and 100,001 real sockets (one listener, the rest ESTABLISHED) in three
+// ways: a sock_diag dump of LISTEN and ESTABLISHED (sockdiag), the
+// sockets package's /proc/PID/net/tcp read and parse (procnet), and
+// prometheus/procfs NetTCP (procfs, the baseline). Each reports the rows
+// and the process's user+system CPU time per read (cpu-ns/op): the
+// kernel's share, formatting text or netlink messages, is most of it.
+func BenchmarkRealTCPTable(b *testing.B) {
+	for _, pairs := range []int{20000, 50000} {
+		b.Run("sockets="+strconv.Itoa(2*pairs+1), func(b *testing.B) {
+			ns := realTCPNetNS(b, pairs)
+			want := 2*pairs + 1
+			b.Run("sockdiag", func(b *testing.B) {
+				c, err := sockdiag.OpenNetNS(ns.NS)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer c.Close()
+				measure(b, want, func() (rows int, err error) {
+					err = diagTable(c, 0, func(entry) { rows++ })
+					return rows, err
+				})
+			})
+			b.Run("procnet", func(b *testing.B) {
+				r := newReader("/proc/self/task")
+				measure(b, want, func() (rows int, err error) {
+					err = r.readTable(ns.TID, &tables[0], func(e entry) {
+						if keep(&tables[0], &e) {
+							rows++
+						}
+					})
+					return rows, err
+				})
+			})
+			b.Run("procfs", func(b *testing.B) {
+				fs, err := procfs.NewFS(fmt.Sprintf("/proc/self/task/%d", ns.TID))
+				if err != nil {
+					b.Fatal(err)
+				}
+				measure(b, want, func() (int, error) {
+					rows, err := fs.NetTCP()
+					return len(rows), err
+				})
+			})
+		})
+	}
+}
+
+// measure runs read in the benchmark loop, fails when it does not give
+// want rows, and reports rows and CPU time per read.
+func measure(b *testing.B, want int, read func() (int, error)) {
+	b.Helper()
+	b.ReportAllocs()
+	cpu := cpuTime(b)
+	for b.Loop() {
+		if n, err := read(); err != nil || n != want {
+			b.Fatalf("%d rows, want %d: %v", n, want, err)
+		}
+	}
+	b.ReportMetric(float64(cpuTime(b)-cpu)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(want), "rows")
+}
