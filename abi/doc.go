@@ -4,7 +4,7 @@
 // and the results the guest returns. ABI.md in this directory is the
 // normative text; this package implements it.
 //
-// The package is shared by the host (agent/internal/wasmhost, linux) and by
+// The package is shared by the host (agent/internal/sandbox, linux) and by
 // guests (the sdk package and plugins, GOOS=wasip1 GOARCH=wasm), so it uses
 // only small parts of the standard library (errors, strconv) and never fmt,
 // encoding/json or crypto, which would make every plugin bigger and slower.
@@ -16,6 +16,7 @@
 // skips field ids it does not know, which is how minor versions add fields.
 //
 // What the package leaves to others: running modules, limits, grants and the
-// validation of tag keys and values (wasmhost), and the plugin-author API
-// (sdk). Decoders here check framing only; they do not validate UTF-8.
+// validation of tag keys and values (agent/internal/sandbox), and the
+// plugin-author API (sdk). Decoders here check framing only; they do not
+// validate UTF-8.
 package abi

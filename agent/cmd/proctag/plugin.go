@@ -42,7 +42,8 @@ func newPluginCmd(g *globals) *cobra.Command {
 				p = testGrant(strings.TrimSuffix(filepath.Base(args[0]), ".wasm"))
 			}
 			sum, err := plugintest.Run(cmd.Context(), cmd.OutOrStdout(), plugintest.Options{
-				Path: args[0], Plugin: p, Root: root, PID: pid, Limit: limit, CacheDir: runner.WasmCacheDir(),
+				Path: args[0], Plugin: runner.SandboxSpec(p), Limits: runner.SandboxLimits(config.DefaultPluginLimits()),
+				Root: root, PID: pid, Limit: limit, CacheDir: runner.WasmCacheDir(),
 			}, logger)
 			if err != nil {
 				return err

@@ -41,7 +41,7 @@ func TestTenantPluginsSeeOnlyTheirUsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	trap, err := os.ReadFile("../../internal/wasmhost/testdata/modules/unreachable.wasm")
+	trap, err := os.ReadFile("../../internal/sandbox/testdata/modules/unreachable.wasm")
 	if err != nil {
 		t.Fatal(err)
 	}

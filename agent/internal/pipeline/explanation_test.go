@@ -10,9 +10,9 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/proctag/proctag/agent/internal/render"
 	"github.com/proctag/proctag/agent/internal/rules"
+	"github.com/proctag/proctag/agent/internal/sandbox"
 	"github.com/proctag/proctag/agent/internal/wasmhost"
 )
 
@@ -87,10 +87,10 @@ func watHello(t *testing.T) *wasmhost.Host {
 	if b, err := exec.Command("wat2wasm", "../../../plugins/wat-hello/wat-hello.wat", "-o", wasm).CombinedOutput(); err != nil {
 		t.Fatalf("wat2wasm: %v\n%s", err, b)
 	}
-	h, err := wasmhost.New(t.Context(), wasmhost.Config{Plugins: []config.Plugin{{
+	h, err := wasmhost.New(t.Context(), wasmhost.Config{Plugins: []wasmhost.PluginSpec{{Spec: sandbox.Spec{
 		Name: "wat-hello", Path: wasm, Capabilities: []string{"tag"}, TagPrefix: "wat/",
-		Fields: []string{"pid", "name"}, Timeout: time.Second, Instances: 1,
-	}}}, hclog.NewNullLogger())
+		Fields: []string{"pid", "name"}, Timeout: time.Second, MemoryLimitBytes: 64 << 20, Instances: 1,
+	}}}}, hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

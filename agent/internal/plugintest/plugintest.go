@@ -15,20 +15,22 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/proctag/proctag/abi"
-	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/proctag/proctag/agent/internal/pipeline"
 	"github.com/proctag/proctag/agent/internal/redact"
+	"github.com/proctag/proctag/agent/internal/sandbox"
 	"github.com/proctag/proctag/agent/internal/scan"
-	"github.com/proctag/proctag/agent/internal/wasmhost"
 )
 
 // Options select the module, its grant and the processes.
 type Options struct {
 	// Path is the .wasm file.
 	Path string
-	// Plugin is the grant and limits (from a manifest); a zero Name is
-	// taken from the file name.
-	Plugin config.Plugin
+	// Plugin is the grant and limits (from a manifest, mapped by the
+	// caller); a zero Name is taken from the file name.
+	Plugin sandbox.Spec
+	// Limits are the structural limits (plugin-limits) the module is
+	// checked against.
+	Limits sandbox.Limits
 	// Root is the procfs tree to read processes from.
 	Root string
 	// PID limits the run to one process; 0 runs every process with argv.
@@ -56,11 +58,11 @@ func Run(ctx context.Context, w io.Writer, opt Options, logger hclog.Logger) (Su
 		p.Name = strings.TrimSuffix(filepath.Base(opt.Path), ".wasm")
 	}
 	start := time.Now()
-	var opts []wasmhost.LoadOption
+	opts := []sandbox.LoadOption{sandbox.WithLimits(opt.Limits)}
 	if opt.CacheDir != "" {
-		opts = append(opts, wasmhost.WithCacheDir(opt.CacheDir))
+		opts = append(opts, sandbox.WithCacheDir(opt.CacheDir))
 	}
-	pl, err := wasmhost.LoadFile(ctx, opt.Path, p, logger, opts...)
+	pl, err := sandbox.LoadFile(ctx, opt.Path, p, logger, opts...)
 	if err != nil {
 		return sum, err
 	}
@@ -95,7 +97,7 @@ func Run(ctx context.Context, w io.Writer, opt Options, logger hclog.Logger) (Su
 			rec.Env, _ = scan.ReadEnviron(opt.Root, sp.PID)
 		}
 		out, d, err := pl.Call(ctx, rec)
-		if errors.Is(err, wasmhost.ErrOutOfScope) {
+		if errors.Is(err, sandbox.ErrOutOfScope) {
 			sum.OutOfScope++
 			continue
 		}
@@ -103,7 +105,7 @@ func Run(ctx context.Context, w io.Writer, opt Options, logger hclog.Logger) (Su
 		sum.Total += d
 		sum.Max = max(sum.Max, d)
 		sum.Times = append(sum.Times, d)
-		var v *wasmhost.Violation
+		var v *sandbox.Violation
 		switch {
 		case errors.As(err, &v):
 			sum.Violations++

@@ -10,8 +10,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/proctag/proctag/agent/internal/fakeproc"
+	"github.com/proctag/proctag/agent/internal/sandbox"
 	"github.com/proctag/proctag/sdk/sdktest"
 )
 
@@ -28,8 +28,8 @@ func TestRunOnGeneratedTree(t *testing.T) {
 	if err := os.WriteFile(wasm, sdktest.Build(t, "../../../plugins/jvm-name"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	grant := func(caps ...string) config.Plugin {
-		return config.Plugin{
+	grant := func(caps ...string) sandbox.Spec {
+		return sandbox.Spec{
 			TagPrefix:    "test.",
 			Capabilities: caps, Fields: []string{"name", "process_name", "cmdline"},
 			Timeout: time.Second, MemoryLimitBytes: 64 << 20, Instances: 1,

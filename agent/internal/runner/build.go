@@ -196,15 +196,11 @@ func plugins(ctx context.Context, cfg *config.Config, logger hclog.Logger, inRun
 	}
 	root := cfg.ProcRoot
 	var said guestLines
-	h, err := wasmhost.New(ctx, wasmhost.Config{
-		CacheDir:  WasmCacheDir(),
-		Plugins:   cfg.Plugins,
-		PluginDir: cfg.PluginDir,
-		Tenants:   cfg.Tenants,
-		DirsInRun: inRun, // the agent: drop-ins load in the background
-		Limits:    cfg.PluginLimits,
-		ReadEnv:   func(pid int) ([]string, error) { return scan.ReadEnviron(root, pid) },
-	}, said.logger(logger))
+	hc := hostConfig(cfg)
+	hc.CacheDir = WasmCacheDir()
+	hc.DirsInRun = inRun // the agent: drop-ins load in the background
+	hc.ReadEnv = func(pid int) ([]string, error) { return scan.ReadEnviron(root, pid) }
+	h, err := wasmhost.New(ctx, hc, said.logger(logger))
 	if err != nil {
 		rep.addf(PartPlugins, true, "%s: %w", cfg.File, err)
 		return nil

@@ -2,9 +2,7 @@ package wasmhost
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
-	"fmt"
 	"hash/maphash"
 	"io/fs"
 	"slices"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/proctag/proctag/abi"
+	"github.com/proctag/proctag/agent/internal/sandbox"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -66,10 +65,10 @@ type Effect struct {
 	// Result is the result applied: this call's, or the previous one kept
 	// on a cache hit, a fault or a violation. Zero when there is none.
 	Result abi.Result
-	// Err is the *Fault or *Violation of the call that produced the
-	// current state, or nil. On a fault or violation Result is the
-	// previous result, kept. When the circuit is open or the call was
-	// deferred it is ErrNotCalled.
+	// Err is the *sandbox.Fault or *sandbox.Violation of the call that
+	// produced the current state, or nil. On a fault or violation Result
+	// is the previous result, kept. When the circuit is open or the call
+	// was deferred it is ErrNotCalled.
 	Err error
 }
 
@@ -96,14 +95,14 @@ type entry struct {
 	scopeOK, scoped bool
 }
 
-// inScope is p.grant.inScope with the regex verdict cached per process.
-func (e *entry) inScope(p *Plugin, r *abi.Record) bool {
-	if p.grant.re == nil {
-		return p.grant.inScope(r)
+// inScope is p.InScope with the regex verdict cached per process.
+func (e *entry) inScope(p *plugin, r *abi.Record) bool {
+	if !p.ScopeMatchesText() {
+		return p.InScope(r)
 	}
 	if !e.scoped || e.scopeGen != p.gen || e.scopeName != r.ProcessName || e.scopeCmdline != r.Cmdline {
 		e.scoped, e.scopeGen, e.scopeName, e.scopeCmdline = true, p.gen, r.ProcessName, r.Cmdline
-		e.scopeOK = p.grant.inScope(r)
+		e.scopeOK = p.InScope(r)
 	}
 	return e.scopeOK
 }
@@ -159,7 +158,7 @@ func (h *Host) Apply(ctx context.Context, procs []Input) []Output {
 	return outs
 }
 
-func (h *Host) applyPlugin(ctx context.Context, p *Plugin, procs []Input, outs []Output) {
+func (h *Host) applyPlugin(ctx context.Context, p *plugin, procs []Input, outs []Output) {
 	cache := h.results[p.name]
 	if cache == nil {
 		cache = make(map[Key]*entry)
@@ -186,11 +185,11 @@ func (h *Host) applyPlugin(ctx context.Context, p *Plugin, procs []Input, outs [
 		}
 		view = in.Record
 		view.Name, view.Tags, view.Env = o.Name, o.Tags, nil
-		if p.grant.fields.Has(abi.FieldEnv) {
+		if p.Fields().Has(abi.FieldEnv) {
 			view.Env = h.envOf(in)
 		}
 		start := len(arena)
-		arena = abi.AppendRecord(arena, &view, p.grant.fields)
+		arena = abi.AppendRecord(arena, &view, p.Fields())
 		fp := maphash.Bytes(h.seed, arena[start:])
 		if e.gen == p.gen && e.fp == fp {
 			p.stats.hits.Add(1)
@@ -208,8 +207,8 @@ func (h *Host) applyPlugin(ctx context.Context, p *Plugin, procs []Input, outs [
 		in, o := &procs[pd.proc], &outs[pd.proc]
 		e := cache[in.Key]
 		eff := Effect{Plugin: p.name, Called: pd.called}
-		var v *Violation
-		var f *Fault
+		var v *sandbox.Violation
+		var f *sandbox.Fault
 		switch {
 		case !pd.called && pd.err == nil:
 			eff.Err = ErrNotCalled
@@ -221,7 +220,7 @@ func (h *Host) applyPlugin(ctx context.Context, p *Plugin, procs []Input, outs [
 			e.fp, e.gen, e.suspect = pd.fp, p.gen, false
 		case errors.As(pd.err, &f):
 			eff.Err = pd.err
-			if f.Kind != FaultInit && pd.called {
+			if f.Kind != sandbox.FaultInit && pd.called {
 				// The record is the cause when it was called alone (a
 				// looping guest included): do not call again until it
 				// changes or the plugin is reloaded. In a batch, call it
@@ -314,7 +313,7 @@ func (h *Host) sweep() {
 // calls; while half-open one probe chunk runs at a time) and the plugin's
 // tick budget is checked; a chunk not run keeps its records' previous
 // results and is retried in a later tick.
-func (h *Host) call(ctx context.Context, p *Plugin, cache map[Key]*entry, procs []Input, pend []pending, arena []byte) {
+func (h *Host) call(ctx context.Context, p *plugin, cache map[Key]*entry, procs []Input, pend []pending, arena []byte) {
 	var chunks [][]int // indexes into pend
 	var cur []int
 	size := 0
@@ -340,14 +339,14 @@ func (h *Host) call(ctx context.Context, p *Plugin, cache map[Key]*entry, procs 
 		p.stats.budgetSkips.Add(uint64(len(ch)))
 		if !p.loggedBudget.Swap(true) {
 			p.logger.Warn("plugin tick budget used up, the other records wait for later ticks",
-				"tick_budget", p.spec.TickBudget, "waiting", len(ch))
+				"tick_budget", p.tickBudget, "waiting", len(ch))
 		}
 	}
 	run := func(ch []int) error {
 		if ok, _ := p.breaker.allow(h.now()); !ok {
 			return nil
 		}
-		if time.Duration(spent.Load()) >= p.spec.TickBudget {
+		if time.Duration(spent.Load()) >= p.tickBudget {
 			p.breaker.release()
 			skipped(ch)
 			return nil
@@ -362,13 +361,13 @@ func (h *Host) call(ctx context.Context, p *Plugin, cache map[Key]*entry, procs 
 		}
 		return nil
 	}
-	if len(chunks) == 1 || p.spec.Instances == 1 {
+	if len(chunks) == 1 || p.instances == 1 {
 		for _, ch := range chunks {
 			_ = run(ch) // no goroutine (and no stack growth) for one chunk
 		}
 	} else {
 		var g errgroup.Group
-		g.SetLimit(p.spec.Instances)
+		g.SetLimit(p.instances)
 		for _, ch := range chunks {
 			g.Go(func() error { return run(ch) })
 		}
@@ -382,115 +381,25 @@ func (h *Host) call(ctx context.Context, p *Plugin, cache map[Key]*entry, procs 
 }
 
 // runChunk calls the plugin for the records pend[ch[...]] on one instance
-// and fills in their results or errors. It returns the fault, if any.
-func (p *Plugin) runChunk(ctx context.Context, pend []pending, ch []int, arena []byte) error {
-	in, err := p.pool.get(ctx)
-	if err != nil {
-		for _, i := range ch {
-			pend[i].err = err
-		}
-		if ctx.Err() == nil {
-			p.noteFault(err)
-			return err
-		}
-		return nil
+// (sandbox.Plugin.Run) and fills in their results or errors; it counts
+// and logs the faults and violations. It returns the fault or violation,
+// if any, for the breaker.
+func (p *plugin) runChunk(ctx context.Context, pend []pending, ch []int, arena []byte) error {
+	recs := make([][]byte, len(ch))
+	for j, i := range ch {
+		recs[j] = arena[pend[i].start:pend[i].end]
 	}
-	start := time.Now()
-	defer func() { p.stats.callNanos.Add(int64(time.Since(start))) }()
-	if p.mod.hasBatch && len(ch) > 1 {
-		err = p.runBatch(ctx, in, pend, ch, arena)
-	} else {
-		err = p.runSingle(ctx, in, pend, ch, arena)
-	}
-	healthy := err == nil
-	var violation error
-	for _, i := range ch {
-		if pd := &pend[i]; pd.called && pd.err == nil {
-			if msg := p.grant.check(&pd.res); msg != "" {
-				v := &Violation{Plugin: p.name, Reason: msg}
-				p.noteViolation(v)
-				pd.err, pd.res, healthy = v, abi.Result{}, false
-				violation = v
-			}
+	outs := make([]sandbox.Outcome, len(ch))
+	err := p.Run(ctx, recs, outs)
+	for j, i := range ch {
+		pd, o := &pend[i], &outs[j]
+		pd.called, pd.res, pd.err = o.Called, o.Result, o.Err
+		if v, ok := errors.AsType[*sandbox.Violation](o.Err); ok {
+			p.noteViolation(v)
 		}
 	}
-	if p.pool.put(ctx, in, healthy) {
-		p.stats.recycled.Add(1)
-	}
-	if err != nil && ctx.Err() == nil {
+	if _, fault := errors.AsType[*sandbox.Fault](err); fault {
 		p.noteFault(err)
-		return err
-	}
-	return violation
-}
-
-func (p *Plugin) runSingle(ctx context.Context, in *instance, pend []pending, ch []int, arena []byte) error {
-	for _, i := range ch {
-		pd := &pend[i]
-		p.stats.calls.Add(1)
-		p.stats.records.Add(1)
-		out, err := in.call(ctx, p.name, p.timeout, in.process, arena[pd.start:pd.end], maxOutputBytes)
-		pd.called = true
-		if err == nil {
-			if derr := abi.DecodeResult(out, &pd.res); derr != nil {
-				err = &Fault{Plugin: p.name, Kind: FaultBadOutput, Err: fmt.Errorf("decode result: %w", derr)}
-			}
-		}
-		if err != nil {
-			pd.err = err
-			return err // the rest of the chunk waits for the next Apply
-		}
-	}
-	return nil
-}
-
-func (p *Plugin) runBatch(ctx context.Context, in *instance, pend []pending, ch []int, arena []byte) error {
-	var input []byte
-	for _, i := range ch {
-		rec := arena[pend[i].start:pend[i].end]
-		input = binary.AppendUvarint(input, 1) // Batch field 1: record
-		input = binary.AppendUvarint(input, uint64(len(rec)))
-		input = append(input, rec...)
-	}
-	p.stats.calls.Add(1)
-	p.stats.records.Add(uint64(len(ch)))
-	out, err := in.call(ctx, p.name, p.timeout, in.batch, input, uint32(maxOutputBytes*len(ch)))
-	for _, i := range ch {
-		pend[i].called = true
-	}
-	if err == nil {
-		var results []abi.Result
-		if results, err = decodeBatchOutput(out, len(ch)); err != nil {
-			err = &Fault{Plugin: p.name, Kind: FaultBadOutput, Err: err}
-		} else {
-			for j, i := range ch {
-				pend[i].res = results[j]
-			}
-		}
-	}
-	if err != nil {
-		for _, i := range ch {
-			pend[i].err = err
-		}
 	}
 	return err
-}
-
-// decodeBatchOutput decodes a guest's BatchResult for a batch of n records:
-// one Result per record, zero for those without an entry; a later entry
-// for an index replaces an earlier one (ABI.md, "Batch"). An index outside
-// the batch makes the whole output invalid.
-func decodeBatchOutput(out []byte, n int) ([]abi.Result, error) {
-	results := make([]abi.Result, n)
-	err := abi.DecodeBatchResult(out, func(ir abi.IndexedResult) error {
-		if ir.Index < 0 || ir.Index >= n {
-			return fmt.Errorf("result index %d outside the batch of %d", ir.Index, n)
-		}
-		results[ir.Index] = ir.Result
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("decode batch result: %w", err)
-	}
-	return results, nil
 }

@@ -9,24 +9,24 @@ import (
 	"time"
 
 	"github.com/proctag/proctag/abi"
-	"github.com/proctag/proctag/agent/internal/config"
+	"github.com/proctag/proctag/agent/internal/sandbox"
 )
 
 func TestApplyTagsAndCaches(t *testing.T) {
 	tests := []struct {
 		name      string
-		plugin    config.Plugin
+		plugin    PluginSpec
 		wantCalls uint64 // for 100 processes
 		tag       func(i int) (key, value string)
 	}{
 		{"go guest with batch export", behave("b"), 2, // batches of 64
 			func(i int) (string, string) { return "test.name", fmt.Sprintf("svc%d", i) }},
-		{"hand-written module without batch export", handSpec("hand", func(p *config.Plugin) { p.Name = "b" }), 100,
+		{"hand-written module without batch export", handSpec("hand", func(p *PluginSpec) { p.Name = "b" }), 100,
 			func(int) (string, string) { return "hand.k", "v" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h, _ := newHost(t, Config{Plugins: []config.Plugin{tt.plugin}})
+			h, _ := newHost(t, Config{Plugins: []PluginSpec{tt.plugin}})
 			procs := make([]Input, 100)
 			for i := range procs {
 				procs[i] = proc(i+1, fmt.Sprintf("svc%d", i))
@@ -77,7 +77,7 @@ func TestApplyTagsAndCaches(t *testing.T) {
 }
 
 func TestApplyInputNotModified(t *testing.T) {
-	h, _ := newHost(t, Config{Plugins: []config.Plugin{behave("b")}})
+	h, _ := newHost(t, Config{Plugins: []PluginSpec{behave("b")}})
 	in := []Input{proc(1, "svc")}
 	in[0].Record.Tags = []abi.Tag{{Key: "test.name", Value: "old"}}
 	out := h.Apply(t.Context(), in)
@@ -90,9 +90,9 @@ func TestApplyInputNotModified(t *testing.T) {
 }
 
 func TestApplyGrantedActions(t *testing.T) {
-	rename := behave("r", func(p *config.Plugin) { p.Capabilities = []string{"rename", "drop"} })
+	rename := behave("r", func(p *PluginSpec) { p.Capabilities = []string{"rename", "drop"} })
 	after := behave("after")
-	h, _ := newHost(t, Config{Plugins: []config.Plugin{rename, after}})
+	h, _ := newHost(t, Config{Plugins: []PluginSpec{rename, after}})
 	out := h.Apply(t.Context(), []Input{proc(1, "rename"), proc(2, "drop")})
 	if out[0].Name != "renamed-proc" || out[0].Drop {
 		t.Errorf("rename: name %q drop %v, want renamed-proc", out[0].Name, out[0].Drop)
@@ -124,12 +124,12 @@ func TestApplyRejectsViolations(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h, logs := newHost(t, Config{Plugins: []config.Plugin{behave("v", func(p *config.Plugin) { p.Capabilities = tt.caps })}})
+			h, logs := newHost(t, Config{Plugins: []PluginSpec{behave("v", func(p *PluginSpec) { p.Capabilities = tt.caps })}})
 			good := h.Apply(t.Context(), []Input{proc(1, "noop")})
 			in := []Input{proc(1, tt.name)}
 			out := h.Apply(t.Context(), in)
 			eff := out[0].Effects[0]
-			v, ok := errors.AsType[*Violation](eff.Err)
+			v, ok := errors.AsType[*sandbox.Violation](eff.Err)
 			if !ok || v.Reason != tt.reason {
 				t.Fatalf("effect error = %v, want a violation %q", eff.Err, tt.reason)
 			}
@@ -142,7 +142,7 @@ func TestApplyRejectsViolations(t *testing.T) {
 			}
 			// Same input again: not called again, still rejected.
 			out = h.Apply(t.Context(), in)
-			if st2 := pluginStats(t, h, "v"); st2.Calls != st.Calls || !errors.Is(out[0].Effects[0].Err, ErrNotGranted) {
+			if st2 := pluginStats(t, h, "v"); st2.Calls != st.Calls || !errors.Is(out[0].Effects[0].Err, sandbox.ErrNotGranted) {
 				t.Errorf("repeat: calls %d -> %d, effect %v; want no call and the violation kept", st.Calls, st2.Calls, out[0].Effects[0].Err)
 			}
 		})
@@ -168,7 +168,7 @@ func TestApplyFieldGrant(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			envReads = nil
-			h, _ := newHost(t, Config{ReadEnv: readEnv, Plugins: []config.Plugin{behave("f", func(p *config.Plugin) { p.Fields = tt.fields })}})
+			h, _ := newHost(t, Config{ReadEnv: readEnv, Plugins: []PluginSpec{behave("f", func(p *PluginSpec) { p.Fields = tt.fields })}})
 			in := []Input{proc(4, "fields")}
 			in[0].Record.Tags = []abi.Tag{{Key: "k", Value: "v"}}
 			out := h.Apply(t.Context(), in)
@@ -182,7 +182,7 @@ func TestApplyFieldGrant(t *testing.T) {
 		})
 	}
 	t.Run("env reaches the guest", func(t *testing.T) {
-		h, _ := newHost(t, Config{ReadEnv: readEnv, Plugins: []config.Plugin{behave("f", func(p *config.Plugin) { p.Fields = []string{"env", "name"} })}})
+		h, _ := newHost(t, Config{ReadEnv: readEnv, Plugins: []PluginSpec{behave("f", func(p *PluginSpec) { p.Fields = []string{"env", "name"} })}})
 		out := h.Apply(t.Context(), []Input{proc(4, "env")})
 		if v, _ := tagValue(out[0].Tags, "test.env"); v != "A=1;B=2" {
 			t.Errorf("test.env = %q, want A=1;B=2", v)
@@ -193,18 +193,18 @@ func TestApplyFieldGrant(t *testing.T) {
 func TestApplyScope(t *testing.T) {
 	tests := []struct {
 		name  string
-		scope config.Scope
+		scope sandbox.Scope
 		want  []bool // called for pids 1 (uid 1000, proc), 2 (uid 0, nginx)
 	}{
-		{"everything", config.Scope{}, []bool{true, true}},
-		{"uid", config.Scope{UIDs: []int{0}}, []bool{false, true}},
-		{"process name regex", config.Scope{MatchRegex: "^ngin", MatchType: "process_name"}, []bool{false, true}},
-		{"cmdline regex", config.Scope{MatchRegex: "--flag", MatchType: "cmdline"}, []bool{true, false}},
-		{"both must hold", config.Scope{UIDs: []int{1000}, MatchRegex: "nginx"}, []bool{false, false}},
+		{"everything", sandbox.Scope{}, []bool{true, true}},
+		{"uid", sandbox.Scope{UIDs: []int{0}}, []bool{false, true}},
+		{"process name regex", sandbox.Scope{MatchRegex: "^ngin", MatchType: "process_name"}, []bool{false, true}},
+		{"cmdline regex", sandbox.Scope{MatchRegex: "--flag", MatchType: "cmdline"}, []bool{true, false}},
+		{"both must hold", sandbox.Scope{UIDs: []int{1000}, MatchRegex: "nginx"}, []bool{false, false}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h, _ := newHost(t, Config{Plugins: []config.Plugin{behave("s", func(p *config.Plugin) { p.Scope = tt.scope })}})
+			h, _ := newHost(t, Config{Plugins: []PluginSpec{behave("s", func(p *PluginSpec) { p.Scope = tt.scope })}})
 			nginx := proc(2, "svc")
 			nginx.Record.UID, nginx.Record.ProcessName, nginx.Record.Cmdline = 0, "nginx", "nginx -g daemon off;"
 			out := h.Apply(t.Context(), []Input{proc(1, "svc"), nginx})
@@ -219,7 +219,7 @@ func TestApplyScope(t *testing.T) {
 }
 
 func TestApplyForgetsExitedProcesses(t *testing.T) {
-	h, _ := newHost(t, Config{Plugins: []config.Plugin{behave("b")}})
+	h, _ := newHost(t, Config{Plugins: []PluginSpec{behave("b")}})
 	h.Apply(t.Context(), []Input{proc(1, "a"), proc(2, "b")})
 	h.Apply(t.Context(), []Input{proc(2, "b")})
 	if n := len(h.results["b"]); n != 1 {
@@ -239,7 +239,7 @@ func TestApplyForgetsExitedProcesses(t *testing.T) {
 // arguments and clock; it gets none of them.
 func TestSandbox(t *testing.T) {
 	t.Setenv("PROCTAG_SECRET", "s3cret")
-	h, _ := newHost(t, Config{Plugins: []config.Plugin{behave("s")}})
+	h, _ := newHost(t, Config{Plugins: []PluginSpec{behave("s")}})
 	out := h.Apply(t.Context(), []Input{proc(1, "sandbox")})
 	want := map[string]string{"test.env": "0", "test.args": "0", "test.file": "false", "test.dir": "false"}
 	for k, v := range want {
@@ -255,8 +255,8 @@ func TestSandbox(t *testing.T) {
 // TestApplyScopeFollowsRenames: the cached scope verdict is recomputed when
 // the process's cmdline changes (an argv rewrite).
 func TestApplyScopeFollowsRenames(t *testing.T) {
-	h, _ := newHost(t, Config{Plugins: []config.Plugin{behave("s", func(p *config.Plugin) {
-		p.Scope = config.Scope{MatchRegex: "worker", MatchType: "cmdline"}
+	h, _ := newHost(t, Config{Plugins: []PluginSpec{behave("s", func(p *PluginSpec) {
+		p.Scope = sandbox.Scope{MatchRegex: "worker", MatchType: "cmdline"}
 	})}})
 	in := proc(1, "svc")
 	steps := []struct {

@@ -1,29 +1,24 @@
-// Package wasmhost runs proctag's WebAssembly plugins: the pipeline step
-// after the rules, on the processes they accepted.
+// Package wasmhost is the plugin step of the pipeline: it runs proctag's
+// WebAssembly plugins, after the rules, on the processes they accepted.
 //
-// It owns the wazero runtimes (compiler mode, one compiled module per
-// plugin version, a disk compilation cache), a bounded pool of instances
-// per plugin (each serving one goroutine at a time, recycled after
-// recycleCalls calls or when its memory grew past half of the room it had),
-// the sandbox (WASI with no preopens, env, args or sockets, a fake clock
-// and deterministic random; stdout, stderr and the proctag_v1.log import go
-// to the agent log under the plugin's name, line-buffered and rate
-// limited), the limits (memory cap, a per-call deadline that stops a
-// looping guest: each module is instrumented at load by package instrument
-// so that its loops check a stop global a timer sets, and runs without
-// wazero's per-iteration context checks; a module the rewriter refuses
-// keeps those checks, see StopMode), the grants (capabilities rename/tag/drop, the tag-key
-// prefix, tag key and value validation, readable fields, scope), fault
-// handling (the instance is discarded, the process keeps its previous
-// result, the fault is counted and logged once per kind, repeated faults
-// open a circuit breaker with exponential backoff and a half-open probe),
-// the per-process result cache (a plugin is called again only when the
-// grant-filtered record it sees changed, or it was reloaded) and hot reload
-// of plugin-dir.
+// It owns the chain (the configured plugins in order, then the plugin-dir
+// drop-ins, then each tenant's, by name), the per-process result cache (a
+// plugin is called again only when the grant-filtered record it sees
+// changed, or it was reloaded), batching the records to call into chunks
+// run in parallel up to the plugin's pool size, each plugin's tick budget,
+// the circuit breaker (repeated faults open it, with exponential backoff
+// and a half-open probe), applying results in plugin order (drop, tag
+// removals and additions, rename) with one Effect per plugin for explain,
+// keeping a process's previous result after a fault, counting and logging
+// faults once per kind, the counters (Stats), hot reload of the plugin
+// directories (a changed module replaces the old one only once it loads),
+// and the tenants' status files.
 //
-// The ABI itself (export and import names, the record encoding) is
-// package abi and abi/ABI.md; plugin configuration is parsed by package
-// config. The caller (the agent's tick) hands Apply the accepted processes
-// and uses the Outputs; `proctag check` uses Check and `proctag plugin
-// test` LoadFile and (*Plugin).Call.
+// Running one call safely is package sandbox: compiling and instrumenting
+// a module, instances, pools, deadlines, memory caps, grants, faults and
+// the guest's log. The step reads no configuration: it takes a Config of
+// PluginSpecs and Tenants, mapped from the configuration by package
+// runner, which also supplies the manifest parsers of the plugin
+// directories. The caller (the agent's tick) hands Apply the accepted
+// processes and uses the Outputs; Run does the hot reload.
 package wasmhost

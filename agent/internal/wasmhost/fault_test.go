@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/proctag/proctag/agent/internal/config"
+	"github.com/proctag/proctag/agent/internal/sandbox"
 )
 
 // TestCallFaults: each fault discards the instance, keeps the process's
@@ -15,27 +15,27 @@ import (
 func TestCallFaults(t *testing.T) {
 	tests := []struct {
 		name    string
-		plugin  config.Plugin
+		plugin  PluginSpec
 		trigger string // record name that makes the call fault
-		kind    FaultKind
+		kind    sandbox.FaultKind
 		want    string // in the effect's error
 	}{
-		{"go panic", behave("g"), "trap", FaultTrap, "wasm error: unreachable"},
-		{"unreachable", handSpec("unreachable"), "", FaultTrap, "wasm error: unreachable"},
-		{"infinite loop in go", behave("g", func(p *config.Plugin) { p.Timeout = 50 * time.Millisecond }), "loop", FaultTimeout, "call ran past the timeout of 50ms"},
-		{"infinite loop by hand", handSpec("loop", func(p *config.Plugin) { p.Timeout = 20 * time.Millisecond }), "", FaultTimeout, "call ran past the timeout of 20ms"},
-		{"infinite loop 40 calls deep", handSpec("deep_loop", func(p *config.Plugin) { p.Timeout = 20 * time.Millisecond }), "", FaultTimeout, "call ran past the timeout of 20ms"},
-		{"infinite loop in SIMD code", handSpec("simd_loop", func(p *config.Plugin) { p.Timeout = 20 * time.Millisecond }), "", FaultTimeout, "call ran past the timeout of 20ms"},
-		{"memory growth past the cap", behave("g", func(p *config.Plugin) { p.MemoryLimitBytes = 32 << 20 }), "grow", FaultMemory, "wasm error"},
-		{"one allocation past the cap", behave("g", func(p *config.Plugin) { p.MemoryLimitBytes = 32 << 20 }), "grow-once", FaultMemory, "wasm error"},
-		{"output that does not decode", behave("g"), "garbage", FaultBadOutput, "decode result"},
-		{"output outside memory", behave("g"), "badptr", FaultBadOutput, "is outside memory"},
-		{"error code", behave("g"), "errcode", FaultBadOutput, "returned error code -2"},
-		{"log text outside memory", behave("g"), "badlog", FaultBadOutput, "log text [0x7fff0000, +100) is outside memory"},
+		{"go panic", behave("g"), "trap", sandbox.FaultTrap, "wasm error: unreachable"},
+		{"unreachable", handSpec("unreachable"), "", sandbox.FaultTrap, "wasm error: unreachable"},
+		{"infinite loop in go", behave("g", func(p *PluginSpec) { p.Timeout = 50 * time.Millisecond }), "loop", sandbox.FaultTimeout, "call ran past the timeout of 50ms"},
+		{"infinite loop by hand", handSpec("loop", func(p *PluginSpec) { p.Timeout = 20 * time.Millisecond }), "", sandbox.FaultTimeout, "call ran past the timeout of 20ms"},
+		{"infinite loop 40 calls deep", handSpec("deep_loop", func(p *PluginSpec) { p.Timeout = 20 * time.Millisecond }), "", sandbox.FaultTimeout, "call ran past the timeout of 20ms"},
+		{"infinite loop in SIMD code", handSpec("simd_loop", func(p *PluginSpec) { p.Timeout = 20 * time.Millisecond }), "", sandbox.FaultTimeout, "call ran past the timeout of 20ms"},
+		{"memory growth past the cap", behave("g", func(p *PluginSpec) { p.MemoryLimitBytes = 32 << 20 }), "grow", sandbox.FaultMemory, "wasm error"},
+		{"one allocation past the cap", behave("g", func(p *PluginSpec) { p.MemoryLimitBytes = 32 << 20 }), "grow-once", sandbox.FaultMemory, "wasm error"},
+		{"output that does not decode", behave("g"), "garbage", sandbox.FaultBadOutput, "decode result"},
+		{"output outside memory", behave("g"), "badptr", sandbox.FaultBadOutput, "is outside memory"},
+		{"error code", behave("g"), "errcode", sandbox.FaultBadOutput, "returned error code -2"},
+		{"log text outside memory", behave("g"), "badlog", sandbox.FaultBadOutput, "log text [0x7fff0000, +100) is outside memory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h, logs := newHost(t, Config{Plugins: []config.Plugin{tt.plugin}})
+			h, logs := newHost(t, Config{Plugins: []PluginSpec{tt.plugin}})
 			name := tt.plugin.Name
 			var before []Output
 			if tt.trigger != "" {
@@ -84,7 +84,7 @@ func TestCallFaults(t *testing.T) {
 // TestBreakerOpensAndProbes: repeated faults open the circuit; after the
 // backoff one probe call decides; a failed probe doubles the backoff.
 func TestBreakerOpensAndProbes(t *testing.T) {
-	h, logs := newHost(t, Config{Plugins: []config.Plugin{behave("g")}})
+	h, logs := newHost(t, Config{Plugins: []PluginSpec{behave("g")}})
 	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 	h.now = clock.now
 	tick := 0
@@ -98,7 +98,7 @@ func TestBreakerOpensAndProbes(t *testing.T) {
 	calls := func() uint64 { return pluginStats(t, h, "g").Calls }
 	apply("good")
 	for range breakerThreshold {
-		if eff := apply("trap").Effects[0]; faultKind(eff.Err) != FaultTrap {
+		if eff := apply("trap").Effects[0]; faultKind(eff.Err) != sandbox.FaultTrap {
 			t.Fatalf("effect = %+v, want a trap", eff)
 		}
 	}
@@ -139,30 +139,30 @@ func TestBreakerOpensAndProbes(t *testing.T) {
 // whole; the next tick calls its records alone, so the others get results
 // and only the culprit is remembered as faulting.
 func TestBatchFaultFindsTheCulprit(t *testing.T) {
-	h, _ := newHost(t, Config{Plugins: []config.Plugin{behave("g")}})
+	h, _ := newHost(t, Config{Plugins: []PluginSpec{behave("g")}})
 	procs := []Input{proc(1, "a"), proc(2, "b"), proc(3, "trap"), proc(4, "d")}
 	out := h.Apply(t.Context(), procs)
 	for i, o := range out {
-		if faultKind(o.Effects[0].Err) != FaultTrap || len(o.Tags) != 0 {
+		if faultKind(o.Effects[0].Err) != sandbox.FaultTrap || len(o.Tags) != 0 {
 			t.Fatalf("first tick proc %d: %+v, want the batch's trap and no tags", i, o)
 		}
 	}
 	out = h.Apply(t.Context(), procs)
 	for i, o := range out {
 		_, tagged := tagValue(o.Tags, "test.name")
-		if culprit := i == 2; tagged == culprit || (faultKind(o.Effects[0].Err) == FaultTrap) != culprit {
+		if culprit := i == 2; tagged == culprit || (faultKind(o.Effects[0].Err) == sandbox.FaultTrap) != culprit {
 			t.Errorf("second tick proc %d: %+v", i, o)
 		}
 	}
 	st := pluginStats(t, h, "g")
 	out = h.Apply(t.Context(), procs)
-	if st2 := pluginStats(t, h, "g"); st2.Calls != st.Calls || faultKind(out[2].Effects[0].Err) != FaultTrap {
+	if st2 := pluginStats(t, h, "g"); st2.Calls != st.Calls || faultKind(out[2].Effects[0].Err) != sandbox.FaultTrap {
 		t.Errorf("third tick made %d calls, want none (culprit remembered)", st2.Calls-st.Calls)
 	}
 }
 
 func TestInstanceRecycledWhenMemoryGrew(t *testing.T) {
-	h, _ := newHost(t, Config{Plugins: []config.Plugin{behave("g", func(p *config.Plugin) {
+	h, _ := newHost(t, Config{Plugins: []PluginSpec{behave("g", func(p *PluginSpec) {
 		p.MemoryLimitBytes, p.Instances = 64<<20, 1
 	})}})
 	out := h.Apply(t.Context(), []Input{proc(1, "grow-once")})

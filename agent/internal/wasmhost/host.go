@@ -11,8 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/proctag/proctag/agent/internal/config"
-	"github.com/tetratelabs/wazero"
+	"github.com/proctag/proctag/agent/internal/sandbox"
 )
 
 // defaultPollInterval is how often Run looks at plugin-dir when
@@ -31,17 +30,20 @@ type Config struct {
 	// Plugins are the configured plugins, applied in this order. They are
 	// loaded once; a changed config means a new Host (only PluginDir is
 	// hot-reloaded).
-	Plugins []config.Plugin
+	Plugins []PluginSpec
 	// PluginDir is plugin-dir: NAME.wasm (+ optional NAME.yaml manifest)
 	// drop-ins, applied after Plugins in name order and hot-reloaded by
 	// Run; "" = none. It and its files must be owned by root or the
 	// agent's user and not writable by group or others.
 	PluginDir string
+	// ParseManifest parses PluginDir's manifests (data nil when a module
+	// has none); required with PluginDir.
+	ParseManifest ManifestParser
 	// Tenants are the tenants: each one's plugin-dir is loaded like
 	// PluginDir, within the tenant's ceiling, and applied after it (tenants
 	// in this order, each one's plugins by name). Their plugins are named
 	// TENANT/NAME.
-	Tenants []config.Tenant
+	Tenants []Tenant
 	// PollInterval is how often Run looks at PluginDir; 0 = 2s.
 	PollInterval time.Duration
 	// DirsInRun defers loading PluginDir and the tenants' directories from
@@ -54,8 +56,8 @@ type Config struct {
 	StatusInterval time.Duration
 	// Limits are plugin-limits: the structural limits every module is
 	// checked against, its size and call stack; zero fields take the
-	// defaults.
-	Limits config.PluginLimits
+	// sandbox's fallbacks.
+	Limits sandbox.Limits
 	// ReadEnv returns a process's environment ("K=V" strings), for plugins
 	// granted the env field; nil = no environment for anyone. A vanished
 	// process's error (fs.ErrNotExist, ESRCH) is not logged.
@@ -68,7 +70,7 @@ type Config struct {
 type Host struct {
 	cfg    Config
 	logger hclog.Logger
-	cache  wazero.CompilationCache
+	cache  *sandbox.Cache
 	now    func() time.Time
 	seed   maphash.Seed
 	gens   atomic.Uint64
@@ -76,8 +78,8 @@ type Host struct {
 	// mu guards the fields below; Apply holds it for reading, a reload
 	// swaps plugins under the write lock.
 	mu         sync.RWMutex
-	set        []*Plugin // loaded plugins in Apply order
-	loaded     map[string]*Plugin
+	set        []*plugin // loaded plugins in Apply order
+	loaded     map[string]*plugin
 	configured []string // configured names, in order
 	dirNames   []string // directory plugins' names, in Apply order
 	counters   map[string]*counters
@@ -95,8 +97,8 @@ type Host struct {
 
 // New starts a host and loads the configured plugins and those in
 // PluginDir. A plugin that does not load (bad module, failed init) is
-// logged and skipped, and shows in Stats with its error; use Check to turn
-// that into an error. New fails only for a configuration it cannot run:
+// logged and skipped, and shows in Stats with its error (sandbox.Check turns
+// one into an error). New fails only for a configuration it cannot run:
 // duplicate plugin names or an unreadable PluginDir.
 func New(ctx context.Context, cfg Config, logger hclog.Logger) (*Host, error) {
 	h := &Host{
@@ -104,24 +106,18 @@ func New(ctx context.Context, cfg Config, logger hclog.Logger) (*Host, error) {
 		logger:   logger.Named("wasmhost"),
 		now:      time.Now,
 		seed:     maphash.MakeSeed(),
-		loaded:   make(map[string]*Plugin),
+		loaded:   make(map[string]*plugin),
 		counters: make(map[string]*counters),
 		loadErrs: make(map[string]string),
 		sources:  newSources(cfg),
 		results:  make(map[string]map[Key]*entry),
 		envs:     make(map[Key]*envEntry),
 	}
-	if cfg.CacheDir != "" {
-		c, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
-		if err != nil {
-			h.logger.Warn("compilation cache unusable, compiling in memory only", "dir", cfg.CacheDir, "error", err)
-		} else {
-			h.cache = c
-		}
+	cache, err := sandbox.OpenCache(cfg.CacheDir)
+	if err != nil {
+		h.logger.Warn("compilation cache unusable, compiling in memory only", "dir", cfg.CacheDir, "error", err)
 	}
-	if h.cache == nil {
-		h.cache = wazero.NewCompilationCache()
-	}
+	h.cache = cache
 	for _, p := range cfg.Plugins {
 		if slices.Contains(h.configured, p.Name) {
 			_ = h.cache.Close(ctx)
@@ -152,30 +148,35 @@ func New(ctx context.Context, cfg Config, logger hclog.Logger) (*Host, error) {
 	return h, nil
 }
 
-// load loads one plugin version with the host's cache and a new generation.
-func (h *Host) load(ctx context.Context, p config.Plugin) (*Plugin, error) {
-	return h.loadBytes(ctx, p, nil)
-}
-
-// loadBytes is load with the module's bytes already read (nil: read
-// p.Path).
-func (h *Host) loadBytes(ctx context.Context, p config.Plugin, wasm []byte) (*Plugin, error) {
+// load loads one plugin version with the host's cache and a new
+// generation.
+func (h *Host) load(ctx context.Context, p PluginSpec) (*plugin, error) {
 	h.mu.RLock()
 	c := h.counters[p.Name]
 	h.mu.RUnlock()
-	pl, err := load(ctx, p, loadEnv{cache: h.cache, logger: h.logger, stats: c, gen: h.gens.Add(1), now: h.now, limits: h.cfg.Limits, wasm: wasm})
+	sp, err := sandbox.Load(ctx, p.Spec, sandbox.Env{
+		Cache: h.cache, Limits: h.cfg.Limits, Logger: h.logger, Now: h.now, Counters: &c.Counters,
+	})
 	if err != nil {
 		c.loadFailures.Add(1)
 		return nil, err
 	}
 	c.loads.Add(1)
-	return pl, nil
+	budget := p.TickBudget
+	if budget <= 0 {
+		budget = fallbackTickBudget
+	}
+	return &plugin{
+		Plugin: sp, name: p.Name, gen: h.gens.Add(1), tickBudget: budget,
+		instances: sp.Spec().Instances, breaker: newBreaker(), stats: c,
+		logger: h.logger.With("plugin", p.Name),
+	}, nil
 }
 
 // install records the outcome of a load of name under h.mu: a loaded
 // plugin replaces the old version (returned, to be closed by the caller
 // once no Apply uses it); a failed load keeps the old version serving.
-func (h *Host) install(name string, pl *Plugin, err error) (old *Plugin) {
+func (h *Host) install(name string, pl *plugin, err error) (old *plugin) {
 	if err != nil {
 		h.loadErrs[name] = err.Error()
 		if h.loaded[name] != nil {
@@ -209,19 +210,7 @@ func (h *Host) order() []string {
 }
 
 // byName returns the loaded plugin called name, or nil.
-func (h *Host) byName(name string) *Plugin { return h.loaded[name] }
-
-// Check loads one plugin as New would (sha256 pin, compile, exports and
-// imports, ABI version, init with its config), then closes it. It is what
-// `proctag check` runs for each plugin (pass WithCacheDir to reuse the
-// agent's compilation cache); the error is a *Fault.
-func Check(ctx context.Context, p config.Plugin, opts ...LoadOption) error {
-	pl, err := LoadFile(ctx, "", p, hclog.NewNullLogger(), opts...)
-	if err != nil {
-		return err
-	}
-	return pl.Close(ctx)
-}
+func (h *Host) byName(name string) *plugin { return h.loaded[name] }
 
 // Close unloads every plugin and closes the compilation cache. Call it
 // after Run and Apply have returned.

@@ -6,13 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-	"github.com/proctag/proctag/abi"
 	"github.com/proctag/proctag/agent/internal/config"
+	"github.com/proctag/proctag/agent/internal/sandbox"
 )
 
 // procs makes n processes called name, with pids from first.
@@ -27,7 +25,7 @@ func procs(first, n int, name string) []Input {
 // TestBreakerStopsWithinTick: once the circuit opens, the rest of the
 // tick's chunks are not called.
 func TestBreakerStopsWithinTick(t *testing.T) {
-	h, _ := newHost(t, Config{Plugins: []config.Plugin{behave("g", func(p *config.Plugin) { p.Instances = 1 })}})
+	h, _ := newHost(t, Config{Plugins: []PluginSpec{behave("g", func(p *PluginSpec) { p.Instances = 1 })}})
 	in := procs(1, 10, "trap")
 	h.Apply(t.Context(), in) // one batch faults: every record becomes a suspect
 	before := pluginStats(t, h, "g").Calls
@@ -51,7 +49,7 @@ func TestBreakerStopsWithinTick(t *testing.T) {
 // TestTickBudgetDefersRecords: a plugin past its tick budget is not called
 // again in the tick; the records left are called in later ticks.
 func TestTickBudgetDefersRecords(t *testing.T) {
-	h, logs := newHost(t, Config{Plugins: []config.Plugin{behave("g", func(p *config.Plugin) {
+	h, logs := newHost(t, Config{Plugins: []PluginSpec{behave("g", func(p *PluginSpec) {
 		p.Instances, p.TickBudget = 1, time.Nanosecond
 	})}})
 	in := procs(1, 2*chunkRecords+2, "svc")
@@ -77,70 +75,16 @@ func TestTickBudgetDefersRecords(t *testing.T) {
 // TestGrantRefusalIsAFault: an output the grant does not allow is counted
 // as a fault of kind grant and opens the breaker like any other fault.
 func TestGrantRefusalIsAFault(t *testing.T) {
-	h, _ := newHost(t, Config{Plugins: []config.Plugin{behave("g")}})
+	h, _ := newHost(t, Config{Plugins: []PluginSpec{behave("g")}})
 	for i := range breakerThreshold {
 		out := h.Apply(t.Context(), []Input{proc(100+i, "rename")})
-		if !errors.Is(out[0].Effects[0].Err, ErrNotGranted) || out[0].Name != "rename" {
+		if !errors.Is(out[0].Effects[0].Err, sandbox.ErrNotGranted) || out[0].Name != "rename" {
 			t.Fatalf("apply %d: %+v, want the rename refused", i, out[0])
 		}
 	}
 	st := pluginStats(t, h, "g")
 	if st.Faults["grant"] != breakerThreshold || st.Breaker != BreakerOpen || !strings.Contains(st.LastFault, "rename is not granted") {
 		t.Errorf("faults %v, breaker %v, last %q; want %d grant faults, open", st.Faults, st.Breaker, st.LastFault, breakerThreshold)
-	}
-}
-
-// blockingWriter is a log sink that, on a line containing trigger, holds
-// the guest (which is inside its proctag_v1.log call) until release
-// returns true.
-type blockingWriter struct {
-	mu      sync.Mutex
-	buf     strings.Builder
-	trigger string
-	release func() bool
-}
-
-func (w *blockingWriter) Write(p []byte) (int, error) {
-	if strings.Contains(string(p), w.trigger) {
-		deadline := time.Now().Add(30 * time.Second)
-		for !w.release() && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-// TestLateResultDiscarded: a call that finishes after its deadline without
-// reaching a check (here it waits in a host function) has its result
-// discarded as a timeout.
-func TestLateResultDiscarded(t *testing.T) {
-	// process: log(info, 1024, 4), then return the result at 1024.
-	body := cat(i32c(int32(abi.LevelInfo)), i32c(1024), i32c(4), []byte{0x10, 0x00},
-		i64c(int64(1024)<<32|int64(len(handResult))))
-	m := handPlugin(0x00010000, body, handResult)
-	m.imports = []wimport{{"proctag_v1", "log", wfunc{[]byte{tI32, tI32, tI32}, nil, nil}}}
-	path := filepath.Join(t.TempDir(), "late.wasm")
-	if err := os.WriteFile(path, m.bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var stopSet func() bool
-	w := &blockingWriter{trigger: "plugin output", release: func() bool { return stopSet() }}
-	logger := hclog.New(&hclog.LoggerOptions{Output: w})
-	p, err := LoadFile(t.Context(), path, handSpec("late", func(p *config.Plugin) { p.Timeout = 20 * time.Millisecond }), logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close(t.Context())
-	in, err := p.pool.get(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopSet = in.stop.hasFired
-	_, err = in.call(t.Context(), "late", p.timeout, in.process, []byte{0x01, 0x01, 0x07}, maxOutputBytes)
-	if faultKind(err) != FaultTimeout {
-		t.Fatalf("late call = %v, want a timeout fault and no result", err)
 	}
 }
 
@@ -172,7 +116,7 @@ func TestStatusFile(t *testing.T) {
 		MemoryLimitBytes: 64 << 20, Timeout: 5 * time.Second, InitTimeout: 10 * time.Second,
 		TickBudget: time.Minute, Instances: 1, MaxPlugins: 20,
 	}
-	h, _ := newHost(t, Config{Tenants: []config.Tenant{tenant}})
+	h, _ := newHost(t, Config{Tenants: []Tenant{fromConfigTenant(tenant)}})
 	out := h.Apply(t.Context(), []Input{proc(1, "svc")})
 	if v, _ := tagValue(out[0].Tags, "team.name"); v != "svc" {
 		t.Errorf("tenant plugin did not tag its uid's process: %+v", out[0])
@@ -217,7 +161,7 @@ func TestTenantDirWritableByOthersIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	tenant := config.Tenant{Name: "team", PluginDir: dir, UIDs: []int{1000}, TagPrefix: "team.", MaxPlugins: 4}
-	h, logs := newHost(t, Config{Tenants: []config.Tenant{tenant}})
+	h, logs := newHost(t, Config{Tenants: []Tenant{fromConfigTenant(tenant)}})
 	if n := len(h.Stats().Plugins); n != 0 || !strings.Contains(logs.String(), "writable by group or others") {
 		t.Errorf("%d plugins loaded from a world-writable directory; log:\n%s", n, logs)
 	}

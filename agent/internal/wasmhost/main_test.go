@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/proctag/proctag/abi"
 	"github.com/proctag/proctag/agent/internal/config"
+	"github.com/proctag/proctag/agent/internal/sandbox"
 )
 
 // Paths of the Go guests built by TestMain, and the compilation cache the
@@ -59,17 +60,18 @@ func runMain(m *testing.M) int {
 // start cold and fail. The compile-timeout itself is tested with bombs.
 func warmCache() error {
 	ctx := context.Background()
-	p, err := LoadFile(ctx, behaveWasm, behave("warm"), hclog.NewNullLogger(), WithCacheDir(sharedCacheDir),
-		WithLimits(config.PluginLimits{CompileTimeout: time.Hour}))
+	p, err := sandbox.LoadFile(ctx, behaveWasm, behave("warm").Spec, hclog.NewNullLogger(), sandbox.WithCacheDir(sharedCacheDir),
+		sandbox.WithLimits(sandbox.Limits{CompileTimeout: time.Hour}))
 	if err != nil {
 		return fmt.Errorf("compile the test guest: %w", err)
 	}
 	return p.Close(ctx)
 }
 
-// buildGuest builds testdata/guests/behave as a wasip1 reactor.
+// buildGuest builds the sandbox's testdata/guests/behave as a wasip1
+// reactor.
 func buildGuest(out string) error {
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "./testdata/guests/behave")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "../sandbox/testdata/guests/behave")
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("build test guest: %w\n%s", err, b)
@@ -104,12 +106,12 @@ func testLogger(t *testing.T) (hclog.Logger, *syncBuffer) {
 // behave returns a grant for the behave guest with prefix "test.". The
 // timeout is generous: the machine running the tests may be loaded, and
 // only the timeout tests need a short one.
-func behave(name string, mods ...func(*config.Plugin)) config.Plugin {
-	p := config.Plugin{
+func behave(name string, mods ...func(*PluginSpec)) PluginSpec {
+	p := PluginSpec{Spec: sandbox.Spec{
 		Name: name, Path: behaveWasm, Config: []byte("prefix=test."),
 		Capabilities: []string{"tag"}, TagPrefix: "test.",
 		Timeout: 30 * time.Second, MemoryLimitBytes: 64 << 20, Instances: 2,
-	}
+	}}
 	for _, m := range mods {
 		m(&p)
 	}
@@ -141,6 +143,9 @@ func newHost(t *testing.T, cfg Config) (*Host, *syncBuffer) {
 	logger, buf := testLogger(t)
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = sharedCacheDir
+	}
+	if cfg.ParseManifest == nil {
+		cfg.ParseManifest = parseManifest
 	}
 	h, err := New(t.Context(), cfg, logger)
 	if err != nil {
@@ -193,9 +198,9 @@ func pluginStats(t testing.TB, h *Host, name string) PluginStats {
 	return PluginStats{}
 }
 
-// faultKind returns the kind of a *Fault error, or -1.
-func faultKind(err error) FaultKind {
-	if f, ok := errors.AsType[*Fault](err); ok {
+// faultKind returns the kind of a *sandbox.Fault error, or -1.
+func faultKind(err error) sandbox.FaultKind {
+	if f, ok := errors.AsType[*sandbox.Fault](err); ok {
 		return f.Kind
 	}
 	return -1
@@ -208,4 +213,52 @@ func containsAll(s string, subs ...string) bool {
 		}
 	}
 	return true
+}
+
+// handSpec returns a grant for the hand-written module NAME of the
+// sandbox's testdata, with prefix "hand.".
+func handSpec(name string, mods ...func(*PluginSpec)) PluginSpec {
+	p := PluginSpec{Spec: sandbox.Spec{Name: name, Path: modulePath(name), Capabilities: []string{"tag"}, TagPrefix: "hand.", MemoryLimitBytes: 1 << 20}}
+	for _, m := range mods {
+		m(&p)
+	}
+	return p
+}
+
+// modulePath is the hand-written module NAME in the sandbox's testdata.
+func modulePath(name string) string {
+	return filepath.Join("..", "sandbox", "testdata", "modules", name+".wasm")
+}
+
+// fromConfig maps a parsed plugin as the agent's runner does (the step's
+// tests cannot import the runner, which imports the step).
+func fromConfig(p config.Plugin) PluginSpec {
+	return PluginSpec{TickBudget: p.TickBudget, Spec: sandbox.Spec{
+		Name: p.Name, Path: p.Path, SHA256: p.SHA256, Config: p.Config,
+		Capabilities: p.Capabilities, TagPrefix: p.TagPrefix, Fields: p.Fields,
+		Scope:   sandbox.Scope{UIDs: p.Scope.UIDs, MatchRegex: p.Scope.MatchRegex, MatchType: p.Scope.MatchType},
+		Timeout: p.Timeout, InitTimeout: p.InitTimeout, MemoryLimitBytes: p.MemoryLimitBytes, Instances: p.Instances,
+	}}
+}
+
+// parseManifest parses an operator's manifest with the config package, as
+// the runner's parser does.
+func parseManifest(file string, data []byte) (PluginSpec, error) {
+	if data == nil {
+		data = []byte("tag-prefix: " + strings.TrimSuffix(filepath.Base(file), ".yaml") + ".\n")
+	}
+	p, err := config.ParsePluginManifest(data, file)
+	return fromConfig(p), err
+}
+
+// fromConfigTenant maps a tenant as the runner does.
+func fromConfigTenant(t config.Tenant) Tenant {
+	return Tenant{
+		Name: t.Name, PluginDir: t.PluginDir, UIDs: t.UIDs, AllowAnyOwner: t.AllowAnyOwner,
+		MaxPlugins: t.MaxPlugins, MaxModuleBytes: t.MaxModuleBytes,
+		ParseManifest: func(file string, data []byte) (PluginSpec, error) {
+			p, err := config.ParseTenantManifest(t, data, file)
+			return fromConfig(p), err
+		},
+	}
 }

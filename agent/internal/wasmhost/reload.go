@@ -13,8 +13,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/proctag/proctag/agent/internal/dirtrust"
+	"github.com/proctag/proctag/agent/internal/sandbox"
 )
 
 // maxManifestBytes bounds a NAME.yaml manifest.
@@ -50,8 +50,9 @@ type dirFile struct {
 // or a tenant's. Its plugins are named NAME (operator) or TENANT/NAME.
 type dirSource struct {
 	dir    string
-	tenant *config.Tenant // nil for the operator's
+	tenant *Tenant // nil for the operator's
 	policy dirtrust.Policy
+	parse  ManifestParser
 	// maxModule bounds a module file: max-module-size, or the tenant's.
 	maxModule int64
 	files     map[string]*dirFile // by NAME; Run's goroutine only (and New)
@@ -78,15 +79,12 @@ func (s *dirSource) label() []any {
 
 // newSources makes the operator's and the tenants' directory sources.
 func newSources(cfg Config) []*dirSource {
-	maxModule := cfg.Limits.MaxModuleBytes
-	if maxModule <= 0 {
-		maxModule = config.DefaultPluginLimits().MaxModuleBytes
-	}
+	maxModule := cfg.Limits.ModuleBytes()
 	var out []*dirSource
 	if cfg.PluginDir != "" {
 		out = append(out, &dirSource{
 			dir: cfg.PluginDir, maxModule: maxModule, files: map[string]*dirFile{},
-			policy: dirtrust.Policy{Owners: []int{os.Geteuid()}},
+			policy: dirtrust.Policy{Owners: []int{os.Geteuid()}}, parse: cfg.ParseManifest,
 		})
 	}
 	for i := range cfg.Tenants {
@@ -97,7 +95,7 @@ func newSources(cfg Config) []*dirSource {
 		}
 		out = append(out, &dirSource{
 			dir: t.PluginDir, tenant: t, maxModule: m, files: map[string]*dirFile{},
-			policy: dirtrust.Policy{Owners: t.UIDs, AnyOwner: t.AllowAnyOwner},
+			policy: dirtrust.Policy{Owners: t.UIDs, AnyOwner: t.AllowAnyOwner}, parse: t.ParseManifest,
 		})
 	}
 	return out
@@ -266,7 +264,7 @@ func (h *Host) sortDirNames() {
 		if !ok {
 			return -1
 		}
-		return slices.IndexFunc(h.cfg.Tenants, func(x config.Tenant) bool { return x.Name == t })
+		return slices.IndexFunc(h.cfg.Tenants, func(x Tenant) bool { return x.Name == t })
 	}
 	slices.SortFunc(h.dirNames, func(a, b string) int {
 		if ra, rb := rank(a), rank(b); ra != rb {
@@ -294,7 +292,7 @@ func (h *Host) reload(ctx context.Context, s *dirSource, file string, d *dirFile
 	h.mu.Lock()
 	h.addDirName(name)
 	h.mu.Unlock()
-	var spec config.Plugin
+	var spec PluginSpec
 	err := werr
 	switch {
 	case err != nil:
@@ -304,10 +302,10 @@ func (h *Host) reload(ctx context.Context, s *dirSource, file string, d *dirFile
 	default:
 		spec, err = s.spec(file, manifest)
 	}
-	var pl *Plugin
+	var pl *plugin
 	if err == nil {
-		spec.Name = name
-		pl, err = h.loadBytes(ctx, spec, wasm)
+		spec.Name, spec.Wasm = name, wasm
+		pl, err = h.load(ctx, spec)
 	} else {
 		h.counters[name].loadFailures.Add(1)
 	}
@@ -328,28 +326,26 @@ func (h *Host) reload(ctx context.Context, s *dirSource, file string, d *dirFile
 	}
 }
 
-// spec builds a directory plugin's config from its manifest (nil when
-// there is none). The operator's: the manifest's keys, or with no
-// manifest the defaults with tag-prefix "NAME."; a tenant's: the keys
-// within the tenant's ceiling, absent ones from the ceiling. The module is
+// spec builds a directory plugin's spec from its manifest (nil when there
+// is none) with the source's ManifestParser: the operator's or the
+// tenant's, which keeps it within the tenant's ceiling. The module is
 // always NAME.wasm beside the manifest.
-func (s *dirSource) spec(file string, manifest []byte) (config.Plugin, error) {
+func (s *dirSource) spec(file string, manifest []byte) (PluginSpec, error) {
 	base := filepath.Join(s.dir, file)
-	var p config.Plugin
-	var err error
-	switch {
-	case s.tenant != nil:
-		p, err = config.ParseTenantManifest(*s.tenant, manifest, base+".yaml")
-	case manifest == nil:
-		p, err = config.ParsePluginManifest([]byte("tag-prefix: "+file+".\n"), base+".yaml")
-	default:
-		p, err = config.ParsePluginManifest(manifest, base+".yaml")
+	if s.parse == nil {
+		return PluginSpec{}, loadFault(s.name(file), "manifest: no manifest parser for %s", s.dir)
 	}
+	p, err := s.parse(base+".yaml", manifest)
 	if err != nil {
 		return p, loadFault(s.name(file), "manifest: %w", err)
 	}
 	p.Path = base + ".wasm"
 	return p, nil
+}
+
+// loadFault is a load refusal of the plugin called name.
+func loadFault(name string, format string, args ...any) error {
+	return &sandbox.Fault{Plugin: name, Kind: sandbox.FaultLoad, Err: fmt.Errorf(format, args...)}
 }
 
 // unload removes a directory plugin after its NAME.wasm disappeared or its

@@ -2,14 +2,13 @@ package wasmhost
 
 import (
 	"context"
-	"github.com/proctag/proctag/agent/internal/waitfor"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/proctag/proctag/agent/internal/config"
+	"github.com/proctag/proctag/agent/internal/waitfor"
 )
 
 // dropIn copies src to dir/NAME.wasm and writes NAME.yaml when manifest is
@@ -38,7 +37,7 @@ func dropIn(t *testing.T, dir, name, src, manifest string) {
 func TestPluginDirReload(t *testing.T) {
 	dir := t.TempDir()
 	dropIn(t, dir, "a", behaveWasm, "config: prefix=a.\ntag-prefix: a.\n")
-	h, logs := newHost(t, Config{PluginDir: dir, Plugins: []config.Plugin{handSpec("hand")}})
+	h, logs := newHost(t, Config{PluginDir: dir, Plugins: []PluginSpec{handSpec("hand")}})
 	ctx := t.Context()
 	in := []Input{proc(1, "svc")}
 
@@ -135,7 +134,7 @@ func TestPluginDirReload(t *testing.T) {
 func TestPluginDirNameClash(t *testing.T) {
 	dir := t.TempDir()
 	dropIn(t, dir, "hand", modulePath("hand"), "")
-	h, logs := newHost(t, Config{PluginDir: dir, Plugins: []config.Plugin{handSpec("hand")}})
+	h, logs := newHost(t, Config{PluginDir: dir, Plugins: []PluginSpec{handSpec("hand")}})
 	if n := len(h.Stats().Plugins); n != 1 || !strings.Contains(logs.String(), "a configured plugin has its name") {
 		t.Errorf("%d plugins, log:\n%s", n, logs)
 	}

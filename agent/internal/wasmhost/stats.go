@@ -3,16 +3,19 @@ package wasmhost
 import (
 	"sync/atomic"
 	"time"
+
+	"github.com/proctag/proctag/agent/internal/sandbox"
 )
 
-// counters are one plugin name's counters; they survive reloads.
+// counters are one plugin name's counters; they survive reloads. The
+// sandbox counts calls, records, call time, recycled instances and dropped
+// guest lines; the step the rest.
 type counters struct {
-	calls, records, hits, violations  atomic.Uint64
+	sandbox.Counters
+	hits, violations                  atomic.Uint64
 	loads, loadFailures, breakerOpens atomic.Uint64
-	recycled, budgetSkips             atomic.Uint64
-	guestLogDropped                   atomic.Uint64
-	callNanos                         atomic.Int64
-	faults                            [numFaultKinds]atomic.Uint64
+	budgetSkips                       atomic.Uint64
+	faults                            [sandbox.NumFaultKinds]atomic.Uint64
 	lastFault                         atomic.Pointer[string]
 }
 
@@ -33,8 +36,8 @@ type PluginStats struct {
 	SHA256    string
 	LoadError string
 	// StopMode is how the loaded version's calls are stopped at their
-	// timeout (StopInline unless the module could not be instrumented).
-	StopMode StopMode
+	// timeout (sandbox.StopInline: a module the rewriter refuses does not load).
+	StopMode sandbox.StopMode
 	// Loads counts successful loads (1 + reloads), LoadFailures failed ones.
 	Loads, LoadFailures uint64
 	// Calls counts export calls (a batch is one call); Records the records
@@ -42,7 +45,7 @@ type PluginStats struct {
 	Calls, Records, CacheHits uint64
 	// CallTime is the total time spent in calls.
 	CallTime time.Duration
-	// Faults counts failed calls and instance starts by FaultKind name;
+	// Faults counts failed calls and instance starts by sandbox.FaultKind name;
 	// LastFault is the newest fault's text.
 	Faults    map[string]uint64
 	LastFault string
@@ -58,23 +61,23 @@ type PluginStats struct {
 	Breaker      BreakerState
 	BreakerOpens uint64
 	// Instances is the number of live instances; Recycled counts healthy
-	// instances closed after recycleCalls calls or for their memory.
+	// instances closed by the sandbox after many calls or for their memory.
 	Instances int
 	Recycled  uint64
 }
 
 func (c *counters) fill(s *PluginStats) {
 	s.Loads, s.LoadFailures = c.loads.Load(), c.loadFailures.Load()
-	s.Calls, s.Records, s.CacheHits = c.calls.Load(), c.records.Load(), c.hits.Load()
-	s.CallTime = time.Duration(c.callNanos.Load())
+	s.Calls, s.Records, s.CacheHits = c.Calls.Load(), c.Records.Load(), c.hits.Load()
+	s.CallTime = time.Duration(c.CallNanos.Load())
 	s.Violations, s.BreakerOpens = c.violations.Load(), c.breakerOpens.Load()
-	s.Recycled, s.BudgetSkips = c.recycled.Load(), c.budgetSkips.Load()
-	s.GuestLogDropped = c.guestLogDropped.Load()
+	s.Recycled, s.BudgetSkips = c.Recycled.Load(), c.budgetSkips.Load()
+	s.GuestLogDropped = c.GuestLogDropped.Load()
 	if f := c.lastFault.Load(); f != nil {
 		s.LastFault = *f
 	}
 	s.Faults = make(map[string]uint64)
-	for k := range numFaultKinds {
+	for k := range sandbox.NumFaultKinds {
 		if n := c.faults[k].Load(); n > 0 {
 			s.Faults[k.String()] = n
 		}
@@ -94,7 +97,7 @@ func (h *Host) Stats() Stats {
 		if p := h.byName(name); p != nil {
 			s.Loaded, s.SHA256, s.StopMode = true, p.SHA256(), p.StopMode()
 			s.Breaker, _ = p.breaker.snapshot()
-			s.Instances = p.pool.live()
+			s.Instances = p.Instances()
 		}
 		st.Plugins = append(st.Plugins, s)
 	}

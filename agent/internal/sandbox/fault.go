@@ -1,4 +1,4 @@
-package wasmhost
+package sandbox
 
 import (
 	"errors"
@@ -30,14 +30,16 @@ const (
 	// FaultGrant: the output was refused for leaving the grant (a
 	// *Violation): ABI.md counts it as a fault like any other.
 	FaultGrant
-	numFaultKinds
+	// NumFaultKinds is the number of kinds, for arrays indexed by
+	// FaultKind; it is not a kind.
+	NumFaultKinds
 )
 
-var faultNames = [numFaultKinds]string{"trap", "timeout", "memory", "bad_output", "init", "load", "grant"}
+var faultNames = [NumFaultKinds]string{"trap", "timeout", "memory", "bad_output", "init", "load", "grant"}
 
 // String returns the snake_case name used in logs and stats.
 func (k FaultKind) String() string {
-	if k < 0 || k >= numFaultKinds {
+	if k < 0 || k >= NumFaultKinds {
 		return "unknown"
 	}
 	return faultNames[k]

@@ -1,4 +1,4 @@
-package wasmhost
+package sandbox
 
 import (
 	"context"
@@ -13,11 +13,9 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/proctag/proctag/abi"
-	"github.com/proctag/proctag/agent/internal/config"
-	"github.com/proctag/proctag/agent/internal/wasmhost/instrument"
+	"github.com/proctag/proctag/agent/internal/sandbox/instrument"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
@@ -100,40 +98,10 @@ type compileSpec struct {
 	name             string
 	pin              string
 	memoryLimitBytes uint64
-	limits           config.PluginLimits
+	limits           Limits
 	// deadline: calls will have deadlines, so the module is instrumented
 	// (false only in benchmarks, to show what the deadline costs).
 	deadline bool
-}
-
-// instrumentLimits maps the plugin-limits keys to the rewriter's limits;
-// a zero field takes the default.
-func instrumentLimits(l config.PluginLimits) instrument.Limits {
-	d := config.DefaultPluginLimits()
-	pick := func(v, def int64) int64 {
-		if v <= 0 {
-			return def
-		}
-		return v
-	}
-	return instrument.Limits{
-		MaxFunctions:     int(pick(int64(l.MaxFunctions), int64(d.MaxFunctions))),
-		MaxFunctionBytes: int(pick(l.MaxFunctionBytes, d.MaxFunctionBytes)),
-		MaxNesting:       int(pick(int64(l.MaxNesting), int64(d.MaxNesting))),
-		MaxLocals:        int(pick(int64(l.MaxLocals), int64(d.MaxLocals))),
-		MaxFunctionCost:  int(pick(int64(l.MaxFunctionCost), int64(d.MaxFunctionCost))),
-		MaxModuleCost:    int(pick(int64(l.MaxModuleCost), int64(d.MaxModuleCost))),
-		MaxTableElements: uint32(pick(int64(l.MaxTableElements), int64(d.MaxTableElements))),
-		MaxStackBytes:    uint32(pick(l.MaxStackBytes, d.MaxStackBytes)),
-	}
-}
-
-// compileTimeout is plugin-limits.compile-timeout, or its default.
-func compileTimeout(l config.PluginLimits) time.Duration {
-	if l.CompileTimeout > 0 {
-		return l.CompileTimeout
-	}
-	return config.DefaultPluginLimits().CompileTimeout
 }
 
 // compileModule verifies the pin (on wasm as read), checks the module's
@@ -152,7 +120,7 @@ func compileModule(ctx context.Context, wasm []byte, cs compileSpec, cache wazer
 	}
 	stop := StopNone
 	if cs.deadline {
-		res, err := instrument.Module(wasm, instrumentLimits(cs.limits))
+		res, err := instrument.Module(wasm, cs.limits.instrument())
 		switch {
 		case errors.Is(err, instrument.ErrMalformed):
 			return nil, loadFault(cs.name, "not a valid WebAssembly module: %w", err)
@@ -191,7 +159,7 @@ func newModule(ctx context.Context, wasm []byte, sum string, stop StopMode, cs c
 
 func (m *module) setup(ctx context.Context, cs compileSpec, wasm []byte, glog *guestLog) error {
 	name := cs.name
-	timeout := compileTimeout(cs.limits)
+	timeout := cs.limits.compileTimeout()
 	cctx, cancel := context.WithTimeout(experimental.WithCompilationWorkers(ctx, compileWorkers), timeout)
 	compiled, err := m.rt.CompileModule(cctx, wasm)
 	cancel()

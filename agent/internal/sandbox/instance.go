@@ -1,4 +1,4 @@
-package wasmhost
+package sandbox
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/proctag/proctag/abi"
-	"github.com/proctag/proctag/agent/internal/wasmhost/instrument"
+	"github.com/proctag/proctag/agent/internal/sandbox/instrument"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
@@ -48,7 +48,7 @@ type instance struct {
 // within ic.initTimeout.
 func (m *module) newInstance(ctx context.Context, ic instanceConfig) (*instance, error) {
 	if ic.initTimeout <= 0 {
-		ic.initTimeout = defaultInitTimeout
+		ic.initTimeout = fallbackInitTimeout
 	}
 	gm := &guestMemory{limit: ic.memoryLimitBytes}
 	ictx := experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(

@@ -1,4 +1,4 @@
-package wasmhost
+package sandbox
 
 import (
 	"strings"
@@ -6,7 +6,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/proctag/proctag/abi"
-	"github.com/proctag/proctag/agent/internal/config"
 )
 
 func TestGrantCheck(t *testing.T) {
@@ -56,19 +55,19 @@ func TestGrantCheck(t *testing.T) {
 func TestNewGrant(t *testing.T) {
 	tests := []struct {
 		name    string
-		p       config.Plugin
+		p       Spec
 		wantErr string
 		check   func(grant) bool
 	}{
-		{"default capability is tag", config.Plugin{TagPrefix: "x."}, "", func(g grant) bool { return g.tag && !g.rename && !g.drop }},
-		{"default fields exclude env", config.Plugin{TagPrefix: "x."}, "", func(g grant) bool { return g.fields == abi.FieldsDefault }},
-		{"cmdline grants argv", config.Plugin{TagPrefix: "x.", Fields: []string{"cmdline"}}, "", func(g grant) bool { return g.fields == abi.FieldCmdline|abi.FieldArgv }},
-		{"rename only needs no prefix", config.Plugin{Capabilities: []string{"rename"}}, "", func(g grant) bool { return g.rename && !g.tag }},
-		{"tag needs a prefix", config.Plugin{}, "tag-prefix is required", nil},
-		{"bad prefix", config.Plugin{TagPrefix: "a:b"}, "tag-prefix \"a:b\"", nil},
-		{"unknown capability", config.Plugin{Capabilities: []string{"exec"}, TagPrefix: "x."}, `capability "exec"`, nil},
-		{"bad regex", config.Plugin{TagPrefix: "x.", Scope: config.Scope{MatchRegex: "("}}, "scope.match-regex", nil},
-		{"bad match type", config.Plugin{TagPrefix: "x.", Scope: config.Scope{MatchRegex: "a", MatchType: "tag"}}, "scope.match-type", nil},
+		{"default capability is tag", Spec{TagPrefix: "x."}, "", func(g grant) bool { return g.tag && !g.rename && !g.drop }},
+		{"default fields exclude env", Spec{TagPrefix: "x."}, "", func(g grant) bool { return g.fields == abi.FieldsDefault }},
+		{"cmdline grants argv", Spec{TagPrefix: "x.", Fields: []string{"cmdline"}}, "", func(g grant) bool { return g.fields == abi.FieldCmdline|abi.FieldArgv }},
+		{"rename only needs no prefix", Spec{Capabilities: []string{"rename"}}, "", func(g grant) bool { return g.rename && !g.tag }},
+		{"tag needs a prefix", Spec{}, "tag-prefix is required", nil},
+		{"bad prefix", Spec{TagPrefix: "a:b"}, "tag-prefix \"a:b\"", nil},
+		{"unknown capability", Spec{Capabilities: []string{"exec"}, TagPrefix: "x."}, `capability "exec"`, nil},
+		{"bad regex", Spec{TagPrefix: "x.", Scope: Scope{MatchRegex: "("}}, "scope.match-regex", nil},
+		{"bad match type", Spec{TagPrefix: "x.", Scope: Scope{MatchRegex: "a", MatchType: "tag"}}, "scope.match-type", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

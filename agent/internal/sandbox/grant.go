@@ -1,4 +1,4 @@
-package wasmhost
+package sandbox
 
 import (
 	"fmt"
@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/proctag/proctag/abi"
-	"github.com/proctag/proctag/agent/internal/config"
 )
 
 // Limits on what a plugin may output, checked on every result. Tag keys
@@ -31,10 +30,9 @@ type grant struct {
 	onCmdline         bool
 }
 
-// newGrant turns a config.Plugin into the grant the host enforces. The
-// config field "cmdline" grants both cmdline and argv, which carry the same
-// data.
-func newGrant(p config.Plugin) (grant, error) {
+// newGrant turns a Spec into the grant the sandbox enforces. The field
+// "cmdline" grants both cmdline and argv, which carry the same data.
+func newGrant(p Spec) (grant, error) {
 	g := grant{prefix: p.TagPrefix, uids: slices.Clone(p.Scope.UIDs)}
 	caps := p.Capabilities
 	if len(caps) == 0 {

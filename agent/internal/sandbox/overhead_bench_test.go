@@ -1,4 +1,4 @@
-package wasmhost
+package sandbox
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/proctag/proctag/abi"
-	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/proctag/proctag/sdk/sdktest"
 )
 
@@ -143,7 +142,7 @@ func reportPerRecord(b *testing.B, cpu0 time.Duration, records int) {
 
 // BenchmarkSDKTemplate is what a plugin written with the Go SDK costs in the
 // agent: sdk/template (two tags a record) on a typical record (a JVM with
-// two tags, every field but env), through the host's call path, one record
+// two tags, every field but env), through the plugin step's call path (Run), one record
 // per proctag_process call and 64 per proctag_process_batch call, with the
 // per-call deadline the agent always uses and, for comparison, without.
 func BenchmarkSDKTemplate(b *testing.B) {
@@ -151,7 +150,7 @@ func BenchmarkSDKTemplate(b *testing.B) {
 	if _, err := sdktest.BuildTo("../../../sdk/template", dir); err != nil {
 		b.Fatal(err)
 	}
-	spec := config.Plugin{
+	spec := Spec{
 		Name: "template", Path: dir + "/template.wasm", Config: []byte("payments"),
 		Capabilities: []string{"tag"}, TagPrefix: "example.com/",
 		Timeout: time.Second, MemoryLimitBytes: 64 << 20, Instances: 1,
@@ -171,8 +170,8 @@ func BenchmarkSDKTemplate(b *testing.B) {
 					b.Fatalf("stop mode %v, want %v", p.StopMode(), dl.mode)
 				}
 				b.Cleanup(func() { _ = p.Close(context.Background()) })
-				pend := benchRunChunk(b, p, n, func(i int) abi.Record { return sdktest.JVMRecord(1000 + i) })
-				if got := len(pend[n-1].res.SetTags); got != 2 {
+				out := benchRun(b, p, n, func(i int) abi.Record { return sdktest.JVMRecord(1000 + i) })
+				if got := len(out[n-1].Result.SetTags); got != 2 {
 					b.Fatalf("the template set %d tags, want 2", got)
 				}
 			})
@@ -180,26 +179,24 @@ func BenchmarkSDKTemplate(b *testing.B) {
 	}
 }
 
-// benchRunChunk times p.runChunk, the host's batch call, on n records made by
-// rec, and reports the cost per record; it returns the records' results.
-func benchRunChunk(b *testing.B, p *Plugin, n int, rec func(i int) abi.Record) []pending {
+// benchRun times p.Run, the call path of the agent's plugin step, on n
+// records made by rec, and reports the cost per record; it returns the
+// records' outcomes.
+func benchRun(b *testing.B, p *Plugin, n int, rec func(i int) abi.Record) []Outcome {
 	b.Helper()
-	var arena []byte
-	pend := make([]pending, n)
-	ch := make([]int, n)
-	for i := range pend {
+	recs := make([][]byte, n)
+	for i := range recs {
 		r := rec(i)
-		start := len(arena)
-		arena = abi.AppendRecord(arena, &r, p.grant.fields)
-		pend[i], ch[i] = pending{start: start, end: len(arena)}, i
+		recs[i] = abi.AppendRecord(nil, &r, p.Fields())
 	}
+	out := make([]Outcome, n)
 	b.ReportAllocs()
 	cpu0 := cpuTime(b)
 	for b.Loop() {
-		if err := p.runChunk(b.Context(), pend, ch, arena); err != nil {
+		if err := p.Run(b.Context(), recs, out); err != nil {
 			b.Fatal(err)
 		}
 	}
 	reportPerRecord(b, cpu0, n)
-	return pend
+	return out
 }
