@@ -94,15 +94,20 @@ fmt-check:
 vet:
 	$(GO) vet $(PKGS)
 
-## test: lint, then every test with the race detector, then every fuzz target for
-## $(FUZZSHORT) each (its seeds plus a short random search), then a $(SOAKSHORT) soak.
+## test: lint, then every test with the race detector, the timing-dependent packages three
+## times without it, then every fuzz target for $(FUZZSHORT) each (its seeds plus a short random search), then a $(SOAKSHORT) soak.
 FUZZSHORT ?= 3s
 SOAKSHORT ?= 60s
 test: deps lint plugins build
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+	$(GO) test -count=3 -timeout 15m $(TIMING)
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./cmd/...
 	GO=$(GO) .ci/fuzz.sh $(FUZZSHORT)
 	$(MAKE) --no-print-directory soak SOAK=$(SOAKSHORT)
+
+## TIMING: the packages whose tests depend on timing, run again without -race (which slows
+## everything alike and so hides orderings that a faster run shows) and several times.
+TIMING := ./agent/internal/publish ./agent/snapshot/... ./agent/internal/waitfor ./agent/internal/wasmhost
 
 ## fuzz: every Fuzz target of both modules (the main one and bench/), found with
 ## `go test -list`, one at a time for $(FUZZTIME) each. A failure leaves the input in the
