@@ -24,6 +24,7 @@ const (
 	TCP6 Groups = 1 << (unix.SKNLGRP_INET6_TCP_DESTROY - 1)
 	UDP6 Groups = 1 << (unix.SKNLGRP_INET6_UDP_DESTROY - 1)
 	TCP         = TCP4 | TCP6
+	UDP         = UDP4 | UDP6
 )
 
 // destroyRcvBuf is the receive buffer Destroys asks for: 4 MiB hold
