@@ -9,6 +9,7 @@ import (
 
 	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/proctag/proctag/agent/internal/sandbox"
+	"github.com/proctag/proctag/agent/internal/sandbox/instrument"
 )
 
 // TestHostConfigMapsEveryField maps a parsed config with a plugin, a
@@ -106,12 +107,27 @@ func TestParseManifestDefaults(t *testing.T) {
 }
 
 // TestSandboxLimitsDefaults: the default plugin-limits map to a sandbox
-// Limits with every field set.
+// Limits with every field set, and equal the sandbox's fallbacks for a
+// zero field (instrument.DefaultLimits and Limits.ModuleBytes), so that a
+// caller leaving a limit out gets what the configuration documents.
 func TestSandboxLimitsDefaults(t *testing.T) {
-	v := reflect.ValueOf(SandboxLimits(config.DefaultPluginLimits()))
+	l := SandboxLimits(config.DefaultPluginLimits())
+	v := reflect.ValueOf(l)
 	for i := range v.NumField() {
 		if v.Field(i).IsZero() {
 			t.Errorf("%s is zero", v.Type().Field(i).Name)
 		}
+	}
+	d := instrument.DefaultLimits()
+	got := instrument.Limits{
+		MaxFunctions: l.MaxFunctions, MaxFunctionBytes: int(l.MaxFunctionBytes), MaxNesting: l.MaxNesting,
+		MaxLocals: l.MaxLocals, MaxFunctionCost: l.MaxFunctionCost, MaxModuleCost: l.MaxModuleCost,
+		MaxTableElements: uint32(l.MaxTableElements), MaxStackBytes: uint32(l.MaxStackBytes),
+	}
+	if got != d {
+		t.Errorf("plugin-limits defaults %+v, the rewriter's fallbacks %+v", got, d)
+	}
+	if fb := (sandbox.Limits{}).ModuleBytes(); fb != l.MaxModuleBytes {
+		t.Errorf("max-module-size default %d, the sandbox's fallback %d", l.MaxModuleBytes, fb)
 	}
 }
