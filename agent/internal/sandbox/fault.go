@@ -45,12 +45,16 @@ func (k FaultKind) String() string {
 	return faultNames[k]
 }
 
-// Fault is a plugin failure: a load refusal or a failed call. The process's
-// previous plugin result is kept when a call faults.
+// Fault is a plugin failure: a load refusal or a failed call. A call's
+// fault discards the instance that made it; the plugin step keeps the
+// process's previous result.
 type Fault struct {
+	// Plugin is the plugin's name.
 	Plugin string
-	Kind   FaultKind
-	Err    error
+	// Kind classifies the fault, for counting.
+	Kind FaultKind
+	// Err is the cause.
+	Err error
 }
 
 // Error returns "plugin NAME: KIND: cause".
@@ -65,7 +69,9 @@ func (f *Fault) Unwrap() error { return f.Err }
 // not have, a tag key outside its prefix, an invalid key or value). The
 // whole output is rejected and the process keeps its previous result.
 type Violation struct {
+	// Plugin is the plugin's name.
 	Plugin string
+	// Reason names the first thing the grant does not allow.
 	Reason string
 }
 
