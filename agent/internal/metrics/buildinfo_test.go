@@ -35,7 +35,7 @@ func TestBuildInfo(t *testing.T) {
 // TestRegistryHasBuildInfo checks that /metrics carries the running
 // build's gauge before any tick was observed.
 func TestRegistryHasBuildInfo(t *testing.T) {
-	var c Collector
+	c := New()
 	labels, value := gatherOne(t, c.Registry(), "proctag_build_info")
 	if want := buildinfo.Read(); labels["version"] != want.Version || labels["commit"] != want.Commit || value != 1 {
 		t.Errorf("proctag_build_info%v = %v, want the running build %+v", labels, value, want)

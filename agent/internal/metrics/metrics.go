@@ -14,69 +14,154 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/proctag/proctag/agent/internal/buildinfo"
-	"github.com/proctag/proctag/agent/snapshot"
 )
 
-// Collector is a prometheus.Collector over the latest snapshot.Stats. The
-// tick loop calls Observe once per tick; a scrape reads the newest value.
-// It is safe for concurrent use.
+// Step is what one step of the agent's work cost: a pipeline step of a
+// tick (scan, tags, rules, plugins, sockets) or one publish.
+type Step struct {
+	// Name labels the step's series (step="scan").
+	Name string
+	// Duration is the step's wall time.
+	Duration time.Duration
+	// OK is false when the step failed.
+	OK bool
+}
+
+// Tick is what one tick did, as the tick loop hands it to ObserveTick.
+type Tick struct {
+	// Steps are the pipeline steps that ran, in order; the one named
+	// "scan" also sets proctag_scan_duration_seconds.
+	Steps []Step
+	// Duration is the whole tick: every step and the hand-over of the
+	// state to the publisher.
+	Duration time.Duration
+	// Processes and Sockets are the counts in the tick's state;
+	// ProcessesSeen the pids the scan looked at, reported or not.
+	Processes, ProcessesSeen, Sockets int
+}
+
+// Publisher is the publisher's counters since the agent started.
+type Publisher struct {
+	// Bytes and Messages count what was handed to NATS (headers and
+	// bodies); Errors the messages that could not be.
+	Bytes, Messages, Errors uint64
+	// Reconnects counts NATS reconnections; ResyncRequests the resync
+	// requests answered.
+	Reconnects, ResyncRequests uint64
+}
+
+// Collector holds the agent's metrics and is their prometheus.Collector.
+// The tick loop reports each tick (ObserveTick, ObservePublisher,
+// ObservePlugins), the publisher each publish (ObserveStep); a scrape reads
+// the newest values. Nothing is exported before the first ObserveTick.
+// Make it with New; it is safe for concurrent use.
 type Collector struct {
+	stepSeconds *prometheus.HistogramVec
+	stepErrors  *prometheus.CounterVec
+	scanSeconds prometheus.Gauge
+	tickSeconds prometheus.Gauge
+	processes   prometheus.Gauge
+	seen        prometheus.Gauge
+	sockets     prometheus.Gauge
+	ticks       prometheus.Counter
+
 	mu      sync.Mutex
-	st      snapshot.Stats
-	ok      bool
+	ticked  bool
+	pub     Publisher
 	plugins []PluginSample
 }
 
-type metric struct {
-	desc  *prometheus.Desc
-	kind  prometheus.ValueType
-	value func(*snapshot.Stats) float64
+// stepBuckets span a rules step on a quiet host (tens of µs) to a cold
+// scan of a large one (seconds).
+var stepBuckets = prometheus.ExponentialBuckets(0.0001, 4, 10)
+
+// New returns a Collector with no observations.
+func New() *Collector {
+	gauge := func(name, help string) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Name: "proctag_" + name, Help: help})
+	}
+	return &Collector{
+		stepSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "proctag_step_duration_seconds",
+			Help:    "Wall time of one step: scan, tags, rules, plugins, sockets (once per tick each, when configured) or publish (once per message sent).",
+			Buckets: stepBuckets}, []string{"step"}),
+		stepErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "proctag_step_errors_total",
+			Help: "Steps that failed, by step."}, []string{"step"}),
+		scanSeconds: gauge("scan_duration_seconds", "Wall time of the last tick's scan step (reading /proc), the other steps not included."),
+		tickSeconds: gauge("tick_duration_seconds", "Wall time of the last whole tick: every step and the hand-over to the publisher."),
+		processes:   gauge("processes", "Processes in the last published state."),
+		seen:        gauge("processes_seen", "Pids the last scan looked at, reported or not."),
+		sockets:     gauge("sockets", "Sockets in the last published state."),
+		ticks:       prometheus.NewCounter(prometheus.CounterOpts{Name: "proctag_ticks_total", Help: "Ticks run since the agent started."}),
+	}
 }
 
-func newMetric(name, help string, kind prometheus.ValueType, value func(*snapshot.Stats) float64) metric {
-	return metric{desc: prometheus.NewDesc("proctag_"+name, help, nil, nil), kind: kind, value: value}
+// Descriptions of the counters other parts own.
+var (
+	pluginCallsDesc    = prometheus.NewDesc("proctag_plugin_calls_total", "Wasm plugin calls, all plugins.", nil, nil)
+	pluginFaultsDesc   = prometheus.NewDesc("proctag_plugin_faults_total", "Wasm plugin faults, all plugins: traps, timeouts, bad output, limits.", nil, nil)
+	publishedBytesDesc = prometheus.NewDesc("proctag_published_bytes_total", "Bytes handed to NATS, headers and bodies.", nil, nil)
+	publishedMsgsDesc  = prometheus.NewDesc("proctag_published_messages_total", "Messages handed to NATS.", nil, nil)
+	reconnectsDesc     = prometheus.NewDesc("proctag_nats_reconnects_total", "NATS reconnections.", nil, nil)
+	publishErrorsDesc  = prometheus.NewDesc("proctag_publish_errors_total", "Messages that could not be handed to NATS.", nil, nil)
+	resyncsDesc        = prometheus.NewDesc("proctag_resync_requests_total", "Resync requests answered.", nil, nil)
+)
+
+// ObserveStep records one step. A failed step counts in
+// proctag_step_errors_total; the series of a step exist from its first
+// observation.
+func (c *Collector) ObserveStep(s Step) {
+	c.stepSeconds.WithLabelValues(s.Name).Observe(s.Duration.Seconds())
+	errs := c.stepErrors.WithLabelValues(s.Name)
+	if !s.OK {
+		errs.Inc()
+	}
 }
 
-var all = []metric{
-	newMetric("scan_duration_seconds", "Wall time of the last tick's scan.", prometheus.GaugeValue,
-		func(s *snapshot.Stats) float64 { return float64(s.ScanMicros) / 1e6 }),
-	newMetric("tick_duration_seconds", "Wall time of the last whole tick.", prometheus.GaugeValue,
-		func(s *snapshot.Stats) float64 { return float64(s.TickMicros) / 1e6 }),
-	newMetric("processes", "Processes in the last published state.", prometheus.GaugeValue,
-		func(s *snapshot.Stats) float64 { return float64(s.Processes) }),
-	newMetric("processes_seen", "Pids the last scan looked at, reported or not.", prometheus.GaugeValue,
-		func(s *snapshot.Stats) float64 { return float64(s.ProcessesSeen) }),
-	newMetric("sockets", "Sockets in the last published state.", prometheus.GaugeValue,
-		func(s *snapshot.Stats) float64 { return float64(s.Sockets) }),
-	newMetric("ticks_total", "Ticks run since the agent started.", prometheus.CounterValue,
-		func(s *snapshot.Stats) float64 { return float64(s.Ticks) }),
-	newMetric("plugin_calls_total", "Wasm plugin calls.", prometheus.CounterValue,
-		func(s *snapshot.Stats) float64 { return float64(s.PluginCalls) }),
-	newMetric("plugin_faults_total", "Wasm plugin faults: traps, timeouts, bad output, limits.", prometheus.CounterValue,
-		func(s *snapshot.Stats) float64 { return float64(s.PluginFaults) }),
-	newMetric("published_bytes_total", "Bytes handed to NATS, headers and bodies.", prometheus.CounterValue,
-		func(s *snapshot.Stats) float64 { return float64(s.PublishedBytes) }),
-	newMetric("published_messages_total", "Messages handed to NATS.", prometheus.CounterValue,
-		func(s *snapshot.Stats) float64 { return float64(s.PublishedMessages) }),
-	newMetric("nats_reconnects_total", "NATS reconnections.", prometheus.CounterValue,
-		func(s *snapshot.Stats) float64 { return float64(s.Reconnects) }),
-	newMetric("publish_errors_total", "Messages that could not be handed to NATS.", prometheus.CounterValue,
-		func(s *snapshot.Stats) float64 { return float64(s.PublishErrors) }),
-	newMetric("resync_requests_total", "Resync requests answered.", prometheus.CounterValue,
-		func(s *snapshot.Stats) float64 { return float64(s.ResyncRequests) }),
+// ObserveSteps records the steps of a tick that failed before it had a
+// state; the tick's gauges keep their last values.
+func (c *Collector) ObserveSteps(steps []Step) {
+	for _, s := range steps {
+		c.ObserveStep(s)
+	}
 }
 
-// Observe records the newest stats.
-func (c *Collector) Observe(st snapshot.Stats) {
+// ObserveTick records one tick that produced a state.
+func (c *Collector) ObserveTick(t Tick) {
+	c.ObserveSteps(t.Steps)
+	for _, s := range t.Steps {
+		if s.Name == "scan" {
+			c.scanSeconds.Set(s.Duration.Seconds())
+		}
+	}
+	c.tickSeconds.Set(t.Duration.Seconds())
+	c.processes.Set(float64(t.Processes))
+	c.seen.Set(float64(t.ProcessesSeen))
+	c.sockets.Set(float64(t.Sockets))
+	c.ticks.Inc()
 	c.mu.Lock()
-	c.st, c.ok = st, true
+	c.ticked = true
 	c.mu.Unlock()
+}
+
+// ObservePublisher records the publisher's newest counters.
+func (c *Collector) ObservePublisher(p Publisher) {
+	c.mu.Lock()
+	c.pub = p
+	c.mu.Unlock()
+}
+
+// collectors are the metric objects the Collector owns.
+func (c *Collector) collectors() []prometheus.Collector {
+	return []prometheus.Collector{c.stepSeconds, c.stepErrors, c.scanSeconds, c.tickSeconds, c.processes, c.seen, c.sockets, c.ticks}
 }
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, m := range all {
-		ch <- m.desc
+	for _, m := range c.collectors() {
+		m.Describe(ch)
+	}
+	for _, d := range []*prometheus.Desc{pluginCallsDesc, pluginFaultsDesc, publishedBytesDesc, publishedMsgsDesc, reconnectsDesc, publishErrorsDesc, resyncsDesc} {
+		ch <- d
 	}
 	d := &pluginDescs
 	for _, desc := range []*prometheus.Desc{d.calls, d.records, d.hits, d.skips, d.seconds, d.faults, d.loaded, d.open, d.instances} {
@@ -85,17 +170,34 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect implements prometheus.Collector; nothing is emitted before the
-// first Observe.
+// first ObserveTick.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	st, ok, plugins := c.st, c.ok, c.plugins
+	ticked, pub, plugins := c.ticked, c.pub, c.plugins
 	c.mu.Unlock()
-	if !ok {
+	if !ticked {
 		return
 	}
-	for _, m := range all {
-		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, m.value(&st))
+	for _, m := range c.collectors() {
+		m.Collect(ch)
 	}
+	var calls, faults uint64
+	for _, p := range plugins {
+		calls += p.Calls
+		for _, n := range p.Faults {
+			faults += n
+		}
+	}
+	counter := func(d *prometheus.Desc, v uint64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+	}
+	counter(pluginCallsDesc, calls)
+	counter(pluginFaultsDesc, faults)
+	counter(publishedBytesDesc, pub.Bytes)
+	counter(publishedMsgsDesc, pub.Messages)
+	counter(reconnectsDesc, pub.Reconnects)
+	counter(publishErrorsDesc, pub.Errors)
+	counter(resyncsDesc, pub.ResyncRequests)
 	collectPlugins(ch, plugins)
 }
 

@@ -91,29 +91,91 @@ func New(cfg Config, logger hclog.Logger) (*Pipeline, error) {
 // must not be used afterwards.
 func (p *Pipeline) Close() error { return p.scanner.Close() }
 
-// Stats counts what one tick did, for logs, heartbeats and metrics.
-type Stats struct {
-	ScanDuration   time.Duration
-	Processes      int // processes seen in /proc, kernel threads included
-	Reported       int
-	Sockets        int
-	FullRescan     bool
-	TagExecError   bool
-	PluginDuration time.Duration
+// Step names one step of a tick, as logs and metrics label it.
+type Step string
+
+// The steps of a tick, in the order Tick runs them.
+const (
+	StepScan    Step = "scan"    // reading /proc (scan.Scanner)
+	StepTags    Step = "tags"    // os-app-tag-exec
+	StepRules   Step = "rules"   // os-proc-regex and inheritance
+	StepPlugins Step = "plugins" // the wasm plugins
+	StepSockets Step = "sockets" // socket tables and owners
+)
+
+// StepStat is what one step of one tick cost and whether it did its work.
+type StepStat struct {
+	Step Step
+	// Duration is the step's wall time.
+	Duration time.Duration
+	// OK is false when the step failed: the scan or socket collection
+	// returned an error (the tick fails with it), or the tag command
+	// failed (the previous tick's tags were used).
+	OK bool
 }
 
-// Tick runs one scan through every step and returns the host's state.
+// Stats counts what one tick did, for logs, heartbeats and metrics.
+type Stats struct {
+	// Steps are the steps that ran, in order; a step that is not
+	// configured (no tag command, no plugins) does not run. A failed tick
+	// ends with the step that failed.
+	Steps []StepStat
+	// Duration is the wall time of the whole Tick.
+	Duration   time.Duration
+	Processes  int // processes seen in /proc, kernel threads included
+	Reported   int
+	Sockets    int
+	FullRescan bool
+}
+
+// Step returns the stat of step s and whether it ran.
+func (st *Stats) Step(s Step) (StepStat, bool) {
+	for _, x := range st.Steps {
+		if x.Step == s {
+			return x, true
+		}
+	}
+	return StepStat{}, false
+}
+
+// timer measures the steps of one tick into st.
+type timer struct {
+	st   *Stats
+	now  func() time.Time
+	last time.Time
+}
+
+// done records step s as having run from the previous mark until now.
+func (t *timer) done(s Step, ok bool) {
+	now := t.now()
+	t.st.Steps = append(t.st.Steps, StepStat{Step: s, Duration: now.Sub(t.last), OK: ok})
+	t.last = now
+}
+
+// skip moves the mark past work that belongs to no step.
+func (t *timer) skip() { t.last = t.now() }
+
+// Tick runs one scan through every step and returns the host's state and
+// what each step cost; the stats are filled also when the tick fails.
 func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) {
 	start := p.nowFunc()
-	var st Stats
+	st := Stats{Steps: make([]StepStat, 0, 5)}
+	tm := timer{st: &st, now: p.nowFunc, last: start}
 	res, err := p.scanner.Scan(ctx)
+	tm.done(StepScan, err == nil)
 	if err != nil {
+		st.Duration = p.nowFunc().Sub(start)
 		return nil, st, fmt.Errorf("scan %s: %w", p.cfg.Root, err)
 	}
 	st.Processes = len(res.Processes)
 	st.FullRescan = res.Full
 
-	own := p.runTags(ctx, &st)
+	var own map[int]tags.Entry
+	if p.cfg.Tags != nil {
+		var ok bool
+		own, ok = p.runTags(ctx)
+		tm.done(StepTags, ok)
+	}
 	procs := p.ruleInputs(res, own)
 	verdicts := p.eval.Evaluate(procs)
 
@@ -123,9 +185,11 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 			accepted = append(accepted, i)
 		}
 	}
-	pluginStart := p.nowFunc()
+	tm.done(StepRules, true)
 	outs := p.applyPlugins(ctx, res, procs, verdicts, accepted)
-	st.PluginDuration = p.nowFunc().Sub(pluginStart)
+	if p.cfg.Plugins != nil {
+		tm.done(StepPlugins, true)
+	}
 
 	snap := &snapshot.Snapshot{Host: p.cfg.Host}
 	snap.Host.ScanTime = res.Time
@@ -141,36 +205,37 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 		snap.Processes = append(snap.Processes, p.publishedProcess(sp, verdicts[i], out, plugged))
 		owners = append(owners, sockets.Owner{Key: sp.Key, StartTime: sp.StartTime, NetNS: sp.NetNS, UID: sp.UID})
 	}
+	tm.skip()
 	socks, err := p.sockets.Collect(ctx, res.Time, owners, res.Full)
+	tm.done(StepSockets, err == nil)
 	if err != nil {
+		st.Duration = p.nowFunc().Sub(start)
 		return nil, st, fmt.Errorf("sockets: %w", err)
 	}
 	snap.Sockets = publishedSockets(socks)
 	snap.Sort()
 	st.Reported = len(snap.Processes)
 	st.Sockets = len(snap.Sockets)
-	st.ScanDuration = p.nowFunc().Sub(start)
 	p.last = &state{res: res, procs: procs, verdicts: verdicts, plugins: outs}
+	st.Duration = p.nowFunc().Sub(start)
 	return snap, st, nil
 }
 
-// runTags runs the tag exec command, if any, and returns its per-pid
-// entries. On failure the runner hands back the previous tick's tags; the
-// error is logged once per distinct message.
-func (p *Pipeline) runTags(ctx context.Context, st *Stats) map[int]tags.Entry {
-	if p.cfg.Tags == nil {
-		return nil
-	}
+// runTags runs the tag exec command and returns its per-pid entries and
+// whether it worked. On failure the runner hands back the previous tick's
+// tags; the error is logged once per distinct message.
+func (p *Pipeline) runTags(ctx context.Context) (map[int]tags.Entry, bool) {
 	r, err := p.cfg.Tags.Run(ctx)
 	if err != nil {
-		st.TagExecError = true
 		if msg := err.Error(); msg != p.tagsErr {
 			p.logger.Warn("tag exec failed, keeping the previous tags", "error", err)
 			p.tagsErr = msg
 		}
-	} else if p.tagsErr != "" {
+		return r.ByPID, false
+	}
+	if p.tagsErr != "" {
 		p.logger.Info("tag exec works again")
 		p.tagsErr = ""
 	}
-	return r.ByPID
+	return r.ByPID, true
 }

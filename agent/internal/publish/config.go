@@ -55,6 +55,11 @@ type Config struct {
 	ResyncMinGap time.Duration
 	// DrainTimeout bounds the drain at shutdown; default 10 s.
 	DrainTimeout time.Duration
+	// OnPublish, when set, is called after each publish of a state (a
+	// full snapshot, a delta or a heartbeat) with its wall time (encoding,
+	// sending and flushing) and whether it went out without an error. It
+	// runs on Run's goroutine and must not block.
+	OnPublish func(d time.Duration, ok bool)
 }
 
 func (c *Config) setDefaults() error {

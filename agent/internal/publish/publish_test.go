@@ -267,3 +267,24 @@ func TestControlRejectsUnknownOp(t *testing.T) {
 		})
 	}
 }
+
+// TestOnPublish: a publish of a state is reported with its time and
+// outcome.
+func TestOnPublish(t *testing.T) {
+	type report struct {
+		d  time.Duration
+		ok bool
+	}
+	srv := startServer(t, natsembed.Config{})
+	reports := make(chan report, 16)
+	p := startPublisher(t, Config{URL: srv.ClientURL(), OnPublish: func(d time.Duration, ok bool) { reports <- report{d, ok} }})
+	p.Submit(host(1, proc(10, "a")), snapshot.Stats{})
+	select {
+	case r := <-reports:
+		if !r.ok || r.d <= 0 {
+			t.Fatalf("first publish reported %+v, want ok with a duration", r)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first publish was not reported")
+	}
+}

@@ -302,6 +302,10 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 	if kind == sendNothing {
 		return resyncWait
 	}
+	if p.cfg.OnPublish != nil {
+		start, errs := time.Now(), p.errs.Load()
+		defer func() { p.cfg.OnPublish(time.Since(start), p.errs.Load() == errs) }()
+	}
 	p.mu.Lock()
 	if p.latest == s {
 		p.fresh = false

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,8 +16,6 @@ import (
 	"github.com/proctag/proctag/agent/internal/metrics"
 	"github.com/proctag/proctag/agent/internal/natsembed"
 	"github.com/proctag/proctag/agent/internal/publish"
-	"github.com/proctag/proctag/agent/internal/wasmhost"
-	"github.com/proctag/proctag/agent/snapshot"
 )
 
 // Options are what Run needs besides the config.
@@ -70,7 +67,10 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, logger hclog.Log
 	// The host id is resolved once per run: the publisher's subjects and
 	// the pipeline's host record use the same one, also after a reload.
 	hostID := publish.HostID(cfg.HostID, "/")
-	pub, err := publish.New(publishConfig(cfg, url, hostID), logger)
+	mc := metrics.New()
+	pc := publishConfig(cfg, url, hostID)
+	pc.OnPublish = func(d time.Duration, ok bool) { mc.ObserveStep(metrics.Step{Name: stepPublish, Duration: d, OK: ok}) }
+	pub, err := publish.New(pc, logger)
 	if err != nil {
 		return err
 	}
@@ -86,12 +86,11 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, logger hclog.Log
 		"interval", cfg.SyncInterval, "proc_root", cfg.ProcRoot)
 
 	g, gctx := errgroup.WithContext(ctx)
-	var mc metrics.Collector
 	if cfg.MetricsListen != "" {
 		g.Go(func() error { return mc.Serve(gctx, cfg.MetricsListen, logger.Named("metrics")) })
 	}
 	g.Go(func() error { return pub.Run(gctx) })
-	l := &loop{cfg: cfg, opts: opts, logger: logger, pub: pub, metrics: &mc, epoch: epoch, hostID: hostID}
+	l := &loop{cfg: cfg, opts: opts, logger: logger, pub: pub, metrics: mc, epoch: epoch, hostID: hostID}
 	g.Go(func() error { return l.run(gctx, parts) })
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
@@ -149,7 +148,9 @@ type loop struct {
 	epoch   string
 	hostID  string // resolved once by Run
 	ticks   uint64
-	lastErr string
+	// pluginFaults is the plugin fault total of the last tick.
+	pluginFaults uint64
+	lastErr      string
 }
 
 func (l *loop) run(ctx context.Context, parts *Parts) error {
@@ -222,63 +223,4 @@ func (l *loop) reload(ctx context.Context) (*Parts, *config.Config, error) {
 		return nil, nil, err
 	}
 	return parts, cfg, nil
-}
-
-// tick runs one pipeline tick and hands the result to the publisher; an
-// error is logged once per distinct message and the loop goes on.
-func (l *loop) tick(ctx context.Context, parts *Parts) {
-	start := time.Now()
-	snap, st, err := parts.Pipeline.Tick(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return
-		}
-		if msg := err.Error(); msg != l.lastErr {
-			l.logger.Error("tick failed", "error", err)
-			l.lastErr = msg
-		}
-		return
-	}
-	l.lastErr = ""
-	l.ticks++
-	stats := snapshot.Stats{
-		ScanMicros:    st.ScanDuration.Microseconds(),
-		TickMicros:    time.Since(start).Microseconds(),
-		Processes:     st.Reported,
-		Sockets:       st.Sockets,
-		ProcessesSeen: st.Processes,
-		Ticks:         l.ticks,
-		RSSBytes:      selfRSS(),
-	}
-	var samples []metrics.PluginSample
-	if parts.Plugins != nil {
-		for _, ps := range parts.Plugins.Stats().Plugins {
-			stats.PluginCalls += ps.Calls
-			for _, n := range ps.Faults {
-				stats.PluginFaults += n
-			}
-			samples = append(samples, pluginSample(ps))
-		}
-	}
-	l.pub.Submit(snap, stats)
-	l.pub.AddCounters(&stats)
-	l.metrics.Observe(stats)
-	l.metrics.ObservePlugins(samples)
-	if l.logger.IsDebug() {
-		l.logger.Debug("tick", "processes", st.Reported, "sockets", st.Sockets, "scan", st.ScanDuration, "full", st.FullRescan)
-	}
-}
-
-// pluginSample maps one plugin's stats to its metrics; a tenant's plugin
-// is named TENANT/NAME.
-func pluginSample(ps wasmhost.PluginStats) metrics.PluginSample {
-	tenant, name, ok := strings.Cut(ps.Name, "/")
-	if !ok {
-		tenant, name = "", ps.Name
-	}
-	return metrics.PluginSample{
-		Plugin: name, Tenant: tenant, Loaded: ps.Loaded, BreakerOpen: ps.Breaker != wasmhost.BreakerClosed, Instances: ps.Instances,
-		Calls: ps.Calls, Records: ps.Records, CacheHits: ps.CacheHits, BudgetSkips: ps.BudgetSkips,
-		CallSeconds: ps.CallTime.Seconds(), Faults: ps.Faults,
-	}
 }
