@@ -107,7 +107,7 @@ test: deps lint plugins build
 
 ## TIMING: the packages whose tests depend on timing, run again without -race (which slows
 ## everything alike and so hides orderings that a faster run shows) and several times.
-TIMING := ./agent/internal/publish ./agent/snapshot/... ./agent/internal/waitfor ./agent/internal/wasmhost
+TIMING := ./agent/internal/publish ./agent/snapshot/... ./agent/internal/waitfor ./agent/internal/sandbox ./agent/internal/wasmhost
 
 ## fuzz: every Fuzz target of both modules (the main one and bench/), found with
 ## `go test -list`, one at a time for $(FUZZTIME) each. A failure leaves the input in the
@@ -132,7 +132,7 @@ soak: build plugins
 bench: plugins
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem -benchtime 5x -count 3 -timeout 60m ./... | tee /tmp/proctag-bench.txt
 	$(GO) test -p 1 -run '^$$' -bench '^Benchmark(ReadTCP|ReadTCPProcfs|Evaluate|CallDeadline|SDKTemplate|ExportCall|LoopCheck|InstanceStart|Compile|ApplySteady|ApplyChanged|WasmProcess|WasmProcessBatch100)$$' \
-		-benchmem -benchtime 1s -timeout 30m ./agent/internal/sockets ./agent/internal/rules ./agent/internal/wasmhost ./sdk | tee -a /tmp/proctag-bench.txt
+		-benchmem -benchtime 1s -timeout 30m ./agent/internal/sockets ./agent/internal/rules ./agent/internal/sandbox ./agent/internal/wasmhost ./sdk | tee -a /tmp/proctag-bench.txt
 	$(GO) build -o bin/wazero github.com/tetratelabs/wazero/cmd/wazero
 	GOOS=wasip1 GOARCH=wasm $(GO) test -exec "$(CURDIR)/bin/wazero run" -run '^$$' -bench '^BenchmarkDecodeBatch64$$' \
 		-benchmem -benchtime 1s -count 3 ./abi | tee -a /tmp/proctag-bench.txt

@@ -24,7 +24,7 @@
 // uses for per-process numbers.
 //
 // `make bench` runs these, then the benchmarks of issues 4 and 5 that live
-// in the main module (sockets, rules, wasmhost, sdk, snapshot, publish),
+// in the main module (sockets, rules, sandbox, wasmhost, sdk, snapshot, publish),
 // appending all to one output that cmd/ratios turns into one report: every
 // benchmark, then each issue's targets with value, target and result.
 package bench

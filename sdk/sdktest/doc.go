@@ -7,6 +7,6 @@
 //
 // It checks the ABI (exports, version, output framing) but not the
 // operator's grant, and it sets no deadline or memory cap: those are the
-// agent's (agent/internal/wasmhost). A Plugin is one instance and is not
+// agent's (agent/internal/sandbox). A Plugin is one instance and is not
 // safe for concurrent use.
 package sdktest

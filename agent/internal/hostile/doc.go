@@ -15,8 +15,10 @@
 // plugin and the reason, and the agent's peak RSS stays under a bound
 // computed from the plugin's grant (see rssBound).
 //
-// The defences themselves live in package wasmhost (the sandbox, limits
-// and grants) and package config (manifest limits); this package only
+// The defences themselves live in package sandbox (instrumentation,
+// limits, memory, deadlines and grants), package wasmhost (the breaker,
+// the tick budget, plugin directories) and package config (manifest
+// limits and tenants' ceilings); this package only
 // attacks them. It needs wat2wasm (Debian package wabt, `make deps`) and
 // builds the agent and the static-tags plugin once per run.
 package hostile

@@ -1,61 +1,13 @@
 package sandbox
 
-// Measured on the 2-core development machine, shared with other builds
-// (load average 2 to 6, so wall times vary by up to 2x between runs; the
-// CPU time per record is the steadier guide), Go 1.26, wazero 1.12, the
-// behave test guest (Go, abi package, three tags a record) unless said:
-//
-//	BenchmarkApplyChanged procs=1      34–38 µs/record, 41–43 µs CPU (one proctag_process call;
-//	                                   95–160 µs, 76–100 µs CPU in a more loaded run)
-//	BenchmarkApplyChanged procs=64     33–59 µs/record, 35–45 µs CPU (one batch call)
-//	BenchmarkApplyChanged procs=1000   36–55 µs/record, 37–47 µs CPU (16 batch calls)
-//	BenchmarkApplySteady  10k procs   0.27–0.52 µs/process, zero calls, 1 allocation/process
-//	BenchmarkInstanceStart             8.0 ms, 3.0 MiB guest memory, 6.9 MB Go heap allocated
-//	BenchmarkCompile no-cache          818 ms
-//	BenchmarkCompile disk-cache         86 ms   (these three from an earlier, quieter run)
-//	BenchmarkLoopCheck context        31–43 ns per loop iteration (wazero's close-on-context-done)
-//	BenchmarkLoopCheck no-deadline     0.3 ns per loop iteration
-//	BenchmarkExportCall context        2.6–3.6 µs per call (alloc + process, empty guest)
-//	BenchmarkExportCall no-deadline    0.04–0.05 µs per call
-//
-// The figures above (ApplyChanged included) and these are from before
-// plugins were instrumented, when every call ran with wazero's
-// close-on-context-done (now the "context" mode, only for modules the
-// rewriter refuses):
-//
-//	BenchmarkCallDeadline deadline     25–69 µs (1) / 28–40 µs (64) per record
-//	BenchmarkSDKTemplate deadline      35–57 µs (1) / 30–48 µs (64) per record, sdk/template
-//	BenchmarkCallDeadline no-deadline  4.4–13 µs (1) / 4.6–8.8 µs (64) per record
-//	BenchmarkSDKTemplate no-deadline   6.3–14 µs (1) / 4.8–15 µs (64) per record
-//
-// With the module instrumented (package instrument: every loop counts
-// fuel and every 4096 iterations checks a stop global a timer sets) the
-// deadline costs about what the noise is; measured in one later, busier
-// run (no-deadline was slower than in the run above, so compare within a
-// run):
-//
-//	BenchmarkCallDeadline deadline     6.7–11 µs (1) / 6.4–12 µs (64) per record
-//	BenchmarkCallDeadline no-deadline  6.2–7.6 µs (1) / 7.2–17 µs (64) per record
-//	BenchmarkSDKTemplate deadline      9.7–16 µs (1) / 7.8–10 µs (64) per record
-//	BenchmarkSDKTemplate no-deadline   5.7–11 µs (1) / 6.5–10 µs (64) per record
-//	BenchmarkLoopCheck deadline        0.78 ns per loop iteration
-//	BenchmarkExportCall deadline       0.63 µs per call (a time.AfterFunc and a
-//	                                   context.AfterFunc per call, no watchdog goroutine)
-//
-// The per-call deadline used to be most of a call's cost, paid inside
-// wazero's compiled guest code, not in the host: see
-// overhead_bench_test.go. A CPU profile of BenchmarkCallDeadline
-// deadline/records=64 (context mode) had half its samples in the guest's native code
-// (runtime._ExternalCode, trampolines included) and most of the rest in
-// callEngine.callWithStack's ExitCodeCheckModuleExitCode case
-// (FailIfClosed, afterGoFunctionCallEntrypoint): one exit to Go per loop
-// iteration, ≈ 700 per record for this Go guest ((35 − 8 µs) / 38 ns).
-// The host's own per-call work in that mode (context.WithTimeout, wazero's watchdog
-// goroutine, copying, decoding, grant checks) is 3–4 µs per call (up to
-// ≈ 10 µs when the other core is busy: the watchdog goroutine wants a
-// thread), ≈ 0.1 µs per record in a batch of 64.
-// Steady ticks went from 4 allocations a process to 1 (one Effects array
-// per Apply, one growth of the tag list per result).
+// The benchmarks of one plugin call: BenchmarkCompile (with and without
+// the disk cache), BenchmarkInstanceStart (time and memory of one
+// instance), BenchmarkCallDeadline and BenchmarkSDKTemplate (per record,
+// single and in batches of 64, with and without the deadline), and in
+// overhead_bench_test.go the deadline's cost per loop iteration
+// (BenchmarkLoopCheck) and per call (BenchmarkExportCall). `make bench`
+// runs them with their targets; the figures are in the README and the
+// closing notes, not here.
 
 import (
 	"context"

@@ -19,7 +19,7 @@
 //   - libraries we replaced, against the library (procfs NetTCP).
 //
 // Lines without a target are shown for the reader. Benchmark names are
-// qualified by their package ("wasmhost.Compile/no-cache"). The time
+// qualified by their package ("sandbox.Compile/no-cache"). The time
 // ratios of issue 3 are given twice: on wall time (ns/op) and on the CPU
 // time of the benchmark process (cpu-ns/op, reported by the benchmarks),
 // which stays meaningful when other work shares the machine. With
