@@ -36,9 +36,13 @@ func TestRunOnGeneratedTree(t *testing.T) {
 		}
 	}
 	cache := t.TempDir()
+	// -race makes the compiler 10-20 times slower: on a loaded machine the
+	// default compile-timeout of 30 s (a guard against compile bombs) was
+	// not enough for this Go plugin.
+	limits := sandbox.Limits{CompileTimeout: 10 * time.Minute}
 
 	var out bytes.Buffer
-	sum, err := Run(t.Context(), &out, Options{Path: wasm, Plugin: grant("rename"), Root: root, PID: 813, CacheDir: cache}, hclog.NewNullLogger())
+	sum, err := Run(t.Context(), &out, Options{Path: wasm, Plugin: grant("rename"), Root: root, PID: 813, CacheDir: cache, Limits: limits}, hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +54,7 @@ func TestRunOnGeneratedTree(t *testing.T) {
 	}
 
 	out.Reset()
-	sum, err = Run(t.Context(), &out, Options{Path: wasm, Plugin: grant("tag"), Root: root, PID: 813, CacheDir: cache}, hclog.NewNullLogger())
+	sum, err = Run(t.Context(), &out, Options{Path: wasm, Plugin: grant("tag"), Root: root, PID: 813, CacheDir: cache, Limits: limits}, hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +63,7 @@ func TestRunOnGeneratedTree(t *testing.T) {
 	}
 
 	out.Reset()
-	sum, err = Run(t.Context(), &out, Options{Path: wasm, Plugin: grant("rename"), Root: root, CacheDir: cache}, hclog.NewNullLogger())
+	sum, err = Run(t.Context(), &out, Options{Path: wasm, Plugin: grant("rename"), Root: root, CacheDir: cache, Limits: limits}, hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +72,7 @@ func TestRunOnGeneratedTree(t *testing.T) {
 		t.Errorf("whole tree: summary %+v, want 8 calls without faults:\n%s", sum, out.String())
 	}
 
-	if _, err := Run(t.Context(), &out, Options{Path: wasm, Plugin: grant("rename"), Root: root, PID: 2, CacheDir: cache}, hclog.NewNullLogger()); err == nil {
+	if _, err := Run(t.Context(), &out, Options{Path: wasm, Plugin: grant("rename"), Root: root, PID: 2, CacheDir: cache, Limits: limits}, hclog.NewNullLogger()); err == nil {
 		t.Error("a kernel thread (no cmdline) was accepted as --pid")
 	}
 }
