@@ -53,7 +53,7 @@ func (p *Pipeline) applyPlugins(ctx context.Context, res *scan.Result, procs []r
 	for n, i := range accepted {
 		sp := res.Processes[i]
 		in[n] = wasmhost.Input{
-			Key:    wasmhost.Key{PID: sp.PID, StartTicks: sp.StartTicks},
+			Key:    sp.Key,
 			Record: p.record(sp, verdicts[i]),
 		}
 	}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"github.com/proctag/proctag/agent/internal/procid"
 	"slices"
 
 	"github.com/proctag/proctag/agent/internal/tags"
@@ -67,11 +68,6 @@ const (
 	reasonSelfParent = "own parent"
 )
 
-type procKey struct {
-	pid   int
-	start uint64
-}
-
 // cacheEntry is the cached rule decision for one (pid, starttime), valid
 // while everything it was computed from is unchanged.
 type cacheEntry struct {
@@ -103,7 +99,7 @@ type Evaluator struct {
 	tagRule    bool // the set has tag rules
 
 	tick  uint64
-	cache map[procKey]*cacheEntry
+	cache map[procid.Key]*cacheEntry
 
 	// per-tick scratch, reused
 	byPID   map[int]int32
@@ -120,7 +116,7 @@ type Evaluator struct {
 // NewEvaluator returns an Evaluator for s; taggedOnly is
 // os-proc-sync-tagged-only.
 func NewEvaluator(s *Set, taggedOnly bool) *Evaluator {
-	e := &Evaluator{set: s, taggedOnly: taggedOnly, cache: map[procKey]*cacheEntry{}, byPID: map[int]int32{}}
+	e := &Evaluator{set: s, taggedOnly: taggedOnly, cache: map[procid.Key]*cacheEntry{}, byPID: map[int]int32{}}
 	for _, r := range s.rules {
 		e.parentRule = e.parentRule || r.matchType == MatchParentProcessName
 		e.tagRule = e.tagRule || r.matchType == MatchTag
@@ -202,7 +198,7 @@ func (e *Evaluator) decide(procs []Proc, i int) Verdict {
 	case p.Young:
 		return Verdict{MatchedRule: NoRule, Reason: ReasonYoung}
 	}
-	key := procKey{p.PID, p.StartTicks}
+	key := procid.Key{PID: p.PID, StartTicks: p.StartTicks}
 	ce := e.cache[key]
 	if ce == nil {
 		ce = &cacheEntry{}

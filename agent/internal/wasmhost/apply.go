@@ -3,6 +3,7 @@ package wasmhost
 import (
 	"context"
 	"errors"
+	"github.com/proctag/proctag/agent/internal/procid"
 	"hash/maphash"
 	"io/fs"
 	"slices"
@@ -23,11 +24,8 @@ const (
 )
 
 // Key identifies a process across ticks: the kernel reuses pids, never the
-// pair (PID, StartTicks). StartTicks is field 22 of /proc/PID/stat.
-type Key struct {
-	PID        int
-	StartTicks uint64
-}
+// pair (PID, StartTicks).
+type Key = procid.Key
 
 // Input is one process accepted by the rules, as Apply receives it.
 type Input struct {
