@@ -49,7 +49,20 @@ type Output struct {
 	Drop bool
 	// Effects has one entry per plugin, in plugin order, for explain.
 	Effects []Effect
+
+	// renamedBy is the tenant whose plugin set Name, changedBy every
+	// tenant whose plugin changed the process: no tenant's result may
+	// change what another tenant's plugin set (ErrOtherTenant).
+	renamedBy string
+	changedBy []string
 }
+
+// ErrOtherTenant is the Effect.Err of a tenant plugin's result that was not
+// applied because it would change what another tenant's plugin set: a
+// rename of a process another tenant renamed, or a drop of a process
+// another tenant renamed or tagged. Tags cannot clash: tenants' tag
+// prefixes do not overlap.
+var ErrOtherTenant = errors.New("not applied: it would change what another tenant's plugin set")
 
 // Effect is what one plugin did to one process in one Apply.
 type Effect struct {
@@ -191,8 +204,11 @@ func (h *Host) applyPlugin(ctx context.Context, p *plugin, procs []Input, outs [
 		fp := maphash.Bytes(h.seed, arena[start:])
 		if e.gen == p.gen && e.fp == fp {
 			p.stats.hits.Add(1)
-			o.Effects = append(o.Effects, Effect{Plugin: p.name, Result: e.result, Err: e.err})
-			applyResult(o, &e.result)
+			eff := Effect{Plugin: p.name, Result: e.result, Err: e.err}
+			if err := applyOwn(p.tenant, o, &e.result); err != nil {
+				eff.Err = err
+			}
+			o.Effects = append(o.Effects, eff)
 			continue
 		}
 		pend = append(pend, pending{proc: i, start: start, end: len(arena), fp: fp})
@@ -234,10 +250,36 @@ func (h *Host) applyPlugin(ctx context.Context, p *plugin, procs []Input, outs [
 			eff.Err = pd.err
 		}
 		eff.Result = e.result
+		if err := applyOwn(p.tenant, o, &e.result); err != nil {
+			eff.Err = err
+		}
 		o.Effects = append(o.Effects, eff)
-		applyResult(o, &e.result)
 	}
 	h.arena = arena
+}
+
+// applyOwn applies r, the result of a plugin of tenant ("" for the
+// operator's), to o unless it would change what another tenant's plugin
+// set, and then records what the tenant changed.
+func applyOwn(tenant string, o *Output, r *abi.Result) error {
+	if tenant == "" {
+		applyResult(o, r)
+		return nil
+	}
+	switch {
+	case r.Drop && slices.ContainsFunc(o.changedBy, func(t string) bool { return t != tenant }):
+		return ErrOtherTenant
+	case r.HasRename && o.renamedBy != "" && o.renamedBy != tenant:
+		return ErrOtherTenant
+	}
+	applyResult(o, r)
+	if r.HasRename {
+		o.renamedBy = tenant
+	}
+	if (r.HasRename || len(r.SetTags) > 0 || len(r.RemoveTags) > 0) && !slices.Contains(o.changedBy, tenant) {
+		o.changedBy = append(o.changedBy, tenant)
+	}
+	return nil
 }
 
 // applyResult applies r to o in the ABI's order: drop, removals, additions,

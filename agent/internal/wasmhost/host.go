@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -166,8 +167,12 @@ func (h *Host) load(ctx context.Context, p PluginSpec) (*plugin, error) {
 	if budget <= 0 {
 		budget = fallbackTickBudget
 	}
+	tenant, _, _ := strings.Cut(p.Name, "/")
+	if tenant == p.Name {
+		tenant = "" // the operator's: a tenant's plugins are named TENANT/NAME
+	}
 	return &plugin{
-		Plugin: sp, name: p.Name, gen: h.gens.Add(1), tickBudget: budget,
+		Plugin: sp, name: p.Name, tenant: tenant, gen: h.gens.Add(1), tickBudget: budget,
 		instances: sp.Spec().Instances, breaker: newBreaker(), stats: c,
 		logger: h.logger.With("plugin", p.Name),
 	}, nil

@@ -18,6 +18,7 @@ import (
 type plugin struct {
 	*sandbox.Plugin
 	name       string
+	tenant     string // "" for the operator's plugins
 	gen        uint64
 	tickBudget time.Duration
 	instances  int
