@@ -41,10 +41,8 @@ type tcpeventsOwner struct {
 const (
 	tcpeventsMapConnecting        = "connecting"
 	tcpeventsMapEvents            = "events"
-	tcpeventsMapInAccept          = "in_accept"
 	tcpeventsMapLost              = "lost"
 	tcpeventsProgInetSockSetState = "inet_sock_set_state"
-	tcpeventsProgSysEnter         = "sys_enter"
 	tcpeventsProgSysExit          = "sys_exit"
 	tcpeventsVarNrAccept          = "nr_accept"
 	tcpeventsVarNrAccept4         = "nr_accept4"
@@ -93,7 +91,6 @@ type tcpeventsSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type tcpeventsProgramSpecs struct {
 	InetSockSetState *ebpf.ProgramSpec `ebpf:"inet_sock_set_state"`
-	SysEnter         *ebpf.ProgramSpec `ebpf:"sys_enter"`
 	SysExit          *ebpf.ProgramSpec `ebpf:"sys_exit"`
 }
 
@@ -103,7 +100,6 @@ type tcpeventsProgramSpecs struct {
 type tcpeventsMapSpecs struct {
 	Connecting *ebpf.MapSpec `ebpf:"connecting"`
 	Events     *ebpf.MapSpec `ebpf:"events"`
-	InAccept   *ebpf.MapSpec `ebpf:"in_accept"`
 	Lost       *ebpf.MapSpec `ebpf:"lost"`
 }
 
@@ -137,7 +133,6 @@ func (o *tcpeventsObjects) Close() error {
 type tcpeventsMaps struct {
 	Connecting *ebpf.Map `ebpf:"connecting"`
 	Events     *ebpf.Map `ebpf:"events"`
-	InAccept   *ebpf.Map `ebpf:"in_accept"`
 	Lost       *ebpf.Map `ebpf:"lost"`
 }
 
@@ -145,7 +140,6 @@ func (m *tcpeventsMaps) Close() error {
 	return _TcpeventsClose(
 		m.Connecting,
 		m.Events,
-		m.InAccept,
 		m.Lost,
 	)
 }
@@ -163,14 +157,12 @@ type tcpeventsVariables struct {
 // It can be passed to loadTcpeventsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tcpeventsPrograms struct {
 	InetSockSetState *ebpf.Program `ebpf:"inet_sock_set_state"`
-	SysEnter         *ebpf.Program `ebpf:"sys_enter"`
 	SysExit          *ebpf.Program `ebpf:"sys_exit"`
 }
 
 func (p *tcpeventsPrograms) Close() error {
 	return _TcpeventsClose(
 		p.InetSockSetState,
-		p.SysEnter,
 		p.SysExit,
 	)
 }

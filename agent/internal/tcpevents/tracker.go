@@ -45,6 +45,13 @@ type Tracker struct {
 	dec   decoder
 	rec   ringbuf.Record
 
+	mu sync.Mutex // guards watched and unwatch
+	// watched is the Done channel of the context whose cancellation flushes the reader,
+	// unwatch ends that watch. Kept across calls so that a loop reading with one context
+	// registers it once, not once per event.
+	watched <-chan struct{}
+	unwatch func() bool
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -79,7 +86,7 @@ func Open(cfg Config) (*Tracker, error) {
 	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
 		return nil, fmt.Errorf("load tcp event programs: %w", permission(err))
 	}
-	for _, p := range []*ebpf.Program{t.objs.InetSockSetState, t.objs.SysEnter, t.objs.SysExit} {
+	for _, p := range []*ebpf.Program{t.objs.InetSockSetState, t.objs.SysExit} {
 		l, err := link.AttachTracing(link.TracingOptions{Program: p})
 		if err != nil {
 			t.Close()
@@ -131,10 +138,7 @@ func (t *Tracker) ReadInto(ctx context.Context, e *Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	// The reader's Flush is the only call that interrupts a blocked ReadInto (SetDeadline
-	// waits for the reader's lock): pending records come first, then ErrFlushed.
-	stop := context.AfterFunc(ctx, func() { _ = t.rd.Flush() })
-	defer stop()
+	t.watch(ctx)
 	for {
 		err := t.rd.ReadInto(&t.rec)
 		switch {
@@ -150,6 +154,27 @@ func (t *Tracker) ReadInto(ctx context.Context, e *Event) error {
 		default:
 			return fmt.Errorf("read tcp events: %w", err)
 		}
+	}
+}
+
+// watch makes ctx's cancellation interrupt ReadInto. The reader's Flush is the only call
+// that interrupts a blocked read (SetDeadline waits for the reader's lock): the records
+// already in the ring come first, then ErrFlushed. A flush left by an earlier context is
+// harmless: ReadInto reads on when its own context is not done.
+func (t *Tracker) watch(ctx context.Context) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	done := ctx.Done()
+	if done == t.watched {
+		return
+	}
+	if t.unwatch != nil {
+		t.unwatch()
+		t.unwatch = nil
+	}
+	t.watched = done
+	if done != nil {
+		t.unwatch = context.AfterFunc(ctx, func() { _ = t.rd.Flush() })
 	}
 }
 
@@ -172,6 +197,12 @@ func (t *Tracker) Lost() uint64 {
 func (t *Tracker) Close() error {
 	t.closeOnce.Do(func() {
 		var errs []error
+		t.mu.Lock()
+		if t.unwatch != nil {
+			t.unwatch()
+			t.unwatch = nil
+		}
+		t.mu.Unlock()
 		if t.rd != nil {
 			errs = append(errs, t.rd.Close())
 		}

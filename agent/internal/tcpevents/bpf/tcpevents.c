@@ -15,8 +15,8 @@
 //              softirq context, where the current task is unrelated;
 //   - accept:  the passive side reaches ESTABLISHED in softirq context, before anyone
 //              accepts it, so it is attributed when accept() or accept4() returns its file
-//              descriptor (raw_syscalls sys_enter/sys_exit), to the task that called
-//              accept, whatever process created the listener.
+//              descriptor (raw_syscalls sys_exit, which runs in the calling task), to the
+//              task that called accept, whatever process created the listener.
 // A close is the transition to TCP_CLOSE of a socket that had been listening or
 // established; it may run in softirq context and so carries no pid.
 
@@ -88,14 +88,26 @@ struct {
 volatile const __s64 nr_accept = -1;
 volatile const __s64 nr_accept4 = -1;
 
-// in_accept marks the tasks that are inside accept() or accept4(). Task storage goes away
-// with the task, so a thread killed inside accept leaves nothing behind.
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, __u8);
-} in_accept SEC(".maps");
+// The parts of struct pt_regs that hold the system call number, per architecture; CO-RE
+// keeps the one the running kernel has.
+struct pt_regs___x86 {
+	unsigned long orig_ax;
+} __attribute__((preserve_access_index));
+
+struct pt_regs___arm64 {
+	int syscallno;
+} __attribute__((preserve_access_index));
+
+// syscall_nr returns the number of the system call that regs belong to, -1 when this
+// architecture is not known.
+static __always_inline long syscall_nr(struct pt_regs *regs)
+{
+	if (bpf_core_field_exists(((struct pt_regs___x86 *)0)->orig_ax))
+		return BPF_CORE_READ((struct pt_regs___x86 *)regs, orig_ax);
+	if (bpf_core_field_exists(((struct pt_regs___arm64 *)0)->syscallno))
+		return BPF_CORE_READ((struct pt_regs___arm64 *)regs, syscallno);
+	return -1;
+}
 
 static __always_inline bool is_tcp(struct sock *sk)
 {
@@ -200,28 +212,19 @@ int BPF_PROG(inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 	return 0;
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
-{
-	if (id != nr_accept && id != nr_accept4)
-		return 0;
-	bpf_task_storage_get(&in_accept, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	return 0;
-}
-
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	if (!bpf_task_storage_get(&in_accept, task, 0, 0))
-		return 0;
-	bpf_task_storage_delete(&in_accept, task);
 	if (ret < 0)
+		return 0;
+	long nr = syscall_nr(regs);
+	if (nr != nr_accept && nr != nr_accept4)
 		return 0;
 
 	// The new file descriptor: current->files->fdt->fd[ret]->private_data is its struct
 	// socket. Another thread of the process could close or replace the descriptor before
 	// this runs; the checks below drop what is no longer a TCP socket.
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	if (!fdt || (__u64)ret >= BPF_CORE_READ(fdt, max_fds))
 		return 0;
