@@ -159,11 +159,11 @@ func TestSteadyTickIsStable(t *testing.T) {
 	if name := byPID(second)[813].Name; name != "/srv/app/billing-py-script --port 8080" {
 		t.Errorf("pid 813 name %q; want DeepFlow's replace-all result", name)
 	}
-	text, ok := p.Explain(813)
-	if !ok || text == "" {
-		t.Fatal("explain of pid 813 found nothing")
+	x, ok := p.Explanation(813)
+	if !ok || x.PID != 813 || !x.Verdict.Reported {
+		t.Fatalf("explain of pid 813: ok %v, %+v", ok, x)
 	}
-	if _, ok := p.Explain(424242); ok {
+	if _, ok := p.Explanation(424242); ok {
 		t.Error("explain of an unknown pid succeeded")
 	}
 }

@@ -1,9 +1,6 @@
 package rules
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/proctag/proctag/agent/internal/tags"
 )
 
@@ -231,103 +228,4 @@ func (e *Evaluator) withSkipped(steps []Step, decided *rule) []Step {
 		}
 	}
 	return append(out, steps[k:]...)
-}
-
-// String renders the explanation for people.
-func (x Explanation) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "pid %d (ppid %d) process_name %q\ncmdline %q\n", x.PID, x.PPID, x.ProcessName, x.Cmdline)
-	switch {
-	case !x.HasArgv:
-		b.WriteString("no argv (kernel thread or empty cmdline): never reported, not a parent\n")
-	case x.ProcessName == "":
-		b.WriteString("argv[0] gives no process name: never reported, not a parent\n")
-	}
-	for _, s := range x.Steps {
-		writeStep(&b, s)
-	}
-	if x.MinLifetime != "" {
-		fmt.Fprintf(&b, "min-lifetime: %s\n", x.MinLifetime)
-	}
-	if x.TaggedOnlyEffect != "" {
-		fmt.Fprintf(&b, "tagged-only: %s\n", x.TaggedOnlyEffect)
-	}
-	v := x.Verdict
-	if v.Reported {
-		fmt.Fprintf(&b, "verdict: reported as %q (%s)\n", v.Name, v.Reason)
-	} else {
-		fmt.Fprintf(&b, "verdict: not reported (%s)\n", v.Reason)
-	}
-	fmt.Fprintf(&b, "tags: own %s, inherited %s\n", formatTags(x.OwnTags), formatTags(x.InheritedTags))
-	return b.String()
-}
-
-func writeStep(b *strings.Builder, s Step) {
-	name := fmt.Sprintf("rule %d", s.Index)
-	if s.Index == ImplicitRule {
-		name = "implicit accept-all rule"
-	}
-	if s.Skipped {
-		fmt.Fprintf(b, "%s: skipped\n", name)
-		for _, r := range s.SkipReasons {
-			fmt.Fprintf(b, "  %s\n", r)
-		}
-		return
-	}
-	fmt.Fprintf(b, "%s: %s %s match-regex %q: ", name, s.Action, s.MatchType, s.Regex)
-	if s.Matched {
-		b.WriteString("matched\n")
-	} else {
-		b.WriteString("no match\n")
-	}
-	for _, t := range s.Tests {
-		mark := "no match"
-		if t.Matched {
-			mark = "match"
-		}
-		fmt.Fprintf(b, "  %q: %s", t.Subject, mark)
-		for _, c := range t.Captures {
-			if c.Group == 0 {
-				continue
-			}
-			label := fmt.Sprintf("$%d", c.Group)
-			if c.Name != "" {
-				label += "/" + c.Name
-			}
-			if c.Matched {
-				fmt.Fprintf(b, " %s=%q", label, c.Value)
-			} else {
-				fmt.Fprintf(b, " %s unset", label)
-			}
-		}
-		b.WriteByte('\n')
-	}
-	if len(s.Chain) > 0 || s.ChainEnd != "" {
-		b.WriteString("  parent chain:")
-		for _, l := range s.Chain {
-			fmt.Fprintf(b, " %d(%s)", l.PID, l.ProcessName)
-		}
-		if s.ChainEnd != "" {
-			fmt.Fprintf(b, " then %s", s.ChainEnd)
-		}
-		b.WriteByte('\n')
-	}
-	if s.Template != "" {
-		fmt.Fprintf(b, "  rewrite-name %q -> template %q, %d match(es) replaced -> %q\n",
-			s.RewriteName, s.Template, s.Matches, s.Result)
-	}
-	if s.Note != "" {
-		fmt.Fprintf(b, "  %s\n", s.Note)
-	}
-}
-
-func formatTags(ts []tags.Tag) string {
-	if len(ts) == 0 {
-		return "none"
-	}
-	parts := make([]string, len(ts))
-	for i, t := range ts {
-		parts[i] = t.Key + "=" + t.Value
-	}
-	return strings.Join(parts, ", ")
 }
