@@ -59,7 +59,9 @@ type Event struct {
 	SrcPort uint16
 	DstIP   netip.Addr
 	DstPort uint16
-	// PID is the thread-group id (the process id) of the owner, 0 for Close.
+	// PID is the thread-group id (the process id) of the owner: the caller of listen(),
+	// connect() or accept(). It is 0 for Close, and for a Connect whose connect() ran
+	// before Open.
 	PID uint32
 	// Comm is the owning thread's name (/proc/PID/task/TID/comm), empty for Close.
 	Comm string
