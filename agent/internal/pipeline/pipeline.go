@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -28,6 +29,9 @@ type Config struct {
 	// FullRescanEvery is full-rescan-every, the number of ticks between
 	// full re-reads (see scan.Config).
 	FullRescanEvery int
+	// SockDiag reads the socket tables over sock_diag netlink where it
+	// can, with /proc/PID/net as the fallback (see sockets.Config).
+	SockDiag bool
 	// Rules is the compiled os-proc-regex list; TaggedOnly is
 	// os-proc-sync-tagged-only.
 	Rules      *rules.Set
@@ -73,7 +77,7 @@ func New(cfg Config, logger hclog.Logger) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	so, err := sockets.New(sockets.Config{Root: cfg.Root, MinLifetime: cfg.MinLifetime}, logger)
+	so, err := sockets.New(sockets.Config{Root: cfg.Root, MinLifetime: cfg.MinLifetime, SockDiag: cfg.SockDiag}, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -87,9 +91,11 @@ func New(cfg Config, logger hclog.Logger) (*Pipeline, error) {
 	}, nil
 }
 
-// Close releases what the scanner keeps open between ticks. The Pipeline
-// must not be used afterwards.
-func (p *Pipeline) Close() error { return p.scanner.Close() }
+// Close releases what the scanner and the socket collector keep open
+// between ticks. The Pipeline must not be used afterwards.
+func (p *Pipeline) Close() error {
+	return errors.Join(p.sockets.Close(), p.scanner.Close())
+}
 
 // Step names one step of a tick, as logs and metrics label it.
 type Step string

@@ -154,6 +154,7 @@ func Assemble(ctx context.Context, cfg *config.Config, logger hclog.Logger, vers
 		Root:            cfg.ProcRoot,
 		MinLifetime:     cfg.MinLifetime,
 		FullRescanEvery: cfg.FullRescanEvery,
+		SockDiag:        true,
 		Rules:           set,
 		TaggedOnly:      cfg.SyncTaggedOnly,
 		Tags:            runner,

@@ -24,6 +24,12 @@ type Config struct {
 	// MinLifetime is os-proc-socket-min-lifetime: a socket is reported
 	// once it was first seen at least this long ago. Not negative.
 	MinLifetime time.Duration
+	// SockDiag reads the socket tables of each network namespace over
+	// sock_diag netlink, one Conn per namespace, with /proc/PID/net as
+	// the fallback where a Conn cannot be opened or a dump fails (see the
+	// package documentation). It takes effect only when Root is a procfs
+	// mount: a fake tree has no namespaces to enter.
+	SockDiag bool
 }
 
 // Owner is a process whose sockets are reported: the scan's view of a
@@ -91,10 +97,18 @@ type Collector struct {
 	socks     map[uint64]*sock
 	readers   []*reader
 	free      []sock // allocated, not yet used (see newSock)
-	// walks counts the fd/ walks, tableReads the socket tables read
-	// (four per namespace), tabStats the net/tcp stats of owners whose
+	// diagOn is Config.SockDiag on a procfs Root; selfNS is the agent's
+	// own network namespace; diags are the sock_diag sources by
+	// namespace (see planDiag).
+	diagOn     bool
+	selfNS     uint64
+	diags      map[uint64]*nsDiag
+	warnedDiag atomic.Bool
+	// walks counts the fd/ walks, tableReads the socket tables read from
+	// /proc/PID/net and diagReads those dumped over sock_diag (four per
+	// namespace in all), tabStats the net/tcp stats of owners whose
 	// ns/net is unreadable (see placeHidden); for tests and benchmarks.
-	walks, tableReads, tabStats atomic.Uint64
+	walks, tableReads, diagReads, tabStats atomic.Uint64
 	// unowned are the sockets seen in the tables with no known holder
 	// since the last full Collect (see rewalk).
 	unowned map[uint64]struct{}
@@ -124,7 +138,7 @@ func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	return &Collector{
+	c := &Collector{
 		root:        cfg.Root,
 		minLifetime: cfg.MinLifetime,
 		logger:      logger.Named("sockets"),
@@ -133,7 +147,12 @@ func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 		nsGroup:     make(map[uint64]int),
 		tabGroup:    make(map[uint64]int),
 		unowned:     make(map[uint64]struct{}),
-	}, nil
+		diags:       make(map[uint64]*nsDiag),
+	}
+	if cfg.SockDiag && isProcfs(cfg.Root) {
+		c.diagOn, c.selfNS = true, selfNetNS()
+	}
+	return c, nil
 }
 
 // Collect returns the sockets held by owners at now, sorted by NetNS, Proto,
@@ -161,7 +180,12 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 			delete(c.owners, k)
 		}
 	}
-	if err := c.gather(ctx, owners); err != nil {
+	c.planDiag(full)
+	err := c.gather(ctx, owners)
+	if c.diagOn {
+		c.closeUnusedDiag()
+	}
+	if err != nil {
 		for _, j := range c.jobs {
 			if j.new {
 				delete(c.owners, j.key) // not walked: new again next time
@@ -257,7 +281,7 @@ func (c *Collector) newGroup(ns, tab uint64, i int) int {
 		c.groups = append(c.groups, nsGroup{})
 	}
 	g := &c.groups[n]
-	g.ns, g.tab, g.head = ns, tab, i
+	g.ns, g.tab, g.head, g.diag = ns, tab, i, nil
 	c.nsLast = append(c.nsLast, i)
 	return n
 }

@@ -19,6 +19,23 @@
 //     256, once per such socket;
 //   - the first-seen time of each socket, for os-proc-socket-min-lifetime.
 //
+// # Table sources
+//
+// With Config.SockDiag on a procfs mount the tables of a namespace are
+// dumped over sock_diag netlink (package sockdiag), which costs about half
+// the CPU of the /proc/net text and skips the states that are not
+// reported in the kernel. The Collector keeps one Conn per namespace,
+// opened on the namespace's first Collect: in the agent's own namespace
+// directly, in another through ROOT/PID/ns/net of the first of its owners
+// whose ns/net still is that namespace (entering it needs CAP_SYS_ADMIN).
+// When the open or a dump fails, the Conn is closed, the first failure is
+// logged as a warning (later ones at debug level), and that namespace's
+// tables are read from /proc/PID/net until the next full Collect, which
+// tries again. Owners whose NetNS is 0 are always read from /proc/PID/net.
+// A namespace with no owner in a Collect has its Conn closed, since a
+// netlink socket keeps its namespace alive. Both sources give the same
+// rows, so the report does not depend on which one was used.
+//
 // Which processes are reported, and their identity and namespace, is
 // decided by the scan and rules packages; Collect receives them as Owners.
 // Turning a Socket into the published snapshot.Socket is the caller's job.

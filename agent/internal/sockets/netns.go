@@ -64,6 +64,9 @@ type nsGroup struct {
 	// head is the index in the owners of the group's first owner; the
 	// others follow through Collector.nsNext.
 	head int
+	// diag is the namespace's sock_diag source, nil when its tables are
+	// read from /proc/PID/net (see planDiag).
+	diag *nsDiag
 	tabs [len(tables)]tableRead
 	// parts are its TCP rows (tcp, tcp6) and its UDP rows (udp, udp6).
 	parts [2]part
@@ -98,13 +101,17 @@ type tableRead struct {
 	err error
 }
 
-// readGroupTable reads table t of group g through the first owner of the
-// group whose /proc/PID/net can be read. A table that is missing (no IPv6
-// in the kernel) is empty; another error leaves it empty with g.tabs[t].err
-// set.
+// readGroupTable reads table t of group g over the group's sock_diag
+// source when it has one that works (readDiag), else from /proc/PID/net
+// through the first owner of the group whose /proc/PID/net can be read. A
+// table that is missing (no IPv6 in the kernel) is empty; another error
+// leaves it empty with g.tabs[t].err set.
 func (c *Collector) readGroupTable(r *reader, g *nsGroup, t int, owners []Owner) {
 	tr, tab := &g.tabs[t], &tables[t]
 	tr.entries, tr.err = tr.entries[:0], nil
+	if g.diag != nil && c.readDiag(r, g, t, owners) {
+		return
+	}
 	for i := g.head; i >= 0; i = c.nsNext[i] {
 		pid := owners[i].PID
 		// The rows go to the reader's buffer first, which grows once in
