@@ -1,12 +1,10 @@
 package wasmhost
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
+	"github.com/proctag/proctag/agent/internal/sandbox/sandboxtest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,89 +17,29 @@ import (
 	"github.com/proctag/proctag/agent/internal/sandbox"
 )
 
-// Paths of the Go guests built by TestMain, and the compilation cache the
-// tests share so each module compiles once per run.
+// The Go guest built by TestMain, and the compilation cache the tests
+// share so that it compiles once (sandboxtest).
 var (
 	behaveWasm     string
-	sharedCacheDir string
+	sharedCacheDir = sandboxtest.CacheDir
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
+	os.Exit(sandboxtest.Main(m, &behaveWasm, func(path string) error {
+		ctx := context.Background()
+		p, err := sandbox.LoadFile(ctx, path, behave("warm").Spec, hclog.NewNullLogger(), sandbox.WithCacheDir(sharedCacheDir),
+			sandbox.WithLimits(sandbox.Limits{CompileTimeout: time.Hour}))
+		if err != nil {
+			return err
+		}
+		return p.Close(ctx)
+	}))
 }
 
-func runMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "wasmhost-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	behaveWasm = filepath.Join(dir, "behave.wasm")
-	// The compilation cache outlives the run (wazero keys it by module
-	// hash and wazero version and writes it atomically), so only the first
-	// run on a machine pays for compiling the Go guest.
-	sharedCacheDir = filepath.Join(os.TempDir(), "proctag-wasmhost-test-cache")
-	if err := buildGuest(behaveWasm); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if err := warmCache(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
-}
+// syncBuffer is the log sink of testLogger.
+type syncBuffer = sandboxtest.SyncBuffer
 
-// warmCache compiles the Go guest into the shared cache once, without the
-// compile-timeout: under -race on a loaded machine the compiler, itself
-// instrumented, can take longer than the default 30 s for a Go guest, and a
-// compilation stopped by its timeout is never cached, so every test would
-// start cold and fail. The compile-timeout itself is tested with bombs.
-func warmCache() error {
-	ctx := context.Background()
-	p, err := sandbox.LoadFile(ctx, behaveWasm, behave("warm").Spec, hclog.NewNullLogger(), sandbox.WithCacheDir(sharedCacheDir),
-		sandbox.WithLimits(sandbox.Limits{CompileTimeout: time.Hour}))
-	if err != nil {
-		return fmt.Errorf("compile the test guest: %w", err)
-	}
-	return p.Close(ctx)
-}
-
-// buildGuest builds the sandbox's testdata/guests/behave as a wasip1
-// reactor.
-func buildGuest(out string) error {
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "../sandbox/testdata/guests/behave")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build test guest: %w\n%s", err, b)
-	}
-	return nil
-}
-
-// syncBuffer is a log sink safe for the host's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func testLogger(t *testing.T) (hclog.Logger, *syncBuffer) {
-	t.Helper()
-	buf := &syncBuffer{}
-	return hclog.New(&hclog.LoggerOptions{Output: buf, Level: hclog.Debug}), buf
-}
+func testLogger(t *testing.T) (hclog.Logger, *syncBuffer) { return sandboxtest.Logger(t) }
 
 // behave returns a grant for the behave guest with prefix "test.". The
 // timeout is generous: the machine running the tests may be loaded, and
