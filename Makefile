@@ -143,3 +143,20 @@ bench: plugins
 clean:
 	rm -rf bin
 	$(MAKE) -C plugins clean
+
+## generate: the eBPF object of agent/internal/tcpevents and its Go loader (committed, so
+## that build and test need no clang), rebuilt from bpf/tcpevents.c with cilium/ebpf's
+## bpf2go; bpf/vmlinux.h (not committed, ~3 MB) is written from the running kernel's BTF.
+## clang, llvm, libbpf-dev and bpftool are installed with apt-get when missing.
+GENDEPS := clang:clang llvm-strip:llvm bpftool:bpftool /usr/include/bpf/bpf_helpers.h:libbpf-dev
+.PHONY: generate
+generate:
+	@missing=""; for d in $(GENDEPS); do \
+		command -v $${d%%:*} >/dev/null 2>&1 || [ -e $${d%%:*} ] || missing="$$missing $${d#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		if ! command -v apt-get >/dev/null 2>&1 || [ "$$(id -u)" != 0 ]; then \
+			echo "make generate: please install$$missing (as root: apt-get install -y$$missing)" >&2; exit 1; fi; \
+		echo "installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > agent/internal/tcpevents/bpf/vmlinux.h
+	$(GO) generate ./agent/internal/tcpevents
