@@ -50,11 +50,18 @@ func (f *scanFlags) tick(cmd *cobra.Command, g *globals) (*runner.Parts, *snapsh
 func newScanCmd(g *globals) *cobra.Command {
 	var f scanFlags
 	var format string
+	var sources bool
 	cmd := &cobra.Command{
 		Use:   "scan",
 		Short: "Run one tick and print the snapshot (ignores os-proc-sync-enabled)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if sources {
+				for _, s := range runner.ProbeSources(cmd.Context()) {
+					fmt.Fprintln(cmd.OutOrStdout(), s)
+				}
+				return nil
+			}
 			if format != "json" && format != "table" {
 				return fmt.Errorf("--format %q is not json or table", format)
 			}
@@ -72,6 +79,7 @@ func newScanCmd(g *globals) *cobra.Command {
 	}
 	f.register(cmd)
 	cmd.Flags().StringVarP(&format, "format", "o", "json", "json or table")
+	cmd.Flags().BoolVar(&sources, "sources", false, "print which event sources this host allows (sock_diag, process connector, eBPF: available or why not) and exit")
 	return cmd
 }
 

@@ -47,6 +47,10 @@ type Config struct {
 	// FullRescanEvery is full-rescan-every: the number of ticks between full
 	// re-reads of every process (the ticks in between read only stat).
 	FullRescanEvery int
+	// ProcEvents is os-proc-events: ProcEventsAuto, ProcEventsOn or
+	// ProcEventsOff, which event sources the agent uses besides polling
+	// /proc.
+	ProcEvents string
 	// HostID is host-id; "" means /etc/machine-id, resolved by the caller.
 	HostID string
 	// LogLevel is log-level: trace, debug, info, warn or error.
@@ -185,6 +189,7 @@ func Default() Config {
 		TagExecUser:     "deepflow",
 		TagExecTimeout:  5 * time.Second,
 		FullRescanEvery: 6,
+		ProcEvents:      ProcEventsAuto,
 		LogLevel:        "info",
 		PluginLimits:    DefaultPluginLimits(),
 		NATS: NATS{

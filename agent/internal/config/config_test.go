@@ -95,6 +95,7 @@ func TestLoadFull(t *testing.T) {
 		TagExecTimeout:   2500 * time.Millisecond,
 		RulesSet:         true,
 		FullRescanEvery:  12,
+		ProcEvents:       ProcEventsOff,
 		HostID:           "web-01",
 		LogLevel:         "debug",
 		MetricsListen:    "127.0.0.1:9464",
@@ -372,5 +373,29 @@ func TestRulesAsDeepFlowReadsThem(t *testing.T) {
 	}
 	if len(warns) != 1 || warns[0].Line != 3 || !strings.Contains(warns[0].String(), "static_config.os-proc-regex[0].ignore: unknown rule key, ignored as DeepFlow ignores it") {
 		t.Errorf("warnings = %v, want one for the unknown key on line 3", warns)
+	}
+}
+
+// TestProcEvents decodes os-proc-events: the three modes, unquoted too, and
+// an error naming file, line, key and the allowed values otherwise.
+func TestProcEvents(t *testing.T) {
+	for _, tt := range []struct{ yaml, want string }{
+		{"", ProcEventsAuto},
+		{"os-proc-events: auto\n", ProcEventsAuto},
+		{"os-proc-events: on\n", ProcEventsOn},
+		{"os-proc-events: off\n", ProcEventsOff},
+	} {
+		cfg, _, err := Parse([]byte(tt.yaml), "proctag.yaml")
+		if err != nil {
+			t.Errorf("%q: %v", tt.yaml, err)
+			continue
+		}
+		if cfg.ProcEvents != tt.want {
+			t.Errorf("%q: os-proc-events %q, want %q", tt.yaml, cfg.ProcEvents, tt.want)
+		}
+	}
+	_, _, err := Parse([]byte("\nos-proc-events: ebpf\n"), "proctag.yaml")
+	if err == nil || !strings.Contains(err.Error(), "proctag.yaml:2: os-proc-events:") || !strings.Contains(err.Error(), "auto, on or off") {
+		t.Errorf("os-proc-events: ebpf gave %v, want an error at proctag.yaml:2 allowing auto, on or off", err)
 	}
 }

@@ -85,6 +85,9 @@ func configFields(c *Config) []field {
 		{name: "full-rescan-every", kind: "int", def: "6",
 			meaning: "ticks between full re-reads of every process (the ticks between read only `stat`); at least 1",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.intRange(v, k, 1, maxInt32, &c.FullRescanEvery) }},
+		{name: "os-proc-events", kind: "string", def: "auto",
+			meaning: "event sources that make a tick cheaper than polling /proc: `auto` = sock_diag netlink for the socket tables where it opens, else `/proc/PID/net`; `on` = the same, but `proctag run` refuses to start when sock_diag or the process connector cannot be opened; `off` = `/proc` text only",
+			decode:  func(d *decoder, v *yaml.Node, k string) { d.oneOf(v, k, procEventModes, &c.ProcEvents) }},
 		{name: "host-id", kind: "string", def: `""`,
 			meaning: "host id in NATS subjects and messages; \"\" = `/etc/machine-id`",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.str(v, k, &c.HostID) }},
@@ -124,6 +127,15 @@ func configFields(c *Config) []field {
 const maxInt32 = 1<<31 - 1
 
 var logLevels = []string{"trace", "debug", "info", "warn", "error"}
+
+// os-proc-events values.
+const (
+	ProcEventsAuto = "auto"
+	ProcEventsOn   = "on"
+	ProcEventsOff  = "off"
+)
+
+var procEventModes = []string{ProcEventsAuto, ProcEventsOn, ProcEventsOff}
 
 // ruleFields is the registry of os-proc-regex entry keys.
 func ruleFields(s *rules.Spec) []field {

@@ -154,7 +154,7 @@ func Assemble(ctx context.Context, cfg *config.Config, logger hclog.Logger, vers
 		Root:            cfg.ProcRoot,
 		MinLifetime:     cfg.MinLifetime,
 		FullRescanEvery: cfg.FullRescanEvery,
-		SockDiag:        true,
+		SockDiag:        cfg.ProcEvents != config.ProcEventsOff,
 		Rules:           set,
 		TaggedOnly:      cfg.SyncTaggedOnly,
 		Tags:            runner,

@@ -42,6 +42,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, logger hclog.Log
 		return ErrSyncDisabled
 	}
 	NoticeUnseen(cfg.ProcRoot, logger)
+	if err := startSources(ctx, cfg, ProbeSources, logger); err != nil {
+		return err
+	}
 	url := cfg.NATS.URL
 	var srv *natsembed.Server
 	if url == "" {
