@@ -66,7 +66,7 @@ func (t *tick) run(ctx context.Context) (procs, socks int, err error) {
 	t.owners = t.owners[:0]
 	for _, p := range res.Processes {
 		if p.Argv != nil {
-			t.owners = append(t.owners, sockets.Owner{PID: p.PID, StartTicks: p.StartTicks, StartTime: p.StartTime, NetNS: p.NetNS, UID: p.UID})
+			t.owners = append(t.owners, sockets.Owner{Key: p.Key, StartTime: p.StartTime, NetNS: p.NetNS, UID: p.UID})
 		}
 	}
 	ss, err := t.sockets.Collect(ctx, res.Time, t.owners, res.Full)
