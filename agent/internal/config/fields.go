@@ -86,7 +86,7 @@ func configFields(c *Config) []field {
 			meaning: "ticks between full re-reads of every process (the ticks between read only `stat`); at least 1",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.intRange(v, k, 1, maxInt32, &c.FullRescanEvery) }},
 		{name: "os-proc-events", kind: "string", def: "auto",
-			meaning: "event sources that make a tick cheaper than polling /proc: `auto` = sock_diag netlink for the socket tables where it opens, else `/proc/PID/net`; `on` = the same, but `proctag run` refuses to start when sock_diag or the process connector cannot be opened; `off` = `/proc` text only",
+			meaning: "event sources besides polling /proc: `auto` = sock_diag netlink for the socket tables (else `/proc/PID/net`) and the process connector, whose fork, exec and exit events wake a tick within about a second (at most one a second; a process is still published only once older than min-lifetime), each where it opens; `on` = the same, but `proctag run` refuses to start when either cannot be opened; `off` = `/proc` text at the interval only",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.oneOf(v, k, procEventModes, &c.ProcEvents) }},
 		{name: "host-id", kind: "string", def: `""`,
 			meaning: "host id in NATS subjects and messages; \"\" = `/etc/machine-id`",

@@ -91,6 +91,17 @@ func New(cfg Config, logger hclog.Logger) (*Pipeline, error) {
 	}, nil
 }
 
+// ForceFull makes the next Tick a full re-read of every process and socket
+// owner, as after lost process events.
+func (p *Pipeline) ForceFull() { p.scanner.NextFull() }
+
+// TickExtra is Tick out of the interval's rhythm, woken by process events:
+// it does not count toward full-rescan-every.
+func (p *Pipeline) TickExtra(ctx context.Context) (*snapshot.Snapshot, Stats, error) {
+	p.scanner.NextExtra()
+	return p.Tick(ctx)
+}
+
 // Close releases what the scanner and the socket collector keep open
 // between ticks. The Pipeline must not be used afterwards.
 func (p *Pipeline) Close() error {

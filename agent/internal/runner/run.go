@@ -15,6 +15,7 @@ import (
 	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/proctag/proctag/agent/internal/metrics"
 	"github.com/proctag/proctag/agent/internal/natsembed"
+	"github.com/proctag/proctag/agent/internal/procevents"
 	"github.com/proctag/proctag/agent/internal/publish"
 )
 
@@ -166,12 +167,28 @@ func (l *loop) run(ctx context.Context, parts *Parts) error {
 	}()
 	ticker := time.NewTicker(l.cfg.SyncInterval)
 	defer ticker.Stop()
+	w := newWaker(l.cfg.MinLifetime)
+	defer w.timer.Stop()
+	var batches <-chan procevents.Batch
+	if src := l.openEvents(ctx); src != nil {
+		defer src.Close()
+		batches = src.Events()
+	}
+	extra := false
 	for {
-		l.tick(ctx, parts)
+		l.tick(ctx, parts, extra)
+		w.ticked(time.Now())
+		extra = false
+	wait:
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-ticker.C:
+		case b := <-batches:
+			w.batch(b, time.Now(), parts.Pipeline)
+			goto wait
+		case <-w.timer.C:
+			extra = true
 		case <-l.opts.Reload:
 			next, cfg, err := l.reload(ctx)
 			if err != nil {

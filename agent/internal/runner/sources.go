@@ -16,12 +16,12 @@ import (
 // Event source names, as the start line and `proctag scan --sources` give
 // them.
 const (
-	SourceSockDiag       = "sock_diag"
-	SourceProcConnector  = "process connector"
-	SourceEBPF           = "eBPF"
-	notBuiltIn           = "not built in"
-	sockDiagActive       = "active: socket tables over netlink, /proc/PID/net for a namespace it cannot enter"
-	procConnectorUnwired = "available, not used: ticks poll /proc at the interval"
+	SourceSockDiag      = "sock_diag"
+	SourceProcConnector = "process connector"
+	SourceEBPF          = "eBPF"
+	notBuiltIn          = "not built in"
+	sockDiagActive      = "active: socket tables over netlink, /proc/PID/net for a namespace it cannot enter"
+	procConnectorActive = "active: a fork, exec or exit wakes a tick within about a second (at most one a second), lost events force a full re-read"
 )
 
 // SourceStatus says whether this host allows one event source.
@@ -104,12 +104,12 @@ func startSources(ctx context.Context, cfg *config.Config, probe func(context.Co
 		case !s.Available:
 			say = "not available, polling /proc instead: " + s.Why
 			why = append(why, s.Name+": "+s.Why)
-		case s.Name == SourceSockDiag && !isProcfs(cfg.ProcRoot):
+		case !isProcfs(cfg.ProcRoot):
 			say = "available, not used: os-proc-root " + cfg.ProcRoot + " is not a procfs mount"
 		case s.Name == SourceSockDiag:
 			say = sockDiagActive
 		default:
-			say = procConnectorUnwired
+			say = procConnectorActive
 		}
 		args = append(args, s.Name, say)
 	}

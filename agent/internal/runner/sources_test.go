@@ -52,7 +52,7 @@ func TestStartSources(t *testing.T) {
 			case s.Name == SourceSockDiag:
 				want = sockDiagActive
 			default:
-				want = procConnectorUnwired
+				want = procConnectorActive
 			}
 			if !strings.Contains(out, want) {
 				t.Errorf("%s: the line does not say %q:\n%s", s.Name, want, out)

@@ -17,10 +17,15 @@ const stepPublish = "publish"
 
 // tick runs one pipeline tick and hands the result to the publisher; an
 // error is logged once per distinct message and the loop goes on. The
-// tick's steps go to the metrics whether it failed or not.
-func (l *loop) tick(ctx context.Context, parts *Parts) {
+// tick's steps go to the metrics whether it failed or not. extra marks a
+// tick woken by process events (see Pipeline.TickExtra).
+func (l *loop) tick(ctx context.Context, parts *Parts, extra bool) {
 	start := time.Now()
-	snap, st, err := parts.Pipeline.Tick(ctx)
+	tick := parts.Pipeline.Tick
+	if extra {
+		tick = parts.Pipeline.TickExtra
+	}
+	snap, st, err := tick(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return

@@ -53,6 +53,10 @@ type Scanner struct {
 
 	bootTime time.Time
 	scanNo   uint64
+	// regular counts the scans that are not extra (see NextExtra), for
+	// FullRescanEvery; nextFull and nextExtra apply to the next Scan.
+	regular             uint64
+	nextFull, nextExtra bool
 	// c holds the cached entries and their kept fds; it is apart from
 	// the Scanner so that a cleanup can close the fds of a Scanner that
 	// was dropped without Close.
@@ -177,13 +181,28 @@ func readBootTime(root string) (time.Time, error) {
 	return time.Unix(sec, 0), nil
 }
 
+// NextFull makes the next Scan a full one, as after lost process events:
+// every process's cached fields are read again. It does not move the
+// rhythm of FullRescanEvery.
+func (s *Scanner) NextFull() { s.nextFull = true }
+
+// NextExtra marks the next Scan as one out of the interval's rhythm (woken
+// by process events): it does not count toward FullRescanEvery, so that
+// events do not make full re-reads more frequent.
+func (s *Scanner) NextExtra() { s.nextExtra = true }
+
 // Scan reads every process once. It is not safe for concurrent calls.
 // Processes that vanish during the scan are left out; a cancelled ctx
 // returns its error and leaves the cache as the last successful scan left
 // it. The returned Result is the caller's.
 func (s *Scanner) Scan(ctx context.Context) (*Result, error) {
 	s.scanNo++
-	full := s.scanNo == 1 || s.cfg.FullRescanEvery == 0 || (s.cfg.FullRescanEvery > 0 && s.scanNo%uint64(s.cfg.FullRescanEvery) == 0)
+	if !s.nextExtra {
+		s.regular++
+	}
+	every := s.cfg.FullRescanEvery
+	full := s.scanNo == 1 || s.nextFull || every == 0 || (every > 0 && !s.nextExtra && s.regular%uint64(every) == 0)
+	s.nextFull, s.nextExtra = false, false
 	res := &Result{Time: time.Now(), Full: full}
 	if full && s.scanNo > 1 {
 		if boot, err := readBootTime(s.cfg.Root); err == nil {

@@ -1,0 +1,142 @@
+package runner
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/proctag/proctag/agent/internal/config"
+	"github.com/proctag/proctag/agent/internal/pipeline"
+	"github.com/proctag/proctag/agent/internal/procevents"
+)
+
+// Process events wake the tick loop early: a new process is published
+// about a second after its fork or exec, once it is old enough
+// (os-proc-socket-min-lifetime), instead of at the next interval, and a
+// process that exits is removed as soon. Ticks woken so are at least
+// minGap apart and do not count toward full-rescan-every; a batch with
+// lost events makes the next tick a full re-read.
+const (
+	// minGap is the shortest time between two ticks woken by events.
+	minGap = time.Second
+	// eventWindow is how long the process connector gathers events
+	// before it hands them over as a batch.
+	eventWindow = 250 * time.Millisecond
+	// startSlack is added to start+min-lifetime: the scan knows a
+	// process's start to within the boot time's second.
+	startSlack = time.Second
+	// dueStep is the granularity of the wake times kept, which bounds
+	// how many are kept to min-lifetime/dueStep.
+	dueStep = 100 * time.Millisecond
+)
+
+// openEvents subscribes to the process connector when os-proc-events is
+// not off and os-proc-root is a procfs mount; nil when it does not open
+// (the start line said why).
+func (l *loop) openEvents(ctx context.Context) *procevents.Source {
+	if l.cfg.ProcEvents == config.ProcEventsOff || !isProcfs(l.cfg.ProcRoot) {
+		return nil
+	}
+	src, err := procevents.Open(ctx, procevents.Config{Window: eventWindow})
+	if err != nil {
+		l.logger.Debug("process connector not opened, ticks poll /proc at the interval", "error", err)
+		return nil
+	}
+	return src
+}
+
+// waker decides when process events wake the tick loop: its timer fires
+// at the earliest wanted time, but no sooner than minGap after the last
+// tick.
+type waker struct {
+	minLifetime time.Duration
+	timer       *time.Timer
+	// last is when the last tick ended.
+	last time.Time
+	// due are the times a tick is wanted, in dueStep units since the
+	// epoch, rounded up.
+	due map[int64]struct{}
+}
+
+func newWaker(minLifetime time.Duration) *waker {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &waker{minLifetime: minLifetime, timer: t, due: make(map[int64]struct{})}
+}
+
+// ticked forgets the wakes that the tick ending at now served and arms
+// the timer for the next.
+func (w *waker) ticked(now time.Time) {
+	w.last = now
+	for d := range w.due {
+		if !fromStep(d).After(now) {
+			delete(w.due, d)
+		}
+	}
+	w.arm()
+}
+
+// batch records the wakes that batch b asks for, at now: one at once for
+// an exit or lost events (which also make the next tick full, through p),
+// one at the event's time plus min-lifetime for a new process (fork) or
+// program (exec).
+func (w *waker) batch(b procevents.Batch, now time.Time, p *pipeline.Pipeline) {
+	if b.Lost {
+		p.ForceFull()
+		w.due[toStep(now)] = struct{}{}
+	}
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	mono := time.Duration(ts.Nano())
+	for i := range b.Events {
+		ev := &b.Events[i]
+		switch {
+		case ev.Kind == procevents.KindExit && ev.Leader():
+			w.due[toStep(now)] = struct{}{}
+		case (ev.Kind == procevents.KindFork || ev.Kind == procevents.KindExec) && ev.Leader():
+			at := now.Add(-(mono - ev.Time))
+			if w.minLifetime > 0 {
+				at = at.Add(w.minLifetime + startSlack)
+			}
+			w.due[toStep(at)] = struct{}{}
+		}
+	}
+	w.arm()
+}
+
+// arm sets the timer to the earliest wake wanted, but no sooner than
+// minGap after the last tick, or stops it when none is.
+func (w *waker) arm() {
+	w.timer.Stop()
+	if len(w.due) == 0 {
+		return
+	}
+	at := fromStep(slices.Min(keys(w.due)))
+	if earliest := w.last.Add(minGap); at.Before(earliest) {
+		at = earliest
+	}
+	w.timer.Reset(time.Until(at))
+}
+
+func keys(m map[int64]struct{}) []int64 {
+	ks := make([]int64, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+// toStep is t in dueStep units since the epoch, rounded up.
+func toStep(t time.Time) int64 {
+	n := t.UnixNano()
+	s := n / int64(dueStep)
+	if n%int64(dueStep) > 0 {
+		s++
+	}
+	return s
+}
+
+// fromStep is the time of s dueStep units since the epoch.
+func fromStep(s int64) time.Time { return time.Unix(0, s*int64(dueStep)) }
