@@ -58,6 +58,8 @@ type Pipeline struct {
 	tagsErr string // last tag exec error, to log a repeated one once
 	last    *state
 	nowFunc func() time.Time
+	// forceFull is set by ForceFull until a scan succeeds.
+	forceFull bool
 }
 
 // state is what the last tick saw, for Explain.
@@ -92,8 +94,9 @@ func New(cfg Config, logger hclog.Logger) (*Pipeline, error) {
 }
 
 // ForceFull makes the next Tick a full re-read of every process and socket
-// owner, as after lost process events.
-func (p *Pipeline) ForceFull() { p.scanner.NextFull() }
+// owner, as after lost process events; a Tick whose scan fails leaves it
+// for the next.
+func (p *Pipeline) ForceFull() { p.forceFull = true }
 
 // TickExtra is Tick out of the interval's rhythm, woken by process events:
 // it does not count toward full-rescan-every.
@@ -178,12 +181,16 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 	start := p.nowFunc()
 	st := Stats{Steps: make([]StepStat, 0, 5)}
 	tm := timer{st: &st, now: p.nowFunc, last: start}
+	if p.forceFull {
+		p.scanner.NextFull()
+	}
 	res, err := p.scanner.Scan(ctx)
 	tm.done(StepScan, err == nil)
 	if err != nil {
 		st.Duration = p.nowFunc().Sub(start)
 		return nil, st, fmt.Errorf("scan %s: %w", p.cfg.Root, err)
 	}
+	p.forceFull = false
 	st.Processes = len(res.Processes)
 	st.FullRescan = res.Full
 

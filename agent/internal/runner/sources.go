@@ -89,9 +89,9 @@ func startSources(ctx context.Context, cfg *config.Config, probe func(context.Co
 	mode := cfg.ProcEvents
 	if mode == config.ProcEventsOff {
 		logger.Info("event sources", "os_proc_events", mode,
-			SourceSockDiag, "off (os-proc-events: off): socket tables from /proc/PID/net",
-			SourceProcConnector, "off (os-proc-events: off): ticks poll /proc at the interval",
-			SourceEBPF, notBuiltIn)
+			logKey(SourceSockDiag), "off (os-proc-events: off): socket tables from /proc/PID/net",
+			logKey(SourceProcConnector), "off (os-proc-events: off): ticks poll /proc at the interval",
+			logKey(SourceEBPF), notBuiltIn)
 		return nil
 	}
 	var why []string
@@ -111,11 +111,17 @@ func startSources(ctx context.Context, cfg *config.Config, probe func(context.Co
 		default:
 			say = procConnectorActive
 		}
-		args = append(args, s.Name, say)
+		args = append(args, logKey(s.Name), say)
 	}
 	if mode == config.ProcEventsOn && len(why) > 0 {
 		return fmt.Errorf("%s: os-proc-events: on, but %s; set os-proc-events: auto to fall back to polling /proc where a source cannot be opened", cfg.File, strings.Join(why, "; "))
 	}
 	logger.Info("event sources", args...)
 	return nil
+}
+
+// logKey is a source's name as a log key: lower case, spaces as
+// underscores (sock_diag, process_connector, ebpf).
+func logKey(name string) string {
+	return strings.ReplaceAll(strings.ToLower(name), " ", "_")
 }

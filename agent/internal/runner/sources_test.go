@@ -46,7 +46,7 @@ func TestStartSources(t *testing.T) {
 			var want string
 			switch {
 			case s.Name == SourceEBPF:
-				want = `eBPF="not built in"`
+				want = `ebpf="not built in"`
 			case !s.Available:
 				want = "not available, polling /proc instead: "
 			case s.Name == SourceSockDiag:

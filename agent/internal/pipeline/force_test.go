@@ -1,0 +1,56 @@
+package pipeline
+
+import (
+	"os"
+	"testing"
+)
+
+// TestForceFull checks that ForceFull makes the next successful Tick a
+// full re-read (full-rescan-every is 10 here), that a Tick whose scan
+// fails keeps it for the next, and that TickExtra does not count toward
+// full-rescan-every.
+func TestForceFull(t *testing.T) {
+	root := basicTree(t)
+	p := newPipeline(t, root, nil, false, "")
+	full := func() bool {
+		t.Helper()
+		_, st, err := p.Tick(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.FullRescan
+	}
+	if !full() || full() {
+		t.Fatal("want the first tick full and the second not")
+	}
+	p.ForceFull()
+	if !full() || full() {
+		t.Fatal("ForceFull did not make the next tick, and only it, full")
+	}
+	hidden := root + ".away"
+	if err := os.Rename(root, hidden); err != nil {
+		t.Fatal(err)
+	}
+	p.ForceFull()
+	if _, _, err := p.Tick(t.Context()); err == nil {
+		t.Fatal("a tick without its proc root worked")
+	}
+	if err := os.Rename(hidden, root); err != nil {
+		t.Fatal(err)
+	}
+	if !full() {
+		t.Fatal("a failed tick lost ForceFull")
+	}
+	// Regular ticks so far: 1 to 4, the failed one (a failed scan counts)
+	// and the forced one, 6. Extra ticks must not bring the 10th forward.
+	for range 20 {
+		if _, st, err := p.TickExtra(t.Context()); err != nil || st.FullRescan {
+			t.Fatalf("an extra tick was full (%v) or failed: %v", st.FullRescan, err)
+		}
+	}
+	for i := 7; i <= 10; i++ {
+		if got := full(); got != (i == 10) {
+			t.Fatalf("regular tick %d full: %v", i, got)
+		}
+	}
+}
