@@ -40,10 +40,11 @@ func (s StopMode) String() string {
 type stopper struct {
 	global api.MutableGlobal
 
-	mu    sync.Mutex
-	gen   uint64 // of the last run armed
-	armed bool
-	fired bool
+	mu       sync.Mutex
+	gen      uint64 // of the last run armed
+	armed    bool
+	fired    bool
+	deadline time.Time // of the armed run
 
 	timer   *time.Timer
 	release func() bool // unregisters the context's AfterFunc
@@ -55,6 +56,7 @@ func (s *stopper) arm(ctx context.Context, d time.Duration) {
 	s.gen++
 	gen := s.gen
 	s.armed, s.fired = true, false
+	s.deadline = time.Now().Add(d)
 	s.mu.Unlock()
 	fire := func() { s.fire(gen) }
 	s.timer = time.AfterFunc(d, fire)
@@ -80,8 +82,12 @@ func (s *stopper) hasFired() bool {
 	return s.fired
 }
 
-// disarm ends the run and reports whether it was stopped. The global is
-// reset, so an instance whose run finished as the timer fired stays usable.
+// disarm ends the run and reports whether it was stopped or ran past its
+// deadline. The timer alone cannot tell: it runs only when a goroutine is
+// free to run it, and while every P runs guest code (which Go cannot
+// preempt) a call can return long after its deadline before the timer has
+// fired. The global is reset, so an instance whose run finished as the
+// timer fired stays usable.
 func (s *stopper) disarm() bool {
 	s.timer.Stop()
 	if s.release != nil {
@@ -93,5 +99,5 @@ func (s *stopper) disarm() bool {
 	if s.fired {
 		s.global.Set(0)
 	}
-	return s.fired
+	return s.fired || !time.Now().Before(s.deadline)
 }

@@ -71,6 +71,19 @@ func TestStopperGenerations(t *testing.T) {
 	if err != nil || len(out) == 0 {
 		t.Errorf("call after the stale timer = %x, %v; want the hand result", out, err)
 	}
+
+	// A run that ends past its deadline before its timer could run (every
+	// P busy in guest code, which Go cannot preempt) is late all the same.
+	s.arm(t.Context(), time.Hour)
+	s.mu.Lock()
+	s.deadline = time.Now().Add(-time.Millisecond)
+	s.mu.Unlock()
+	if !s.disarm() {
+		t.Error("disarm past the deadline with the timer not yet fired = false, want true")
+	}
+	if got := s.global.Get(); got != 0 {
+		t.Errorf("stop global after a late run = %d, want 0", got)
+	}
 }
 
 // TestStopOnCancel: canceling the caller's context stops an inline-stopped
