@@ -38,6 +38,12 @@ type Tick struct {
 	// Processes and Sockets are the counts in the tick's state;
 	// ProcessesSeen the pids the scan looked at, reported or not.
 	Processes, ProcessesSeen, Sockets int
+	// TablesSockDiag and TablesProcNet are the socket tables the tick
+	// read over sock_diag and from /proc/PID/net text.
+	TablesSockDiag, TablesProcNet int
+	// Woken marks a tick woken by process events rather than the
+	// interval.
+	Woken bool
 }
 
 // Publisher is the publisher's counters since the agent started.
@@ -64,6 +70,8 @@ type Collector struct {
 	seen        prometheus.Gauge
 	sockets     prometheus.Gauge
 	ticks       prometheus.Counter
+	woken       prometheus.Counter
+	tables      *prometheus.CounterVec
 
 	mu      sync.Mutex
 	ticked  bool
@@ -92,6 +100,9 @@ func New() *Collector {
 		seen:        gauge("processes_seen", "Pids the last scan looked at, reported or not."),
 		sockets:     gauge("sockets", "Sockets in the last published state."),
 		ticks:       prometheus.NewCounter(prometheus.CounterOpts{Name: "proctag_ticks_total", Help: "Ticks run since the agent started."}),
+		woken:       prometheus.NewCounter(prometheus.CounterOpts{Name: "proctag_ticks_woken_total", Help: "Ticks woken by process events (fork, exec, exit, lost events) before the interval."}),
+		tables: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "proctag_socket_tables_read_total",
+			Help: "Socket tables read (four per network namespace and tick), by source: sock_diag (netlink) or proc (/proc/PID/net text)."}, []string{"source"}),
 	}
 }
 
@@ -138,6 +149,11 @@ func (c *Collector) ObserveTick(t Tick) {
 	c.seen.Set(float64(t.ProcessesSeen))
 	c.sockets.Set(float64(t.Sockets))
 	c.ticks.Inc()
+	if t.Woken {
+		c.woken.Inc()
+	}
+	c.tables.WithLabelValues("sock_diag").Add(float64(t.TablesSockDiag))
+	c.tables.WithLabelValues("proc").Add(float64(t.TablesProcNet))
 	c.mu.Lock()
 	c.ticked = true
 	c.mu.Unlock()
@@ -152,7 +168,7 @@ func (c *Collector) ObservePublisher(p Publisher) {
 
 // collectors are the metric objects the Collector owns.
 func (c *Collector) collectors() []prometheus.Collector {
-	return []prometheus.Collector{c.stepSeconds, c.stepErrors, c.scanSeconds, c.tickSeconds, c.processes, c.seen, c.sockets, c.ticks}
+	return []prometheus.Collector{c.stepSeconds, c.stepErrors, c.scanSeconds, c.tickSeconds, c.processes, c.seen, c.sockets, c.ticks, c.woken, c.tables}
 }
 
 // Describe implements prometheus.Collector.

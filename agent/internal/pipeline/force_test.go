@@ -3,6 +3,10 @@ package pipeline
 import (
 	"os"
 	"testing"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/proctag/proctag/agent/internal/rules"
 )
 
 // TestForceFull checks that ForceFull makes the next successful Tick a
@@ -51,6 +55,30 @@ func TestForceFull(t *testing.T) {
 	for i := 7; i <= 10; i++ {
 		if got := full(); got != (i == 10) {
 			t.Fatalf("regular tick %d full: %v", i, got)
+		}
+	}
+}
+
+// TestTickTableSources ticks on this machine's /proc with and without
+// SockDiag: the tick's stats must count this namespace's four socket
+// tables under the source that read them.
+func TestTickTableSources(t *testing.T) {
+	set, errs := rules.Compile(nil, func(string) (string, bool) { return "", false })
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	for _, diag := range []bool{true, false} {
+		p, err := New(Config{Root: "/proc", Rules: set, SockDiag: diag, FullRescanEvery: 10}, hclog.NewNullLogger())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, st, err := p.Tick(t.Context())
+		p.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diag && st.TablesSockDiag < 4 || !diag && (st.TablesSockDiag != 0 || st.TablesProcNet < 4) {
+			t.Errorf("SockDiag %v: %d tables over sock_diag, %d from /proc/PID/net", diag, st.TablesSockDiag, st.TablesProcNet)
 		}
 	}
 }

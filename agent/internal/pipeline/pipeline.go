@@ -146,6 +146,9 @@ type Stats struct {
 	Reported   int
 	Sockets    int
 	FullRescan bool
+	// TablesSockDiag and TablesProcNet are the socket tables this tick
+	// read over sock_diag and from /proc/PID/net text.
+	TablesSockDiag, TablesProcNet int
 }
 
 // Step returns the stat of step s and whether it ran.
@@ -230,7 +233,10 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 		owners = append(owners, sockets.Owner{Key: sp.Key, StartTime: sp.StartTime, NetNS: sp.NetNS, UID: sp.UID})
 	}
 	tm.skip()
+	diag0, text0 := p.sockets.TableReads()
 	socks, err := p.sockets.Collect(ctx, res.Time, owners, res.Full)
+	diag1, text1 := p.sockets.TableReads()
+	st.TablesSockDiag, st.TablesProcNet = int(diag1-diag0), int(text1-text0)
 	tm.done(StepSockets, err == nil)
 	if err != nil {
 		st.Duration = p.nowFunc().Sub(start)

@@ -70,6 +70,7 @@ func (l *loop) tick(ctx context.Context, parts *Parts, extra bool) {
 		Steps:     metricSteps(st.Steps, pluginsOK),
 		Duration:  tickTime,
 		Processes: st.Reported, ProcessesSeen: st.Processes, Sockets: st.Sockets,
+		TablesSockDiag: st.TablesSockDiag, TablesProcNet: st.TablesProcNet, Woken: extra,
 	})
 	l.metrics.ObservePublisher(metrics.Publisher{
 		Bytes: stats.PublishedBytes, Messages: stats.PublishedMessages, Errors: stats.PublishErrors,
@@ -77,7 +78,8 @@ func (l *loop) tick(ctx context.Context, parts *Parts, extra bool) {
 	})
 	l.metrics.ObservePlugins(samples)
 	if l.logger.IsDebug() {
-		l.logger.Debug("tick", "processes", st.Reported, "sockets", st.Sockets, "scan", scan.Duration, "tick", tickTime, "full", st.FullRescan)
+		l.logger.Debug("tick", "processes", st.Reported, "sockets", st.Sockets, "scan", scan.Duration, "tick", tickTime, "full", st.FullRescan,
+			"woken", extra, "tables_sock_diag", st.TablesSockDiag, "tables_proc", st.TablesProcNet)
 	}
 }
 

@@ -187,3 +187,10 @@ func (c *Collector) diagFailed(ns uint64, pid int, what string, err error) {
 	}
 	c.logger.Debug(msg, args...)
 }
+
+// TableReads returns how many socket tables the Collector has read since
+// New, over sock_diag and from /proc/PID/net text (four per namespace and
+// Collect in all).
+func (c *Collector) TableReads() (sockDiag, procNet uint64) {
+	return c.diagReads.Load(), c.tableReads.Load()
+}
