@@ -34,14 +34,16 @@ const (
 
 // openEvents subscribes to the process connector when os-proc-events is
 // not off and os-proc-root is a procfs mount; nil when it does not open
-// (the start line said why).
+// (the start line said why, or this logs it when the start probe opened
+// it).
 func (l *loop) openEvents(ctx context.Context) *procevents.Source {
 	if l.cfg.ProcEvents == config.ProcEventsOff || !isProcfs(l.cfg.ProcRoot) {
 		return nil
 	}
 	src, err := procevents.Open(ctx, procevents.Config{Window: eventWindow})
 	if err != nil {
-		l.logger.Debug("process connector not opened, ticks poll /proc at the interval", "error", err)
+		// The start line said it opened: a failure now is news.
+		l.logger.Warn("process connector not opened, ticks poll /proc at the interval", "error", err)
 		return nil
 	}
 	return src
