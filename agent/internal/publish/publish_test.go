@@ -125,7 +125,28 @@ func TestServerRestartEndsInFullResync(t *testing.T) {
 	p.Submit(s2, snapshot.Stats{}) // while the server is down: must not block, must not be lost
 	startServer(t, natsembed.Config{Listen: addr})
 
+	// The agent goes on ticking, as it does: the subscriber, which
+	// reconnects on its own schedule, gets the state from the full snapshot
+	// after the agent's reconnect if it is back first, and otherwise from
+	// the resync the next tick's heartbeat leads it to (a seq it missed).
+	stop := make(chan struct{})
+	ticked := make(chan struct{})
+	go func() {
+		defer close(ticked)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				p.Submit(s2, snapshot.Stats{})
+			}
+		}
+	}()
 	c := w.waitState("host-a", s2)
+	close(stop)
+	<-ticked
 	if c.State == nil || c.Seq < 2 {
 		t.Fatalf("state after restart %+v", c)
 	}
