@@ -23,6 +23,10 @@ type Delta struct {
 	SocketsAdded   []Socket  `json:"sockets_added,omitempty"`
 	SocketsChanged []Socket  `json:"sockets_changed,omitempty"`
 	SocketsRemoved []uint64  `json:"sockets_removed,omitempty"`
+	// Closed and ClosedDropped are the new state's own (see Snapshot):
+	// what happened during the interval, not a change to apply.
+	Closed        []Connection `json:"closed,omitempty"`
+	ClosedDropped int          `json:"closed_dropped,omitempty"`
 }
 
 // ErrDeltaMismatch is returned (wrapped) by Delta.Apply when the delta does
@@ -38,7 +42,7 @@ var ErrDeltaMismatch = errors.New("delta does not fit the base snapshot")
 // elements come in next's order, removed keys in prev's, except elements
 // whose sort position moved, which come last.
 func Diff(prev, next *Snapshot) *Delta {
-	d := &Delta{Host: next.Host}
+	d := &Delta{Host: next.Host, Closed: next.Closed, ClosedDropped: next.ClosedDropped}
 	if prev == nil {
 		prev = &Snapshot{}
 	}
@@ -107,12 +111,13 @@ func diffList[T any, K comparable](prev, next []T, key func(*T) K, cmp func(a, b
 	return added, changed, removed
 }
 
-// Empty reports whether the delta changes no process and no socket. The host
-// record is not compared: its scan time moves every tick, and a heartbeat
-// carries that instead.
+// Empty reports whether the delta changes no process and no socket and
+// reports no closed connection. The host record is not compared: its scan
+// time moves every tick, and a heartbeat carries that instead.
 func (d *Delta) Empty() bool {
 	return len(d.Added) == 0 && len(d.Changed) == 0 && len(d.Removed) == 0 &&
-		len(d.SocketsAdded) == 0 && len(d.SocketsChanged) == 0 && len(d.SocketsRemoved) == 0
+		len(d.SocketsAdded) == 0 && len(d.SocketsChanged) == 0 && len(d.SocketsRemoved) == 0 &&
+		len(d.Closed) == 0 && d.ClosedDropped == 0
 }
 
 // Apply returns the snapshot that results from applying d to s. s must be
@@ -135,7 +140,7 @@ func (d *Delta) Apply(s *Snapshot) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("socket %w", err)
 	}
-	return &Snapshot{Host: d.Host, Processes: procs, Sockets: socks}, nil
+	return &Snapshot{Host: d.Host, Processes: procs, Sockets: socks, Closed: d.Closed, ClosedDropped: d.ClosedDropped}, nil
 }
 
 // Flags of one key in applyList.
@@ -244,7 +249,7 @@ func equalProcess(a, b *Process) bool {
 		a.Name == b.Name && a.ProcessName == b.ProcessName && a.Cmdline == b.Cmdline &&
 		a.Exe == b.Exe && a.User == b.User && a.UID == b.UID && a.NetNSID == b.NetNSID &&
 		a.ContainerID == b.ContainerID && a.MatchedRule == b.MatchedRule &&
-		maps.Equal(a.Tags, b.Tags)
+		a.Exited == b.Exited && maps.Equal(a.Tags, b.Tags)
 }
 
 func equalSocket(a, b *Socket) bool {

@@ -11,6 +11,15 @@ type Snapshot struct {
 	Host      Host      `json:"host"`
 	Processes []Process `json:"processes"`
 	Sockets   []Socket  `json:"sockets"`
+	// Closed are the TCP connections of reported processes that opened
+	// and closed since the previous tick, so never were in Sockets (see
+	// Connection); empty without an event source that sees them.
+	// Closed is not state: it is what happened during one interval, and a
+	// Delta carries the next tick's own list.
+	Closed []Connection `json:"closed,omitempty"`
+	// ClosedDropped counts the short connections of this interval left
+	// out of Closed by the agent's cap.
+	ClosedDropped int `json:"closed_dropped,omitempty"`
 }
 
 // Host describes the agent and the machine a snapshot was taken on.
@@ -81,6 +90,11 @@ type Process struct {
 	// MatchedRule is the index in os-proc-regex of the rule that accepted
 	// the process, or -1 when the implicit accept-all rule did.
 	MatchedRule int `json:"matched_rule"`
+	// Exited is when the process exited, unix milliseconds, for a process
+	// that the agent read at its fork or exec and that exited before the
+	// tick: it is in this one state so that it is seen at all, and
+	// removed by the next. 0 for a live process.
+	Exited int64 `json:"exited,omitempty"`
 }
 
 // Key returns the process identity.
@@ -110,4 +124,35 @@ type Socket struct {
 	PIDs []int `json:"pids"`
 	// NetNSID is the network namespace inode the socket lives in.
 	NetNSID uint64 `json:"netns_id,omitempty"`
+}
+
+// Connection is one end of a short TCP connection: a socket that reached
+// ESTABLISHED by connect() or accept() and closed between two ticks, with
+// the process that connected or accepted it.
+type Connection struct {
+	// Proto is tcp or tcp6.
+	Proto string `json:"proto"`
+	// LocalIP, LocalPort, RemoteIP and RemotePort are the 4-tuple from
+	// this end's side; IPv4-mapped IPv6 addresses are given as IPv4.
+	LocalIP    string `json:"local_ip"`
+	LocalPort  uint16 `json:"local_port"`
+	RemoteIP   string `json:"remote_ip"`
+	RemotePort uint16 `json:"remote_port"`
+	// Role is client for the end that called connect(), server for the
+	// end that accept() returned.
+	Role string `json:"role"`
+	// NetNSID is the network namespace inode the socket lived in.
+	NetNSID uint64 `json:"netns_id,omitempty"`
+	// Cookie is the kernel's socket cookie, unique per socket while the
+	// host runs.
+	Cookie uint64 `json:"cookie"`
+	// PID and StartTime are the process that connected or accepted (its
+	// Key), Name its name as the rules and plugins gave it.
+	PID       int    `json:"pid"`
+	StartTime int64  `json:"start_time"`
+	Name      string `json:"name"`
+	// Opened and Closed are when the connection was established and
+	// closed, unix milliseconds.
+	Opened int64 `json:"opened"`
+	Closed int64 `json:"closed"`
 }
