@@ -46,10 +46,20 @@ func Diff(prev, next *Snapshot) *Delta {
 	if prev == nil {
 		prev = &Snapshot{}
 	}
-	d.Added, d.Changed, d.Removed = diffList(prev.Processes, next.Processes, (*Process).Key, compareProcesses, equalProcess)
-	d.SocketsAdded, d.SocketsChanged, d.SocketsRemoved = diffList(prev.Sockets, next.Sockets,
-		func(s *Socket) uint64 { return s.Inode }, compareSockets, equalSocket)
+	if !same(prev.Processes, next.Processes) {
+		d.Added, d.Changed, d.Removed = diffList(prev.Processes, next.Processes, (*Process).Key, compareProcesses, equalProcess)
+	}
+	if !same(prev.Sockets, next.Sockets) {
+		d.SocketsAdded, d.SocketsChanged, d.SocketsRemoved = diffList(prev.Sockets, next.Sockets,
+			func(s *Socket) uint64 { return s.Inode }, compareSockets, equalSocket)
+	}
 	return d
+}
+
+// same reports whether a and b are one slice: a state handed on unchanged
+// (snapshots are not modified once made), which Diff need not walk.
+func same[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // diffList compares two lists keyed by key. It walks them in step while the

@@ -35,4 +35,14 @@ type Stats struct {
 	ResyncRequests uint64 `json:"resync_requests"`
 	// RSSBytes is the agent's resident set size when known.
 	RSSBytes int64 `json:"rss_bytes,omitempty"`
+	// QuietTicks counts the ticks that published the last state again
+	// because the event sources reported no change.
+	QuietTicks uint64 `json:"quiet_ticks,omitempty"`
+	// ReconcileDiffs counts the processes and sockets that full re-reads
+	// after quiet ticks found added or removed: what the events missed.
+	ReconcileDiffs uint64 `json:"reconcile_diffs,omitempty"`
+	// ClosedReported and ClosedDropped count the short connections
+	// published in Closed and those left out by the agent's cap.
+	ClosedReported uint64 `json:"closed_reported,omitempty"`
+	ClosedDropped  uint64 `json:"closed_dropped,omitempty"`
 }

@@ -51,6 +51,9 @@ type Config struct {
 	// ProcEventsOff, which event sources the agent uses besides polling
 	// /proc.
 	ProcEvents string
+	// ClosedMax is closed-connections-max: how many short connections
+	// (opened and closed between two ticks) one tick publishes at most.
+	ClosedMax int
 	// HostID is host-id; "" means /etc/machine-id, resolved by the caller.
 	HostID string
 	// LogLevel is log-level: trace, debug, info, warn or error.
@@ -190,6 +193,7 @@ func Default() Config {
 		TagExecTimeout:  5 * time.Second,
 		FullRescanEvery: 6,
 		ProcEvents:      ProcEventsAuto,
+		ClosedMax:       50000,
 		LogLevel:        "info",
 		PluginLimits:    DefaultPluginLimits(),
 		NATS: NATS{

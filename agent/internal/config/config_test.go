@@ -95,6 +95,7 @@ func TestLoadFull(t *testing.T) {
 		TagExecTimeout:   2500 * time.Millisecond,
 		RulesSet:         true,
 		FullRescanEvery:  12,
+		ClosedMax:        20000,
 		ProcEvents:       ProcEventsOff,
 		HostID:           "web-01",
 		LogLevel:         "debug",

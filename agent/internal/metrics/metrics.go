@@ -44,6 +44,15 @@ type Tick struct {
 	// Woken marks a tick woken by process events rather than the
 	// interval.
 	Woken bool
+	// Quiet marks a tick that published the last state again because
+	// the event sources reported no change.
+	Quiet bool
+	// Reconciled is how many processes and sockets a full re-read after
+	// quiet ticks found added or removed: changes the events missed.
+	Reconciled int
+	// Closed and ClosedDropped are the short connections the tick
+	// published and those its cap left out.
+	Closed, ClosedDropped int
 }
 
 // Publisher is the publisher's counters since the agent started.
@@ -71,6 +80,9 @@ type Collector struct {
 	sockets     prometheus.Gauge
 	ticks       prometheus.Counter
 	woken       prometheus.Counter
+	quiet       prometheus.Counter
+	reconciled  prometheus.Counter
+	closed      *prometheus.CounterVec
 	tables      *prometheus.CounterVec
 
 	mu      sync.Mutex
@@ -101,6 +113,12 @@ func New() *Collector {
 		sockets:     gauge("sockets", "Sockets in the last published state."),
 		ticks:       prometheus.NewCounter(prometheus.CounterOpts{Name: "proctag_ticks_total", Help: "Ticks run since the agent started."}),
 		woken:       prometheus.NewCounter(prometheus.CounterOpts{Name: "proctag_ticks_woken_total", Help: "Ticks woken by process events (fork, exec, exit, lost events) before the interval."}),
+		quiet: prometheus.NewCounter(prometheus.CounterOpts{Name: "proctag_ticks_quiet_total",
+			Help: "Ticks that published the last state again without reading /proc, because the event sources reported no change."}),
+		reconciled: prometheus.NewCounter(prometheus.CounterOpts{Name: "proctag_reconcile_differences_total",
+			Help: "Processes and sockets that a full re-read after quiet ticks found added or removed: changes the event sources missed (should stay 0)."}),
+		closed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "proctag_closed_connections_total",
+			Help: "Short TCP connections (opened and closed between two ticks), by outcome: published, or dropped by closed-connections-max."}, []string{"outcome"}),
 		tables: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "proctag_socket_tables_read_total",
 			Help: "Socket tables read (four per network namespace and tick), by source: sock_diag (netlink) or proc (/proc/PID/net text)."}, []string{"source"}),
 	}
@@ -152,6 +170,12 @@ func (c *Collector) ObserveTick(t Tick) {
 	if t.Woken {
 		c.woken.Inc()
 	}
+	if t.Quiet {
+		c.quiet.Inc()
+	}
+	c.reconciled.Add(float64(t.Reconciled))
+	c.closed.WithLabelValues("published").Add(float64(t.Closed))
+	c.closed.WithLabelValues("dropped").Add(float64(t.ClosedDropped))
 	c.tables.WithLabelValues("sock_diag").Add(float64(t.TablesSockDiag))
 	c.tables.WithLabelValues("proc").Add(float64(t.TablesProcNet))
 	c.mu.Lock()
@@ -168,7 +192,7 @@ func (c *Collector) ObservePublisher(p Publisher) {
 
 // collectors are the metric objects the Collector owns.
 func (c *Collector) collectors() []prometheus.Collector {
-	return []prometheus.Collector{c.stepSeconds, c.stepErrors, c.scanSeconds, c.tickSeconds, c.processes, c.seen, c.sockets, c.ticks, c.woken, c.tables}
+	return []prometheus.Collector{c.stepSeconds, c.stepErrors, c.scanSeconds, c.tickSeconds, c.processes, c.seen, c.sockets, c.ticks, c.woken, c.quiet, c.reconciled, c.closed, c.tables}
 }
 
 // Describe implements prometheus.Collector.

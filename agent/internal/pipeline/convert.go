@@ -29,12 +29,21 @@ func (p *Pipeline) ruleInputs(res *scan.Result, own map[int]tags.Entry) []rules.
 			HasArgv:     len(sp.Argv) > 0,
 			ProcessName: sp.ProcessName,
 			Cmdline:     sp.Cmdline,
-			Young:       young(res.Time, sp.StartTime, p.cfg.MinLifetime),
+			Young:       young(lastSeen(res.Time, sp), sp.StartTime, p.cfg.MinLifetime),
 			Tagged:      tagged,
 			Tags:        e.Tags,
 		}
 	}
 	return procs
+}
+
+// lastSeen is when process sp was last alive: when it exited, for a
+// process read early that is gone, else now.
+func lastSeen(now time.Time, sp *scan.Process) time.Time {
+	if !sp.Exited.IsZero() {
+		return sp.Exited
+	}
+	return now
 }
 
 // young is DeepFlow's min-lifetime test, in whole seconds as its code does
@@ -127,6 +136,9 @@ func (p *Pipeline) publishedProcess(sp *scan.Process, v rules.Verdict, out wasmh
 		NetNSID:     sp.NetNS,
 		ContainerID: sp.ContainerID,
 		MatchedRule: v.MatchedRule,
+	}
+	if !sp.Exited.IsZero() {
+		sn.Exited = sp.Exited.UnixMilli()
 	}
 	if plugged {
 		sn.Name = p.redact(out.Name)

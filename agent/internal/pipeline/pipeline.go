@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/proctag/proctag/agent/internal/conns"
 	"github.com/proctag/proctag/agent/internal/redact"
 	"github.com/proctag/proctag/agent/internal/rules"
 	"github.com/proctag/proctag/agent/internal/scan"
@@ -40,6 +41,11 @@ type Config struct {
 	Tags *tags.Runner
 	// Plugins is the wasm host; nil means no plugins.
 	Plugins *wasmhost.Host
+	// Conns are the short connections that socket events report; nil
+	// without such a source. Each tick takes those that closed since the
+	// last and publishes the ones of reported processes in
+	// Snapshot.Closed.
+	Conns *conns.Tracker
 	// Redactor removes secrets from published cmdlines; nil publishes
 	// them as they are.
 	Redactor *redact.Redactor
@@ -60,6 +66,10 @@ type Pipeline struct {
 	nowFunc func() time.Time
 	// forceFull is set by ForceFull until a scan succeeds.
 	forceFull bool
+	// snap is the last state Tick returned, waiting the processes and
+	// sockets it held back for min-lifetime (see Quiet).
+	snap    *snapshot.Snapshot
+	waiting int
 }
 
 // state is what the last tick saw, for Explain.
@@ -97,6 +107,15 @@ func New(cfg Config, logger hclog.Logger) (*Pipeline, error) {
 // owner, as after lost process events; a Tick whose scan fails leaves it
 // for the next.
 func (p *Pipeline) ForceFull() { p.forceFull = true }
+
+// UseConns makes each tick publish the short connections that tr reports,
+// as Config.Conns does.
+func (p *Pipeline) UseConns(tr *conns.Tracker) { p.cfg.Conns = tr }
+
+// Early is the reader that the process connector's fork and exec events
+// feed, so that a process that exits before the next tick is still
+// reported by it (see scan.Early).
+func (p *Pipeline) Early() *scan.Early { return p.scanner.Early() }
 
 // TickExtra is Tick out of the interval's rhythm, woken by process events:
 // it does not count toward full-rescan-every.
@@ -149,6 +168,8 @@ type Stats struct {
 	// TablesSockDiag and TablesProcNet are the socket tables this tick
 	// read over sock_diag and from /proc/PID/net text.
 	TablesSockDiag, TablesProcNet int
+	// Quiet is set for a tick that Quiet answered without reading.
+	Quiet bool
 }
 
 // Step returns the stat of step s and whether it ran.
@@ -230,9 +251,12 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 			continue
 		}
 		snap.Processes = append(snap.Processes, p.publishedProcess(sp, verdicts[i], out, plugged))
-		owners = append(owners, sockets.Owner{Key: sp.Key, StartTime: sp.StartTime, NetNS: sp.NetNS, UID: sp.UID})
+		if sp.Exited.IsZero() {
+			owners = append(owners, sockets.Owner{Key: sp.Key, StartTime: sp.StartTime, NetNS: sp.NetNS, UID: sp.UID})
+		}
 	}
 	tm.skip()
+	tables := p.nowFunc()
 	diag0, text0 := p.sockets.TableReads()
 	socks, err := p.sockets.Collect(ctx, res.Time, owners, res.Full)
 	diag1, text1 := p.sockets.TableReads()
@@ -243,12 +267,58 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 		return nil, st, fmt.Errorf("sockets: %w", err)
 	}
 	snap.Sockets = publishedSockets(socks)
+	if p.cfg.Conns != nil {
+		closed, dropped := p.cfg.Conns.Take(tables)
+		snap.Closed, snap.ClosedDropped = closedConnections(closed, snap.Processes), dropped
+	}
 	snap.Sort()
 	st.Reported = len(snap.Processes)
 	st.Sockets = len(snap.Sockets)
+	p.snap, p.waiting = snap, p.sockets.Young()+youngProcs(procs, verdicts)
+	for i := range snap.Processes {
+		if snap.Processes[i].Exited != 0 {
+			p.waiting++ // to be removed by the next tick
+		}
+	}
 	p.last = &state{res: res, procs: procs, verdicts: verdicts, plugins: outs}
 	st.Duration = p.nowFunc().Sub(start)
 	return snap, st, nil
+}
+
+// youngProcs counts the processes that min-lifetime alone keeps from being
+// reported.
+func youngProcs(procs []rules.Proc, verdicts []rules.Verdict) int {
+	n := 0
+	for i := range procs {
+		if procs[i].Young && procs[i].HasArgv && !verdicts[i].Reported {
+			n++
+		}
+	}
+	return n
+}
+
+// Last returns the state the last Tick or Quiet returned, nil before the
+// first.
+func (p *Pipeline) Last() *snapshot.Snapshot { return p.snap }
+
+// Quiet is the tick of an interval in which the event sources reported
+// nothing: no process forked, exec'd or exited and no TCP socket changed.
+// It returns the last state again, scan time now and no closed
+// connections, without reading /proc, and counts as a tick toward
+// full-rescan-every. It returns false, and does nothing, when the tick
+// must read after all: there is no last state, a full re-read is due (by
+// full-rescan-every or ForceFull), the last tick held processes or sockets
+// back for min-lifetime or published an exited process, or a tag command
+// runs (its output may change at any time).
+func (p *Pipeline) Quiet() (*snapshot.Snapshot, Stats, bool) {
+	if p.snap == nil || p.waiting > 0 || p.forceFull || p.cfg.Tags != nil || !p.scanner.Skip() {
+		return nil, Stats{}, false
+	}
+	snap := *p.snap
+	snap.Host.ScanTime = p.nowFunc()
+	snap.Closed, snap.ClosedDropped = nil, 0
+	p.snap = &snap
+	return &snap, Stats{Processes: len(p.last.res.Processes), Reported: len(snap.Processes), Sockets: len(snap.Sockets), Quiet: true}, true
 }
 
 // runTags runs the tag exec command and returns its per-pid entries and

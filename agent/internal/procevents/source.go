@@ -41,6 +41,11 @@ type Config struct {
 	// leader (thread creation, exit, comm); by default they are counted
 	// and dropped, since only processes are published.
 	Threads bool
+	// Notify, when set, is called by the reader goroutine with every
+	// event it delivers, as soon as it is read and before it joins a
+	// batch: the place to read a new process before it can exit. It must
+	// be quick, since the socket fills while it runs, and not keep ev.
+	Notify func(ev *Event)
 }
 
 // withDefaults returns c with its zero fields set to the defaults.
@@ -269,6 +274,9 @@ func (s *Source) handle(b []byte) bool {
 			continue
 		}
 		s.events.Add(1)
+		if s.cfg.Notify != nil {
+			s.cfg.Notify(&m.Event)
+		}
 		if !s.emit(m.Event) {
 			return false
 		}

@@ -40,13 +40,82 @@ func (l *loop) openEvents(ctx context.Context) *procevents.Source {
 	if l.cfg.ProcEvents == config.ProcEventsOff || !isProcfs(l.cfg.ProcRoot) {
 		return nil
 	}
-	src, err := procevents.Open(ctx, procevents.Config{Window: eventWindow})
+	src, err := procevents.Open(ctx, procevents.Config{Window: eventWindow, Notify: l.notify})
 	if err != nil {
 		// The start line said it opened: a failure now is news.
 		l.logger.Warn("process connector not opened, ticks poll /proc at the interval", "error", err)
 		return nil
 	}
 	return src
+}
+
+// notify runs in the process connector's reader goroutine for each event:
+// a new process (fork) or program (exec) is read at once, so that one that
+// exits before the next tick is still reported, and its exit time noted.
+func (l *loop) notify(ev *procevents.Event) {
+	e := l.early.Load()
+	if e == nil || !ev.Leader() {
+		return
+	}
+	switch ev.Kind {
+	case procevents.KindFork, procevents.KindExec:
+		e.Read(int(ev.TGID))
+	case procevents.KindExit:
+		e.Exit(int(ev.TGID), wallTime(ev.Time, time.Now()))
+	}
+}
+
+// wallTime converts a CLOCK_MONOTONIC reading, as events carry it, to the
+// wall clock, given now.
+func wallTime(mono time.Duration, now time.Time) time.Time {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return now.Add(-(time.Duration(ts.Nano()) - mono))
+}
+
+// tickPlan is how the loop runs one tick.
+type tickPlan struct {
+	// extra marks a tick woken by process events (Pipeline.TickExtra).
+	extra bool
+	// quiet: the event sources reported nothing since the last tick, so
+	// the last state may be published again (Pipeline.Quiet).
+	quiet bool
+	// reconcile: the last tick was quiet too, so if the pipeline turns
+	// this one into a full re-read, its differences from the last state
+	// are changes the events missed.
+	reconcile bool
+}
+
+// eventState follows the event sources between ticks, to tell when they
+// vouch that nothing changed: the process connector and the eBPF TCP
+// events must both run, neither may have lost events, and neither may
+// have reported anything.
+type eventState struct {
+	procs bool       // the process connector runs
+	tcp   *tcpSource // nil without eBPF
+	// saw is set when process events arrived since the last tick;
+	// lastQuiet when the last tick was quiet.
+	saw, lastQuiet bool
+}
+
+// next plans the coming tick; lost TCP events make it a full re-read.
+func (e *eventState) next(p *pipeline.Pipeline, extra bool) tickPlan {
+	plan := tickPlan{extra: extra}
+	if e.tcp == nil {
+		return plan
+	}
+	if e.tcp.newLoss() {
+		p.ForceFull()
+		return plan
+	}
+	plan.quiet = e.procs && !e.saw && !extra && !e.tcp.failed.Load() && e.tcp.conns.Activity() == 0
+	plan.reconcile = plan.quiet && e.lastQuiet
+	return plan
+}
+
+// ticked records how the last tick ran.
+func (e *eventState) ticked(quiet bool) {
+	e.saw, e.lastQuiet = false, quiet
 }
 
 // waker decides when process events wake the tick loop: its timer fires
@@ -89,16 +158,13 @@ func (w *waker) batch(b procevents.Batch, now time.Time, p *pipeline.Pipeline) {
 		p.ForceFull()
 		w.due[toStep(now)] = struct{}{}
 	}
-	var ts unix.Timespec
-	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	mono := time.Duration(ts.Nano())
 	for i := range b.Events {
 		ev := &b.Events[i]
 		switch {
 		case ev.Kind == procevents.KindExit && ev.Leader():
 			w.due[toStep(now)] = struct{}{}
 		case (ev.Kind == procevents.KindFork || ev.Kind == procevents.KindExec) && ev.Leader():
-			at := now.Add(-(mono - ev.Time))
+			at := wallTime(ev.Time, now)
 			if w.minLifetime > 0 {
 				at = at.Add(w.minLifetime + startSlack)
 			}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -17,6 +18,7 @@ import (
 	"github.com/proctag/proctag/agent/internal/natsembed"
 	"github.com/proctag/proctag/agent/internal/procevents"
 	"github.com/proctag/proctag/agent/internal/publish"
+	"github.com/proctag/proctag/agent/internal/scan"
 )
 
 // Options are what Run needs besides the config.
@@ -43,7 +45,8 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, logger hclog.Log
 		return ErrSyncDisabled
 	}
 	NoticeUnseen(cfg.ProcRoot, logger)
-	if err := startSources(ctx, cfg, ProbeSources, logger); err != nil {
+	probed, err := startSources(ctx, cfg, ProbeSources, logger)
+	if err != nil {
 		return err
 	}
 	url := cfg.NATS.URL
@@ -94,7 +97,8 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, logger hclog.Log
 		g.Go(func() error { return mc.Serve(gctx, cfg.MetricsListen, logger.Named("metrics")) })
 	}
 	g.Go(func() error { return pub.Run(gctx) })
-	l := &loop{cfg: cfg, opts: opts, logger: logger, pub: pub, metrics: mc, epoch: epoch, hostID: hostID}
+	l := &loop{cfg: cfg, opts: opts, logger: logger, pub: pub, metrics: mc, epoch: epoch, hostID: hostID,
+		ebpfProbed: available(probed, SourceEBPF)}
 	g.Go(func() error { return l.run(gctx, parts) })
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
@@ -155,6 +159,30 @@ type loop struct {
 	// pluginFaults is the plugin fault total of the last tick.
 	pluginFaults uint64
 	lastErr      string
+	// ebpfProbed is set when the start probe loaded the eBPF programs.
+	ebpfProbed bool
+	// early is the current pipeline's early reader, which the process
+	// connector's reader goroutine feeds.
+	early atomic.Pointer[scan.Early]
+	// counts are the event-driven totals that heartbeats carry.
+	quietTicks, reconciled, closedReported, closedDropped uint64
+	// warnedReconcile is set once a reconcile found a difference.
+	warnedReconcile bool
+}
+
+// eventsOn reports whether this run may use event sources at all.
+func (l *loop) eventsOn() bool {
+	return l.cfg.ProcEvents != config.ProcEventsOff && isProcfs(l.cfg.ProcRoot)
+}
+
+// available reports whether probe found source name available.
+func available(found []SourceStatus, name string) bool {
+	for _, s := range found {
+		if s.Name == name {
+			return s.Available
+		}
+	}
+	return false
 }
 
 func (l *loop) run(ctx context.Context, parts *Parts) error {
@@ -169,14 +197,21 @@ func (l *loop) run(ctx context.Context, parts *Parts) error {
 	defer ticker.Stop()
 	w := newWaker(l.cfg.MinLifetime)
 	defer w.timer.Stop()
+	tcp := openTCP(ctx, l)
+	if tcp != nil {
+		defer tcp.close()
+	}
+	l.use(parts, tcp)
 	var batches <-chan procevents.Batch
-	if src := l.openEvents(ctx); src != nil {
+	src := l.openEvents(ctx)
+	if src != nil {
 		defer src.Close()
 		batches = src.Events()
 	}
+	ev := eventState{procs: src != nil, tcp: tcp}
 	extra := false
 	for {
-		l.tick(ctx, parts, extra)
+		ev.ticked(l.tick(ctx, parts, ev.next(parts.Pipeline, extra)))
 		w.ticked(time.Now())
 		extra = false
 	wait:
@@ -184,7 +219,14 @@ func (l *loop) run(ctx context.Context, parts *Parts) error {
 		case <-ctx.Done():
 			return nil
 		case <-ticker.C:
-		case b := <-batches:
+		case b, ok := <-batches:
+			if !ok {
+				// The connector stopped (its error was logged): poll on.
+				batches, ev.procs = nil, false
+				l.logger.Warn("process connector stopped, ticks poll /proc at the interval", "error", src.Err())
+				goto wait
+			}
+			ev.saw = ev.saw || len(b.Events) > 0
 			w.batch(b, time.Now(), parts.Pipeline)
 			goto wait
 		case <-w.timer.C:
@@ -199,11 +241,21 @@ func (l *loop) run(ctx context.Context, parts *Parts) error {
 			wg.Wait()
 			parts.Close(ctx)
 			parts, l.cfg = next, cfg
+			l.use(parts, tcp)
+			ev.saw = true // the new pipeline has no state yet
 			stopPlugins = l.startPlugins(ctx, parts, &wg)
 			ticker.Reset(cfg.SyncInterval)
 			l.logger.Info("config reloaded", "file", cfg.File)
 		}
 	}
+}
+
+// use points the event sources at the pipeline of parts.
+func (l *loop) use(parts *Parts, tcp *tcpSource) {
+	if tcp != nil {
+		parts.Pipeline.UseConns(tcp.conns)
+	}
+	l.early.Store(parts.Pipeline.Early())
 }
 
 // startPlugins runs the plugin host's hot reload until the returned stop

@@ -11,6 +11,7 @@ import (
 	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/proctag/proctag/agent/internal/procevents"
 	"github.com/proctag/proctag/agent/internal/sockdiag"
+	"github.com/proctag/proctag/agent/internal/tcpevents"
 )
 
 // Event source names, as the start line and `proctag scan --sources` give
@@ -19,9 +20,9 @@ const (
 	SourceSockDiag      = "sock_diag"
 	SourceProcConnector = "process connector"
 	SourceEBPF          = "eBPF"
-	notBuiltIn          = "not built in"
 	sockDiagActive      = "active: socket tables over netlink, /proc/PID/net for a namespace it cannot enter"
-	procConnectorActive = "active: a fork, exec or exit wakes a tick within about a second (at most one a second), lost events force a full re-read"
+	procConnectorActive = "active: a fork or exec reads the process at once and wakes a tick within about a second (at most one a second), lost events force a full re-read"
+	ebpfActive          = "active: short TCP connections are published with their processes; with the process connector, a tick with no event publishes the last state without reading /proc"
 )
 
 // SourceStatus says whether this host allows one event source.
@@ -44,8 +45,8 @@ func (s SourceStatus) String() string {
 
 // ProbeSources opens each event source once in the agent's own namespaces
 // and closes it again: sock_diag with one dump of the TCP listeners, the
-// process connector with a subscription, whose acknowledgement ctx bounds.
-// eBPF is not built into this agent.
+// process connector with a subscription, whose acknowledgement ctx bounds,
+// and the eBPF TCP programs by loading and attaching them.
 func ProbeSources(ctx context.Context) []SourceStatus {
 	sd := SourceStatus{Name: SourceSockDiag}
 	if err := probeSockDiag(); err != nil {
@@ -60,7 +61,14 @@ func ProbeSources(ctx context.Context) []SourceStatus {
 		s.Close()
 		pc.Available = true
 	}
-	return []SourceStatus{sd, pc, {Name: SourceEBPF, Why: notBuiltIn}}
+	bpf := SourceStatus{Name: SourceEBPF}
+	if t, err := tcpevents.Open(tcpevents.Config{}); err != nil {
+		bpf.Why = err.Error()
+	} else {
+		t.Close()
+		bpf.Available = true
+	}
+	return []SourceStatus{sd, pc, bpf}
 }
 
 // probeSockDiag opens a sock_diag Conn in the agent's namespace and dumps
@@ -84,41 +92,54 @@ func isProcfs(dir string) bool {
 // startSources decides the event sources of a run from os-proc-events and
 // what probe reports, and logs the decision in one line: for each source
 // whether it is active and, if not, why. With os-proc-events: on it fails
-// when sock_diag or the process connector cannot be opened.
-func startSources(ctx context.Context, cfg *config.Config, probe func(context.Context) []SourceStatus, logger hclog.Logger) error {
+// when any source cannot be opened. It returns what probe found (nil with
+// os-proc-events: off).
+func startSources(ctx context.Context, cfg *config.Config, probe func(context.Context) []SourceStatus, logger hclog.Logger) ([]SourceStatus, error) {
 	mode := cfg.ProcEvents
 	if mode == config.ProcEventsOff {
 		logger.Info("event sources", "os_proc_events", mode,
 			logKey(SourceSockDiag), "off (os-proc-events: off): socket tables from /proc/PID/net",
 			logKey(SourceProcConnector), "off (os-proc-events: off): ticks poll /proc at the interval",
-			logKey(SourceEBPF), notBuiltIn)
-		return nil
+			logKey(SourceEBPF), "off (os-proc-events: off): short connections are not published")
+		return nil, nil
 	}
 	var why []string
 	args := []any{"os_proc_events", mode}
-	for _, s := range probe(ctx) {
+	found := probe(ctx)
+	for _, s := range found {
 		var say string
 		switch {
-		case s.Name == SourceEBPF:
-			say = notBuiltIn
 		case !s.Available:
-			say = "not available, polling /proc instead: " + s.Why
+			say = "not available, " + fallback[s.Name] + ": " + s.Why
 			why = append(why, s.Name+": "+s.Why)
 		case !isProcfs(cfg.ProcRoot):
 			say = "available, not used: os-proc-root " + cfg.ProcRoot + " is not a procfs mount"
-		case s.Name == SourceSockDiag:
-			say = sockDiagActive
 		default:
-			say = procConnectorActive
+			say = active[s.Name]
 		}
 		args = append(args, logKey(s.Name), say)
 	}
 	if mode == config.ProcEventsOn && len(why) > 0 {
-		return fmt.Errorf("%s: os-proc-events: on, but %s; set os-proc-events: auto to fall back to polling /proc where a source cannot be opened", cfg.File, strings.Join(why, "; "))
+		return nil, fmt.Errorf("%s: os-proc-events: on, but %s; set os-proc-events: auto to fall back to polling /proc where a source cannot be opened", cfg.File, strings.Join(why, "; "))
 	}
 	logger.Info("event sources", args...)
-	return nil
+	return found, nil
 }
+
+// active and fallback say, per source, what the agent does with it and
+// without it.
+var (
+	active = map[string]string{
+		SourceSockDiag:      sockDiagActive,
+		SourceProcConnector: procConnectorActive,
+		SourceEBPF:          ebpfActive,
+	}
+	fallback = map[string]string{
+		SourceSockDiag:      "socket tables from /proc/PID/net instead",
+		SourceProcConnector: "polling /proc at the interval instead",
+		SourceEBPF:          "short connections are not published and every tick reads /proc",
+	}
+)
 
 // logKey is a source's name as a log key: lower case, spaces as
 // underscores (sock_diag, process_connector, ebpf).

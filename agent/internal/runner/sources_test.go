@@ -19,7 +19,7 @@ import (
 func TestStartSources(t *testing.T) {
 	probed := ProbeSources(t.Context())
 	all := true
-	for _, s := range probed[:2] {
+	for _, s := range probed {
 		all = all && s.Available
 	}
 	run := func(mode, root string, probe func() []SourceStatus) (string, error) {
@@ -31,7 +31,7 @@ func TestStartSources(t *testing.T) {
 		if probe != nil {
 			p = func(context.Context) []SourceStatus { return probe() }
 		}
-		err := startSources(t.Context(), &cfg, p, logger)
+		_, err := startSources(t.Context(), &cfg, p, logger)
 		return buf.String(), err
 	}
 	t.Run("auto", func(t *testing.T) {
@@ -43,16 +43,9 @@ func TestStartSources(t *testing.T) {
 			t.Fatalf("want one INFO line, got:\n%s", out)
 		}
 		for _, s := range probed {
-			var want string
-			switch {
-			case s.Name == SourceEBPF:
-				want = `ebpf="not built in"`
-			case !s.Available:
-				want = "not available, polling /proc instead: "
-			case s.Name == SourceSockDiag:
-				want = sockDiagActive
-			default:
-				want = procConnectorActive
+			want := active[s.Name]
+			if !s.Available {
+				want = "not available, " + fallback[s.Name] + ": " + s.Why
 			}
 			if !strings.Contains(out, want) {
 				t.Errorf("%s: the line does not say %q:\n%s", s.Name, want, out)
@@ -82,7 +75,7 @@ func TestStartSources(t *testing.T) {
 	})
 	t.Run("on without the process connector", func(t *testing.T) {
 		_, err := run(config.ProcEventsOn, "/proc", func() []SourceStatus {
-			return []SourceStatus{{Name: SourceSockDiag, Available: true}, {Name: SourceProcConnector, Why: "open process connector: operation not permitted"}, {Name: SourceEBPF, Why: notBuiltIn}}
+			return []SourceStatus{{Name: SourceSockDiag, Available: true}, {Name: SourceProcConnector, Why: "open process connector: operation not permitted"}, {Name: SourceEBPF, Available: true}}
 		})
 		if err == nil {
 			t.Fatal("on started without the process connector")

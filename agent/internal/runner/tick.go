@@ -15,38 +15,64 @@ import (
 // pipeline's steps.
 const stepPublish = "publish"
 
-// tick runs one pipeline tick and hands the result to the publisher; an
-// error is logged once per distinct message and the loop goes on. The
-// tick's steps go to the metrics whether it failed or not. extra marks a
-// tick woken by process events (see Pipeline.TickExtra).
-func (l *loop) tick(ctx context.Context, parts *Parts, extra bool) {
+// tick runs one pipeline tick as plan says and hands the result to the
+// publisher; an error is logged once per distinct message and the loop
+// goes on. The tick's steps go to the metrics whether it failed or not.
+// It returns whether the tick was quiet (the last state again, see
+// Pipeline.Quiet).
+func (l *loop) tick(ctx context.Context, parts *Parts, plan tickPlan) (quiet bool) {
 	start := time.Now()
-	tick := parts.Pipeline.Tick
-	if extra {
-		tick = parts.Pipeline.TickExtra
+	var snap *snapshot.Snapshot
+	var st pipeline.Stats
+	var err error
+	if plan.quiet {
+		snap, st, quiet = parts.Pipeline.Quiet()
 	}
-	snap, st, err := tick(ctx)
+	var assumed *snapshot.Snapshot
+	if !quiet {
+		if plan.reconcile {
+			assumed = parts.Pipeline.Last()
+		}
+		tick := parts.Pipeline.Tick
+		if plan.extra {
+			tick = parts.Pipeline.TickExtra
+		}
+		snap, st, err = tick(ctx)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return
+			return false
 		}
 		l.metrics.ObserveSteps(metricSteps(st.Steps, false))
 		if msg := err.Error(); msg != l.lastErr {
 			l.logger.Error("tick failed", "error", err)
 			l.lastErr = msg
 		}
-		return
+		return false
 	}
 	l.lastErr = ""
 	l.ticks++
+	reconciled := 0
+	if assumed != nil {
+		reconciled = l.reconcile(assumed, snap)
+	}
+	if quiet {
+		l.quietTicks++
+	}
+	l.closedReported += uint64(len(snap.Closed))
+	l.closedDropped += uint64(snap.ClosedDropped)
 	scan, _ := st.Step(pipeline.StepScan)
 	stats := snapshot.Stats{
-		ScanMicros:    scan.Duration.Microseconds(),
-		Processes:     st.Reported,
-		Sockets:       st.Sockets,
-		ProcessesSeen: st.Processes,
-		Ticks:         l.ticks,
-		RSSBytes:      selfRSS(),
+		ScanMicros:     scan.Duration.Microseconds(),
+		Processes:      st.Reported,
+		Sockets:        st.Sockets,
+		ProcessesSeen:  st.Processes,
+		Ticks:          l.ticks,
+		RSSBytes:       selfRSS(),
+		QuietTicks:     l.quietTicks,
+		ReconcileDiffs: l.reconciled,
+		ClosedReported: l.closedReported,
+		ClosedDropped:  l.closedDropped,
 	}
 	var samples []metrics.PluginSample
 	if parts.Plugins != nil {
@@ -70,7 +96,8 @@ func (l *loop) tick(ctx context.Context, parts *Parts, extra bool) {
 		Steps:     metricSteps(st.Steps, pluginsOK),
 		Duration:  tickTime,
 		Processes: st.Reported, ProcessesSeen: st.Processes, Sockets: st.Sockets,
-		TablesSockDiag: st.TablesSockDiag, TablesProcNet: st.TablesProcNet, Woken: extra,
+		TablesSockDiag: st.TablesSockDiag, TablesProcNet: st.TablesProcNet, Woken: plan.extra,
+		Quiet: quiet, Reconciled: reconciled, Closed: len(snap.Closed), ClosedDropped: snap.ClosedDropped,
 	})
 	l.metrics.ObservePublisher(metrics.Publisher{
 		Bytes: stats.PublishedBytes, Messages: stats.PublishedMessages, Errors: stats.PublishErrors,
@@ -79,8 +106,26 @@ func (l *loop) tick(ctx context.Context, parts *Parts, extra bool) {
 	l.metrics.ObservePlugins(samples)
 	if l.logger.IsDebug() {
 		l.logger.Debug("tick", "processes", st.Reported, "sockets", st.Sockets, "scan", scan.Duration, "tick", tickTime, "full", st.FullRescan,
-			"woken", extra, "tables_sock_diag", st.TablesSockDiag, "tables_proc", st.TablesProcNet)
+			"woken", plan.extra, "quiet", quiet, "closed", len(snap.Closed), "tables_sock_diag", st.TablesSockDiag, "tables_proc", st.TablesProcNet)
 	}
+	return quiet
+}
+
+// reconcile compares the state that quiet ticks kept publishing with what
+// a full re-read found, counts the processes and sockets added or removed
+// (changes the event sources missed), logs the first time it finds any,
+// and returns the count. The re-read's state is what gets published.
+func (l *loop) reconcile(assumed, found *snapshot.Snapshot) int {
+	d := snapshot.Diff(assumed, found)
+	n := len(d.Added) + len(d.Removed) + len(d.SocketsAdded) + len(d.SocketsRemoved)
+	l.reconciled += uint64(n)
+	if n > 0 && !l.warnedReconcile {
+		l.warnedReconcile = true
+		l.logger.Warn("full re-read found changes the event sources did not report; the re-read state is published (logged once, counted in proctag_reconcile_differences_total)",
+			"processes_added", len(d.Added), "processes_removed", len(d.Removed),
+			"sockets_added", len(d.SocketsAdded), "sockets_removed", len(d.SocketsRemoved))
+	}
+	return n
 }
 
 // metricSteps maps the pipeline's step stats to the metrics'; pluginsOK

@@ -65,7 +65,7 @@ func TestTickMetrics(t *testing.T) {
 
 	const ticks = 3
 	for range ticks {
-		l.tick(t.Context(), parts, false)
+		l.tick(t.Context(), parts, tickPlan{})
 	}
 	if l.lastErr != "" {
 		t.Fatalf("tick failed: %s", l.lastErr)

@@ -55,6 +55,9 @@ type Process struct {
 	// last changed (the first scan is 1). Consumers cache their own work
 	// on (Key, Rev).
 	Rev uint64
+	// Exited is when the process exited, for a process Early read that
+	// was gone by the Scan; zero for a live process.
+	Exited time.Time
 }
 
 // Result is the outcome of one Scan. It is owned by the caller; the

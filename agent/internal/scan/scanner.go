@@ -66,6 +66,9 @@ type Scanner struct {
 	dirBuf  []byte
 	result  []*Process
 
+	// early reads new processes between scans (see Early).
+	early *Early
+
 	warned        [numKinds]bool
 	badStatWarned bool
 	refusedWarned [numRefused]bool
@@ -157,6 +160,7 @@ func New(cfg Config, logger hclog.Logger) (*Scanner, error) {
 		return nil, err
 	}
 	s.bootTime = boot
+	s.early = newEarly(cfg.Root, boot)
 	return s, nil
 }
 
@@ -190,6 +194,21 @@ func (s *Scanner) NextFull() { s.nextFull = true }
 // by process events): it does not count toward FullRescanEvery, so that
 // events do not make full re-reads more frequent.
 func (s *Scanner) NextExtra() { s.nextExtra = true }
+
+// Skip counts a scan that the caller did without reading /proc, because
+// event sources reported no change: it counts toward FullRescanEvery like
+// a regular Scan. It returns false, and counts nothing, when the next
+// Scan must read: the first one, one made full by NextFull, or the one
+// FullRescanEvery makes full.
+func (s *Scanner) Skip() bool {
+	every := s.cfg.FullRescanEvery
+	if s.scanNo == 0 || s.nextFull || every == 0 || (every > 0 && (s.regular+1)%uint64(every) == 0) {
+		return false
+	}
+	s.regular++
+	s.nextExtra = false
+	return true
+}
 
 // Scan reads every process once. It is not safe for concurrent calls.
 // Processes that vanish during the scan are left out; a cancelled ctx
@@ -275,6 +294,7 @@ func (s *Scanner) Scan(ctx context.Context) (*Result, error) {
 	for i, e := range s.c.prev {
 		res.Processes[i] = e.proc
 	}
+	s.addExited(rootfd, res)
 	s.warn(missing, badStat)
 	s.warnRefused(s.users.takeRefused())
 	return res, nil

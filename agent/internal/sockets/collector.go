@@ -109,6 +109,9 @@ type Collector struct {
 	// namespace in all), tabStats the net/tcp stats of owners whose
 	// ns/net is unreadable (see placeHidden); for tests and benchmarks.
 	walks, tableReads, diagReads, tabStats atomic.Uint64
+	// young is how many sockets the last Collect held back because
+	// they were first seen less than minLifetime ago.
+	young int
 	// unowned are the sockets seen in the tables with no known holder
 	// since the last full Collect (see rewalk).
 	unowned map[uint64]struct{}
@@ -225,6 +228,15 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 	clear(c.rows) // drop references to sockets the next walk may forget
 	c.collected = true
 	return out, nil
+}
+
+// Young returns how many sockets of known owners the last Collect held
+// back because they were first seen less than min-lifetime ago: a later
+// Collect reports them without anything else changing.
+func (c *Collector) Young() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.young
 }
 
 // plan lists the owners to walk in c.jobs (the new ones, or all when full),
@@ -397,11 +409,13 @@ func (c *Collector) report(now time.Time, starts map[int]time.Time) []Socket {
 		})
 	}
 	n, nzero := 0, 0
+	c.young = 0
 	for i := range c.groups {
 		for t := range 2 {
 			p := &c.groups[i].parts[t]
 			p.out = n
 			n += len(p.keys)
+			c.young += p.young
 		}
 		if c.groups[i].ns == 0 {
 			nzero = n

@@ -89,6 +89,8 @@ type part struct {
 	// them that earlier Collects did not see (see Collector.rewalk).
 	unowned int
 	fresh   []fresh
+	// young counts, once picked, the rows held back by min-lifetime.
+	young int
 }
 
 // tableRead is one socket table of a group as read in a Collect.
@@ -182,6 +184,7 @@ func (c *Collector) joinPart(r *reader, g *nsGroup, p *part, udp bool) {
 // namespace) goes to the one that claims its gen first.
 func (c *Collector) pick(p *part, now time.Time, starts map[int]time.Time) {
 	n := 0
+	p.young = 0
 	for _, k := range p.keys {
 		s := c.rows[k.row].sock
 		prev := s.gen.Swap(c.gen)
@@ -197,6 +200,8 @@ func (c *Collector) pick(p *part, now time.Time, starts map[int]time.Time) {
 		if now.Sub(s.first) >= c.minLifetime {
 			p.keys[n] = k
 			n++
+		} else {
+			p.young++
 		}
 	}
 	p.keys = p.keys[:n]

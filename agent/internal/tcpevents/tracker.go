@@ -33,6 +33,10 @@ const DefaultRingBufferBytes = 1 << 20
 // programs for lack of privilege (root, or CAP_BPF and CAP_PERFMON, are needed).
 var ErrNotPermitted = errors.New("not permitted to load BPF programs (needs root, or CAP_BPF and CAP_PERFMON)")
 
+// ErrBadRecord is wrapped by the error of a ring buffer record that does not decode; the
+// reader may go on.
+var ErrBadRecord = errors.New("tcp event record does not decode")
+
 // ErrClosed is returned by Read after Close.
 var ErrClosed = errors.New("tcp event tracker closed")
 
@@ -143,7 +147,10 @@ func (t *Tracker) ReadInto(ctx context.Context, e *Event) error {
 		err := t.rd.ReadInto(&t.rec)
 		switch {
 		case err == nil:
-			return t.dec.decode(t.rec.RawSample, e)
+			if err := t.dec.decode(t.rec.RawSample, e); err != nil {
+				return fmt.Errorf("%w: %w", ErrBadRecord, err)
+			}
+			return nil
 		case errors.Is(err, ringbuf.ErrClosed):
 			return ErrClosed
 		case errors.Is(err, ringbuf.ErrFlushed):

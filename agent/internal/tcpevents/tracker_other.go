@@ -17,6 +17,9 @@ type Config struct {
 // privilege; never here.
 var ErrNotPermitted = errors.New("not permitted to load BPF programs (needs root, or CAP_BPF and CAP_PERFMON)")
 
+// ErrBadRecord is wrapped by the error of a record that does not decode; never here.
+var ErrBadRecord = errors.New("tcp event record does not decode")
+
 // ErrClosed is returned by Read after Close.
 var ErrClosed = errors.New("tcp event tracker closed")
 

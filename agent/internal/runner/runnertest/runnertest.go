@@ -42,7 +42,7 @@ func Start(t *testing.T, path string, reload <-chan os.Signal) string {
 				return c, err
 			},
 			Ready: func(u string) { urls <- u },
-		}, hclog.NewNullLogger())
+		}, testLogger())
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -100,4 +100,13 @@ func Wait(t *testing.T, sub *natssub.Subscriber, host, what string, ok func(*sna
 			t.Fatalf("host %s: no state with %s within %s (last has %d processes)", host, what, Timeout, n)
 		}
 	}
+}
+
+// testLogger is a null logger, or one at debug level on stderr when
+// PROCTAG_TEST_LOG is set, to see what the agent of a failing test did.
+func testLogger() hclog.Logger {
+	if os.Getenv("PROCTAG_TEST_LOG") == "" {
+		return hclog.NewNullLogger()
+	}
+	return hclog.New(&hclog.LoggerOptions{Output: os.Stderr, Level: hclog.Debug})
 }

@@ -1,0 +1,235 @@
+package runner_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/proctag/proctag/agent/internal/runner"
+	"github.com/proctag/proctag/agent/internal/runner/runnertest"
+	"github.com/proctag/proctag/agent/snapshot"
+)
+
+// helperEnv selects what a re-executed test binary does instead of the
+// tests: see TestMain.
+const helperEnv = "PROCTAG_RUNNER_HELPER"
+
+// TestMain turns the test binary into a helper process when helperEnv is
+// set: "short" lives 100 ms; "accept" listens on 127.0.0.1, prints its
+// port and accepts until stdin closes, closing each connection when the
+// peer does; "dial PORT N" makes N connections of 20 ms each, one after
+// the other, and prints "done".
+func TestMain(m *testing.M) {
+	switch args := strings.Fields(os.Getenv(helperEnv)); {
+	case len(args) == 0:
+		os.Exit(m.Run())
+	case args[0] == "short":
+		time.Sleep(100 * time.Millisecond)
+	case args[0] == "accept":
+		acceptHelper()
+	case args[0] == "dial" && len(args) == 3:
+		n, _ := strconv.Atoi(args[2])
+		for range n {
+			c, err := net.Dial("tcp", "127.0.0.1:"+args[1])
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			time.Sleep(20 * time.Millisecond)
+			c.Close()
+		}
+		fmt.Println("done")
+	default:
+		fmt.Fprintln(os.Stderr, "unknown helper", args)
+		os.Exit(2)
+	}
+	os.Exit(0)
+}
+
+func acceptHelper() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println(ln.Addr().(*net.TCPAddr).Port)
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	}()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			os.Exit(1)
+		}
+		go func() {
+			_, _ = io.Copy(io.Discard, c)
+			c.Close()
+		}()
+	}
+}
+
+// helper starts the test binary as helper process args, with marker in
+// its argv for the rules, and returns it with its stdout.
+func helper(t *testing.T, marker, args string) (*exec.Cmd, *bufio.Reader, io.WriteCloser) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$", marker)
+	cmd.Env = append(os.Environ(), helperEnv+"="+args)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close(); _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd, bufio.NewReader(out), in
+}
+
+// needSources skips the test when this host does not open the named
+// event sources (not root, an old kernel): the machine kind CI runs on
+// opens them all.
+func needSources(t *testing.T, names ...string) {
+	t.Helper()
+	for _, s := range runner.ProbeSources(t.Context()) {
+		for _, n := range names {
+			if s.Name == n && !s.Available {
+				t.Skip(n + " does not open here: " + s.Why)
+			}
+		}
+	}
+}
+
+const shortConfig = `
+os-proc-sync-enabled: true
+os-proc-socket-sync-interval: 10
+os-proc-socket-min-lifetime: 0
+host-id: HOST
+nats:
+  embedded:
+    listen: 127.0.0.1:0
+os-proc-regex:
+  - match-type: cmdline
+    match-regex: .* proctag-(\w+)-marker$
+    rewrite-name: $1
+  - action: drop
+`
+
+// startShort runs the agent with shortConfig for host and follows it.
+func startShort(t *testing.T, host string) <-chan snapshot.Change {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "proctag.yaml")
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(shortConfig, "HOST", host)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sub := runnertest.Follow(t, runnertest.Start(t, path, nil), host)
+	runnertest.Wait(t, sub, host, "a first state", func(*snapshot.Snapshot) bool { return true })
+	return sub.Changes()
+}
+
+// TestShortLivedProcess starts a process that lives 100 ms, well inside
+// the 10 s interval: the process connector's exec event has it read at
+// once, and the tick its exit wakes publishes it with the name the rules
+// gave it and its exit time.
+func TestShortLivedProcess(t *testing.T) {
+	needSources(t, runner.SourceProcConnector)
+	changes := startShort(t, "short-process")
+	cmd, _, _ := helper(t, "proctag-brief-marker", "short")
+	pid := cmd.Process.Pid
+	deadline := time.After(runnertest.Timeout)
+	for {
+		select {
+		case c := <-changes:
+			if c.State == nil {
+				continue
+			}
+			for _, p := range c.State.Processes {
+				if p.PID == pid && p.Name == "brief" {
+					if p.Exited != 0 && p.Exited < p.StartTime {
+						t.Errorf("exited %d before its start %d", p.Exited, p.StartTime)
+					}
+					t.Logf("published as %q, exited=%d", p.Name, p.Exited)
+					return
+				}
+			}
+		case <-deadline:
+			t.Fatalf("the 100 ms process %d was never published", pid)
+		}
+	}
+}
+
+// TestShortConnections has one helper process accept and another dial
+// 200 loopback connections of 20 ms each, all opened and closed between
+// two ticks of a 10 s interval: each must be published in closed twice,
+// the client end with the dialler's pid and name, the server end with the
+// acceptor's, for at least 99 % of them.
+func TestShortConnections(t *testing.T) {
+	needSources(t, runner.SourceEBPF)
+	changes := startShort(t, "short-conns")
+	acc, accOut, _ := helper(t, "proctag-acceptor-marker", "accept")
+	line, err := accOut.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	dial, dialOut, _ := helper(t, "proctag-dialler-marker", fmt.Sprintf("dial %d %d", port, n))
+	if line, err := dialOut.ReadString('\n'); err != nil || line != "done\n" {
+		t.Fatalf("dialler: %q, %v", line, err)
+	}
+	// The ends seen, by the dialler's local port.
+	client := make(map[uint16]bool)
+	server := make(map[uint16]bool)
+	both := func() int {
+		k := 0
+		for p := range client {
+			if server[p] {
+				k++
+			}
+		}
+		return k
+	}
+	deadline := time.After(runnertest.Timeout)
+	for both() < n {
+		select {
+		case c := <-changes:
+			if c.State == nil {
+				continue
+			}
+			for _, e := range c.State.Closed {
+				switch {
+				case e.Role == "client" && e.PID == dial.Process.Pid && e.Name == "dialler" && int(e.RemotePort) == port:
+					client[e.LocalPort] = true
+				case e.Role == "server" && e.PID == acc.Process.Pid && e.Name == "acceptor" && int(e.LocalPort) == port:
+					server[e.RemotePort] = true
+				}
+				if e.Closed < e.Opened {
+					t.Errorf("connection %+v closed before it opened", e)
+				}
+			}
+		case <-deadline:
+			if got := both(); got*100 < 99*n {
+				t.Fatalf("%d of %d short connections published with both pids (client ends %d, server ends %d), want at least 99%%", got, n, len(client), len(server))
+			}
+			t.Logf("%d of %d short connections published with both pids", both(), n)
+			return
+		}
+	}
+	t.Logf("all %d short connections published with both pids", n)
+}
