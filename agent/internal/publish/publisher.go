@@ -90,9 +90,34 @@ func (p *Publisher) Submit(s *snapshot.Snapshot, st snapshot.Stats) {
 		return
 	}
 	p.mu.Lock()
+	if p.fresh && p.latest != nil && (len(p.latest.Closed) > 0 || p.latest.ClosedDropped > 0) {
+		s = carryClosed(p.latest, s)
+	}
 	p.latest, p.latestStats, p.fresh = s, st, true
 	p.mu.Unlock()
 	p.signal()
+}
+
+// maxCarriedClosed bounds the closed connections that states replaced
+// before they were published hand on to the next one.
+const maxCarriedClosed = 100_000
+
+// carryClosed returns next with the closed connections of prev, a state
+// that is replaced before it was published, in front of its own: they
+// happened, and no other message will say so. Beyond maxCarriedClosed the
+// oldest are counted in ClosedDropped. next is not modified: the result
+// is a shallow copy.
+func carryClosed(prev, next *snapshot.Snapshot) *snapshot.Snapshot {
+	cp := *next
+	closed := make([]snapshot.Connection, 0, len(prev.Closed)+len(next.Closed))
+	closed = append(append(closed, prev.Closed...), next.Closed...)
+	cp.ClosedDropped += prev.ClosedDropped
+	if over := len(closed) - maxCarriedClosed; over > 0 {
+		closed = closed[over:]
+		cp.ClosedDropped += over
+	}
+	cp.Closed = closed
+	return &cp
 }
 
 func (p *Publisher) signal() {

@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/proctag/proctag/agent/internal/runner"
 	"github.com/proctag/proctag/agent/internal/runner/runnertest"
 	"github.com/proctag/proctag/agent/snapshot"
@@ -26,7 +30,9 @@ const helperEnv = "PROCTAG_RUNNER_HELPER"
 // set: "short" lives 100 ms; "accept" listens on 127.0.0.1, prints its
 // port and accepts until stdin closes, closing each connection when the
 // peer does; "dial PORT N" makes N connections of 20 ms each, one after
-// the other, and prints "done".
+// the other, and prints "done"; "run CONFIG" runs the agent with the
+// config file CONFIG, logging JSON lines on stderr, prints its NATS URL
+// and stops when stdin closes.
 func TestMain(m *testing.M) {
 	switch args := strings.Fields(os.Getenv(helperEnv)); {
 	case len(args) == 0:
@@ -35,6 +41,8 @@ func TestMain(m *testing.M) {
 		time.Sleep(100 * time.Millisecond)
 	case args[0] == "accept":
 		acceptHelper()
+	case args[0] == "run" && len(args) == 2:
+		runHelper(args[1])
 	case args[0] == "dial" && len(args) == 3:
 		n, _ := strconv.Atoi(args[2])
 		for range n {
@@ -52,6 +60,25 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	os.Exit(0)
+}
+
+func runHelper(path string) {
+	cfg, _, err := config.Load(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	logger := hclog.New(&hclog.LoggerOptions{Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
+	err = runner.Run(ctx, cfg, runner.Options{Version: "test", Ready: func(url string) { fmt.Println(url) }}, logger)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 }
 
 func acceptHelper() {

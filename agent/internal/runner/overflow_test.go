@@ -1,0 +1,90 @@
+package runner
+
+import (
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/proctag/proctag/agent/internal/config"
+	"github.com/proctag/proctag/agent/internal/conns"
+	"github.com/proctag/proctag/agent/internal/metrics"
+	"github.com/proctag/proctag/agent/internal/publish"
+	"github.com/proctag/proctag/agent/internal/sockdiag/loopconn"
+	"github.com/proctag/proctag/agent/internal/tcpevents"
+)
+
+// TestRingOverflowReconciles loads the eBPF TCP events with a 4 KiB ring
+// that nobody reads, so that 1,000 loopback connections overflow it: the
+// tick after a quiet one must then not be quiet but a full re-read, and
+// its state must hold the 2,000 connected sockets the lost events would
+// have announced.
+func TestRingOverflowReconciles(t *testing.T) {
+	tr, err := tcpevents.Open(tcpevents.Config{RingBufferBytes: 4096})
+	if errors.Is(err, tcpevents.ErrNotPermitted) {
+		t.Skip("BPF programs are refused here: ", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	src := &tcpSource{t: tr, conns: conns.New(conns.Config{MaxClosed: 100}), logger: hclog.NewNullLogger()}
+
+	cfg := config.Default()
+	cfg.MinLifetime, cfg.HostID = 0, "overflow-host"
+	logger := hclog.NewNullLogger()
+	pub, err := publish.New(publish.Config{URL: "nats://127.0.0.1:1", HostID: cfg.HostID}, logger) // never run
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := Build(t.Context(), &cfg, logger, "test", pub.Epoch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { parts.Close(t.Context()) })
+	l := &loop{cfg: &cfg, logger: logger, pub: pub, metrics: metrics.New(), epoch: pub.Epoch(), hostID: cfg.HostID}
+	l.use(parts, src)
+	ev := eventState{procs: true, tcp: src}
+
+	if quiet := l.tick(t.Context(), parts, ev.next(parts.Pipeline, false)); quiet {
+		t.Fatal("the first tick was quiet")
+	}
+	ev.ticked(false)
+	if quiet := l.tick(t.Context(), parts, ev.next(parts.Pipeline, false)); !quiet {
+		t.Fatal("a tick with no event was not quiet")
+	}
+	ev.ticked(true)
+
+	pairs, err := loopconn.Open(1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pairs.Close() })
+	if tr.Lost() == 0 {
+		t.Fatal("1,000 connections did not overflow a 4 KiB ring")
+	}
+	plan := ev.next(parts.Pipeline, false)
+	if plan.quiet {
+		t.Fatal("the tick after lost events is planned quiet")
+	}
+	if quiet := l.tick(t.Context(), parts, plan); quiet {
+		t.Fatal("the tick after lost events was quiet")
+	}
+	if l.lastErr != "" {
+		t.Fatal(l.lastErr)
+	}
+	held := 0
+	for _, s := range parts.Pipeline.Last().Sockets {
+		if s.State == "ESTABLISHED" && (int(s.LocalPort) == pairs.Port || int(s.RemotePort) == pairs.Port) &&
+			len(s.PIDs) == 1 && s.PIDs[0] == os.Getpid() {
+			held++
+		}
+	}
+	if held != 2000 {
+		t.Errorf("the re-read state holds %d of the 2,000 connected sockets", held)
+	}
+	if ev.next(parts.Pipeline, false); src.newLoss() {
+		t.Error("the loss is reported again")
+	}
+}
