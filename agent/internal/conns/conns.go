@@ -43,8 +43,9 @@ type Conn struct {
 	Role string
 	// PID is the process that called connect() or accept().
 	PID int
-	// Opened is when the socket was established (or accepted), Closed
-	// when it closed; Closed is zero while it is open.
+	// Opened is when the socket was established (or accepted), zero when
+	// only its close was seen (AddClosed); Closed is when it closed, zero
+	// while it is open.
 	Opened, Closed time.Time
 }
 
@@ -141,6 +142,22 @@ func (t *Tracker) Add(e *tcpevents.Event) {
 		c.Closed = e.Time
 		t.closed = append(t.closed, c)
 	}
+}
+
+// AddClosed adds a connection known only from its close (sock_diag
+// destroy events): Opened is zero when unknown. It counts as activity.
+func (t *Tracker) AddClosed(c Conn) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.events++
+	t.stats.Events++
+	t.stats.Closed++
+	if len(t.closed) >= t.cfg.MaxClosed {
+		t.dropped++
+		t.stats.Dropped++
+		return
+	}
+	t.closed = append(t.closed, c)
 }
 
 // Take hands out the connections that opened and closed since the last

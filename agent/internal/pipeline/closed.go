@@ -24,10 +24,15 @@ func closedConnections(closed []conns.Conn, procs []snapshot.Process) []snapshot
 	out := make([]snapshot.Connection, 0, len(closed))
 	for i := range closed {
 		c := &closed[i]
-		opened := c.Opened.UnixMilli()
+		var opened int64
+		born := c.Closed.UnixMilli() // the latest its process can have started
+		if !c.Opened.IsZero() {
+			opened = c.Opened.UnixMilli()
+			born = opened
+		}
 		best := -1
 		for _, j := range byPID[c.PID] {
-			if st := procs[j].StartTime; st <= opened+startSlack && (best < 0 || st > procs[best].StartTime) {
+			if st := procs[j].StartTime; st <= born+startSlack && (best < 0 || st > procs[best].StartTime) {
 				best = j
 			}
 		}

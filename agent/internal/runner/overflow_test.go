@@ -44,7 +44,7 @@ func TestRingOverflowReconciles(t *testing.T) {
 	}
 	t.Cleanup(func() { parts.Close(t.Context()) })
 	l := &loop{cfg: &cfg, logger: logger, pub: pub, metrics: metrics.New(), epoch: pub.Epoch(), hostID: cfg.HostID}
-	l.use(parts, src)
+	l.use(parts, src.conns)
 	ev := eventState{procs: true, tcp: src}
 
 	if quiet := l.tick(t.Context(), parts, ev.next(parts.Pipeline, false)); quiet {

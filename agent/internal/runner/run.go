@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/proctag/proctag/agent/internal/config"
+	"github.com/proctag/proctag/agent/internal/conns"
 	"github.com/proctag/proctag/agent/internal/metrics"
 	"github.com/proctag/proctag/agent/internal/natsembed"
 	"github.com/proctag/proctag/agent/internal/procevents"
@@ -197,21 +198,30 @@ func (l *loop) run(ctx context.Context, parts *Parts) error {
 	defer ticker.Stop()
 	w := newWaker(l.cfg.MinLifetime)
 	defer w.timer.Stop()
+	var src *conns.Tracker
 	tcp := openTCP(ctx, l)
+	var ds *destroySource
 	if tcp != nil {
 		defer tcp.close()
+		src = tcp.conns
+	} else if ds = openDestroys(ctx, l, l.cfg.ClosedMax); ds != nil {
+		defer ds.close()
+		src = ds.conns
 	}
-	l.use(parts, tcp)
+	l.use(parts, src)
 	var batches <-chan procevents.Batch
-	src := l.openEvents(ctx)
-	if src != nil {
-		defer src.Close()
-		batches = src.Events()
+	pc := l.openEvents(ctx)
+	if pc != nil {
+		defer pc.Close()
+		batches = pc.Events()
 	}
-	ev := eventState{procs: src != nil, tcp: tcp}
+	ev := eventState{procs: pc != nil, tcp: tcp}
 	extra := false
 	for {
 		ev.ticked(l.tick(ctx, parts, ev.next(parts.Pipeline, extra)))
+		if ds != nil {
+			ds.update(parts.Pipeline.Last())
+		}
 		w.ticked(time.Now())
 		extra = false
 	wait:
@@ -223,7 +233,7 @@ func (l *loop) run(ctx context.Context, parts *Parts) error {
 			if !ok {
 				// The connector stopped (its error was logged): poll on.
 				batches, ev.procs = nil, false
-				l.logger.Warn("process connector stopped, ticks poll /proc at the interval", "error", src.Err())
+				l.logger.Warn("process connector stopped, ticks poll /proc at the interval", "error", pc.Err())
 				goto wait
 			}
 			ev.saw = ev.saw || len(b.Events) > 0
@@ -241,7 +251,7 @@ func (l *loop) run(ctx context.Context, parts *Parts) error {
 			wg.Wait()
 			parts.Close(ctx)
 			parts, l.cfg = next, cfg
-			l.use(parts, tcp)
+			l.use(parts, src)
 			ev.saw = true // the new pipeline has no state yet
 			stopPlugins = l.startPlugins(ctx, parts, &wg)
 			ticker.Reset(cfg.SyncInterval)
@@ -250,10 +260,11 @@ func (l *loop) run(ctx context.Context, parts *Parts) error {
 	}
 }
 
-// use points the event sources at the pipeline of parts.
-func (l *loop) use(parts *Parts, tcp *tcpSource) {
-	if tcp != nil {
-		parts.Pipeline.UseConns(tcp.conns)
+// use points the event sources at the pipeline of parts: src, the short
+// connections (nil without a source of them), and the early reader.
+func (l *loop) use(parts *Parts, src *conns.Tracker) {
+	if src != nil {
+		parts.Pipeline.UseConns(src)
 	}
 	l.early.Store(parts.Pipeline.Early())
 }

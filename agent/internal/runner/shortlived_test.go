@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -108,9 +109,19 @@ func acceptHelper() {
 // its argv for the rules, and returns it with its stdout.
 func helper(t *testing.T, marker, args string) (*exec.Cmd, *bufio.Reader, io.WriteCloser) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$", marker)
+	return helperAs(t, os.Args[0], nil, marker, args)
+}
+
+// helperAs is helper with the test binary at bin, run with cred (nil: the
+// test's own).
+func helperAs(t *testing.T, bin string, cred *syscall.Credential, marker, args string) (*exec.Cmd, *bufio.Reader, io.WriteCloser) {
+	t.Helper()
+	cmd := exec.Command(bin, "-test.run=^$", marker)
 	cmd.Env = append(os.Environ(), helperEnv+"="+args)
 	cmd.Stderr = os.Stderr
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -206,20 +217,7 @@ func TestShortLivedProcess(t *testing.T) {
 func TestShortConnections(t *testing.T) {
 	needSources(t, runner.SourceEBPF)
 	changes := startShort(t, "short-conns")
-	acc, accOut, _ := helper(t, "proctag-acceptor-marker", "accept")
-	line, err := accOut.ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	port, err := strconv.Atoi(strings.TrimSpace(line))
-	if err != nil {
-		t.Fatal(err)
-	}
-	const n = 200
-	dial, dialOut, _ := helper(t, "proctag-dialler-marker", fmt.Sprintf("dial %d %d", port, n))
-	if line, err := dialOut.ReadString('\n'); err != nil || line != "done\n" {
-		t.Fatalf("dialler: %q, %v", line, err)
-	}
+	acc, dial, port, n := shortConns(t, os.Args[0], nil, func(int, int) {})
 	// The ends seen, by the dialler's local port.
 	client := make(map[uint16]bool)
 	server := make(map[uint16]bool)
@@ -259,4 +257,28 @@ func TestShortConnections(t *testing.T) {
 		}
 	}
 	t.Logf("all %d short connections published with both pids", n)
+}
+
+// shortConns starts the test binary at bin, with cred, as an acceptor,
+// calls listening with its pid and port, then starts it as a dialler of
+// 200 connections of 20 ms each to it, and returns both once the dialler
+// is done, with the listener's port and the count.
+func shortConns(t *testing.T, bin string, cred *syscall.Credential, listening func(pid, port int)) (acc, dial *exec.Cmd, port, n int) {
+	t.Helper()
+	acc, accOut, _ := helperAs(t, bin, cred, "proctag-acceptor-marker", "accept")
+	line, err := accOut.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err = strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listening(acc.Process.Pid, port)
+	n = 200
+	dial, dialOut, _ := helperAs(t, bin, cred, "proctag-dialler-marker", fmt.Sprintf("dial %d %d", port, n))
+	if line, err := dialOut.ReadString('\n'); err != nil || line != "done\n" {
+		t.Fatalf("dialler: %q, %v", line, err)
+	}
+	return acc, dial, port, n
 }

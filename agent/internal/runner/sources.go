@@ -137,7 +137,7 @@ var (
 	fallback = map[string]string{
 		SourceSockDiag:      "socket tables from /proc/PID/net instead",
 		SourceProcConnector: "polling /proc at the interval instead",
-		SourceEBPF:          "short connections are not published and every tick reads /proc",
+		SourceEBPF:          "short connections are published by their server ends only (sock_diag destroy events, accepted by the listener's owner) and every tick reads /proc",
 	}
 )
 
