@@ -62,7 +62,7 @@ install: build
 	sed 's|/usr/local/bin/proctag|$(BINDIR)/proctag|' $(DEPLOY)/proctag.service > $(DESTDIR)$(UNITDIR)/proctag.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/proctag.service
 	install -m 0644 $(DEPLOY)/proctag.sysusers $(DESTDIR)$(SYSUSERSDIR)/proctag.conf
-	install -m 0644 $(DEPLOY)/tag-exec.conf $(DEPLOY)/proctag.yaml $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(DEPLOY)/tag-exec.conf $(DEPLOY)/ebpf.conf $(DEPLOY)/proctag.yaml $(DESTDIR)$(DOCDIR)/
 	@if [ -z "$(DESTDIR)" ] && ! id proctag >/dev/null 2>&1; then \
 		if command -v useradd >/dev/null 2>&1; then \
 			useradd --system --user-group --home-dir /var/lib/proctag --no-create-home \
@@ -129,7 +129,8 @@ soak: build plugins
 ## issues 4 and 5: 1s for the µs ones, 3x for the 10k/100k ones), and the targets of issues 3-5.
 ## The 10k/100k scans of bench/ run 3 times 5 ticks; the ratios use the median run. The ABI
 ## decoder also runs inside a wasm guest, under wazero's CLI built from the module cache.
-bench: plugins
+## Last, bench/cmd/realhost measures bin/proctag on this machine's real kernel (≈ 6 min).
+bench: plugins build
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem -benchtime 5x -count 3 -timeout 60m ./... | tee /tmp/proctag-bench.txt
 	$(GO) test -p 1 -run '^$$' -bench '^Benchmark(ReadTCP|ReadTCPProcfs|Evaluate|CallDeadline|SDKTemplate|ExportCall|LoopCheck|InstanceStart|Compile|ApplySteady|ApplyChanged|WasmProcess|WasmProcessBatch100)$$' \
 		-benchmem -benchtime 1s -timeout 30m ./agent/internal/sockets ./agent/internal/rules ./agent/internal/sandbox ./agent/internal/wasmhost ./sdk | tee -a /tmp/proctag-bench.txt
@@ -139,6 +140,7 @@ bench: plugins
 	$(GO) test -p 1 -run '^$$' -bench '^Benchmark(EncodeFull|DiffFull|WirePerTick|AssemblerDelta|AssemblerFull|PublishFull|PublishTick)$$' \
 		-benchmem -benchtime 3x -timeout 30m ./agent/snapshot ./agent/internal/publish | tee -a /tmp/proctag-bench.txt
 	cd bench && $(GO) run ./cmd/ratios < /tmp/proctag-bench.txt
+	cd bench && $(GO) run ./cmd/realhost -proctag $(CURDIR)/bin/proctag | tee -a /tmp/proctag-bench.txt
 
 clean:
 	rm -rf bin

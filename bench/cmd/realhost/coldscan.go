@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// coldScanTarget is the most proctag's cold scan may cost, as a share of
+// the procfs baseline's CPU.
+const coldScanTarget = 0.8
+
+// scanConfig makes `proctag scan` report every process, however young
+// (the holders may be younger than the default min-lifetime of 3 s).
+const scanConfig = "os-proc-socket-min-lifetime: 0\n"
+
+// coldScan runs `proctag scan --format json > /dev/null` and this
+// program's naive procfs mode h.opts.repeat times each, alternately, and
+// compares their median CPU and peak RSS.
+func (h *harness) coldScan(ctx context.Context) []row {
+	const what = "cold scan CPU (proctag / procfs)"
+	cfg := filepath.Join(h.dir, "scan.yaml")
+	if err := os.WriteFile(cfg, []byte(scanConfig), 0o644); err != nil {
+		return []row{errorRow(what, err)}
+	}
+	var pt, pf []usage
+	var counts string
+	for i := range h.opts.repeat {
+		h.logf("cold scan %d/%d", i+1, h.opts.repeat)
+		u, _, err := h.measure(ctx, true, h.opts.proctag, "scan", "--config", cfg, "--format", "json")
+		if err != nil {
+			return []row{errorRow(what, err)}
+		}
+		pt = append(pt, u)
+		u, out, err := h.measure(ctx, false, h.self, "-child-procfs")
+		if err != nil {
+			return []row{errorRow(what, err)}
+		}
+		pf = append(pf, u)
+		counts = strings.TrimSpace(out)
+	}
+	cpus := func(us []usage) (ds []time.Duration) {
+		for _, u := range us {
+			ds = append(ds, u.cpu)
+		}
+		return ds
+	}
+	rss := func(us []usage) (ns []int64) {
+		for _, u := range us {
+			ns = append(ns, u.maxRSSBytes)
+		}
+		return ns
+	}
+	tc, fc := median(cpus(pt)), median(cpus(pf))
+	tr, fr := medianInt64(rss(pt)), medianInt64(rss(pf))
+	return []row{{
+		what: what, value: seconds(tc), base: seconds(fc), ratio: ratio(tc.Seconds(), fc.Seconds()),
+		target: fmt.Sprintf("≤ %.1f×", coldScanTarget), verdict: check(tc.Seconds() <= coldScanTarget*fc.Seconds()),
+		note: fmt.Sprintf("median of %d; runs: proctag %s, procfs %s; procfs saw %s", len(pt), list(cpus(pt)), list(cpus(pf)), counts),
+	}, {
+		what: "cold scan peak RSS (proctag / procfs)", value: mib(tr), base: mib(fr), ratio: ratio(float64(tr), float64(fr)),
+		target: "-", verdict: info, note: "ru_maxrss, median",
+	}}
+}
+
+// measure runs name with args to completion under h.g and returns its
+// rusage and its stdout, or sends its stdout to /dev/null when discard.
+func (h *harness) measure(ctx context.Context, discard bool, name string, args ...string) (usage, string, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if discard {
+		null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		if err != nil {
+			return usage{}, "", err
+		}
+		defer null.Close()
+		cmd.Stdout = null
+	}
+	if err := h.g.start(cmd); err != nil {
+		return usage{}, "", err
+	}
+	err := cmd.Wait()
+	h.g.done(cmd.Process.Pid)
+	if err != nil {
+		return usage{}, "", fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, strings.TrimSpace(errOut.String()))
+	}
+	return usageOf(cmd.ProcessState), out.String(), nil
+}
+
+// list formats durations as "1.23 s, 1.30 s".
+func list(ds []time.Duration) string {
+	s := make([]string, len(ds))
+	for i, d := range ds {
+		s[i] = seconds(d)
+	}
+	return strings.Join(s, ", ")
+}

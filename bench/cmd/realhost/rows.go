@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Targets of the agent's measurements.
+const (
+	// idleTarget is the most the events mode may cost, as a share of
+	// polling's CPU.
+	idleTarget = 0.05
+	// attributionTarget is the least share (%) of churn connections whose
+	// both ends the events mode must attribute.
+	attributionTarget = 99.0
+	// latencyTarget is the most a new process's p99 latency may be.
+	latencyTarget = time.Second
+)
+
+// modeNote says which events mode an "on" session really used.
+func modeNote(s *session) string {
+	if s.fallback == "" {
+		return ""
+	}
+	return fmt.Sprintf("; on refused to start, auto used (%s)", s.fallback)
+}
+
+// sessionErr is the error that keeps part of s from having a figure.
+func sessionErr(s *session, part error) error {
+	if s.err != nil {
+		return fmt.Errorf("os-proc-events %s: %w", s.mode, s.err)
+	}
+	if part != nil {
+		return fmt.Errorf("os-proc-events %s: %w", s.used, part)
+	}
+	return nil
+}
+
+// idleRows compare the quiet host's CPU per minute and peak RSS.
+func idleRows(on, off *session) []row {
+	const what = "agent CPU/min, quiet host (events / polling)"
+	if err := sessionErr(on, on.idleErr); err != nil {
+		return []row{errorRow(what, err)}
+	}
+	if err := sessionErr(off, off.idleErr); err != nil {
+		return []row{errorRow(what, err)}
+	}
+	perMin := func(d time.Duration) string { return fmt.Sprintf("%.2f s/min", d.Seconds()) }
+	r := on.cpuPerMin.Seconds() / off.cpuPerMin.Seconds()
+	return []row{{
+		what: what, value: perMin(on.cpuPerMin), base: perMin(off.cpuPerMin),
+		ratio: percent(on.cpuPerMin.Seconds(), off.cpuPerMin.Seconds()), target: fmt.Sprintf("≤ %.0f %%", 100*idleTarget),
+		verdict: check(r <= idleTarget),
+		note: fmt.Sprintf("in the window: events (%s) %d states, host %d forks; polling %d states, host %d forks; first state %d procs, %d sockets%s",
+			on.used, on.states, on.forks, off.states, off.forks, on.procs, on.socks, modeNote(on)),
+	}, {
+		what: "agent peak RSS (events / polling)", value: mib(on.hwm), base: mib(off.hwm),
+		ratio: ratio(float64(on.hwm), float64(off.hwm)), target: "-", verdict: info, note: "VmHWM after the idle window",
+	}}
+}
+
+// churnRow compares the share of churn connections attributed on both
+// ends.
+func churnRow(on, off *session) row {
+	const what = "churn conns, both ends right (events / polling)"
+	if err := sessionErr(on, on.churnErr); err != nil {
+		return errorRow(what, err)
+	}
+	base, note := "-", ""
+	if err := sessionErr(off, off.churnErr); err != nil {
+		note = "; polling: " + err.Error()
+	} else {
+		base = fmt.Sprintf("%.1f %%", off.churn.share())
+		note = "; polling: " + off.churn.String()
+	}
+	a := on.churn
+	if a.dialErrors > 0 || a.changesDropped > 0 {
+		note += fmt.Sprintf("; events run: %d failed dials, %d states dropped by realhost", a.dialErrors, a.changesDropped)
+	}
+	r := "-"
+	if off.err == nil && off.churnErr == nil && off.churn.share() > 0 {
+		r = ratio(a.share(), off.churn.share())
+	}
+	return row{
+		what: what, value: fmt.Sprintf("%.1f %%", a.share()), base: base, ratio: r,
+		target: fmt.Sprintf("≥ %.0f %%", attributionTarget), verdict: check(a.made > 0 && a.share() >= attributionTarget),
+		note: "events: " + a.String() + note + modeNote(on),
+	}
+}
+
+// latencyRow gives the new process latency's p99 against the tick
+// interval, polling's worst case.
+func latencyRow(on *session, interval time.Duration) row {
+	const what = "new process latency p99 (events)"
+	if err := sessionErr(on, on.latErr); err != nil {
+		return errorRow(what, err)
+	}
+	ls := append([]time.Duration(nil), on.latencies...)
+	for range on.missing {
+		ls = append(ls, time.Duration(math.MaxInt64)) // never seen: last
+	}
+	if len(ls) == 0 {
+		return errorRow(what, fmt.Errorf("no probe started"))
+	}
+	p50, p99 := percentile(ls, 50), percentile(ls, 99)
+	show := func(d time.Duration) string {
+		if d == math.MaxInt64 {
+			return "not seen"
+		}
+		return seconds(d)
+	}
+	r := "-"
+	if p99 != math.MaxInt64 {
+		r = ratio(p99.Seconds(), interval.Seconds())
+	}
+	return row{
+		what: what, value: show(p99), base: fmt.Sprintf("%v interval", interval), ratio: r,
+		target: "≤ " + seconds(latencyTarget), verdict: check(p99 <= latencyTarget),
+		note: fmt.Sprintf("p50 %s; %d of %d probes seen%s", show(p50), len(on.latencies), len(ls), modeNote(on)),
+	}
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/proctag/proctag/agent/snapshot"
+)
+
+// firstStateTimeout bounds the agent's start: its cold scan, first
+// publish, and the resync this program may have to ask for.
+const firstStateTimeout = 2 * time.Minute
+
+// session is one run of the agent in one os-proc-events mode and what
+// was measured on it.
+type session struct {
+	// mode was asked for; used ran (auto when on refused to start, see
+	// fallback).
+	mode, used, fallback string
+	// procs and socks are the counts of the agent's first state.
+	procs, socks int
+	err          error
+
+	// cpuPerMin is utime+stime over the idle window per minute; hwm the
+	// agent's VmHWM after it; states the states received in the window
+	// (a tick that changed nothing sends a heartbeat, not a state);
+	// forks the host's forks in it (a quiet host has next to none).
+	cpuPerMin time.Duration
+	hwm       int64
+	states    int
+	forks     uint64
+	idleErr   error
+
+	churn    attribution
+	churnErr error
+
+	// latencies of the probes seen, missing the probes never seen.
+	latencies []time.Duration
+	missing   int
+	latErr    error
+}
+
+// startFollowed starts the agent in mode and follows it until its first
+// state arrives.
+func (h *harness) startFollowed(ctx context.Context, mode string) (*agent, *follower, *snapshot.Snapshot, error) {
+	a, err := startAgent(ctx, h.g, h.opts.proctag, h.dir, mode, h.opts.interval)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	f, err := follow(ctx, a.natsURL, hostID, a.exited)
+	if err != nil {
+		a.stop()
+		return nil, nil, nil, err
+	}
+	first, err := f.waitFor(ctx, firstStateTimeout, func(*snapshot.Snapshot) bool { return true })
+	if errors.Is(err, errAgentExited) {
+		err = a.exitError()
+	}
+	if err != nil {
+		f.close()
+		a.stop()
+		return nil, nil, nil, fmt.Errorf("first state: %w", err)
+	}
+	return a, f, first, nil
+}
+
+// runSession measures, on one agent in mode: the quiet host's CPU after the
+// warm-up, the new process latency when probe, then the churn.
+func (h *harness) runSession(ctx context.Context, mode string, probe bool) *session {
+	s := &session{mode: mode, used: mode}
+	h.logf("agent with os-proc-events: %s", mode)
+	a, f, first, err := h.startFollowed(ctx, mode)
+	if mode == "on" && errors.Is(err, errAgentExited) {
+		s.used, s.fallback = "auto", err.Error()
+		h.logf("os-proc-events: on refused to start, trying auto: %v", err)
+		a, f, first, err = h.startFollowed(ctx, "auto")
+	}
+	if err != nil {
+		s.err = err
+		return s
+	}
+	defer a.stop()
+	defer f.close()
+	s.procs, s.socks = len(first.Processes), len(first.Sockets)
+	h.logf("first state: %d processes, %d sockets; warm-up %v, idle %v", s.procs, s.socks, h.opts.warmup, h.opts.idle)
+
+	s.idleErr = h.idle(ctx, a, f, s)
+	if probe {
+		h.logf("latency: %d probes", h.opts.probes)
+		s.latencies, s.missing, s.latErr = h.latency(ctx, f)
+		if errors.Is(s.latErr, errAgentExited) {
+			s.latErr = a.exitError()
+		}
+	}
+	h.logf("churn: %v", h.opts.churn)
+	s.churn, s.churnErr = h.churn(ctx, f)
+	if err := a.alive(); err != nil && s.churnErr == nil {
+		s.churnErr = err
+	}
+	return s
+}
+
+// idle measures the agent's CPU over h.opts.idle after h.opts.warmup,
+// nothing else running but the quiet load and this program.
+func (h *harness) idle(ctx context.Context, a *agent, f *follower, s *session) error {
+	if err := sleepCtx(ctx, h.opts.warmup); err != nil {
+		return err
+	}
+	c0, err := readCPU(a.pid)
+	if err != nil {
+		return errors.Join(err, a.alive())
+	}
+	_, n0 := f.current()
+	forks0, err := readForks()
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	if err := sleepCtx(ctx, h.opts.idle); err != nil {
+		return err
+	}
+	c1, err := readCPU(a.pid)
+	if err != nil {
+		return errors.Join(err, a.alive())
+	}
+	_, n1 := f.current()
+	forks1, err := readForks()
+	if err != nil {
+		return err
+	}
+	s.cpuPerMin = time.Duration(float64(c1-c0) * float64(time.Minute) / float64(time.Since(t0)))
+	s.states, s.forks = n1-n0, forks1-forks0
+	if s.hwm, err = readHWM(a.pid); err != nil {
+		return err
+	}
+	return a.alive()
+}
+
+// sleepCtx waits d, the length of a measurement window, or until ctx is
+// done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
