@@ -43,6 +43,8 @@ type Conn struct {
 	Role string
 	// PID is the process that called connect() or accept().
 	PID int
+	// takes counts the Takes that did not find it in the tables.
+	takes int
 	// Opened is when the socket was established (or accepted), zero when
 	// only its close was seen (AddClosed); Closed is when it closed, zero
 	// while it is open.
@@ -65,6 +67,9 @@ type Stats struct {
 	Events uint64
 	// Opened and Closed count the connections tracked and closed.
 	Opened, Closed uint64
+	// Expired counts the open connections forgotten after KeepTakes
+	// Takes that did not find them in the tables.
+	Expired uint64
 	// Reported is the closed connections handed out by Take; Dropped those
 	// left out because MaxClosed were waiting.
 	Reported, Dropped uint64
@@ -139,7 +144,7 @@ func (t *Tracker) Add(e *tcpevents.Event) {
 			t.stats.Dropped++
 			return
 		}
-		c.Closed = e.Time
+		c.Closed, c.takes = e.Time, 0
 		t.closed = append(t.closed, c)
 	}
 }
@@ -160,20 +165,38 @@ func (t *Tracker) AddClosed(c Conn) {
 	t.closed = append(t.closed, c)
 }
 
+// KeepTakes is how many Takes keep an open connection that the tables
+// did not show (it was closing already, or its process is not reported)
+// before it is forgotten: a close after that is not published.
+const KeepTakes = 6
+
 // Take hands out the connections that opened and closed since the last
 // Take, in the order they closed, and how many of those the cap dropped.
 // It is called when a tick has read the socket tables, which it started
-// to read at tables: a connection open since before then was in them, so
-// its close will show as a removal; it is forgotten here. The open table
-// thus holds about one interval's connections. The slice is the caller's.
-func (t *Tracker) Take(tables time.Time) (closed []Conn, dropped int) {
+// to read at tables: a connection open since before then that seen
+// reports in the published sockets will show its close as a removal, so
+// it is forgotten here. One the tables did not show (already closing,
+// which the tables leave out, or not yet visible) is kept, for at most
+// KeepTakes Takes, so that its close is published. The slice is the
+// caller's.
+func (t *Tracker) Take(tables time.Time, seen func(*Conn) bool) (closed []Conn, dropped int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	closed, dropped = t.closed, t.dropped
 	t.closed, t.dropped, t.events = nil, 0, 0
 	for k, c := range t.open {
-		if c.Opened.Before(tables) {
+		if !c.Opened.Before(tables) {
+			continue
+		}
+		switch {
+		case seen(&c):
 			delete(t.open, k)
+		case c.takes >= KeepTakes:
+			delete(t.open, k)
+			t.stats.Expired++
+		default:
+			c.takes++
+			t.open[k] = c
 		}
 	}
 	t.stats.Reported += uint64(len(closed))

@@ -57,7 +57,7 @@ func TestTracker(t *testing.T) {
 			if got := tr.Activity(); got != uint64(len(tt.events)) {
 				t.Errorf("activity %d, want %d", got, len(tt.events))
 			}
-			closed, dropped := tr.Take(t0.Add(time.Duration(tt.tables) * time.Millisecond))
+			closed, dropped := tr.Take(t0.Add(time.Duration(tt.tables)*time.Millisecond), none)
 			var cookies []uint64
 			for _, c := range closed {
 				cookies = append(cookies, c.Cookie)
@@ -83,21 +83,37 @@ func TestTracker(t *testing.T) {
 	}
 }
 
+// none is a table that shows no connection.
+func none(*Conn) bool { return false }
+
 // TestTakeForgetsWhatTheTablesSaw checks the hand-over at a tick: a
-// connection open since before the tables were read was in them, so its
-// later close is not a short connection; one opened after is.
+// connection open since before the tables were read and shown in them is
+// forgotten, since its later close is a removal; one the tables did not
+// show (closing already) is published when it closes, unless KeepTakes
+// ticks passed; one opened after the read is published.
 func TestTakeForgetsWhatTheTablesSaw(t *testing.T) {
 	tr := New(Config{MaxClosed: 10})
-	tr.Add(ev(tcpevents.Connect, 1, 10, 1))
-	tr.Add(ev(tcpevents.Connect, 2, 10, 20))
-	if closed, _ := tr.Take(t0.Add(10 * time.Millisecond)); len(closed) != 0 {
+	tr.Add(ev(tcpevents.Connect, 1, 10, 1)) // shown in the tables
+	tr.Add(ev(tcpevents.Connect, 2, 10, 2)) // not shown: closing
+	tr.Add(ev(tcpevents.Connect, 3, 10, 3)) // not shown, closes too late
+	tr.Add(ev(tcpevents.Connect, 4, 10, 20))
+	shown := func(c *Conn) bool { return c.Cookie == 1 }
+	if closed, _ := tr.Take(t0.Add(10*time.Millisecond), shown); len(closed) != 0 {
 		t.Fatalf("closed %v before any close", closed)
 	}
-	tr.Add(ev(tcpevents.Close, 1, 0, 30))
-	tr.Add(ev(tcpevents.Close, 2, 0, 31))
-	closed, _ := tr.Take(t0.Add(40 * time.Millisecond))
-	if len(closed) != 1 || closed[0].Cookie != 2 || closed[0].Role != RoleClient {
-		t.Fatalf("closed %+v, want cookie 2 only", closed)
+	for _, c := range []uint64{1, 2, 4} {
+		tr.Add(ev(tcpevents.Close, c, 0, 30))
+	}
+	closed, _ := tr.Take(t0.Add(40*time.Millisecond), shown)
+	if len(closed) != 2 || closed[0].Cookie != 2 || closed[1].Cookie != 4 {
+		t.Fatalf("closed %+v, want cookies 2 and 4", closed)
+	}
+	for i := range KeepTakes {
+		tr.Take(t0.Add(time.Duration(50+i)*time.Millisecond), shown)
+	}
+	tr.Add(ev(tcpevents.Close, 3, 0, 100))
+	if closed, _ := tr.Take(t0.Add(time.Second), shown); len(closed) != 0 || tr.Stats().Expired != 1 {
+		t.Fatalf("closed %+v, expired %d: want the connection kept past KeepTakes forgotten", closed, tr.Stats().Expired)
 	}
 }
 
@@ -111,7 +127,7 @@ func TestAddClosed(t *testing.T) {
 	if tr.Activity() != 2 {
 		t.Errorf("activity %d", tr.Activity())
 	}
-	closed, dropped := tr.Take(t0)
+	closed, dropped := tr.Take(t0, none)
 	if len(closed) != 1 || closed[0] != c || dropped != 1 {
 		t.Errorf("closed %+v dropped %d", closed, dropped)
 	}

@@ -268,7 +268,7 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 	}
 	snap.Sockets = publishedSockets(socks)
 	if p.cfg.Conns != nil {
-		closed, dropped := p.cfg.Conns.Take(tables)
+		closed, dropped := p.cfg.Conns.Take(tables, func(c *conns.Conn) bool { return sockets.Holds(socks, c.NetNS, c.Proto, c.Local, c.Remote) })
 		snap.Closed, snap.ClosedDropped = closedConnections(closed, snap.Processes), dropped
 	}
 	snap.Sort()

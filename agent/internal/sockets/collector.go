@@ -434,6 +434,16 @@ func (c *Collector) report(now time.Time, starts map[int]time.Time) []Socket {
 	return out
 }
 
+// Holds reports whether socks, sorted as Collect returns them, has a
+// socket of namespace ns and protocol proto from local to remote: a
+// binary search, for the few connections an event source asks about.
+func Holds(socks []Socket, ns uint64, proto string, local, remote netip.AddrPort) bool {
+	_, found := slices.BinarySearchFunc(socks, Socket{NetNS: ns, Proto: proto, Local: local, Remote: remote}, func(s, t Socket) int {
+		return cmp.Or(cmp.Compare(s.NetNS, t.NetNS), cmp.Compare(s.Proto, t.Proto), s.Local.Compare(t.Local), s.Remote.Compare(t.Remote))
+	})
+	return found
+}
+
 // compareSockets orders Sockets of one NetNS as sortKey does.
 func compareSockets(a, b Socket) int {
 	return cmp.Or(cmp.Compare(a.Proto, b.Proto), a.Local.Compare(b.Local), a.Remote.Compare(b.Remote), cmp.Compare(a.Inode, b.Inode))
