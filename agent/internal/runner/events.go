@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"time"
 
@@ -59,6 +60,9 @@ func (l *loop) notify(ev *procevents.Event) {
 	}
 	switch ev.Kind {
 	case procevents.KindFork, procevents.KindExec:
+		if ev.Kind == procevents.KindFork && ev.ParentTGID == kthreadd {
+			return // a kernel thread
+		}
 		e.Read(int(ev.TGID))
 	case procevents.KindExit:
 		e.Exit(int(ev.TGID), wallTime(ev.Time, time.Now()))
@@ -120,21 +124,42 @@ func (e *eventState) ticked(quiet bool) {
 
 // waker decides when process events wake the tick loop: its timer fires
 // at the earliest wanted time, but no sooner than minGap after the last
-// tick.
+// tick. A wake is wanted only for what a tick would publish, so that a
+// host that forks all the time does not tick all the time: an exit of a
+// published process (or of any, with min-lifetime 0, since one read at
+// exec is published once with its exit), and a process that is still
+// alive once old enough.
 type waker struct {
 	minLifetime time.Duration
 	timer       *time.Timer
 	// last is when the last tick ended.
 	last time.Time
 	// due are the times a tick is wanted, in dueStep units since the
-	// epoch, rounded up.
-	due map[int64]struct{}
+	// epoch, rounded up, each with the pids that must still be alive then
+	// for the wake to be worth a tick; anyPID makes it unconditional.
+	due map[int64][]int32
+	// alive reports whether a process still exists; a field for tests.
+	alive func(pid int32) bool
 }
+
+// anyPID in due makes a wake unconditional.
+const anyPID int32 = 0
+
+// kthreadd is the parent of every kernel thread, which is never
+// published.
+const kthreadd = 2
 
 func newWaker(minLifetime time.Duration) *waker {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
-	return &waker{minLifetime: minLifetime, timer: t, due: make(map[int64]struct{})}
+	return &waker{minLifetime: minLifetime, timer: t, due: make(map[int64][]int32), alive: processAlive}
+}
+
+// processAlive reports whether pid exists (a zombie does): kill with no
+// signal fails with ESRCH for a pid that does not, and with EPERM for
+// another user's process.
+func processAlive(pid int32) bool {
+	return unix.Kill(int(pid), 0) != unix.ESRCH
 }
 
 // ticked forgets the wakes that the tick ending at now served and arms
@@ -149,29 +174,74 @@ func (w *waker) ticked(now time.Time) {
 	w.arm()
 }
 
-// batch records the wakes that batch b asks for, at now: one at once for
-// an exit or lost events (which also make the next tick full, through p),
-// one at the event's time plus min-lifetime for a new process (fork) or
-// program (exec).
-func (w *waker) batch(b procevents.Batch, now time.Time, p *pipeline.Pipeline) {
-	if b.Lost {
-		p.ForceFull()
-		w.due[toStep(now)] = struct{}{}
-	}
-	for i := range b.Events {
-		ev := &b.Events[i]
-		switch {
-		case ev.Kind == procevents.KindExit && ev.Leader():
-			w.due[toStep(now)] = struct{}{}
-		case (ev.Kind == procevents.KindFork || ev.Kind == procevents.KindExec) && ev.Leader():
-			at := wallTime(ev.Time, now)
-			if w.minLifetime > 0 {
-				at = at.Add(w.minLifetime + startSlack)
+// fire is called when the timer fired, at now: it reports whether a tick
+// is wanted, that is whether a wake due by now is unconditional or names
+// a process that is still alive. Either way the due wakes are used up and
+// the timer armed for the next.
+func (w *waker) fire(now time.Time) bool {
+	want := false
+	for d, pids := range w.due {
+		if fromStep(d).After(now) {
+			continue
+		}
+		delete(w.due, d)
+		for _, pid := range pids {
+			if want = want || pid == anyPID || w.alive(pid); want {
+				break
 			}
-			w.due[toStep(at)] = struct{}{}
 		}
 	}
 	w.arm()
+	return want
+}
+
+// batch records the wakes that batch b asks for, at now: one at once for
+// lost events (which also call forceFull, to make the next tick full) and for the
+// exit of a published process (or of any, with min-lifetime 0); for a new
+// process (fork, not of kthreadd) or program (exec), one when it is old
+// enough, if it still lives then (at once with min-lifetime 0).
+// published reports whether a pid is in the last published state.
+func (w *waker) batch(b procevents.Batch, now time.Time, forceFull func(), published func(pid int) bool) {
+	if b.Lost {
+		forceFull()
+		w.want(now, anyPID)
+	}
+	for i := range b.Events {
+		ev := &b.Events[i]
+		if !ev.Leader() {
+			continue
+		}
+		switch ev.Kind {
+		case procevents.KindExit:
+			if w.minLifetime == 0 || published(int(ev.TGID)) {
+				w.want(now, anyPID)
+			}
+		case procevents.KindFork, procevents.KindExec:
+			if ev.Kind == procevents.KindFork && ev.ParentTGID == kthreadd {
+				continue
+			}
+			at, pid := wallTime(ev.Time, now), anyPID
+			if w.minLifetime > 0 {
+				at, pid = at.Add(w.minLifetime+startSlack), ev.TGID
+			}
+			w.want(at, pid)
+		}
+	}
+	w.arm()
+}
+
+// want records a wake at t for pid (anyPID: unconditional).
+func (w *waker) want(t time.Time, pid int32) {
+	d := toStep(t)
+	pids := w.due[d]
+	if len(pids) > 0 && pids[0] == anyPID {
+		return // unconditional already
+	}
+	if pid == anyPID {
+		w.due[d] = append(pids[:0], anyPID)
+		return
+	}
+	w.due[d] = append(pids, pid)
 }
 
 // arm sets the timer to the earliest wake wanted, but no sooner than
@@ -181,19 +251,11 @@ func (w *waker) arm() {
 	if len(w.due) == 0 {
 		return
 	}
-	at := fromStep(slices.Min(keys(w.due)))
+	at := fromStep(slices.Min(slices.Collect(maps.Keys(w.due))))
 	if earliest := w.last.Add(minGap); at.Before(earliest) {
 		at = earliest
 	}
 	w.timer.Reset(time.Until(at))
-}
-
-func keys(m map[int64]struct{}) []int64 {
-	ks := make([]int64, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	return ks
 }
 
 // toStep is t in dueStep units since the epoch, rounded up.

@@ -1,11 +1,13 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"github.com/proctag/proctag/agent/internal/procevents"
 	"github.com/proctag/proctag/agent/internal/publish"
 	"github.com/proctag/proctag/agent/internal/scan"
+	"github.com/proctag/proctag/agent/snapshot"
 )
 
 // Options are what Run needs besides the config.
@@ -237,9 +240,12 @@ func (l *loop) run(ctx context.Context, parts *Parts) error {
 				goto wait
 			}
 			ev.saw = ev.saw || len(b.Events) > 0
-			w.batch(b, time.Now(), parts.Pipeline)
+			w.batch(b, time.Now(), parts.Pipeline.ForceFull, func(pid int) bool { return published(parts.Pipeline.Last(), pid) })
 			goto wait
 		case <-w.timer.C:
+			if !w.fire(time.Now()) {
+				goto wait
+			}
 			extra = true
 		case <-l.opts.Reload:
 			next, cfg, err := l.reload(ctx)
@@ -258,6 +264,15 @@ func (l *loop) run(ctx context.Context, parts *Parts) error {
 			l.logger.Info("config reloaded", "file", cfg.File)
 		}
 	}
+}
+
+// published reports whether pid is a process of s (sorted by pid).
+func published(s *snapshot.Snapshot, pid int) bool {
+	if s == nil {
+		return false
+	}
+	_, found := slices.BinarySearchFunc(s.Processes, pid, func(p snapshot.Process, pid int) int { return cmp.Compare(p.PID, pid) })
+	return found
 }
 
 // use points the event sources at the pipeline of parts: src, the short
