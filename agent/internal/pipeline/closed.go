@@ -10,17 +10,16 @@ import (
 const startSlack = 10
 
 // closedConnections names the process of each closed connection among
-// procs, the tick's reported processes: the one with the connection's pid
-// that started last before the connection opened. A connection of a
-// process that is not reported is left out, as its sockets are.
-func closedConnections(closed []conns.Conn, procs []snapshot.Process) []snapshot.Connection {
+// procs, the tick's reported processes, or else among before, the last
+// state's (a process that exited since, as a client often does after its
+// last connection): the one with the connection's pid that started last
+// before the connection opened. A connection of a process that is not
+// reported is left out, as its sockets are.
+func closedConnections(closed []conns.Conn, procs, before []snapshot.Process) []snapshot.Connection {
 	if len(closed) == 0 {
 		return nil
 	}
-	byPID := make(map[int][]int, len(procs))
-	for i := range procs {
-		byPID[procs[i].PID] = append(byPID[procs[i].PID], i)
-	}
+	now, prev := indexPIDs(procs), indexPIDs(before)
 	out := make([]snapshot.Connection, 0, len(closed))
 	for i := range closed {
 		c := &closed[i]
@@ -30,16 +29,13 @@ func closedConnections(closed []conns.Conn, procs []snapshot.Process) []snapshot
 			opened = c.Opened.UnixMilli()
 			born = opened
 		}
-		best := -1
-		for _, j := range byPID[c.PID] {
-			if st := procs[j].StartTime; st <= born+startSlack && (best < 0 || st > procs[best].StartTime) {
-				best = j
-			}
+		p := owner(procs, now[c.PID], born)
+		if p == nil {
+			p = owner(before, prev[c.PID], born)
 		}
-		if best < 0 {
+		if p == nil {
 			continue
 		}
-		p := &procs[best]
 		out = append(out, snapshot.Connection{
 			Proto:   c.Proto,
 			LocalIP: c.Local.Addr().String(), LocalPort: c.Local.Port(),
@@ -50,4 +46,25 @@ func closedConnections(closed []conns.Conn, procs []snapshot.Process) []snapshot
 		})
 	}
 	return out
+}
+
+// indexPIDs indexes procs by pid (a reused pid has several).
+func indexPIDs(procs []snapshot.Process) map[int][]int {
+	m := make(map[int][]int, len(procs))
+	for i := range procs {
+		m[procs[i].PID] = append(m[procs[i].PID], i)
+	}
+	return m
+}
+
+// owner returns, among the processes of procs at idx, the one that
+// started last no later than born (within startSlack), or nil.
+func owner(procs []snapshot.Process, idx []int, born int64) *snapshot.Process {
+	var best *snapshot.Process
+	for _, j := range idx {
+		if st := procs[j].StartTime; st <= born+startSlack && (best == nil || st > best.StartTime) {
+			best = &procs[j]
+		}
+	}
+	return best
 }

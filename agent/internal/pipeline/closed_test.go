@@ -12,8 +12,9 @@ import (
 // TestClosedConnections checks how a closed connection finds its process
 // among the reported ones: by pid, the one that started last before the
 // connection opened (a reused pid), within the 10 ms of /proc's start
-// times; by its close when the open is unknown; and not at all when the
-// pid is not reported.
+// times; by its close when the open is unknown; among the last state's
+// processes when it is not in this tick's (exited, or its pid reused
+// since); and not at all when no reported process had the pid then.
 func TestClosedConnections(t *testing.T) {
 	at := func(ms int64) time.Time { return time.UnixMilli(ms) }
 	procs := []snapshot.Process{
@@ -30,13 +31,15 @@ func TestClosedConnections(t *testing.T) {
 		{"before the reuse", conns.Conn{PID: 5, Opened: at(4000), Closed: at(4100)}, "old"},
 		{"after the reuse", conns.Conn{PID: 5, Opened: at(6000), Closed: at(6100)}, "reused"},
 		{"start within a tick", conns.Conn{PID: 7, Opened: at(3000), Closed: at(3001)}, "fresh"},
-		{"opened before its process", conns.Conn{PID: 7, Opened: at(2000), Closed: at(3100)}, ""},
+		{"opened before its process", conns.Conn{PID: 5, Opened: at(500), Closed: at(3100)}, ""},
+		{"opened before the pid was reused", conns.Conn{PID: 7, Opened: at(2000), Closed: at(3100)}, "before"},
 		{"open unknown", conns.Conn{PID: 5, Closed: at(5500)}, "reused"},
 		{"not reported", conns.Conn{PID: 9, Opened: at(6000), Closed: at(6100)}, ""},
+		{"exited since the last state", conns.Conn{PID: 11, Opened: at(6000), Closed: at(6100)}, "gone"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.c.Local, tt.c.Remote, tt.c.Proto, tt.c.Role = addr, addr, "tcp", conns.RoleServer
-			got := closedConnections([]conns.Conn{tt.c}, procs)
+			got := closedConnections([]conns.Conn{tt.c}, procs, []snapshot.Process{{PID: 11, StartTime: 900, Name: "gone"}, {PID: 7, StartTime: 1000, Name: "before"}})
 			switch {
 			case tt.wantName == "" && len(got) != 0:
 				t.Fatalf("published %+v", got)

@@ -269,7 +269,16 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 	snap.Sockets = publishedSockets(socks)
 	if p.cfg.Conns != nil {
 		closed, dropped := p.cfg.Conns.Take(tables, func(c *conns.Conn) bool { return sockets.Holds(socks, c.NetNS, c.Proto, c.Local, c.Remote) })
-		snap.Closed, snap.ClosedDropped = closedConnections(closed, snap.Processes), dropped
+		var before []snapshot.Process
+		if p.snap != nil {
+			before = p.snap.Processes
+		}
+		snap.Closed, snap.ClosedDropped = closedConnections(closed, snap.Processes, before), dropped
+		if p.logger.IsDebug() {
+			cs := p.cfg.Conns.Stats()
+			p.logger.Debug("short connections", "taken", len(closed), "published", len(snap.Closed), "dropped", dropped,
+				"events", cs.Events, "opened", cs.Opened, "closed", cs.Closed, "untracked", cs.Untracked, "expired", cs.Expired)
+		}
 	}
 	snap.Sort()
 	st.Reported = len(snap.Processes)

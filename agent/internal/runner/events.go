@@ -14,17 +14,18 @@ import (
 )
 
 // Process events wake the tick loop early: a new process is published
-// about a second after its fork or exec, once it is old enough
-// (os-proc-socket-min-lifetime), instead of at the next interval, and a
-// process that exits is removed as soon. Ticks woken so are at least
-// minGap apart and do not count toward full-rescan-every; a batch with
-// lost events makes the next tick a full re-read.
+// within a second of its fork or exec (eventWindow + minGap + the tick),
+// once it is old enough (os-proc-socket-min-lifetime), instead of at the
+// next interval, and a published process that exits is removed as soon.
+// Ticks woken so are at least minGap apart and do not count toward
+// full-rescan-every; a batch with lost events makes the next tick a full
+// re-read.
 const (
 	// minGap is the shortest time between two ticks woken by events.
-	minGap = time.Second
+	minGap = 500 * time.Millisecond
 	// eventWindow is how long the process connector gathers events
 	// before it hands them over as a batch.
-	eventWindow = 250 * time.Millisecond
+	eventWindow = 100 * time.Millisecond
 	// startSlack is added to start+min-lifetime: the scan knows a
 	// process's start to within the boot time's second.
 	startSlack = time.Second

@@ -21,7 +21,7 @@ const (
 	SourceProcConnector = "process connector"
 	SourceEBPF          = "eBPF"
 	sockDiagActive      = "active: socket tables over netlink, /proc/PID/net for a namespace it cannot enter"
-	procConnectorActive = "active: a fork or exec reads the process at once and wakes a tick within about a second (at most one a second), lost events force a full re-read"
+	procConnectorActive = "active: a fork or exec reads the process at once and wakes a tick within a second (at most two a second) when it would publish something, lost events force a full re-read"
 	ebpfActive          = "active: short TCP connections are published with their processes; with the process connector, a tick with no event publishes the last state without reading /proc"
 )
 

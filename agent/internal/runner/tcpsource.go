@@ -80,6 +80,9 @@ func (s *tcpSource) read(ctx context.Context) {
 func (s *tcpSource) newLoss() bool {
 	n := s.t.Lost()
 	lost := n != s.lost
+	if lost {
+		s.logger.Debug("eBPF TCP events lost, the next tick reads everything", "lost", n-s.lost, "lost_total", n)
+	}
 	s.lost = n
 	return lost
 }

@@ -69,6 +69,9 @@ type sightings struct {
 	// states counts the states seen, closed their Closed entries for
 	// this listener, dropped the ClosedDropped of every state.
 	states, closed, dropped int
+	// lastClosed is the first Closed entry of the last state, to count a
+	// list a heartbeat hands on once.
+	lastClosed *snapshot.Connection
 }
 
 // newSightings returns sightings for the listener on port lport of an
@@ -84,7 +87,13 @@ func (s *sightings) observe(_ time.Time, st *snapshot.Snapshot) {
 	scan := st.Host.ScanTime.UnixMilli()
 	// A Closed entry without times happened since the previous tick.
 	tick := span{scan - s.interval.Milliseconds(), scan}
-	for _, c := range st.Closed {
+	closed := st.Closed
+	if len(closed) > 0 && &closed[0] == s.lastClosed {
+		closed = nil // a heartbeat hands on the last delta's list
+	} else if len(closed) > 0 {
+		s.lastClosed = &closed[0]
+	}
+	for _, c := range closed {
 		k, ok := s.key(c.Role, c.LocalPort, c.RemotePort)
 		if !ok {
 			continue
@@ -149,6 +158,7 @@ func (s *sightings) match(conns []conn, serverPID int) attribution {
 	a := attribution{made: len(conns), states: s.states, closed: s.closed, closedDropped: s.dropped}
 	for _, c := range conns {
 		cl := s.seen(endKey{port: c.port}, c.pid, c.when)
+
 		sv := s.seen(endKey{server: true, port: c.port}, serverPID, c.when)
 		a.client += b2i(cl)
 		a.server += b2i(sv)

@@ -66,22 +66,31 @@ func follow(ctx context.Context, url, host string, agentExited <-chan struct{}) 
 	return f, nil
 }
 
-// loop hands each new state to the watchers until the subscriber stops.
+// loop hands each new state to the watchers until the subscriber stops;
+// a heartbeat hands on the same state with its newer scan time (a quiet
+// agent only sends those), without counting as a state.
 func (f *follower) loop() {
 	var epoch string
 	var seq uint64
 	for c := range f.sub.Changes() {
-		if c.State == nil || (c.Kind != snapshot.KindSnapshot && c.Kind != snapshot.KindDelta) {
+		if c.State == nil {
 			continue
 		}
-		if c.Epoch == epoch && c.Seq <= seq {
+		switch {
+		case c.Kind == snapshot.KindHeartbeat && c.Epoch == epoch && c.Seq == seq:
+		case c.Kind != snapshot.KindSnapshot && c.Kind != snapshot.KindDelta:
+			continue
+		case c.Epoch == epoch && c.Seq <= seq:
 			continue
 		}
+		fresh := c.Kind != snapshot.KindHeartbeat
 		epoch, seq = c.Epoch, c.Seq
 		at := time.Now()
 		f.mu.Lock()
 		f.last = c.State
-		f.states++
+		if fresh {
+			f.states++
+		}
 		for _, w := range f.watchers {
 			w(at, c.State)
 		}

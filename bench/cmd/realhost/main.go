@@ -132,7 +132,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	keep := false
+	keep := os.Getenv("REALHOST_KEEP") != ""
 	defer func() {
 		if !keep {
 			os.RemoveAll(dir)
