@@ -20,8 +20,9 @@ import (
 type childFlags struct {
 	// hold is -child-hold N: hold N loopback connections (2N sockets).
 	hold int
-	// procfs is -child-procfs: one naive procfs read of /proc.
-	procfs bool
+	// procfs is -child-procfs: one naive procfs read of /proc; minimal is
+	// -child-minimal: one raw read of the same (see minimal).
+	procfs, minimal bool
 	// server is -child-server: accept and close churn connections.
 	server bool
 	// client is -child-client RATE: dial RATE churn connections a second
@@ -48,6 +49,7 @@ func runChild(args []string) error {
 	fs := flag.NewFlagSet("realhost (child)", flag.ContinueOnError)
 	fs.IntVar(&cf.hold, "child-hold", 0, "hold this many loopback connections until stdin closes")
 	fs.BoolVar(&cf.procfs, "child-procfs", false, "one naive prometheus/procfs read of /proc")
+	fs.BoolVar(&cf.minimal, "child-minimal", false, "one minimal raw read of /proc")
 	fs.BoolVar(&cf.server, "child-server", false, "accept churn connections until stdin closes")
 	fs.IntVar(&cf.client, "child-client", 0, "dial this many churn connections a second until stdin closes")
 	fs.StringVar(&cf.addr, "child-addr", "", "the churn server's address, for -child-client")
@@ -58,8 +60,12 @@ func runChild(args []string) error {
 	switch {
 	case cf.hold > 0:
 		return holdConns(cf.hold)
-	case cf.procfs:
-		procs, socks, err := naive("/proc")
+	case cf.procfs, cf.minimal:
+		read := naive
+		if cf.minimal {
+			read = minimal
+		}
+		procs, socks, err := read("/proc")
 		if err != nil {
 			return err
 		}
