@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/proctag/proctag/agent/internal/fakeproc"
+	"github.com/proctag/proctag/agent/internal/bench/procfsnaive"
 )
 
 // TestTickAgreesWithNaive checks on a small generated host that the
@@ -24,7 +25,7 @@ func TestTickAgreesWithNaive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nprocs, nsocks, err := naive(dir)
+	nprocs, nsocks, err := procfsnaive.Read(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,20 +2,15 @@ package bench
 
 import (
 	"context"
-	"errors"
-	"io/fs"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/prometheus/procfs"
 	"golang.org/x/sys/unix"
 
 	"github.com/proctag/proctag/agent/internal/scan"
 	"github.com/proctag/proctag/agent/internal/sockets"
+	"github.com/proctag/proctag/agent/internal/bench/procfsnaive"
 )
 
 // tick is what the agent does per tick for processes and sockets: a scan,
@@ -148,100 +143,9 @@ func BenchmarkProcfsNaive(b *testing.B) {
 	var procs, socks int
 	for b.Loop() {
 		var err error
-		if procs, socks, err = naive(root); err != nil {
+		if procs, socks, err = procfsnaive.Read(root); err != nil {
 			b.Fatal(err)
 		}
 	}
 	report(b, cpu, procs, socks)
-}
-
-// naive reads every process with procfs, then each namespace's socket
-// tables through its first process, and counts the sockets that have an
-// owner.
-func naive(root string) (procs, socks int, err error) {
-	pfs, err := procfs.NewFS(root)
-	if err != nil {
-		return 0, 0, err
-	}
-	all, err := pfs.AllProcs()
-	if err != nil {
-		return 0, 0, err
-	}
-	owners := make(map[uint64][]int)
-	netns := make(map[uint32]int)
-	for _, p := range all {
-		if _, err := p.Stat(); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
-			return 0, 0, err
-		}
-		argv, err := p.CmdLine()
-		if err != nil {
-			return 0, 0, err
-		}
-		procs++
-		if len(argv) == 0 {
-			continue
-		}
-		targets, err := p.FileDescriptorTargets()
-		if err != nil {
-			return 0, 0, err
-		}
-		for _, t := range targets {
-			if s, ok := strings.CutPrefix(t, "socket:["); ok {
-				if ino, err := strconv.ParseUint(strings.TrimSuffix(s, "]"), 10, 64); err == nil {
-					owners[ino] = append(owners[ino], p.PID)
-				}
-			}
-		}
-		ns, err := p.Namespaces()
-		if err != nil {
-			return 0, 0, err
-		}
-		if n, ok := ns["net"]; ok {
-			if _, seen := netns[n.Inode]; !seen {
-				netns[n.Inode] = p.PID
-			}
-		}
-	}
-	for _, pid := range netns {
-		nfs, err := procfs.NewFS(filepath.Join(root, strconv.Itoa(pid)))
-		if err != nil {
-			return 0, 0, err
-		}
-		for _, read := range []func() ([]uint64, error){
-			func() ([]uint64, error) { t, err := nfs.NetTCP(); return tcpInodes(t), err },
-			func() ([]uint64, error) { t, err := nfs.NetTCP6(); return tcpInodes(t), err },
-			func() ([]uint64, error) { t, err := nfs.NetUDP(); return udpInodes(t), err },
-			func() ([]uint64, error) { t, err := nfs.NetUDP6(); return udpInodes(t), err },
-		} {
-			inodes, err := read()
-			if err != nil {
-				return 0, 0, err
-			}
-			for _, ino := range inodes {
-				if len(owners[ino]) > 0 {
-					socks++
-				}
-			}
-		}
-	}
-	return procs, socks, nil
-}
-
-func tcpInodes(t procfs.NetTCP) []uint64 {
-	out := make([]uint64, len(t))
-	for i, l := range t {
-		out[i] = l.Inode
-	}
-	return out
-}
-
-func udpInodes(t procfs.NetUDP) []uint64 {
-	out := make([]uint64, len(t))
-	for i, l := range t {
-		out[i] = l.Inode
-	}
-	return out
 }

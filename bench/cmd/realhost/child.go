@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/proctag/proctag/agent/internal/sockdiag/loopconn"
+	"github.com/proctag/proctag/agent/internal/bench/procfsnaive"
 )
 
 // childFlags are the hidden flags of this program's child modes; one run
@@ -61,7 +62,7 @@ func runChild(args []string) error {
 	case cf.hold > 0:
 		return holdConns(cf.hold)
 	case cf.procfs, cf.minimal:
-		read := naive
+		read := procfsnaive.Read
 		if cf.minimal {
 			read = minimal
 		}

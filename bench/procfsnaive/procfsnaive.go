@@ -1,4 +1,7 @@
-package main
+// Package procfsnaive is the baseline the benchmarks compare proctag's
+// scan with: the obvious use of github.com/prometheus/procfs for what the
+// agent reports.
+package procfsnaive
 
 import (
 	"errors"
@@ -10,16 +13,13 @@ import (
 	"github.com/prometheus/procfs"
 )
 
-// naive is bench's BenchmarkProcfsNaive baseline, the obvious use of
-// prometheus/procfs for what the agent reports: AllProcs, then per
-// process Stat, CmdLine, FileDescriptorTargets and Namespaces, then
-// NetTCP, NetTCP6, NetUDP and NetUDP6 once per network namespace (through
-// its first process), joined into inode -> pids. It returns the processes
-// read and the sockets that have an owner. (The benchmark's copy lives in
-// a _test file, which a command cannot import; unlike it, this one skips a
-// process that exits while it is read, and the namespace of one whose
-// ns/ is denied, as a real host has them.)
-func naive(root string) (procs, socks int, err error) {
+// Read does, under root: AllProcs, then per process Stat, CmdLine,
+// FileDescriptorTargets and Namespaces, then NetTCP, NetTCP6, NetUDP and
+// NetUDP6 once per network namespace (through its first process), joined
+// into inode -> pids. It returns the processes read and the sockets that
+// have an owner. A process that exits while it is read is skipped, and
+// the namespace of one whose ns/ is denied, as a real host has them.
+func Read(root string) (procs, socks int, err error) {
 	pfs, err := procfs.NewFS(root)
 	if err != nil {
 		return 0, 0, err
