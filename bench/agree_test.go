@@ -3,8 +3,8 @@ package bench
 import (
 	"testing"
 
-	"github.com/proctag/proctag/agent/internal/fakeproc"
 	"github.com/proctag/proctag/agent/internal/bench/procfsnaive"
+	"github.com/proctag/proctag/agent/internal/fakeproc"
 )
 
 // TestTickAgreesWithNaive checks on a small generated host that the

@@ -8,9 +8,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
+	"github.com/proctag/proctag/agent/internal/bench/procfsnaive"
 	"github.com/proctag/proctag/agent/internal/scan"
 	"github.com/proctag/proctag/agent/internal/sockets"
-	"github.com/proctag/proctag/agent/internal/bench/procfsnaive"
 )
 
 // tick is what the agent does per tick for processes and sockets: a scan,

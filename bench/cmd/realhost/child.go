@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/proctag/proctag/agent/internal/sockdiag/loopconn"
 	"github.com/proctag/proctag/agent/internal/bench/procfsnaive"
+	"github.com/proctag/proctag/agent/internal/sockdiag/loopconn"
 )
 
 // childFlags are the hidden flags of this program's child modes; one run
