@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -48,35 +47,14 @@ func TestAutoAsNobody(t *testing.T) {
 	if err := os.WriteFile(path, []byte(strings.ReplaceAll(shortConfig, "HOST", "nobody-host")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"=run "+path, "HOME="+dir)
 	nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: nobody}
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
+	cmd, out, in := helperAs(t, bin, nobody, &stderr, "proctag-agent", "run "+path, "HOME="+dir)
+	url, err := out.ReadString('\n')
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("agent as nobody ended before it was ready: %v\n%s", err, stderr.String())
 	}
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	var url []byte
-	for b := make([]byte, 1); ; {
-		if _, err := out.Read(b); err != nil {
-			t.Fatalf("agent as nobody ended before it was ready: %v\n%s", err, stderr.String())
-		}
-		if b[0] == '\n' {
-			break
-		}
-		url = append(url, b[0])
-	}
-	sub := runnertest.Follow(t, string(url), "nobody-host")
+	sub := runnertest.Follow(t, strings.TrimSpace(url), "nobody-host")
 	runnertest.Wait(t, sub, "nobody-host", "a first state", func(*snapshot.Snapshot) bool { return true })
 	// Without eBPF a short connection is tied to its listener's owner,
 	// which must be known first.

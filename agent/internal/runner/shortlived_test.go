@@ -110,16 +110,16 @@ func acceptHelper() {
 // its argv for the rules, and returns it with its stdout.
 func helper(t *testing.T, marker, args string) (*exec.Cmd, *bufio.Reader, io.WriteCloser) {
 	t.Helper()
-	return helperAs(t, os.Args[0], nil, marker, args)
+	return helperAs(t, os.Args[0], nil, os.Stderr, marker, args)
 }
 
 // helperAs is helper with the test binary at bin, run with cred (nil: the
-// test's own).
-func helperAs(t *testing.T, bin string, cred *syscall.Credential, marker, args string) (*exec.Cmd, *bufio.Reader, io.WriteCloser) {
+// test's own), its stderr to stderr and env added to its environment.
+func helperAs(t *testing.T, bin string, cred *syscall.Credential, stderr io.Writer, marker, args string, env ...string) (*exec.Cmd, *bufio.Reader, io.WriteCloser) {
 	t.Helper()
 	cmd := exec.Command(bin, "-test.run=^$", marker)
-	cmd.Env = append(os.Environ(), helperEnv+"="+args)
-	cmd.Stderr = os.Stderr
+	cmd.Env = append(append(os.Environ(), helperEnv+"="+args), env...)
+	cmd.Stderr = stderr
 	if cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	}
@@ -283,7 +283,7 @@ func liveEnds(s *snapshot.Snapshot, port, dialler, acceptor int, client, server 
 // is done, with the listener's port and the count.
 func shortConns(t *testing.T, bin string, cred *syscall.Credential, listening func(pid, port int)) (acc, dial *exec.Cmd, port, n int) {
 	t.Helper()
-	acc, accOut, _ := helperAs(t, bin, cred, "proctag-acceptor-marker", "accept")
+	acc, accOut, _ := helperAs(t, bin, cred, os.Stderr, "proctag-acceptor-marker", "accept")
 	line, err := accOut.ReadString('\n')
 	if err != nil {
 		t.Fatal(err)
@@ -294,7 +294,7 @@ func shortConns(t *testing.T, bin string, cred *syscall.Credential, listening fu
 	}
 	listening(acc.Process.Pid, port)
 	n = 200
-	dial, dialOut, _ := helperAs(t, bin, cred, "proctag-dialler-marker", fmt.Sprintf("dial %d %d", port, n))
+	dial, dialOut, _ := helperAs(t, bin, cred, os.Stderr, "proctag-dialler-marker", fmt.Sprintf("dial %d %d", port, n))
 	if line, err := dialOut.ReadString('\n'); err != nil || line != "done\n" {
 		t.Fatalf("dialler: %q, %v", line, err)
 	}

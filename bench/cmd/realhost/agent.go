@@ -37,10 +37,10 @@ type agent struct {
 }
 
 // agentConfig is the YAML config of a measured agent.
-func agentConfig(mode string, interval time.Duration, natsListen string) string {
+func agentConfig(mode string, interval, minLifetime time.Duration, natsListen string) string {
 	return fmt.Sprintf(`os-proc-sync-enabled: true
 os-proc-socket-sync-interval: %d
-os-proc-socket-min-lifetime: 0
+os-proc-socket-min-lifetime: %d
 os-proc-events: %s
 full-rescan-every: 6
 host-id: %s
@@ -49,21 +49,22 @@ metrics-listen: ""
 nats:
   embedded:
     listen: %q
-`, int(interval.Seconds()), mode, hostID, natsListen)
+`, int(interval.Seconds()), int(minLifetime.Seconds()), mode, hostID, natsListen)
 }
 
 // startAgent runs `bin run` with os-proc-events mode under g, its config
 // and log in dir, and waits until its NATS server accepts connections.
-func startAgent(ctx context.Context, g *groups, bin, dir, mode string, interval time.Duration) (*agent, error) {
+func startAgent(ctx context.Context, g *groups, bin, dir, mode string, interval, minLifetime time.Duration) (*agent, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	cfg := filepath.Join(dir, "agent-"+mode+".yaml")
-	if err := os.WriteFile(cfg, []byte(agentConfig(mode, interval, addr)), 0o644); err != nil {
+	name := fmt.Sprintf("agent-%s-min%d", mode, int(minLifetime.Seconds()))
+	cfg := filepath.Join(dir, name+".yaml")
+	if err := os.WriteFile(cfg, []byte(agentConfig(mode, interval, minLifetime, addr)), 0o644); err != nil {
 		return nil, err
 	}
-	a := &agent{mode: mode, natsURL: "nats://" + addr, logPath: filepath.Join(dir, "agent-"+mode+".log"), exited: make(chan struct{})}
+	a := &agent{mode: mode, natsURL: "nats://" + addr, logPath: filepath.Join(dir, name+".log"), exited: make(chan struct{})}
 	logf, err := os.Create(a.logPath)
 	if err != nil {
 		return nil, err

@@ -30,6 +30,9 @@ type options struct {
 	interval time.Duration
 	// warmup, idle and churn are the measurement windows.
 	warmup, idle, churn time.Duration
+	// idleMinLifetime is the agents' os-proc-socket-min-lifetime in the
+	// idle window (the others run with 0).
+	idleMinLifetime time.Duration
 	// churnRate and outboundRate are the clients' connections a second,
 	// each held linger.
 	churnRate, outboundRate int
@@ -60,6 +63,7 @@ func main() {
 	fs.DurationVar(&o.interval, "interval", 10*time.Second, "the agent's os-proc-socket-sync-interval (whole seconds)")
 	fs.DurationVar(&o.warmup, "warmup", 15*time.Second, "time after the agent's first state before the idle window")
 	fs.DurationVar(&o.idle, "idle", 2*time.Minute, "idle window for the agent's CPU per minute")
+	fs.DurationVar(&o.idleMinLifetime, "idle-min-lifetime", 3*time.Second, "the agent's os-proc-socket-min-lifetime (whole seconds) in the idle window; the latency and churn agents run with 0")
 	fs.DurationVar(&o.churn, "churn", 30*time.Second, "how long the churn clients dial")
 	fs.IntVar(&o.churnRate, "churn-rate", 1000, "short connections a second from the churn client")
 	fs.IntVar(&o.outboundRate, "outbound-rate", 100, "connections a second from the outbound client")
@@ -159,9 +163,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 
 	fmt.Fprintf(out, "realhost: %s; %s\n", version(bin), machine())
 	fmt.Fprintf(out, "load: %d holder processes × %d ESTABLISHED loopback sockets = %d (+%d listeners), present throughout; "+
-		"churn %d+%d conns/s held %v for %v, with the load; agent interval %v, min-lifetime 0; idle window %v after %v warm-up\n",
+		"churn %d+%d conns/s held %v for %v, with the load; agent interval %v; idle window %v after %v warm-up with min-lifetime %v, latency and churn with min-lifetime 0\n",
 		o.holders, o.socketsPerHolder, o.holders*(o.socketsPerHolder/2)*2, o.holders,
-		o.churnRate, o.outboundRate, o.linger, o.churn, o.interval, o.idle, o.warmup)
+		o.churnRate, o.outboundRate, o.linger, o.churn, o.interval, o.idle, o.warmup, o.idleMinLifetime)
 	if err := writeTable(out, rows); err != nil {
 		return err
 	}

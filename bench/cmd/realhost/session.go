@@ -42,10 +42,10 @@ type session struct {
 	latErr    error
 }
 
-// startFollowed starts the agent in mode and follows it until its first
-// state arrives.
-func (h *harness) startFollowed(ctx context.Context, mode string) (*agent, *follower, *snapshot.Snapshot, error) {
-	a, err := startAgent(ctx, h.g, h.opts.proctag, h.dir, mode, h.opts.interval)
+// startFollowed starts the agent in mode with os-proc-socket-min-lifetime
+// minLifetime and follows it until its first state arrives.
+func (h *harness) startFollowed(ctx context.Context, mode string, minLifetime time.Duration) (*agent, *follower, *snapshot.Snapshot, error) {
+	a, err := startAgent(ctx, h.g, h.opts.proctag, h.dir, mode, h.opts.interval, minLifetime)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -66,27 +66,41 @@ func (h *harness) startFollowed(ctx context.Context, mode string) (*agent, *foll
 	return a, f, first, nil
 }
 
-// runSession measures, on one agent in mode: the quiet host's CPU after the
-// warm-up, the new process latency when probe, then the churn.
+// runSession measures, in mode: the quiet host's CPU after the warm-up,
+// on an agent with the idle min-lifetime (DeepFlow's default, so that the
+// host's own short-lived processes do not count as news); then, on an
+// agent with min-lifetime 0, the new process latency when probe, and the
+// churn.
 func (h *harness) runSession(ctx context.Context, mode string, probe bool) *session {
 	s := &session{mode: mode, used: mode}
-	h.logf("agent with os-proc-events: %s", mode)
-	a, f, first, err := h.startFollowed(ctx, mode)
-	if mode == "on" && errors.Is(err, errAgentExited) {
-		s.used, s.fallback = "auto", err.Error()
-		h.logf("os-proc-events: on refused to start, trying auto: %v", err)
-		a, f, first, err = h.startFollowed(ctx, "auto")
+	start := func(minLifetime time.Duration) (*agent, *follower, *snapshot.Snapshot, error) {
+		h.logf("agent with os-proc-events: %s, min-lifetime %v", s.used, minLifetime)
+		a, f, first, err := h.startFollowed(ctx, s.used, minLifetime)
+		if s.used == "on" && errors.Is(err, errAgentExited) {
+			s.used, s.fallback = "auto", err.Error()
+			h.logf("os-proc-events: on refused to start, trying auto: %v", err)
+			a, f, first, err = h.startFollowed(ctx, "auto", minLifetime)
+		}
+		return a, f, first, err
 	}
+	a, f, first, err := start(h.opts.idleMinLifetime)
+	if err != nil {
+		s.err = err
+		return s
+	}
+	s.procs, s.socks = len(first.Processes), len(first.Sockets)
+	h.logf("first state: %d processes, %d sockets; warm-up %v, idle %v", s.procs, s.socks, h.opts.warmup, h.opts.idle)
+	s.idleErr = h.idle(ctx, a, f, s)
+	f.close()
+	a.stop()
+
+	a, f, _, err = start(0)
 	if err != nil {
 		s.err = err
 		return s
 	}
 	defer a.stop()
 	defer f.close()
-	s.procs, s.socks = len(first.Processes), len(first.Sockets)
-	h.logf("first state: %d processes, %d sockets; warm-up %v, idle %v", s.procs, s.socks, h.opts.warmup, h.opts.idle)
-
-	s.idleErr = h.idle(ctx, a, f, s)
 	if probe {
 		h.logf("latency: %d probes", h.opts.probes)
 		s.latencies, s.missing, s.latErr = h.latency(ctx, f)
