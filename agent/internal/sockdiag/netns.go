@@ -5,6 +5,8 @@ import (
 	"runtime"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/proctag/proctag/agent/internal/osthread"
 )
 
 // OpenNetNS opens a Conn in the network namespace that ns (an open
@@ -34,12 +36,12 @@ func OpenNetNS(ns int) (*Conn, error) {
 	return c, err
 }
 
-// inNetNS runs fn on a locked OS thread that has entered the network
-// namespace ns, and returns its error.
+// inNetNS runs fn on a locked OS thread, not the main one (see
+// osthread.Go), that has entered the network namespace ns, and returns
+// its error.
 func inNetNS(ns int, fn func() error) error {
 	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
+	osthread.Go(func() {
 		self, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			runtime.UnlockOSThread()
@@ -60,6 +62,6 @@ func inNetNS(ns int, fn func() error) error {
 		}
 		runtime.UnlockOSThread()
 		errc <- err
-	}()
+	})
 	return <-errc
 }

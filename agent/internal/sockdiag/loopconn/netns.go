@@ -2,9 +2,10 @@ package loopconn
 
 import (
 	"fmt"
-	"runtime"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/proctag/proctag/agent/internal/osthread"
 )
 
 // NetNS is a new network namespace with its loopback up, entered by one
@@ -22,14 +23,14 @@ type NetNS struct {
 }
 
 // NewNetNS creates a network namespace (unshare CLONE_NEWNET, which needs
-// CAP_SYS_ADMIN) on a new locked thread and brings its loopback up.
+// CAP_SYS_ADMIN) on a new locked thread, never the main one (see
+// osthread.Go), and brings its loopback up.
 func NewNetNS() (*NetNS, error) {
 	n := &NetNS{NS: -1, do: make(chan func())}
 	errc := make(chan error, 1)
-	go func() {
+	osthread.Go(func() {
 		// The thread never leaves the namespace: it stays locked and
 		// ends with this goroutine.
-		runtime.LockOSThread()
 		if err := n.enter(); err != nil {
 			errc <- err
 			return
@@ -38,7 +39,7 @@ func NewNetNS() (*NetNS, error) {
 		for fn := range n.do {
 			fn()
 		}
-	}()
+	})
 	if err := <-errc; err != nil {
 		if n.NS >= 0 {
 			unix.Close(n.NS)
