@@ -9,8 +9,6 @@ import (
 
 	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/proctag/proctag/agent/internal/conns"
-	"github.com/proctag/proctag/agent/internal/metrics"
-	"github.com/proctag/proctag/agent/internal/publish"
 	"github.com/proctag/proctag/agent/internal/sockdiag/loopconn"
 	"github.com/proctag/proctag/agent/internal/tcpevents"
 )
@@ -33,17 +31,7 @@ func TestRingOverflowReconciles(t *testing.T) {
 
 	cfg := config.Default()
 	cfg.MinLifetime, cfg.HostID = 0, "overflow-host"
-	logger := hclog.NewNullLogger()
-	pub, err := publish.New(publish.Config{URL: "nats://127.0.0.1:1", HostID: cfg.HostID}, logger) // never run
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts, err := Build(t.Context(), &cfg, logger, "test", pub.Epoch())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { parts.Close(t.Context()) })
-	l := &loop{cfg: &cfg, logger: logger, pub: pub, metrics: metrics.New(), epoch: pub.Epoch(), hostID: cfg.HostID}
+	l, parts := testLoop(t, &cfg)
 	l.use(parts, src.conns)
 	ev := eventState{procs: true, tcp: src}
 

@@ -42,6 +42,23 @@ func tagScript(t *testing.T) (argv []string, user string) {
 // checks the metrics they leave: one step series per step that ran, a
 // count per tick, durations above zero, no errors, and a tick that lasts
 // at least as long as its scan.
+// testLoop builds the parts of cfg and a loop around them whose
+// publisher never runs (ticks hand it states that stay unpublished).
+func testLoop(t *testing.T, cfg *config.Config) (*loop, *Parts) {
+	t.Helper()
+	logger := hclog.NewNullLogger()
+	pub, err := publish.New(publish.Config{URL: "nats://127.0.0.1:1", HostID: cfg.HostID}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := Build(t.Context(), cfg, logger, "test", pub.Epoch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { parts.Close(t.Context()) })
+	return &loop{cfg: cfg, logger: logger, pub: pub, metrics: metrics.New(), epoch: pub.Epoch(), hostID: cfg.HostID}, parts
+}
+
 func TestTickMetrics(t *testing.T) {
 	root := t.TempDir()
 	if _, err := fakeproc.WriteScenario("../../../testdata/proc/basic.yaml", root, 24*time.Hour); err != nil {
@@ -50,18 +67,8 @@ func TestTickMetrics(t *testing.T) {
 	cfg := config.Default()
 	cfg.ProcRoot, cfg.MinLifetime, cfg.HostID = root, 0, "metrics-host"
 	cfg.TagExec, cfg.TagExecUser = tagScript(t)
-	logger := hclog.NewNullLogger()
-	pub, err := publish.New(publish.Config{URL: "nats://127.0.0.1:1", HostID: cfg.HostID}, logger) // never run
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts, err := Build(t.Context(), &cfg, logger, "test", pub.Epoch())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { parts.Close(t.Context()) })
-	mc := metrics.New()
-	l := &loop{cfg: &cfg, logger: logger, pub: pub, metrics: mc, epoch: pub.Epoch(), hostID: cfg.HostID}
+	l, parts := testLoop(t, &cfg)
+	mc := l.metrics
 
 	const ticks = 3
 	for range ticks {
