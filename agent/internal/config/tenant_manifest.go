@@ -87,7 +87,7 @@ func (d *decoder) ceilings(t Tenant, root *yaml.Node) {
 			}
 		case "path":
 			var s string
-			if d.quiet(func(q *decoder) { q.str(v, key, &s) }) && s != "" && !filepath.IsLocal(s) {
+			if d.quiet(func(q *decoder) { q.str(v, key, &s) }) && s != "" && (!filepath.IsLocal(s) || filepath.Clean(s) == ".") {
 				d.errorf(v, key, "%q is not a path inside tenant %s's plugin-dir (a relative path without ..)", s, t.Name)
 			}
 		}

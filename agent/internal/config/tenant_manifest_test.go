@@ -108,6 +108,8 @@ func TestParseTenantManifestRefusesMore(t *testing.T) {
 			[]string{`1: path: "/usr/lib/proctag/x.wasm" is not a path inside tenant payments's plugin-dir (a relative path without ..)`}},
 		{"path escaping with ..", "path: ../search/x.wasm\n", nil,
 			[]string{`1: path: "../search/x.wasm" is not a path inside tenant payments's plugin-dir (a relative path without ..)`}},
+		{"path of the directory itself", "path: ./build/..\n", nil,
+			[]string{`1: path: "./build/.." is not a path inside tenant payments's plugin-dir (a relative path without ..)`}},
 		{"invalid value reported once, not also as over the ceiling", "memory-limit: 8GiB\ntimeout: 11s\n", nil,
 			[]string{`1: memory-limit: "8GiB" is not a size from 1 byte to 4GiB`, `2: timeout: "11s" is more than the limit of 10s`}},
 		{"bad items reported once", "fields: [pid, pid, password]\n", nil,
