@@ -39,11 +39,13 @@ type tcpeventsOwner struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	tcpeventsMapClosing           = "closing"
 	tcpeventsMapConnecting        = "connecting"
 	tcpeventsMapEvents            = "events"
 	tcpeventsMapLost              = "lost"
 	tcpeventsProgInetSockSetState = "inet_sock_set_state"
 	tcpeventsProgSysExit          = "sys_exit"
+	tcpeventsProgTcpDestroySock   = "tcp_destroy_sock"
 	tcpeventsVarNrAccept          = "nr_accept"
 	tcpeventsVarNrAccept4         = "nr_accept4"
 )
@@ -92,12 +94,14 @@ type tcpeventsSpecs struct {
 type tcpeventsProgramSpecs struct {
 	InetSockSetState *ebpf.ProgramSpec `ebpf:"inet_sock_set_state"`
 	SysExit          *ebpf.ProgramSpec `ebpf:"sys_exit"`
+	TcpDestroySock   *ebpf.ProgramSpec `ebpf:"tcp_destroy_sock"`
 }
 
 // tcpeventsMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tcpeventsMapSpecs struct {
+	Closing    *ebpf.MapSpec `ebpf:"closing"`
 	Connecting *ebpf.MapSpec `ebpf:"connecting"`
 	Events     *ebpf.MapSpec `ebpf:"events"`
 	Lost       *ebpf.MapSpec `ebpf:"lost"`
@@ -131,6 +135,7 @@ func (o *tcpeventsObjects) Close() error {
 //
 // It can be passed to loadTcpeventsObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tcpeventsMaps struct {
+	Closing    *ebpf.Map `ebpf:"closing"`
 	Connecting *ebpf.Map `ebpf:"connecting"`
 	Events     *ebpf.Map `ebpf:"events"`
 	Lost       *ebpf.Map `ebpf:"lost"`
@@ -138,6 +143,7 @@ type tcpeventsMaps struct {
 
 func (m *tcpeventsMaps) Close() error {
 	return _TcpeventsClose(
+		m.Closing,
 		m.Connecting,
 		m.Events,
 		m.Lost,
@@ -158,12 +164,14 @@ type tcpeventsVariables struct {
 type tcpeventsPrograms struct {
 	InetSockSetState *ebpf.Program `ebpf:"inet_sock_set_state"`
 	SysExit          *ebpf.Program `ebpf:"sys_exit"`
+	TcpDestroySock   *ebpf.Program `ebpf:"tcp_destroy_sock"`
 }
 
 func (p *tcpeventsPrograms) Close() error {
 	return _TcpeventsClose(
 		p.InetSockSetState,
 		p.SysExit,
+		p.TcpDestroySock,
 	)
 }
 

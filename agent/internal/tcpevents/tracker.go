@@ -90,7 +90,7 @@ func Open(cfg Config) (*Tracker, error) {
 	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
 		return nil, fmt.Errorf("load tcp event programs: %w", permission(err))
 	}
-	for _, p := range []*ebpf.Program{t.objs.InetSockSetState, t.objs.SysExit} {
+	for _, p := range []*ebpf.Program{t.objs.InetSockSetState, t.objs.SysExit, t.objs.TcpDestroySock} {
 		l, err := link.AttachTracing(link.TracingOptions{Program: p})
 		if err != nil {
 			t.Close()
@@ -185,8 +185,8 @@ func (t *Tracker) watch(ctx context.Context) {
 	}
 }
 
-// Lost returns how many events the kernel dropped because the ring buffer was full,
-// since Open; 0 after Close.
+// Lost returns how many events may have been lost since Open: those the kernel dropped
+// because the ring buffer was full, plus Misses. 0 after Close.
 func (t *Tracker) Lost() uint64 {
 	var perCPU []uint64
 	if err := t.objs.Lost.Lookup(uint32(0), &perCPU); err != nil {
@@ -195,6 +195,25 @@ func (t *Tracker) Lost() uint64 {
 	var n uint64
 	for _, v := range perCPU {
 		n += v
+	}
+	return n + t.Misses()
+}
+
+// Misses returns how many times since Open the kernel skipped the state-change or the
+// accept program because it was already running on that CPU (the kernel's recursion
+// misses, which it counts per program): each skipped run may have been an event (a listen,
+// connect, accept or close) or a transition nobody reports. A skipped close is reported
+// all the same by tcp_destroy_sock, whose own misses are not counted here: they lose
+// nothing unless the state program missed the same socket, which it counts.
+func (t *Tracker) Misses() uint64 {
+	var n uint64
+	for _, p := range []*ebpf.Program{t.objs.InetSockSetState, t.objs.SysExit} {
+		if p == nil {
+			continue
+		}
+		if st, err := p.Stats(); err == nil {
+			n += st.RecursionMisses
+		}
 	}
 	return n
 }

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -102,14 +103,19 @@ func (c *collector) waitFor(timeout time.Duration, cond func([]Event) bool) bool
 // ownerStats is what TestOwners measures over the client's connections.
 type ownerStats struct {
 	conns, connectPID, acceptPID, bothClosed, complete int
-	listen, listenClosed                               bool
+	// doubleClosed counts the connections' sockets with more than one Close: both
+	// inet_sock_set_state and tcp_destroy_sock reported it.
+	doubleClosed         int
+	listen, listenClosed bool
+	// missing describes the first incomplete connections, for the failure message.
+	missing []string
 }
 
 // measure joins the events of the connections between the server on srvPort and the
 // client ports: a connection is complete when its Connect carries the client's pid, its
 // Accept the server's, and both sockets have a Close with the same cookie.
 func measure(events []Event, srvPort uint16, serverPID, clientPID uint32, clientPorts []uint16) ownerStats {
-	closed := map[uint64]bool{}
+	closed := map[uint64]int{}
 	connects := map[uint16][]Event{}
 	accepts := map[uint16][]Event{}
 	var s ownerStats
@@ -117,7 +123,7 @@ func measure(events []Event, srvPort uint16, serverPID, clientPID uint32, client
 	for _, e := range events {
 		switch {
 		case e.Kind == Close:
-			closed[e.Cookie] = true
+			closed[e.Cookie]++
 		case e.Kind == Listen && e.SrcPort == srvPort && e.PID == serverPID:
 			s.listen, listenCookie = true, e.Cookie
 		case e.Kind == Connect && e.DstPort == srvPort:
@@ -126,7 +132,7 @@ func measure(events []Event, srvPort uint16, serverPID, clientPID uint32, client
 			accepts[e.DstPort] = append(accepts[e.DstPort], e)
 		}
 	}
-	s.listenClosed = s.listen && closed[listenCookie]
+	s.listenClosed = s.listen && closed[listenCookie] > 0
 	s.conns = len(clientPorts)
 	for _, p := range clientPorts {
 		var conn, acc *Event
@@ -146,9 +152,22 @@ func measure(events []Event, srvPort uint16, serverPID, clientPID uint32, client
 		if acc != nil {
 			s.acceptPID++
 		}
-		if conn != nil && acc != nil && closed[conn.Cookie] && closed[acc.Cookie] && conn.Cookie != acc.Cookie {
+		for _, e := range []*Event{conn, acc} {
+			if e != nil && closed[e.Cookie] > 1 {
+				s.doubleClosed++
+			}
+		}
+		if conn != nil && acc != nil && closed[conn.Cookie] > 0 && closed[acc.Cookie] > 0 && conn.Cookie != acc.Cookie {
 			s.bothClosed++
 			s.complete++
+		} else if len(s.missing) < 10 {
+			for _, e := range events {
+				if e.Kind == Close && (e.SrcPort == p || e.DstPort == p) {
+					s.missing = append(s.missing, fmt.Sprintf("  close %v", e))
+				}
+			}
+			s.missing = append(s.missing, fmt.Sprintf("port %d: connects %v, accepts %v, connect closed %v, accept closed %v",
+				p, connects[p], accepts[p], conn != nil && closed[conn.Cookie] > 0, acc != nil && closed[acc.Cookie] > 0))
 		}
 	}
 	return s
@@ -217,13 +236,17 @@ func TestOwners(t *testing.T) {
 		return s.complete == conns && s.listenClosed
 	})
 	pct := func(n int) float64 { return 100 * float64(n) / float64(s.conns) }
-	t.Logf("%d connections: connect pid right %.1f %%, accept pid right %.1f %%, both closes %.1f %%, complete %.1f %%; lost %d",
-		s.conns, pct(s.connectPID), pct(s.acceptPID), pct(s.bothClosed), pct(s.complete), tr.Lost())
+	t.Logf("%d connections: connect pid right %.1f %%, accept pid right %.1f %%, both closes %.1f %%, complete %.1f %%; lost %d, of which recursion misses %d",
+		s.conns, pct(s.connectPID), pct(s.acceptPID), pct(s.bothClosed), pct(s.complete), tr.Lost(), tr.Misses())
 	if !s.listen || !s.listenClosed {
 		t.Errorf("listener on port %d: listen event with the server's pid %v, its close %v", srvPort, s.listen, s.listenClosed)
 	}
+	if s.doubleClosed != 0 {
+		t.Errorf("%d sockets of the connections were reported closed more than once", s.doubleClosed)
+	}
 	if s.complete*100 < 99*s.conns {
-		t.Errorf("%d of %d connections complete (%.1f %%), want at least 99 %%", s.complete, s.conns, pct(s.complete))
+		t.Errorf("%d of %d connections complete (%.1f %%), want at least 99 %%; incomplete:\n%s",
+			s.complete, s.conns, pct(s.complete), strings.Join(s.missing, "\n"))
 	}
 }
 
