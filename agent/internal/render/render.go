@@ -1,7 +1,6 @@
 package render
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -11,11 +10,14 @@ import (
 	"github.com/proctag/proctag/agent/snapshot"
 )
 
-// JSON writes s as one indented JSON object followed by a newline.
+// JSON writes s as one indented JSON object followed by a newline, one list
+// element at a time (snapshot.WriteJSON).
 func JSON(w io.Writer, s *snapshot.Snapshot) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(s)
+	if err := snapshot.WriteJSON(w, s, "  "); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
 }
 
 // Table writes s for a terminal width columns wide (0 = 120): a header line

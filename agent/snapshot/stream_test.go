@@ -1,0 +1,93 @@
+package snapshot
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// TestWriteJSONFields keeps WriteJSON in step with Snapshot: it writes these
+// fields by name, so a new field must be added there.
+func TestWriteJSONFields(t *testing.T) {
+	var got []string
+	st := reflect.TypeFor[Snapshot]()
+	for i := range st.NumField() {
+		got = append(got, st.Field(i).Tag.Get("json"))
+	}
+	want := []string{"host", "processes", "sockets", "closed,omitempty", "closed_dropped,omitempty"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Snapshot's JSON fields are %q; WriteJSON writes %q", got, want)
+	}
+}
+
+// TestWriteJSON checks that WriteJSON writes what encoding/json writes, compact
+// and indented, for snapshots with nil, empty and full lists and text that
+// encoding/json escapes.
+func TestWriteJSON(t *testing.T) {
+	full := synth(40, 300, 7)
+	full.Processes[0].Cmdline = `sh -c "a <b> & c" é \u2028` + "\u2028\x01"
+	full.Closed = []Connection{{Proto: "tcp", PID: 3, Name: "<x>", Role: "client"}, {Proto: "tcp6"}}
+	full.ClosedDropped = 12
+	cases := map[string]*Snapshot{
+		"zero":  {},
+		"empty": {Host: Host{HostID: "h", ScanTime: time.Unix(1, 5)}, Processes: []Process{}, Sockets: []Socket{}, Closed: []Connection{}},
+		"one":   {Processes: []Process{{PID: 1, Name: "init", Tags: map[string]string{"a": "b"}}}, Sockets: []Socket{{Proto: "tcp", PIDs: []int{1}}}},
+		"synth": synth(200, 2000, 1),
+		"full":  full,
+	}
+	for name, s := range cases {
+		for _, indent := range []string{"", "  ", "\t"} {
+			var want []byte
+			var err error
+			if indent == "" {
+				want, err = json.Marshal(s)
+			} else {
+				want, err = json.MarshalIndent(s, "", indent)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got bytes.Buffer
+			if err := WriteJSON(&got, s, indent); err != nil {
+				t.Fatalf("%s, indent %q: %v", name, indent, err)
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				i := 0
+				for i < min(got.Len(), len(want)) && got.Bytes()[i] == want[i] {
+					i++
+				}
+				t.Errorf("%s, indent %q: differs from encoding/json at byte %d:\n got %q\nwant %q", name, indent, i,
+					got.Bytes()[max(0, i-40):min(got.Len(), i+40)], want[max(0, i-40):min(len(want), i+40)])
+			}
+		}
+	}
+}
+
+// failWriter fails every write after the first n bytes.
+type failWriter struct{ n int }
+
+var errFull = errors.New("disk full")
+
+func (f *failWriter) Write(p []byte) (int, error) {
+	if len(p) > f.n {
+		w := f.n
+		f.n = 0
+		return w, errFull
+	}
+	f.n -= len(p)
+	return len(p), nil
+}
+
+// TestWriteJSONError checks that a failing writer's error comes back, wherever
+// it fails.
+func TestWriteJSONError(t *testing.T) {
+	s := synth(100, 1000, 2)
+	for _, n := range []int{0, 10, 40 << 10, 100 << 10} {
+		if err := WriteJSON(&failWriter{n: n}, s, "  "); !errors.Is(err, errFull) {
+			t.Errorf("writer failing after %d bytes: WriteJSON = %v, want %v", n, err, errFull)
+		}
+	}
+}
