@@ -1,8 +1,11 @@
 package snapshot
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -43,7 +46,14 @@ type Encoder struct {
 	prefix     string
 	maxPayload int
 	zenc       *zstd.Encoder
+
+	mu      sync.Mutex    // guards zstream, one streamed snapshot at a time
+	zstream *zstd.Encoder // made at the first snapshot larger than streamAfter
 }
+
+// streamAfter is the JSON size from which a snapshot is compressed while it is
+// written instead of after: smaller ones are encoded whole, as other bodies.
+const streamAfter = 256 << 10
 
 // NewEncoder returns an encoder for subjects under prefix whose messages
 // (headers plus data) are at most maxPayload bytes; 0 means
@@ -67,10 +77,75 @@ func NewEncoder(prefix string, maxPayload int) (*Encoder, error) {
 // MaxPayload returns the size limit the encoder splits to.
 func (e *Encoder) MaxPayload() int { return e.maxPayload }
 
-// EncodeSnapshot encodes a full snapshot; env.Kind is set to KindSnapshot.
+// EncodeSnapshot encodes a full snapshot; env.Kind is set to KindSnapshot. A
+// snapshot whose JSON passes streamAfter bytes is compressed as WriteJSON writes
+// it, so its JSON (22 MB for 100,000 sockets) is never in memory whole.
 func (e *Encoder) EncodeSnapshot(env Envelope, s *Snapshot) ([]Message, error) {
 	env.Kind = KindSnapshot
-	return e.encodeValue(env, s)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	sw := spillWriter{limit: streamAfter, stream: e.startStream}
+	if err := WriteJSON(&sw, s, ""); err != nil {
+		return nil, fmt.Errorf("encode %s for host %s: %w", env.Kind, env.HostID, err)
+	}
+	if sw.z == nil {
+		return e.Encode(env, sw.head.Bytes())
+	}
+	if err := sw.z.Close(); err != nil {
+		return nil, fmt.Errorf("encode %s for host %s: %w", env.Kind, env.HostID, err)
+	}
+	if int64(sw.out.Len()) >= sw.n {
+		// Compression did not pay (never seen with JSON): send it as it is.
+		return e.encodeValue(env, s)
+	}
+	env.Version, env.Size, env.Encoding = WireVersion, sw.n, EncodingZstd
+	return e.split(env, sw.out.Bytes())
+}
+
+// startStream returns the streaming compressor reset to write into out.
+// Called with e.mu held.
+func (e *Encoder) startStream(out io.Writer) (*zstd.Encoder, error) {
+	if e.zstream == nil {
+		z, err := zstd.NewWriter(out, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault),
+			zstd.WithWindowSize(zstdWindow), zstd.WithLowerEncoderMem(true))
+		if err != nil {
+			return nil, err
+		}
+		e.zstream = z
+		return z, nil
+	}
+	e.zstream.Reset(out)
+	return e.zstream, nil
+}
+
+// spillWriter keeps what is written in head until it passes limit, then
+// compresses head and all that follows into out; n counts the bytes written.
+type spillWriter struct {
+	limit  int
+	stream func(io.Writer) (*zstd.Encoder, error)
+	head   bytes.Buffer
+	out    bytes.Buffer
+	z      *zstd.Encoder
+	n      int64
+}
+
+func (w *spillWriter) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	if w.z == nil {
+		if w.head.Len()+len(p) <= w.limit {
+			return w.head.Write(p)
+		}
+		z, err := w.stream(&w.out)
+		if err != nil {
+			return 0, err
+		}
+		w.z = z
+		if _, err := z.Write(w.head.Bytes()); err != nil {
+			return 0, err
+		}
+		w.head = bytes.Buffer{}
+	}
+	return w.z.Write(p)
 }
 
 // EncodeDelta encodes a delta from env.BaseSeq to env.Seq.
@@ -107,6 +182,12 @@ func (e *Encoder) Encode(env Envelope, body []byte) ([]Message, error) {
 			data, env.Encoding = z, EncodingZstd
 		}
 	}
+	return e.split(env, data)
+}
+
+// split cuts data, the body as sent (env's Version, Size and Encoding set),
+// into messages of at most MaxPayload bytes.
+func (e *Encoder) split(env Envelope, data []byte) ([]Message, error) {
 	env.Chunks, env.Chunk = 1, 0
 	room := e.maxPayload - headerBytes(env.Header()) - chunkIndexRoom
 	if room < 1 {

@@ -91,3 +91,35 @@ func TestWriteJSONError(t *testing.T) {
 		}
 	}
 }
+
+// TestEncodeSnapshotStreamed checks that a snapshot larger than streamAfter,
+// compressed while it is written, declares the size of its JSON, is zstd, and
+// assembles to the same state; and that two snapshots in a row reuse the
+// compressor cleanly.
+func TestEncodeSnapshotStreamed(t *testing.T) {
+	w := newWire(t, 0)
+	a := newAssembler(t, AssemblerConfig{})
+	for seq, s := range []*Snapshot{synth(1000, 10000, 4), synth(1200, 9000, 5)} {
+		s.Host.HostID = "h1"
+		raw, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(raw) <= streamAfter {
+			t.Fatalf("snapshot of %d bytes does not pass streamAfter (%d)", len(raw), streamAfter)
+		}
+		msgs := w.snapshot(uint64(seq+1), s)
+		env, err := ParseEnvelope(msgs[0].Header)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if env.Size != int64(len(raw)) || env.Encoding != EncodingZstd {
+			t.Errorf("snapshot %d: size %d encoding %q, want %d %q", seq+1, env.Size, env.Encoding, len(raw), EncodingZstd)
+		}
+		if c := feed(t, a, msgs); c == nil || c.Seq != uint64(seq+1) {
+			t.Fatalf("snapshot %d: change %+v", seq+1, c)
+		}
+		got, _ := a.State("h1")
+		assertSameState(t, got, s)
+	}
+}
