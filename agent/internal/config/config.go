@@ -54,6 +54,9 @@ type Config struct {
 	// ClosedMax is closed-connections-max: how many short connections
 	// (opened and closed between two ticks) one tick publishes at most.
 	ClosedMax int
+	// AgentMemoryLimit is agent-memory-limit: the Go runtime's soft memory
+	// limit for the agent in bytes (GOMEMLIMIT semantics); 0 = none.
+	AgentMemoryLimit int64
 	// HostID is host-id; "" means /etc/machine-id, resolved by the caller.
 	HostID string
 	// LogLevel is log-level: trace, debug, info, warn or error.
@@ -186,16 +189,17 @@ var (
 // DeepFlow's defaults for its keys, proctag's for the rest.
 func Default() Config {
 	return Config{
-		ProcRoot:        "/proc",
-		SyncInterval:    10 * time.Second,
-		MinLifetime:     3 * time.Second,
-		TagExecUser:     "deepflow",
-		TagExecTimeout:  5 * time.Second,
-		FullRescanEvery: 6,
-		ProcEvents:      ProcEventsAuto,
-		ClosedMax:       50000,
-		LogLevel:        "info",
-		PluginLimits:    DefaultPluginLimits(),
+		ProcRoot:         "/proc",
+		SyncInterval:     10 * time.Second,
+		MinLifetime:      3 * time.Second,
+		TagExecUser:      "deepflow",
+		TagExecTimeout:   5 * time.Second,
+		FullRescanEvery:  6,
+		ProcEvents:       ProcEventsAuto,
+		ClosedMax:        50000,
+		AgentMemoryLimit: DefaultAgentMemoryLimit,
+		LogLevel:         "info",
+		PluginLimits:     DefaultPluginLimits(),
 		NATS: NATS{
 			SubjectPrefix:   snapshot.DefaultSubjectPrefix,
 			EmbeddedListen:  "127.0.0.1:4222",

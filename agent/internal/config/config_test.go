@@ -96,6 +96,7 @@ func TestLoadFull(t *testing.T) {
 		RulesSet:         true,
 		FullRescanEvery:  12,
 		ClosedMax:        20000,
+		AgentMemoryLimit: 256 << 20,
 		ProcEvents:       ProcEventsOff,
 		HostID:           "web-01",
 		LogLevel:         "debug",

@@ -91,6 +91,18 @@ func configFields(c *Config) []field {
 		{name: "closed-connections-max", kind: "int", def: "50000",
 			meaning: "most short TCP connections (opened and closed between two ticks, seen by eBPF) one tick publishes in `closed`; the rest are counted in `closed_dropped`; 0 publishes none",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.intRange(v, k, 0, maxInt32, &c.ClosedMax) }},
+		{name: "agent-memory-limit", kind: "size", def: "128MiB",
+			meaning: "soft limit on the agent's own memory, as the Go runtime's GOMEMLIMIT (which wins when set in the environment): the garbage collector runs more often as the agent nears it, so the resident set stays near the larger of this and what the state needs (the agent warns once when its live heap passes three quarters of it); plugins' linear memory is outside it; 0 = none, else 16MiB to 1024GiB",
+			decode: func(d *decoder, v *yaml.Node, k string) {
+				n, ok := d.sizeValue(v, k)
+				switch {
+				case !ok:
+				case n != 0 && (n < minAgentMemoryLimit || n > maxAgentMemoryLimit):
+					d.bad(v, k, "0 (no limit) or a size from 16MiB to 1024GiB")
+				default:
+					c.AgentMemoryLimit = int64(n)
+				}
+			}},
 		{name: "host-id", kind: "string", def: `""`,
 			meaning: "host id in NATS subjects and messages; \"\" = `/etc/machine-id`",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.str(v, k, &c.HostID) }},
@@ -128,6 +140,13 @@ func configFields(c *Config) []field {
 }
 
 const maxInt32 = 1<<31 - 1
+
+// Bounds and default of agent-memory-limit.
+const (
+	DefaultAgentMemoryLimit = 128 << 20
+	minAgentMemoryLimit     = 16 << 20
+	maxAgentMemoryLimit     = 1 << 40
+)
 
 var logLevels = []string{"trace", "debug", "info", "warn", "error"}
 

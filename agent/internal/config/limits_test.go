@@ -97,3 +97,37 @@ func TestFormatSize(t *testing.T) {
 		}
 	}
 }
+
+func TestAgentMemoryLimit(t *testing.T) {
+	tests := []struct {
+		yml     string
+		want    int64
+		wantErr string
+	}{
+		{yml: "", want: DefaultAgentMemoryLimit},
+		{yml: "agent-memory-limit: 0", want: 0},
+		{yml: "agent-memory-limit: 16MiB", want: 16 << 20},
+		{yml: "agent-memory-limit: 1024GiB", want: 1 << 40},
+		{yml: "agent-memory-limit: 300000000", want: 300000000},
+		{yml: "agent-memory-limit: 15MiB", wantErr: `proctag.yaml:1: agent-memory-limit: "15MiB" is not 0 (no limit) or a size from 16MiB to 1024GiB`},
+		{yml: "agent-memory-limit: 1025GiB", wantErr: `proctag.yaml:1: agent-memory-limit: "1025GiB" is not 0 (no limit) or a size from 16MiB to 1024GiB`},
+		{yml: "agent-memory-limit: 128MB", wantErr: `proctag.yaml:1: agent-memory-limit: "128MB" is not a size like "64MiB", "512KiB", "1GiB" or a number of bytes`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.yml, func(t *testing.T) {
+			cfg, _, err := Parse([]byte(tt.yml+"\n"), "proctag.yaml")
+			if tt.wantErr != "" {
+				if lines := strings.Split(strings.TrimSpace(errorLines(t, err)), "\n"); !slices.Contains(lines, tt.wantErr) {
+					t.Errorf("errors:\n%s\nwant among them:\n%s", strings.Join(lines, "\n"), tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.AgentMemoryLimit != tt.want {
+				t.Errorf("AgentMemoryLimit = %d, want %d", cfg.AgentMemoryLimit, tt.want)
+			}
+		})
+	}
+}

@@ -101,6 +101,7 @@ func (p *Parts) Close(ctx context.Context) {
 // the plugin host and left out. version is the agent version put into
 // every snapshot, epoch is "" for one-shot commands.
 func Build(ctx context.Context, cfg *config.Config, logger hclog.Logger, version, epoch string) (*Parts, error) {
+	agentMemory.apply(cfg.AgentMemoryLimit, logger)
 	pt, rep := Assemble(ctx, cfg, logger, version, epoch)
 	if err := rep.Fatal(); err != nil {
 		return nil, err

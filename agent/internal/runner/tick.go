@@ -52,6 +52,7 @@ func (l *loop) tick(ctx context.Context, parts *Parts, plan tickPlan) (quiet boo
 	}
 	l.lastErr = ""
 	l.ticks++
+	agentMemory.check(l.logger)
 	reconciled := 0
 	if assumed != nil {
 		reconciled = l.reconcile(assumed, snap)
