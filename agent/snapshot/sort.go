@@ -13,8 +13,15 @@ import (
 // before publishing so that Delta.Apply rebuilds the exact same value; Apply
 // itself returns sorted snapshots. Sort is not safe for concurrent use.
 func (s *Snapshot) Sort() {
-	slices.SortFunc(s.Processes, compareProcesses)
+	s.SortProcesses()
 	slices.SortFunc(s.Sockets, compareSockets)
+}
+
+// SortProcesses puts the processes in snapshot order, leaving the sockets
+// as they are: for sockets known to be in order already, which may be
+// shared with another snapshot.
+func (s *Snapshot) SortProcesses() {
+	slices.SortFunc(s.Processes, compareProcesses)
 }
 
 func compareProcesses(a, b Process) int {

@@ -70,6 +70,13 @@ type Pipeline struct {
 	// sockets it held back for min-lifetime (see Quiet).
 	snap    *snapshot.Snapshot
 	waiting int
+	// socks is the last tick's sockets as the collector returned them and
+	// as published: the collector returns the same slice when nothing
+	// changed, and then so does publishedSockets.
+	socks struct {
+		from []sockets.Socket
+		to   []snapshot.Socket
+	}
 }
 
 // state is what the last tick saw, for Explain.
@@ -266,7 +273,12 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 		st.Duration = p.nowFunc().Sub(start)
 		return nil, st, fmt.Errorf("sockets: %w", err)
 	}
-	snap.Sockets = publishedSockets(socks)
+	reused := sameSlice(socks, p.socks.from)
+	if reused {
+		snap.Sockets = p.socks.to
+	} else {
+		snap.Sockets = publishedSockets(socks)
+	}
 	if p.cfg.Conns != nil {
 		closed, dropped := p.cfg.Conns.Take(tables, func(c *conns.Conn) bool { return sockets.Holds(socks, c.NetNS, c.Proto, c.Local, c.Remote) })
 		var before []snapshot.Process
@@ -280,7 +292,14 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 				"events", cs.Events, "opened", cs.Opened, "closed", cs.Closed, "untracked", cs.Untracked, "expired", cs.Expired)
 		}
 	}
-	snap.Sort()
+	if reused {
+		// Already in order, and shared with the last snapshot: not to be
+		// written to, not even by a sort that moves nothing.
+		snap.SortProcesses()
+	} else {
+		snap.Sort()
+		p.socks.from, p.socks.to = socks, snap.Sockets
+	}
 	st.Reported = len(snap.Processes)
 	st.Sockets = len(snap.Sockets)
 	p.snap, p.waiting = snap, p.sockets.Young()+youngProcs(procs, verdicts)

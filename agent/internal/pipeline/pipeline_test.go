@@ -156,6 +156,11 @@ func TestSteadyTickIsStable(t *testing.T) {
 	if d := snapshot.Diff(first, second); !d.Empty() {
 		t.Errorf("steady tick changed the snapshot: %+v", d)
 	}
+	// Nothing changed: the sockets are the first tick's, which Diff need
+	// not walk.
+	if len(second.Sockets) == 0 || &first.Sockets[0] != &second.Sockets[0] {
+		t.Errorf("steady tick made new sockets (%d) instead of reusing the last tick's (%d)", len(second.Sockets), len(first.Sockets))
+	}
 	if name := byPID(second)[813].Name; name != "/srv/app/billing-py-script --port 8080" {
 		t.Errorf("pid 813 name %q; want DeepFlow's replace-all result", name)
 	}

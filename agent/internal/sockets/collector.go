@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -116,6 +117,14 @@ type Collector struct {
 	// since the last full Collect (see rewalk).
 	unowned map[uint64]struct{}
 
+	// holderChanges counts the changes to c.socks' holders (addHolder,
+	// removeHolder); sumKey keys sumEntries; last is what the last Collect
+	// returned, for reuse (see unchanged).
+	holderChanges uint64
+	sumKey        uint64
+	last          lastCollect
+	reused        atomic.Uint64
+
 	// Per-Collect scratch space, reused.
 	jobs        []walkJob
 	groups      []nsGroup
@@ -151,6 +160,7 @@ func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 		tabGroup:    make(map[uint64]int),
 		unowned:     make(map[uint64]struct{}),
 		diags:       make(map[uint64]*nsDiag),
+		sumKey:      rand.Uint64() | 1,
 	}
 	if cfg.SockDiag && isProcfs(cfg.Root) {
 		c.diagOn, c.selfNS = true, selfNetNS()
@@ -199,6 +209,9 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 	}
 	c.applyWalks(c.jobs)
 	clear(c.jobs) // drop references to owner states
+	if out, ok := c.unchanged(now, full, first); ok {
+		return out, nil
+	}
 	if full {
 		clear(c.unowned) // everyone was walked: learn them afresh
 	}
@@ -227,6 +240,7 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 	out := c.report(now, starts)
 	clear(c.rows) // drop references to sockets the next walk may forget
 	c.collected = true
+	c.remember(now, out)
 	return out, nil
 }
 
@@ -327,7 +341,7 @@ func (c *Collector) gather(ctx context.Context, owners []Owner) error {
 		}
 		switch {
 		case i < nt:
-			c.readGroupTable(r, &c.groups[i/len(tables)], i%len(tables), owners)
+			c.readSummed(r, &c.groups[i/len(tables)], i%len(tables), owners)
 		case i < nt+nh:
 			c.statHidden(r, &c.hidden[i-nt], owners)
 		default:
@@ -346,7 +360,7 @@ func (c *Collector) gather(ctx context.Context, owners []Owner) error {
 				if ctx.Err() != nil {
 					return false
 				}
-				c.readGroupTable(r, &added[i/len(tables)], i%len(tables), owners)
+				c.readSummed(r, &added[i/len(tables)], i%len(tables), owners)
 				return true
 			})
 		}

@@ -101,6 +101,8 @@ type tableRead struct {
 	// err is a read or parse error, logged once; the table then counts as
 	// empty.
 	err error
+	// sum is a hash of entries, in order (see sumEntries).
+	sum uint64
 }
 
 // readGroupTable reads table t of group g over the group's sock_diag

@@ -127,12 +127,14 @@ func (c *Collector) addHolder(inode uint64, pid int) {
 	s := c.socks[inode]
 	if s == nil {
 		c.socks[inode] = c.newSock(pid)
+		c.holderChanges++
 		return
 	}
 	at, found := slices.BinarySearch(s.pids, pid)
 	if found {
 		return
 	}
+	c.holderChanges++
 	n := make([]int, len(s.pids)+1)
 	copy(n, s.pids[:at])
 	n[at] = pid
@@ -151,6 +153,7 @@ func (c *Collector) removeHolder(inode uint64, pid int) {
 	if !found {
 		return
 	}
+	c.holderChanges++
 	if len(s.pids) == 1 {
 		delete(c.socks, inode)
 		return

@@ -1,0 +1,107 @@
+package sockets
+
+import (
+	"encoding/binary"
+	mbits "math/bits"
+	"time"
+)
+
+// lastCollect is what a Collect returned and what it was made from: enough
+// to tell that the next Collect would return the same (see unchanged).
+type lastCollect struct {
+	out     []Socket
+	now     time.Time
+	holders uint64     // Collector.holderChanges after it
+	tables  []tableSig // its groups' tables, in order
+	ok      bool       // out may be returned again: no socket was young
+}
+
+// tableSig identifies the tables of one group as a Collect read them.
+type tableSig struct {
+	ns, tab uint64
+	sums    [len(tables)]uint64
+	failed  [len(tables)]bool
+}
+
+// sumEntries hashes the entries of a table in order: every field that the
+// join and the report read (addresses, state, uid, inode), mixed with key, a
+// random secret of the Collector, so that the rows of a table cannot be
+// chosen to hash as an earlier table did. A collision would only make a
+// steady Collect return the last Sockets again; a full Collect never does.
+func sumEntries(key uint64, es []entry) uint64 {
+	h := key ^ uint64(len(es))
+	for i := range es {
+		e := &es[i]
+		l, r := e.local.Addr(), e.remote.Addr()
+		l16, r16 := l.As16(), r.As16()
+		h = mix(h^binary.LittleEndian.Uint64(l16[:8]), binary.LittleEndian.Uint64(l16[8:])^key)
+		h = mix(h^binary.LittleEndian.Uint64(r16[:8]), binary.LittleEndian.Uint64(r16[8:])^key)
+		meta := uint64(e.local.Port())<<48 | uint64(e.remote.Port())<<32 | uint64(e.uid)
+		kind := uint64(e.state) | uint64(l.BitLen())<<8 | uint64(r.BitLen())<<16
+		h = mix(h^meta, e.inode^kind<<40^key)
+	}
+	return h
+}
+
+// mix folds a and b into one word: the two halves of their 128-bit product
+// (the mixing step of wyhash).
+func mix(a, b uint64) uint64 {
+	hi, lo := mbits.Mul64(a, b)
+	return hi ^ lo
+}
+
+// readSummed reads table t of group g (readGroupTable) and hashes its rows.
+func (c *Collector) readSummed(r *reader, g *nsGroup, t int, owners []Owner) {
+	c.readGroupTable(r, g, t, owners)
+	g.tabs[t].sum = sumEntries(c.sumKey, g.tabs[t].entries)
+}
+
+// unchanged returns the last Collect's Sockets when this one would make the
+// same: not a full Collect (which checks everything afresh) nor the first,
+// no socket was held back by min-lifetime last time, the clock did not go
+// back, no socket gained or lost a holder since (new owners walked, owners
+// forgotten), and every group read the same tables, row for row, as last
+// time. Then the join, the roles, the order and the report are skipped: on
+// a host where nothing changed, a steady Collect costs the table reads and
+// a hash of their rows. A socket that appeared without a known holder
+// changes its table, so the rows are joined and the holders walked as
+// usual. It reports false, and forgets the last Collect, otherwise.
+func (c *Collector) unchanged(now time.Time, full, first bool) ([]Socket, bool) {
+	l := &c.last
+	if full || first || !l.ok || now.Before(l.now) || c.holderChanges != l.holders || len(c.groups) != len(l.tables) {
+		return nil, false
+	}
+	for i := range c.groups {
+		if c.tableSig(&c.groups[i]) != l.tables[i] {
+			return nil, false
+		}
+	}
+	c.young = 0
+	l.now = now
+	c.reused.Add(1)
+	return l.out, true
+}
+
+// remember keeps what this Collect returned, for unchanged.
+func (c *Collector) remember(now time.Time, out []Socket) {
+	l := &c.last
+	l.out, l.now, l.holders, l.ok = out, now, c.holderChanges, c.young == 0
+	l.tables = l.tables[:0]
+	for i := range c.groups {
+		l.tables = append(l.tables, c.tableSig(&c.groups[i]))
+	}
+}
+
+// tableSig returns g's signature.
+func (c *Collector) tableSig(g *nsGroup) tableSig {
+	sig := tableSig{ns: g.ns, tab: g.tab}
+	for t := range g.tabs {
+		sig.sums[t] = g.tabs[t].sum
+		sig.failed[t] = g.tabs[t].err != nil
+	}
+	return sig
+}
+
+// Reused returns how many Collects returned the previous Collect's Sockets
+// because nothing had changed; for tests and benchmarks.
+func (c *Collector) Reused() uint64 { return c.reused.Load() }

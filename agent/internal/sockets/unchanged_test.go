@@ -1,0 +1,193 @@
+package sockets
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/proctag/proctag/agent/internal/fakeproc"
+)
+
+// TestCollectUnchanged checks when a Collect hands back the last Collect's
+// Sockets: only when nothing that the report depends on changed, and that
+// every change is reported as a Collect without the shortcut would.
+func TestCollectUnchanged(t *testing.T) {
+	allOwners := []int{100, 101, 102, 200}
+	tests := []struct {
+		name        string
+		minLifetime time.Duration
+		// change alters the host between the second and third Collect;
+		// it may change the owners passed, the time and whether the
+		// Collect is full.
+		change func(t *testing.T, dir string, tree *fakeproc.Tree, owners *[]int, now *time.Time, full *bool)
+		reused bool
+		// want checks the third Collect's sockets.
+		want func(t *testing.T, got []Socket)
+	}{
+		{name: "nothing changed", reused: true,
+			change: func(*testing.T, string, *fakeproc.Tree, *[]int, *time.Time, *bool) {}},
+		{name: "a full Collect reads everything again",
+			change: func(_ *testing.T, _ string, _ *fakeproc.Tree, _ *[]int, _ *time.Time, full *bool) { *full = true }},
+		{name: "the clock went back",
+			change: func(_ *testing.T, _ string, _ *fakeproc.Tree, _ *[]int, now *time.Time, _ *bool) {
+				*now = now.Add(-time.Hour)
+			}},
+		{name: "a row changed state",
+			change: func(t *testing.T, dir string, tree *fakeproc.Tree, _ *[]int, _ *time.Time, _ *bool) {
+				rows := tree.NetNS[nsA].TCP
+				i := slices.IndexFunc(rows, func(e fakeproc.SockEntry) bool { return e.Inode == 12 })
+				rows[i].State = fakeproc.TCPCloseWait
+				writeTable(t, dir, 100, fakeproc.TCP, rows)
+			},
+			want: func(t *testing.T, got []Socket) {
+				if slices.ContainsFunc(got, func(s Socket) bool { return s.Inode == 12 }) {
+					t.Errorf("socket 12 is CLOSE_WAIT now, still reported:\n%s", strings.Join(lines(got), "\n"))
+				}
+			}},
+		{name: "a known owner opened a socket",
+			change: func(t *testing.T, dir string, tree *fakeproc.Tree, _ *[]int, _ *time.Time, _ *bool) {
+				addSocket(t, dir, tree, nsA, fakeproc.TCP, tableRow(60, "10.0.0.1:80", "10.0.0.5:41000", fakeproc.TCPEstablished), 101)
+			},
+			want: func(t *testing.T, got []Socket) {
+				if !slices.Contains(lines(got), "4026531840 tcp 10.0.0.1:80 10.0.0.5:41000 ESTABLISHED server 60 [101]") {
+					t.Errorf("new socket 60 of 101 not reported:\n%s", strings.Join(lines(got), "\n"))
+				}
+			}},
+		{name: "an owner is no longer passed",
+			change: func(_ *testing.T, _ string, _ *fakeproc.Tree, owners *[]int, _ *time.Time, _ *bool) {
+				*owners = []int{100, 101, 200}
+			},
+			want: func(t *testing.T, got []Socket) {
+				if slices.ContainsFunc(got, func(s Socket) bool { return slices.Contains(s.PIDs, 102) }) {
+					t.Errorf("sockets of 102, no longer an owner, still reported:\n%s", strings.Join(lines(got), "\n"))
+				}
+			}},
+		{name: "a new owner holds a socket nobody reported held",
+			change: func(_ *testing.T, _ string, _ *fakeproc.Tree, owners *[]int, _ *time.Time, _ *bool) {
+				*owners = append(*owners, 300)
+			},
+			want: func(t *testing.T, got []Socket) {
+				if !slices.Contains(lines(got), "4026531840 tcp 127.0.0.1:9000 0.0.0.0:0 LISTEN server 16 [300]") {
+					t.Errorf("listener 16 of the new owner 300 not reported:\n%s", strings.Join(lines(got), "\n"))
+				}
+			}},
+		{name: "a socket held back by min-lifetime comes of age", minLifetime: 5 * time.Second,
+			// Socket 70 is added before the second Collect (below), which
+			// holds it back; nothing changes after that.
+			change: func(*testing.T, string, *fakeproc.Tree, *[]int, *time.Time, *bool) {},
+			want: func(t *testing.T, got []Socket) {
+				if !slices.ContainsFunc(got, func(s Socket) bool { return s.Inode == 70 }) {
+					t.Errorf("socket 70, now older than min-lifetime, not reported:\n%s", strings.Join(lines(got), "\n"))
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tree := host()
+			dir := writeTree(t, tree)
+			c := newCollector(t, dir, tt.minLifetime)
+			owners, now, full := allOwners, time.Now(), false
+			collect := func() []Socket {
+				t.Helper()
+				got, err := c.Collect(t.Context(), now, ownersOf(t, tree, owners...), full)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return got
+			}
+			collect()
+			now = now.Add(10 * time.Second)
+			if tt.minLifetime > 0 {
+				addSocket(t, dir, tree, nsA, fakeproc.TCP, tableRow(70, "10.0.0.1:80", "10.0.0.6:41000", fakeproc.TCPEstablished), 101)
+			}
+			second := collect()
+			now = now.Add(10 * time.Second)
+			tt.change(t, dir, tree, &owners, &now, &full)
+			reusedBefore := c.Reused()
+			third := collect()
+			reused := c.Reused() > reusedBefore
+			if reused != tt.reused {
+				t.Errorf("reused the last Sockets: %v, want %v", reused, tt.reused)
+			}
+			if reused != sameSlice(second, third) {
+				t.Errorf("Reused says %v, the slices are the same: %v", reused, sameSlice(second, third))
+			}
+			// What a Collector without a past reports of the same host.
+			fresh := newCollector(t, dir, tt.minLifetime)
+			freshGot, err := fresh.Collect(t.Context(), now, ownersOf(t, tree, owners...), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.minLifetime == 0 && !slices.Equal(lines(third), lines(freshGot)) {
+				t.Errorf("third Collect:\n%s\na new Collector's:\n%s", strings.Join(lines(third), "\n"), strings.Join(lines(freshGot), "\n"))
+			}
+			if tt.want != nil {
+				tt.want(t, third)
+			}
+			// Nothing changes after: the next Collect reuses this one.
+			now, full = now.Add(10*time.Second), false
+			reusedBefore = c.Reused()
+			fourth := collect()
+			if c.Reused() == reusedBefore || !sameSlice(third, fourth) {
+				t.Errorf("the Collect after the change did not reuse it")
+			}
+		})
+	}
+}
+
+// sameSlice reports whether a and b are one slice.
+func sameSlice(a, b []Socket) bool {
+	return len(a) == len(b) && len(a) > 0 && &a[0] == &b[0]
+}
+
+// writeTable rewrites table proto of the process pid (the namespace's
+// first owner, through which the Collector reads it) with rows.
+func writeTable(t *testing.T, dir string, pid int, proto fakeproc.Proto, rows []fakeproc.SockEntry) {
+	t.Helper()
+	file := filepath.Join(dir, strconv.Itoa(pid), "net", proto.String())
+	if err := os.WriteFile(file, fakeproc.NetTable(proto, rows), 0o444); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSumEntries checks that a change to any field the report reads, or to
+// the order or number of rows, changes a table's sum.
+func TestSumEntries(t *testing.T) {
+	base := []entry{
+		{local: ap("10.0.0.1:80"), remote: ap("10.0.0.9:50000"), state: 1, uid: 1000, inode: 11},
+		{local: ap("[2001:db8::1]:443"), remote: ap("[2001:db8::9]:50003"), state: 1, uid: 0, inode: 22},
+		{local: ap("0.0.0.0:53"), remote: ap("0.0.0.0:0"), state: 7, uid: 0, inode: 30},
+	}
+	const key = 0x9e3779b97f4a7c15
+	want := sumEntries(key, base)
+	if got := sumEntries(key, slices.Clone(base)); got != want {
+		t.Fatalf("same rows, sums %x and %x", got, want)
+	}
+	changes := map[string]func(es []entry) []entry{
+		"local address":         func(es []entry) []entry { es[0].local = ap("10.0.0.2:80"); return es },
+		"local port":            func(es []entry) []entry { es[0].local = ap("10.0.0.1:81"); return es },
+		"remote address":        func(es []entry) []entry { es[1].remote = ap("[2001:db8::8]:50003"); return es },
+		"remote port":           func(es []entry) []entry { es[1].remote = ap("[2001:db8::9]:50004"); return es },
+		"IPv4 as IPv4-mapped":   func(es []entry) []entry { es[2].local = ap("[::ffff:0.0.0.0]:53"); return es },
+		"state":                 func(es []entry) []entry { es[2].state = 1; return es },
+		"uid":                   func(es []entry) []entry { es[0].uid = 1001; return es },
+		"inode":                 func(es []entry) []entry { es[1].inode = 23; return es },
+		"order":                 func(es []entry) []entry { es[0], es[1] = es[1], es[0]; return es },
+		"a row less":            func(es []entry) []entry { return es[:2] },
+		"a row more":            func(es []entry) []entry { return append(es, es[0]) },
+		"ports swapped":         func(es []entry) []entry { es[0].local, es[0].remote = ap("10.0.0.1:50000"), ap("10.0.0.9:80"); return es },
+		"inode and uid swapped": func(es []entry) []entry { es[0].uid, es[0].inode = 11, 1000; return es },
+	}
+	for name, change := range changes {
+		if got := sumEntries(key, change(slices.Clone(base))); got == want {
+			t.Errorf("%s: sum unchanged (%x)", name, got)
+		}
+	}
+	if sumEntries(key+2, base) == want {
+		t.Errorf("another key gives the same sum")
+	}
+}
