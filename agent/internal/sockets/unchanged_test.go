@@ -168,18 +168,21 @@ func TestSumEntries(t *testing.T) {
 		t.Fatalf("same rows, sums %x and %x", got, want)
 	}
 	changes := map[string]func(es []entry) []entry{
-		"local address":         func(es []entry) []entry { es[0].local = ap("10.0.0.2:80"); return es },
-		"local port":            func(es []entry) []entry { es[0].local = ap("10.0.0.1:81"); return es },
-		"remote address":        func(es []entry) []entry { es[1].remote = ap("[2001:db8::8]:50003"); return es },
-		"remote port":           func(es []entry) []entry { es[1].remote = ap("[2001:db8::9]:50004"); return es },
-		"IPv4 as IPv4-mapped":   func(es []entry) []entry { es[2].local = ap("[::ffff:0.0.0.0]:53"); return es },
-		"state":                 func(es []entry) []entry { es[2].state = 1; return es },
-		"uid":                   func(es []entry) []entry { es[0].uid = 1001; return es },
-		"inode":                 func(es []entry) []entry { es[1].inode = 23; return es },
-		"order":                 func(es []entry) []entry { es[0], es[1] = es[1], es[0]; return es },
-		"a row less":            func(es []entry) []entry { return es[:2] },
-		"a row more":            func(es []entry) []entry { return append(es, es[0]) },
-		"ports swapped":         func(es []entry) []entry { es[0].local, es[0].remote = ap("10.0.0.1:50000"), ap("10.0.0.9:80"); return es },
+		"local address":       func(es []entry) []entry { es[0].local = ap("10.0.0.2:80"); return es },
+		"local port":          func(es []entry) []entry { es[0].local = ap("10.0.0.1:81"); return es },
+		"remote address":      func(es []entry) []entry { es[1].remote = ap("[2001:db8::8]:50003"); return es },
+		"remote port":         func(es []entry) []entry { es[1].remote = ap("[2001:db8::9]:50004"); return es },
+		"IPv4 as IPv4-mapped": func(es []entry) []entry { es[2].local = ap("[::ffff:0.0.0.0]:53"); return es },
+		"state":               func(es []entry) []entry { es[2].state = 1; return es },
+		"uid":                 func(es []entry) []entry { es[0].uid = 1001; return es },
+		"inode":               func(es []entry) []entry { es[1].inode = 23; return es },
+		"order":               func(es []entry) []entry { es[0], es[1] = es[1], es[0]; return es },
+		"a row less":          func(es []entry) []entry { return es[:2] },
+		"a row more":          func(es []entry) []entry { return append(es, es[0]) },
+		"ports swapped": func(es []entry) []entry {
+			es[0].local, es[0].remote = ap("10.0.0.1:50000"), ap("10.0.0.9:80")
+			return es
+		},
 		"inode and uid swapped": func(es []entry) []entry { es[0].uid, es[0].inode = 11, 1000; return es },
 	}
 	for name, change := range changes {
