@@ -53,6 +53,21 @@ func compareSockets(a, b Socket) int {
 	return cmp.Compare(a.Inode, b.Inode)
 }
 
+// FindSocket returns the index in socks, sorted in snapshot order, of the
+// first socket of namespace netns and proto from local to remote (any
+// inode), and whether there is one: a binary search, for the few
+// connections an event source asks about.
+func FindSocket(socks []Socket, netns uint64, proto string, local, remote netip.AddrPort) (int, bool) {
+	key := Socket{NetNSID: netns, Proto: proto,
+		LocalIP: local.Addr().String(), LocalPort: local.Port(),
+		RemoteIP: remote.Addr().String(), RemotePort: remote.Port()}
+	return slices.BinarySearchFunc(socks, key, func(s, k Socket) int {
+		k.Inode = 0
+		s.Inode = 0
+		return compareSockets(s, k)
+	})
+}
+
 // compareIP orders addresses numerically when both parse, as text otherwise.
 // Equal strings, the common case within one table, skip the parse.
 func compareIP(a, b string) int {

@@ -159,11 +159,6 @@ func (p *Pipeline) publishedProcess(sp *scan.Process, v rules.Verdict, out wasmh
 	return sn
 }
 
-// sameSlice reports whether a and b are one slice (same start and length).
-func sameSlice[T any](a, b []T) bool {
-	return len(a) == len(b) && len(a) > 0 && &a[0] == &b[0]
-}
-
 // publishedSockets converts the collector's sockets to the wire form; the
 // collector already sorted them.
 func publishedSockets(socks []sockets.Socket) []snapshot.Socket {

@@ -70,13 +70,10 @@ type Pipeline struct {
 	// sockets it held back for min-lifetime (see Quiet).
 	snap    *snapshot.Snapshot
 	waiting int
-	// socks is the last tick's sockets as the collector returned them and
-	// as published: the collector returns the same slice when nothing
-	// changed, and then so does publishedSockets.
-	socks struct {
-		from []sockets.Socket
-		to   []snapshot.Socket
-	}
+	// socks is the last tick's published sockets, which the next tick
+	// publishes again (the same slice) when the collector says that
+	// nothing changed.
+	socks []snapshot.Socket
 }
 
 // state is what the last tick saw, for Explain.
@@ -265,7 +262,7 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 	tm.skip()
 	tables := p.nowFunc()
 	diag0, text0 := p.sockets.TableReads()
-	socks, err := p.sockets.Collect(ctx, res.Time, owners, res.Full)
+	socks, changed, err := p.sockets.CollectChanges(ctx, res.Time, owners, res.Full)
 	diag1, text1 := p.sockets.TableReads()
 	st.TablesSockDiag, st.TablesProcNet = int(diag1-diag0), int(text1-text0)
 	tm.done(StepSockets, err == nil)
@@ -273,14 +270,21 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 		st.Duration = p.nowFunc().Sub(start)
 		return nil, st, fmt.Errorf("sockets: %w", err)
 	}
-	reused := sameSlice(socks, p.socks.from)
-	if reused {
-		snap.Sockets = p.socks.to
-	} else {
+	if changed {
 		snap.Sockets = publishedSockets(socks)
+		snap.Sort()
+		p.socks = snap.Sockets
+	} else {
+		// The last tick's, in order and shared with the last snapshot: not
+		// to be written to, not even by a sort that moves nothing.
+		snap.Sockets = p.socks
+		snap.SortProcesses()
 	}
 	if p.cfg.Conns != nil {
-		closed, dropped := p.cfg.Conns.Take(tables, func(c *conns.Conn) bool { return sockets.Holds(socks, c.NetNS, c.Proto, c.Local, c.Remote) })
+		closed, dropped := p.cfg.Conns.Take(tables, func(c *conns.Conn) bool {
+			_, held := snapshot.FindSocket(snap.Sockets, c.NetNS, c.Proto, c.Local, c.Remote)
+			return held
+		})
 		var before []snapshot.Process
 		if p.snap != nil {
 			before = p.snap.Processes
@@ -291,14 +295,6 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 			p.logger.Debug("short connections", "taken", len(closed), "published", len(snap.Closed), "dropped", dropped,
 				"events", cs.Events, "opened", cs.Opened, "closed", cs.Closed, "untracked", cs.Untracked, "expired", cs.Expired)
 		}
-	}
-	if reused {
-		// Already in order, and shared with the last snapshot: not to be
-		// written to, not even by a sort that moves nothing.
-		snap.SortProcesses()
-	} else {
-		snap.Sort()
-		p.socks.from, p.socks.to = socks, snap.Sockets
 	}
 	st.Reported = len(snap.Processes)
 	st.Sockets = len(snap.Sockets)

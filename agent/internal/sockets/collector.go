@@ -124,6 +124,11 @@ type Collector struct {
 	sumKey        uint64
 	last          lastCollect
 	reused        atomic.Uint64
+	// kept is what Collect returned last, ok once set.
+	kept struct {
+		socks []Socket
+		ok    bool
+	}
 
 	// Per-Collect scratch space, reused.
 	jobs        []walkJob
@@ -180,9 +185,38 @@ func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 // namespace and transport, the rows joined with their owners, their roles
 // and their order (again after walking known owners for new unowned
 // sockets, if any); their first-seen times; then the Sockets.
+//
+// When nothing the Sockets depend on changed since the last Collect (see
+// the package documentation), it returns the last Collect's slice again,
+// which the Collector keeps for that.
 func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, full bool) ([]Socket, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	socks, changed, err := c.collect(ctx, now, owners, full, c.kept.ok)
+	if err != nil {
+		return nil, err
+	}
+	if changed {
+		c.kept.socks, c.kept.ok = socks, true
+	}
+	return c.kept.socks, nil
+}
+
+// CollectChanges is Collect for a caller that keeps the Sockets itself: it
+// returns them and true, or nil and false when they would be the same as
+// the last call returned. The Collector keeps no copy of them. Use either
+// Collect or CollectChanges with one Collector.
+func (c *Collector) CollectChanges(ctx context.Context, now time.Time, owners []Owner, full bool) ([]Socket, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.kept.socks, c.kept.ok = nil, false
+	return c.collect(ctx, now, owners, full, true)
+}
+
+// collect is Collect; reuse says that the caller has the last Sockets, so
+// that nil and false may be returned when nothing changed. Called with
+// c.mu held.
+func (c *Collector) collect(ctx context.Context, now time.Time, owners []Owner, full, reuse bool) ([]Socket, bool, error) {
 	c.gen++
 	first := !c.collected
 
@@ -205,12 +239,12 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 			}
 		}
 		clear(c.jobs)
-		return nil, err
+		return nil, false, err
 	}
 	c.applyWalks(c.jobs)
 	clear(c.jobs) // drop references to owner states
-	if out, ok := c.unchanged(now, full, first); ok {
-		return out, nil
+	if reuse && c.unchanged(now, full, first) {
+		return nil, false, nil
 	}
 	if full {
 		clear(c.unowned) // everyone was walked: learn them afresh
@@ -218,7 +252,7 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 	c.join()
 	if walked, err := c.rewalk(ctx, owners); err != nil {
 		clear(c.rows)
-		return nil, err
+		return nil, false, err
 	} else if walked {
 		c.join()
 	}
@@ -240,8 +274,8 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 	out := c.report(now, starts)
 	clear(c.rows) // drop references to sockets the next walk may forget
 	c.collected = true
-	c.remember(now, out)
-	return out, nil
+	c.remember(now)
+	return out, true, nil
 }
 
 // Young returns how many sockets of known owners the last Collect held
@@ -446,16 +480,6 @@ func (c *Collector) report(now time.Time, starts map[int]time.Time) []Socket {
 		slices.SortStableFunc(out[:nzero], compareSockets)
 	}
 	return out
-}
-
-// Holds reports whether socks, sorted as Collect returns them, has a
-// socket of namespace ns and protocol proto from local to remote: a
-// binary search, for the few connections an event source asks about.
-func Holds(socks []Socket, ns uint64, proto string, local, remote netip.AddrPort) bool {
-	_, found := slices.BinarySearchFunc(socks, Socket{NetNS: ns, Proto: proto, Local: local, Remote: remote}, func(s, t Socket) int {
-		return cmp.Or(cmp.Compare(s.NetNS, t.NetNS), cmp.Compare(s.Proto, t.Proto), s.Local.Compare(t.Local), s.Remote.Compare(t.Remote))
-	})
-	return found
 }
 
 // compareSockets orders Sockets of one NetNS as sortKey does.

@@ -6,14 +6,13 @@ import (
 	"time"
 )
 
-// lastCollect is what a Collect returned and what it was made from: enough
-// to tell that the next Collect would return the same (see unchanged).
+// lastCollect is what the last Collect's Sockets were made from: enough to
+// tell that the next Collect would make the same (see unchanged).
 type lastCollect struct {
-	out     []Socket
 	now     time.Time
 	holders uint64     // Collector.holderChanges after it
 	tables  []tableSig // its groups' tables, in order
-	ok      bool       // out may be returned again: no socket was young
+	ok      bool       // its Sockets may stand again: no socket was young
 }
 
 // tableSig identifies the tables of one group as a Collect read them.
@@ -56,36 +55,36 @@ func (c *Collector) readSummed(r *reader, g *nsGroup, t int, owners []Owner) {
 	g.tabs[t].sum = sumEntries(c.sumKey, g.tabs[t].entries)
 }
 
-// unchanged returns the last Collect's Sockets when this one would make the
-// same: not a full Collect (which checks everything afresh) nor the first,
-// no socket was held back by min-lifetime last time, the clock did not go
-// back, no socket gained or lost a holder since (new owners walked, owners
-// forgotten), and every group read the same tables, row for row, as last
-// time. Then the join, the roles, the order and the report are skipped: on
-// a host where nothing changed, a steady Collect costs the table reads and
-// a hash of their rows. A socket that appeared without a known holder
-// changes its table, so the rows are joined and the holders walked as
-// usual. It reports false, and forgets the last Collect, otherwise.
-func (c *Collector) unchanged(now time.Time, full, first bool) ([]Socket, bool) {
+// unchanged reports whether this Collect would make the same Sockets as the
+// last: it is not a full Collect (which checks everything afresh) nor the
+// first, no socket was held back by min-lifetime last time, the clock did
+// not go back, no socket gained or lost a holder since (new owners walked,
+// owners forgotten), and every group read the same tables, row for row, as
+// last time. Then the join, the roles, the order and the report are
+// skipped: on a host where nothing changed, a steady Collect costs the
+// table reads and a hash of their rows. A socket that appeared without a
+// known holder changes its table, so the rows are joined and the holders
+// walked as usual.
+func (c *Collector) unchanged(now time.Time, full, first bool) bool {
 	l := &c.last
 	if full || first || !l.ok || now.Before(l.now) || c.holderChanges != l.holders || len(c.groups) != len(l.tables) {
-		return nil, false
+		return false
 	}
 	for i := range c.groups {
 		if c.tableSig(&c.groups[i]) != l.tables[i] {
-			return nil, false
+			return false
 		}
 	}
 	c.young = 0
 	l.now = now
 	c.reused.Add(1)
-	return l.out, true
+	return true
 }
 
-// remember keeps what this Collect returned, for unchanged.
-func (c *Collector) remember(now time.Time, out []Socket) {
+// remember notes what this Collect's Sockets were made from, for unchanged.
+func (c *Collector) remember(now time.Time) {
 	l := &c.last
-	l.out, l.now, l.holders, l.ok = out, now, c.holderChanges, c.young == 0
+	l.now, l.holders, l.ok = now, c.holderChanges, c.young == 0
 	l.tables = l.tables[:0]
 	for i := range c.groups {
 		l.tables = append(l.tables, c.tableSig(&c.groups[i]))

@@ -194,3 +194,38 @@ func TestSumEntries(t *testing.T) {
 		t.Errorf("another key gives the same sum")
 	}
 }
+
+// TestCollectChanges checks that CollectChanges says when the Sockets are
+// the last call's, returns none then, and keeps no copy of them.
+func TestCollectChanges(t *testing.T) {
+	tree := host()
+	dir := writeTree(t, tree)
+	c := newCollector(t, dir, 0)
+	owners := ownersOf(t, tree, 100, 101, 102, 200)
+	now := time.Now()
+	steps := []struct {
+		change      func()
+		wantChanged bool
+	}{
+		{change: func() {}, wantChanged: true}, // the first
+		{change: func() {}, wantChanged: false},
+		{change: func() {
+			addSocket(t, dir, tree, nsB, fakeproc.TCP, tableRow(80, "10.1.0.2:40002", "10.0.0.1:80", fakeproc.TCPEstablished), 200)
+		}, wantChanged: true},
+		{change: func() {}, wantChanged: false},
+	}
+	for i, st := range steps {
+		st.change()
+		now = now.Add(10 * time.Second)
+		socks, changed, err := c.CollectChanges(t.Context(), now, owners, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if changed != st.wantChanged || (changed != (len(socks) > 0)) {
+			t.Errorf("call %d: changed %v with %d sockets, want changed %v", i, changed, len(socks), st.wantChanged)
+		}
+		if c.kept.ok || c.kept.socks != nil {
+			t.Errorf("call %d: the Collector kept the sockets", i)
+		}
+	}
+}

@@ -1,0 +1,45 @@
+package snapshot
+
+import (
+	"net/netip"
+	"testing"
+)
+
+// TestFindSocket searches a list in snapshot order for each socket it holds
+// and for near misses in each field of the search key.
+func TestFindSocket(t *testing.T) {
+	socks := []Socket{
+		{NetNSID: 0, Proto: "tcp", LocalIP: "10.0.0.1", LocalPort: 80, RemoteIP: "10.0.0.2", RemotePort: 5000, Inode: 1},
+		{NetNSID: 7, Proto: "tcp", LocalIP: "9.0.0.1", LocalPort: 80, RemoteIP: "127.0.0.1", RemotePort: 4000, Inode: 2},
+		{NetNSID: 7, Proto: "tcp", LocalIP: "127.0.0.1", LocalPort: 80, RemoteIP: "127.0.0.1", RemotePort: 4000, Inode: 3},
+		{NetNSID: 7, Proto: "tcp", LocalIP: "127.0.0.1", LocalPort: 80, RemoteIP: "127.0.0.1", RemotePort: 4001, Inode: 4},
+		{NetNSID: 7, Proto: "tcp6", LocalIP: "::1", LocalPort: 80, RemoteIP: "::1", RemotePort: 4000, Inode: 5},
+		{NetNSID: 9, Proto: "udp", LocalIP: "0.0.0.0", LocalPort: 53, RemoteIP: "0.0.0.0", RemotePort: 0, Inode: 6},
+	}
+	s := &Snapshot{Sockets: socks}
+	s.Sort()
+	for i, sk := range socks {
+		at, ok := FindSocket(socks, sk.NetNSID, sk.Proto,
+			netip.AddrPortFrom(netip.MustParseAddr(sk.LocalIP), sk.LocalPort), netip.AddrPortFrom(netip.MustParseAddr(sk.RemoteIP), sk.RemotePort))
+		if !ok || at != i {
+			t.Errorf("%+v: found %v at %d, want at %d", sk, ok, at, i)
+		}
+	}
+	ap := netip.MustParseAddrPort
+	for _, tt := range []struct {
+		ns            uint64
+		proto         string
+		local, remote string
+	}{
+		{8, "tcp", "127.0.0.1:80", "127.0.0.1:4000"},
+		{7, "tcp6", "127.0.0.1:80", "127.0.0.1:4000"},
+		{7, "tcp", "127.0.0.1:81", "127.0.0.1:4000"},
+		{7, "tcp", "127.0.0.1:80", "127.0.0.1:4002"},
+		{7, "tcp", "127.0.0.2:80", "127.0.0.1:4000"},
+		{0, "tcp", "10.0.0.1:80", "10.0.0.3:5000"},
+	} {
+		if _, ok := FindSocket(socks, tt.ns, tt.proto, ap(tt.local), ap(tt.remote)); ok {
+			t.Errorf("%+v found", tt)
+		}
+	}
+}
