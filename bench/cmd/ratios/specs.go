@@ -23,6 +23,14 @@ const (
 	MinJSONOverWire   = 5.0
 )
 
+// Targets of issue 12 ("A lean agent"): a steady tick's CPU as a share of a
+// cold scan's, and a plugin call per record in the agent, in nanoseconds.
+// The whole-process rows (RSS, cold scan against procfs) are realhost's.
+const (
+	MaxSteadyOverCold      = 0.05
+	MaxLeanPluginNsPerCall = 2_500
+)
+
 // ref names one metric of one benchmark: "pkg.Name[/sub]" and a unit.
 type ref struct{ bench, unit string }
 
@@ -105,6 +113,10 @@ var specs = []spec{
 	{issue: "5", what: "diff of two 10k/100k states", num: ref{"snapshot.DiffFull", "ns/op"}, format: duration},
 	{issue: "5", what: "subscriber apply, typical delta", num: ref{"snapshot.AssemblerDelta", "ns/op"}, format: duration},
 	{issue: "5", what: "subscriber apply, full snapshot", num: ref{"snapshot.AssemblerFull", "ns/op"}, format: duration},
+
+	// Issue 12: the lean agent's in-process rows.
+	{issue: "12", what: "steady tick / cold scan, nothing changed (cpu)", num: ref{"bench.SteadyTick", "cpu-ns/op"}, den: ref{"bench.ColdScan", "cpu-ns/op"}, target: MaxSteadyOverCold, cmp: atMost, format: ratio},
+	{issue: "12", what: "SDK plugin in the agent, batch of 64, deadline (cpu)", num: ref{"sandbox.SDKTemplate/deadline/records=64", "cpu-ns/record"}, target: MaxLeanPluginNsPerCall, cmp: atMost, format: duration},
 
 	// Libraries we replaced, against the library.
 	{issue: "lib", what: "procfs NetTCP / our table reader, 100k rows (time)", num: ref{"sockets.ReadTCPProcfs", "ns/op"}, den: ref{"sockets.ReadTCP", "ns/op"}, format: ratio},

@@ -37,8 +37,13 @@ type agent struct {
 }
 
 // agentConfig is the YAML config of a measured agent.
-func agentConfig(mode string, interval, minLifetime time.Duration, natsListen string) string {
-	return fmt.Sprintf(`os-proc-sync-enabled: true
+// procRoot is os-proc-root, "" for /proc.
+func agentConfig(mode string, interval, minLifetime time.Duration, natsListen, procRoot string) string {
+	root := ""
+	if procRoot != "" {
+		root = fmt.Sprintf("os-proc-root: %q\n", procRoot)
+	}
+	return root + fmt.Sprintf(`os-proc-sync-enabled: true
 os-proc-socket-sync-interval: %d
 os-proc-socket-min-lifetime: %d
 os-proc-events: %s
@@ -53,15 +58,19 @@ nats:
 }
 
 // startAgent runs `bin run` with os-proc-events mode under g, its config
-// and log in dir, and waits until its NATS server accepts connections.
-func startAgent(ctx context.Context, g *groups, bin, dir, mode string, interval, minLifetime time.Duration) (*agent, error) {
+// and log in dir, reading procRoot ("" for /proc), and waits until its NATS
+// server accepts connections.
+func startAgent(ctx context.Context, g *groups, bin, dir, mode string, interval, minLifetime time.Duration, procRoot string) (*agent, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
 	name := fmt.Sprintf("agent-%s-min%d", mode, int(minLifetime.Seconds()))
+	if procRoot != "" {
+		name += "-tree"
+	}
 	cfg := filepath.Join(dir, name+".yaml")
-	if err := os.WriteFile(cfg, []byte(agentConfig(mode, interval, minLifetime, addr)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(agentConfig(mode, interval, minLifetime, addr, procRoot)), 0o644); err != nil {
 		return nil, err
 	}
 	a := &agent{mode: mode, natsURL: "nats://" + addr, logPath: filepath.Join(dir, name+".log"), exited: make(chan struct{})}

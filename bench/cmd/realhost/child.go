@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/proctag/proctag/agent/internal/bench/procfsnaive"
+	"github.com/proctag/proctag/agent/internal/fakeproc"
 	"github.com/proctag/proctag/agent/internal/sockdiag/loopconn"
 )
 
@@ -24,6 +25,14 @@ type childFlags struct {
 	// procfs is -child-procfs: one naive procfs read of /proc; minimal is
 	// -child-minimal: one raw read of the same (see minimal).
 	procfs, minimal bool
+	// root is -child-root, the tree they read.
+	root string
+	// tree is -child-tree DIR: write a generated host of treeProcs
+	// processes and treeSockets sockets to DIR (a child, so that this
+	// program's own peak RSS, which every child it starts inherits in
+	// ru_maxrss, stays small).
+	tree                   string
+	treeProcs, treeSockets int
 	// server is -child-server: accept and close churn connections.
 	server bool
 	// client is -child-client RATE: dial RATE churn connections a second
@@ -51,6 +60,10 @@ func runChild(args []string) error {
 	fs.IntVar(&cf.hold, "child-hold", 0, "hold this many loopback connections until stdin closes")
 	fs.BoolVar(&cf.procfs, "child-procfs", false, "one naive prometheus/procfs read of /proc")
 	fs.BoolVar(&cf.minimal, "child-minimal", false, "one minimal raw read of /proc")
+	fs.StringVar(&cf.root, "child-root", "/proc", "the procfs root -child-procfs and -child-minimal read")
+	fs.StringVar(&cf.tree, "child-tree", "", "write a generated host to this directory")
+	fs.IntVar(&cf.treeProcs, "child-tree-procs", 10000, "processes of the generated host")
+	fs.IntVar(&cf.treeSockets, "child-tree-sockets", 100000, "sockets of the generated host")
 	fs.BoolVar(&cf.server, "child-server", false, "accept churn connections until stdin closes")
 	fs.IntVar(&cf.client, "child-client", 0, "dial this many churn connections a second until stdin closes")
 	fs.StringVar(&cf.addr, "child-addr", "", "the churn server's address, for -child-client")
@@ -66,12 +79,14 @@ func runChild(args []string) error {
 		if cf.minimal {
 			read = minimal
 		}
-		procs, socks, err := read("/proc")
+		procs, socks, err := read(cf.root)
 		if err != nil {
 			return err
 		}
 		fmt.Printf("procs %d sockets %d\n", procs, socks)
 		return nil
+	case cf.tree != "":
+		return fakeproc.Generate(cf.treeProcs, cf.treeSockets, treeSeed).Write(cf.tree)
 	case cf.server:
 		return serve(cf.linger)
 	case cf.client > 0:

@@ -40,11 +40,15 @@ type options struct {
 	// probes new processes start, one every probeGap on average.
 	probes   int
 	probeGap time.Duration
+	// treeProcs and treeSockets size the generated host (0 processes:
+	// none), on which the agent runs for treeWindow.
+	treeProcs, treeSockets int
+	treeWindow             time.Duration
 }
 
 // quickOptions are what -quick changes, for a run of at most about two
 // minutes; a flag given explicitly wins.
-var quickOptions = map[string]string{"warmup": "5s", "idle": "15s", "churn": "10s", "probes": "10"}
+var quickOptions = map[string]string{"warmup": "5s", "idle": "15s", "churn": "10s", "probes": "10", "tree-window": "20s"}
 
 func main() {
 	if isChild(os.Args[1:]) {
@@ -70,6 +74,9 @@ func main() {
 	fs.DurationVar(&o.linger, "hold", 20*time.Millisecond, "how long each churn connection is held")
 	fs.IntVar(&o.probes, "probes", 20, "short processes for the new process latency")
 	fs.DurationVar(&o.probeGap, "probe-gap", 500*time.Millisecond, "mean time between two probes")
+	fs.IntVar(&o.treeProcs, "tree-procs", 10000, "processes of the generated host (0: no generated host)")
+	fs.IntVar(&o.treeSockets, "tree-sockets", 100000, "sockets of the generated host")
+	fs.DurationVar(&o.treeWindow, "tree-window", 2*time.Minute, "how long the agent polls the generated host")
 	quick := fs.Bool("quick", false, "short windows (about 2 minutes in all): "+quickList())
 	_ = fs.Parse(os.Args[1:])
 	if *quick {
@@ -96,7 +103,7 @@ func main() {
 // quickList describes quickOptions.
 func quickList() string {
 	var s []string
-	for _, k := range []string{"warmup", "idle", "churn", "probes"} {
+	for _, k := range []string{"warmup", "idle", "churn", "probes", "tree-window"} {
 		s = append(s, "-"+k+" "+quickOptions[k])
 	}
 	return strings.Join(s, " ")
@@ -145,12 +152,17 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	h := &harness{opts: o, self: self, g: newGroups(), dir: dir, start: time.Now()}
 	defer h.g.killAll()
 
+	var treeRows []row
+	if o.treeProcs > 0 {
+		treeRows = h.treeRows(ctx)
+	}
+
 	holders, err := h.startHolders(ctx)
 	defer func() { stopAll(holders) }()
 	if err != nil {
 		return err
 	}
-	rows := h.coldScan(ctx)
+	rows := h.coldScan(ctx, "/proc", "", scanTarget{cpu: coldScanTarget})
 	on := h.runSession(ctx, "on", true)
 	off := h.runSession(ctx, "off", false)
 	if err := ctx.Err(); err != nil {
@@ -158,6 +170,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	rows = append(rows, idleRows(on, off)...)
 	rows = append(rows, churnRow(on, off), latencyRow(on, o.interval))
+	rows = append(rows, treeRows...)
 	stopAll(holders)
 	holders = nil
 

@@ -56,7 +56,8 @@ func idleRows(on, off *session) []row {
 			on.used, on.states, on.forks, off.states, off.forks, on.procs, on.socks, modeNote(on)),
 	}, {
 		what: "agent peak RSS (events / polling)", value: mib(on.hwm), base: mib(off.hwm),
-		ratio: ratio(float64(on.hwm), float64(off.hwm)), target: "-", verdict: info, note: "VmHWM after the idle window",
+		ratio: ratio(float64(on.hwm), float64(off.hwm)), target: "both ≤ " + mib(agentRSSTarget),
+		verdict: check(on.hwm <= agentRSSTarget && off.hwm <= agentRSSTarget), note: "VmHWM after the idle window",
 	}}
 }
 

@@ -45,7 +45,7 @@ type session struct {
 // startFollowed starts the agent in mode with os-proc-socket-min-lifetime
 // minLifetime and follows it until its first state arrives.
 func (h *harness) startFollowed(ctx context.Context, mode string, minLifetime time.Duration) (*agent, *follower, *snapshot.Snapshot, error) {
-	a, err := startAgent(ctx, h.g, h.opts.proctag, h.dir, mode, h.opts.interval, minLifetime)
+	a, err := startAgent(ctx, h.g, h.opts.proctag, h.dir, mode, h.opts.interval, minLifetime, "")
 	if err != nil {
 		return nil, nil, nil, err
 	}
