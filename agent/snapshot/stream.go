@@ -51,6 +51,8 @@ type streamWriter struct {
 	enc    *json.Encoder
 	depth  int // the depth enc's indent is set for, when enc is not nil
 	err    error
+	// scratch holds one socket's JSON (appendSocket).
+	scratch []byte
 }
 
 func (sw *streamWriter) raw(s string) {
@@ -105,6 +107,15 @@ func (sw *streamWriter) value(depth int, v any) {
 	_, sw.err = sw.w.Write(bytes.TrimSuffix(sw.buf.Bytes(), []byte("\n")))
 }
 
+// socket writes s at depth 2 with appendSocket.
+func (sw *streamWriter) socket(s *Socket) {
+	if sw.err != nil {
+		return
+	}
+	sw.scratch = appendSocket(sw.scratch[:0], s, sw.indent, 2)
+	_, sw.err = sw.w.Write(sw.scratch)
+}
+
 // writeList writes a list at depth 1 as encoding/json would: null for nil,
 // [] for empty, else one element per line when indenting.
 func writeList[T any](sw *streamWriter, list []T) {
@@ -122,6 +133,10 @@ func writeList[T any](sw *streamWriter, list []T) {
 			sw.raw(",")
 		}
 		sw.newline(2)
+		if s, ok := any(&list[i]).(*Socket); ok {
+			sw.socket(s)
+			continue
+		}
 		sw.value(2, &list[i])
 	}
 	sw.newline(1)

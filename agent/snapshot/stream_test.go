@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -122,4 +124,64 @@ func TestEncodeSnapshotStreamed(t *testing.T) {
 		got, _ := a.State("h1")
 		assertSameState(t, got, s)
 	}
+}
+
+// appendSocketCases are sockets whose JSON appendSocket must write as
+// encoding/json does: every field empty and full, nil and empty PIDs, text
+// that encoding/json escapes.
+var appendSocketCases = []Socket{
+	{},
+	{Proto: "tcp", LocalIP: "10.0.0.1", LocalPort: 80, RemoteIP: "0.0.0.0", State: "LISTEN", Role: "server", Inode: 10, PIDs: []int{100, 101}, NetNSID: 4026531840},
+	{Proto: "udp6", LocalIP: "::1", LocalPort: 65535, RemoteIP: "2001:db8::9", RemotePort: 1, State: "CLOSE", Role: "client", Inode: 1<<64 - 1, PIDs: []int{}},
+	{Proto: "tcp", PIDs: []int{-1, 0, 1 << 40}},
+	{Proto: `<script>&"\`, LocalIP: "é\u2028\u2029\x00\x1f\x7f", RemoteIP: "\xff\xfe", State: "\t\n", Role: "a/b"},
+}
+
+// TestAppendSocket checks appendSocket against encoding/json, compact and
+// indented at several depths.
+func TestAppendSocket(t *testing.T) {
+	for i, s := range appendSocketCases {
+		checkAppendSocket(t, fmt.Sprint("case ", i), &s)
+	}
+}
+
+// checkAppendSocket compares appendSocket's output for s with
+// encoding/json's.
+func checkAppendSocket(t *testing.T, name string, s *Socket) {
+	t.Helper()
+	for _, indent := range []string{"", "  ", "\t"} {
+		for _, depth := range []int{0, 2} {
+			var want []byte
+			var err error
+			if indent == "" {
+				want, err = json.Marshal(s)
+			} else {
+				want, err = json.MarshalIndent(s, strings.Repeat(indent, depth), indent)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := appendSocket(nil, s, indent, depth); !bytes.Equal(got, want) {
+				t.Errorf("%s, indent %q depth %d:\n got %s\nwant %s", name, indent, depth, got, want)
+			}
+		}
+	}
+}
+
+// FuzzAppendSocket holds appendSocket to encoding/json's bytes for any
+// field values.
+func FuzzAppendSocket(f *testing.F) {
+	for _, s := range appendSocketCases {
+		f.Add(s.Proto, s.LocalIP, s.LocalPort, s.RemoteIP, s.RemotePort, s.State, s.Role, s.Inode, len(s.PIDs), s.PIDs == nil, s.NetNSID)
+	}
+	f.Fuzz(func(t *testing.T, proto, lip string, lport uint16, rip string, rport uint16, state, role string, inode uint64, npids int, nilPIDs bool, netns uint64) {
+		s := Socket{Proto: proto, LocalIP: lip, LocalPort: lport, RemoteIP: rip, RemotePort: rport, State: state, Role: role, Inode: inode, NetNSID: netns}
+		if !nilPIDs {
+			s.PIDs = make([]int, npids&7)
+			for i := range s.PIDs {
+				s.PIDs[i] = int(inode>>i) - i
+			}
+		}
+		checkAppendSocket(t, "fuzz", &s)
+	})
 }
