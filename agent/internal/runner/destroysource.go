@@ -35,6 +35,8 @@ type destroySource struct {
 	index atomic.Pointer[listenIndex]
 	// sockets is the published socket list index was built from.
 	sockets []snapshot.Socket
+	// warnedDropped is set once a skipped message was logged.
+	warnedDropped bool
 }
 
 // listenIndex is what the destroy reader needs from the last state.
@@ -106,8 +108,14 @@ func (s *destroySource) destroyed(k sockdiag.Socket) {
 }
 
 // update rebuilds the index from the last published state when its
-// sockets changed; called by the tick loop after each tick.
+// sockets changed; called by the tick loop after each tick. It also logs,
+// once, that the reader skipped messages a process sent or that did not
+// parse.
 func (s *destroySource) update(snap *snapshot.Snapshot) {
+	if n := s.d.Dropped(); n > 0 && !s.warnedDropped {
+		s.warnedDropped = true
+		s.logger.Warn("sock_diag destroy events: skipped messages sent by a process rather than the kernel, or malformed (logged once)", "skipped", n)
+	}
 	if snap == nil || sameSockets(snap.Sockets, s.sockets) {
 		return
 	}

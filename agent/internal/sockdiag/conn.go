@@ -83,12 +83,16 @@ func (c *Conn) dump(q Query, fn func(Socket)) error {
 		}
 	}
 	for {
-		n, err := recvTrunc(c.fd, c.buf)
+		var from unix.RawSockaddrNetlink
+		n, err := recvTrunc(c.fd, c.buf, &from)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
 			return err
+		}
+		if from.Pid != 0 {
+			continue // a process, not the kernel, sent it: not part of the answer
 		}
 		if n > len(c.buf) {
 			return fmt.Errorf("%w: a message of %d bytes exceeds the %d-byte buffer", errMsg, n, len(c.buf))
@@ -101,10 +105,13 @@ func (c *Conn) dump(q Query, fn func(Socket)) error {
 }
 
 // recvTrunc receives one netlink skb into buf and returns its full length
-// (MSG_TRUNC), which exceeds len(buf) when it did not fit. Unlike
-// unix.Recvfrom it asks for no source address, so it allocates nothing.
-func recvTrunc(fd int, buf []byte) (int, error) {
-	n, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)), unix.MSG_TRUNC, 0, 0)
+// (MSG_TRUNC), which exceeds len(buf) when it did not fit, and its sender in
+// from (Pid 0 for the kernel). Unlike unix.Recvfrom it allocates nothing.
+func recvTrunc(fd int, buf []byte, from *unix.RawSockaddrNetlink) (int, error) {
+	salen := uint32(unix.SizeofSockaddrNetlink)
+	*from = unix.RawSockaddrNetlink{}
+	n, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)),
+		unix.MSG_TRUNC, uintptr(unsafe.Pointer(from)), uintptr(unsafe.Pointer(&salen)))
 	if e != 0 {
 		return 0, e
 	}

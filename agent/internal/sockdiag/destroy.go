@@ -57,7 +57,10 @@ type Destroys struct {
 	f    *os.File
 	rc   syscall.RawConn
 	buf  []byte
+	from unix.RawSockaddrNetlink // the sender of the last message
 	lost atomic.Uint64
+	// dropped counts the messages Run skipped (see Dropped).
+	dropped atomic.Uint64
 	// closed is set by Close, so that Run reports os.ErrClosed rather
 	// than the poller's error.
 	closed atomic.Bool
@@ -115,10 +118,17 @@ func (d *Destroys) Close() error {
 // misses closed sockets until its next dump.
 func (d *Destroys) Lost() uint64 { return d.lost.Load() }
 
+// Dropped returns how many messages Run skipped: sent by a process rather
+// than the kernel (one with CAP_NET_ADMIN may send to the socket), or not
+// in the kernel's format (truncated, malformed).
+func (d *Destroys) Dropped() uint64 { return d.dropped.Load() }
+
 // Run calls fn for every freed socket until ctx is done, and then returns
 // ctx's error. Events missed to a full buffer are counted (Lost), not
-// errors. fn runs on Run's goroutine. After Close, Run returns an error
-// wrapping os.ErrClosed.
+// errors; messages that a process sent, or that do not parse, are skipped
+// and counted (Dropped): nothing on the socket makes Run report a socket
+// the kernel did not, or stop. fn runs on Run's goroutine. After Close,
+// Run returns an error wrapping os.ErrClosed.
 func (d *Destroys) Run(ctx context.Context, fn func(Socket)) error {
 	stop := context.AfterFunc(ctx, func() { _ = d.f.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
@@ -126,7 +136,7 @@ func (d *Destroys) Run(ctx context.Context, fn func(Socket)) error {
 		var n int
 		var rerr error
 		err := d.rc.Read(func(fd uintptr) bool {
-			n, rerr = recvTrunc(int(fd), d.buf)
+			n, rerr = recvTrunc(int(fd), d.buf, &d.from)
 			return rerr != unix.EAGAIN
 		})
 		switch {
@@ -143,11 +153,22 @@ func (d *Destroys) Run(ctx context.Context, fn func(Socket)) error {
 			continue
 		case rerr != nil:
 			return fmt.Errorf("read sock_diag destroy events: %w", rerr)
-		case n > len(d.buf):
-			return fmt.Errorf("read sock_diag destroy events: %w: a message of %d bytes exceeds the %d-byte buffer", errMsg, n, len(d.buf))
+		case n > len(d.buf), d.from.Pid != 0:
+			d.dropped.Add(1) // truncated, or not from the kernel
+			continue
 		}
-		if _, err := parseDump(d.buf[:n], 0, 0, fn); err != nil {
-			return fmt.Errorf("read sock_diag destroy events: %w", err)
+		if err := d.parse(d.buf[:n], fn); err != nil {
+			d.dropped.Add(1)
 		}
 	}
+}
+
+// parse calls fn for each socket of a datagram, but only once the whole
+// datagram parsed: a malformed one reports nothing.
+func (d *Destroys) parse(b []byte, fn func(Socket)) error {
+	if _, err := parseDump(b, 0, 0, func(Socket) {}); err != nil {
+		return err
+	}
+	_, err := parseDump(b, 0, 0, fn)
+	return err
 }

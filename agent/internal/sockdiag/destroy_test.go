@@ -3,6 +3,7 @@ package sockdiag
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -219,5 +220,83 @@ func TestWithoutCapabilities(t *testing.T) {
 		case <-deadline.C:
 			t.Fatalf("no destroy event for %s without capabilities", closed)
 		}
+	}
+}
+
+// TestDestroyForged sends a Destroys, from another netlink socket of its
+// namespace (root may), a well-formed destroy message copied from the
+// kernel and a malformed one: neither may be reported nor stop Run, both
+// are counted, and the real events of a connection closed afterwards still
+// arrive.
+func TestDestroyForged(t *testing.T) {
+	needRoot(t, "create a network namespace and send to a netlink socket")
+	ns, err := loopconn.NewNetNS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	d, err := SubscribeNetNS(ns.NS, TCP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var port uint32
+	if err := d.rc.Control(func(fd uintptr) {
+		sa, serr := unix.Getsockname(int(fd))
+		if serr != nil {
+			err = serr
+			return
+		}
+		port = sa.(*unix.SockaddrNetlink).Pid
+	}); err != nil {
+		t.Fatal(err)
+	}
+	events := runDestroys(t, d)
+	forged := [][]byte{readFixture(t, "tcp4_established"), {0xde, 0xad, 0xbe, 0xef, 0, 0}}
+	var local, remote [2]netip.AddrPort
+	err = ns.Do(func() error {
+		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		for _, b := range forged {
+			if err := unix.Sendto(fd, b, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Pid: port}); err != nil {
+				return fmt.Errorf("send the forged message: %w", err)
+			}
+		}
+		l := listenTCP(t, "tcp4", "127.0.0.1:0")
+		c, err := net.Dial("tcp4", l.Addr().String())
+		if err != nil {
+			return err
+		}
+		a, err := l.Accept()
+		if err != nil {
+			return err
+		}
+		local, remote = tuple(c), tuple(a)
+		c.Close()
+		a.Close()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[[2]netip.AddrPort]bool{local: true, remote: true}
+	deadline := time.NewTimer(20 * time.Second)
+	defer deadline.Stop()
+	for len(want) > 0 {
+		select {
+		case s := <-events:
+			tu := [2]netip.AddrPort{s.Local, s.Remote}
+			if !want[tu] {
+				t.Fatalf("reported %+v, which is not the closed connection's (a forged message?)", s)
+			}
+			delete(want, tu)
+		case <-deadline.C:
+			t.Fatalf("%d of the 2 real closes not reported after the forged messages", len(want))
+		}
+	}
+	if n := d.Dropped(); n != uint64(len(forged)) {
+		t.Errorf("Dropped() = %d, want %d", n, len(forged))
 	}
 }
