@@ -41,6 +41,24 @@ func runDestroys(t *testing.T, d *Destroys) <-chan Socket {
 	return events
 }
 
+// destroysInNewNetNS subscribes to the TCP destroy groups of a new network
+// namespace, closed at the end of the test, and runs the Destroys
+// (runDestroys).
+func destroysInNewNetNS(t *testing.T) (*loopconn.NetNS, *Destroys, <-chan Socket) {
+	t.Helper()
+	needRoot(t, "create a network namespace")
+	ns, err := loopconn.NewNetNS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	d, err := SubscribeNetNS(ns.NS, TCP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns, d, runDestroys(t, d)
+}
+
 // TestDestroyShortConnections subscribes to the TCP destroy groups of a
 // new network namespace and makes 50 short connections in it (connect,
 // accept, close both ends). An event must arrive for both ends of each,
@@ -48,17 +66,8 @@ func runDestroys(t *testing.T, d *Destroys) <-chan Socket {
 // tied to the listener by its local address), protocol TCP, and the uid
 // and inode that the kernel leaves 0.
 func TestDestroyShortConnections(t *testing.T) {
-	needRoot(t, "create a network namespace")
-	ns, err := loopconn.NewNetNS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	d, err := SubscribeNetNS(ns.NS, TCP)
-	if err != nil {
-		t.Fatal(err)
-	}
-	events := runDestroys(t, d)
+	ns, d, events := destroysInNewNetNS(t)
+	var err error
 	const conns = 50
 	want := map[[2]netip.AddrPort]uint64{} // 4-tuple -> cookie
 	var listener netip.AddrPort
@@ -229,17 +238,9 @@ func TestWithoutCapabilities(t *testing.T) {
 // are counted, and the real events of a connection closed afterwards still
 // arrive.
 func TestDestroyForged(t *testing.T) {
-	needRoot(t, "create a network namespace and send to a netlink socket")
-	ns, err := loopconn.NewNetNS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	d, err := SubscribeNetNS(ns.NS, TCP)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ns, d, events := destroysInNewNetNS(t)
 	var port uint32
+	var err error
 	if err := d.rc.Control(func(fd uintptr) {
 		sa, serr := unix.Getsockname(int(fd))
 		if serr != nil {
@@ -250,7 +251,6 @@ func TestDestroyForged(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	events := runDestroys(t, d)
 	forged := [][]byte{readFixture(t, "tcp4_established"), {0xde, 0xad, 0xbe, 0xef, 0, 0}}
 	var local, remote [2]netip.AddrPort
 	err = ns.Do(func() error {

@@ -26,9 +26,8 @@ type reader struct {
 	link   []byte
 	path   []byte
 	buf    []byte // socket table chunks
-	// inodes is scratch space for walk, entries for readGroupTable.
-	inodes  []uint64
-	entries []entry
+	// inodes is scratch space for walk.
+	inodes []uint64
 	// listeners is scratch space for roles.
 	listeners []int
 	// ino is the inode of the last table readTable opened, 0 if its

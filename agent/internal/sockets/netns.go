@@ -118,23 +118,24 @@ func (c *Collector) readGroupTable(r *reader, g *nsGroup, t int, owners []Owner)
 	}
 	for i := g.head; i >= 0; i = c.nsNext[i] {
 		pid := owners[i].PID
-		// The rows go to the reader's buffer first, which grows once in
-		// the reader's life, so that the group's buffer is allocated at
-		// its size instead of growing row by row on a cold Collect.
-		r.entries = r.entries[:0]
+		// The rows go straight to the group's buffer, which the next
+		// Collects reuse (a second buffer per reader would hold another
+		// copy of the largest table for the agent's life); a read that
+		// fails half-way through one owner starts again through the next.
+		tr.entries = tr.entries[:0]
 		err := r.readTable(pid, tab, func(e entry) {
 			if keep(tab, &e) {
-				r.entries = append(r.entries, e)
+				tr.entries = append(tr.entries, e)
 			}
 		})
 		if err == nil {
 			c.tableReads.Add(1)
-			tr.entries = append(tr.entries, r.entries...)
 			if t == 0 {
 				g.tab = r.ino
 			}
 			return
 		}
+		tr.entries = tr.entries[:0]
 		if !errors.Is(err, errVanished) {
 			tr.err = err
 			return

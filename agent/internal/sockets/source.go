@@ -116,16 +116,15 @@ func (c *Collector) readDiag(r *reader, g *nsGroup, t int, owners []Owner) bool 
 		}
 		d.conn = conn
 	}
-	r.entries = r.entries[:0]
-	if err := diagTable(d.conn, t, func(e entry) { r.entries = append(r.entries, e) }); err != nil {
+	tr := &g.tabs[t]
+	if err := diagTable(d.conn, t, func(e entry) { tr.entries = append(tr.entries, e) }); err != nil {
+		tr.entries = tr.entries[:0] // read again from /proc/PID/net
 		d.close()
 		d.off = true
 		c.diagFailed(g.ns, 0, "dump", err)
 		return false
 	}
 	c.diagReads.Add(1)
-	tr := &g.tabs[t]
-	tr.entries = append(tr.entries, r.entries...)
 	if t == 0 && len(c.hidden) > 0 {
 		// placeHidden matches owners whose ns/net is unreadable by the
 		// inode of their net/tcp.
