@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 )
 
@@ -41,5 +42,31 @@ func TestFindSocket(t *testing.T) {
 		if _, ok := FindSocket(socks, tt.ns, tt.proto, ap(tt.local), ap(tt.remote)); ok {
 			t.Errorf("%+v found", tt)
 		}
+	}
+}
+
+// TestSocketOrderAsDocumented checks the socket order WIRE.md states:
+// netns_id, proto as a string, then addresses numerically with every IPv4
+// address before every IPv6 one, ports, inode.
+func TestSocketOrderAsDocumented(t *testing.T) {
+	want := []Socket{
+		{NetNSID: 1, Proto: "tcp", LocalIP: "9.0.0.1", LocalPort: 80},
+		{NetNSID: 1, Proto: "tcp", LocalIP: "10.0.0.1", LocalPort: 80, RemoteIP: "1.1.1.1"},
+		{NetNSID: 1, Proto: "tcp", LocalIP: "10.0.0.1", LocalPort: 80, RemoteIP: "1.1.1.1", RemotePort: 2, Inode: 1},
+		{NetNSID: 1, Proto: "tcp", LocalIP: "10.0.0.1", LocalPort: 80, RemoteIP: "1.1.1.1", RemotePort: 2, Inode: 2},
+		{NetNSID: 1, Proto: "tcp", LocalIP: "10.0.0.1", LocalPort: 81},
+		{NetNSID: 1, Proto: "tcp", LocalIP: "255.255.255.255", LocalPort: 1},
+		{NetNSID: 1, Proto: "tcp", LocalIP: "::", LocalPort: 1},
+		{NetNSID: 1, Proto: "tcp", LocalIP: "::1", LocalPort: 1},
+		{NetNSID: 1, Proto: "tcp", LocalIP: "2001:db8::1", LocalPort: 1},
+		{NetNSID: 1, Proto: "tcp6", LocalIP: "1.2.3.4", LocalPort: 1},
+		{NetNSID: 1, Proto: "udp", LocalIP: "0.0.0.0", LocalPort: 53},
+		{NetNSID: 2, Proto: "tcp", LocalIP: "0.0.0.0", LocalPort: 1},
+	}
+	got := &Snapshot{Sockets: slices.Clone(want)}
+	slices.Reverse(got.Sockets)
+	got.Sort()
+	if !slices.EqualFunc(got.Sockets, want, func(a, b Socket) bool { return compareSockets(a, b) == 0 }) {
+		t.Errorf("sorted:\n%v\nwant:\n%v", got.Sockets, want)
 	}
 }
