@@ -16,6 +16,10 @@
 //     scan with the sockets of every user process;
 //   - BenchmarkSteadyTick: the same objects on a host where nothing changed
 //     (no full re-read);
+//   - BenchmarkChurnTick: the same on a copy of the host (seed 2) on which,
+//     before each tick, 1 % of the TCP connections were replaced by new
+//     ones (new inode and remote port, same holder); only the tick's CPU
+//     is counted;
 //   - BenchmarkProcfsNaive: procfs AllProcs, then per process Stat, CmdLine,
 //     FileDescriptorTargets and Namespaces, plus NetTCP, NetTCP6, NetUDP and
 //     NetUDP6 once per network namespace, joined into inode -> pids.
