@@ -132,7 +132,7 @@ soak: build plugins
 ## Last, bench/cmd/realhost measures bin/proctag on this machine's real kernel (≈ 6 min).
 bench: plugins build
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem -benchtime 5x -count 3 -timeout 60m ./... | tee /tmp/proctag-bench.txt
-	$(GO) test -p 1 -run '^$$' -bench '^Benchmark(ReadTCP|ReadTCPProcfs|Evaluate|CallDeadline|SDKTemplate|ExportCall|LoopCheck|InstanceStart|Compile|ApplySteady|ApplyChanged|WasmProcess|WasmProcessBatch100)$$' \
+	$(GO) test -p 1 -run '^$$' -bench '^Benchmark(ReadTCP|ReadTCPProcfs|Evaluate|CallDeadline|SDKTemplate|SDKTemplateGrant|ExportCall|LoopCheck|InstanceStart|Compile|ApplySteady|ApplyChanged|WasmProcess|WasmProcessBatch100)$$' \
 		-benchmem -benchtime 1s -timeout 30m ./agent/internal/sockets ./agent/internal/rules ./agent/internal/sandbox ./agent/internal/wasmhost ./sdk | tee -a /tmp/proctag-bench.txt
 	$(GO) build -o bin/wazero github.com/tetratelabs/wazero/cmd/wazero
 	GOOS=wasip1 GOARCH=wasm $(GO) test -exec "$(CURDIR)/bin/wazero run" -run '^$$' -bench '^BenchmarkDecodeBatch64$$' \

@@ -68,11 +68,14 @@ func benchInstance(b *testing.B, wasm []byte, mode StopMode) *instance {
 
 // deadlines are the ways of running a guest: as the host does (the module
 // instrumented, a deadline per call) and with neither.
-var deadlines = []struct {
+var deadlines = []deadlineMode{{"deadline", StopInline, time.Second}, {"no-deadline", StopNone, 0}}
+
+// deadlineMode is one way of running a guest.
+type deadlineMode struct {
 	name    string
 	mode    StopMode
 	timeout time.Duration
-}{{"deadline", StopInline, time.Second}, {"no-deadline", StopNone, 0}}
+}
 
 // BenchmarkLoopCheck runs a counting loop of 10,000 iterations in one
 // call: ns/iteration is what one loop iteration costs, with wazero's
@@ -146,6 +149,21 @@ func reportPerRecord(b *testing.B, cpu0 time.Duration, records int) {
 // per proctag_process call and 64 per proctag_process_batch call, with the
 // per-call deadline the agent always uses and, for comparison, without.
 func BenchmarkSDKTemplate(b *testing.B) {
+	benchTemplate(b, nil, deadlines, []int{1, 64})
+}
+
+// BenchmarkSDKTemplateGrant is BenchmarkSDKTemplate's batch of 64 with the
+// deadline, the plugin granted only the fields its manifest
+// (sdk/template/template.yaml) names, pid and process_name, instead of the
+// default grant: the host encodes, and the guest decodes, two fields a
+// record instead of twelve.
+func BenchmarkSDKTemplateGrant(b *testing.B) {
+	benchTemplate(b, []string{"pid", "process_name"}, deadlines[:1], []int{64})
+}
+
+// benchTemplate runs sdk/template granted fields (nil: the default grant)
+// with each deadline mode and batch size.
+func benchTemplate(b *testing.B, fields []string, modes []deadlineMode, sizes []int) {
 	dir := b.TempDir()
 	if _, err := sdktest.BuildTo("../../../sdk/template", dir); err != nil {
 		b.Fatal(err)
@@ -153,10 +171,10 @@ func BenchmarkSDKTemplate(b *testing.B) {
 	spec := Spec{
 		Name: "template", Path: dir + "/template.wasm", Config: []byte("payments"),
 		Capabilities: []string{"tag"}, TagPrefix: "example.com/",
-		Timeout: time.Second, MemoryLimitBytes: 64 << 20, Instances: 1,
+		Timeout: time.Second, MemoryLimitBytes: 64 << 20, Instances: 1, Fields: fields,
 	}
-	for _, dl := range deadlines {
-		for _, n := range []int{1, 64} {
+	for _, dl := range modes {
+		for _, n := range sizes {
 			b.Run(fmt.Sprintf("%s/records=%d", dl.name, n), func(b *testing.B) {
 				opts := []LoadOption{WithCacheDir(sharedCacheDir)}
 				if dl.mode == StopNone {
