@@ -41,6 +41,20 @@ func runDestroys(t *testing.T, d *Destroys) <-chan Socket {
 	return events
 }
 
+// dialAccept connects to l and returns both ends of the connection.
+func dialAccept(l net.Listener) (client, server net.Conn, err error) {
+	c, err := net.Dial(l.Addr().Network(), l.Addr().String())
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := l.Accept()
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return c, a, nil
+}
+
 // destroysInNewNetNS subscribes to the TCP destroy groups of a new network
 // namespace, closed at the end of the test, and runs the Destroys
 // (runDestroys).
@@ -75,11 +89,7 @@ func TestDestroyShortConnections(t *testing.T) {
 		l := listenTCP(t, "tcp4", "127.0.0.1:0")
 		listener = netip.MustParseAddrPort(l.Addr().String())
 		for range conns {
-			c, err := net.Dial("tcp4", l.Addr().String())
-			if err != nil {
-				return err
-			}
-			a, err := l.Accept()
+			c, a, err := dialAccept(l)
 			if err != nil {
 				return err
 			}
@@ -196,11 +206,7 @@ func TestWithoutCapabilities(t *testing.T) {
 		if d, err = Subscribe(TCP4); err != nil {
 			return err
 		}
-		cl, err := net.Dial("tcp4", l.Addr().String())
-		if err != nil {
-			return err
-		}
-		a, err := l.Accept()
+		cl, a, err := dialAccept(l)
 		if err != nil {
 			return err
 		}
@@ -264,12 +270,7 @@ func TestDestroyForged(t *testing.T) {
 				return fmt.Errorf("send the forged message: %w", err)
 			}
 		}
-		l := listenTCP(t, "tcp4", "127.0.0.1:0")
-		c, err := net.Dial("tcp4", l.Addr().String())
-		if err != nil {
-			return err
-		}
-		a, err := l.Accept()
+		c, a, err := dialAccept(listenTCP(t, "tcp4", "127.0.0.1:0"))
 		if err != nil {
 			return err
 		}
