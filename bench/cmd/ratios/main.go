@@ -16,10 +16,10 @@
 //     budget (the default 10 s interval on 2 cores); a quiet host's tick
 //     under 1 KB on the wire; the compressed full snapshot at least 5x
 //     smaller than the raw JSON; subscriber apply cost;
-//   - issue 12: a steady tick on which nothing changed at most 5 % of a
-//     cold scan's CPU, one after 1 % of the sockets were replaced at most
-//     10 %; a plugin call in the agent at most 2.5 µs per record (the
-//     whole-process rows are cmd/realhost's);
+//   - the lean agent (rows marked 12): a steady tick on which nothing
+//     changed at most 5 % of a cold scan's CPU, one after 1 % of the
+//     sockets were replaced at most 10 %; a plugin call in the agent at
+//     most 2.5 µs per record (the whole-process rows are cmd/realhost's);
 //   - libraries we replaced, against the library (procfs NetTCP).
 //
 // Lines without a target are shown for the reader. Benchmark names are

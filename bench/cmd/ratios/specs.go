@@ -23,7 +23,7 @@ const (
 	MinJSONOverWire   = 5.0
 )
 
-// Targets of issue 12 ("A lean agent"): a steady tick's CPU as a share of a
+// Targets of the lean agent: a steady tick's CPU as a share of a
 // cold scan's, and a plugin call per record in the agent, in nanoseconds.
 // The whole-process rows (RSS, cold scan against procfs) are realhost's.
 const (
@@ -116,7 +116,7 @@ var specs = []spec{
 	{issue: "5", what: "subscriber apply, typical delta", num: ref{"snapshot.AssemblerDelta", "ns/op"}, format: duration},
 	{issue: "5", what: "subscriber apply, full snapshot", num: ref{"snapshot.AssemblerFull", "ns/op"}, format: duration},
 
-	// Issue 12: the lean agent's in-process rows.
+	// The lean agent's in-process rows (marked 12).
 	{issue: "12", what: "steady tick / cold scan, nothing changed (cpu)", num: ref{"bench.SteadyTick", "cpu-ns/op"}, den: ref{"bench.ColdScan", "cpu-ns/op"}, target: MaxSteadyOverCold, cmp: atMost, format: ratio},
 	{issue: "12", what: "steady tick / cold scan, 1 % of sockets replaced (cpu)", num: ref{"bench.ChurnTick", "cpu-ns/op"}, den: ref{"bench.ColdScan", "cpu-ns/op"}, target: MaxChurnOverCold, cmp: atMost, format: ratio},
 	{issue: "12", what: "sockets seen by that tick (of 100,000; the rest at the next full re-read)", num: ref{"bench.ChurnTick", "sockets"}, format: count},

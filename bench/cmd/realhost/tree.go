@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Targets of the generated host (issue 12).
+// Targets of the generated host.
 const (
 	// treeScanTarget is the most proctag's cold scan of the generated
 	// host may cost, as a share of the procfs baseline's CPU.
