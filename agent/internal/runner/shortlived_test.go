@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/proctag/proctag/agent/internal/childtest"
 	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/proctag/proctag/agent/internal/runner"
 	"github.com/proctag/proctag/agent/internal/runner/runnertest"
@@ -123,19 +124,12 @@ func helperAs(t *testing.T, bin string, cred *syscall.Credential, stderr io.Writ
 	if cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	}
-	out, err := cmd.StdoutPipe()
+	out, in, err := childtest.Start(t, cmd)
 	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { in.Close(); _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return cmd, bufio.NewReader(out), in
+	return cmd, out, in
 }
 
 // needSources skips the test when this host does not open the named

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/proctag/proctag/agent/internal/childtest"
 	"github.com/proctag/proctag/agent/internal/procid"
 )
 
@@ -253,15 +254,8 @@ func startPIDNS(t *testing.T) *pidns {
 	cmd.Env = append(os.Environ(), pidnsEnv+"=1")
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWNS}
-	in, err := cmd.StdinPipe()
+	out, in, err := childtest.Start(t, cmd)
 	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
 		t.Skipf("no new pid namespace here (a container without CAP_SYS_ADMIN?): %v", err)
 	}
 	t.Cleanup(func() { _ = in.Close(); _ = cmd.Process.Kill(); _ = cmd.Wait() })

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
+	"github.com/proctag/proctag/agent/internal/childtest"
 	"github.com/proctag/proctag/agent/internal/fakeproc"
 )
 
@@ -289,20 +290,13 @@ func TestScanRealHostileRoot(t *testing.T) {
 		tt.setup(t, etc)
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperChroot$")
 		cmd.Env = append(os.Environ(), chrootEnv+"="+dir)
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
 		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
+		stdout, stdin, err := childtest.Start(t, cmd)
+		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { stdin.Close(); _ = cmd.Wait() })
-		l, err := bufio.NewReader(stdout).ReadString('\n')
+		l, err := stdout.ReadString('\n')
 		if err != nil || l != "READY\n" {
 			t.Fatalf("%s: helper said %q, %v", tt.name, l, err)
 		}

@@ -1,7 +1,6 @@
 package sockets
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/proctag/proctag/agent/internal/childtest"
 	"github.com/proctag/proctag/agent/internal/procid"
 )
 
@@ -73,16 +73,9 @@ func startInNewNetNS(t *testing.T) (pid, port int, inode uint64, sleeper int, ns
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), netnsEnv+"=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
+	stdout, stdin, err := childtest.Start(t, cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -91,7 +84,7 @@ func startInNewNetNS(t *testing.T) (pid, port int, inode uint64, sleeper int, ns
 			t.Errorf("netns helper: %v", err)
 		}
 	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	line, err := stdout.ReadString('\n')
 	if err != nil {
 		t.Fatalf("read netns helper: %v", err)
 	}

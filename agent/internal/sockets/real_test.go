@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/proctag/proctag/agent/internal/childtest"
 	"github.com/proctag/proctag/agent/internal/procid"
 )
 
@@ -276,18 +277,11 @@ func TestCollectRealExitedOwner(t *testing.T) {
 	defer ln.Close()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), helperEnv+"="+ln.Addr().String())
-	stdin, err := cmd.StdinPipe()
+	stdout, stdin, err := childtest.Start(t, cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
+	if _, err := stdout.ReadString('\n'); err != nil {
 		t.Fatal(err)
 	}
 	gone := realOwner(t, cmd.Process.Pid)
