@@ -70,3 +70,31 @@ func TestSocketOrderAsDocumented(t *testing.T) {
 		t.Errorf("sorted:\n%v\nwant:\n%v", got.Sockets, want)
 	}
 }
+
+// BenchmarkFindSocket looks up established sockets among 100,000, as the
+// agent does for each connection an event source saw open.
+func BenchmarkFindSocket(b *testing.B) {
+	s := synth(10_000, 100_000, 1)
+	s.Sort()
+	type query struct {
+		ns            uint64
+		proto         string
+		local, remote netip.AddrPort
+	}
+	var qs []query
+	for i := 0; i < len(s.Sockets); i += 97 {
+		k := &s.Sockets[i]
+		qs = append(qs, query{k.NetNSID, k.Proto,
+			netip.AddrPortFrom(netip.MustParseAddr(k.LocalIP), k.LocalPort),
+			netip.AddrPortFrom(netip.MustParseAddr(k.RemoteIP), k.RemotePort)})
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		q := &qs[i%len(qs)]
+		if _, ok := FindSocket(s.Sockets, q.ns, q.proto, q.local, q.remote); !ok {
+			b.Fatalf("query %d not found", i%len(qs))
+		}
+		i++
+	}
+}
