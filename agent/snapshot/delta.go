@@ -23,6 +23,9 @@ type Delta struct {
 	SocketsAdded   []Socket  `json:"sockets_added,omitempty"`
 	SocketsChanged []Socket  `json:"sockets_changed,omitempty"`
 	SocketsRemoved []uint64  `json:"sockets_removed,omitempty"`
+	// Addresses, when present, replace the host's address list as a
+	// whole; absent, the list did not change.
+	Addresses []NetNSAddrs `json:"addresses,omitempty"`
 	// Closed and ClosedDropped are the new state's own (see Snapshot):
 	// what happened during the interval, not a change to apply.
 	Closed        []Connection `json:"closed,omitempty"`
@@ -53,7 +56,14 @@ func Diff(prev, next *Snapshot) *Delta {
 		d.SocketsAdded, d.SocketsChanged, d.SocketsRemoved = diffList(prev.Sockets, next.Sockets,
 			func(s *Socket) uint64 { return s.Inode }, compareSockets, equalSocket)
 	}
+	if !slices.EqualFunc(prev.Addresses, next.Addresses, equalNetNSAddrs) {
+		d.Addresses = next.Addresses
+	}
 	return d
+}
+
+func equalNetNSAddrs(a, b NetNSAddrs) bool {
+	return a.NetNSID == b.NetNSID && slices.Equal(a.Addrs, b.Addrs)
 }
 
 // same reports whether a and b are one slice: a state handed on unchanged
@@ -121,13 +131,13 @@ func diffList[T any, K comparable](prev, next []T, key func(*T) K, cmp func(a, b
 	return added, changed, removed
 }
 
-// Empty reports whether the delta changes no process and no socket and
-// reports no closed connection. The host record is not compared: its scan
+// Empty reports whether the delta changes no process, no socket and no
+// address and reports no closed connection. The host record is not compared: its scan
 // time moves every tick, and a heartbeat carries that instead.
 func (d *Delta) Empty() bool {
 	return len(d.Added) == 0 && len(d.Changed) == 0 && len(d.Removed) == 0 &&
 		len(d.SocketsAdded) == 0 && len(d.SocketsChanged) == 0 && len(d.SocketsRemoved) == 0 &&
-		len(d.Closed) == 0 && d.ClosedDropped == 0
+		d.Addresses == nil && len(d.Closed) == 0 && d.ClosedDropped == 0
 }
 
 // Apply returns the snapshot that results from applying d to s. s must be
@@ -150,7 +160,12 @@ func (d *Delta) Apply(s *Snapshot) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("socket %w", err)
 	}
-	return &Snapshot{Host: d.Host, Processes: procs, Sockets: socks, Closed: d.Closed, ClosedDropped: d.ClosedDropped}, nil
+	addrs := s.Addresses
+	if d.Addresses != nil {
+		addrs = d.Addresses
+	}
+	return &Snapshot{Host: d.Host, Processes: procs, Sockets: socks, Addresses: addrs,
+		Closed: d.Closed, ClosedDropped: d.ClosedDropped}, nil
 }
 
 // Flags of one key in applyList.

@@ -210,3 +210,39 @@ func TestDiffFindsAMovedSocket(t *testing.T) {
 		t.Fatalf("moved socket: %+v", d)
 	}
 }
+
+// TestDeltaAddresses checks that a delta carries the address list only when
+// it changed, and that applying it gives the new list or keeps the old one.
+func TestDeltaAddresses(t *testing.T) {
+	a := []NetNSAddrs{{NetNSID: 1, Addrs: []Addr{{IP: "10.0.0.5", PrefixLen: 24, Interface: "eth0"}}}}
+	b := []NetNSAddrs{{NetNSID: 1, Addrs: []Addr{{IP: "10.0.0.6", PrefixLen: 24, Interface: "eth0"}}}}
+	cases := []struct {
+		name       string
+		prev, next []NetNSAddrs
+		carried    bool
+	}{
+		{"none", nil, nil, false},
+		{"first", nil, a, true},
+		{"same", a, slices.Clone(a), false},
+		{"changed", a, b, true},
+		{"namespace added", a, append(slices.Clone(a), NetNSAddrs{NetNSID: 2, Addrs: []Addr{}}), true},
+	}
+	for _, c := range cases {
+		prev := &Snapshot{Addresses: c.prev}
+		next := &Snapshot{Addresses: c.next}
+		d := Diff(prev, next)
+		if got := d.Addresses != nil; got != c.carried {
+			t.Errorf("%s: delta carries addresses = %v, want %v", c.name, got, c.carried)
+		}
+		if d.Empty() == c.carried {
+			t.Errorf("%s: Empty() = %v with addresses carried = %v", c.name, d.Empty(), c.carried)
+		}
+		got, err := d.Apply(prev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.EqualFunc(got.Addresses, c.next, equalNetNSAddrs) {
+			t.Errorf("%s: applied addresses %v, want %v", c.name, got.Addresses, c.next)
+		}
+	}
+}

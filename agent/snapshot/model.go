@@ -11,6 +11,11 @@ type Snapshot struct {
 	Host      Host      `json:"host"`
 	Processes []Process `json:"processes"`
 	Sockets   []Socket  `json:"sockets"`
+	// Addresses are the interface addresses of the host's network
+	// namespaces that the agent could read (its own at least), sorted by
+	// NetNSID, so that a listener on 0.0.0.0 can be matched to a connection
+	// to one of them. Omitted by producers that do not read them.
+	Addresses []NetNSAddrs `json:"addresses,omitempty"`
 	// Closed are the TCP connections of reported processes that opened
 	// and closed since the previous tick, so never were in Sockets (see
 	// Connection); empty without an event source that sees them.
@@ -39,6 +44,29 @@ type Host struct {
 	BootTime int64 `json:"boot_time,omitempty"`
 	// AgentVersion is the proctag version that produced the snapshot.
 	AgentVersion string `json:"agent_version,omitempty"`
+	// Network is the address domain the host's addresses belong to (config
+	// `network`, e.g. a VPC's name), so that equal private addresses of
+	// hosts in different networks are told apart; empty when not set.
+	Network string `json:"network,omitempty"`
+}
+
+// NetNSAddrs is the interface addresses of one network namespace.
+type NetNSAddrs struct {
+	// NetNSID is the namespace's inode, as in Process.NetNSID.
+	NetNSID uint64 `json:"netns_id"`
+	// Addrs are its addresses, sorted by IP (IPv4 before IPv6) then
+	// interface name.
+	Addrs []Addr `json:"addrs"`
+}
+
+// Addr is one address of a network interface.
+type Addr struct {
+	// IP is the address, IPv4 dotted or IPv6 in RFC 5952 form.
+	IP string `json:"ip"`
+	// PrefixLen is the length of the interface's network prefix.
+	PrefixLen int `json:"prefix_len"`
+	// Interface is the interface's name (lo, eth0, ...).
+	Interface string `json:"if"`
 }
 
 // Key identifies a process across time: the kernel reuses pids, never the

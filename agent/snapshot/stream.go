@@ -24,6 +24,11 @@ func WriteJSON(w io.Writer, s *Snapshot, indent string) error {
 	sw.raw(",")
 	sw.key(1, "sockets")
 	writeList(&sw, s.Sockets)
+	if len(s.Addresses) > 0 {
+		sw.raw(",")
+		sw.key(1, "addresses")
+		writeList(&sw, s.Addresses)
+	}
 	if len(s.Closed) > 0 {
 		sw.raw(",")
 		sw.key(1, "closed")

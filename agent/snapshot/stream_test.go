@@ -19,7 +19,7 @@ func TestWriteJSONFields(t *testing.T) {
 	for i := range st.NumField() {
 		got = append(got, st.Field(i).Tag.Get("json"))
 	}
-	want := []string{"host", "processes", "sockets", "closed,omitempty", "closed_dropped,omitempty"}
+	want := []string{"host", "processes", "sockets", "addresses,omitempty", "closed,omitempty", "closed_dropped,omitempty"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Snapshot's JSON fields are %q; WriteJSON writes %q", got, want)
 	}
@@ -33,6 +33,7 @@ func TestWriteJSON(t *testing.T) {
 	full.Processes[0].Cmdline = `sh -c "a <b> & c" é \u2028` + "\u2028\x01"
 	full.Closed = []Connection{{Proto: "tcp", PID: 3, Name: "<x>", Role: "client"}, {Proto: "tcp6"}}
 	full.ClosedDropped = 12
+	full.Addresses = []NetNSAddrs{{NetNSID: 4026531840, Addrs: []Addr{{IP: "127.0.0.1", PrefixLen: 8, Interface: "lo"}, {IP: "::1", PrefixLen: 128, Interface: "lo"}}}, {NetNSID: 5, Addrs: []Addr{}}}
 	cases := map[string]*Snapshot{
 		"zero":  {},
 		"empty": {Host: Host{HostID: "h", ScanTime: time.Unix(1, 5)}, Processes: []Process{}, Sockets: []Socket{}, Closed: []Connection{}},

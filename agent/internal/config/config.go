@@ -59,6 +59,9 @@ type Config struct {
 	AgentMemoryLimit int64
 	// HostID is host-id; "" means /etc/machine-id, resolved by the caller.
 	HostID string
+	// Network is network: the address domain of the host's addresses
+	// (e.g. a VPC), published in the host record; "" = none.
+	Network string
 	// LogLevel is log-level: trace, debug, info, warn or error.
 	LogLevel string
 	// MetricsListen is metrics-listen, a host:port for the Prometheus

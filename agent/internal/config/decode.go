@@ -103,6 +103,25 @@ func (d *decoder) str(n *yaml.Node, key string, dst *string) bool {
 	return true
 }
 
+// network decodes the network key: 1 to 128 letters, digits and . _ - : /.
+func (d *decoder) network(n *yaml.Node, key string, dst *string) {
+	var v string
+	if !d.str(n, key, &v) {
+		return
+	}
+	ok := len(v) <= 128
+	for _, r := range v {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-:/", r)) {
+			ok = false
+		}
+	}
+	if !ok {
+		d.bad(n, key, "up to 128 letters, digits and . _ - : /")
+		return
+	}
+	*dst = v
+}
+
 // path decodes a file path and resolves it against the config's directory.
 func (d *decoder) path(n *yaml.Node, key string, dst *string) {
 	var s string

@@ -167,6 +167,7 @@ func Assemble(ctx context.Context, cfg *config.Config, logger hclog.Logger, vers
 			Epoch:        epoch,
 			IntervalMS:   cfg.SyncInterval.Milliseconds(),
 			AgentVersion: version,
+			Network:      cfg.Network,
 		},
 	}, logger)
 	if err != nil {
