@@ -3,6 +3,7 @@
 package osthread
 
 import (
+	"fmt"
 	"runtime"
 	"sync/atomic"
 
@@ -43,4 +44,36 @@ func Go(fn func()) {
 		<-locked
 		runtime.UnlockOSThread()
 	}()
+}
+
+// InNetNS runs fn on a locked OS thread, not the main one (see Go), that
+// has entered the network namespace ns (an open /proc/PID/ns/net), and
+// returns its error once the thread is back in its own namespace. A socket
+// fn creates stays in ns wherever it is used from later. When the return
+// fails the thread is not reused: it ends with the goroutine.
+func InNetNS(ns int, fn func() error) error {
+	errc := make(chan error, 1)
+	Go(func() {
+		self, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("open /proc/thread-self/ns/net: %w", err)
+			return
+		}
+		defer unix.Close(self)
+		if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("enter network namespace: %w", err)
+			return
+		}
+		err = fn()
+		if rerr := unix.Setns(self, unix.CLONE_NEWNET); rerr != nil {
+			// The thread stays locked and dies with the goroutine.
+			errc <- fmt.Errorf("return from network namespace: %w", rerr)
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- err
+	})
+	return <-errc
 }

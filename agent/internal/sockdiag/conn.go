@@ -3,9 +3,10 @@ package sockdiag
 import (
 	"encoding/binary"
 	"fmt"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/proctag/proctag/agent/internal/nlmsg"
 )
 
 // Query selects the sockets of one dump: one family and protocol, and the
@@ -74,48 +75,7 @@ func (c *Conn) Dump(q Query, fn func(Socket)) error {
 }
 
 func (c *Conn) dump(q Query, fn func(Socket)) error {
-	for {
-		if _, err := unix.Write(c.fd, c.req[:]); err != unix.EINTR {
-			if err != nil {
-				return err
-			}
-			break
-		}
-	}
-	for {
-		var from unix.RawSockaddrNetlink
-		n, err := recvTrunc(c.fd, c.buf, &from)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if from.Pid != 0 {
-			continue // a process, not the kernel, sent it: not part of the answer
-		}
-		if n > len(c.buf) {
-			return fmt.Errorf("%w: a message of %d bytes exceeds the %d-byte buffer", errMsg, n, len(c.buf))
-		}
-		done, err := parseDump(c.buf[:n], c.seq, q.Proto, fn)
-		if err != nil || done {
-			return err
-		}
-	}
-}
-
-// recvTrunc receives one netlink skb into buf and returns its full length
-// (MSG_TRUNC), which exceeds len(buf) when it did not fit, and its sender in
-// from (Pid 0 for the kernel). Unlike unix.Recvfrom it allocates nothing.
-func recvTrunc(fd int, buf []byte, from *unix.RawSockaddrNetlink) (int, error) {
-	salen := uint32(unix.SizeofSockaddrNetlink)
-	*from = unix.RawSockaddrNetlink{}
-	n, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)),
-		unix.MSG_TRUNC, uintptr(unsafe.Pointer(from)), uintptr(unsafe.Pointer(&salen)))
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
+	return nlmsg.Dump(c.fd, c.req[:], c.seq, c.buf, diagMsgs(q.Proto, fn))
 }
 
 // encodeRequest writes the SOCK_DIAG_BY_FAMILY dump request of q with

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/proctag/proctag/agent/internal/nlmsg"
+	"github.com/proctag/proctag/agent/internal/osthread"
 )
 
 // Groups is a set of sock_diag destroy multicast groups
@@ -96,7 +99,7 @@ func Subscribe(g Groups) (*Destroys, error) {
 // created inside the namespace and stays bound to it.
 func SubscribeNetNS(ns int, g Groups) (*Destroys, error) {
 	var d *Destroys
-	err := inNetNS(ns, func() (err error) {
+	err := osthread.InNetNS(ns, func() (err error) {
 		d, err = Subscribe(g)
 		return err
 	})
@@ -136,7 +139,7 @@ func (d *Destroys) Run(ctx context.Context, fn func(Socket)) error {
 		var n int
 		var rerr error
 		err := d.rc.Read(func(fd uintptr) bool {
-			n, rerr = recvTrunc(int(fd), d.buf, &d.from)
+			n, rerr = nlmsg.RecvTrunc(int(fd), d.buf, &d.from)
 			return rerr != unix.EAGAIN
 		})
 		switch {

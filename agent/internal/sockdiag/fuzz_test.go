@@ -18,11 +18,11 @@ func FuzzParseDump(f *testing.F) {
 	// A real IPv6 message.
 	f.Add(v6, uint32(77))
 	// Both and the end of the dump.
-	f.Add(slices.Concat(v4, v6, nlmsg(unix.NLMSG_DONE, 77, status(0))), uint32(77))
+	f.Add(slices.Concat(v4, v6, frame(unix.NLMSG_DONE, 77, status(0))), uint32(77))
 	// A multicast recv (any sequence).
 	f.Add(v6, uint32(0))
 	// An error reply.
-	f.Add(nlmsg(unix.NLMSG_ERROR, 3, status(-int32(unix.EINVAL))), uint32(3))
+	f.Add(frame(unix.NLMSG_ERROR, 3, status(-int32(unix.EINVAL))), uint32(3))
 	// A message cut inside its attributes.
 	f.Add(v4[:nlHdrLen+diagMsgLen+6], uint32(77))
 	// Nothing.

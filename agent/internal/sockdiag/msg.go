@@ -2,11 +2,12 @@ package sockdiag
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net/netip"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/proctag/proctag/agent/internal/nlmsg"
 )
 
 // Socket is one socket as the kernel describes it in an inet_diag_msg
@@ -59,17 +60,15 @@ func States(states ...uint8) uint32 {
 
 // Layout of the messages (include/uapi/linux/netlink.h, inet_diag.h).
 const (
-	nlHdrLen    = unix.SizeofNlMsghdr // struct nlmsghdr
-	diagMsgLen  = 72                  // struct inet_diag_msg
-	diagReqLen  = 56                  // struct inet_diag_req_v2
-	nlaHdrLen   = 4                   // struct nlattr
-	attrProto   = 10                  // INET_DIAG_PROTOCOL
-	nlaTypeMask = 0x3fff              // NLA_TYPE_MASK: the type without its flags
+	nlHdrLen    = nlmsg.HdrLen // struct nlmsghdr
+	diagMsgLen  = 72           // struct inet_diag_msg
+	diagReqLen  = 56           // struct inet_diag_req_v2
+	attrProto   = 10           // INET_DIAG_PROTOCOL
 	sockDiagMsg = unix.SOCK_DIAG_BY_FAMILY
 )
 
 // errMsg marks a message that is not in the kernel's format.
-var errMsg = errors.New("malformed sock_diag message")
+var errMsg = nlmsg.ErrMalformed
 
 // parseDiagMsg parses the payload of one SOCK_DIAG_BY_FAMILY message: a
 // struct inet_diag_msg and its attributes. Of the attributes only
@@ -106,63 +105,35 @@ func parseDiagMsg(b []byte, s *Socket) error {
 	s.Cookie = uint64(ne.Uint32(b[44:])) | uint64(ne.Uint32(b[48:]))<<32
 	s.UID = ne.Uint32(b[64:])
 	s.Inode = uint64(ne.Uint32(b[68:]))
-	for a := b[diagMsgLen:]; len(a) >= nlaHdrLen; {
-		n := int(ne.Uint16(a))
-		if n < nlaHdrLen || n > len(a) {
-			return fmt.Errorf("%w: attribute of %d bytes in %d", errMsg, n, len(a))
+	return nlmsg.Attrs(b[diagMsgLen:], func(typ uint16, val []byte) {
+		if typ == attrProto && len(val) > 0 {
+			s.Proto = val[0]
 		}
-		if typ := ne.Uint16(a[2:]) & nlaTypeMask; typ == attrProto && n > nlaHdrLen {
-			s.Proto = a[nlaHdrLen]
-		}
-		a = a[min(align4(n), len(a)):]
-	}
-	return nil
+	})
 }
 
-// align4 rounds n up to a multiple of 4 (NLMSG_ALIGN, NLA_ALIGN).
-func align4(n int) int { return (n + 3) &^ 3 }
-
 // parseDump parses the netlink messages in b, one recv of a dump or of
-// the destroy groups, and calls fn for each socket; s is the template
-// whose Proto fn sees when a message does not carry one. Messages whose
-// sequence number is not seq are skipped (the rest of an earlier,
-// abandoned dump), unless seq is 0 (multicast). done is true at
-// NLMSG_DONE. An NLMSG_ERROR or a negative NLMSG_DONE status is returned
-// as the errno; an NLMSG_ERROR of 0 (an acknowledgement) is skipped. parseDump does not allocate.
+// the destroy groups, and calls fn for each socket; proto is the Proto fn
+// sees when a message does not carry one. Sequence numbers, NLMSG_DONE and
+// errors are handled as nlmsg.Walk handles them. parseDump does not
+// allocate.
 func parseDump(b []byte, seq uint32, proto uint8, fn func(Socket)) (done bool, err error) {
-	ne := binary.NativeEndian
-	for len(b) >= nlHdrLen {
-		n := int(ne.Uint32(b))
-		if n < nlHdrLen || n > len(b) {
-			return false, fmt.Errorf("%w: message of %d bytes in %d", errMsg, n, len(b))
+	return nlmsg.Walk(b, seq, diagMsgs(proto, fn))
+}
+
+// diagMsgs returns the nlmsg callback that parses SOCK_DIAG_BY_FAMILY
+// messages into Sockets for fn, with proto as their Proto when a message
+// does not carry one, and skips other types.
+func diagMsgs(proto uint8, fn func(Socket)) func(typ uint16, body []byte) error {
+	return func(typ uint16, body []byte) error {
+		if typ != sockDiagMsg {
+			return nil
 		}
-		typ, mseq := ne.Uint16(b[4:]), ne.Uint32(b[8:])
-		body := b[nlHdrLen:n]
-		b = b[min(align4(n), len(b)):]
-		if seq != 0 && mseq != seq {
-			continue
+		s := Socket{Proto: proto}
+		if err := parseDiagMsg(body, &s); err != nil {
+			return err
 		}
-		switch typ {
-		case unix.NLMSG_DONE, unix.NLMSG_ERROR:
-			if len(body) < 4 {
-				return false, fmt.Errorf("%w: status of %d bytes", errMsg, len(body))
-			}
-			if e := int32(ne.Uint32(body)); e < 0 {
-				return false, unix.Errno(-e)
-			}
-			if typ == unix.NLMSG_DONE {
-				return true, nil
-			}
-		case sockDiagMsg:
-			s := Socket{Proto: proto}
-			if err := parseDiagMsg(body, &s); err != nil {
-				return false, err
-			}
-			fn(s)
-		}
+		fn(s)
+		return nil
 	}
-	if len(b) != 0 {
-		return false, fmt.Errorf("%w: %d trailing bytes", errMsg, len(b))
-	}
-	return false, nil
 }

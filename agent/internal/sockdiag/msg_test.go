@@ -36,10 +36,10 @@ func readFixture(t testing.TB, name string) []byte {
 	return b
 }
 
-// nlmsg frames body as a netlink message of type typ and sequence seq.
-func nlmsg(typ uint16, seq uint32, body []byte) []byte {
+// frame frames body as a netlink message of type typ and sequence seq.
+func frame(typ uint16, seq uint32, body []byte) []byte {
 	n := nlHdrLen + len(body)
-	b := make([]byte, align4(n))
+	b := make([]byte, (n+3)&^3)
 	ne := binary.NativeEndian
 	ne.PutUint32(b, uint32(n))
 	ne.PutUint16(b[4:], typ)
@@ -106,23 +106,23 @@ func TestParseDump(t *testing.T) {
 		done  bool
 		err   error // errors.Is target; errMsg for malformed input
 	}{
-		{"two sockets then done", slices.Concat(v4, v6, nlmsg(unix.NLMSG_DONE, 77, status(0))), 77, 2, "[::1]:38324", unix.IPPROTO_TCP, true, nil},
+		{"two sockets then done", slices.Concat(v4, v6, frame(unix.NLMSG_DONE, 77, status(0))), 77, 2, "[::1]:38324", unix.IPPROTO_TCP, true, nil},
 		{"two sockets, more to come", slices.Concat(v4, v6), 77, 2, "[::1]:38324", unix.IPPROTO_TCP, false, nil},
-		{"an earlier dump's messages are skipped", slices.Concat(v4, nlmsg(sockDiagMsg, 78, body4), nlmsg(unix.NLMSG_DONE, 77, status(0))), 78, 1, "127.0.0.1:36348", unix.IPPROTO_TCP, false, nil},
+		{"an earlier dump's messages are skipped", slices.Concat(v4, frame(sockDiagMsg, 78, body4), frame(unix.NLMSG_DONE, 77, status(0))), 78, 1, "127.0.0.1:36348", unix.IPPROTO_TCP, false, nil},
 		{"multicast takes every sequence", slices.Concat(v4, v6), 0, 2, "[::1]:38324", unix.IPPROTO_TCP, false, nil},
-		{"IPv4-mapped is unmapped", nlmsg(sockDiagMsg, 1, mapped), 1, 1, "10.1.2.3:36348", unix.IPPROTO_TCP, false, nil},
-		{"INET_DIAG_PROTOCOL sets the protocol", nlmsg(sockDiagMsg, 1, withProto), 1, 1, "127.0.0.1:36348", unix.IPPROTO_UDP, false, nil},
-		{"an acknowledgement is skipped", slices.Concat(nlmsg(unix.NLMSG_ERROR, 1, status(0)), v4), 77, 1, "127.0.0.1:36348", unix.IPPROTO_TCP, false, nil},
-		{"NLMSG_ERROR", slices.Concat(v4, nlmsg(unix.NLMSG_ERROR, 77, status(-int32(unix.EPERM)))), 77, 1, "127.0.0.1:36348", unix.IPPROTO_TCP, false, unix.EPERM},
-		{"NLMSG_DONE with an error", nlmsg(unix.NLMSG_DONE, 77, status(-int32(unix.EINTR))), 77, 0, "", 0, false, unix.EINTR},
+		{"IPv4-mapped is unmapped", frame(sockDiagMsg, 1, mapped), 1, 1, "10.1.2.3:36348", unix.IPPROTO_TCP, false, nil},
+		{"INET_DIAG_PROTOCOL sets the protocol", frame(sockDiagMsg, 1, withProto), 1, 1, "127.0.0.1:36348", unix.IPPROTO_UDP, false, nil},
+		{"an acknowledgement is skipped", slices.Concat(frame(unix.NLMSG_ERROR, 1, status(0)), v4), 77, 1, "127.0.0.1:36348", unix.IPPROTO_TCP, false, nil},
+		{"NLMSG_ERROR", slices.Concat(v4, frame(unix.NLMSG_ERROR, 77, status(-int32(unix.EPERM)))), 77, 1, "127.0.0.1:36348", unix.IPPROTO_TCP, false, unix.EPERM},
+		{"NLMSG_DONE with an error", frame(unix.NLMSG_DONE, 77, status(-int32(unix.EINTR))), 77, 0, "", 0, false, unix.EINTR},
 		{"empty", nil, 77, 0, "", 0, false, nil},
 		{"header cut short", v4[:10], 77, 0, "", 0, false, errMsg},
 		{"message longer than the data", v4[:100], 77, 0, "", 0, false, errMsg},
 		{"length below the header", slices.Concat([]byte{4, 0, 0, 0}, v4[4:]), 77, 0, "", 0, false, errMsg},
-		{"inet_diag_msg cut short", nlmsg(sockDiagMsg, 77, body4[:40]), 77, 0, "", 0, false, errMsg},
-		{"unknown family", nlmsg(sockDiagMsg, 77, badFamily), 77, 0, "", 0, false, errMsg},
-		{"attribute longer than the message", nlmsg(sockDiagMsg, 77, badAttr), 77, 0, "", 0, false, errMsg},
-		{"status cut short", nlmsg(unix.NLMSG_DONE, 77, []byte{0, 0}), 77, 0, "", 0, false, errMsg},
+		{"inet_diag_msg cut short", frame(sockDiagMsg, 77, body4[:40]), 77, 0, "", 0, false, errMsg},
+		{"unknown family", frame(sockDiagMsg, 77, badFamily), 77, 0, "", 0, false, errMsg},
+		{"attribute longer than the message", frame(sockDiagMsg, 77, badAttr), 77, 0, "", 0, false, errMsg},
+		{"status cut short", frame(unix.NLMSG_DONE, 77, []byte{0, 0}), 77, 0, "", 0, false, errMsg},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

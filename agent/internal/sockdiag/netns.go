@@ -1,13 +1,6 @@
 package sockdiag
 
-import (
-	"fmt"
-	"runtime"
-
-	"golang.org/x/sys/unix"
-
-	"github.com/proctag/proctag/agent/internal/osthread"
-)
+import "github.com/proctag/proctag/agent/internal/osthread"
 
 // OpenNetNS opens a Conn in the network namespace that ns (an open
 // /proc/PID/ns/net) refers to. The netlink socket is created inside the
@@ -25,7 +18,7 @@ import (
 // /proc/PID/net.
 func OpenNetNS(ns int) (*Conn, error) {
 	var c *Conn
-	err := inNetNS(ns, func() (err error) {
+	err := osthread.InNetNS(ns, func() (err error) {
 		c, err = Open()
 		return err
 	})
@@ -34,34 +27,4 @@ func OpenNetNS(ns int) (*Conn, error) {
 		c = nil
 	}
 	return c, err
-}
-
-// inNetNS runs fn on a locked OS thread, not the main one (see
-// osthread.Go), that has entered the network namespace ns, and returns
-// its error.
-func inNetNS(ns int, fn func() error) error {
-	errc := make(chan error, 1)
-	osthread.Go(func() {
-		self, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("open /proc/thread-self/ns/net: %w", err)
-			return
-		}
-		defer unix.Close(self)
-		if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("enter network namespace: %w", err)
-			return
-		}
-		err = fn()
-		if rerr := unix.Setns(self, unix.CLONE_NEWNET); rerr != nil {
-			// The thread stays locked and dies with the goroutine.
-			errc <- fmt.Errorf("return from network namespace: %w", rerr)
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- err
-	})
-	return <-errc
 }
