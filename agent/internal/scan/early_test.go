@@ -1,9 +1,14 @@
 package scan
 
 import (
+	"bytes"
+	"fmt"
+	"os"
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/proctag/proctag/agent/internal/waitfor"
 )
 
 // TestEarlyExited reads a live child with Early, lets it exit, and checks
@@ -23,6 +28,13 @@ func TestEarlyExited(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := cmd.Process.Pid
+	// The exec that Start waits for closes its pipe before the kernel has
+	// placed the new argv (the process connector's exec event comes after
+	// that): read once the cmdline is sh's, as the agent does on the event.
+	waitfor.Until(t, 10*time.Second, func() bool {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		return bytes.HasSuffix(b, []byte("early-marker\x00"))
+	}, "child %d's cmdline is not sh's", pid)
 	s.Early().Read(pid)
 	if err := cmd.Wait(); err != nil {
 		t.Fatal(err)
