@@ -280,6 +280,7 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 		snap.Sockets = p.socks
 		snap.SortProcesses()
 	}
+	snap.Addresses = p.sockets.Addresses(res.Full)
 	if p.cfg.Conns != nil {
 		closed, dropped := p.cfg.Conns.Take(tables, func(c *conns.Conn) bool {
 			_, held := snapshot.FindSocket(snap.Sockets, c.NetNS, c.Proto, c.Local, c.Remote)

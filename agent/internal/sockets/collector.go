@@ -105,6 +105,10 @@ type Collector struct {
 	selfNS     uint64
 	diags      map[uint64]*nsDiag
 	warnedDiag atomic.Bool
+	// addrsOn is set for a procfs Root: Addresses reads the namespaces'
+	// interface addresses, kept in addrs.
+	addrsOn bool
+	addrs   addrsState
 	// walks counts the fd/ walks, tableReads the socket tables read from
 	// /proc/PID/net and diagReads those dumped over sock_diag (four per
 	// namespace in all), tabStats the net/tcp stats of owners whose
@@ -167,8 +171,9 @@ func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 		diags:       make(map[uint64]*nsDiag),
 		sumKey:      rand.Uint64() | 1,
 	}
-	if cfg.SockDiag && isProcfs(cfg.Root) {
-		c.diagOn, c.selfNS = true, selfNetNS()
+	if isProcfs(cfg.Root) {
+		c.addrsOn, c.selfNS = true, selfNetNS()
+		c.diagOn = cfg.SockDiag
 	}
 	return c, nil
 }

@@ -8,6 +8,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/proctag/proctag/agent/internal/ifaddrs"
+	"github.com/proctag/proctag/agent/internal/osthread"
 	"github.com/proctag/proctag/agent/internal/sockdiag"
 )
 
@@ -18,6 +20,9 @@ type nsDiag struct {
 	// at a time, and the four tables of a group are read concurrently.
 	mu   sync.Mutex
 	conn *sockdiag.Conn
+	// route reads the namespace's interface addresses (Addresses); it is
+	// opened with conn and may be nil when that failed.
+	route *ifaddrs.Conn
 	// off is set by an open or dump error: the namespace's tables are
 	// read from /proc/PID/net until the next full Collect.
 	off bool
@@ -25,11 +30,15 @@ type nsDiag struct {
 	gen uint64
 }
 
-// close closes the Conn, if open.
+// close closes the Conns, if open.
 func (d *nsDiag) close() {
 	if d.conn != nil {
 		d.conn.Close()
 		d.conn = nil
+	}
+	if d.route != nil {
+		d.route.Close()
+		d.route = nil
 	}
 }
 
@@ -80,8 +89,8 @@ func (c *Collector) closeUnusedDiag() {
 	}
 }
 
-// Close closes the sock_diag netlink sockets the Collector keeps open. A
-// later Collect opens them again.
+// Close closes the netlink sockets the Collector keeps open (sock_diag and
+// rtnetlink). Later calls open them again.
 func (c *Collector) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -90,6 +99,10 @@ func (c *Collector) Close() error {
 		d.close()
 		d.mu.Unlock()
 		delete(c.diags, ns)
+	}
+	if c.addrs.self != nil {
+		c.addrs.self.Close()
+		c.addrs.self = nil
 	}
 	return nil
 }
@@ -108,13 +121,13 @@ func (c *Collector) readDiag(r *reader, g *nsGroup, t int, owners []Owner) bool 
 		return false
 	}
 	if d.conn == nil {
-		conn, pid, err := c.openDiag(r, g, owners)
+		conn, route, pid, err := c.openDiag(r, g, owners)
 		if err != nil {
 			d.off = true
 			c.diagFailed(g.ns, pid, "open", err)
 			return false
 		}
-		d.conn = conn
+		d.conn, d.route = conn, route
 	}
 	tr := &g.tabs[t]
 	if err := diagTable(d.conn, t, func(e entry) { tr.entries = append(tr.entries, e) }); err != nil {
@@ -142,14 +155,24 @@ func (c *Collector) readDiag(r *reader, g *nsGroup, t int, owners []Owner) bool 
 // the group.
 var errNoNetNS = errors.New("no owner's ns/net is the namespace any more")
 
-// openDiag opens a Conn in g's namespace: in the calling thread's when it
-// is the agent's own, else through ROOT/PID/ns/net of the first owner of g
-// whose ns/net opens and still is g's namespace (a pid may have been
-// reused). It returns the pid it went through, 0 for the agent's own.
-func (c *Collector) openDiag(r *reader, g *nsGroup, owners []Owner) (*sockdiag.Conn, int, error) {
+// openDiag opens a Conn in g's namespace, and an ifaddrs.Conn when it
+// can: in the calling thread's namespace when it is the agent's own, else
+// through ROOT/PID/ns/net of the first owner of g whose ns/net opens and
+// still is g's namespace (a pid may have been reused). It returns the pid
+// it went through, 0 for the agent's own.
+func (c *Collector) openDiag(r *reader, g *nsGroup, owners []Owner) (*sockdiag.Conn, *ifaddrs.Conn, int, error) {
+	var conn *sockdiag.Conn
+	var route *ifaddrs.Conn
+	open := func() (err error) {
+		if conn, err = sockdiag.Open(); err != nil {
+			return err
+		}
+		route, _ = ifaddrs.Open() // addresses are not needed for the tables
+		return nil
+	}
 	if g.ns == c.selfNS {
-		conn, err := sockdiag.Open()
-		return conn, 0, err
+		err := open()
+		return conn, route, 0, err
 	}
 	var last error = errNoNetNS
 	for i := g.head; i >= 0; i = c.nsNext[i] {
@@ -165,11 +188,20 @@ func (c *Collector) openDiag(r *reader, g *nsGroup, owners []Owner) (*sockdiag.C
 			unix.Close(fd)
 			continue
 		}
-		conn, err := sockdiag.OpenNetNS(fd)
+		err = osthread.InNetNS(fd, open)
 		unix.Close(fd)
-		return conn, pid, err
+		if err != nil {
+			if conn != nil {
+				conn.Close()
+			}
+			if route != nil {
+				route.Close()
+			}
+			return nil, nil, pid, err
+		}
+		return conn, route, pid, nil
 	}
-	return nil, 0, last
+	return nil, nil, 0, last
 }
 
 // diagFailed logs a failed open or dump of namespace ns: the first one of
