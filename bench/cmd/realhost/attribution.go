@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/proctag/proctag/agent/internal/bench/report"
 	"github.com/proctag/proctag/agent/snapshot"
 )
 
@@ -178,7 +179,7 @@ func (a attribution) share() float64 {
 // String sums it up for the table's note.
 func (a attribution) String() string {
 	return fmt.Sprintf("%d conns: client end %s, server end %s; %d states, %d Closed entries, %d dropped by the agent",
-		a.made, percent(float64(a.client), float64(a.made)), percent(float64(a.server), float64(a.made)),
+		a.made, report.Percent(float64(a.client), float64(a.made)), report.Percent(float64(a.server), float64(a.made)),
 		a.states, a.closed, a.closedDropped)
 }
 

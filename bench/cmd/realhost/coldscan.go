@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/proctag/proctag/agent/internal/bench/report"
 )
 
 // coldScanTarget is the most proctag's cold scan may cost on the real host,
@@ -30,11 +32,11 @@ type scanTarget struct {
 // naive procfs mode and its minimal reader h.opts.repeat times each, in
 // turn, on the procfs tree root, and compares their median CPU and peak
 // RSS. label names the host in the rows.
-func (h *harness) coldScan(ctx context.Context, root, label string, target scanTarget) []row {
+func (h *harness) coldScan(ctx context.Context, root, label string, target scanTarget) []report.Row {
 	what := "cold scan CPU" + label + " (proctag / procfs)"
 	cfg := filepath.Join(h.dir, "scan.yaml")
 	if err := os.WriteFile(cfg, []byte(scanConfig), 0o644); err != nil {
-		return []row{errorRow(what, err)}
+		return []report.Row{report.ErrorRow(what, err)}
 	}
 	var pt, pf, pm []usage
 	var counts, minCounts string
@@ -42,18 +44,18 @@ func (h *harness) coldScan(ctx context.Context, root, label string, target scanT
 		h.logf("cold scan %d/%d", i+1, h.opts.repeat)
 		u, _, err := h.measure(ctx, true, h.opts.proctag, "scan", "--config", cfg, "--format", "json", "--proc-root", root)
 		if err != nil {
-			return []row{errorRow(what, err)}
+			return []report.Row{report.ErrorRow(what, err)}
 		}
 		pt = append(pt, u)
 		u, out, err := h.measure(ctx, false, h.self, "-child-procfs", "-child-root", root)
 		if err != nil {
-			return []row{errorRow(what, err)}
+			return []report.Row{report.ErrorRow(what, err)}
 		}
 		pf = append(pf, u)
 		counts = strings.TrimSpace(out)
 		u, out, err = h.measure(ctx, false, h.self, "-child-minimal", "-child-root", root)
 		if err != nil {
-			return []row{errorRow(what, err)}
+			return []report.Row{report.ErrorRow(what, err)}
 		}
 		pm = append(pm, u)
 		minCounts = strings.TrimSpace(out)
@@ -70,23 +72,23 @@ func (h *harness) coldScan(ctx context.Context, root, label string, target scanT
 		}
 		return ns
 	}
-	tc, fc, mc := median(cpus(pt)), median(cpus(pf)), median(cpus(pm))
-	tr, fr := medianInt64(rss(pt)), medianInt64(rss(pf))
-	rssTarget, rssVerdict := "-", info
+	tc, fc, mc := report.Median(cpus(pt)), report.Median(cpus(pf)), report.Median(cpus(pm))
+	tr, fr := report.Median(rss(pt)), report.Median(rss(pf))
+	rssTarget, rssVerdict := "-", report.Info
 	if target.peakRSS > 0 {
-		rssTarget, rssVerdict = "proctag ≤ "+mib(target.peakRSS), check(tr <= target.peakRSS)
+		rssTarget, rssVerdict = "proctag ≤ "+report.MiB(target.peakRSS), report.Check(tr <= target.peakRSS)
 	}
-	return []row{{
-		what: what, value: seconds(tc), base: seconds(fc), ratio: ratio(tc.Seconds(), fc.Seconds()),
-		target: fmt.Sprintf("≤ %.1f×", target.cpu), verdict: check(tc.Seconds() <= target.cpu*fc.Seconds()),
-		note: fmt.Sprintf("median of %d; runs: proctag %s, procfs %s; procfs saw %s", len(pt), list(cpus(pt)), list(cpus(pf)), counts),
+	return []report.Row{{
+		What: what, Value: report.Seconds(tc), Base: report.Seconds(fc), Ratio: report.Ratio(tc.Seconds(), fc.Seconds()),
+		Target: fmt.Sprintf("≤ %.1f×", target.cpu), Verdict: report.Check(tc.Seconds() <= target.cpu*fc.Seconds()),
+		Note: fmt.Sprintf("median of %d; runs: proctag %s, procfs %s; procfs saw %s", len(pt), list(cpus(pt)), list(cpus(pf)), counts),
 	}, {
-		what: "cold scan CPU" + label + " (proctag / minimal reader)", value: seconds(tc), base: seconds(mc), ratio: ratio(tc.Seconds(), mc.Seconds()),
-		target: "-", verdict: info,
-		note: fmt.Sprintf("median of %d; minimal reader runs %s, saw %s (raw syscalls, no parsing but the inode column: the floor)", len(pm), list(cpus(pm)), minCounts),
+		What: "cold scan CPU" + label + " (proctag / minimal reader)", Value: report.Seconds(tc), Base: report.Seconds(mc), Ratio: report.Ratio(tc.Seconds(), mc.Seconds()),
+		Target: "-", Verdict: report.Info,
+		Note: fmt.Sprintf("median of %d; minimal reader runs %s, saw %s (raw syscalls, no parsing but the inode column: the floor)", len(pm), list(cpus(pm)), minCounts),
 	}, {
-		what: "cold scan peak RSS" + label + " (proctag / procfs)", value: mib(tr), base: mib(fr), ratio: ratio(float64(tr), float64(fr)),
-		target: rssTarget, verdict: rssVerdict, note: "ru_maxrss, median",
+		What: "cold scan peak RSS" + label + " (proctag / procfs)", Value: report.MiB(tr), Base: report.MiB(fr), Ratio: report.Ratio(float64(tr), float64(fr)),
+		Target: rssTarget, Verdict: rssVerdict, Note: "ru_maxrss, median",
 	}}
 }
 
@@ -119,7 +121,7 @@ func (h *harness) measure(ctx context.Context, discard bool, name string, args .
 func list(ds []time.Duration) string {
 	s := make([]string, len(ds))
 	for i, d := range ds {
-		s[i] = seconds(d)
+		s[i] = report.Seconds(d)
 	}
 	return strings.Join(s, ", ")
 }

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/proctag/proctag/agent/internal/bench/report"
 )
 
 // options are the command's flags.
@@ -152,7 +154,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	h := &harness{opts: o, self: self, g: newGroups(), dir: dir, start: time.Now()}
 	defer h.g.killAll()
 
-	var treeRows []row
+	var treeRows []report.Row
 	if o.treeProcs > 0 {
 		treeRows = h.treeRows(ctx)
 	}
@@ -179,14 +181,10 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		"churn %d+%d conns/s held %v for %v, with the load; agent interval %v; idle window %v after %v warm-up with min-lifetime %v, latency and churn with min-lifetime 0\n",
 		o.holders, o.socketsPerHolder, o.holders*(o.socketsPerHolder/2)*2, o.holders,
 		o.churnRate, o.outboundRate, o.linger, o.churn, o.interval, o.idle, o.warmup, o.idleMinLifetime)
-	if err := writeTable(out, rows); err != nil {
+	if err := report.WriteTable(out, rows); err != nil {
 		return err
 	}
-	broken := false
-	for _, r := range rows {
-		broken = broken || r.verdict == failed
-	}
-	if broken {
+	if report.AnyFailed(rows) {
 		keep = true
 		fmt.Fprintf(out, "agent configs and logs kept in %s\n", dir)
 		return errors.New("a measurement failed")

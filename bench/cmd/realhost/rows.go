@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/proctag/proctag/agent/internal/bench/report"
 )
 
 // Targets of the agent's measurements.
@@ -38,35 +40,35 @@ func sessionErr(s *session, part error) error {
 }
 
 // idleRows compare the quiet host's CPU per minute and peak RSS.
-func idleRows(on, off *session) []row {
+func idleRows(on, off *session) []report.Row {
 	const what = "agent CPU/min, quiet host (events / polling)"
 	if err := sessionErr(on, on.idleErr); err != nil {
-		return []row{errorRow(what, err)}
+		return []report.Row{report.ErrorRow(what, err)}
 	}
 	if err := sessionErr(off, off.idleErr); err != nil {
-		return []row{errorRow(what, err)}
+		return []report.Row{report.ErrorRow(what, err)}
 	}
 	perMin := func(d time.Duration) string { return fmt.Sprintf("%.2f s/min", d.Seconds()) }
 	r := on.cpuPerMin.Seconds() / off.cpuPerMin.Seconds()
-	return []row{{
-		what: what, value: perMin(on.cpuPerMin), base: perMin(off.cpuPerMin),
-		ratio: percent(on.cpuPerMin.Seconds(), off.cpuPerMin.Seconds()), target: fmt.Sprintf("≤ %.0f %%", 100*idleTarget),
-		verdict: check(r <= idleTarget),
-		note: fmt.Sprintf("in the window: events (%s) %d states, host %d forks; polling %d states, host %d forks; first state %d procs, %d sockets%s",
+	return []report.Row{{
+		What: what, Value: perMin(on.cpuPerMin), Base: perMin(off.cpuPerMin),
+		Ratio: report.Percent(on.cpuPerMin.Seconds(), off.cpuPerMin.Seconds()), Target: fmt.Sprintf("≤ %.0f %%", 100*idleTarget),
+		Verdict: report.Check(r <= idleTarget),
+		Note: fmt.Sprintf("in the window: events (%s) %d states, host %d forks; polling %d states, host %d forks; first state %d procs, %d sockets%s",
 			on.used, on.states, on.forks, off.states, off.forks, on.procs, on.socks, modeNote(on)),
 	}, {
-		what: "agent peak RSS (events / polling)", value: mib(on.hwm), base: mib(off.hwm),
-		ratio: ratio(float64(on.hwm), float64(off.hwm)), target: "both ≤ " + mib(agentRSSTarget),
-		verdict: check(on.hwm <= agentRSSTarget && off.hwm <= agentRSSTarget), note: "VmHWM after the idle window",
+		What: "agent peak RSS (events / polling)", Value: report.MiB(on.hwm), Base: report.MiB(off.hwm),
+		Ratio: report.Ratio(float64(on.hwm), float64(off.hwm)), Target: "both ≤ " + report.MiB(agentRSSTarget),
+		Verdict: report.Check(on.hwm <= agentRSSTarget && off.hwm <= agentRSSTarget), Note: "VmHWM after the idle window",
 	}}
 }
 
 // churnRow compares the share of churn connections attributed on both
 // ends.
-func churnRow(on, off *session) row {
+func churnRow(on, off *session) report.Row {
 	const what = "churn conns, both ends right (events / polling)"
 	if err := sessionErr(on, on.churnErr); err != nil {
-		return errorRow(what, err)
+		return report.ErrorRow(what, err)
 	}
 	base, note := "-", ""
 	if err := sessionErr(off, off.churnErr); err != nil {
@@ -81,43 +83,43 @@ func churnRow(on, off *session) row {
 	}
 	r := "-"
 	if off.err == nil && off.churnErr == nil && off.churn.share() > 0 {
-		r = ratio(a.share(), off.churn.share())
+		r = report.Ratio(a.share(), off.churn.share())
 	}
-	return row{
-		what: what, value: fmt.Sprintf("%.1f %%", a.share()), base: base, ratio: r,
-		target: fmt.Sprintf("≥ %.0f %%", attributionTarget), verdict: check(a.made > 0 && a.share() >= attributionTarget),
-		note: "events: " + a.String() + note + modeNote(on),
+	return report.Row{
+		What: what, Value: fmt.Sprintf("%.1f %%", a.share()), Base: base, Ratio: r,
+		Target: fmt.Sprintf("≥ %.0f %%", attributionTarget), Verdict: report.Check(a.made > 0 && a.share() >= attributionTarget),
+		Note: "events: " + a.String() + note + modeNote(on),
 	}
 }
 
 // latencyRow gives the new process latency's p99 against the tick
 // interval, polling's worst case.
-func latencyRow(on *session, interval time.Duration) row {
+func latencyRow(on *session, interval time.Duration) report.Row {
 	const what = "new process latency p99 (events)"
 	if err := sessionErr(on, on.latErr); err != nil {
-		return errorRow(what, err)
+		return report.ErrorRow(what, err)
 	}
 	ls := append([]time.Duration(nil), on.latencies...)
 	for range on.missing {
 		ls = append(ls, time.Duration(math.MaxInt64)) // never seen: last
 	}
 	if len(ls) == 0 {
-		return errorRow(what, fmt.Errorf("no probe started"))
+		return report.ErrorRow(what, fmt.Errorf("no probe started"))
 	}
-	p50, p99 := percentile(ls, 50), percentile(ls, 99)
+	p50, p99 := report.Percentile(ls, 50), report.Percentile(ls, 99)
 	show := func(d time.Duration) string {
 		if d == math.MaxInt64 {
 			return "not seen"
 		}
-		return seconds(d)
+		return report.Seconds(d)
 	}
 	r := "-"
 	if p99 != math.MaxInt64 {
-		r = ratio(p99.Seconds(), interval.Seconds())
+		r = report.Ratio(p99.Seconds(), interval.Seconds())
 	}
-	return row{
-		what: what, value: show(p99), base: fmt.Sprintf("%v interval", interval), ratio: r,
-		target: "≤ " + seconds(latencyTarget), verdict: check(p99 <= latencyTarget),
-		note: fmt.Sprintf("p50 %s; %d of %d probes seen%s", show(p50), len(on.latencies), len(ls), modeNote(on)),
+	return report.Row{
+		What: what, Value: show(p99), Base: fmt.Sprintf("%v interval", interval), Ratio: r,
+		Target: "≤ " + report.Seconds(latencyTarget), Verdict: report.Check(p99 <= latencyTarget),
+		Note: fmt.Sprintf("p50 %s; %d of %d probes seen%s", show(p50), len(on.latencies), len(ls), modeNote(on)),
 	}
 }
