@@ -52,8 +52,11 @@ const (
 		FieldProcessName | FieldArgv | FieldExe | FieldUID | FieldUser |
 		FieldContainerID | FieldCgroup | FieldTags | FieldEnv | FieldCmdline
 	// FieldsDefault is the grant of a plugin whose manifest names no
-	// fields: everything but the environment, which must be granted by name.
-	FieldsDefault = FieldsAll &^ FieldEnv
+	// fields: the process's pid and its two names, the least a plugin
+	// needs to say something about a process. Every other field must be
+	// granted by name, so that a plugin reads, and the host encodes and
+	// the guest decodes, only what the operator chose to show it.
+	FieldsDefault = FieldPID | FieldName | FieldProcessName
 )
 
 // fieldNames maps field ids to the names manifests use (`fields:`), which

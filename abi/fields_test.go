@@ -53,8 +53,8 @@ func TestFieldsNamesAndHas(t *testing.T) {
 	if f.Has(FieldPID | FieldEnv) {
 		t.Error("Has(pid|env) = true")
 	}
-	if FieldsDefault.Has(FieldEnv) {
-		t.Error("FieldsDefault grants env")
+	if FieldsDefault != FieldPID|FieldName|FieldProcessName {
+		t.Errorf("FieldsDefault is %v, want pid, name and process_name only", FieldsDefault)
 	}
 	if Fields(0).String() != "" {
 		t.Errorf("empty set String() = %q", Fields(0).String())

@@ -40,8 +40,12 @@ func TestRecordRoundTrip(t *testing.T) {
 			want: withPresent(full, FieldsAll),
 		},
 		{
-			name: "default grant leaves env out", rec: full, allowed: FieldsDefault,
-			want: func() Record { r := withPresent(full, FieldsDefault); r.Env = nil; return r }(),
+			name: "every field but env", rec: full, allowed: FieldsAll &^ FieldEnv,
+			want: func() Record { r := withPresent(full, FieldsAll&^FieldEnv); r.Env = nil; return r }(),
+		},
+		{
+			name: "default grant is pid and the names", rec: full, allowed: FieldsDefault,
+			want: Record{PID: full.PID, Name: full.Name, ProcessName: full.ProcessName, Present: FieldsDefault},
 		},
 		{
 			name: "only pid and name", rec: full, allowed: FieldPID | FieldName,

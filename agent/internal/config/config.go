@@ -109,6 +109,9 @@ type Plugin struct {
 	TagPrefix string
 	// Fields are the record fields the plugin may read.
 	Fields []string
+	// FieldsSet reports whether the plugin's entry or manifest listed
+	// fields; without, Fields is the default grant.
+	FieldsSet bool
 	// Scope selects the processes the plugin is called for.
 	Scope Scope
 	// Timeout is the limit for one call.
@@ -186,6 +189,9 @@ const (
 var (
 	capabilityNames = []string{"rename", "tag", "drop"}
 	fieldNames      = []string{"pid", "ppid", "start_time", "name", "process_name", "cmdline", "exe", "uid", "user", "container_id", "cgroup", "tags", "env"}
+	// defaultPluginFields is the grant of a plugin that lists no fields
+	// (abi.FieldsDefault).
+	defaultPluginFields = []string{"pid", "name", "process_name"}
 )
 
 // Default returns the configuration used for every key the file leaves out:
@@ -215,7 +221,7 @@ func Default() Config {
 func defaultPlugin() Plugin {
 	return Plugin{
 		Capabilities:     []string{"tag"},
-		Fields:           slices.Clone(fieldNames[:len(fieldNames)-1]), // all but env
+		Fields:           slices.Clone(defaultPluginFields),
 		Scope:            Scope{MatchType: "process_name"},
 		Timeout:          defaultPluginTimeout,
 		InitTimeout:      defaultInitTimeout,

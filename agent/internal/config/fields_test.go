@@ -109,6 +109,8 @@ func TestPluginRegistryDefaults(t *testing.T) {
 		t.Run(l.path, func(t *testing.T) {
 			doc := base + strings.ReplaceAll("\n"+nest(l.path, l.f.def), "\n", "\n  ")
 			got, _ := parse(t, doc)
+			want := want
+			want.FieldsSet = l.path == "fields"
 			if !reflect.DeepEqual(got.Plugins[0], want) {
 				t.Errorf("documented default %q gives %+v, want %+v", l.f.def, got.Plugins[0], want)
 			}

@@ -33,9 +33,12 @@ func pluginFields(p *Plugin) []field {
 		{name: "tag-prefix", kind: "string", def: "",
 			meaning: "prefix every tag key it sets must have (`A-Za-z0-9_.-/`, no `:`); required with the tag capability",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.tagPrefix(v, k, &p.TagPrefix) }},
-		{name: "fields", kind: "list of strings", def: "[" + strings.Join(fieldNames[:len(fieldNames)-1], ", ") + "]",
-			meaning: "record fields it may read, any of those and `env` (environment variables, off by default)",
-			decode:  func(d *decoder, v *yaml.Node, k string) { d.set(v, k, fieldNames, &p.Fields) }},
+		{name: "fields", kind: "list of strings", def: "[" + strings.Join(defaultPluginFields, ", ") + "]",
+			meaning: "record fields it may read: any of " + strings.Join(fieldNames, ", ") + " (cmdline grants argv too; env is the environment variables); a plugin that lists none reads only the default, and `check` warns about it",
+			decode: func(d *decoder, v *yaml.Node, k string) {
+				p.FieldsSet = true
+				d.set(v, k, fieldNames, &p.Fields)
+			}},
 		{name: "scope", kind: "mapping",
 			meaning: "which processes it sees; all when absent",
 			children: []field{
@@ -106,6 +109,10 @@ func (d *decoder) plugins(v *yaml.Node, key string, c *Config) {
 			continue
 		}
 		lines[p.Name] = item.Line
+		if !p.FieldsSet {
+			d.warns = append(d.warns, Warning{File: d.file, Line: item.Line, Key: k + ".fields",
+				Msg: fmt.Sprintf("not set: plugin %q may read only %s; list the fields it reads", p.Name, strings.Join(defaultPluginFields, ", "))})
+		}
 		c.Plugins = append(c.Plugins, p)
 	}
 }

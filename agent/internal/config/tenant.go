@@ -33,7 +33,8 @@ type Tenant struct {
 	TagPrefix string
 	// Capabilities is the most its plugins may be granted; default [tag].
 	Capabilities []string
-	// Fields is the most its plugins may read; default all but env.
+	// Fields is the most its plugins may read; default the plugins'
+	// default grant (pid, name, process_name).
 	Fields []string
 	// MemoryLimitBytes is memory-limit, the most each plugin may ask for;
 	// a multiple of the 64 KiB wasm page, default 64MiB.
@@ -105,8 +106,8 @@ func tenantFields(t *Tenant) []field {
 		{name: "capabilities", kind: "list of strings", def: "[tag]",
 			meaning: "the most its plugins may do: rename, tag, drop",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.set(v, k, capabilityNames, &t.Capabilities) }},
-		{name: "fields", kind: "list of strings", def: "[" + strings.Join(fieldNames[:len(fieldNames)-1], ", ") + "]",
-			meaning: "the most its plugins may read; `env` only when listed",
+		{name: "fields", kind: "list of strings", def: "[" + strings.Join(defaultPluginFields, ", ") + "]",
+			meaning: "the most its plugins may read: any of the plugin `fields`; `env` only when listed",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.set(v, k, fieldNames, &t.Fields) }},
 		{name: "memory-limit", kind: "size", def: "64MiB",
 			meaning: "the most memory-limit each of its plugins may have, at most 4GiB",

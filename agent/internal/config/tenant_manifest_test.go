@@ -44,14 +44,14 @@ func TestParseTenantManifest(t *testing.T) {
 		{"every key at the ceiling", []byte("capabilities: [tag]\nfields: [cmdline, pid, name, process_name]\ntag-prefix: payments.\n" +
 			"memory-limit: 32MiB\ntimeout: 50ms\ninit-timeout: 1s\ntick-budget: 1\ninstances: 2\nscope: {uids: [1002, 1001]}\n"),
 			func(p *Plugin) {
-				p.Fields = []string{"cmdline", "pid", "name", "process_name"}
+				p.Fields, p.FieldsSet = []string{"cmdline", "pid", "name", "process_name"}, true
 				p.Scope.UIDs = []int{1002, 1001}
 			}},
 		{"every key below the ceiling", []byte("capabilities: []\nfields: [pid]\ntag-prefix: payments.jvm.\n" +
 			"memory-limit: 100KiB\ntimeout: 10ms\ninit-timeout: 200ms\ntick-budget: 300ms\ninstances: 1\n" +
 			"scope: {uids: [1002], match-regex: ^java$, match-type: cmdline}\n"),
 			func(p *Plugin) {
-				p.Capabilities, p.Fields, p.TagPrefix = []string{}, []string{"pid"}, "payments.jvm."
+				p.Capabilities, p.Fields, p.FieldsSet, p.TagPrefix = []string{}, []string{"pid"}, true, "payments.jvm."
 				p.MemoryLimitBytes, p.Timeout, p.InitTimeout, p.TickBudget, p.Instances = 128<<10, 10*time.Millisecond, 200*time.Millisecond, 300*time.Millisecond, 1
 				p.Scope = Scope{UIDs: []int{1002}, MatchRegex: "^java$", MatchType: "cmdline"}
 			}},

@@ -95,5 +95,7 @@ func parseManifest(file string, data []byte) (wasmhost.PluginSpec, error) {
 		data = []byte("tag-prefix: " + name + ".\n")
 	}
 	p, err := config.ParsePluginManifest(data, file)
-	return pluginSpec(p), err
+	spec := pluginSpec(p)
+	spec.DefaultFields = !p.FieldsSet
+	return spec, err
 }

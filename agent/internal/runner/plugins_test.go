@@ -131,3 +131,27 @@ func TestSandboxLimitsDefaults(t *testing.T) {
 		t.Errorf("max-module-size default %d, the sandbox's fallback %d", l.MaxModuleBytes, fb)
 	}
 }
+
+// TestParseManifestDefaultFields checks which operator drop-ins are marked
+// as reading only the default fields: those whose manifest lists none, or
+// that have no manifest.
+func TestParseManifestDefaultFields(t *testing.T) {
+	tests := []struct {
+		name     string
+		manifest []byte
+		want     bool
+	}{
+		{"no manifest", nil, true},
+		{"manifest without fields", []byte("tag-prefix: x.\n"), true},
+		{"manifest with fields", []byte("tag-prefix: x.\nfields: [pid, cmdline]\n"), false},
+	}
+	for _, tt := range tests {
+		spec, err := parseManifest(filepath.Join(t.TempDir(), "x.yaml"), tt.manifest)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if spec.DefaultFields != tt.want {
+			t.Errorf("%s: DefaultFields %v, want %v", tt.name, spec.DefaultFields, tt.want)
+		}
+	}
+}

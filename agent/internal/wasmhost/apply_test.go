@@ -161,7 +161,8 @@ func TestApplyFieldGrant(t *testing.T) {
 		present string
 		reads   int
 	}{
-		{"default is everything but env", nil, "pid,ppid,start_time,name,process_name,argv,exe,uid,user,container_id,cgroup,tags,cmdline", 0},
+		{"default is pid and the names", nil, "pid,name,process_name", 0},
+		{"every field but env", allButEnv, "pid,ppid,start_time,name,process_name,argv,exe,uid,user,container_id,cgroup,tags,cmdline", 0},
 		{"cmdline brings argv", []string{"name", "cmdline"}, "name,argv,cmdline", 0},
 		{"env only when granted", []string{"pid", "name", "env"}, "pid,name,env", 1},
 	}

@@ -174,7 +174,7 @@ func (h *Host) load(ctx context.Context, p PluginSpec) (*plugin, error) {
 	return &plugin{
 		Plugin: sp, name: p.Name, tenant: tenant, gen: h.gens.Add(1), tickBudget: budget,
 		instances: sp.Spec().Instances, breaker: newBreaker(), stats: c,
-		logger: h.logger.With("plugin", p.Name),
+		logger: h.logger.With("plugin", p.Name), defaultFields: p.DefaultFields,
 	}, nil
 }
 
@@ -196,6 +196,10 @@ func (h *Host) install(name string, pl *plugin, err error) (old *plugin) {
 	h.loaded[name] = pl
 	h.rebuild()
 	h.logger.Info("plugin loaded", "plugin", name, "sha256", pl.SHA256(), "batch", pl.HasBatch())
+	if pl.defaultFields {
+		h.logger.Warn("plugin's manifest lists no fields: it reads only pid, name and process_name; list the fields it needs under fields",
+			"plugin", name, "path", pl.Spec().Path)
+	}
 	return old
 }
 

@@ -46,3 +46,16 @@ func TestCompilationCacheOnDisk(t *testing.T) {
 		t.Fatal("the compilation cache directory is empty after a load")
 	}
 }
+
+// TestDefaultFieldsWarning checks that loading a plugin whose manifest
+// listed no fields warns that it reads only the default fields, and that a
+// plugin that lists them loads without that warning.
+func TestDefaultFieldsWarning(t *testing.T) {
+	const warning = "lists no fields"
+	for _, defaulted := range []bool{true, false} {
+		_, buf := newHost(t, Config{Plugins: []PluginSpec{behave("b", func(p *PluginSpec) { p.DefaultFields = defaulted })}})
+		if got := strings.Contains(buf.String(), warning); got != defaulted {
+			t.Errorf("DefaultFields %v: warned %v; log:\n%s", defaulted, got, buf.String())
+		}
+	}
+}

@@ -47,7 +47,7 @@ func testLogger(t *testing.T) (hclog.Logger, *syncBuffer) { return sandboxtest.L
 func behave(name string, mods ...func(*PluginSpec)) PluginSpec {
 	p := PluginSpec{Spec: sandbox.Spec{
 		Name: name, Path: behaveWasm, Config: []byte("prefix=test."),
-		Capabilities: []string{"tag"}, TagPrefix: "test.",
+		Capabilities: []string{"tag"}, TagPrefix: "test.", Fields: allButEnv,
 		Timeout: 30 * time.Second, MemoryLimitBytes: 64 << 20, Instances: 2,
 	}}
 	for _, m := range mods {
@@ -55,6 +55,10 @@ func behave(name string, mods ...func(*PluginSpec)) PluginSpec {
 	}
 	return p
 }
+
+// allButEnv grants every record field but the environment: what the
+// behave guest reads.
+var allButEnv = []string{"pid", "ppid", "start_time", "name", "process_name", "cmdline", "exe", "uid", "user", "container_id", "cgroup", "tags"}
 
 // fakeClock is a settable clock for the breaker and the log limiter.
 type fakeClock struct {
@@ -156,7 +160,7 @@ func containsAll(s string, subs ...string) bool {
 // handSpec returns a grant for the hand-written module NAME of the
 // sandbox's testdata, with prefix "hand.".
 func handSpec(name string, mods ...func(*PluginSpec)) PluginSpec {
-	p := PluginSpec{Spec: sandbox.Spec{Name: name, Path: modulePath(name), Capabilities: []string{"tag"}, TagPrefix: "hand.", MemoryLimitBytes: 1 << 20}}
+	p := PluginSpec{Spec: sandbox.Spec{Name: name, Path: modulePath(name), Capabilities: []string{"tag"}, TagPrefix: "hand.", Fields: allButEnv, MemoryLimitBytes: 1 << 20}}
 	for _, m := range mods {
 		m(&p)
 	}

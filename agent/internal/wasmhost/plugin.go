@@ -25,6 +25,8 @@ type plugin struct {
 	breaker    *breaker
 	stats      *counters
 	logger     hclog.Logger
+	// defaultFields is PluginSpec.DefaultFields.
+	defaultFields bool
 
 	loggedFaults     [sandbox.NumFaultKinds]atomic.Bool
 	loggedViolations atomic.Bool

@@ -16,6 +16,10 @@ type PluginSpec struct {
 	// the records it does not reach are called in later ones. Zero takes
 	// a fallback of 1s, since a zero budget would never call the plugin.
 	TickBudget time.Duration
+	// DefaultFields says that the plugin's manifest listed no fields, so
+	// that it reads only abi.FieldsDefault; the step warns when it loads
+	// it, once per version.
+	DefaultFields bool
 }
 
 // fallbackTickBudget is the TickBudget of a PluginSpec that leaves it zero.
