@@ -67,6 +67,7 @@ func newRoot() *cobra.Command {
 		newExplainCmd(g),
 		newPluginCmd(g),
 		newWatchCmd(g),
+		newMapCmd(g),
 		newVersionCmd(),
 	)
 	return root

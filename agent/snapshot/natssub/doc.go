@@ -9,6 +9,10 @@
 // publishers keep a JetStream stream, it replays the stream first, so a
 // late subscriber has every host's state without asking.
 //
-// Downstream Go services import it; `proctag watch` is built on it. The wire
-// format itself lives in package snapshot (WIRE.md).
+// FlowIndex, fed the changes (Follow), answers which process is at each end
+// of a flow across every followed host, without allocating, and keeps
+// itself current from deltas; ServiceMap aggregates it into which process
+// talks to which. Downstream Go services import it; `proctag watch` and
+// `proctag map` are built on it. The wire format itself lives in package
+// snapshot (WIRE.md).
 package natssub

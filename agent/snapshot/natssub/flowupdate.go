@@ -1,0 +1,307 @@
+package natssub
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/proctag/proctag/agent/snapshot"
+)
+
+// hostIndex is what a FlowIndex holds of one host: enough to take every
+// entry it put in the shared maps out again, and what lookups read per
+// host (process names, listeners, short connections).
+type hostIndex struct {
+	id      string
+	network string
+	nid     uint32
+
+	// state, epoch and seq are the state indexed; a change whose seq does
+	// not follow seq, or of another epoch, rebuilds the host.
+	state *snapshot.Snapshot
+	epoch string
+	seq   uint64
+
+	procs     map[int]procEntry
+	socks     map[uint64]sockEntry // by inode
+	listeners multimap[listenKey, sockRef]
+	addrs     []addrEntry // the addresses put in FlowIndex.addrs
+	closed    closedRing
+}
+
+// procEntry is the process a pid names on a host: the newest by start time
+// when two share it for a tick (the kernel reused the pid).
+type procEntry struct {
+	start int64
+	name  string
+}
+
+// sockEntry is an indexed socket.
+type sockEntry struct {
+	tuple  tupleKey // a listener's has the local address only
+	ref    sockRef
+	listen bool
+	server bool // Role server
+}
+
+type addrEntry struct {
+	key addrKey
+	ns  nsRef
+}
+
+// Apply brings the index up to date with one change of a Subscriber (or of
+// a snapshot.Assembler). A change with no state drops the host. A change
+// carrying the delta to the next seq of the state indexed is applied entry
+// by entry; a change whose state is the one indexed (a heartbeat) changes
+// nothing; any other state (a full snapshot, a resync, a seq that skipped
+// because a change was dropped, a new epoch, a new Host.Network) rebuilds
+// that host from Change.State. The state's Closed list is added to the
+// host's short connections, once per state.
+func (x *FlowIndex) Apply(c snapshot.Change) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	h := x.hosts[c.HostID]
+	if c.State == nil {
+		if h != nil {
+			x.dropHost(h)
+		}
+		return
+	}
+	if h == nil {
+		h = &hostIndex{id: c.HostID}
+		x.hosts[c.HostID] = h
+	} else if c.State == h.state {
+		return
+	}
+	switch {
+	case h.state != nil && c.Delta == nil && c.Epoch == h.epoch && c.Seq == h.seq:
+		h.state = c.State // a heartbeat: the same state with a later scan time
+		return
+	case h.state != nil && c.Delta != nil && c.Epoch == h.epoch && c.Seq == h.seq+1 &&
+		c.State.Host.Network == h.network:
+		x.applyDelta(h, c.Delta)
+	default:
+		x.rebuild(h, c.State)
+	}
+	h.state, h.epoch, h.seq = c.State, c.Epoch, c.Seq
+	x.addClosed(h, c.State.Closed)
+}
+
+// Follow applies every change of sub (see Apply) until sub's Changes
+// channel closes (sub.Run returned) or ctx is done, and hands each change
+// on to fn when fn is not nil. It takes Changes for itself: a caller that
+// wants the changes too reads them in fn, which runs on Follow's goroutine
+// after the index has the change, and must not block long. A change the
+// subscriber dropped (Subscriber.Dropped) costs a rebuild of its host at
+// the host's next change. Run Follow on its own goroutine beside sub.Run.
+func (x *FlowIndex) Follow(ctx context.Context, sub *Subscriber, fn func(snapshot.Change)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case c, ok := <-sub.Changes():
+			if !ok {
+				return
+			}
+			x.Apply(c)
+			if fn != nil {
+				fn(c)
+			}
+		}
+	}
+}
+
+// Hosts returns the number of hosts the index holds.
+func (x *FlowIndex) Hosts() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.hosts)
+}
+
+// networkID returns the id of a network name, made on first use (names
+// are never forgotten: there are few).
+func (x *FlowIndex) networkID(name string) uint32 {
+	id, ok := x.networks[name]
+	if !ok {
+		id = uint32(len(x.networks))
+		x.networks[name] = id
+	}
+	return id
+}
+
+// rebuild replaces everything indexed of h by state s, keeping its short
+// connections.
+func (x *FlowIndex) rebuild(h *hostIndex, s *snapshot.Snapshot) {
+	x.unindex(h)
+	h.network, h.nid = s.Host.Network, x.networkID(s.Host.Network)
+	h.procs = make(map[int]procEntry, len(s.Processes))
+	h.socks = make(map[uint64]sockEntry, len(s.Sockets))
+	h.listeners = newMultimap[listenKey, sockRef]()
+	for i := range s.Processes {
+		h.setProc(&s.Processes[i])
+	}
+	for i := range s.Sockets {
+		x.addSock(h, &s.Sockets[i])
+	}
+	x.setAddrs(h, s.Addresses)
+}
+
+// unindex takes h's sockets and addresses out of the shared maps.
+func (x *FlowIndex) unindex(h *hostIndex) {
+	for _, e := range h.socks {
+		x.unindexSock(h, e)
+	}
+	for _, a := range h.addrs {
+		x.addrs.remove(a.key, a.ns)
+	}
+	h.addrs = h.addrs[:0]
+}
+
+// dropHost forgets h entirely.
+func (x *FlowIndex) dropHost(h *hostIndex) {
+	x.unindex(h)
+	x.evictClosed(h, len(h.closed.recs))
+	delete(x.hosts, h.id)
+}
+
+// applyDelta applies d entry by entry: removed processes go before added
+// ones (a reused pid), every socket named is taken out before it is put
+// back.
+func (x *FlowIndex) applyDelta(h *hostIndex, d *snapshot.Delta) {
+	for _, k := range d.Removed {
+		if p, ok := h.procs[k.PID]; ok && p.start == k.StartTime {
+			delete(h.procs, k.PID)
+		}
+	}
+	for i := range d.Added {
+		h.setProc(&d.Added[i])
+	}
+	for i := range d.Changed {
+		h.setProc(&d.Changed[i])
+	}
+	for _, ino := range d.SocketsRemoved {
+		x.removeSock(h, ino)
+	}
+	for i := range d.SocketsChanged {
+		x.addSock(h, &d.SocketsChanged[i])
+	}
+	for i := range d.SocketsAdded {
+		x.addSock(h, &d.SocketsAdded[i])
+	}
+	if d.Addresses != nil {
+		x.setAddrs(h, d.Addresses)
+	}
+}
+
+func (h *hostIndex) setProc(p *snapshot.Process) {
+	if e, ok := h.procs[p.PID]; !ok || p.StartTime >= e.start {
+		h.procs[p.PID] = procEntry{start: p.StartTime, name: p.Name}
+	}
+}
+
+// addSock indexes s, replacing what was indexed under its inode. Sockets
+// with a peer are connections; TCP in LISTEN and UDP bound without a peer
+// are listeners; others (unparsable, a TCP socket bound but not listening)
+// are left out.
+func (x *FlowIndex) addSock(h *hostIndex, s *snapshot.Socket) {
+	x.removeSock(h, s.Inode)
+	proto, ok := ParseProto(s.Proto)
+	if !ok {
+		return
+	}
+	la, err := netip.ParseAddr(s.LocalIP)
+	if err != nil {
+		return
+	}
+	la = la.Unmap()
+	e := sockEntry{ref: sockRef{h: h, netns: s.NetNSID, inode: s.Inode}, server: s.Role == "server"}
+	if len(s.PIDs) > 0 {
+		e.ref.pid = s.PIDs[0]
+	}
+	switch {
+	case s.RemotePort != 0 && s.State != "LISTEN":
+		ra, err := netip.ParseAddr(s.RemoteIP)
+		if err != nil {
+			return
+		}
+		e.tuple = tupleKey{local: la.As16(), remote: ra.Unmap().As16(), lport: s.LocalPort, rport: s.RemotePort, proto: proto}
+		x.conns.add(e.tuple, e.ref)
+	case (proto == ProtoTCP && s.State == "LISTEN") || (proto == ProtoUDP && s.RemotePort == 0 && s.LocalPort != 0):
+		e.listen = true
+		e.tuple = tupleKey{local: la.As16(), lport: s.LocalPort, proto: proto}
+		h.listeners.add(listenKey{netns: s.NetNSID, ip: e.tuple.local, port: s.LocalPort, proto: proto}, e.ref)
+		if !la.IsUnspecified() && !la.IsLoopback() {
+			x.spec.add(specKey{ip: e.tuple.local, nid: h.nid, port: s.LocalPort, proto: proto}, e.ref)
+		}
+	default:
+		return
+	}
+	h.socks[s.Inode] = e
+}
+
+func (x *FlowIndex) removeSock(h *hostIndex, inode uint64) {
+	if e, ok := h.socks[inode]; ok {
+		x.unindexSock(h, e)
+		delete(h.socks, inode)
+	}
+}
+
+func (x *FlowIndex) unindexSock(h *hostIndex, e sockEntry) {
+	if !e.listen {
+		x.conns.remove(e.tuple, e.ref)
+		return
+	}
+	t := e.tuple
+	h.listeners.remove(listenKey{netns: e.ref.netns, ip: t.local, port: t.lport, proto: t.proto}, e.ref)
+	x.spec.remove(specKey{ip: t.local, nid: h.nid, port: t.lport, proto: t.proto}, e.ref)
+}
+
+// setAddrs replaces h's addresses. Loopback and unspecified addresses are
+// left out: they say nothing about which host an address is.
+func (x *FlowIndex) setAddrs(h *hostIndex, list []snapshot.NetNSAddrs) {
+	for _, a := range h.addrs {
+		x.addrs.remove(a.key, a.ns)
+	}
+	h.addrs = h.addrs[:0]
+	for _, ns := range list {
+		for _, a := range ns.Addrs {
+			ip, err := netip.ParseAddr(a.IP)
+			if err != nil {
+				continue
+			}
+			ip = ip.Unmap()
+			if ip.IsLoopback() || ip.IsUnspecified() {
+				continue
+			}
+			e := addrEntry{key: addrKey{ip: ip.As16(), nid: h.nid}, ns: nsRef{h: h, netns: ns.NetNSID}}
+			x.addrs.add(e.key, e.ns)
+			h.addrs = append(h.addrs, e)
+		}
+	}
+}
+
+// listenerAt returns the listener of h's namespace netns that serves
+// ip:port: one bound to ip itself, else one bound to the wildcard address
+// (0.0.0.0 for an IPv4 ip, then ::, which serves both on a dual-stack
+// socket).
+func (h *hostIndex) listenerAt(proto Proto, netns uint64, ip [16]byte, port uint16, v4 bool) (sockRef, bool) {
+	k := listenKey{netns: netns, ip: ip, port: port, proto: proto}
+	if ref, ok := h.pickListener(k); ok {
+		return ref, true
+	}
+	if v4 {
+		k.ip = wild4
+		if ref, ok := h.pickListener(k); ok {
+			return ref, true
+		}
+	}
+	k.ip = wild6
+	return h.pickListener(k)
+}
+
+func (h *hostIndex) pickListener(k listenKey) (sockRef, bool) {
+	first, rest, ok := h.listeners.get(k)
+	if !ok {
+		return sockRef{}, false
+	}
+	return pick(first, rest, func(sockRef) bool { return true })
+}

@@ -1,0 +1,141 @@
+package natssub
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/proctag/proctag/agent/snapshot"
+)
+
+// TestIncrementalMatchesRebuild applies random deltas (sockets, listeners,
+// addresses and processes on a small address space, so that 4-tuples and
+// addresses collide across hosts) and checks after each that the index
+// answers every flow as an index built from the states alone does, and
+// holds no more entries than it.
+func TestIncrementalMatchesRebuild(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const nhosts = 4
+	states := make([]*snapshot.Snapshot, nhosts)
+	x := NewFlowIndex(FlowConfig{})
+	nextInode := uint64(1)
+	randSocket := func(h int) snapshot.Socket {
+		nextInode++
+		ip := func() string { return fmt.Sprintf("10.0.0.%d", rng.IntN(4)) }
+		netns := uint64(1 + rng.IntN(2))
+		pid := 10 + rng.IntN(5)
+		switch rng.IntN(4) {
+		case 0:
+			return tlisten("tcp", []string{"0.0.0.0", "::", ip()}[rng.IntN(3)], uint16(80+rng.IntN(3)), nextInode, netns, pid)
+		case 1:
+			return tconn("tcp", "127.0.0.1:"+fmt.Sprint(40000+rng.IntN(3)), "127.0.0.1:80", "client", nextInode, netns, pid)
+		default:
+			return tconn("tcp", ip()+":"+fmt.Sprint(40000+rng.IntN(3)), ip()+":"+fmt.Sprint(80+rng.IntN(3)),
+				[]string{"client", "server"}[rng.IntN(2)], nextInode, netns, pid)
+		}
+	}
+	for h := range nhosts {
+		states[h] = thost(fmt.Sprintf("h%d", h), "", nil, nil, nil, nil)
+		x.Apply(full(states[h], "e", 1))
+	}
+	seqs := make([]uint64, nhosts)
+	for i := range seqs {
+		seqs[i] = 1
+	}
+	for step := range 300 {
+		h := rng.IntN(nhosts)
+		next := clone(states[h])
+		for range 1 + rng.IntN(3) {
+			switch op := rng.IntN(6); {
+			case op <= 1 || len(next.Sockets) == 0:
+				next.Sockets = append(next.Sockets, randSocket(h))
+			case op == 2:
+				i := rng.IntN(len(next.Sockets))
+				next.Sockets = slices.Delete(next.Sockets, i, i+1)
+			case op == 3:
+				i := rng.IntN(len(next.Sockets))
+				next.Sockets[i].PIDs = []int{10 + rng.IntN(5)}
+			case op == 4:
+				next.Addresses = []snapshot.NetNSAddrs{taddrs(uint64(1+rng.IntN(2)), fmt.Sprintf("10.0.0.%d", rng.IntN(4)))}
+			default:
+				pid := 10 + rng.IntN(5)
+				next.Processes = slices.DeleteFunc(next.Processes, func(p snapshot.Process) bool { return p.PID == pid })
+				next.Processes = append(next.Processes, tproc(pid, fmt.Sprintf("p%d-%d", pid, step), 1))
+			}
+		}
+		next.Sort()
+		seqs[h]++
+		x.Apply(deltaChange(t, states[h], next, "e", seqs[h]))
+		states[h] = next
+
+		fresh := NewFlowIndex(FlowConfig{})
+		for i, s := range states {
+			fresh.Apply(full(s, "e", seqs[i]))
+		}
+		if len(x.conns.slots) != len(fresh.conns.slots) || x.conns.sockets() != fresh.conns.sockets() ||
+			x.spec.len() != fresh.spec.len() || x.addrs.len() != fresh.addrs.len() || len(x.addrs.rest) != len(fresh.addrs.rest) {
+			t.Fatalf("step %d: incremental index holds %d/%d conns, %d spec, %d/%d addrs; rebuilt %d/%d, %d, %d/%d", step,
+				len(x.conns.slots), x.conns.sockets(), x.spec.len(), x.addrs.len(), len(x.addrs.rest),
+				len(fresh.conns.slots), fresh.conns.sockets(), fresh.spec.len(), fresh.addrs.len(), len(fresh.addrs.rest))
+		}
+		for _, s := range states {
+			for _, so := range s.Sockets {
+				if so.RemotePort == 0 {
+					continue
+				}
+				f := tflow(ProtoTCP, netip.AddrPortFrom(netip.MustParseAddr(so.LocalIP), so.LocalPort).String(),
+					netip.AddrPortFrom(netip.MustParseAddr(so.RemoteIP), so.RemotePort).String(), "")
+				if got, want := x.Lookup(f), fresh.Lookup(f); got != want {
+					t.Fatalf("step %d: Lookup(%v -> %v) = %+v, rebuilt index says %+v", step, f.Src, f.Dst, got, want)
+				}
+			}
+		}
+		if got, want := x.ServiceMap(), fresh.ServiceMap(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("step %d: service map %+v, rebuilt index's %+v", step, got, want)
+		}
+	}
+}
+
+// TestFlowIndexHammer: lookups and service maps on many goroutines while
+// deltas are applied (run with -race).
+func TestFlowIndexHammer(t *testing.T) {
+	x := fleetIndex(t, FlowConfig{})
+	a1 := fleet()[0]
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			f := tflow(ProtoTCP, "10.0.0.1:40001", "10.0.0.2:5432", "")
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				if got := x.Lookup(f); got.Server.HostID != "b" {
+					errs <- fmt.Errorf("server %+v, want b's postgres", got.Server)
+					return
+				}
+				x.ServiceMap()
+			}
+		}()
+	}
+	prev := a1
+	for i := range 200 {
+		next := clone(prev)
+		next.Sockets = append(next.Sockets, tconn("tcp", fmt.Sprintf("10.0.0.1:%d", 30000+i), "10.0.0.2:5432", "client", uint64(1000+i), 1, 100))
+		next.Sort()
+		x.Apply(deltaChange(t, prev, next, "e1", uint64(i+2)))
+		prev = next
+	}
+	close(done)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
