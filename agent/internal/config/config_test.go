@@ -112,7 +112,7 @@ func TestLoadFull(t *testing.T) {
 			TLSCA:         "/etc/proctag/ca.pem", TLSCert: "/etc/proctag/agent.pem", TLSKey: "/etc/proctag/agent-key.pem",
 			JetStream: true,
 			JetStreamLimits: JetStreamLimits{MaxBytes: 4 << 30, MaxMsgSizeBytes: 512 << 10, MaxMsgsPerSubject: 64,
-				MaxAge: 6 * time.Hour},
+				MaxAge: 6 * time.Hour, Replicas: 3},
 			FullEvery: 10,
 		},
 	}
@@ -127,7 +127,7 @@ func TestLoadFull(t *testing.T) {
 		SHA256:       "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 		Config:       []byte(`{"main-class-depth":2,"names":["spring","kafka"]}`),
 		Capabilities: []string{"rename", "tag", "drop"}, TagPrefix: "jvm.",
-		Fields:  []string{"pid", "name", "process_name", "cmdline", "env"},
+		Fields: []string{"pid", "name", "process_name", "cmdline", "env"}, FieldsSet: true,
 		Scope:   Scope{UIDs: []int{0, 1000}, MatchRegex: "^java$", MatchType: "process_name"},
 		Timeout: 250 * time.Millisecond, InitTimeout: time.Second, TickBudget: time.Second,
 		MemoryLimitBytes: 2 * wasmPageBytes, Instances: 4,
@@ -136,7 +136,7 @@ func TestLoadFull(t *testing.T) {
 		Name: "cmdb", Path: filepath.Join(dir, "plugins/cmdb.wasm"),
 		Config:       []byte("services:\n  billing: team-a\n"),
 		Capabilities: []string{"tag"}, TagPrefix: "cmdb/",
-		Fields:  []string{"pid", "ppid", "start_time", "name", "process_name", "cmdline", "exe", "uid", "user", "container_id", "cgroup", "tags"},
+		Fields: []string{"pid", "ppid", "start_time", "name", "process_name", "cmdline", "exe", "uid", "user", "container_id", "cgroup", "tags"}, FieldsSet: true,
 		Scope:   Scope{MatchType: "process_name"},
 		Timeout: 100 * time.Millisecond, InitTimeout: 2 * time.Second, TickBudget: 500 * time.Millisecond,
 		MemoryLimitBytes: 64 << 20, Instances: 2,
@@ -151,13 +151,13 @@ func TestLoadFull(t *testing.T) {
 		Capabilities: []string{"tag", "drop"}, Fields: []string{"pid", "name", "process_name", "cmdline", "env"},
 		MemoryLimitBytes: 32 << 20, Timeout: 50 * time.Millisecond, InitTimeout: 500 * time.Millisecond, TickBudget: 250 * time.Millisecond,
 		Instances: 1, MaxPlugins: 4, MaxModuleBytes: 8 << 20, AllowAnyOwner: true,
-		File: want.File, Line: 64,
+		File: want.File, Line: 65,
 	}, {
 		Name: "search", PluginDir: "/srv/tenants/search/plugins", UIDs: []int{1003}, TagPrefix: "search/",
-		Capabilities: []string{"tag"}, Fields: fieldNames[:len(fieldNames)-1],
+		Capabilities: []string{"tag"}, Fields: defaultPluginFields,
 		MemoryLimitBytes: 64 << 20, Timeout: 100 * time.Millisecond, InitTimeout: time.Second, TickBudget: time.Second,
 		Instances: 2, MaxPlugins: 8, MaxModuleBytes: 16 << 20, // plugin-limits.max-module-size
-		File: want.File, Line: 78,
+		File: want.File, Line: 79,
 	}}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("full.yaml:\n got %+v\nwant %+v", cfg, want)
@@ -321,6 +321,10 @@ func TestParseErrors(t *testing.T) {
 		{"int where a string is needed", "host-id: 12", `proctag.yaml:1: host-id: "12" is not a string (quote it to use it as one)`},
 		{"plugin init-timeout over 10s", "plugins: [{name: p, path: p.wasm, tag-prefix: p., init-timeout: 11s}]", `proctag.yaml:1: plugins[0].init-timeout: "11s" is more than the limit of 10s`},
 		{"plugin tick-budget over 60s", "plugins: [{name: p, path: p.wasm, tag-prefix: p., tick-budget: 61s}]", `proctag.yaml:1: plugins[0].tick-budget: "61s" is more than the limit of 1m0s`},
+		{"jetstream replicas zero", "nats: {url: 'h:4222', jetstream-limits: {replicas: 0}}", `proctag.yaml:1: nats.jetstream-limits.replicas: 0 is not an integer from 1 to 5`},
+		{"jetstream replicas over JetStream's 5", "nats: {url: 'h:4222', jetstream-limits: {replicas: 6}}", `proctag.yaml:1: nats.jetstream-limits.replicas: 6 is not an integer from 1 to 5`},
+		{"jetstream replicas not a number", "nats: {url: 'h:4222', jetstream-limits: {replicas: three}}", `proctag.yaml:1: nats.jetstream-limits.replicas: "three" is not an integer`},
+		{"jetstream replicas on the embedded server", "nats:\n  jetstream: true\n  jetstream-limits: {replicas: 3}", `proctag.yaml:1: nats.jetstream-limits.replicas: 3 needs a NATS cluster, and the embedded server (nats.url "") is one server; set nats.url to the cluster or replicas to 1`},
 		{"plugin tick-budget zero", "plugins: [{name: p, path: p.wasm, tag-prefix: p., tick-budget: 0s}]", `proctag.yaml:1: plugins[0].tick-budget: "0s" is not a duration > 0`},
 	}
 	for _, tt := range tests {

@@ -27,15 +27,22 @@ type JetStreamLimits struct {
 	MaxMsgsPerSubject int64
 	// MaxAge drops what a host that went away left behind.
 	MaxAge time.Duration
+	// Replicas is the number of servers of a NATS cluster that hold the
+	// stream, 1 to 5. The agent creates the stream with it or raises an
+	// existing stream's count to it; it never lowers an operator's higher
+	// count. More than 1 needs a cluster with JetStream on at least that
+	// many servers.
+	Replicas int
 }
 
 // DefaultJetStreamLimits fit a fleet of 1,000 hosts on a 3-node cluster:
 // 1 GiB in all (about 1 MiB per host), messages up to NATS's default max
 // payload, and per host and kind 256 messages: a large host's full snapshot
 // in chunks, twice while the next replaces it, or the deltas between two
-// full snapshots (nats.full-every).
+// full snapshots (nats.full-every). One replica, so that the default works
+// on a single server (the embedded one); a cluster sets 3.
 func DefaultJetStreamLimits() JetStreamLimits {
-	return JetStreamLimits{MaxBytes: 1 << 30, MaxMsgSizeBytes: 1 << 20, MaxMsgsPerSubject: 256, MaxAge: 24 * time.Hour}
+	return JetStreamLimits{MaxBytes: 1 << 30, MaxMsgSizeBytes: 1 << 20, MaxMsgsPerSubject: 256, MaxAge: 24 * time.Hour, Replicas: 1}
 }
 
 // Bounds of the nats.jetstream-limits keys.
@@ -44,6 +51,7 @@ const (
 	maxStreamBytes   = 1 << 44
 	minStreamMsgSize = 1 << 10 // the encoder's smallest max payload
 	maxStreamMsgSize = 64 << 20
+	maxReplicas      = 5 // JetStream's own limit
 )
 
 // natsFields is the registry of the nats: mapping.
@@ -102,6 +110,8 @@ func natsFields(n *NATS) []field {
 				{name: "max-msgs-per-subject", kind: "int", def: "256",
 					meaning: "messages kept per host and kind: a full snapshot's chunks twice, or the deltas between two full snapshots; at least `full-every`"},
 				{name: "max-age", kind: "duration", def: "24h", meaning: "how long what a host that went away left stays"},
+				{name: "replicas", kind: "int", def: "1",
+					meaning: "servers of the NATS cluster that hold the stream, 1 to 5; the agent raises the stream to it, never lowers it; more than 1 needs a cluster (not the embedded server)"},
 			},
 			decode: func(d *decoder, v *yaml.Node, k string) { d.jetStreamLimits(v, k, &n.JetStreamLimits) }},
 		{name: "full-every", kind: "int", def: "30",
@@ -135,6 +145,10 @@ func (d *decoder) checkNATS(n *NATS, node *yaml.Node) {
 		d.errorf(node, "nats.jetstream-limits.max-msgs-per-subject",
 			"%d is below nats.full-every (%d): the deltas between two full snapshots would not fit; raise it or lower full-every", l.MaxMsgsPerSubject, n.FullEvery)
 	}
+	if n.JetStream && n.URL == "" && l.Replicas > 1 {
+		d.errorf(node, "nats.jetstream-limits.replicas",
+			"%d needs a NATS cluster, and the embedded server (nats.url \"\") is one server; set nats.url to the cluster or replicas to 1", l.Replicas)
+	}
 	if l.MaxMsgSizeBytes > l.MaxBytes {
 		d.errorf(node, "nats.jetstream-limits.max-msg-size", "%s is more than max-bytes (%s)", formatSize(uint64(l.MaxMsgSizeBytes)), formatSize(uint64(l.MaxBytes)))
 	}
@@ -157,6 +171,7 @@ func (d *decoder) jetStreamLimits(v *yaml.Node, key string, l *JetStreamLimits) 
 			}
 		}},
 		{name: "max-age", decode: func(d *decoder, v *yaml.Node, k string) { d.duration(v, k, 0, &l.MaxAge) }},
+		{name: "replicas", decode: func(d *decoder, v *yaml.Node, k string) { d.intRange(v, k, 1, maxReplicas, &l.Replicas) }},
 	})
 }
 

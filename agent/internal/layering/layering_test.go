@@ -59,6 +59,11 @@ var rules = []rule{
 		may:    func(importer string) bool { return !under("agent/internal/sandbox")(importer) },
 	},
 	{
+		name:   "the in-process test cluster is for tests and benchmarks only",
+		covers: under("agent/internal/natscluster"),
+		may:    func(string) bool { return false },
+	},
+	{
 		name:   "public packages import no internal ones",
 		covers: under("agent/internal", "agent/cmd"),
 		may:    func(importer string) bool { return !public(importer) },

@@ -106,6 +106,14 @@ type StreamLimits struct {
 	MaxMsgsPerSubject int64
 	// MaxAge drops what a host that went away left.
 	MaxAge time.Duration
+	// Replicas is the number of cluster servers that hold the stream. The
+	// publisher creates the stream with it and raises an existing stream's
+	// count to it, never lowers it (an operator's higher count is kept);
+	// zero or less is 1 for a new stream and leaves an existing one as it
+	// is. A server that cannot hold that many (a single server, a cluster
+	// with fewer JetStream servers) refuses: the stream is not created
+	// (full snapshots go on core NATS, with a warning) or is used as it is.
+	Replicas int
 }
 
 // authOptions turns the credential and TLS settings into nats.go options.

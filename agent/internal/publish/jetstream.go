@@ -23,7 +23,7 @@ import (
 // snapshot is stored, everything of the host before it is purged, so a late
 // subscriber replaying the stream gets exactly: last full, deltas after it.
 // The stream is bounded (StreamLimits); the agent creates it or tightens
-// it, never widens it.
+// it, never widens it, and raises its replica count, never lowers it.
 type jetStream struct {
 	nc         *nats.Conn
 	js         jetstream.JetStream
@@ -39,7 +39,8 @@ func newJetStream(nc *nats.Conn, cfg Config, logger hclog.Logger) *jetStream {
 }
 
 // StreamConfig is the stream a publisher creates for prefix, bounded by
-// limits (a zero field leaves that limit unset).
+// limits (a zero field leaves that limit unset) and held by limits.Replicas
+// servers (at least 1).
 func StreamConfig(prefix string, limits StreamLimits) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        snapshot.StreamName(prefix),
@@ -55,14 +56,17 @@ func StreamConfig(prefix string, limits StreamLimits) jetstream.StreamConfig {
 		MaxBytes:          limits.MaxBytes,
 		MaxMsgSize:        int32(min(limits.MaxMsgSizeBytes, math.MaxInt32)),
 		MaxMsgsPerSubject: limits.MaxMsgsPerSubject,
+		Replicas:          max(limits.Replicas, 1),
 	}
 }
 
 // ensure looks the stream up, creating it when it does not exist and
-// tightening it when its limits are wider than the configured ones. Limits
-// an operator set tighter are kept (and logged once); the agent never
-// widens them. When the update is refused (an agent whose permissions
-// allow no stream changes), the stream is used as it is.
+// tightening it when its limits are wider than the configured ones or
+// raising its replica count when it is lower. Limits an operator set
+// tighter, and a higher replica count, are kept (and logged once); the
+// agent never widens or lowers them. When the update is refused (an agent
+// whose permissions allow no stream changes, a cluster with fewer servers
+// than the replicas asked), the stream is used as it is.
 func (j *jetStream) ensure(ctx context.Context) error {
 	if j.stream != nil {
 		return nil
@@ -101,15 +105,57 @@ func (j *jetStream) ensure(ctx context.Context) error {
 			j.logger.Warn("cannot tighten the jetstream stream, using it as it is", "stream", want.Name, "error", err)
 		} else {
 			stream = updated
+			if merged.Replicas > max(have.Replicas, 1) {
+				if err := waitLeader(ctx, stream); err != nil {
+					j.logger.Warn("jetstream stream not ready after raising its replicas", "stream", want.Name, "replicas", merged.Replicas, "error", err)
+				}
+			}
 		}
 	}
 	j.stream = stream
 	return nil
 }
 
+// leaderPoll is how often waitLeader looks at the stream's state: nothing
+// announces a new leader to a client.
+const leaderPoll = 20 * time.Millisecond
+
+// waitLeader waits until the stream has a leader and a quorum of current
+// replicas, or ctx ends. After its replica count is raised, a stream
+// elects a new group, and what is published meanwhile is dropped without
+// an answer: a store would wait for its whole timeout (jsTimeout).
+func waitLeader(ctx context.Context, s jetstream.Stream) error {
+	tick := time.NewTicker(leaderPoll)
+	defer tick.Stop()
+	for {
+		info, err := s.Info(ctx)
+		if err == nil && info.Cluster != nil && info.Cluster.Leader != "" {
+			current := 1 // the leader
+			for _, r := range info.Cluster.Replicas {
+				if r.Current {
+					current++
+				}
+			}
+			if current > info.Config.Replicas/2 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = context.Cause(ctx)
+			}
+			return err
+		case <-tick.C:
+		}
+	}
+}
+
 // tighten returns have with each limit lowered to want's where want's is
-// tighter, and want's subjects added; kept names the limits where have is
-// already tighter. A limit of 0 or less is unlimited.
+// tighter, the replica count raised to want's where want's is higher, and
+// want's subjects added; kept names the limits where have is already
+// tighter and a higher replica count. A limit of 0 or less is unlimited; a
+// replica count of 0 or less is 1.
 func tighten(have, want jetstream.StreamConfig) (jetstream.StreamConfig, []string) {
 	merged := have
 	merged.Subjects = slices.Clone(have.Subjects)
@@ -133,6 +179,12 @@ func tighten(have, want jetstream.StreamConfig) (jetstream.StreamConfig, []strin
 	merged.MaxMsgSize = int32(limit("max_msg_size", int64(have.MaxMsgSize), int64(want.MaxMsgSize)))
 	merged.MaxMsgsPerSubject = limit("max_msgs_per_subject", have.MaxMsgsPerSubject, want.MaxMsgsPerSubject)
 	merged.MaxAge = time.Duration(limit("max_age", int64(have.MaxAge), int64(want.MaxAge)))
+	switch haveR := max(have.Replicas, 1); {
+	case want.Replicas > haveR:
+		merged.Replicas = want.Replicas
+	case want.Replicas > 0 && haveR > want.Replicas:
+		kept = append(kept, fmt.Sprintf("replicas=%d", haveR))
+	}
 	return merged, kept
 }
 

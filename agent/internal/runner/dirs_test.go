@@ -59,13 +59,13 @@ func TestDirsFollowSystemd(t *testing.T) {
 	}
 }
 
-// TestPublishConfigCarriesStreamLimits checks that nats.jetstream-limits
-// reach the publisher, which applies them to the stream.
+// TestPublishConfigCarriesStreamLimits checks that nats.jetstream-limits,
+// replicas included, reach the publisher, which applies them to the stream.
 func TestPublishConfigCarriesStreamLimits(t *testing.T) {
 	cfg := config.Default()
-	cfg.NATS.JetStreamLimits = config.JetStreamLimits{MaxBytes: 5 << 20, MaxMsgSizeBytes: 64 << 10, MaxMsgsPerSubject: 9, MaxAge: time.Hour}
+	cfg.NATS.JetStreamLimits = config.JetStreamLimits{MaxBytes: 5 << 20, MaxMsgSizeBytes: 64 << 10, MaxMsgsPerSubject: 9, MaxAge: time.Hour, Replicas: 3}
 	got := publishConfig(&cfg, "nats://127.0.0.1:4222", "h1").StreamLimits
-	want := publish.StreamLimits{MaxBytes: 5 << 20, MaxMsgSizeBytes: 64 << 10, MaxMsgsPerSubject: 9, MaxAge: time.Hour}
+	want := publish.StreamLimits{MaxBytes: 5 << 20, MaxMsgSizeBytes: 64 << 10, MaxMsgsPerSubject: 9, MaxAge: time.Hour, Replicas: 3}
 	if got != want {
 		t.Fatalf("stream limits %+v, want %+v", got, want)
 	}

@@ -197,6 +197,14 @@ func (s *Subscriber) flush(ctx context.Context) {
 	}
 }
 
+// streamHeartbeat is how often the server holding the subscriber's
+// consumer says it is alive while there is nothing to deliver. Missing two
+// in a row, the client makes a new consumer, on another server of a
+// cluster, from the next message on: 2 s after that server went away
+// (nats.go's default, 5 s, made it 10 s). A subscriber costs its server
+// one heartbeat a second when idle.
+const streamHeartbeat = time.Second
+
 // consumeStream replays and follows the stream with an ordered consumer.
 func (s *Subscriber) consumeStream(ctx context.Context, host string) (func(), error) {
 	js, err := jetstream.New(s.nc)
@@ -222,7 +230,7 @@ func (s *Subscriber) consumeStream(ctx context.Context, host string) (func(), er
 	s.jetStream.Store(true) // before the first message can be fed
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		s.feed(m.Subject(), m.Headers(), m.Data())
-	})
+	}, jetstream.PullHeartbeat(streamHeartbeat))
 	if err != nil {
 		s.jetStream.Store(false)
 		return nil, fmt.Errorf("consume %s: %w", name, err)
