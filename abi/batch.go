@@ -41,6 +41,13 @@ func AppendBatchRecord(dst, rec []byte) []byte {
 // (one allocation per batch, kept alive while any of them is in use).
 func DecodeBatch(b []byte, fn func(i int, r *Record) error) error {
 	var r Record
+	return DecodeBatchInto(b, &r, fn)
+}
+
+// DecodeBatchInto is DecodeBatch decoding every record into r, the caller's
+// (whose slices it reuses), so that a guest that keeps one Record for all
+// calls copies none.
+func DecodeBatchInto(b []byte, r *Record, fn func(i int, r *Record) error) error {
 	i := 0
 	s := string(b)
 	for off := 0; off < len(b); {
@@ -49,10 +56,10 @@ func DecodeBatch(b []byte, fn func(i int, r *Record) error) error {
 			return decodeErr("batch", id, off, err)
 		}
 		if id == batchRecord {
-			if err := decodeRecord(b[start:end], s[start:end], &r); err != nil {
+			if err := decodeRecord(b[start:end], s[start:end], r); err != nil {
 				return decodeErr("batch", id, start, err)
 			}
-			if err := fn(i, &r); err != nil {
+			if err := fn(i, r); err != nil {
 				return err
 			}
 			i++

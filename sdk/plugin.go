@@ -90,17 +90,16 @@ func (s *state) processBatch(in []byte) ([]byte, int64) {
 	if s.batchFn == nil {
 		s.batchFn = s.batchRecord
 	}
-	if err := abi.DecodeBatch(in, s.batchFn); err != nil {
+	if err := abi.DecodeBatchInto(in, &s.proc.Record, s.batchFn); err != nil {
 		Log(LevelError, "process batch: "+err.Error())
 		return nil, abi.CodeBadInput
 	}
 	return s.out, 0
 }
 
-// batchRecord handles one record of a batch and appends its entry to s.out
-// when the result is not empty.
-func (s *state) batchRecord(i int, r *abi.Record) error {
-	s.proc.Record = *r
+// batchRecord handles one record of a batch, decoded into s.proc, and
+// appends its entry to s.out when the result is not empty.
+func (s *state) batchRecord(i int, _ *abi.Record) error {
 	s.res.Reset()
 	s.handler(&s.proc, &s.res)
 	if !s.res.r.Empty() {
