@@ -115,6 +115,9 @@ type hostState struct {
 	future  map[uint64]futureDelta // by base seq
 	recent  [recentDigests]digest  // digests of the last applied states
 	anchor  anchor                 // the agent's last answer (Confirm)
+	// statsEpoch is the epoch whose heartbeats info.Stats merges: a
+	// heartbeat carries only some fields, the others keep their value.
+	statsEpoch string
 }
 
 type futureDelta struct {
@@ -174,12 +177,9 @@ func (a *Assembler) Feed(subject string, header map[string][]string, data []byte
 	if !ok {
 		return nil, fmt.Errorf("%w: subject %q is not a data subject under %q", ErrMalformed, subject, a.cfg.Prefix)
 	}
-	env, err := ParseEnvelope(header)
+	env, err := ParseMessageEnvelope(host, kind, header, len(data))
 	if err != nil {
 		return nil, fmt.Errorf("message on %s: %w", subject, err)
-	}
-	if env.HostID != host || env.Kind != kind {
-		return nil, fmt.Errorf("%w: headers say host %s kind %s, subject %s", ErrMalformed, env.HostID, env.Kind, subject)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -238,7 +238,9 @@ func (hs *hostState) seen(env *Envelope) {
 	if env.ScanTime.After(hs.info.LastScan) {
 		hs.info.LastScan = env.ScanTime
 	}
-	hs.info.Interval = time.Duration(env.IntervalMS) * time.Millisecond
+	if env.IntervalMS > 0 { // 0: left out, unchanged
+		hs.info.Interval = time.Duration(env.IntervalMS) * time.Millisecond
+	}
 	if env.Epoch == hs.mark.epoch {
 		hs.mark.advance(env)
 	}
@@ -375,7 +377,12 @@ func (a *Assembler) applyFuture(hs *hostState) {
 }
 
 func (a *Assembler) feedHeartbeat(hs *hostState, env Envelope, body []byte, v epochVerdict) (*Change, error) {
+	// A heartbeat carries the fields that changed or are due again; the
+	// others keep the value this epoch's earlier heartbeats gave them.
 	st := new(Stats)
+	if hs.info.Stats != nil && hs.statsEpoch == env.Epoch {
+		*st = *hs.info.Stats
+	}
 	if err := decodeJSON(body, env.Kind, st); err != nil {
 		return nil, fmt.Errorf("heartbeat from host %s: %w", hs.info.HostID, err)
 	}
@@ -396,12 +403,17 @@ func (a *Assembler) feedHeartbeat(hs *hostState, env Envelope, body []byte, v ep
 		reason = "heartbeat behind"
 	}
 	hs.seen(&env)
-	hs.info.Stats = st
 	if reason == "" && hs.state != nil && env.Seq == hs.info.Seq {
+		// The agent's state of this tick: the same but for its scan time,
+		// and no short connections (Closed is per interval, not state).
 		s := *hs.state
 		s.Host.ScanTime = env.ScanTime
+		s.Closed, s.ClosedDropped = nil, 0
 		hs.state = &s
+		// The state's counts, which agents leave out of the body.
+		st.Processes, st.Sockets = len(s.Processes), len(s.Sockets)
 	}
+	hs.info.Stats, hs.statsEpoch = st, env.Epoch
 	c := a.change(hs, env)
 	c.Stats = st
 	c.NeedResync, c.Reason = reason != "", reason

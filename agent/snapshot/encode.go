@@ -39,6 +39,27 @@ type Message struct {
 // payload: headers plus data.
 func (m *Message) Size() int { return headerBytes(m.Header) + len(m.Data) }
 
+// WireBytes is what publishing the message sends on the connection: the
+// HPUB line with the subject and the sizes, the header block, the data and
+// the final CRLF. A subscriber receives as much plus its subscription id
+// (the HMSG line).
+func (m *Message) WireBytes() int { return frameBytes(m.Subject, headerBytes(m.Header), len(m.Data)) }
+
+// frameBytes is the size of "HPUB <subject> <hdr> <hdr+data>\r\n", the
+// header block, the data and "\r\n".
+func frameBytes(subject string, hdr, data int) int {
+	return len("HPUB  \r\n\r\n") + len(subject) + 1 + digits(hdr) + digits(hdr+data) + hdr + data
+}
+
+// digits is the number of decimal digits of n >= 0.
+func digits(n int) int {
+	d := 1
+	for ; n >= 10; n /= 10 {
+		d++
+	}
+	return d
+}
+
 // Encoder turns snapshots, deltas and stats into wire messages: JSON, zstd
 // when that saves bytes, split into chunks that fit MaxPayload. It is safe
 // for concurrent use; one per publisher is enough.
@@ -154,10 +175,30 @@ func (e *Encoder) EncodeDelta(env Envelope, d *Delta) ([]Message, error) {
 	return e.encodeValue(env, d)
 }
 
-// EncodeHeartbeat encodes a heartbeat carrying st.
+// EncodeHeartbeat encodes a heartbeat carrying every field of st that is
+// not 0 (a subscriber keeps the fields a heartbeat leaves out as they
+// were, WIRE.md "hb"). Publishers that send one per tick use
+// EncodeHeartbeatStats, which keeps the message small.
 func (e *Encoder) EncodeHeartbeat(env Envelope, st *Stats) ([]Message, error) {
 	env.Kind = KindHeartbeat
 	return e.encodeValue(env, st)
+}
+
+// EncodeHeartbeatStats encodes the heartbeat of one tick: the fields of st
+// that hs picks (those that changed since hs last sent them, or that it
+// has not repeated for a while), as many as keep the message within
+// MaxHeartbeatWireBytes on the wire (never fewer than fit in
+// minHeartbeatBody bytes of body, so that stats still flow for a host id
+// too long for that). hs records what was sent; it belongs to env's epoch.
+func (e *Encoder) EncodeHeartbeatStats(env Envelope, st *Stats, hs *HeartbeatStats) ([]Message, error) {
+	env.Kind, env.Version, env.Chunk, env.Chunks, env.Encoding = KindHeartbeat, WireVersion, 0, 1, EncodingIdentity
+	subject := Subject(e.prefix, env.HostID, env.Kind)
+	// The body's budget: what the frame leaves of MaxHeartbeatWireBytes
+	// with a three-digit total size (100 to 999 bytes, header included)
+	// and room for the subscriber's subscription id in its HMSG line.
+	overhead := frameBytes(subject, headerBytes(env.WireHeader()), 100) - 100 + subscriberIDRoom
+	body := hs.Body(st, max(minHeartbeatBody, MaxHeartbeatWireBytes-overhead))
+	return e.Encode(env, body)
 }
 
 func (e *Encoder) encodeValue(env Envelope, v any) ([]Message, error) {
@@ -200,7 +241,7 @@ func (e *Encoder) split(env Envelope, data []byte) ([]Message, error) {
 	for i := range n {
 		env.Chunk = i
 		end := min(len(data), (i+1)*room)
-		msgs[i] = Message{Subject: subject, Header: env.Header(), Data: data[i*room : end]}
+		msgs[i] = Message{Subject: subject, Header: env.WireHeader(), Data: data[i*room : end]}
 	}
 	return msgs, nil
 }

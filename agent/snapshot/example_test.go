@@ -2,7 +2,9 @@ package snapshot_test
 
 import (
 	"fmt"
-	"strconv"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/proctag/proctag/agent/snapshot"
@@ -69,10 +71,15 @@ func ExampleAssembler() {
 	env.Seq, env.MsgID = 2, 2
 	hb, _ := enc.EncodeHeartbeat(env, &snapshot.Stats{})
 	c, _ := asm.Feed(hb[0].Subject, hb[0].Header, hb[0].Data)
-	fmt.Println("resync:", c.NeedResync, c.Reason, "chunks:", hb[0].Header[snapshot.HeaderChunks][0], "size ok:", strconv.Itoa(len(hb[0].Data)) == hb[0].Header[snapshot.HeaderSize][0])
+	fmt.Println("resync:", c.NeedResync, c.Reason)
+	// A heartbeat's headers are only those the subject, the host record and
+	// the defaults do not give.
+	names := slices.Sorted(maps.Keys(hb[0].Header))
+	fmt.Println("heartbeat headers:", strings.Join(names, " "))
 	// Output:
 	// proctag.v1.web-1.snapshot seq 1 processes 1
-	// resync: true gap chunks: 1 size ok: true
+	// resync: true gap
+	// heartbeat headers: Proctag-Epoch Proctag-Msg-Id Proctag-Scan-Time Proctag-Seq
 }
 
 // A subscriber refuses what the protocol rules out, and the agent's answer

@@ -61,7 +61,8 @@ type Envelope struct {
 	Version int `json:"version"`
 	// HostID is the publishing host's id (also the subject's host token).
 	HostID string `json:"host_id"`
-	// Hostname is the host's kernel host name.
+	// Hostname is the host's kernel host name; "" when the message left it
+	// out (a heartbeat): unchanged.
 	Hostname string `json:"hostname"`
 	// Epoch identifies one run of the agent; it changes at every start and
 	// sorts by start time (see NewEpoch, CompareEpochs).
@@ -76,7 +77,8 @@ type Envelope struct {
 	Kind Kind `json:"kind"`
 	// ScanTime is when the scan behind this message started.
 	ScanTime time.Time `json:"scan_time"`
-	// IntervalMS is the agent's tick interval, in milliseconds.
+	// IntervalMS is the agent's tick interval, in milliseconds; 0 when the
+	// message left it out (a heartbeat): unchanged.
 	IntervalMS int64 `json:"interval_ms"`
 	// MsgID numbers the messages of an epoch, from 1; all chunks of one
 	// message share it.
@@ -96,7 +98,8 @@ type Envelope struct {
 var ErrMalformed = errors.New("malformed message")
 
 // Header renders the envelope as NATS headers (nats.Header is the same
-// map type).
+// map type): every field, the full set that agents send on snapshots and
+// deltas and that agents before the short heartbeat sent on heartbeats too.
 func (e *Envelope) Header() map[string][]string {
 	h := map[string][]string{
 		HeaderVersion:    {strconv.Itoa(e.Version)},
@@ -119,6 +122,23 @@ func (e *Envelope) Header() map[string][]string {
 	return h
 }
 
+// WireHeader renders the headers an agent sends with the envelope: Header's
+// full set on snapshots and deltas; on a heartbeat of one identity chunk
+// only the required ones (epoch, seq, msg id, scan time), since the others
+// repeat the subject, are constant or are the host record's (WIRE.md,
+// "Envelope"). A quiet host's tick is that heartbeat.
+func (e *Envelope) WireHeader() map[string][]string {
+	if e.Kind != KindHeartbeat || e.Chunks != 1 || e.Chunk != 0 || e.Encoding != EncodingIdentity || e.Version != WireVersion {
+		return e.Header()
+	}
+	return map[string][]string{
+		HeaderEpoch:    {e.Epoch},
+		HeaderSeq:      {strconv.FormatUint(e.Seq, 10)},
+		HeaderMsgID:    {strconv.FormatUint(e.MsgID, 10)},
+		HeaderScanTime: {e.ScanTime.UTC().Format(time.RFC3339Nano)},
+	}
+}
+
 // headerBytes is the size of h on the wire (NATS/1.0 line, one line per
 // value, blank line), to keep header plus chunk under the max payload.
 func headerBytes(h map[string][]string) int {
@@ -131,11 +151,34 @@ func headerBytes(h map[string][]string) int {
 	return n
 }
 
-// ParseEnvelope reads and checks the envelope headers of one message.
-// Errors wrap ErrMalformed.
+// ParseEnvelope reads and checks the envelope headers of one message when
+// neither its subject nor its data is at hand: Proctag-Host-Id,
+// Proctag-Kind and Proctag-Size are then required on top of what
+// ParseMessageEnvelope requires. Errors wrap ErrMalformed.
 func ParseEnvelope(h map[string][]string) (Envelope, error) {
+	return parseEnvelope(h, "", "", -1)
+}
+
+// ParseMessageEnvelope reads and checks the envelope of one message received
+// on the data subject of hostID and kind (ParseSubject) with dataLen bytes
+// of data. Headers left out take their defaults (WIRE.md, "Envelope"):
+// version 1, host id and kind the subject's, chunk 0 of 1, encoding
+// identity, size the data's length (only for one identity chunk), and
+// Hostname "" and IntervalMS 0, which mean unchanged since the host's last
+// message. Host id and kind headers that are present must equal the
+// subject's. Epoch, seq, msg id, scan time and, on a delta, base seq are
+// always required. Errors wrap ErrMalformed.
+func ParseMessageEnvelope(hostID string, kind Kind, h map[string][]string, dataLen int) (Envelope, error) {
+	return parseEnvelope(h, hostID, kind, dataLen)
+}
+
+// parseEnvelope reads h; subjectHost and subjectKind are "" and dataLen is
+// negative when unknown, and the headers they would default are then
+// required.
+func parseEnvelope(h map[string][]string, subjectHost string, subjectKind Kind, dataLen int) (Envelope, error) {
 	var e Envelope
 	var err error
+	has := func(name string) bool { return len(h[name]) > 0 }
 	get := func(name string) string {
 		if vs := h[name]; len(vs) > 0 {
 			return vs[0]
@@ -165,14 +208,23 @@ func ParseEnvelope(h map[string][]string) (Envelope, error) {
 		}
 		return v
 	}
-	e.Version = int(num(HeaderVersion, 32))
-	e.HostID = get(HeaderHostID)
+	e.Version = WireVersion
+	if has(HeaderVersion) {
+		e.Version = int(num(HeaderVersion, 32))
+	}
+	e.HostID = subjectHost
+	if subjectHost == "" || has(HeaderHostID) {
+		e.HostID = get(HeaderHostID)
+	}
 	if vs := h[HeaderHostname]; len(vs) > 0 {
 		e.Hostname = vs[0]
 	}
 	e.Epoch = get(HeaderEpoch)
 	e.Seq = unum(HeaderSeq)
-	e.Kind = Kind(get(HeaderKind))
+	e.Kind = subjectKind
+	if subjectKind == "" || has(HeaderKind) {
+		e.Kind = Kind(get(HeaderKind))
+	}
 	if e.Kind == KindDelta {
 		e.BaseSeq = unum(HeaderBaseSeq)
 	}
@@ -183,14 +235,34 @@ func ParseEnvelope(h map[string][]string) (Envelope, error) {
 		}
 		e.ScanTime = t
 	}
-	e.IntervalMS = num(HeaderIntervalMS, 64)
+	if has(HeaderIntervalMS) {
+		e.IntervalMS = num(HeaderIntervalMS, 64)
+	}
 	e.MsgID = unum(HeaderMsgID)
-	e.Chunk = int(num(HeaderChunk, 32))
-	e.Chunks = int(num(HeaderChunks, 32))
-	e.Encoding = get(HeaderEncoding)
-	e.Size = num(HeaderSize, 64)
+	e.Chunks = 1
+	if has(HeaderChunk) {
+		e.Chunk = int(num(HeaderChunk, 32))
+	}
+	if has(HeaderChunks) {
+		e.Chunks = int(num(HeaderChunks, 32))
+	}
+	e.Encoding = EncodingIdentity
+	if has(HeaderEncoding) {
+		e.Encoding = get(HeaderEncoding)
+	}
+	switch {
+	case has(HeaderSize) || dataLen < 0:
+		e.Size = num(HeaderSize, 64)
+	case e.Chunks == 1 && e.Encoding == EncodingIdentity:
+		e.Size = int64(dataLen)
+	default:
+		err = errors.Join(err, fmt.Errorf("header %s missing (required for a zstd or chunked body)", HeaderSize))
+	}
 	if err != nil {
 		return Envelope{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	if subjectHost != "" && (e.HostID != subjectHost || e.Kind != subjectKind) {
+		return Envelope{}, fmt.Errorf("%w: headers say host %s kind %s, subject host %s kind %s", ErrMalformed, e.HostID, e.Kind, subjectHost, subjectKind)
 	}
 	if err := e.check(); err != nil {
 		return Envelope{}, fmt.Errorf("%w: %w", ErrMalformed, err)

@@ -45,7 +45,9 @@ func TestSnapshotDeltaHeartbeat(t *testing.T) {
 		t.Fatalf("second state did not come as a delta adding and removing one process: %+v", c)
 	}
 
-	p.Submit(host(3, proc(10, "nginx"), proc(30, "billing")), snapshot.Stats{ScanMicros: 1234})
+	s3 := host(3, proc(10, "nginx"), proc(30, "billing"))
+	s3.Host.Epoch = p.Epoch() // the host record as before: only the scan time moved
+	p.Submit(s3, snapshot.Stats{ScanMicros: 1234})
 	hb := w.waitChange("a heartbeat", func(c snapshot.Change) bool {
 		return c.Kind == snapshot.KindHeartbeat && c.Stats != nil && c.Stats.ScanMicros == 1234
 	})

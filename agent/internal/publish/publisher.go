@@ -48,6 +48,7 @@ type Publisher struct {
 	js             *jetStream
 	seq, msgID     uint64
 	prev           *snapshot.Snapshot
+	hbStats        snapshot.HeartbeatStats // what the heartbeats sent of the stats
 	ticksSinceFull int
 	lastFull       time.Time // when the last full snapshot was sent, for any reason
 }
@@ -81,13 +82,20 @@ func (p *Publisher) Epoch() string { return p.epoch }
 // an unpublished earlier state is replaced. s must not be modified after.
 // s goes out as it is: its host record is the caller's, with the host id
 // of Config.HostID (a state of another host is refused and counted as a
-// publish error) and, by convention, the epoch of Epoch.
+// publish error) and, by convention, the epoch of Epoch. Its scan time
+// goes out in UTC, as WIRE.md has every time (a shallow copy is sent when
+// it is in another zone).
 func (p *Publisher) Submit(s *snapshot.Snapshot, st snapshot.Stats) {
 	if s.Host.HostID != p.cfg.HostID {
 		if p.errs.Add(1) == 1 || p.logger.IsDebug() {
 			p.logger.Error("state of another host refused", "state_host_id", s.Host.HostID, "errors_so_far", p.errs.Load())
 		}
 		return
+	}
+	if s.Host.ScanTime.Location() != time.UTC {
+		cp := *s
+		cp.Host.ScanTime = cp.Host.ScanTime.UTC()
+		s = &cp
 	}
 	p.mu.Lock()
 	if p.fresh && p.latest != nil && (len(p.latest.Closed) > 0 || p.latest.ClosedDropped > 0) {
@@ -348,11 +356,11 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 		return 0
 	}
 	d := snapshot.Diff(p.prev, state)
-	if d.Empty() {
+	if d.Empty() && sameHost(p.prev.Host, state.Host) {
 		p.prev = state
 		st.Processes, st.Sockets = len(state.Processes), len(state.Sockets)
 		p.AddCounters(&st)
-		msgs, err := p.enc.EncodeHeartbeat(p.envelope(state, p.seq, 0), &st)
+		msgs, err := p.enc.EncodeHeartbeatStats(p.envelope(state, p.seq, 0), &st, &p.hbStats)
 		p.send(ctx, msgs, err, snapshot.KindHeartbeat)
 		return resyncWait
 	}
@@ -363,6 +371,14 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 		p.prev = state
 	}
 	return resyncWait
+}
+
+// sameHost reports whether two host records differ at most in their scan
+// time: a heartbeat carries only that (and no hostname or interval), so
+// any other change of the host record goes out as a delta.
+func sameHost(a, b snapshot.Host) bool {
+	a.ScanTime = b.ScanTime
+	return a == b
 }
 
 // envelope is the metadata of one message carrying s: the host id and the
@@ -401,6 +417,9 @@ func (p *Publisher) sendFull(ctx context.Context, state *snapshot.Snapshot) {
 	if ok {
 		p.prev, p.ticksSinceFull = state, 0
 		p.lastFullBytes.Store(size)
+		// A subscriber that joins starts from a full snapshot: the next
+		// heartbeats bring it every field of the stats.
+		p.hbStats.RepeatAll()
 	}
 }
 
