@@ -1,5 +1,5 @@
 // Package wireconf holds only tests: the conformance test of the proctag
-// wire format. Its reader (reader_test.go) is written from
+// wire format. Its reader (reader_test.go, order_test.go) is written from
 // agent/snapshot/WIRE.md alone, as a client in another language would be:
 // it uses the standard library, nats.go to subscribe and
 // klauspost/compress/zstd, and none of agent/snapshot's types or
