@@ -115,7 +115,7 @@ func natsFields(n *NATS) []field {
 			},
 			decode: func(d *decoder, v *yaml.Node, k string) { d.jetStreamLimits(v, k, &n.JetStreamLimits) }},
 		{name: "full-every", kind: "int", def: "30",
-			meaning: "ticks between full snapshots (deltas or heartbeats in between); at least 1",
+			meaning: "every full-every-th change since the last full snapshot goes out as a full snapshot instead of a delta, which bounds the deltas a late subscriber replays; heartbeats (ticks that changed nothing) do not count, so a quiet host sends none; at least 1",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.intRange(v, k, 1, maxInt32, &n.FullEvery) }},
 	}
 }

@@ -36,8 +36,10 @@ type Config struct {
 	// StreamLimits bounds that stream; a zero field leaves that limit
 	// unset.
 	StreamLimits StreamLimits
-	// FullEvery is the number of ticks between full snapshots; 0 sends
-	// full snapshots only at start, after a reconnect and when asked.
+	// FullEvery makes every FullEvery-th change since the last full
+	// snapshot go out as a full snapshot instead of a delta (heartbeats do
+	// not count); 0 sends full snapshots only at start, after a reconnect
+	// and when asked.
 	FullEvery int
 	// Interval is the agent's tick interval; it sets the defaults of
 	// ReconnectWaitMax and ResyncMinGap. Messages carry the interval of

@@ -10,7 +10,7 @@ func TestDecide(t *testing.T) {
 	const gap = 10 * time.Second
 	// base is a publisher that sent a full snapshot at t0, one tick ago,
 	// with a fresh state to send and nothing asked.
-	base := sendState{HasPrev: true, Fresh: true, TicksSinceFull: 1, FullEvery: 30, LastFull: t0, ResyncMinGap: gap}
+	base := sendState{HasPrev: true, Fresh: true, LastFull: t0, ResyncMinGap: gap}
 	tests := []struct {
 		name     string
 		change   func(s *sendState)
@@ -24,11 +24,6 @@ func TestDecide(t *testing.T) {
 		{"without a base even a stale state is full", func(s *sendState) { s.HasPrev, s.Fresh = false, false }, time.Second, sendFull, 0},
 		{"after a reconnect or a failed publish: full", func(s *sendState) { s.NeedFull = true }, time.Second, sendFull, 0},
 		{"need full wins over a stale state", func(s *sendState) { s.NeedFull, s.Fresh = true, false }, time.Second, sendFull, 0},
-		{"the FullEvery-th fresh tick is full", func(s *sendState) { s.TicksSinceFull = 29 }, time.Second, sendFull, 0},
-		{"the tick before it is not", func(s *sendState) { s.TicksSinceFull = 28 }, time.Second, sendChange, 0},
-		{"a stale wake-up never counts as a tick", func(s *sendState) { s.TicksSinceFull, s.Fresh = 29, false }, time.Second, sendNothing, 0},
-		{"FullEvery 1: every fresh tick is full", func(s *sendState) { s.FullEvery, s.TicksSinceFull = 1, 0 }, time.Second, sendFull, 0},
-		{"FullEvery 0: no tick is full for its number", func(s *sendState) { s.FullEvery, s.TicksSinceFull = 0, 1000 }, time.Second, sendChange, 0},
 		{"a resync within the gap waits, the fresh state goes as a change", func(s *sendState) { s.ResyncRequested = true }, 3 * time.Second, sendChange, 7 * time.Second},
 		{"a resync within the gap waits, nothing fresh: nothing", func(s *sendState) { s.ResyncRequested, s.Fresh = true, false }, 3 * time.Second, sendNothing, 7 * time.Second},
 		{"a resync at the gap is served", func(s *sendState) { s.ResyncRequested, s.Fresh = true, false }, gap, sendFull, 0},
@@ -45,5 +40,24 @@ func TestDecide(t *testing.T) {
 				t.Errorf("decide(%+v, t0%+v) = %v, %v; want %v, %v", s, tt.at, kind, wait, tt.want, tt.wantWait)
 			}
 		})
+	}
+}
+
+func TestPeriodicFull(t *testing.T) {
+	tests := []struct {
+		deltas, fullEvery int
+		want              bool
+	}{
+		{0, 30, false},
+		{28, 30, false},
+		{29, 30, true}, // the 30th change since the last full snapshot
+		{40, 30, true},
+		{0, 1, true}, // every change
+		{1000, 0, false},
+	}
+	for _, tt := range tests {
+		if got := periodicFull(tt.deltas, tt.fullEvery); got != tt.want {
+			t.Errorf("periodicFull(%d, %d) = %v, want %v", tt.deltas, tt.fullEvery, got, tt.want)
+		}
 	}
 }

@@ -1,6 +1,6 @@
 // Package publish sends a host's state to NATS: a full snapshot at start,
-// after each reconnect, on request and every FullEvery ticks, a delta
-// otherwise and a heartbeat when nothing changed, on the subjects and in the
+// after each reconnect, on request and in place of every FullEvery-th delta,
+// a delta otherwise and a heartbeat when nothing changed, on the subjects and in the
 // wire format of package snapshot (see agent/snapshot/WIRE.md).
 //
 // It owns the NATS connection (authentication, TLS, reconnecting forever

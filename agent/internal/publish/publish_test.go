@@ -104,10 +104,34 @@ func TestFullEveryNTicks(t *testing.T) {
 		p.Submit(s, snapshot.Stats{})
 		kinds = append(kinds, w.waitState("host-a", s).Kind)
 	}
-	// The join resync was full; FullEvery 2 makes every second tick full.
+	// The join resync was full; FullEvery 2 makes every second change full.
 	want := []snapshot.Kind{snapshot.KindDelta, snapshot.KindSnapshot, snapshot.KindDelta}
 	if !slices.Equal(kinds, want) {
 		t.Fatalf("kinds %v, want %v", kinds, want)
+	}
+}
+
+// TestQuietHostSendsNoPeriodicFull checks that heartbeats do not count
+// toward FullEvery: a host whose state does not change sends heartbeats
+// only, however many ticks pass, and its next change is a delta.
+func TestQuietHostSendsNoPeriodicFull(t *testing.T) {
+	srv := startServer(t, natsembed.Config{})
+	p := startPublisher(t, Config{URL: srv.ClientURL(), FullEvery: 2})
+	w := joinAfterFirst(t, srv.ClientURL(), p, host(1, proc(10, "a")))
+	for i := range 5 {
+		s := host(2+i, proc(10, "a"))
+		p.Submit(s, snapshot.Stats{})
+		c := w.waitChange(fmt.Sprintf("quiet tick %d", i), func(c snapshot.Change) bool {
+			return c.HostID == "host-a" && c.State != nil && c.State.Host.ScanTime.Equal(s.Host.ScanTime)
+		})
+		if c.Kind != snapshot.KindHeartbeat {
+			t.Fatalf("quiet tick %d went out as %s, want a heartbeat", i, c.Kind)
+		}
+	}
+	s := host(10, proc(10, "a"), proc(11, "b"))
+	p.Submit(s, snapshot.Stats{})
+	if k := w.waitState("host-a", s).Kind; k != snapshot.KindDelta {
+		t.Fatalf("the first change after quiet ticks went out as %s, want a delta", k)
 	}
 }
 

@@ -49,7 +49,9 @@ type Publisher struct {
 	seq, msgID     uint64
 	prev           *snapshot.Snapshot
 	hbStats        snapshot.HeartbeatStats // what the heartbeats sent of the stats
-	ticksSinceFull int
+	// deltasSinceFull counts the deltas sent since the last full snapshot
+	// (periodicFull).
+	deltasSinceFull int
 	lastFull       time.Time // when the last full snapshot was sent, for any reason
 }
 
@@ -329,7 +331,6 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 	now := p.now()
 	kind, resyncWait := decide(sendState{
 		NeedFull: p.needFull.Load(), HasPrev: p.prev != nil, Fresh: fresh,
-		TicksSinceFull: p.ticksSinceFull, FullEvery: p.cfg.FullEvery,
 		ResyncRequested: p.resyncReq.Load(), LastFull: p.lastFull, ResyncMinGap: p.cfg.ResyncMinGap,
 	}, now)
 	if kind == sendNothing {
@@ -345,8 +346,12 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 	}
 	p.mu.Unlock()
 	state := s
-	if fresh {
-		p.ticksSinceFull++
+	d := (*snapshot.Delta)(nil)
+	if kind == sendChange {
+		d = snapshot.Diff(p.prev, state)
+		if !d.Empty() && periodicFull(p.deltasSinceFull, p.cfg.FullEvery) {
+			kind = sendFull
+		}
 	}
 	if kind == sendFull {
 		p.needFull.Store(false)
@@ -355,7 +360,6 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 		p.sendFull(ctx, state)
 		return 0
 	}
-	d := snapshot.Diff(p.prev, state)
 	if d.Empty() && sameHost(p.prev.Host, state.Host) {
 		p.prev = state
 		st.Processes, st.Sockets = len(state.Processes), len(state.Sockets)
@@ -369,6 +373,7 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 	msgs, err := p.enc.EncodeDelta(p.envelope(state, p.seq, p.seq-1), d)
 	if p.send(ctx, msgs, err, snapshot.KindDelta) {
 		p.prev = state
+		p.deltasSinceFull++
 	}
 	return resyncWait
 }
@@ -415,7 +420,7 @@ func (p *Publisher) sendFull(ctx context.Context, state *snapshot.Snapshot) {
 		p.count(msgs)
 	}
 	if ok {
-		p.prev, p.ticksSinceFull = state, 0
+		p.prev, p.deltasSinceFull = state, 0
 		p.lastFullBytes.Store(size)
 		// A subscriber that joins starts from a full snapshot: the next
 		// heartbeats bring it every field of the stats.
