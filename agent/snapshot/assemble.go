@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"slices"
@@ -34,6 +35,14 @@ type AssemblerConfig struct {
 	// them is refused and the host resynced. Defaults 4,194,304 (Linux's
 	// largest pid_max) and 16,777,216.
 	MaxProcesses, MaxSockets int
+	// MaxTotalProcesses and MaxTotalSockets cap the processes and sockets
+	// held across all hosts, which bounds the assembler's memory whatever
+	// the fleet's size (a socket costs about 200 bytes held, a process
+	// about 500). A snapshot or delta that would take a total over its cap
+	// is refused: the host's state is dropped and the host stays out of
+	// sync (Change.Reason "fleet limit", no resync asked) until a full
+	// snapshot of it fits again. 0 = no cap.
+	MaxTotalProcesses, MaxTotalSockets int
 	// SeqWindow is how far a state message of the followed epoch may be
 	// ahead of the highest seq the assembler knows for the host (its state's,
 	// or the one the agent confirmed, see Confirm) and still be believed;
@@ -104,6 +113,9 @@ type Assembler struct {
 
 	mu    sync.Mutex
 	hosts map[string]*hostState
+	// procs and socks are the processes and sockets of every host's
+	// state (MaxTotalProcesses, MaxTotalSockets).
+	procs, socks int
 }
 
 type hostState struct {
@@ -288,7 +300,11 @@ func (a *Assembler) feedSnapshot(hs *hostState, env Envelope, body []byte, v epo
 		hs.switchEpoch(env.Epoch)
 	}
 	hs.seen(&env)
-	hs.state, hs.info.Seq, hs.info.Synced = s, env.Seq, true
+	if !a.fits(hs, s) {
+		return a.overLimit(hs, env), fmt.Errorf("snapshot %d from host %s: %w", env.Seq, env.HostID, a.limitErr(hs, s))
+	}
+	a.setState(hs, s)
+	hs.info.Seq, hs.info.Synced = env.Seq, true
 	hs.remember(env.Seq, sum)
 	for base := range hs.future {
 		if base < env.Seq {
@@ -338,12 +354,68 @@ func (a *Assembler) feedDelta(hs *hostState, env Envelope, body []byte, v epochV
 		hs.info.Synced = false
 		return a.resync(hs, env, "state too large"), fmt.Errorf("delta %d from host %s: %w", env.Seq, env.HostID, err)
 	}
-	hs.state, hs.info.Seq = next, env.Seq
+	if !a.fits(hs, next) {
+		return a.overLimit(hs, env), fmt.Errorf("delta %d from host %s: %w", env.Seq, env.HostID, a.limitErr(hs, next))
+	}
+	a.setState(hs, next)
+	hs.info.Seq = env.Seq
 	hs.remember(env.Seq, sum)
 	a.applyFuture(hs)
 	c := a.change(hs, env)
 	c.Delta = d
 	return c, nil
+}
+
+// ErrFleetLimit is returned (wrapped) by Feed when a host's state would take
+// the processes or sockets held across hosts over MaxTotalProcesses or
+// MaxTotalSockets.
+var ErrFleetLimit = errors.New("fleet limit reached")
+
+// fits reports whether replacing hs's state with s keeps the totals within
+// MaxTotalProcesses and MaxTotalSockets.
+func (a *Assembler) fits(hs *hostState, s *Snapshot) bool {
+	p, k := a.totalsWith(hs, s)
+	return (a.cfg.MaxTotalProcesses <= 0 || p <= a.cfg.MaxTotalProcesses) &&
+		(a.cfg.MaxTotalSockets <= 0 || k <= a.cfg.MaxTotalSockets)
+}
+
+// totalsWith returns the totals with s in place of hs's state.
+func (a *Assembler) totalsWith(hs *hostState, s *Snapshot) (procs, socks int) {
+	procs, socks = a.procs, a.socks
+	if hs.state != nil {
+		procs, socks = procs-len(hs.state.Processes), socks-len(hs.state.Sockets)
+	}
+	if s != nil {
+		procs, socks = procs+len(s.Processes), socks+len(s.Sockets)
+	}
+	return procs, socks
+}
+
+// limitErr says which cap s would break.
+func (a *Assembler) limitErr(hs *hostState, s *Snapshot) error {
+	p, k := a.totalsWith(hs, s)
+	return fmt.Errorf("%w: %d processes and %d sockets across hosts, the caps are %d and %d (0 = none)",
+		ErrFleetLimit, p, k, a.cfg.MaxTotalProcesses, a.cfg.MaxTotalSockets)
+}
+
+// setState makes s hs's state and keeps the totals.
+func (a *Assembler) setState(hs *hostState, s *Snapshot) {
+	a.procs, a.socks = a.totalsWith(hs, s)
+	hs.state = s
+}
+
+// overLimit drops hs's state, which a message would have taken over the
+// fleet caps: the host is out of sync until a full snapshot fits. No
+// resync is asked: the same snapshot would not fit either.
+func (a *Assembler) overLimit(hs *hostState, env Envelope) *Change {
+	a.setState(hs, nil)
+	hs.info.Synced = false
+	for base := range hs.future {
+		delete(hs.future, base)
+	}
+	c := a.change(hs, env)
+	c.Reason = "fleet limit"
+	return c
 }
 
 // checkSize refuses a host state over MaxProcesses or MaxSockets.
@@ -371,7 +443,12 @@ func (a *Assembler) applyFuture(hs *hostState) {
 			hs.info.Synced = false
 			return
 		}
-		hs.state, hs.info.Seq = next, f.env.Seq
+		if !a.fits(hs, next) {
+			a.overLimit(hs, f.env)
+			return
+		}
+		a.setState(hs, next)
+		hs.info.Seq = f.env.Seq
 		hs.remember(f.env.Seq, f.sum)
 	}
 }
@@ -409,7 +486,7 @@ func (a *Assembler) feedHeartbeat(hs *hostState, env Envelope, body []byte, v ep
 		s := *hs.state
 		s.Host.ScanTime = env.ScanTime
 		s.Closed, s.ClosedDropped = nil, 0
-		hs.state = &s
+		hs.state = &s // the same lists: the totals stay
 		// The state's counts, which agents leave out of the body.
 		st.Processes, st.Sockets = len(s.Processes), len(s.Sockets)
 	}
@@ -461,5 +538,8 @@ func (a *Assembler) Hosts() []string {
 func (a *Assembler) Forget(host string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if hs := a.hosts[host]; hs != nil {
+		a.setState(hs, nil)
+	}
 	delete(a.hosts, host)
 }

@@ -17,6 +17,7 @@ const testEpoch = "0000018c0a1b2c3d-1f2e3d4c"
 type wire struct {
 	t     testing.TB
 	enc   *Encoder
+	host  string
 	epoch string
 	msgID uint64
 }
@@ -27,18 +28,18 @@ func newWire(t testing.TB, maxPayload int) *wire {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &wire{t: t, enc: enc, epoch: testEpoch}
+	return &wire{t: t, enc: enc, host: "h1", epoch: testEpoch}
 }
 
 func (w *wire) env(seq, base uint64) Envelope {
 	w.msgID++
-	return Envelope{HostID: "h1", Hostname: "h1.example", Epoch: w.epoch, Seq: seq, BaseSeq: base,
+	return Envelope{HostID: w.host, Hostname: w.host + ".example", Epoch: w.epoch, Seq: seq, BaseSeq: base,
 		ScanTime: time.Date(2026, 1, 1, 0, 0, int(seq), 0, time.UTC), IntervalMS: 10000, MsgID: w.msgID}
 }
 
 func (w *wire) snapshot(seq uint64, s *Snapshot) []Message {
 	w.t.Helper()
-	s.Host.HostID = "h1"
+	s.Host.HostID = w.host
 	msgs, err := w.enc.EncodeSnapshot(w.env(seq, 0), s)
 	if err != nil {
 		w.t.Fatal(err)
@@ -48,7 +49,7 @@ func (w *wire) snapshot(seq uint64, s *Snapshot) []Message {
 
 func (w *wire) delta(seq, base uint64, d *Delta) []Message {
 	w.t.Helper()
-	d.Host.HostID = "h1"
+	d.Host.HostID = w.host
 	msgs, err := w.enc.EncodeDelta(w.env(seq, base), d)
 	if err != nil {
 		w.t.Fatal(err)
@@ -359,5 +360,63 @@ func TestAssemblerCapsHostState(t *testing.T) {
 		}
 		got, _ := a.State("h1")
 		assertSameState(t, got, s1)
+	}
+}
+
+// TestAssemblerFleetLimit checks MaxTotalSockets across hosts: a snapshot
+// or a delta that would take the total over the cap is refused with
+// ErrFleetLimit, its host's state dropped (freeing its share) and no resync
+// asked, while the other hosts keep theirs; once the others shrink, the
+// host's next full snapshot fits.
+func TestAssemblerFleetLimit(t *testing.T) {
+	a := newAssembler(t, AssemblerConfig{MaxTotalSockets: 4})
+	w1, w2 := newWire(t, 0), newWire(t, 0)
+	w2.host = "h2"
+	procs := []Process{proc(1, 1, "a")}
+	three := snap(procs, []Socket{sock(9, 80, 1), sock(10, 81, 1), sock(11, 82, 1)})
+	two := snap(procs, []Socket{sock(20, 80, 1), sock(21, 81, 1)})
+	if c := feed(t, a, w1.snapshot(1, three)); c == nil || c.Reason != "" || c.Seq != 1 {
+		t.Fatalf("h1's first snapshot: %+v", c)
+	}
+	overLimit := func(what string, msgs []Message, host string) {
+		t.Helper()
+		var c *Change
+		var err error
+		for _, m := range msgs {
+			c, err = a.Feed(m.Subject, m.Header, m.Data)
+		}
+		if !errors.Is(err, ErrFleetLimit) || c == nil || c.NeedResync || c.Reason != "fleet limit" || c.State != nil {
+			t.Fatalf("%s: change %+v, error %v; want the state dropped for the fleet limit, no resync", what, c, err)
+		}
+		if info, _ := a.Info(host); info.Synced {
+			t.Fatalf("%s: %s still in sync", what, host)
+		}
+		if st, ok := a.State("h1"); !ok || len(st.Sockets) != 3 {
+			t.Fatalf("%s: h1's state changed: %v", what, st)
+		}
+	}
+	// 3 + 2 sockets > 4: h2's snapshot does not fit.
+	overLimit("h2's snapshot", w2.snapshot(1, two), "h2")
+
+	// h2 with one socket fits (3 + 1); a delta adding a second does not.
+	one := snap(procs, []Socket{sock(20, 80, 1)})
+	if c := feed(t, a, w2.snapshot(2, one)); c == nil || c.Reason != "" || c.State == nil {
+		t.Fatalf("h2's snapshot within the cap: %+v", c)
+	}
+	one.Host.HostID, two.Host.HostID = "h2", "h2"
+	overLimit("h2's delta", w2.delta(3, 2, Diff(one, two)), "h2")
+
+	// h1 shrinks to one socket: h2's next full snapshot fits again.
+	single := snap(procs, []Socket{sock(9, 80, 1)})
+	three.Host.HostID, single.Host.HostID = "h1", "h1"
+	if c := feed(t, a, w1.delta(2, 1, Diff(three, single))); c == nil || c.Reason != "" {
+		t.Fatalf("h1's delta: %+v", c)
+	}
+	if c := feed(t, a, w2.snapshot(4, two)); c == nil || c.Reason != "" || len(c.State.Sockets) != 2 {
+		t.Fatalf("h2's snapshot after h1 shrank: %+v", c)
+	}
+	a.Forget("h2")
+	if c := feed(t, a, w1.snapshot(3, three)); c == nil || c.Reason != "" {
+		t.Fatalf("h1 back to three sockets once h2 is forgotten: %+v", c)
 	}
 }
