@@ -129,7 +129,8 @@ soak: build plugins
 ## issues 4 and 5: 1s for the µs ones, 3x for the 10k/100k ones), and the targets of issues 3-5.
 ## The 10k/100k scans of bench/ run 3 times 5 ticks; the ratios use the median run. The ABI
 ## decoder also runs inside a wasm guest, under wazero's CLI built from the module cache.
-## Last, bench/cmd/realhost measures bin/proctag on this machine's real kernel (≈ 6 min).
+## Last, bench/cmd/realhost measures bin/proctag on this machine's real kernel (≈ 6 min),
+## and bench/cmd/fleet 1,000 simulated hosts on a 3-node cluster, one subscriber (≈ 5 min).
 bench: plugins build
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem -benchtime 5x -count 3 -timeout 60m ./... | tee /tmp/proctag-bench.txt
 	$(GO) test -p 1 -run '^$$' -bench '^Benchmark(ReadTCP|ReadTCPProcfs|Evaluate|CallDeadline|SDKTemplate|SDKTemplateGrant|ExportCall|LoopCheck|InstanceStart|Compile|ApplySteady|ApplyChanged|WasmProcess|WasmProcessBatch100)$$' \
@@ -141,6 +142,7 @@ bench: plugins build
 		-benchmem -benchtime 3x -timeout 30m ./agent/snapshot ./agent/internal/publish | tee -a /tmp/proctag-bench.txt
 	cd bench && $(GO) run ./cmd/ratios < /tmp/proctag-bench.txt
 	cd bench && $(GO) run ./cmd/realhost -proctag $(CURDIR)/bin/proctag | tee -a /tmp/proctag-bench.txt
+	cd bench && $(GO) run ./cmd/fleet | tee -a /tmp/proctag-bench.txt
 
 clean:
 	rm -rf bin
