@@ -43,6 +43,16 @@ type AssemblerConfig struct {
 	// sync (Change.Reason "fleet limit", no resync asked) until a full
 	// snapshot of it fits again. 0 = no cap.
 	MaxTotalProcesses, MaxTotalSockets int
+	// InPlace applies deltas to the hosts' states in place
+	// (Delta.ApplyInPlace) instead of to copies, so that a delta costs
+	// memory in proportion to what it changes, not to the host's state,
+	// and the assembler holds one copy of each state. The assembler then
+	// shares no state: Change.State is a copy of the receiver's own, given
+	// only when the state was replaced rather than changed by exactly the
+	// change's Delta (a full snapshot, buffered deltas applied at once); a
+	// delta's or heartbeat's Change has State nil and HasState set, and
+	// State returns a copy of the lists, which costs their size.
+	InPlace bool
 	// SeqWindow is how far a state message of the followed epoch may be
 	// ahead of the highest seq the assembler knows for the host (its state's,
 	// or the one the agent confirmed, see Confirm) and still be believed;
@@ -65,8 +75,13 @@ type Change struct {
 	// Seq is the host's state seq after the message.
 	Seq uint64
 	// State is the host's current state after the message (nil when none
-	// yet). It is shared and must not be modified.
+	// yet). It is shared and must not be modified. With
+	// AssemblerConfig.InPlace it is the receiver's own copy, and set only
+	// when the state was not changed by exactly Delta (see there).
 	State *Snapshot
+	// HasState reports whether the host has a state after the message,
+	// which State does not tell with AssemblerConfig.InPlace.
+	HasState bool
 	// Delta is the delta the message carried, when it was applied.
 	Delta *Delta
 	// Stats is a heartbeat's body.
@@ -258,8 +273,26 @@ func (hs *hostState) seen(env *Envelope) {
 	}
 }
 
+// change is the Change of a message to hs: with InPlace it carries no state
+// (the message left it as it was, or changed it by the Delta the caller
+// sets); see replaced.
 func (a *Assembler) change(hs *hostState, env Envelope) *Change {
-	return &Change{HostID: hs.info.HostID, Kind: env.Kind, Epoch: hs.info.Epoch, Seq: hs.info.Seq, State: hs.state}
+	c := &Change{HostID: hs.info.HostID, Kind: env.Kind, Epoch: hs.info.Epoch, Seq: hs.info.Seq, HasState: hs.state != nil}
+	if !a.cfg.InPlace {
+		c.State = hs.state
+	}
+	return c
+}
+
+// replaced is the Change of a message that replaced hs's state: with
+// InPlace it carries a copy of the state for the receiver to keep, as the
+// assembler changes its own in place.
+func (a *Assembler) replaced(hs *hostState, env Envelope) *Change {
+	c := a.change(hs, env)
+	if a.cfg.InPlace && hs.state != nil {
+		c.State = hs.state.Clone()
+	}
+	return c
 }
 
 func (a *Assembler) resync(hs *hostState, env Envelope, reason string) *Change {
@@ -292,7 +325,7 @@ func (a *Assembler) feedSnapshot(hs *hostState, env Envelope, body []byte, v epo
 	if err := s.Validate(); err != nil {
 		return a.resync(hs, env, "invalid snapshot"), fmt.Errorf("%w: snapshot %d from host %s: %w", ErrMalformed, env.Seq, env.HostID, err)
 	}
-	if err := a.checkSize(s); err != nil {
+	if err := a.checkSize(countsOf(s)); err != nil {
 		return a.resync(hs, env, "state too large"), fmt.Errorf("snapshot %d from host %s: %w", env.Seq, env.HostID, err)
 	}
 	s.Sort()
@@ -300,8 +333,8 @@ func (a *Assembler) feedSnapshot(hs *hostState, env Envelope, body []byte, v epo
 		hs.switchEpoch(env.Epoch)
 	}
 	hs.seen(&env)
-	if !a.fits(hs, s) {
-		return a.overLimit(hs, env), fmt.Errorf("snapshot %d from host %s: %w", env.Seq, env.HostID, a.limitErr(hs, s))
+	if !a.fits(hs, countsOf(s)) {
+		return a.overLimit(hs, env), fmt.Errorf("snapshot %d from host %s: %w", env.Seq, env.HostID, a.limitErr(hs, countsOf(s)))
 	}
 	a.setState(hs, s)
 	hs.info.Seq, hs.info.Synced = env.Seq, true
@@ -312,7 +345,7 @@ func (a *Assembler) feedSnapshot(hs *hostState, env Envelope, body []byte, v epo
 		}
 	}
 	a.applyFuture(hs)
-	return a.change(hs, env), nil
+	return a.replaced(hs, env), nil
 }
 
 func (a *Assembler) feedDelta(hs *hostState, env Envelope, body []byte, v epochVerdict) (*Change, error) {
@@ -345,23 +378,21 @@ func (a *Assembler) feedDelta(hs *hostState, env Envelope, body []byte, v epochV
 		}
 		return a.resync(hs, env, "gap"), nil
 	}
-	next, err := d.Apply(hs.state)
-	if err != nil {
+	if reason, err := a.applyDelta(hs, d); err != nil {
+		err = fmt.Errorf("delta %d from host %s: %w", env.Seq, env.HostID, err)
+		if reason == "fleet limit" {
+			return a.overLimit(hs, env), err
+		}
 		hs.info.Synced = false
-		return a.resync(hs, env, "delta does not apply"), fmt.Errorf("delta %d from host %s: %w", env.Seq, env.HostID, err)
+		return a.resync(hs, env, reason), err
 	}
-	if err := a.checkSize(next); err != nil {
-		hs.info.Synced = false
-		return a.resync(hs, env, "state too large"), fmt.Errorf("delta %d from host %s: %w", env.Seq, env.HostID, err)
-	}
-	if !a.fits(hs, next) {
-		return a.overLimit(hs, env), fmt.Errorf("delta %d from host %s: %w", env.Seq, env.HostID, a.limitErr(hs, next))
-	}
-	a.setState(hs, next)
 	hs.info.Seq = env.Seq
 	hs.remember(env.Seq, sum)
 	a.applyFuture(hs)
 	c := a.change(hs, env)
+	if hs.info.Seq != env.Seq {
+		c = a.replaced(hs, env) // buffered deltas went on from it
+	}
 	c.Delta = d
 	return c, nil
 }
@@ -371,37 +402,84 @@ func (a *Assembler) feedDelta(hs *hostState, env Envelope, body []byte, v epochV
 // MaxTotalSockets.
 var ErrFleetLimit = errors.New("fleet limit reached")
 
-// fits reports whether replacing hs's state with s keeps the totals within
-// MaxTotalProcesses and MaxTotalSockets.
-func (a *Assembler) fits(hs *hostState, s *Snapshot) bool {
-	p, k := a.totalsWith(hs, s)
-	return (a.cfg.MaxTotalProcesses <= 0 || p <= a.cfg.MaxTotalProcesses) &&
-		(a.cfg.MaxTotalSockets <= 0 || k <= a.cfg.MaxTotalSockets)
+// counts are the processes and sockets of a state.
+type counts struct{ procs, socks int }
+
+func countsOf(s *Snapshot) counts {
+	if s == nil {
+		return counts{}
+	}
+	return counts{len(s.Processes), len(s.Sockets)}
 }
 
-// totalsWith returns the totals with s in place of hs's state.
-func (a *Assembler) totalsWith(hs *hostState, s *Snapshot) (procs, socks int) {
-	procs, socks = a.procs, a.socks
-	if hs.state != nil {
-		procs, socks = procs-len(hs.state.Processes), socks-len(hs.state.Sockets)
-	}
-	if s != nil {
-		procs, socks = procs+len(s.Processes), socks+len(s.Sockets)
-	}
-	return procs, socks
+// fits reports whether a state of n in place of hs's keeps the totals
+// within MaxTotalProcesses and MaxTotalSockets.
+func (a *Assembler) fits(hs *hostState, n counts) bool {
+	t := a.totalsWith(hs, n)
+	return (a.cfg.MaxTotalProcesses <= 0 || t.procs <= a.cfg.MaxTotalProcesses) &&
+		(a.cfg.MaxTotalSockets <= 0 || t.socks <= a.cfg.MaxTotalSockets)
 }
 
-// limitErr says which cap s would break.
-func (a *Assembler) limitErr(hs *hostState, s *Snapshot) error {
-	p, k := a.totalsWith(hs, s)
+// totalsWith returns the totals with a state of n in place of hs's.
+func (a *Assembler) totalsWith(hs *hostState, n counts) counts {
+	old := countsOf(hs.state)
+	return counts{a.procs - old.procs + n.procs, a.socks - old.socks + n.socks}
+}
+
+// limitErr says which cap a state of n would break.
+func (a *Assembler) limitErr(hs *hostState, n counts) error {
+	t := a.totalsWith(hs, n)
 	return fmt.Errorf("%w: %d processes and %d sockets across hosts, the caps are %d and %d (0 = none)",
-		ErrFleetLimit, p, k, a.cfg.MaxTotalProcesses, a.cfg.MaxTotalSockets)
+		ErrFleetLimit, t.procs, t.socks, a.cfg.MaxTotalProcesses, a.cfg.MaxTotalSockets)
 }
 
 // setState makes s hs's state and keeps the totals.
 func (a *Assembler) setState(hs *hostState, s *Snapshot) {
-	a.procs, a.socks = a.totalsWith(hs, s)
+	t := a.totalsWith(hs, countsOf(s))
+	a.procs, a.socks = t.procs, t.socks
 	hs.state = s
+}
+
+// applyDelta applies d to hs's state, in place with InPlace, else to a copy
+// that replaces it, within the per-host and the fleet caps. On an error the
+// state is as it was and reason says why: "delta does not apply", "state
+// too large" or "fleet limit".
+func (a *Assembler) applyDelta(hs *hostState, d *Delta) (reason string, err error) {
+	if !a.cfg.InPlace {
+		next, err := d.Apply(hs.state)
+		if err != nil {
+			return "delta does not apply", err
+		}
+		if reason, err := a.within(hs, countsOf(next)); err != nil {
+			return reason, err
+		}
+		a.setState(hs, next)
+		return "", nil
+	}
+	pp, sp, err := d.plan(hs.state)
+	if err != nil {
+		return "delta does not apply", err
+	}
+	old := countsOf(hs.state)
+	n := counts{old.procs + len(d.Added) - len(d.Removed), old.socks + len(d.SocketsAdded) - len(d.SocketsRemoved)}
+	if reason, err := a.within(hs, n); err != nil {
+		return reason, err
+	}
+	d.applyPlanned(hs.state, pp, sp)
+	a.procs, a.socks = a.procs-old.procs+n.procs, a.socks-old.socks+n.socks
+	return "", nil
+}
+
+// within checks a state of n for hs against the per-host caps and the
+// fleet caps.
+func (a *Assembler) within(hs *hostState, n counts) (reason string, err error) {
+	if err := a.checkSize(n); err != nil {
+		return "state too large", err
+	}
+	if !a.fits(hs, n) {
+		return "fleet limit", a.limitErr(hs, n)
+	}
+	return "", nil
 }
 
 // overLimit drops hs's state, which a message would have taken over the
@@ -418,11 +496,11 @@ func (a *Assembler) overLimit(hs *hostState, env Envelope) *Change {
 	return c
 }
 
-// checkSize refuses a host state over MaxProcesses or MaxSockets.
-func (a *Assembler) checkSize(s *Snapshot) error {
-	if len(s.Processes) > a.cfg.MaxProcesses || len(s.Sockets) > a.cfg.MaxSockets {
+// checkSize refuses a host state of n over MaxProcesses or MaxSockets.
+func (a *Assembler) checkSize(n counts) error {
+	if n.procs > a.cfg.MaxProcesses || n.socks > a.cfg.MaxSockets {
 		return fmt.Errorf("%w: %d processes and %d sockets exceed the limits of %d and %d",
-			ErrMalformed, len(s.Processes), len(s.Sockets), a.cfg.MaxProcesses, a.cfg.MaxSockets)
+			ErrMalformed, n.procs, n.socks, a.cfg.MaxProcesses, a.cfg.MaxSockets)
 	}
 	return nil
 }
@@ -435,19 +513,13 @@ func (a *Assembler) applyFuture(hs *hostState) {
 			return
 		}
 		delete(hs.future, hs.info.Seq)
-		next, err := f.delta.Apply(hs.state)
-		if err == nil {
-			err = a.checkSize(next)
-		}
-		if err != nil {
+		if reason, err := a.applyDelta(hs, f.delta); err != nil {
+			if reason == "fleet limit" {
+				a.overLimit(hs, f.env)
+			}
 			hs.info.Synced = false
 			return
 		}
-		if !a.fits(hs, next) {
-			a.overLimit(hs, f.env)
-			return
-		}
-		a.setState(hs, next)
 		hs.info.Seq = f.env.Seq
 		hs.remember(f.env.Seq, f.sum)
 	}
@@ -483,10 +555,14 @@ func (a *Assembler) feedHeartbeat(hs *hostState, env Envelope, body []byte, v ep
 	if reason == "" && hs.state != nil && env.Seq == hs.info.Seq {
 		// The agent's state of this tick: the same but for its scan time,
 		// and no short connections (Closed is per interval, not state).
-		s := *hs.state
+		s := hs.state
+		if !a.cfg.InPlace {
+			c := *hs.state
+			s = &c
+		}
 		s.Host.ScanTime = env.ScanTime
 		s.Closed, s.ClosedDropped = nil, 0
-		hs.state = &s // the same lists: the totals stay
+		hs.state = s // the same lists: the totals stay
 		// The state's counts, which agents leave out of the body.
 		st.Processes, st.Sockets = len(s.Processes), len(s.Sockets)
 	}
@@ -497,14 +573,18 @@ func (a *Assembler) feedHeartbeat(hs *hostState, env Envelope, body []byte, v ep
 	return c, nil
 }
 
-// State returns the last complete state of host, shared and read-only, and
-// whether there is one. It may be stale: see Info's Synced.
+// State returns the last complete state of host, shared and read-only (with
+// InPlace, a copy of its lists), and whether there is one. It may be stale:
+// see Info's Synced.
 func (a *Assembler) State(host string) (*Snapshot, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	hs := a.hosts[host]
 	if hs == nil || hs.state == nil {
 		return nil, false
+	}
+	if a.cfg.InPlace {
+		return hs.state.Clone(), true
 	}
 	return hs.state, true
 }

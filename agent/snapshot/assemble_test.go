@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -419,4 +420,82 @@ func TestAssemblerFleetLimit(t *testing.T) {
 	if c := feed(t, a, w1.snapshot(3, three)); c == nil || c.Reason != "" {
 		t.Fatalf("h1 back to three sockets once h2 is forgotten: %+v", c)
 	}
+}
+
+// TestAssemblerInPlace feeds one message sequence (snapshots, deltas in and
+// out of order, a lost delta and the resync snapshot after it, heartbeats)
+// to an assembler that copies and to one that applies in place, and checks
+// after each message that both hold the same state, report the same seq,
+// sync and resync reasons, and that a consumer of the in-place changes
+// (keeping Change.State, applying Change.Delta to its copy otherwise) holds
+// that state too.
+func TestAssemblerInPlace(t *testing.T) {
+	w := newWire(t, 4096) // chunks, too
+	copying := newAssembler(t, AssemblerConfig{})
+	inPlace := newAssembler(t, AssemblerConfig{InPlace: true})
+	states := []*Snapshot{synth(40, 300, 1)}
+	for i := 1; i < 12; i++ { // seq i+1
+		states = append(states, churn(states[i-1], 3, uint64(i)))
+	}
+	for _, s := range states {
+		s.Host.HostID = "h1"
+	}
+	type message struct {
+		kind Kind
+		seq  uint64
+		msgs []Message
+	}
+	list := []message{{KindSnapshot, 1, w.snapshot(1, states[0])}}
+	for i := 1; i < len(states); i++ {
+		list = append(list, message{KindDelta, uint64(i + 1), w.delta(uint64(i+1), uint64(i), Diff(states[i-1], states[i]))})
+		if i%3 == 0 {
+			list = append(list, message{KindHeartbeat, uint64(i + 1), w.heartbeat(uint64(i + 1))})
+		}
+	}
+	// Deliver delta 4 after the heartbeat of its seq (a gap first), lose
+	// delta 8, so that deltas 9 to 12 wait for their base, and resync with a
+	// snapshot of seq 10, after which the buffered deltas 11 and 12 apply.
+	list[3], list[4] = list[4], list[3]
+	list = slices.DeleteFunc(list, func(m message) bool { return m.kind == KindDelta && m.seq == 8 })
+	list = append(list, message{KindSnapshot, 10, w.snapshot(10, states[9])})
+	var msgs [][]Message
+	for _, m := range list {
+		msgs = append(msgs, m.msgs)
+	}
+
+	var mine *Snapshot
+	for i, m := range msgs {
+		cc := feed(t, copying, m)
+		ci := feed(t, inPlace, m)
+		if cc == nil || ci == nil {
+			t.Fatalf("message %d: changes %v and %v", i, cc, ci)
+		}
+		if cc.Seq != ci.Seq || cc.NeedResync != ci.NeedResync || cc.Reason != ci.Reason || cc.HasState != ci.HasState || (cc.State != nil) != ci.HasState {
+			t.Fatalf("message %d: copying %+v, in place %+v", i, cc, ci)
+		}
+		switch {
+		case ci.State != nil:
+			mine = ci.State
+		case ci.Delta != nil && mine != nil:
+			if err := ci.Delta.ApplyInPlace(mine); err != nil {
+				t.Fatalf("message %d: the consumer's copy: %v", i, err)
+			}
+		case ci.Kind == KindHeartbeat && !ci.NeedResync && mine != nil:
+			// The same state, scanned again: WIRE.md's heartbeat rule.
+			info, _ := inPlace.Info("h1")
+			mine.Host.ScanTime, mine.Closed, mine.ClosedDropped = info.LastScan, nil, 0
+		}
+		want, _ := copying.State("h1")
+		got, _ := inPlace.State("h1")
+		if want == nil {
+			continue
+		}
+		assertSameState(t, got, want)
+		if ii, _ := inPlace.Info("h1"); ii.Synced {
+			assertSameState(t, mine, want)
+		}
+	}
+	got, _ := inPlace.State("h1")
+	assertSameState(t, got, states[11])
+	assertSameState(t, mine, states[11])
 }

@@ -151,15 +151,12 @@ func (d *Delta) Apply(s *Snapshot) (*Snapshot, error) {
 	if s == nil {
 		s = &Snapshot{}
 	}
-	procs, err := applyList(s.Processes, d.Added, d.Changed, d.Removed, (*Process).Key, compareProcesses)
+	pp, sp, err := d.plan(s)
 	if err != nil {
-		return nil, fmt.Errorf("process %w", err)
+		return nil, err
 	}
-	socks, err := applyList(s.Sockets, d.SocketsAdded, d.SocketsChanged, d.SocketsRemoved,
-		func(sk *Socket) uint64 { return sk.Inode }, compareSockets)
-	if err != nil {
-		return nil, fmt.Errorf("socket %w", err)
-	}
+	procs := applyList(pp, s.Processes, d.Added, d.Changed, (*Process).Key, compareProcesses)
+	socks := applyList(sp, s.Sockets, d.SocketsAdded, d.SocketsChanged, socketKey, compareSockets)
 	addrs := s.Addresses
 	if d.Addresses != nil {
 		addrs = d.Addresses
@@ -168,7 +165,66 @@ func (d *Delta) Apply(s *Snapshot) (*Snapshot, error) {
 		Closed: d.Closed, ClosedDropped: d.ClosedDropped}, nil
 }
 
-// Flags of one key in applyList.
+// plan plans d's ops on s's two lists and checks them against s.
+func (d *Delta) plan(s *Snapshot) (procs listPlan[Key], socks listPlan[uint64], err error) {
+	if procs, err = planList(d.Added, d.Changed, d.Removed, (*Process).Key); err == nil {
+		err = checkList(procs, s.Processes, (*Process).Key)
+	}
+	if err != nil {
+		return procs, socks, fmt.Errorf("process %w", err)
+	}
+	if socks, err = planList(d.SocketsAdded, d.SocketsChanged, d.SocketsRemoved, socketKey); err == nil {
+		err = checkList(socks, s.Sockets, socketKey)
+	}
+	if err != nil {
+		return procs, socks, fmt.Errorf("socket %w", err)
+	}
+	return procs, socks, nil
+}
+
+func socketKey(s *Socket) uint64 { return s.Inode }
+
+// ApplyInPlace applies d to s itself, as Apply does to a copy: s's lists
+// are changed in their own arrays (grown only when additions need room), so
+// no memory in proportion to the state is allocated or left to collect.
+// Everything is checked before anything is changed: on an error (wrapping
+// ErrDeltaMismatch) s is as it was. s must be sorted as Sort leaves it and
+// stays so. Slices and maps of s's unchanged elements are kept; a changed
+// element is replaced whole, never modified, so a copy of s's slices made
+// before (Clone) keeps seeing the old state.
+func (d *Delta) ApplyInPlace(s *Snapshot) error {
+	pp, sp, err := d.plan(s)
+	if err != nil {
+		return err
+	}
+	d.applyPlanned(s, pp, sp)
+	return nil
+}
+
+// applyPlanned is ApplyInPlace once d.plan(s) has checked the plans.
+func (d *Delta) applyPlanned(s *Snapshot, pp listPlan[Key], sp listPlan[uint64]) {
+	s.Processes = applyListInPlace(pp, s.Processes, d.Added, d.Changed, (*Process).Key, compareProcesses)
+	s.Sockets = applyListInPlace(sp, s.Sockets, d.SocketsAdded, d.SocketsChanged, socketKey, compareSockets)
+	s.Host = d.Host
+	if d.Addresses != nil {
+		s.Addresses = d.Addresses
+	}
+	s.Closed, s.ClosedDropped = d.Closed, d.ClosedDropped
+}
+
+// Clone returns a copy of s whose lists are its own (their elements'
+// strings, maps and slices are shared: they are never modified in place),
+// for a caller that must keep a state that ApplyInPlace will change.
+func (s *Snapshot) Clone() *Snapshot {
+	c := *s
+	c.Processes = slices.Clone(s.Processes)
+	c.Sockets = slices.Clone(s.Sockets)
+	c.Addresses = slices.Clone(s.Addresses)
+	c.Closed = slices.Clone(s.Closed)
+	return &c
+}
+
+// Flags of one key in a listPlan.
 const (
 	opRemove = 1 << iota
 	opChange
@@ -176,75 +232,153 @@ const (
 	opSeen
 )
 
-// applyList applies removals, changes and additions to the sorted list base
-// and returns a new sorted list. Changed elements whose sort position moved
-// are re-inserted like additions.
-func applyList[T any, K comparable](base, added, changed []T, removed []K, key func(*T) K, cmp func(a, b T) int) ([]T, error) {
-	ops := make(map[K]uint8, len(added)+len(changed)+len(removed))
-	changedAt := make(map[K]int, len(changed))
+// listPlan is what a delta does to one list, by key: the ops on each key
+// and where its changed element is.
+type listPlan[K comparable] struct {
+	ops       map[K]uint8
+	changedAt map[K]int
+}
+
+// planList collects the ops of a delta on one list and refuses a key that
+// is removed twice, changed twice or after its removal, or added twice or
+// while changed.
+func planList[T any, K comparable](added, changed []T, removed []K, key func(*T) K) (listPlan[K], error) {
+	p := listPlan[K]{ops: make(map[K]uint8, len(added)+len(changed)+len(removed)), changedAt: make(map[K]int, len(changed))}
 	for _, k := range removed {
-		if ops[k]&opRemove != 0 {
-			return nil, fmt.Errorf("%v removed twice: %w", k, ErrDeltaMismatch)
+		if p.ops[k]&opRemove != 0 {
+			return p, fmt.Errorf("%v removed twice: %w", k, ErrDeltaMismatch)
 		}
-		ops[k] |= opRemove
+		p.ops[k] |= opRemove
 	}
 	for i := range changed {
 		k := key(&changed[i])
-		if ops[k]&(opRemove|opChange) != 0 {
-			return nil, fmt.Errorf("%v changed twice or after removal: %w", k, ErrDeltaMismatch)
+		if p.ops[k]&(opRemove|opChange) != 0 {
+			return p, fmt.Errorf("%v changed twice or after removal: %w", k, ErrDeltaMismatch)
 		}
-		ops[k] |= opChange
-		changedAt[k] = i
+		p.ops[k] |= opChange
+		p.changedAt[k] = i
 	}
 	for i := range added {
 		k := key(&added[i])
-		if ops[k]&(opAdd|opChange) != 0 {
-			return nil, fmt.Errorf("%v added twice or while changed: %w", k, ErrDeltaMismatch)
+		if p.ops[k]&(opAdd|opChange) != 0 {
+			return p, fmt.Errorf("%v added twice or while changed: %w", k, ErrDeltaMismatch)
 		}
-		ops[k] |= opAdd
+		p.ops[k] |= opAdd
 	}
-	kept := make([]T, 0, len(base)+len(added))
-	var inserts []T
+	return p, nil
+}
+
+// checkList refuses plan p when base lacks a key it removes or changes, or
+// has one it adds; it changes nothing.
+func checkList[T any, K comparable](p listPlan[K], base []T, key func(*T) K) error {
+	want := 0 // keys removed or changed
+	for _, op := range p.ops {
+		if op&(opRemove|opChange) != 0 {
+			want++
+		}
+	}
+	found := 0
 	for i := range base {
-		k := key(&base[i])
-		op, ok := ops[k]
+		op, ok := p.ops[key(&base[i])]
 		if !ok {
-			kept = append(kept, base[i])
 			continue
 		}
-		ops[k] = op | opSeen
+		if op&(opRemove|opChange) == 0 {
+			return fmt.Errorf("%v added but already present: %w", key(&base[i]), ErrDeltaMismatch)
+		}
+		found++
+	}
+	if found == want {
+		return nil
+	}
+	present := make(map[K]struct{}, found)
+	for i := range base {
+		if _, ok := p.ops[key(&base[i])]; ok {
+			present[key(&base[i])] = struct{}{}
+		}
+	}
+	for k, op := range p.ops {
+		if _, ok := present[k]; !ok && op&(opRemove|opChange) != 0 {
+			return fmt.Errorf("%v removed or changed but absent: %w", k, ErrDeltaMismatch)
+		}
+	}
+	return nil
+}
+
+// applyList applies plan p to the sorted list base and returns a new sorted
+// list; base is not modified. Changed elements whose sort position moved
+// are re-inserted like additions.
+func applyList[T any, K comparable](p listPlan[K], base, added, changed []T, key func(*T) K, cmp func(a, b T) int) []T {
+	kept, inserts := keep(p, slices.Grow([]T(nil), len(base)+len(added)), base, added, changed, key, cmp)
+	if len(inserts) == 0 {
+		return kept
+	}
+	return merge(kept, inserts, make([]T, len(kept)+len(inserts)), cmp)
+}
+
+// applyListInPlace is applyList writing into base's array.
+func applyListInPlace[T any, K comparable](p listPlan[K], base, added, changed []T, key func(*T) K, cmp func(a, b T) int) []T {
+	old := len(base)
+	kept, inserts := keep(p, base[:0], base, added, changed, key, cmp)
+	n := len(kept) + len(inserts)
+	var out []T
+	if n > cap(base) {
+		out = make([]T, n, n+n/8)
+	} else {
+		out = base[:n]
+	}
+	out = merge(kept, inserts, out, cmp)
+	if n < old {
+		clear(base[n:old]) // drop what the removed elements refer to
+	}
+	return out
+}
+
+// keep appends to dst the elements of base that p keeps, changed ones in
+// place when their sort position holds, and returns it with the elements
+// to insert: the added ones and the moved changed ones, sorted. dst may
+// share base's array: it is written no faster than base is read.
+func keep[T any, K comparable](p listPlan[K], dst, base, added, changed []T, key func(*T) K, cmp func(a, b T) int) (kept, inserts []T) {
+	for i := range base {
+		k := key(&base[i])
+		op, ok := p.ops[k]
 		switch {
+		case !ok:
+			dst = append(dst, base[i])
 		case op&opRemove != 0:
-		case op&opChange != 0:
-			c := changed[changedAt[k]]
-			if (len(kept) == 0 || cmp(kept[len(kept)-1], c) < 0) && (i+1 == len(base) || cmp(c, base[i+1]) < 0) {
-				kept = append(kept, c)
+		default:
+			c := changed[p.changedAt[k]]
+			if (len(dst) == 0 || cmp(dst[len(dst)-1], c) < 0) && (i+1 == len(base) || cmp(c, base[i+1]) < 0) {
+				dst = append(dst, c)
 			} else {
 				inserts = append(inserts, c)
 			}
-		default:
-			return nil, fmt.Errorf("%v added but already present: %w", k, ErrDeltaMismatch)
-		}
-	}
-	for k, op := range ops {
-		if op&(opRemove|opChange) != 0 && op&opSeen == 0 {
-			return nil, fmt.Errorf("%v removed or changed but absent: %w", k, ErrDeltaMismatch)
 		}
 	}
 	inserts = append(inserts, added...)
-	if len(inserts) == 0 {
-		return kept, nil
-	}
 	slices.SortFunc(inserts, cmp)
-	out := make([]T, 0, len(kept)+len(inserts))
-	from := 0
-	for _, ins := range inserts {
-		at, _ := slices.BinarySearchFunc(kept[from:], ins, cmp)
-		out = append(out, kept[from:from+at]...)
-		out = append(out, ins)
-		from += at
+	return dst, inserts
+}
+
+// merge merges the sorted lists kept and inserts into out, which has room
+// for both and may share kept's array from its start: it is filled from
+// the end, so no element of kept is overwritten before it is moved.
+func merge[T any](kept, inserts, out []T, cmp func(a, b T) int) []T {
+	out = out[:len(kept)+len(inserts)]
+	i, j := len(kept)-1, len(inserts)-1
+	for k := len(out) - 1; j >= 0; k-- {
+		if i >= 0 && cmp(kept[i], inserts[j]) > 0 {
+			out[k] = kept[i]
+			i--
+		} else {
+			out[k] = inserts[j]
+			j--
+		}
 	}
-	return append(out, kept[from:]...), nil
+	if i >= 0 && &out[0] != &kept[0] {
+		copy(out, kept[:i+1])
+	}
+	return out
 }
 
 // Validate checks the invariants the delta logic relies on: no process key

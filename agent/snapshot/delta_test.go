@@ -73,6 +73,14 @@ func TestDiffApply(t *testing.T) {
 				t.Fatalf("Apply: %v", err)
 			}
 			assertSameState(t, applied, tt.next)
+			inPlace := &Snapshot{}
+			if tt.prev != nil {
+				inPlace = tt.prev.Clone()
+			}
+			if err := d.ApplyInPlace(inPlace); err != nil {
+				t.Fatalf("ApplyInPlace: %v", err)
+			}
+			assertSameState(t, inPlace, tt.next)
 		})
 	}
 }
@@ -120,6 +128,11 @@ func TestApplyRejectsMismatchedDelta(t *testing.T) {
 			if got != nil {
 				t.Fatal("Apply returned a snapshot with its error")
 			}
+			inPlace := base.Clone()
+			if err := tt.d.ApplyInPlace(inPlace); !errors.Is(err, ErrDeltaMismatch) {
+				t.Fatalf("ApplyInPlace error = %v, want ErrDeltaMismatch", err)
+			}
+			assertSameState(t, inPlace, base)
 		})
 	}
 }
@@ -164,6 +177,12 @@ func assertSameState(t *testing.T, got, want *Snapshot) {
 		}
 		if len(c.Sockets) == 0 {
 			c.Sockets = nil
+		}
+		if len(c.Addresses) == 0 {
+			c.Addresses = nil
+		}
+		if len(c.Closed) == 0 {
+			c.Closed = nil
 		}
 		return c
 	}
@@ -245,4 +264,35 @@ func TestDeltaAddresses(t *testing.T) {
 			t.Errorf("%s: applied addresses %v, want %v", c.name, got.Addresses, c.next)
 		}
 	}
+}
+
+// TestApplyInPlaceChain applies a chain of random deltas in place to one
+// state, where additions, removals, changed owners and sockets whose sort
+// position moves (a UDP socket that connects) come together, and checks
+// each step against Apply on a copy and against the target state; a Clone
+// taken before the chain must keep the first state.
+func TestApplyInPlaceChain(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	state := synth(300, 3000, 5)
+	held := state.Clone()
+	for step := range 40 {
+		next := churn(state, 1+r.IntN(10), uint64(step)+10)
+		for range r.IntN(20) { // sockets that change and move
+			i := r.IntN(len(next.Sockets))
+			next.Sockets[i].RemotePort = uint16(r.IntN(65536))
+			next.Sockets[i].PIDs = []int{next.Processes[r.IntN(len(next.Processes))].PID}
+		}
+		next.Sort()
+		d := Diff(state, next)
+		copied, err := d.Apply(state)
+		if err != nil {
+			t.Fatalf("step %d: Apply: %v", step, err)
+		}
+		if err := d.ApplyInPlace(state); err != nil {
+			t.Fatalf("step %d: ApplyInPlace: %v", step, err)
+		}
+		assertSameState(t, state, next)
+		assertSameState(t, copied, next)
+	}
+	assertSameState(t, held, synth(300, 3000, 5))
 }
