@@ -28,7 +28,7 @@ DOCDIR      ?= $(PREFIX)/share/doc/proctag
 CONFDIR     ?= /etc/proctag
 DEPLOY      := agent/deploy/systemd
 
-.PHONY: all build run test lint vet fmt-check bench plugins deps install clean fuzz soak
+.PHONY: all build run test lint vet fmt-check bench plugins deps node-deps install clean fuzz soak
 
 all: build
 
@@ -47,6 +47,18 @@ deps:
 		echo "make deps: missing$$missing; run as root, or: sudo apt-get install -y$$missing" >&2; exit 1; fi; \
 	echo "installing$$missing"; \
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null
+
+## node-deps: the npm packages of examples/node-subscriber (nats, fzstd; exact versions from its
+## package-lock.json), which agent/snapshot/wireconf's TestNodeSubscriberFollowsTheAgent runs with
+## Node.js. Without node or npm, installs Debian's nodejs and npm with apt-get (as root), or says so.
+NODE_EXAMPLE := examples/node-subscriber
+node-deps:
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+		if ! command -v apt-get >/dev/null 2>&1 || [ "$$(id -u)" != 0 ]; then \
+			echo "make node-deps: please install Node.js 20 or later and npm (Debian: apt-get install -y nodejs npm)" >&2; exit 1; fi; \
+		echo "installing nodejs npm"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; fi
+	cd $(NODE_EXAMPLE) && npm ci --no-audit --no-fund
 
 ## build: the proctag binary in bin/, stamped with VERSION, COMMIT and DATE.
 build:
@@ -98,7 +110,7 @@ vet:
 ## times without it, then every fuzz target for $(FUZZSHORT) each (its seeds plus a short random search), then a $(SOAKSHORT) soak.
 FUZZSHORT ?= 3s
 SOAKSHORT ?= 60s
-test: deps lint plugins build
+test: deps node-deps lint plugins build
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 	$(GO) test -count=3 -timeout 15m $(TIMING)
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./cmd/...

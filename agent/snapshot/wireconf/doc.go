@@ -8,5 +8,7 @@
 // against an in-process NATS server and checks, message after message,
 // that the reader's state, as generic JSON, is the state the agent
 // published. Where the reader needed something WIRE.md did not say,
-// WIRE.md was fixed.
+// WIRE.md was fixed. TestNodeSubscriberFollowsTheAgent does the same with
+// examples/node-subscriber/follow.mjs, a Node.js reader written from
+// WIRE.md, run as a child process (it needs node and `make node-deps`).
 package wireconf
