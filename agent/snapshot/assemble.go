@@ -589,6 +589,21 @@ func (a *Assembler) State(host string) (*Snapshot, bool) {
 	return hs.state, true
 }
 
+// StateInfo returns State and Info of host together, as of one moment.
+func (a *Assembler) StateInfo(host string) (*Snapshot, HostInfo, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	hs := a.hosts[host]
+	if hs == nil || hs.state == nil {
+		return nil, HostInfo{}, false
+	}
+	s := hs.state
+	if a.cfg.InPlace {
+		s = s.Clone()
+	}
+	return s, hs.info, true
+}
+
 // Info returns what the assembler knows about host.
 func (a *Assembler) Info(host string) (HostInfo, bool) {
 	a.mu.Lock()

@@ -43,16 +43,16 @@ type Publisher struct {
 	lastFullBytes                          atomic.Int64
 
 	// Owned by Run.
-	nc             *nats.Conn
-	enc            *snapshot.Encoder
-	js             *jetStream
-	seq, msgID     uint64
-	prev           *snapshot.Snapshot
-	hbStats        snapshot.HeartbeatStats // what the heartbeats sent of the stats
+	nc         *nats.Conn
+	enc        *snapshot.Encoder
+	js         *jetStream
+	seq, msgID uint64
+	prev       *snapshot.Snapshot
+	hbStats    snapshot.HeartbeatStats // what the heartbeats sent of the stats
 	// deltasSinceFull counts the deltas sent since the last full snapshot
 	// (periodicFull).
 	deltasSinceFull int
-	lastFull       time.Time // when the last full snapshot was sent, for any reason
+	lastFull        time.Time // when the last full snapshot was sent, for any reason
 }
 
 // New checks cfg and returns a publisher with a new epoch. It does not

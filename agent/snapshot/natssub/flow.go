@@ -3,6 +3,8 @@ package natssub
 import (
 	"net/netip"
 	"sync"
+
+	"github.com/proctag/proctag/agent/snapshot"
 )
 
 // Proto is a flow's transport protocol. The socket's address family is not
@@ -162,6 +164,9 @@ type FlowIndex struct {
 	spec     multimap[specKey, sockRef] // listeners on a specific non-loopback address
 	addrs    multimap[addrKey, nsRef]
 	closed   map[tupleKey]closedRef
+	// fetch gives a host's state and its info as of one moment, for a
+	// change that needs a rebuild but carries no state (Follow sets it).
+	fetch func(host string) (*snapshot.Snapshot, snapshot.HostInfo, bool)
 }
 
 // NewFlowIndex returns an empty index.

@@ -15,11 +15,12 @@ type hostIndex struct {
 	network string
 	nid     uint32
 
-	// state, epoch and seq are the state indexed; a change whose seq does
-	// not follow seq, or of another epoch, rebuilds the host.
-	state *snapshot.Snapshot
-	epoch string
-	seq   uint64
+	// indexed says that epoch and seq are the state indexed; a change
+	// whose seq does not follow seq, or of another epoch, rebuilds the
+	// host.
+	indexed bool
+	epoch   string
+	seq     uint64
 
 	procs     map[int]procEntry
 	socks     map[uint64]sockEntry // by inode
@@ -49,18 +50,21 @@ type addrEntry struct {
 }
 
 // Apply brings the index up to date with one change of a Subscriber (or of
-// a snapshot.Assembler). A change with no state drops the host. A change
-// carrying the delta to the next seq of the state indexed is applied entry
-// by entry; a change whose state is the one indexed (a heartbeat) changes
-// nothing; any other state (a full snapshot, a resync, a seq that skipped
-// because a change was dropped, a new epoch, a new Host.Network) rebuilds
-// that host from Change.State. The state's Closed list is added to the
-// host's short connections, once per state.
+// a snapshot.Assembler). A change of a host with no state drops the host.
+// A change carrying the delta to the next seq of the state indexed is
+// applied entry by entry; a change of the state indexed (a heartbeat, a
+// resync request) changes nothing; any other (a full snapshot, a resync, a
+// seq that skipped because a change was dropped, a new epoch, a new
+// Host.Network) rebuilds that host from Change.State or, when the change
+// carries none (snapshot.AssemblerConfig.InPlace), from the state the
+// FlowIndex's source has now (Follow's Subscriber); without either, the
+// host is dropped until its next full state. The Closed list of a state or
+// delta is added to the host's short connections, once per state.
 func (x *FlowIndex) Apply(c snapshot.Change) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	h := x.hosts[c.HostID]
-	if c.State == nil {
+	if !c.HasState && c.State == nil {
 		if h != nil {
 			x.dropHost(h)
 		}
@@ -69,21 +73,33 @@ func (x *FlowIndex) Apply(c snapshot.Change) {
 	if h == nil {
 		h = &hostIndex{id: c.HostID}
 		x.hosts[c.HostID] = h
-	} else if c.State == h.state {
-		return
 	}
+	var closed []snapshot.Connection
 	switch {
-	case h.state != nil && c.Delta == nil && c.Epoch == h.epoch && c.Seq == h.seq:
-		h.state = c.State // a heartbeat: the same state with a later scan time
-		return
-	case h.state != nil && c.Delta != nil && c.Epoch == h.epoch && c.Seq == h.seq+1 &&
-		c.State.Host.Network == h.network:
+	case h.indexed && c.Delta == nil && c.Epoch == h.epoch && c.Seq == h.seq:
+		return // a heartbeat, or a resync request: the same state
+	case h.indexed && c.Delta != nil && c.Epoch == h.epoch && c.Seq == h.seq+1 &&
+		c.Delta.Host.Network == h.network:
 		x.applyDelta(h, c.Delta)
-	default:
+		closed = c.Delta.Closed
+	case c.State != nil:
 		x.rebuild(h, c.State)
+		closed = c.State.Closed
+	default:
+		s, info, ok := (*snapshot.Snapshot)(nil), snapshot.HostInfo{}, false
+		if x.fetch != nil {
+			s, info, ok = x.fetch(c.HostID)
+		}
+		if !ok {
+			x.dropHost(h)
+			return
+		}
+		x.rebuild(h, s)
+		h.indexed, h.epoch, h.seq = true, info.Epoch, info.Seq
+		return // its Closed list may be an older tick's: not added
 	}
-	h.state, h.epoch, h.seq = c.State, c.Epoch, c.Seq
-	x.addClosed(h, c.State.Closed)
+	h.indexed, h.epoch, h.seq = true, c.Epoch, c.Seq
+	x.addClosed(h, closed)
 }
 
 // Follow applies every change of sub (see Apply) until sub's Changes
@@ -94,6 +110,9 @@ func (x *FlowIndex) Apply(c snapshot.Change) {
 // subscriber dropped (Subscriber.Dropped) costs a rebuild of its host at
 // the host's next change. Run Follow on its own goroutine beside sub.Run.
 func (x *FlowIndex) Follow(ctx context.Context, sub *Subscriber, fn func(snapshot.Change)) {
+	x.mu.Lock()
+	x.fetch = sub.StateInfo
+	x.mu.Unlock()
 	for {
 		select {
 		case <-ctx.Done():

@@ -17,6 +17,18 @@ import (
 // answers every flow as an index built from the states alone does, and
 // holds no more entries than it.
 func TestIncrementalMatchesRebuild(t *testing.T) {
+	for _, inPlace := range []bool{false, true} {
+		t.Run(map[bool]string{false: "changes with states", true: "in place"}[inPlace], func(t *testing.T) {
+			incrementalMatchesRebuild(t, inPlace)
+		})
+	}
+}
+
+// incrementalMatchesRebuild is TestIncrementalMatchesRebuild's run. inPlace
+// feeds changes as an in-place assembler makes them (a delta without the
+// state) and drops every 25th, so that the index rebuilds that host from
+// the state its source has.
+func incrementalMatchesRebuild(t *testing.T, inPlace bool) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const nhosts = 4
 	states := make([]*snapshot.Snapshot, nhosts)
@@ -45,8 +57,17 @@ func TestIncrementalMatchesRebuild(t *testing.T) {
 	for i := range seqs {
 		seqs[i] = 1
 	}
+	x.fetch = func(host string) (*snapshot.Snapshot, snapshot.HostInfo, bool) {
+		var h int
+		fmt.Sscanf(host, "h%d", &h)
+		return states[h], snapshot.HostInfo{HostID: host, Epoch: "e", Seq: seqs[h], Synced: true}, true
+	}
+	lost := -1 // the host whose last change was lost
 	for step := range 300 {
 		h := rng.IntN(nhosts)
+		if lost >= 0 {
+			h, lost = lost, -1 // its next change finds the index behind
+		}
 		next := clone(states[h])
 		for range 1 + rng.IntN(3) {
 			switch op := rng.IntN(6); {
@@ -68,8 +89,18 @@ func TestIncrementalMatchesRebuild(t *testing.T) {
 		}
 		next.Sort()
 		seqs[h]++
-		x.Apply(deltaChange(t, states[h], next, "e", seqs[h]))
+		c := deltaChange(t, states[h], next, "e", seqs[h])
 		states[h] = next
+		switch {
+		case !inPlace:
+			x.Apply(c)
+		case step%25 != 24:
+			c.State, c.HasState = nil, true
+			x.Apply(c)
+		default:
+			lost = h
+			continue // the change is lost: the index learns it at the next
+		}
 
 		fresh := NewFlowIndex(FlowConfig{})
 		for i, s := range states {

@@ -31,12 +31,19 @@ func newResyncScheduler(gap time.Duration, send func(ctx context.Context, host s
 // when a request for host is already waiting, when ctx is done (which also
 // cancels a waiting request) or after close.
 func (r *resyncScheduler) schedule(ctx context.Context, host string) {
+	r.scheduleIf(ctx, host, 0, nil)
+}
+
+// scheduleIf is schedule that waits at least delay and then sends only when
+// still, if not nil, says the request is still needed; a request that is
+// not needed leaves the host's last request time as it was.
+func (r *resyncScheduler) scheduleIf(ctx context.Context, host string, delay time.Duration, still func() bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed || ctx.Err() != nil || r.waiting[host] {
 		return
 	}
-	wait := r.gap - time.Since(r.last[host])
+	wait := max(r.gap-time.Since(r.last[host]), delay)
 	r.waiting[host] = true
 	r.wg.Go(func() {
 		if wait > 0 {
@@ -50,6 +57,12 @@ func (r *resyncScheduler) schedule(ctx context.Context, host string) {
 				r.mu.Unlock()
 				return
 			}
+		}
+		if still != nil && !still() {
+			r.mu.Lock()
+			delete(r.waiting, host)
+			r.mu.Unlock()
+			return
 		}
 		r.mu.Lock()
 		r.last[host] = time.Now()

@@ -125,6 +125,31 @@ func TestResyncScheduler(t *testing.T) {
 			want: []string{"0s a"},
 		},
 		{
+			name: "a conditional request waits its delay and goes only if still needed",
+			run: func(ctx context.Context, r *resyncScheduler, s *sent, _ context.CancelFunc) []string {
+				needed := true
+				r.scheduleIf(ctx, "a", 10*time.Second, func() bool { return needed })
+				got := s.take() // waiting
+				time.Sleep(10 * time.Second)
+				got = append(got, s.take()...) // sent at 10s
+				r.scheduleIf(ctx, "b", 10*time.Second, func() bool { return !needed })
+				time.Sleep(20 * time.Second)
+				return append(got, s.take()...) // b no longer needed: not sent
+			},
+			want: []string{"10s a"},
+		},
+		{
+			name: "a request not needed leaves the gap as it was",
+			run: func(ctx context.Context, r *resyncScheduler, s *sent, _ context.CancelFunc) []string {
+				r.scheduleIf(ctx, "a", time.Second, func() bool { return false })
+				time.Sleep(time.Second)
+				synctest.Wait()      // the conditional one has given up
+				r.schedule(ctx, "a") // no request went out: at once
+				return s.take()
+			},
+			want: []string{"1s a"},
+		},
+		{
 			name: "close waits for the waiting request and refuses new ones",
 			run: func(ctx context.Context, r *resyncScheduler, s *sent, _ context.CancelFunc) []string {
 				r.schedule(ctx, "a")

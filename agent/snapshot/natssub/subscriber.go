@@ -30,6 +30,13 @@ type Config struct {
 	// Limits bounds what the assembler accepts (its Prefix is set from
 	// Prefix).
 	Limits snapshot.AssemblerConfig
+	// InPlace sets Limits.InPlace: deltas change the hosts' states in
+	// place, so that following a large fleet costs one copy of each state
+	// and no garbage in proportion to it per delta. Changes then carry a
+	// State only when a host's state was replaced (see
+	// snapshot.Change.State), and State returns a copy; FlowIndex follows
+	// either way.
+	InPlace bool
 	// ResyncMinGap is the shortest time between two resync requests for one
 	// host; default 2 s.
 	ResyncMinGap time.Duration
@@ -86,6 +93,7 @@ func New(nc *nats.Conn, cfg Config, logger hclog.Logger) (*Subscriber, error) {
 		cfg.ChangeBuffer = 256
 	}
 	cfg.Limits.Prefix = cfg.Prefix
+	cfg.Limits.InPlace = cfg.Limits.InPlace || cfg.InPlace
 	asm, err := snapshot.NewAssembler(cfg.Limits)
 	if err != nil {
 		return nil, err
@@ -117,6 +125,11 @@ func (s *Subscriber) Dropped() uint64 { return s.dropped.Load() }
 // State returns host's current state (shared, read-only) and whether there
 // is one.
 func (s *Subscriber) State(host string) (*snapshot.Snapshot, bool) { return s.asm.State(host) }
+
+// StateInfo returns State and Info of host as of one moment.
+func (s *Subscriber) StateInfo(host string) (*snapshot.Snapshot, snapshot.HostInfo, bool) {
+	return s.asm.StateInfo(host)
+}
 
 // Info returns what is known about host: epoch, seq, whether in sync, last
 // heartbeat stats.
@@ -312,11 +325,37 @@ func (s *Subscriber) closeChanges() {
 // maybeResync has a resync request for host sent in the background, at
 // once or, when one was sent less than ResyncMinGap ago, when the gap has
 // passed (resyncScheduler). At most one request per host is waiting.
+//
+// Following the JetStream stream, the host's snapshots and deltas come from
+// the stream while its heartbeats come straight from the subjects, so a
+// consumer that lags sees heartbeats ahead of its state: a gap the stream
+// is about to fill. The request then waits one of the host's intervals
+// (at least ResyncMinGap) and is sent only if the host's state has not
+// moved meanwhile (a lagging consumer moves it with the older messages it
+// delivers); otherwise the next gap judges again. Asking at once would have every agent of a
+// lagging subscriber send full snapshots that overtake the stream again.
 func (s *Subscriber) maybeResync(host string) {
-	if s.ctx != nil {
-		s.resync.schedule(s.ctx, host)
+	if s.ctx == nil {
+		return
 	}
+	if !s.jetStream.Load() {
+		s.resync.schedule(s.ctx, host)
+		return
+	}
+	before, _ := s.asm.Info(host)
+	grace := max(before.Interval, s.cfg.ResyncMinGap)
+	if before.Interval == 0 {
+		grace = max(defaultStreamGrace, s.cfg.ResyncMinGap)
+	}
+	s.resync.scheduleIf(s.ctx, host, grace, func() bool {
+		now, _ := s.asm.Info(host)
+		return now.Epoch == before.Epoch && now.Seq == before.Seq // the state did not move
+	})
 }
+
+// defaultStreamGrace is how long a resync request waits for the stream to
+// fill a gap of a host whose interval is not known yet.
+const defaultStreamGrace = 10 * time.Second
 
 // ErrRefused is returned by RequestResync when the agent answered but did
 // not accept the request.
