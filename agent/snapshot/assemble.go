@@ -589,6 +589,21 @@ func (a *Assembler) State(host string) (*Snapshot, bool) {
 	return hs.state, true
 }
 
+// View calls fn with host's state and info while the assembler holds them
+// still (no message is fed meanwhile), and reports whether the host has a
+// state; fn must not keep the state (with InPlace, later messages change
+// it) nor call the assembler. It reads a state without State's copy.
+func (a *Assembler) View(host string, fn func(s *Snapshot, info HostInfo)) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	hs := a.hosts[host]
+	if hs == nil || hs.state == nil {
+		return false
+	}
+	fn(hs.state, hs.info)
+	return true
+}
+
 // StateInfo returns State and Info of host together, as of one moment.
 func (a *Assembler) StateInfo(host string) (*Snapshot, HostInfo, bool) {
 	a.mu.Lock()

@@ -126,6 +126,14 @@ func (s *Subscriber) Dropped() uint64 { return s.dropped.Load() }
 // is one.
 func (s *Subscriber) State(host string) (*snapshot.Snapshot, bool) { return s.asm.State(host) }
 
+// View calls fn with host's state and info while the subscriber holds them
+// still, and reports whether the host has a state; fn must not keep the
+// state nor call the subscriber, and should be quick: it holds up every
+// host's messages (snapshot.Assembler.View).
+func (s *Subscriber) View(host string, fn func(st *snapshot.Snapshot, info snapshot.HostInfo)) bool {
+	return s.asm.View(host, fn)
+}
+
 // StateInfo returns State and Info of host as of one moment.
 func (s *Subscriber) StateInfo(host string) (*snapshot.Snapshot, snapshot.HostInfo, bool) {
 	return s.asm.StateInfo(host)

@@ -93,10 +93,11 @@ type subscriberChild struct {
 	reasons map[string]uint64 // the resyncs' reasons
 }
 
-// cachedDigest is the digest of one state value: a state the subscriber
-// has not replaced is not hashed again.
+// cachedDigest is the digest of a host's state at one epoch and seq: a
+// state the subscriber has not changed is not hashed again.
 type cachedDigest struct {
-	state *snapshot.Snapshot
+	epoch string
+	seq   uint64
 	d     digest
 }
 
@@ -118,7 +119,7 @@ func runChild(args []string) error {
 	}
 	defer nc.Close()
 	logger := hclog.New(&hclog.LoggerOptions{Name: *name, Level: hclog.Warn, Output: os.Stderr})
-	c.sub, err = natssub.New(nc, natssub.Config{Prefix: *prefix, ChangeBuffer: 1 << 14}, logger)
+	c.sub, err = natssub.New(nc, natssub.Config{Prefix: *prefix, ChangeBuffer: 1 << 14, InPlace: true}, logger)
 	if err != nil {
 		return err
 	}
@@ -180,17 +181,14 @@ func (c *subscriberChild) state() stateAnswer {
 	defer c.mu.Unlock()
 	a := stateAnswer{Hosts: map[string]hostView{}}
 	for _, h := range c.sub.Hosts() {
-		st, ok := c.sub.State(h)
-		info, _ := c.sub.Info(h)
-		if !ok || st == nil {
-			continue
-		}
-		cd, ok := c.digests[h]
-		if !ok || cd.state != st {
-			cd = cachedDigest{state: st, d: stateDigest(st)}
-			c.digests[h] = cd
-		}
-		a.Hosts[h] = hostView{Digest: cd.d, Seq: info.Seq, Synced: info.Synced}
+		c.sub.View(h, func(st *snapshot.Snapshot, info snapshot.HostInfo) {
+			cd, ok := c.digests[h]
+			if !ok || cd.epoch != info.Epoch || cd.seq != info.Seq {
+				cd = cachedDigest{epoch: info.Epoch, seq: info.Seq, d: stateDigest(st)}
+				c.digests[h] = cd
+			}
+			a.Hosts[h] = hostView{Digest: cd.d, Seq: info.Seq, Synced: info.Synced}
+		})
 	}
 	return a
 }
