@@ -72,7 +72,10 @@ type Subscriber struct {
 	ctx    context.Context
 
 	jetStream atomic.Bool
-	ready     chan struct{}
+	// streamPending is the stream consumer's backlog after the last message
+	// it delivered (jetstream.MsgMetadata.NumPending): 0 when caught up.
+	streamPending atomic.Uint64
+	ready         chan struct{}
 }
 
 // New returns a subscriber on nc; Run starts it.
@@ -250,6 +253,9 @@ func (s *Subscriber) consumeStream(ctx context.Context, host string) (func(), er
 	}
 	s.jetStream.Store(true) // before the first message can be fed
 	cc, err := cons.Consume(func(m jetstream.Msg) {
+		if md, err := m.Metadata(); err == nil {
+			s.streamPending.Store(md.NumPending)
+		}
 		s.feed(m.Subject(), m.Headers(), m.Data())
 	}, jetstream.PullHeartbeat(streamHeartbeat))
 	if err != nil {
@@ -337,11 +343,13 @@ func (s *Subscriber) closeChanges() {
 // Following the JetStream stream, the host's snapshots and deltas come from
 // the stream while its heartbeats come straight from the subjects, so a
 // consumer that lags sees heartbeats ahead of its state: a gap the stream
-// is about to fill. The request then waits one of the host's intervals
-// (at least ResyncMinGap) and is sent only if the host's state has not
-// moved meanwhile (a lagging consumer moves it with the older messages it
-// delivers); otherwise the next gap judges again. Asking at once would have every agent of a
-// lagging subscriber send full snapshots that overtake the stream again.
+// is about to fill. While the consumer has a backlog, the request waits one
+// of the host's intervals (at least ResyncMinGap) and is sent only if the
+// host's state has not moved meanwhile (a lagging consumer moves it with
+// the older messages it delivers); otherwise the next gap judges again.
+// Asking at once would have every agent of a lagging subscriber send full
+// snapshots that overtake the stream again. A consumer that has caught up
+// asks at once: the stream lost what is missing.
 func (s *Subscriber) maybeResync(host string) {
 	if s.ctx == nil {
 		return
@@ -352,7 +360,10 @@ func (s *Subscriber) maybeResync(host string) {
 	}
 	before, _ := s.asm.Info(host)
 	grace := max(before.Interval, s.cfg.ResyncMinGap)
-	if before.Interval == 0 {
+	switch {
+	case s.streamPending.Load() == 0:
+		grace = 0
+	case before.Interval == 0:
 		grace = max(defaultStreamGrace, s.cfg.ResyncMinGap)
 	}
 	s.resync.scheduleIf(s.ctx, host, grace, func() bool {
