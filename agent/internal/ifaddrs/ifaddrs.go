@@ -88,18 +88,7 @@ func Open() (*Conn, error) {
 // OpenNetNS opens a Conn in the network namespace that ns (an open
 // /proc/PID/ns/net) refers to, from a thread that enters it and comes back
 // (osthread.InNetNS); entering needs CAP_SYS_ADMIN over the namespace.
-func OpenNetNS(ns int) (*Conn, error) {
-	var c *Conn
-	err := osthread.InNetNS(ns, func() (err error) {
-		c, err = Open()
-		return err
-	})
-	if err != nil && c != nil {
-		c.Close()
-		c = nil
-	}
-	return c, err
-}
+func OpenNetNS(ns int) (*Conn, error) { return osthread.OpenInNetNS(ns, Open) }
 
 // Close closes the netlink socket.
 func (c *Conn) Close() error { return unix.Close(c.fd) }

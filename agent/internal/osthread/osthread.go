@@ -4,6 +4,7 @@ package osthread
 
 import (
 	"fmt"
+	"io"
 	"runtime"
 	"sync/atomic"
 
@@ -76,4 +77,25 @@ func InNetNS(ns int, fn func() error) error {
 		errc <- err
 	})
 	return <-errc
+}
+
+// OpenInNetNS calls open on a thread inside the network namespace ns (see
+// InNetNS) and returns what it opened, which stays bound to ns: a socket
+// belongs to the namespace of its creation. When open worked but the thread
+// could not return to its own namespace, the opened value is closed and the
+// error returned.
+func OpenInNetNS[T io.Closer](ns int, open func() (T, error)) (T, error) {
+	var v T
+	opened := false
+	err := InNetNS(ns, func() (err error) {
+		v, err = open()
+		opened = err == nil
+		return err
+	})
+	if err != nil && opened {
+		v.Close()
+		var zero T
+		v = zero
+	}
+	return v, err
 }

@@ -16,15 +16,4 @@ import "github.com/proctag/proctag/agent/internal/osthread"
 // own the target namespace and the caller's (root, in practice); without
 // it OpenNetNS returns EPERM and the caller falls back to reading
 // /proc/PID/net.
-func OpenNetNS(ns int) (*Conn, error) {
-	var c *Conn
-	err := osthread.InNetNS(ns, func() (err error) {
-		c, err = Open()
-		return err
-	})
-	if err != nil && c != nil {
-		c.Close()
-		c = nil
-	}
-	return c, err
-}
+func OpenNetNS(ns int) (*Conn, error) { return osthread.OpenInNetNS(ns, Open) }
