@@ -12,14 +12,14 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 
-	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/proctag/proctag/agent/internal/render"
 	"github.com/proctag/proctag/agent/snapshot"
 	"github.com/proctag/proctag/agent/snapshot/natssub"
 )
 
 func newMapCmd(g *globals) *cobra.Command {
-	var url, prefix, format, creds, nkeySeed string
+	var nf natsFlags
+	var format string
 	var wait, settle time.Duration
 	cmd := &cobra.Command{
 		Use:   "map",
@@ -32,27 +32,13 @@ func newMapCmd(g *globals) *cobra.Command {
 			if !slices.Contains(render.ServiceMapFormats, format) {
 				return fmt.Errorf("--format %q is not %s", format, strings.Join(render.ServiceMapFormats, ", "))
 			}
-			if creds != "" && nkeySeed != "" {
-				return fmt.Errorf("--creds and --nkey-seed are both set; use one")
-			}
 			logger := g.logger(oneShotLevel)
-			opts := []nats.Option{nats.Name("proctag map")}
-			switch {
-			case creds != "":
-				opts = append(opts, nats.UserCredentials(creds))
-			case nkeySeed != "":
-				o, err := nats.NkeyOptionFromSeed(nkeySeed)
-				if err != nil {
-					return fmt.Errorf("--nkey-seed %s: %w", nkeySeed, err)
-				}
-				opts = append(opts, o)
-			}
-			nc, err := nats.Connect(url, opts...)
+			nc, err := nf.connect(nats.Name("proctag map"))
 			if err != nil {
-				return fmt.Errorf("connect %s: %w", url, err)
+				return err
 			}
 			defer nc.Close()
-			sub, err := natssub.New(nc, natssub.Config{Prefix: prefix}, logger)
+			sub, err := natssub.New(nc, natssub.Config{Prefix: nf.prefix}, logger)
 			if err != nil {
 				return err
 			}
@@ -82,15 +68,11 @@ func newMapCmd(g *globals) *cobra.Command {
 			return render.ServiceMap(cmd.OutOrStdout(), index.ServiceMap(), format)
 		},
 	}
-	def := config.Default().NATS
-	cmd.Flags().StringVarP(&url, "server", "s", "nats://"+def.EmbeddedListen, "NATS server URL")
-	cmd.Flags().StringVar(&prefix, "prefix", def.SubjectPrefix, "the agents' nats.subject-prefix")
+	nf.add(cmd)
 	cmd.Flags().StringVarP(&format, "format", "o", "table", strings.Join(render.ServiceMapFormats, ", "))
 	cmd.Flags().DurationVar(&wait, "wait", 15*time.Second, "how long to wait for the hosts' states at most")
 	cmd.Flags().DurationVar(&settle, "settle", 0, "how long to wait for more hosts after the last new one "+
 		"(default 1s with the agents' JetStream stream, else the first host's tick interval plus 1s: without the stream a host is asked for its state when its next message comes)")
-	cmd.Flags().StringVar(&creds, "creds", "", "NATS credentials (JWT + NKey) file")
-	cmd.Flags().StringVar(&nkeySeed, "nkey-seed", "", "NATS NKey seed file (a subscriber of agent/deploy/nats)")
 	return cmd
 }
 

@@ -10,13 +10,13 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
-	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/proctag/proctag/agent/internal/watchview"
 	"github.com/proctag/proctag/agent/snapshot/natssub"
 )
 
 func newWatchCmd(g *globals) *cobra.Command {
-	var url, prefix, host, format, creds, nkeySeed string
+	var nf natsFlags
+	var host, format string
 	var once bool
 	var wait, settle time.Duration
 	cmd := &cobra.Command{
@@ -30,27 +30,13 @@ func newWatchCmd(g *globals) *cobra.Command {
 			if format == "json" && !once {
 				return fmt.Errorf("--format json needs --once")
 			}
-			if creds != "" && nkeySeed != "" {
-				return fmt.Errorf("--creds and --nkey-seed are both set; use one")
-			}
 			logger := g.logger("warn")
-			opts := []nats.Option{nats.Name("proctag watch"), nats.MaxReconnects(-1)}
-			switch {
-			case creds != "":
-				opts = append(opts, nats.UserCredentials(creds))
-			case nkeySeed != "":
-				o, err := nats.NkeyOptionFromSeed(nkeySeed)
-				if err != nil {
-					return fmt.Errorf("--nkey-seed %s: %w", nkeySeed, err)
-				}
-				opts = append(opts, o)
-			}
-			nc, err := nats.Connect(url, opts...)
+			nc, err := nf.connect(nats.Name("proctag watch"), nats.MaxReconnects(-1))
 			if err != nil {
-				return fmt.Errorf("connect %s: %w", url, err)
+				return err
 			}
 			defer nc.Close()
-			sub, err := natssub.New(nc, natssub.Config{Prefix: prefix, HostID: host}, logger)
+			sub, err := natssub.New(nc, natssub.Config{Prefix: nf.prefix, HostID: host}, logger)
 			if err != nil {
 				return err
 			}
@@ -74,17 +60,13 @@ func newWatchCmd(g *globals) *cobra.Command {
 			return watchview.Run(ctx, sub, out, watchview.Config{TTY: isTerminal(os.Stdout), Width: terminalWidth()})
 		},
 	}
-	def := config.Default().NATS
-	cmd.Flags().StringVarP(&url, "server", "s", "nats://"+def.EmbeddedListen, "NATS server URL")
-	cmd.Flags().StringVar(&prefix, "prefix", def.SubjectPrefix, "the agents' nats.subject-prefix")
+	nf.add(cmd)
 	cmd.Flags().StringVar(&host, "host", "", "follow one host id (default: all hosts)")
 	cmd.Flags().BoolVar(&once, "once", false, "print the current state of the hosts and exit")
 	cmd.Flags().StringVarP(&format, "format", "o", "table", "table, or json (with --once)")
 	cmd.Flags().DurationVar(&wait, "wait", 15*time.Second, "with --once: how long to wait for the hosts' state")
 	cmd.Flags().DurationVar(&settle, "settle", 0, "with --once and no --host: how long to wait for more hosts after the last new one "+
 		"(default 1s with the agents' JetStream stream, else the first host's tick interval plus 1s: without the stream a host is asked for its state when its next message comes)")
-	cmd.Flags().StringVar(&creds, "creds", "", "NATS credentials (JWT + NKey) file")
-	cmd.Flags().StringVar(&nkeySeed, "nkey-seed", "", "NATS NKey seed file (a subscriber of agent/deploy/nats)")
 	return cmd
 }
 
