@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,7 +15,11 @@ import (
 
 	"github.com/proctag/proctag/agent/internal/fakeproc"
 	goldenfile "github.com/proctag/proctag/agent/internal/golden"
+	"github.com/proctag/proctag/agent/internal/natsembed"
+	"github.com/proctag/proctag/agent/internal/publish"
+	"github.com/proctag/proctag/agent/internal/runner/runnertest"
 	"github.com/proctag/proctag/agent/snapshot"
+	"github.com/proctag/proctag/agent/snapshot/natssub"
 )
 
 // TestMain doubles as the child processes of the live tests: with
@@ -95,6 +100,79 @@ func writeFile(t *testing.T, name, text string) string {
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	goldenfile.Check(t, filepath.Join("testdata", name), got)
+}
+
+// startNATS starts an in-process NATS server on a random loopback port,
+// shut down when the test ends.
+func startNATS(t *testing.T) *natsembed.Server {
+	t.Helper()
+	srv, err := natsembed.Start(natsembed.Config{Listen: "127.0.0.1:0"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	return srv
+}
+
+// publishState runs a publisher for s's host that submits s every
+// interval, as the agent's tick loop does, until the test ends.
+func publishState(t *testing.T, url string, s *snapshot.Snapshot, interval time.Duration) {
+	t.Helper()
+	p, err := publish.New(publish.Config{URL: url, HostID: s.Host.HostID, Interval: interval}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 2)
+	go func() { done <- p.Run(ctx) }()
+	go func() {
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for scan := 1; ; scan++ {
+			next := *s
+			next.Host.ScanTime = time.Unix(int64(scan), 0)
+			p.Submit(&next, snapshot.Stats{})
+			select {
+			case <-ctx.Done():
+				done <- nil
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Errorf("agent %s: %v", s.Host.HostID, err)
+			}
+		}
+	})
+}
+
+// runLiveAgent runs the agent as host on this machine's /proc and its
+// embedded server (on a random port), with rules that keep only the
+// spawned e2e processes and name the client e2e-worker, and follows host.
+// It returns the server's URL and the subscriber.
+func runLiveAgent(t *testing.T, host string) (string, *natssub.Subscriber) {
+	t.Helper()
+	path := writeFile(t, "run.yaml", `
+os-proc-sync-enabled: true
+os-proc-socket-sync-interval: 1
+os-proc-socket-min-lifetime: 0
+host-id: `+host+`
+nats:
+  embedded:
+    listen: 127.0.0.1:0
+os-proc-regex:
+  - match-regex: ^proctag-e2e-client$
+    rewrite-name: e2e-worker
+  - match-regex: ^proctag-e2e-server$
+  - match-regex: ""
+    action: drop
+`)
+	url := runnertest.Start(t, path, nil)
+	return url, runnertest.Follow(t, url, host)
 }
 
 // TestScanGeneratedTree runs `proctag scan` on the basic fake tree with the

@@ -1,53 +1,14 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"testing"
 	"time"
 
-	"github.com/proctag/proctag/agent/internal/natsembed"
-	"github.com/proctag/proctag/agent/internal/publish"
 	"github.com/proctag/proctag/agent/internal/runner/runnertest"
 	"github.com/proctag/proctag/agent/snapshot"
 	"github.com/proctag/proctag/agent/snapshot/natssub"
 )
-
-// publishState runs a publisher for s's host that submits s every
-// interval, as the agent's tick loop does, until the test ends.
-func publishState(t *testing.T, url string, s *snapshot.Snapshot, interval time.Duration) {
-	t.Helper()
-	p, err := publish.New(publish.Config{URL: url, HostID: s.Host.HostID, Interval: interval}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 2)
-	go func() { done <- p.Run(ctx) }()
-	go func() {
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for scan := 1; ; scan++ {
-			next := *s
-			next.Host.ScanTime = time.Unix(int64(scan), 0)
-			p.Submit(&next, snapshot.Stats{})
-			select {
-			case <-ctx.Done():
-				done <- nil
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		for range 2 {
-			if err := <-done; err != nil {
-				t.Errorf("agent %s: %v", s.Host.HostID, err)
-			}
-		}
-	})
-}
 
 // twoHosts are web-1, whose api (two processes) holds two connections to
 // db-1's postgres and one to an address no host has, and db-1, whose
@@ -87,11 +48,7 @@ func twoHosts() []*snapshot.Snapshot {
 // through an in-process server; `proctag map` draws web-1's api talking
 // to db-1's postgres, in every format.
 func TestMapTwoHosts(t *testing.T) {
-	srv, err := natsembed.Start(natsembed.Config{Listen: "127.0.0.1:0"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
+	srv := startNATS(t)
 	for _, s := range twoHosts() {
 		publishState(t, srv.ClientURL(), s, 100*time.Millisecond)
 	}
@@ -129,23 +86,7 @@ func TestMapRejectsFormat(t *testing.T) {
 // against it: the spawned client (renamed e2e-worker by the rules) and
 // server talk over loopback, and the map draws that edge.
 func TestMapLiveAgent(t *testing.T) {
-	path := writeFile(t, "run.yaml", `
-os-proc-sync-enabled: true
-os-proc-socket-sync-interval: 1
-os-proc-socket-min-lifetime: 0
-host-id: map-host
-nats:
-  embedded:
-    listen: 127.0.0.1:0
-os-proc-regex:
-  - match-regex: ^proctag-e2e-client$
-    rewrite-name: e2e-worker
-  - match-regex: ^proctag-e2e-server$
-  - match-regex: ""
-    action: drop
-`)
-	url := runnertest.Start(t, path, nil)
-	sub := runnertest.Follow(t, url, "map-host")
+	url, sub := runLiveAgent(t, "map-host")
 	_, client, port := startServer(t)
 	runnertest.Wait(t, sub, "map-host", "the spawned processes' connection", func(s *snapshot.Snapshot) bool {
 		for _, so := range s.Sockets {

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/proctag/proctag/agent/internal/caps"
-	"github.com/proctag/proctag/agent/internal/natsembed"
 	"github.com/proctag/proctag/agent/internal/runner/runnertest"
 	"github.com/proctag/proctag/agent/internal/scan"
 	"github.com/proctag/proctag/agent/snapshot"
@@ -169,11 +168,7 @@ func TestRunLeastPrivilege(t *testing.T) {
 
 	bin := buildAgent(t, privVersion, "", "")
 	dir := sharedDir(t)
-	srv, err := natsembed.Start(natsembed.Config{Listen: "127.0.0.1:0"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
+	srv := startNATS(t)
 	_, natsPort, _ := net.SplitHostPort(srv.Addr().String())
 	sleeper, port := startRootListener(t)
 	tagScript := writeTagScript(t, dir, sleeper)

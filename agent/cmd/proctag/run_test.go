@@ -15,23 +15,7 @@ import (
 // appear with its rule-given name and its connection, then disappear through
 // a delta when it exits.
 func TestRunPublishesLiveProcesses(t *testing.T) {
-	path := writeFile(t, "run.yaml", `
-os-proc-sync-enabled: true
-os-proc-socket-sync-interval: 1
-os-proc-socket-min-lifetime: 0
-host-id: e2e-host
-nats:
-  embedded:
-    listen: 127.0.0.1:0
-os-proc-regex:
-  - match-regex: ^proctag-e2e-client$
-    rewrite-name: e2e-worker
-  - match-regex: ^proctag-e2e-server$
-  - match-regex: ""
-    action: drop
-`)
-	url := runnertest.Start(t, path, nil)
-	sub := runnertest.Follow(t, url, "e2e-host")
+	url, sub := runLiveAgent(t, "e2e-host")
 
 	srvCtx, stopServer := context.WithCancel(t.Context())
 	server, client, port := startServerCtx(t, srvCtx)
