@@ -262,7 +262,7 @@ func TestDeltas(t *testing.T) {
 
 	// seq 2: postgres accepted a's connection, api's listener is gone,
 	// postgres is renamed.
-	b2 := clone(b1)
+	b2 := b1.Clone()
 	b2.Sockets = append(b2.Sockets, tconn("tcp", "10.0.0.2:5432", "10.0.0.1:40001", "server", 20, 1, 500))
 	b2.Sockets = slices.DeleteFunc(b2.Sockets, func(s snapshot.Socket) bool { return s.Inode == 2 })
 	b2.Processes[0].Name = "pg"
@@ -276,14 +276,14 @@ func TestDeltas(t *testing.T) {
 	check("removed listener", tflow(ProtoTCP, "10.0.0.1:40004", "10.0.0.2:9000", ""), want{"a", 100, BySocket}, want{})
 
 	// seq 3: b's address moves to 10.0.0.3.
-	b3 := clone(b2)
+	b3 := b2.Clone()
 	b3.Addresses = []snapshot.NetNSAddrs{taddrs(1, "10.0.0.3")}
 	x.Apply(deltaChange(t, b2, b3, "e1", 3))
 	check("old address", tflow(ProtoTCP, "10.0.0.9:1", "10.0.0.2:5432", ""), want{}, want{})
 	check("new address", tflow(ProtoTCP, "10.0.0.9:1", "10.0.0.3:5432", ""), want{}, want{"b", 500, ByListener})
 
 	// seq 5 after a dropped seq 4: the host is rebuilt from the state.
-	b5 := clone(b3)
+	b5 := b3.Clone()
 	b5.Sockets = slices.DeleteFunc(b5.Sockets, func(s snapshot.Socket) bool { return s.Inode == 20 })
 	b5.Sockets = append(b5.Sockets, tlisten("tcp", "0.0.0.0", 6000, 21, 1, 600))
 	b5.Sort()
@@ -320,7 +320,7 @@ func TestDeltas(t *testing.T) {
 func TestNetworkChange(t *testing.T) {
 	x := fleetIndex(t, FlowConfig{})
 	c1 := fleet()[2]
-	c2 := clone(c1)
+	c2 := c1.Clone()
 	c2.Host.Network = "vpc3"
 	x.Apply(deltaChange(t, c1, c2, "e1", 2))
 	for _, tc := range []struct {
@@ -374,13 +374,4 @@ func TestClosedRetention(t *testing.T) {
 			}
 		}
 	}
-}
-
-func clone(s *snapshot.Snapshot) *snapshot.Snapshot {
-	c := *s
-	c.Processes = slices.Clone(s.Processes)
-	c.Sockets = slices.Clone(s.Sockets)
-	c.Addresses = slices.Clone(s.Addresses)
-	c.Closed = slices.Clone(s.Closed)
-	return &c
 }

@@ -68,7 +68,7 @@ func incrementalMatchesRebuild(t *testing.T, inPlace bool) {
 		if lost >= 0 {
 			h, lost = lost, -1 // its next change finds the index behind
 		}
-		next := clone(states[h])
+		next := states[h].Clone()
 		for range 1 + rng.IntN(3) {
 			switch op := rng.IntN(6); {
 			case op <= 1 || len(next.Sockets) == 0:
@@ -157,7 +157,7 @@ func TestFlowIndexHammer(t *testing.T) {
 	}
 	prev := a1
 	for i := range 200 {
-		next := clone(prev)
+		next := prev.Clone()
 		next.Sockets = append(next.Sockets, tconn("tcp", fmt.Sprintf("10.0.0.1:%d", 30000+i), "10.0.0.2:5432", "client", uint64(1000+i), 1, 100))
 		next.Sort()
 		x.Apply(deltaChange(t, prev, next, "e1", uint64(i+2)))
