@@ -65,15 +65,7 @@ func BenchmarkFlowLookup(b *testing.B) {
 		x.Apply(full(s, "e", 1))
 	}
 	b.Run("socket", func(b *testing.B) {
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			benchSink = x.Lookup(flows[i%len(flows)])
-			i++
-		}
-		if benchSink.Server.How != BySocket {
-			b.Fatalf("last lookup %+v", benchSink)
-		}
+		benchLookup(b, x, flows, BySocket)
 	})
 	b.Run("listener", func(b *testing.B) {
 		lf := make([]Flow, 1024)
@@ -81,16 +73,23 @@ func BenchmarkFlowLookup(b *testing.B) {
 			f := flows[i]
 			lf[i] = Flow{Proto: ProtoTCP, Src: netip.AddrPortFrom(netip.MustParseAddr("192.0.2.1"), uint16(i)), Dst: f.Dst}
 		}
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			benchSink = x.Lookup(lf[i%len(lf)])
-			i++
-		}
-		if benchSink.Server.How != ByListener {
-			b.Fatalf("last lookup %+v", benchSink)
-		}
+		benchLookup(b, x, lf, ByListener)
 	})
+}
+
+// benchLookup looks flows up in x in turn, and checks that the last one's
+// server end was found the way want says.
+func benchLookup(b *testing.B, x *FlowIndex, flows []Flow, want Resolution) {
+	b.Helper()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		benchSink = x.Lookup(flows[i%len(flows)])
+		i++
+	}
+	if benchSink.Server.How != want {
+		b.Fatalf("last lookup %+v", benchSink)
+	}
 }
 
 // BenchmarkApplyDelta: one host's delta that replaces 1 % of its ~3,000
@@ -103,7 +102,7 @@ func BenchmarkApplyDelta(b *testing.B) {
 		x.Apply(full(s, "e", 1))
 	}
 	s0 := states[0]
-	s1 := clone(s0)
+	s1 := s0.Clone()
 	n := len(s1.Sockets) / 100
 	for i := range n {
 		so := &s1.Sockets[len(s1.Sockets)-1-i]
