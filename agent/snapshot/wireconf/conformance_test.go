@@ -186,6 +186,26 @@ func (c *conformance) startAgent() (stop func()) {
 	return stop
 }
 
+// startConformance starts a server and the agent on it, and has the agent
+// publish first before anyone listens. stop stops the agent.
+func startConformance(t *testing.T, first *snapshot.Snapshot) (c *conformance, stop func()) {
+	t.Helper()
+	srv, err := natsembed.Start(natsembed.Config{Listen: "127.0.0.1:0", MaxPayloadBytes: maxPayload}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	c = &conformance{t: t, srv: srv}
+	stop = c.startAgent()
+	c.submit(first, 0)
+	waitfor.Until(t, waitLimit, func() bool {
+		var st snapshot.Stats
+		c.pub.AddCounters(&st)
+		return st.PublishedMessages > 0
+	}, "the first snapshot never went out")
+	return c, stop
+}
+
 // submit gives the agent s with the runner's stats of tick.
 func (c *conformance) submit(s *snapshot.Snapshot, tick int) {
 	c.t.Helper()
@@ -235,24 +255,11 @@ func (c *conformance) follow(what string) {
 // chunked messages, periodic full snapshots, new host addresses, a scan
 // time given in another zone, and a restart of the agent.
 func TestReaderFromWIREmdFollowsTheAgent(t *testing.T) {
-	srv, err := natsembed.Start(natsembed.Config{Listen: "127.0.0.1:0", MaxPayloadBytes: maxPayload}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	c := &conformance{t: t, srv: srv}
-	stop := c.startAgent()
-
 	// The agent publishes before anyone listens.
 	s := agentState(200, 1)
-	c.submit(s, 0)
-	waitfor.Until(t, waitLimit, func() bool {
-		var st snapshot.Stats
-		c.pub.AddCounters(&st)
-		return st.PublishedMessages > 0
-	}, "the first snapshot never went out")
+	c, stop := startConformance(t, s)
 
-	nc, err := nats.Connect(srv.ClientURL())
+	nc, err := nats.Connect(c.srv.ClientURL())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/proctag/proctag/agent/internal/natsembed"
-	"github.com/proctag/proctag/agent/internal/waitfor"
 	"github.com/proctag/proctag/agent/snapshot"
 )
 
@@ -142,28 +140,15 @@ func (n *nodeFollower) follow(c *conformance, what string) {
 // an agent restart (a new epoch) and heartbeats, whose stats it merges.
 // It then exits by itself once it has the last seq and its heartbeats.
 func TestNodeSubscriberFollowsTheAgent(t *testing.T) {
-	srv, err := natsembed.Start(natsembed.Config{Listen: "127.0.0.1:0", MaxPayloadBytes: maxPayload}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	c := &conformance{t: t, srv: srv}
-	stop := c.startAgent()
-
 	// The first run of the agent publishes before the subscriber starts.
 	s := agentState(200, 1)
-	c.submit(s, 0)
-	waitfor.Until(t, waitLimit, func() bool {
-		var st snapshot.Stats
-		c.pub.AddCounters(&st)
-		return st.PublishedMessages > 0
-	}, "the first snapshot never went out")
+	c, stop := startConformance(t, s)
 
 	// follow.mjs joins by a resync request: a full snapshot (seq 2), zstd
 	// and chunked. Its last state is seq 5 of the second run, with 8
 	// heartbeats; the first run ends at seq 3.
 	const lastSeq, heartbeats = 5, 8
-	n := startNode(t, srv.ClientURL(), lastSeq, heartbeats)
+	n := startNode(t, c.srv.ClientURL(), lastSeq, heartbeats)
 	n.follow(c, "join")
 
 	// A delta: processes changed, added and removed; sockets whose owners,

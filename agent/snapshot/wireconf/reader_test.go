@@ -317,46 +317,13 @@ func (r *reader) apply(hv *hostView, env envelope, body obj) error {
 	if h, ok := body["host"].(obj); ok {
 		hv.host = h
 	}
-	for _, p := range list(body["added"]) {
-		if _, ok := hv.procs[keyOf(p)]; ok {
-			return fmt.Errorf("delta %d adds process %v, which is there", env.seq, keyOf(p))
-		}
-		hv.procs[keyOf(p)] = object(p)
+	if err := applyLists(r, env.seq, hv.procs, "process", "processes",
+		list(body["added"]), list(body["changed"]), list(body["removed"]), keyOf, keyOf); err != nil {
+		return err
 	}
-	for _, p := range list(body["changed"]) {
-		if _, ok := hv.procs[keyOf(p)]; !ok {
-			return fmt.Errorf("delta %d changes process %v, which is not there", env.seq, keyOf(p))
-		}
-		hv.procs[keyOf(p)] = object(p)
-		r.counts["processes changed"]++
-	}
-	for _, k := range list(body["removed"]) {
-		if _, ok := hv.procs[keyOf(k)]; !ok {
-			return fmt.Errorf("delta %d removes process %v, which is not there", env.seq, keyOf(k))
-		}
-		delete(hv.procs, keyOf(k))
-		r.counts["processes removed"]++
-	}
-	for _, s := range list(body["sockets_added"]) {
-		if _, ok := hv.socks[inodeOf(s)]; ok {
-			return fmt.Errorf("delta %d adds socket %d, which is there", env.seq, inodeOf(s))
-		}
-		hv.socks[inodeOf(s)] = object(s)
-	}
-	for _, s := range list(body["sockets_changed"]) {
-		if _, ok := hv.socks[inodeOf(s)]; !ok {
-			return fmt.Errorf("delta %d changes socket %d, which is not there", env.seq, inodeOf(s))
-		}
-		hv.socks[inodeOf(s)] = object(s)
-		r.counts["sockets changed"]++
-	}
-	for _, n := range list(body["sockets_removed"]) {
-		inode := uint64Num(n)
-		if _, ok := hv.socks[inode]; !ok {
-			return fmt.Errorf("delta %d removes socket %d, which is not there", env.seq, inode)
-		}
-		delete(hv.socks, inode)
-		r.counts["sockets removed"]++
+	if err := applyLists(r, env.seq, hv.socks, "socket", "sockets",
+		list(body["sockets_added"]), list(body["sockets_changed"]), list(body["sockets_removed"]), inodeOf, uint64Num); err != nil {
+		return err
 	}
 	if a, ok := body["addresses"].([]any); ok { // the whole list, when it changed
 		hv.addrs = a
@@ -364,6 +331,37 @@ func (r *reader) apply(hv *hostView, env envelope, body obj) error {
 	}
 	hv.closed, hv.dropped = list(body["closed"]), body["closed_dropped"]
 	hv.seq = env.seq
+	return nil
+}
+
+// applyLists applies a delta's lists of one kind (processes keyed by pid
+// and start time, or sockets by inode) to m: what it adds must be new,
+// what it changes or removes must be there. key reads an added or changed
+// entry's key, removedKey an entry of removed; one and many name the kind
+// in errors and counts.
+func applyLists[K comparable](r *reader, seq uint64, m map[K]obj, one, many string,
+	added, changed, removed []any, key, removedKey func(any) K) error {
+	for _, v := range added {
+		if _, ok := m[key(v)]; ok {
+			return fmt.Errorf("delta %d adds %s %v, which is there", seq, one, key(v))
+		}
+		m[key(v)] = object(v)
+	}
+	for _, v := range changed {
+		if _, ok := m[key(v)]; !ok {
+			return fmt.Errorf("delta %d changes %s %v, which is not there", seq, one, key(v))
+		}
+		m[key(v)] = object(v)
+		r.counts[many+" changed"]++
+	}
+	for _, v := range removed {
+		k := removedKey(v)
+		if _, ok := m[k]; !ok {
+			return fmt.Errorf("delta %d removes %s %v, which is not there", seq, one, k)
+		}
+		delete(m, k)
+		r.counts[many+" removed"]++
+	}
 	return nil
 }
 
