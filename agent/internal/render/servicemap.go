@@ -30,9 +30,9 @@ func ServiceMap(w io.Writer, m natssub.ServiceMap, format string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(m)
 	case "dot":
-		return serviceMapDOT(w, m)
+		return dotPicture.write(w, m)
 	case "mermaid":
-		return serviceMapMermaid(w, m)
+		return mermaidPicture.write(w, m)
 	}
 	return fmt.Errorf("format %q is not %s", format, strings.Join(ServiceMapFormats, ", "))
 }
@@ -100,28 +100,6 @@ func dotQuote(s string) string {
 	return `"` + s + `"`
 }
 
-func serviceMapDOT(w io.Writer, m natssub.ServiceMap) error {
-	g := newGraph(m)
-	var b strings.Builder
-	b.WriteString("digraph proctag {\n  rankdir=LR;\n  node [shape=box];\n")
-	for i, h := range g.hosts {
-		fmt.Fprintf(&b, "  subgraph cluster_%d {\n    label=%s;\n", i, dotQuote(h))
-		for _, n := range g.procs[h] {
-			fmt.Fprintf(&b, "    n%d [label=%s];\n", g.ids[n], dotQuote(n.Name))
-		}
-		b.WriteString("  }\n")
-	}
-	for _, n := range g.addrs {
-		fmt.Fprintf(&b, "  n%d [label=%s, shape=box, style=\"rounded,dashed\"];\n", g.ids[n], dotQuote(n.Addr))
-	}
-	for _, e := range m.Edges {
-		fmt.Fprintf(&b, "  n%d -> n%d [label=%s];\n", g.ids[e.Client], g.ids[e.Server], dotQuote(edgeLabel(e)))
-	}
-	b.WriteString("}\n")
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
 // mermaidQuote is s as a quoted Mermaid label: quotes and angle brackets
 // as entities, unprintable runes written out.
 func mermaidQuote(s string) string {
@@ -129,23 +107,57 @@ func mermaidQuote(s string) string {
 	return `"` + s + `"`
 }
 
-func serviceMapMermaid(w io.Writer, m natssub.ServiceMap) error {
+// picture is the syntax of a drawn service map: a format for each part,
+// whose %d is a host's or a node's number and %s a label quoted by quote.
+// edge takes the client's and the server's numbers, then the label.
+type picture struct {
+	begin, host, proc, hostEnd, addr, edge, end string
+	quote                                       func(string) string
+}
+
+// dotPicture is a Graphviz digraph, each host a cluster.
+var dotPicture = picture{
+	begin:   "digraph proctag {\n  rankdir=LR;\n  node [shape=box];\n",
+	host:    "  subgraph cluster_%d {\n    label=%s;\n",
+	proc:    "    n%d [label=%s];\n",
+	hostEnd: "  }\n",
+	addr:    "  n%d [label=%s, shape=box, style=\"rounded,dashed\"];\n",
+	edge:    "  n%[1]d -> n%[2]d [label=%[3]s];\n",
+	end:     "}\n",
+	quote:   dotQuote,
+}
+
+// mermaidPicture is a Mermaid flowchart, each host a subgraph.
+var mermaidPicture = picture{
+	begin:   "flowchart LR\n",
+	host:    "  subgraph h%d[%s]\n",
+	proc:    "    n%d[%s]\n",
+	hostEnd: "  end\n",
+	addr:    "  n%d([%s])\n",
+	edge:    "  n%[1]d -->|%[3]s| n%[2]d\n",
+	quote:   mermaidQuote,
+}
+
+// write draws m in p's syntax: each host around its processes, the
+// addresses, then the edges.
+func (p picture) write(w io.Writer, m natssub.ServiceMap) error {
 	g := newGraph(m)
 	var b strings.Builder
-	b.WriteString("flowchart LR\n")
+	b.WriteString(p.begin)
 	for i, h := range g.hosts {
-		fmt.Fprintf(&b, "  subgraph h%d[%s]\n", i, mermaidQuote(h))
+		fmt.Fprintf(&b, p.host, i, p.quote(h))
 		for _, n := range g.procs[h] {
-			fmt.Fprintf(&b, "    n%d[%s]\n", g.ids[n], mermaidQuote(n.Name))
+			fmt.Fprintf(&b, p.proc, g.ids[n], p.quote(n.Name))
 		}
-		b.WriteString("  end\n")
+		b.WriteString(p.hostEnd)
 	}
 	for _, n := range g.addrs {
-		fmt.Fprintf(&b, "  n%d([%s])\n", g.ids[n], mermaidQuote(n.Addr))
+		fmt.Fprintf(&b, p.addr, g.ids[n], p.quote(n.Addr))
 	}
 	for _, e := range m.Edges {
-		fmt.Fprintf(&b, "  n%d -->|%s| n%d\n", g.ids[e.Client], mermaidQuote(edgeLabel(e)), g.ids[e.Server])
+		fmt.Fprintf(&b, p.edge, g.ids[e.Client], g.ids[e.Server], p.quote(edgeLabel(e)))
 	}
+	b.WriteString(p.end)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
