@@ -200,13 +200,7 @@ var ErrClosed = errors.New("natscluster: closed")
 // leaders for what server i led, when a majority is left (WaitReady waits
 // for the meta leader). Killing a server that is down does nothing.
 func (c *Cluster) Kill(i int) error {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return ErrClosed
-	}
-	if err := c.checkIndex(i); err != nil {
-		c.mu.Unlock()
+	if err := c.lockNode(i); err != nil {
 		return err
 	}
 	srv := c.nodes[i].srv
@@ -224,13 +218,7 @@ func (c *Cluster) Kill(i int) error {
 // leader (WaitReady), within ReadyTimeout. Restarting a running server
 // does nothing.
 func (c *Cluster) Restart(i int) error {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return ErrClosed
-	}
-	if err := c.checkIndex(i); err != nil {
-		c.mu.Unlock()
+	if err := c.lockNode(i); err != nil {
 		return err
 	}
 	running := c.nodes[i].srv != nil
@@ -244,6 +232,21 @@ func (c *Cluster) Restart(i int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.ReadyTimeout)
 	defer cancel()
 	return c.WaitReady(ctx)
+}
+
+// lockNode locks c.mu for a change to server i and returns nil, or
+// returns ErrClosed after Close or checkIndex's error with c.mu unlocked.
+func (c *Cluster) lockNode(i int) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if err := c.checkIndex(i); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	return nil
 }
 
 func (c *Cluster) checkIndex(i int) error {
