@@ -269,28 +269,23 @@ func (f *fleet) openOut(h *simHost) {
 		return
 	}
 	peer := f.hosts[(h.index+1+h.rng.IntN(len(f.hosts)-1))%len(f.hosts)]
-	clientPID, _ := h.anySvc()
-	serverPID, port := peer.anySvc()
-	c := conn{client: h.index, server: peer.index, clientPort: h.port(), serverPort: port,
-		clientInode: h.inode(), serverInode: peer.inode()}
-	h.out = append(h.out, c)
-	f.addConn(c, h, peer, clientPID, serverPID)
+	h.out = append(h.out, f.addConn(h, peer))
 }
 
 // openLoop opens a connection from a process of h to one of its own
 // services over 127.0.0.1.
 func (f *fleet) openLoop(h *simHost) {
-	clientPID, _ := h.anySvc()
-	serverPID, port := h.anySvc()
-	c := conn{client: h.index, server: h.index, clientPort: h.port(), serverPort: port,
-		clientInode: h.inode(), serverInode: h.inode()}
-	h.loops = append(h.loops, c)
-	f.addConn(c, h, h, clientPID, serverPID)
+	h.loops = append(h.loops, f.addConn(h, h))
 }
 
-// addConn adds both ends of c: the client's socket to client, the
-// server's to server (the 4-tuple reversed).
-func (f *fleet) addConn(c conn, client, server *simHost, clientPID, serverPID int) {
+// addConn opens a connection from a process of client to a service of
+// server and adds both ends: the client's socket to client, the server's
+// to server (the 4-tuple reversed).
+func (f *fleet) addConn(client, server *simHost) conn {
+	clientPID, _ := client.anySvc()
+	serverPID, port := server.anySvc()
+	c := conn{client: client.index, server: server.index, clientPort: client.port(), serverPort: port,
+		clientInode: client.inode(), serverInode: server.inode()}
 	cip, sip := client.ip, server.ip
 	if client == server {
 		cip, sip = "127.0.0.1", "127.0.0.1"
@@ -301,6 +296,7 @@ func (f *fleet) addConn(c conn, client, server *simHost, clientPID, serverPID in
 	server.addSocks = append(server.addSocks, snapshot.Socket{Proto: "tcp", LocalIP: sip, LocalPort: c.serverPort,
 		RemoteIP: cip, RemotePort: c.clientPort, State: "ESTABLISHED", Role: "server", Inode: c.serverInode,
 		PIDs: server.pids[serverPID], NetNSID: netnsID})
+	return c
 }
 
 // closeRandom closes a random connection of list (swap-delete), both
