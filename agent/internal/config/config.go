@@ -45,8 +45,13 @@ type Config struct {
 	// present).
 	RulesSet bool
 	// FullRescanEvery is full-rescan-every: the number of ticks between full
-	// re-reads of every process (the ticks in between read only stat).
+	// re-reads of every process (the ticks in between read only stat)
+	// while polling, or while an event source is missing or failed.
 	FullRescanEvery int
+	// EventsFullRescanEvery is events-full-rescan-every: the number of
+	// ticks between full re-reads while the process connector and the
+	// eBPF TCP events are both healthy; FullRescanEvery applies otherwise.
+	EventsFullRescanEvery int
 	// ProcEvents is os-proc-events: ProcEventsAuto, ProcEventsOn or
 	// ProcEventsOff, which event sources the agent uses besides polling
 	// /proc.
@@ -198,17 +203,18 @@ var (
 // DeepFlow's defaults for its keys, proctag's for the rest.
 func Default() Config {
 	return Config{
-		ProcRoot:         "/proc",
-		SyncInterval:     10 * time.Second,
-		MinLifetime:      3 * time.Second,
-		TagExecUser:      "deepflow",
-		TagExecTimeout:   5 * time.Second,
-		FullRescanEvery:  6,
-		ProcEvents:       ProcEventsAuto,
-		ClosedMax:        50000,
-		AgentMemoryLimit: DefaultAgentMemoryLimit,
-		LogLevel:         "info",
-		PluginLimits:     DefaultPluginLimits(),
+		ProcRoot:              "/proc",
+		SyncInterval:          10 * time.Second,
+		MinLifetime:           3 * time.Second,
+		TagExecUser:           "deepflow",
+		TagExecTimeout:        5 * time.Second,
+		FullRescanEvery:       6,
+		EventsFullRescanEvery: 60,
+		ProcEvents:            ProcEventsAuto,
+		ClosedMax:             50000,
+		AgentMemoryLimit:      DefaultAgentMemoryLimit,
+		LogLevel:              "info",
+		PluginLimits:          DefaultPluginLimits(),
 		NATS: NATS{
 			SubjectPrefix:   snapshot.DefaultSubjectPrefix,
 			EmbeddedListen:  "127.0.0.1:4222",

@@ -79,7 +79,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		if cfg.SyncInterval < time.Second || cfg.MinLifetime < 0 || cfg.TagExecTimeout <= 0 ||
-			cfg.FullRescanEvery < 1 || cfg.NATS.FullEvery < 1 || cfg.ProcRoot == "" || cfg.TagExecUser == "" {
+			cfg.FullRescanEvery < 1 || cfg.EventsFullRescanEvery < 1 || cfg.NATS.FullEvery < 1 || cfg.ProcRoot == "" || cfg.TagExecUser == "" {
 			t.Fatalf("accepted config breaks a limit: %+v", cfg)
 		}
 		names := map[string]bool{}

@@ -45,16 +45,17 @@ func TestForceFull(t *testing.T) {
 	if !full() {
 		t.Fatal("a failed tick lost ForceFull")
 	}
-	// Regular ticks so far: 1 to 4, the failed one (a failed scan counts)
-	// and the forced one, 6. Extra ticks must not bring the 10th forward.
+	// The forced full re-read restarts the count: the 10th regular tick
+	// after it is the next full one, and extra ticks must not bring it
+	// forward.
 	for range 20 {
 		if _, st, err := p.TickExtra(t.Context()); err != nil || st.FullRescan {
 			t.Fatalf("an extra tick was full (%v) or failed: %v", st.FullRescan, err)
 		}
 	}
-	for i := 7; i <= 10; i++ {
+	for i := 1; i <= 10; i++ {
 		if got := full(); got != (i == 10) {
-			t.Fatalf("regular tick %d full: %v", i, got)
+			t.Fatalf("regular tick %d after the forced one full: %v", i, got)
 		}
 	}
 }

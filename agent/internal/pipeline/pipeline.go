@@ -30,6 +30,10 @@ type Config struct {
 	// FullRescanEvery is full-rescan-every, the number of ticks between
 	// full re-reads (see scan.Config).
 	FullRescanEvery int
+	// EventsFullRescanEvery is events-full-rescan-every, the number of
+	// ticks between full re-reads while UseEventsPeriod(true) says that
+	// the event sources vouch for the host; 0 means FullRescanEvery.
+	EventsFullRescanEvery int
 	// SockDiag reads the socket tables over sock_diag netlink where it
 	// can, with /proc/PID/net as the fallback (see sockets.Config).
 	SockDiag bool
@@ -112,6 +116,29 @@ func New(cfg Config, logger hclog.Logger) (*Pipeline, error) {
 // for the next.
 func (p *Pipeline) ForceFull() { p.forceFull = true }
 
+// UseEventsPeriod makes full re-reads come every EventsFullRescanEvery
+// ticks while on (the process connector and the eBPF TCP events are both
+// healthy and lost nothing), and every FullRescanEvery ticks again when
+// off. The ticks since the last full re-read are kept across a switch:
+// see scan.Scanner.SetFullRescanEvery.
+func (p *Pipeline) UseEventsPeriod(on bool) {
+	n := p.cfg.FullRescanEvery
+	if on && p.cfg.EventsFullRescanEvery != 0 {
+		n = p.cfg.EventsFullRescanEvery
+	}
+	p.scanner.SetFullRescanEvery(n)
+}
+
+// FullRescanEvery returns the number of ticks between full re-reads that
+// applies now (see UseEventsPeriod).
+func (p *Pipeline) FullRescanEvery() int { return p.scanner.FullRescanEvery() }
+
+// Reread makes the next Tick read process pid's cached fields again
+// (cmdline, exe, owner, root, cgroup, ns/net), for a process that the
+// process connector saw call execve or change its uid; the next Quiet
+// refuses until a Tick did.
+func (p *Pipeline) Reread(pid int) { p.scanner.Reread(pid) }
+
 // UseConns makes each tick publish the short connections that tr reports,
 // as Config.Conns does.
 func (p *Pipeline) UseConns(tr *conns.Tracker) { p.cfg.Conns = tr }
@@ -122,7 +149,8 @@ func (p *Pipeline) UseConns(tr *conns.Tracker) { p.cfg.Conns = tr }
 func (p *Pipeline) Early() *scan.Early { return p.scanner.Early() }
 
 // TickExtra is Tick out of the interval's rhythm, woken by process events:
-// it does not count toward full-rescan-every.
+// it does not count toward the period of full re-reads (full-rescan-every,
+// or events-full-rescan-every, see UseEventsPeriod).
 func (p *Pipeline) TickExtra(ctx context.Context) (*snapshot.Snapshot, Stats, error) {
 	p.scanner.NextExtra()
 	return p.Tick(ctx)
@@ -329,12 +357,13 @@ func (p *Pipeline) Last() *snapshot.Snapshot { return p.snap }
 // Quiet is the tick of an interval in which the event sources reported
 // nothing: no process forked, exec'd or exited and no TCP socket changed.
 // It returns the last state again, scan time now and no closed
-// connections, without reading /proc, and counts as a tick toward
-// full-rescan-every. It returns false, and does nothing, when the tick
-// must read after all: there is no last state, a full re-read is due (by
-// full-rescan-every or ForceFull), the last tick held processes or sockets
-// back for min-lifetime or published an exited process, or a tag command
-// runs (its output may change at any time).
+// connections, without reading /proc, and counts as a tick toward the
+// period of full re-reads (see UseEventsPeriod). It returns false, and
+// does nothing, when the tick must read after all: there is no last
+// state, a full re-read is due (by the period or ForceFull), a process
+// waits to be read again (Reread), the last tick held processes or
+// sockets back for min-lifetime or published an exited process, or a tag
+// command runs (its output may change at any time).
 func (p *Pipeline) Quiet() (*snapshot.Snapshot, Stats, bool) {
 	if p.snap == nil || p.waiting > 0 || p.forceFull || p.cfg.Tags != nil || !p.scanner.Skip() {
 		return nil, Stats{}, false

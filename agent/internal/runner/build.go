@@ -152,15 +152,16 @@ func Assemble(ctx context.Context, cfg *config.Config, logger hclog.Logger, vers
 	pt.Plugins = plugins(ctx, cfg, logger, epoch != "", rep)
 	hostname, _ := os.Hostname()
 	pl, err := pipeline.New(pipeline.Config{
-		Root:            cfg.ProcRoot,
-		MinLifetime:     cfg.MinLifetime,
-		FullRescanEvery: cfg.FullRescanEvery,
-		SockDiag:        cfg.ProcEvents != config.ProcEventsOff,
-		Rules:           set,
-		TaggedOnly:      cfg.SyncTaggedOnly,
-		Tags:            runner,
-		Plugins:         pt.Plugins,
-		Redactor:        red,
+		Root:                  cfg.ProcRoot,
+		MinLifetime:           cfg.MinLifetime,
+		FullRescanEvery:       cfg.FullRescanEvery,
+		EventsFullRescanEvery: cfg.EventsFullRescanEvery,
+		SockDiag:              cfg.ProcEvents != config.ProcEventsOff,
+		Rules:                 set,
+		TaggedOnly:            cfg.SyncTaggedOnly,
+		Tags:                  runner,
+		Plugins:               pt.Plugins,
+		Redactor:              red,
 		Host: snapshot.Host{
 			HostID:       pt.HostID,
 			Hostname:     hostname,

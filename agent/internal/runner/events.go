@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
 	"github.com/proctag/proctag/agent/internal/config"
@@ -17,9 +18,9 @@ import (
 // within a second of its fork or exec (eventWindow + minGap + the tick),
 // once it is old enough (os-proc-socket-min-lifetime), instead of at the
 // next interval, and a published process that exits is removed as soon.
-// Ticks woken so are at least minGap apart and do not count toward
-// full-rescan-every; a batch with lost events makes the next tick a full
-// re-read.
+// Ticks woken so are at least minGap apart and do not count toward the
+// period of full re-reads; a batch with lost events makes the next tick a
+// full re-read, and an exec or uid change re-reads its process.
 const (
 	// minGap is the shortest time between two ticks woken by events.
 	minGap = 500 * time.Millisecond
@@ -94,28 +95,70 @@ type tickPlan struct {
 // eventState follows the event sources between ticks, to tell when they
 // vouch that nothing changed: the process connector and the eBPF TCP
 // events must both run, neither may have lost events, and neither may
-// have reported anything.
+// have reported anything. While both run and lost nothing, full re-reads
+// are a safety net and come every events-full-rescan-every ticks instead
+// of every full-rescan-every (Pipeline.UseEventsPeriod).
 type eventState struct {
 	procs bool       // the process connector runs
 	tcp   *tcpSource // nil without eBPF
 	// saw is set when process events arrived since the last tick;
 	// lastQuiet when the last tick was quiet.
 	saw, lastQuiet bool
+	// logger, when set, gets a line each time the period of full
+	// re-reads changes; every is the period last set.
+	logger hclog.Logger
+	every  int
 }
 
-// next plans the coming tick; lost TCP events make it a full re-read.
+// next plans the coming tick and sets the pipeline's period of full
+// re-reads for it: events-full-rescan-every while both sources are
+// healthy, full-rescan-every otherwise; lost TCP events make it a full
+// re-read.
 func (e *eventState) next(p *pipeline.Pipeline, extra bool) tickPlan {
 	plan := tickPlan{extra: extra}
-	if e.tcp == nil {
-		return plan
-	}
-	if e.tcp.newLoss() {
+	healthy := e.procs && e.tcp != nil && !e.tcp.failed.Load()
+	lost := e.tcp != nil && e.tcp.newLoss()
+	if lost {
 		p.ForceFull()
+	}
+	e.usePeriod(p, healthy && !lost)
+	if e.tcp == nil || lost {
 		return plan
 	}
 	plan.quiet = e.procs && !e.saw && !extra && !e.tcp.failed.Load() && e.tcp.conns.Activity() == 0
 	plan.reconcile = plan.quiet && e.lastQuiet
 	return plan
+}
+
+// usePeriod sets the pipeline's period of full re-reads for sources that
+// vouch for the host or not, and logs a change.
+func (e *eventState) usePeriod(p *pipeline.Pipeline, vouch bool) {
+	p.UseEventsPeriod(vouch)
+	every := p.FullRescanEvery()
+	if every == e.every {
+		return
+	}
+	if e.logger != nil {
+		if vouch {
+			e.logger.Info("event sources healthy, full re-reads are a safety net", "full_rescan_every_ticks", every)
+		} else if e.every != 0 {
+			e.logger.Info("event sources no longer vouch for the host, full re-reads at the polling period", "full_rescan_every_ticks", every)
+		}
+	}
+	e.every = every
+}
+
+// reread has the next tick read again the processes of b that called
+// execve or changed their uid: a steady tick reads only their stat, which
+// shows neither (an exec of the same program keeps its comm), and with
+// the events' longer period the next full re-read may be far.
+func reread(p *pipeline.Pipeline, b procevents.Batch) {
+	for i := range b.Events {
+		ev := &b.Events[i]
+		if ev.Leader() && (ev.Kind == procevents.KindExec || ev.Kind == procevents.KindUID) {
+			p.Reread(int(ev.TGID))
+		}
+	}
 }
 
 // ticked records how the last tick ran.

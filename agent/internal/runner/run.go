@@ -170,6 +170,8 @@ type loop struct {
 	early atomic.Pointer[scan.Early]
 	// counts are the event-driven totals that heartbeats carry.
 	quietTicks, reconciled, closedReported, closedDropped uint64
+	// fullTicks counts the ticks that re-read everything.
+	fullTicks uint64
 	// warnedReconcile is set once a reconcile found a difference.
 	warnedReconcile bool
 }
@@ -218,7 +220,7 @@ func (l *loop) run(ctx context.Context, parts *Parts) error {
 		defer pc.Close()
 		batches = pc.Events()
 	}
-	ev := eventState{procs: pc != nil, tcp: tcp}
+	ev := eventState{procs: pc != nil, tcp: tcp, logger: l.logger}
 	extra := false
 	for {
 		ev.ticked(l.tick(ctx, parts, ev.next(parts.Pipeline, extra)))
@@ -240,6 +242,7 @@ func (l *loop) run(ctx context.Context, parts *Parts) error {
 				goto wait
 			}
 			ev.saw = ev.saw || len(b.Events) > 0
+			reread(parts.Pipeline, b)
 			w.batch(b, time.Now(), parts.Pipeline.ForceFull, func(pid int) bool { return published(parts.Pipeline.Last(), pid) })
 			goto wait
 		case <-w.timer.C:

@@ -60,6 +60,9 @@ func (l *loop) tick(ctx context.Context, parts *Parts, plan tickPlan) (quiet boo
 	if quiet {
 		l.quietTicks++
 	}
+	if st.FullRescan {
+		l.fullTicks++
+	}
 	l.closedReported += uint64(len(snap.Closed))
 	l.closedDropped += uint64(snap.ClosedDropped)
 	scan, _ := st.Step(pipeline.StepScan)

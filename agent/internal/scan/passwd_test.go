@@ -78,7 +78,7 @@ func TestUsersFromProcessRoot(t *testing.T) {
 	if err := tree.Write(dir); err != nil {
 		t.Fatal(err)
 	}
-	s := newScanner(t, Config{Root: dir, FullRescanEvery: 3})
+	s := newScanner(t, Config{Root: dir, FullRescanEvery: 2})
 	procs := byPID(scan(t, s))
 	want := map[int]string{10: "dev", 11: "node", 12: "", 13: "", 14: "", 15: "root"}
 	if os.Geteuid() != 0 {

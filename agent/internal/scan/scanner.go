@@ -30,12 +30,14 @@ const parallelMinPIDs = 1000
 type Config struct {
 	// Root is the procfs directory (os-proc-root); "" means /proc.
 	Root string
-	// FullRescanEvery is the number of scans between full re-reads of
-	// cmdline, exe, the owner, the root, cgroup and ns/net for every
-	// process, and of the passwd files of every root: 0 and 1 make every
-	// scan full, a negative value none after the first (only new
-	// processes are read). The agent's value is the config's
-	// full-rescan-every.
+	// FullRescanEvery is the number of regular scans from one full
+	// re-read of cmdline, exe, the owner, the root, cgroup and ns/net for
+	// every process, and of the passwd files of every root, to the next:
+	// the FullRescanEvery-th regular scan after a full one is full again.
+	// 0 and 1 make every scan full, a negative value none after the first
+	// (only new processes are read). SetFullRescanEvery changes it. The
+	// agent's value is the config's full-rescan-every, or
+	// events-full-rescan-every while event sources vouch for the host.
 	FullRescanEvery int
 	// Workers is the number of goroutines reading /proc during one scan; 0
 	// means 2 when there are at least 1,000 pids and GOMAXPROCS allows,
@@ -53,10 +55,14 @@ type Scanner struct {
 
 	bootTime time.Time
 	scanNo   uint64
-	// regular counts the scans that are not extra (see NextExtra), for
-	// FullRescanEvery; nextFull and nextExtra apply to the next Scan.
-	regular             uint64
+	// sinceFull counts the regular scans (not extra, see NextExtra) and
+	// Skips since the last successful full scan, for FullRescanEvery;
+	// nextFull and nextExtra apply to the next Scan.
+	sinceFull           int
 	nextFull, nextExtra bool
+	// reread are the pids whose cached fields the next Scan reads again
+	// (see Reread).
+	reread map[int]struct{}
 	// c holds the cached entries and their kept fds; it is apart from
 	// the Scanner so that a cleanup can close the fds of a Scanner that
 	// was dropped without Close.
@@ -186,8 +192,8 @@ func readBootTime(root string) (time.Time, error) {
 }
 
 // NextFull makes the next Scan a full one, as after lost process events:
-// every process's cached fields are read again. It does not move the
-// rhythm of FullRescanEvery.
+// every process's cached fields are read again. Like any full scan, it
+// restarts the count of FullRescanEvery.
 func (s *Scanner) NextFull() { s.nextFull = true }
 
 // NextExtra marks the next Scan as one out of the interval's rhythm (woken
@@ -195,17 +201,47 @@ func (s *Scanner) NextFull() { s.nextFull = true }
 // events do not make full re-reads more frequent.
 func (s *Scanner) NextExtra() { s.nextExtra = true }
 
+// SetFullRescanEvery changes FullRescanEvery to n from the next Scan or
+// Skip on. The count of regular scans since the last full one is kept: the
+// next regular scan is full when it is the n-th or a later one since, so a
+// shorter period may make it full at once, and a longer one postpones it. The agent switches
+// between full-rescan-every and events-full-rescan-every as its event
+// sources become healthy or not.
+func (s *Scanner) SetFullRescanEvery(n int) { s.cfg.FullRescanEvery = n }
+
+// FullRescanEvery returns the period Scan and Skip use now.
+func (s *Scanner) FullRescanEvery() int { return s.cfg.FullRescanEvery }
+
+// Reread makes the next Scan read the cached fields of process pid again
+// (cmdline, exe, the owner, the root, cgroup, ns/net), as a full scan
+// does for every process: for a process that called execve or changed
+// its uid, which its stat does not show. A pid not in the cache is read
+// anyway when the Scan finds it. The marks last until a Scan succeeds.
+func (s *Scanner) Reread(pid int) {
+	if s.reread == nil {
+		s.reread = make(map[int]struct{})
+	}
+	s.reread[pid] = struct{}{}
+}
+
+// fullDue reports whether the next regular scan is full by
+// FullRescanEvery.
+func (s *Scanner) fullDue() bool {
+	every := s.cfg.FullRescanEvery
+	return every == 0 || (every > 0 && s.sinceFull+1 >= every)
+}
+
 // Skip counts a scan that the caller did without reading /proc, because
 // event sources reported no change: it counts toward FullRescanEvery like
 // a regular Scan. It returns false, and counts nothing, when the next
-// Scan must read: the first one, one made full by NextFull, or the one
-// FullRescanEvery makes full.
+// Scan must read: the first one, one made full by NextFull, the one
+// FullRescanEvery makes full, or one with processes to read again
+// (Reread).
 func (s *Scanner) Skip() bool {
-	every := s.cfg.FullRescanEvery
-	if s.scanNo == 0 || s.nextFull || every == 0 || (every > 0 && (s.regular+1)%uint64(every) == 0) {
+	if s.scanNo == 0 || s.nextFull || len(s.reread) > 0 || s.fullDue() {
 		return false
 	}
-	s.regular++
+	s.sinceFull++
 	s.nextExtra = false
 	return true
 }
@@ -216,12 +252,11 @@ func (s *Scanner) Skip() bool {
 // it. The returned Result is the caller's.
 func (s *Scanner) Scan(ctx context.Context) (*Result, error) {
 	s.scanNo++
-	if !s.nextExtra {
-		s.regular++
-	}
-	every := s.cfg.FullRescanEvery
-	full := s.scanNo == 1 || s.nextFull || every == 0 || (every > 0 && !s.nextExtra && s.regular%uint64(every) == 0)
-	s.nextFull, s.nextExtra = false, false
+	regular := !s.nextExtra
+	full := s.scanNo == 1 || s.nextFull || s.cfg.FullRescanEvery == 0 || (regular && s.fullDue())
+	// A failed scan keeps nextFull, so that the full read it owed is the
+	// next one's, and the count of FullRescanEvery.
+	s.nextExtra = false
 	res := &Result{Time: time.Now(), Full: full}
 	if full && s.scanNo > 1 {
 		if boot, err := readBootTime(s.cfg.Root); err == nil {
@@ -264,7 +299,7 @@ func (s *Scanner) Scan(ctx context.Context) (*Result, error) {
 	var wg sync.WaitGroup
 	for k, w := range ws {
 		w.reset(rootfd, s.scanNo, full, s.bootTime)
-		w.fds = s.c.fds
+		w.fds, w.reread = s.c.fds, s.reread
 		if k > 0 {
 			wg.Go(func() { work(w) })
 		}
@@ -297,6 +332,14 @@ func (s *Scanner) Scan(ctx context.Context) (*Result, error) {
 	s.addExited(rootfd, res)
 	s.warn(missing, badStat)
 	s.warnRefused(s.users.takeRefused())
+	clear(s.reread)
+	switch {
+	case full:
+		s.sinceFull = 0
+		s.nextFull = false
+	case regular:
+		s.sinceFull++
+	}
 	return res, nil
 }
 

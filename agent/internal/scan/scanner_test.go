@@ -309,7 +309,7 @@ func rewrite(t *testing.T, tree *fakeproc.Tree, dir string, pid int, change func
 
 func TestFullRescanPicksUpArgvRewrite(t *testing.T) {
 	tree, dir := fakeHost(t)
-	s := newScanner(t, Config{Root: dir, FullRescanEvery: 3})
+	s := newScanner(t, Config{Root: dir, FullRescanEvery: 2})
 	first := byPID(scan(t, s))
 	rewrite(t, tree, dir, 901, func(p *fakeproc.Proc) { p.RawCmdline = "nginx: worker process is shutting down" })
 	second := scan(t, s)

@@ -35,6 +35,9 @@ type worker struct {
 	scanNo   uint64
 	full     bool
 	bootTime time.Time
+	// reread are the pids to read again although the scan is not full
+	// (Scanner.Reread); read-only during a scan, shared by the workers.
+	reread map[int]struct{}
 
 	path, stat, buf, cgroup, link []byte
 
@@ -127,7 +130,7 @@ func (w *worker) run(ctx context.Context, chunk int, pids []int, prev []*entry) 
 			if e != nil {
 				w.added = append(w.added, e.proc.Key)
 			}
-		case w.full:
+		case w.full || w.rereads(old, st):
 			e = w.load(pid, st, fresh, old)
 		default:
 			e = w.update(old, st)
@@ -225,6 +228,23 @@ func (w *worker) readStat(pid int, old *entry) (statFields, int, error) {
 		return st, -1, err
 	}
 	return st, fd, nil
+}
+
+// rereads reports whether a steady scan reads the cached process old
+// again, whose stat now shows st: when Scanner.Reread asked for it (an
+// execve or a uid change reported by the process connector); when its
+// comm changed, which an execve of another program does (so that a
+// polling agent, which gets no events, does not keep the old program's
+// cmdline and exe until the next full scan); and when it became a zombie,
+// whose cmdline is empty, so that it stops being reported at once rather
+// than at the next full scan (a zombie that nobody reaps may stay for
+// good).
+func (w *worker) rereads(old *entry, st statFields) bool {
+	if string(st.comm) != old.proc.Comm || (st.state == 'Z' && old.proc.State != 'Z') {
+		return true
+	}
+	_, ok := w.reread[old.proc.PID]
+	return ok
 }
 
 // update is the steady path: only stat was read. It returns old when
