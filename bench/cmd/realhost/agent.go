@@ -36,6 +36,16 @@ type agent struct {
 	err    error
 }
 
+// The measured agents' periods of full re-reads, the agent's defaults
+// written out: polling (and events mode without healthy sources) re-reads
+// everything every fullRescanEvery ticks, events mode with both sources
+// healthy every eventsFullRescanEvery ticks. The idle window holds whole
+// periods of the latter (see idleWindow).
+const (
+	fullRescanEvery       = 6
+	eventsFullRescanEvery = 60
+)
+
 // agentConfig is the YAML config of a measured agent.
 // procRoot is os-proc-root, "" for /proc.
 func agentConfig(mode string, interval, minLifetime time.Duration, natsListen, procRoot string) string {
@@ -47,14 +57,15 @@ func agentConfig(mode string, interval, minLifetime time.Duration, natsListen, p
 os-proc-socket-sync-interval: %d
 os-proc-socket-min-lifetime: %d
 os-proc-events: %s
-full-rescan-every: 6
+full-rescan-every: %d
+events-full-rescan-every: %d
 host-id: %s
 log-level: info
 metrics-listen: ""
 nats:
   embedded:
     listen: %q
-`, int(interval.Seconds()), int(minLifetime.Seconds()), mode, hostID, natsListen)
+`, int(interval.Seconds()), int(minLifetime.Seconds()), mode, fullRescanEvery, eventsFullRescanEvery, hostID, natsListen)
 }
 
 // startAgent runs `bin run` with os-proc-events mode under g, its config
@@ -65,7 +76,7 @@ func startAgent(ctx context.Context, g *groups, bin, dir, mode string, interval,
 	if err != nil {
 		return nil, err
 	}
-	name := fmt.Sprintf("agent-%s-min%d", mode, int(minLifetime.Seconds()))
+	name := fmt.Sprintf("agent-%s-min%d-every%d", mode, int(minLifetime.Seconds()), int(interval.Seconds()))
 	if procRoot != "" {
 		name += "-tree"
 	}

@@ -24,6 +24,12 @@
 //     os-proc-events on against off, with min-lifetime
 //     -idle-min-lifetime (3 s, DeepFlow's default): utime+stime of
 //     /proc/PID/stat over -idle after -warmup, and the peak RSS (VmHWM).
+//     Both agents tick every -idle-interval (2 s) and the window is
+//     rounded up to whole periods of events-full-rescan-every (60) ticks,
+//     so that the events mode's full re-reads, once every 60 ticks while
+//     its sources are healthy, are in the window in proportion (at the
+//     default 10 s interval one period is 10 minutes). -idle-only runs
+//     this measurement alone.
 //  3. Churn attribution: for each connection the clients made, whether
 //     the agent's states on NATS (Closed, or Sockets while it lived) name
 //     the right process on both ends, events on against off.
@@ -44,7 +50,8 @@
 // The agent runs four times (events on, then off; each first with the
 // idle min-lifetime for the idle window, then with min-lifetime 0 for the
 // latency and churn), each with the embedded NATS server on a free port
-// and interval -interval, the quiet load present throughout. Every child
+// and interval -interval (-idle-interval in the idle windows), the quiet
+// load present throughout. Every child
 // is in its own process group and killed when the program exits. The
 // agents' configs and logs are kept when a measurement fails, or always
 // with REALHOST_KEEP set.

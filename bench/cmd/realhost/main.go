@@ -28,8 +28,12 @@ type options struct {
 	holders, socketsPerHolder int
 	// repeat is how many cold scans of each kind run.
 	repeat int
-	// interval is the agent's tick interval.
-	interval time.Duration
+	// interval is the agent's tick interval; idleInterval its interval
+	// in the idle windows, short enough that whole periods of
+	// events-full-rescan-every ticks fit in them (see idleWindow).
+	interval, idleInterval time.Duration
+	// idleOnly runs the quiet load and the idle windows only.
+	idleOnly bool
 	// warmup, idle and churn are the measurement windows.
 	warmup, idle, churn time.Duration
 	// idleMinLifetime is the agents' os-proc-socket-min-lifetime in the
@@ -50,7 +54,7 @@ type options struct {
 
 // quickOptions are what -quick changes, for a run of at most about two
 // minutes; a flag given explicitly wins.
-var quickOptions = map[string]string{"warmup": "5s", "idle": "15s", "churn": "10s", "probes": "10", "tree-window": "20s"}
+var quickOptions = map[string]string{"warmup": "5s", "idle": "15s", "idle-interval": "1s", "churn": "10s", "probes": "10", "tree-window": "20s"}
 
 func main() {
 	if isChild(os.Args[1:]) {
@@ -68,7 +72,9 @@ func main() {
 	fs.IntVar(&o.repeat, "repeat", 3, "cold scans of each kind; the medians compare")
 	fs.DurationVar(&o.interval, "interval", 10*time.Second, "the agent's os-proc-socket-sync-interval (whole seconds)")
 	fs.DurationVar(&o.warmup, "warmup", 15*time.Second, "time after the agent's first state before the idle window")
-	fs.DurationVar(&o.idle, "idle", 2*time.Minute, "idle window for the agent's CPU per minute")
+	fs.DurationVar(&o.idle, "idle", 2*time.Minute, "idle window for the agent's CPU per minute, rounded up to whole periods of events-full-rescan-every (60) ticks at -idle-interval")
+	fs.DurationVar(&o.idleInterval, "idle-interval", 2*time.Second, "the agents' os-proc-socket-sync-interval (whole seconds) in the idle windows, so that the events mode's full re-read period (60 ticks) fits in the window")
+	fs.BoolVar(&o.idleOnly, "idle-only", false, "run the quiet load and the idle windows only (no cold scans, churn, latency or generated host)")
 	fs.DurationVar(&o.idleMinLifetime, "idle-min-lifetime", 3*time.Second, "the agent's os-proc-socket-min-lifetime (whole seconds) in the idle window; the latency and churn agents run with 0")
 	fs.DurationVar(&o.churn, "churn", 30*time.Second, "how long the churn clients dial")
 	fs.IntVar(&o.churnRate, "churn-rate", 1000, "short connections a second from the churn client")
@@ -79,7 +85,7 @@ func main() {
 	fs.IntVar(&o.treeProcs, "tree-procs", 10000, "processes of the generated host (0: no generated host)")
 	fs.IntVar(&o.treeSockets, "tree-sockets", 100000, "sockets of the generated host")
 	fs.DurationVar(&o.treeWindow, "tree-window", 2*time.Minute, "how long the agent polls the generated host")
-	quick := fs.Bool("quick", false, "short windows (about 2 minutes in all): "+quickList())
+	quick := fs.Bool("quick", false, "short windows (about 4 minutes in all): "+quickList())
 	_ = fs.Parse(os.Args[1:])
 	if *quick {
 		set := map[string]bool{}
@@ -90,10 +96,13 @@ func main() {
 			}
 		}
 	}
-	if o.interval < time.Second || o.interval%time.Second != 0 {
-		fmt.Fprintf(os.Stderr, "realhost: -interval %v is not a whole number of seconds\n", o.interval)
-		os.Exit(2)
+	for name, d := range map[string]time.Duration{"interval": o.interval, "idle-interval": o.idleInterval} {
+		if d < time.Second || d%time.Second != 0 {
+			fmt.Fprintf(os.Stderr, "realhost: -%s %v is not a whole number of seconds\n", name, d)
+			os.Exit(2)
+		}
 	}
+	o.idle, _ = idleWindow(o.idle, o.idleInterval)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, o, os.Stdout); err != nil {
@@ -105,7 +114,7 @@ func main() {
 // quickList describes quickOptions.
 func quickList() string {
 	var s []string
-	for _, k := range []string{"warmup", "idle", "churn", "probes", "tree-window"} {
+	for _, k := range []string{"warmup", "idle", "idle-interval", "churn", "probes", "tree-window"} {
 		s = append(s, "-"+k+" "+quickOptions[k])
 	}
 	return strings.Join(s, " ")
@@ -155,7 +164,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	defer h.g.killAll()
 
 	var treeRows []report.Row
-	if o.treeProcs > 0 {
+	if o.treeProcs > 0 && !o.idleOnly {
 		treeRows = h.treeRows(ctx)
 	}
 
@@ -164,23 +173,30 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rows := h.coldScan(ctx, "/proc", "", scanTarget{cpu: coldScanTarget})
+	var rows []report.Row
+	if !o.idleOnly {
+		rows = h.coldScan(ctx, "/proc", "", scanTarget{cpu: coldScanTarget})
+	}
 	on := h.runSession(ctx, "on", true)
 	off := h.runSession(ctx, "off", false)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	rows = append(rows, idleRows(on, off)...)
-	rows = append(rows, churnRow(on, off), latencyRow(on, o.interval))
+	rows = append(rows, idleRows(on, off, o.idle, o.idleInterval)...)
+	if !o.idleOnly {
+		rows = append(rows, churnRow(on, off), latencyRow(on, o.interval))
+	}
 	rows = append(rows, treeRows...)
 	stopAll(holders)
 	holders = nil
 
 	fmt.Fprintf(out, "realhost: %s; %s\n", version(bin), machine())
 	fmt.Fprintf(out, "load: %d holder processes × %d ESTABLISHED loopback sockets = %d (+%d listeners), present throughout; "+
-		"churn %d+%d conns/s held %v for %v, with the load; agent interval %v; idle window %v after %v warm-up with min-lifetime %v, latency and churn with min-lifetime 0\n",
+		"churn %d+%d conns/s held %v for %v, with the load; agent interval %v; idle window %v at a %v interval after %v warm-up with min-lifetime %v, "+
+		"full-rescan-every %d, events-full-rescan-every %d; latency and churn with min-lifetime 0\n",
 		o.holders, o.socketsPerHolder, o.holders*(o.socketsPerHolder/2)*2, o.holders,
-		o.churnRate, o.outboundRate, o.linger, o.churn, o.interval, o.idle, o.warmup, o.idleMinLifetime)
+		o.churnRate, o.outboundRate, o.linger, o.churn, o.interval, o.idle, o.idleInterval, o.warmup, o.idleMinLifetime,
+		fullRescanEvery, eventsFullRescanEvery)
 	if err := report.WriteTable(out, rows); err != nil {
 		return err
 	}

@@ -83,3 +83,51 @@ func TestLatencyRow(t *testing.T) {
 		t.Errorf("an unseen probe sorts last: p50 %v", p)
 	}
 }
+
+// TestIdleWindow checks that the idle window is whole periods of
+// events-full-rescan-every ticks, at least one, so that the events mode's
+// rare full re-reads are in it in proportion.
+func TestIdleWindow(t *testing.T) {
+	tests := []struct {
+		name           string
+		want, interval time.Duration
+		window         time.Duration
+		n              int
+	}{
+		{"default: 2 min at 2 s is one period", 2 * time.Minute, 2 * time.Second, 2 * time.Minute, 1},
+		{"quick: 15 s at 1 s rounds up to one period", 15 * time.Second, time.Second, time.Minute, 1},
+		{"just over one period rounds up to two", 61 * time.Second, time.Second, 2 * time.Minute, 2},
+		{"at the 10 s interval one period is 10 min", 2 * time.Minute, 10 * time.Second, 10 * time.Minute, 1},
+		{"zero still one period", 0, time.Second, time.Minute, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, n := idleWindow(tt.want, tt.interval)
+			if w != tt.window || n != tt.n {
+				t.Errorf("idleWindow(%v, %v) = %v, %d; want %v, %d", tt.want, tt.interval, w, n, tt.window, tt.n)
+			}
+		})
+	}
+}
+
+// TestIdleRowNote checks that the idle row says at which interval both
+// windows ran and how many events periods the window holds.
+func TestIdleRowNote(t *testing.T) {
+	on := &session{mode: "on", used: "on", cpuPerMin: 300 * time.Millisecond}
+	off := &session{mode: "off", used: "off", cpuPerMin: 6 * time.Second}
+	tests := []struct {
+		name, want string
+		window     time.Duration
+	}{
+		{"one period", "both at a 2s interval, so that the 2m0s window holds one period of 60 ticks", 2 * time.Minute},
+		{"two periods", "the 4m0s window holds 2 periods of 60 ticks", 4 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := idleRows(on, off, tt.window, 2*time.Second)[0]
+			if !strings.Contains(r.Note, tt.want) || r.Verdict != report.Met {
+				t.Errorf("idle row: %+v; want a met target and a note with %q", r, tt.want)
+			}
+		})
+	}
+}

@@ -39,8 +39,9 @@ func sessionErr(s *session, part error) error {
 	return nil
 }
 
-// idleRows compare the quiet host's CPU per minute and peak RSS.
-func idleRows(on, off *session) []report.Row {
+// idleRows compare the quiet host's CPU per minute and peak RSS, measured
+// with the agents ticking every interval.
+func idleRows(on, off *session, window, interval time.Duration) []report.Row {
 	const what = "agent CPU/min, quiet host (events / polling)"
 	if err := sessionErr(on, on.idleErr); err != nil {
 		return []report.Row{report.ErrorRow(what, err)}
@@ -54,8 +55,11 @@ func idleRows(on, off *session) []report.Row {
 		What: what, Value: perMin(on.cpuPerMin), Base: perMin(off.cpuPerMin),
 		Ratio: report.Percent(on.cpuPerMin.Seconds(), off.cpuPerMin.Seconds()), Target: fmt.Sprintf("≤ %.0f %%", 100*idleTarget),
 		Verdict: report.Check(r <= idleTarget),
-		Note: fmt.Sprintf("in the window: events (%s) %d states, host %d forks; polling %d states, host %d forks; first state %d procs, %d sockets%s",
-			on.used, on.states, on.forks, off.states, off.forks, on.procs, on.socks, modeNote(on)),
+		Note: fmt.Sprintf("both at a %v interval, so that the %v window holds %s: the events mode's full re-reads (every %d ticks while its sources are healthy) are in it in proportion, "+
+			"polling's every %d ticks; per tick the same work as at any interval; "+
+			"in the window: events (%s) %d states, %s, host %d forks; polling %d states, host %d forks; first state %d procs, %d sockets%s",
+			interval, window, periods(window, interval), eventsFullRescanEvery, fullRescanEvery,
+			on.used, on.states, quietNote(on), on.forks, off.states, off.forks, on.procs, on.socks, modeNote(on)),
 	}, {
 		What: "agent peak RSS (events / polling)", Value: report.MiB(on.hwm), Base: report.MiB(off.hwm),
 		Ratio: report.Ratio(float64(on.hwm), float64(off.hwm)), Target: "both ≤ " + report.MiB(agentRSSTarget),
@@ -122,4 +126,24 @@ func latencyRow(on *session, interval time.Duration) report.Row {
 		Target: "≤ " + report.Seconds(latencyTarget), Verdict: report.Check(p99 <= latencyTarget),
 		Note: fmt.Sprintf("p50 %s; %d of %d probes seen%s", show(p50), len(on.latencies), len(ls), modeNote(on)),
 	}
+}
+
+// periods says how many periods of events-full-rescan-every ticks at
+// interval window is.
+func periods(window, interval time.Duration) string {
+	n := float64(window) / float64(eventsFullRescanEvery*interval)
+	if n == 1 {
+		return fmt.Sprintf("one period of %d ticks", eventsFullRescanEvery)
+	}
+	return fmt.Sprintf("%.4g periods of %d ticks", n, eventsFullRescanEvery)
+}
+
+// quietNote says how many of the session's ticks in the idle window were
+// quiet: the others read /proc and the socket tables, because the host's
+// processes or TCP sockets changed (or were young) in their interval.
+func quietNote(s *session) string {
+	if !s.ticksOK {
+		return "quiet ticks unknown"
+	}
+	return fmt.Sprintf("%d of %d ticks quiet", s.quiet, s.ticks)
 }

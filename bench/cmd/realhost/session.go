@@ -31,7 +31,12 @@ type session struct {
 	hwm       int64
 	states    int
 	forks     uint64
-	idleErr   error
+	// ticks and quiet are the agent's ticks in the window and how many of
+	// them were quiet (the last state again, nothing read), from its
+	// heartbeats' stats; ticksOK is false when they were not known.
+	ticks, quiet uint64
+	ticksOK      bool
+	idleErr      error
 
 	churn    attribution
 	churnErr error
@@ -43,9 +48,10 @@ type session struct {
 }
 
 // startFollowed starts the agent in mode with os-proc-socket-min-lifetime
-// minLifetime and follows it until its first state arrives.
-func (h *harness) startFollowed(ctx context.Context, mode string, minLifetime time.Duration) (*agent, *follower, *snapshot.Snapshot, error) {
-	a, err := startAgent(ctx, h.g, h.opts.proctag, h.dir, mode, h.opts.interval, minLifetime, "")
+// minLifetime, ticking every interval, and follows it until its first
+// state arrives.
+func (h *harness) startFollowed(ctx context.Context, mode string, interval, minLifetime time.Duration) (*agent, *follower, *snapshot.Snapshot, error) {
+	a, err := startAgent(ctx, h.g, h.opts.proctag, h.dir, mode, interval, minLifetime, "")
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -68,33 +74,36 @@ func (h *harness) startFollowed(ctx context.Context, mode string, minLifetime ti
 
 // runSession measures, in mode: the quiet host's CPU after the warm-up,
 // on an agent with the idle min-lifetime (DeepFlow's default, so that the
-// host's own short-lived processes do not count as news); then, on an
-// agent with min-lifetime 0, the new process latency when probe, and the
-// churn.
+// host's own short-lived processes do not count as news) ticking every
+// idle interval (see idleWindow); then, on an agent with min-lifetime 0
+// at the interval, the new process latency when probe, and the churn.
 func (h *harness) runSession(ctx context.Context, mode string, probe bool) *session {
 	s := &session{mode: mode, used: mode}
-	start := func(minLifetime time.Duration) (*agent, *follower, *snapshot.Snapshot, error) {
-		h.logf("agent with os-proc-events: %s, min-lifetime %v", s.used, minLifetime)
-		a, f, first, err := h.startFollowed(ctx, s.used, minLifetime)
+	start := func(interval, minLifetime time.Duration) (*agent, *follower, *snapshot.Snapshot, error) {
+		h.logf("agent with os-proc-events: %s, interval %v, min-lifetime %v", s.used, interval, minLifetime)
+		a, f, first, err := h.startFollowed(ctx, s.used, interval, minLifetime)
 		if s.used == "on" && errors.Is(err, errAgentExited) {
 			s.used, s.fallback = "auto", err.Error()
 			h.logf("os-proc-events: on refused to start, trying auto: %v", err)
-			a, f, first, err = h.startFollowed(ctx, "auto", minLifetime)
+			a, f, first, err = h.startFollowed(ctx, "auto", interval, minLifetime)
 		}
 		return a, f, first, err
 	}
-	a, f, first, err := start(h.opts.idleMinLifetime)
+	a, f, first, err := start(h.opts.idleInterval, h.opts.idleMinLifetime)
 	if err != nil {
 		s.err = err
 		return s
 	}
 	s.procs, s.socks = len(first.Processes), len(first.Sockets)
-	h.logf("first state: %d processes, %d sockets; warm-up %v, idle %v", s.procs, s.socks, h.opts.warmup, h.opts.idle)
+	h.logf("first state: %d processes, %d sockets; warm-up %v, idle %v at a %v interval", s.procs, s.socks, h.opts.warmup, h.opts.idle, h.opts.idleInterval)
 	s.idleErr = h.idle(ctx, a, f, s)
 	f.close()
 	a.stop()
+	if h.opts.idleOnly {
+		return s
+	}
 
-	a, f, _, err = start(0)
+	a, f, _, err = start(h.opts.interval, 0)
 	if err != nil {
 		s.err = err
 		return s
@@ -117,7 +126,11 @@ func (h *harness) runSession(ctx context.Context, mode string, probe bool) *sess
 }
 
 // idle measures the agent's CPU over h.opts.idle after h.opts.warmup,
-// nothing else running but the quiet load and this program.
+// nothing else running but the quiet load and this program. The window is
+// whole periods of events-full-rescan-every ticks (idleWindow), so that
+// the events mode's full re-reads, rare by design, are in it in
+// proportion whatever the phase: a tick straddling one edge of the window
+// is matched by the same tick of the next period at the other.
 func (h *harness) idle(ctx context.Context, a *agent, f *follower, s *session) error {
 	if err := sleepCtx(ctx, h.opts.warmup); err != nil {
 		return err
@@ -127,6 +140,7 @@ func (h *harness) idle(ctx context.Context, a *agent, f *follower, s *session) e
 		return errors.Join(err, a.alive())
 	}
 	_, n0 := f.current()
+	ticks0, quiet0, ok0 := tickCounts(f)
 	forks0, err := readForks()
 	if err != nil {
 		return err
@@ -140,16 +154,31 @@ func (h *harness) idle(ctx context.Context, a *agent, f *follower, s *session) e
 		return errors.Join(err, a.alive())
 	}
 	_, n1 := f.current()
+	ticks1, quiet1, ok1 := tickCounts(f)
 	forks1, err := readForks()
 	if err != nil {
 		return err
 	}
 	s.cpuPerMin = time.Duration(float64(c1-c0) * float64(time.Minute) / float64(time.Since(t0)))
 	s.states, s.forks = n1-n0, forks1-forks0
+	if s.ticksOK = ok0 && ok1 && ticks1 >= ticks0 && quiet1 >= quiet0; s.ticksOK {
+		s.ticks, s.quiet = ticks1-ticks0, quiet1-quiet0
+	}
 	if s.hwm, err = readHWM(a.pid); err != nil {
 		return err
 	}
 	return a.alive()
+}
+
+// tickCounts returns the agent's tick and quiet tick totals as its last
+// heartbeat's stats carried them (a state message in between may make
+// them a tick behind), false before the first heartbeat.
+func tickCounts(f *follower) (ticks, quiet uint64, ok bool) {
+	info, found := f.sub.Info(hostID)
+	if !found || info.Stats == nil {
+		return 0, 0, false
+	}
+	return info.Stats.Ticks, info.Stats.QuietTicks, true
 }
 
 // sleepCtx waits d, the length of a measurement window, or until ctx is
@@ -163,4 +192,13 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// idleWindow returns the idle window for an agent ticking every interval:
+// want rounded up to whole periods of eventsFullRescanEvery ticks, at
+// least one, and the number of periods.
+func idleWindow(want, interval time.Duration) (time.Duration, int) {
+	period := eventsFullRescanEvery * interval
+	n := max(int((want+period-1)/period), 1)
+	return time.Duration(n) * period, n
 }
