@@ -104,7 +104,17 @@ func (a *Assembler) decodeBody(env *Envelope, data []byte) ([]byte, error) {
 
 // decodeJSON decodes a message body into v.
 func decodeJSON(body []byte, kind Kind, v any) error {
-	if err := json.Unmarshal(body, v); err != nil {
+	var err error
+	switch x := v.(type) {
+	case *Snapshot:
+		err = decodeStateJSON(body, x, map[string]*[]Socket{"sockets": &x.Sockets}, func() { *x = Snapshot{} })
+	case *Delta:
+		err = decodeStateJSON(body, x, map[string]*[]Socket{"sockets_added": &x.SocketsAdded, "sockets_changed": &x.SocketsChanged},
+			func() { *x = Delta{} })
+	default:
+		err = json.Unmarshal(body, v)
+	}
+	if err != nil {
 		return fmt.Errorf("%w: %s body: %w", ErrMalformed, kind, err)
 	}
 	return nil

@@ -30,15 +30,20 @@ func (s *Socket) UnmarshalJSON(b []byte) error {
 // and reports whether it was; on false s is as it was. Like encoding/json,
 // it sets only the fields present, the last of a key given twice.
 func decodeSocketFast(b []byte, s *Socket) bool {
-	var v Socket = *s
 	p := parser{b: b}
+	return p.socket(s) && p.end()
+}
+
+// socket reads a socket object of the fast form into s and reports whether
+// it was one; on false s is as it was.
+func (p *parser) socket(s *Socket) bool {
+	v := *s
 	if !p.byte('{') {
 		return false
 	}
 	if p.peek('}') {
 		p.i++
-		*s = v
-		return p.end()
+		return true
 	}
 	for {
 		key, ok := p.simpleString()
@@ -110,7 +115,7 @@ func decodeSocketFast(b []byte, s *Socket) bool {
 			return false
 		}
 		*s = v
-		return p.end()
+		return true
 	}
 }
 

@@ -1,0 +1,171 @@
+package snapshot
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+)
+
+// maxSkipDepth bounds the nesting skipValue follows; deeper input is left
+// to encoding/json.
+const maxSkipDepth = 512
+
+// decodeStateJSON decodes a snapshot or delta body into v as
+// json.Unmarshal does, but reads the socket lists named in lists itself,
+// element by element (parser.socket), instead of having encoding/json scan
+// and check them first: they are most of a large body. The other members
+// go to json.Unmarshal together. Any input it does not read that way (a
+// socket outside the fast form, a key that differs from a list's name only
+// in case, invalid JSON) is decoded by json.Unmarshal alone into a zeroed
+// v, so the result and the error are always encoding/json's. zero resets v.
+func decodeStateJSON(body []byte, v any, lists map[string]*[]Socket, zero func()) error {
+	if decodeStateFast(body, v, lists) {
+		return nil
+	}
+	zero()
+	return json.Unmarshal(body, v)
+}
+
+// decodeStateFast is decodeStateJSON's fast path; false leaves v to be
+// decoded again.
+func decodeStateFast(body []byte, v any, lists map[string]*[]Socket) bool {
+	p := parser{b: body}
+	if !p.byte('{') {
+		return false
+	}
+	rest := make([]byte, 0, 256)
+	rest = append(rest, '{')
+	if !p.peek('}') {
+		for {
+			p.space()
+			keyStart := p.i
+			key, ok := p.simpleString()
+			if !ok || !p.byte(':') {
+				return false
+			}
+			if list, ok := lists[string(key)]; ok {
+				socks, ok := p.socketList()
+				if !ok {
+					return false
+				}
+				*list = socks
+			} else {
+				for name := range lists {
+					if bytes.EqualFold(key, []byte(name)) {
+						return false // encoding/json would take it for the list
+					}
+				}
+				p.space()
+				start := p.i
+				if !p.skipValue(0) {
+					return false
+				}
+				if len(rest) > 1 {
+					rest = append(rest, ',')
+				}
+				rest = append(rest, body[keyStart:start]...)
+				rest = append(rest, body[start:p.i]...)
+			}
+			if p.peek(',') {
+				p.i++
+				continue
+			}
+			break
+		}
+	}
+	if !p.byte('}') || !p.end() {
+		return false
+	}
+	rest = append(rest, '}')
+	return json.Unmarshal(rest, v) == nil
+}
+
+// socketList reads an array of sockets of the fast form.
+func (p *parser) socketList() ([]Socket, bool) {
+	if !p.byte('[') {
+		return nil, false
+	}
+	socks := []Socket{}
+	if p.peek(']') {
+		p.i++
+		return socks, true
+	}
+	for {
+		var s Socket
+		if !p.socket(&s) {
+			return nil, false
+		}
+		socks = append(socks, s)
+		if p.peek(',') {
+			p.i++
+			continue
+		}
+		return socks, p.byte(']')
+	}
+}
+
+// skipValue moves past one JSON value, checking only what finding its end
+// needs (json.Unmarshal checks the value later); depth is its nesting.
+func (p *parser) skipValue(depth int) bool {
+	if depth > maxSkipDepth {
+		return false
+	}
+	p.space()
+	if p.i >= len(p.b) {
+		return false
+	}
+	switch c := p.b[p.i]; {
+	case c == '"':
+		for p.i++; p.i < len(p.b); p.i++ {
+			switch p.b[p.i] {
+			case '\\':
+				p.i++
+			case '"':
+				p.i++
+				return true
+			}
+		}
+		return false
+	case c == '{' || c == '[':
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
+		}
+		p.i++
+		if p.peek(closing) {
+			p.i++
+			return true
+		}
+		for {
+			if c == '{' {
+				if _, ok := p.anyString(); !ok || !p.byte(':') {
+					return false
+				}
+			}
+			if !p.skipValue(depth + 1) {
+				return false
+			}
+			if p.peek(',') {
+				p.i++
+				continue
+			}
+			return p.byte(closing)
+		}
+	default:
+		start := p.i
+		for p.i < len(p.b) && strings.IndexByte("-+.0123456789eEtruefalsn", p.b[p.i]) >= 0 {
+			p.i++
+		}
+		return p.i > start
+	}
+}
+
+// anyString moves past a string, escapes included.
+func (p *parser) anyString() (int, bool) {
+	p.space()
+	start := p.i
+	if p.i >= len(p.b) || p.b[p.i] != '"' {
+		return start, false
+	}
+	return start, p.skipValue(0)
+}
