@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/proctag/proctag/agent/internal/natsembed"
+	"github.com/proctag/proctag/agent/internal/waitfor"
 	"github.com/proctag/proctag/agent/snapshot"
 	"github.com/proctag/proctag/agent/snapshot/natssub"
 )
@@ -142,4 +143,37 @@ func TestChunksFitTheStreamMaxMessageSize(t *testing.T) {
 	if !w.sub.UsesJetStream() {
 		t.Fatal("subscriber did not use the stream")
 	}
+}
+
+// TestFullNotStoredIsSentAgain deletes the publisher's stream under it, so
+// that the next full snapshot (asked by a resync request) goes on core NATS
+// only, and checks that the publisher sends the following state in full
+// again, which stores it in the stream created anew: a subscriber following
+// the stream is not left waiting for a gap and a resync.
+func TestFullNotStoredIsSentAgain(t *testing.T) {
+	srv := startServer(t, natsembed.Config{JetStream: true, StoreDir: t.TempDir()})
+	p := startPublisher(t, Config{URL: srv.ClientURL(), JetStream: true, FullEvery: 1000})
+	p.Submit(host(1, proc(10, "a")), snapshot.Stats{})
+	waitCounter(t, p, "the first snapshot stored", func(st snapshot.Stats) bool { return st.LastFullBytes > 0 })
+	nc := connect(t, srv.ClientURL())
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := snapshot.StreamName("proctag")
+	if err := js.DeleteStream(t.Context(), name); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot.Stats{}
+	p.AddCounters(&before)
+	if _, err := nc.Request(snapshot.ControlSubject("proctag", "host-a"), []byte(`{"op":"resync"}`), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	p.Submit(host(2, proc(10, "a")), snapshot.Stats{})
+	waitCounter(t, p, "the resync's full snapshot sent", func(st snapshot.Stats) bool { return st.PublishedMessages > before.PublishedMessages })
+	p.Submit(host(3, proc(10, "a")), snapshot.Stats{}) // nothing changed: a heartbeat, were it not for the retry
+	waitfor.Until(t, waitLimit, func() bool {
+		s, err := js.Stream(t.Context(), name)
+		return err == nil && s.CachedInfo().State.Msgs > 0
+	}, "the full snapshot was not stored in a new stream")
 }

@@ -52,7 +52,11 @@ type Publisher struct {
 	// deltasSinceFull counts the deltas sent since the last full snapshot
 	// (periodicFull).
 	deltasSinceFull int
-	lastFull        time.Time // when the last full snapshot was sent, for any reason
+	// fullRetried is set when a full snapshot the stream did not store
+	// made the next state go in full again, and cleared when one is
+	// stored: a stream that stays away costs one extra full snapshot.
+	fullRetried bool
+	lastFull    time.Time // when the last full snapshot was sent, for any reason
 }
 
 // New checks cfg and returns a publisher with a new epoch. It does not
@@ -410,9 +414,10 @@ func (p *Publisher) sendFull(ctx context.Context, state *snapshot.Snapshot) {
 	for i := range msgs {
 		size += int64(msgs[i].Size())
 	}
-	ok := false
+	ok, stored := false, false
 	if p.js != nil {
 		ok = p.js.publishFull(p.link.context(), msgs, p.cfg.HostID)
+		stored = ok
 	}
 	if !ok && p.send(ctx, msgs, nil, snapshot.KindSnapshot) {
 		ok = true
@@ -420,6 +425,15 @@ func (p *Publisher) sendFull(ctx context.Context, state *snapshot.Snapshot) {
 		p.count(msgs)
 	}
 	if ok {
+		if p.js != nil && !stored && !p.fullRetried {
+			// Sent on core NATS only: subscribers that follow the stream
+			// miss it until a gap makes them ask. The next state goes in
+			// full again, once, for the stream to store when it is back.
+			p.needFull.Store(true)
+			p.fullRetried = true
+		} else if stored {
+			p.fullRetried = false
+		}
 		p.prev, p.deltasSinceFull = state, 0
 		p.lastFullBytes.Store(size)
 		// A subscriber that joins starts from a full snapshot: the next
