@@ -19,15 +19,7 @@ import (
 // its state must hold the 2,000 connected sockets the lost events would
 // have announced.
 func TestRingOverflowReconciles(t *testing.T) {
-	tr, err := tcpevents.Open(tcpevents.Config{RingBufferBytes: 4096})
-	if errors.Is(err, tcpevents.ErrNotPermitted) {
-		t.Skip("BPF programs are refused here: ", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tr.Close() })
-	src := &tcpSource{t: tr, conns: conns.New(conns.Config{MaxClosed: 100}), logger: hclog.NewNullLogger()}
+	tr, src := unreadSource(t, 4096)
 
 	cfg := config.Default()
 	cfg.MinLifetime, cfg.HostID = 0, "overflow-host"
@@ -75,4 +67,20 @@ func TestRingOverflowReconciles(t *testing.T) {
 	if ev.next(parts.Pipeline, false); src.newLoss() {
 		t.Error("the loss is reported again")
 	}
+}
+
+// unreadSource loads the eBPF TCP events with a ring of ringBytes that
+// nobody reads, and returns the tracker and a source over it whose
+// connection table keeps at most 100 closed connections.
+func unreadSource(t *testing.T, ringBytes int) (*tcpevents.Tracker, *tcpSource) {
+	t.Helper()
+	tr, err := tcpevents.Open(tcpevents.Config{RingBufferBytes: ringBytes})
+	if errors.Is(err, tcpevents.ErrNotPermitted) {
+		t.Skip("BPF programs are refused here: ", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	return tr, &tcpSource{t: tr, conns: conns.New(conns.Config{MaxClosed: 100}), logger: hclog.NewNullLogger()}
 }

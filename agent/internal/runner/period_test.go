@@ -1,16 +1,11 @@
 package runner
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/proctag/proctag/agent/internal/config"
-	"github.com/proctag/proctag/agent/internal/conns"
 	"github.com/proctag/proctag/agent/internal/sockdiag/loopconn"
-	"github.com/proctag/proctag/agent/internal/tcpevents"
 )
 
 // runTicks runs n ticks of l as the loop plans them with ev, and returns
@@ -87,15 +82,7 @@ func TestEventsPeriod(t *testing.T) {
 // that is not full, 1,000 loopback connections overflow the ring, and the
 // very next tick must be a full re-read.
 func TestLostEventsForceFull(t *testing.T) {
-	tr, err := tcpevents.Open(tcpevents.Config{RingBufferBytes: 16 << 10})
-	if errors.Is(err, tcpevents.ErrNotPermitted) {
-		t.Skip("BPF programs are refused here: ", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tr.Close() })
-	src := &tcpSource{t: tr, conns: conns.New(conns.Config{MaxClosed: 100}), logger: hclog.NewNullLogger()}
+	tr, src := unreadSource(t, 16<<10)
 
 	cfg := config.Default()
 	cfg.MinLifetime, cfg.HostID = 0, "lost-host"
