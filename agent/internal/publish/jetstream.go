@@ -38,6 +38,10 @@ func newJetStream(nc *nats.Conn, cfg Config, logger hclog.Logger) *jetStream {
 	return &jetStream{nc: nc, cfg: cfg, logger: logger}
 }
 
+// usable reports whether the stream was found or made and the last full
+// snapshot stored: deltas are then published with an acknowledgement.
+func (j *jetStream) usable() bool { return j.stream != nil && j.js != nil && !j.failed }
+
 // StreamConfig is the stream a publisher creates for prefix, bounded by
 // limits (a zero field leaves that limit unset) and held by limits.Replicas
 // servers (at least 1).

@@ -177,3 +177,36 @@ func TestFullNotStoredIsSentAgain(t *testing.T) {
 		return err == nil && s.CachedInfo().State.Msgs > 0
 	}, "the full snapshot was not stored in a new stream")
 }
+
+// TestDeltaNotStoredSendsFull deletes the publisher's stream under it and
+// submits a change: the delta's acknowledgement fails, so the publisher
+// sends the state in full at once rather than leaving subscribers that
+// follow the stream to find the gap at the host's next message; that full
+// snapshot, on core NATS while the stream is gone, is sent again at the
+// next tick and stored in the stream made anew.
+func TestDeltaNotStoredSendsFull(t *testing.T) {
+	srv := startServer(t, natsembed.Config{JetStream: true, StoreDir: t.TempDir()})
+	p := startPublisher(t, Config{URL: srv.ClientURL(), JetStream: true, FullEvery: 1000})
+	p.Submit(host(1, proc(10, "a")), snapshot.Stats{})
+	waitCounter(t, p, "the first snapshot stored", func(st snapshot.Stats) bool { return st.LastFullBytes > 0 })
+	nc := connect(t, srv.ClientURL())
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := snapshot.StreamName("proctag")
+	if err := js.DeleteStream(t.Context(), name); err != nil {
+		t.Fatal(err)
+	}
+	var before snapshot.Stats
+	p.AddCounters(&before)
+	p.Submit(host(2, proc(10, "a"), proc(11, "b")), snapshot.Stats{})
+	waitCounter(t, p, "the delta and, at once, the state in full", func(st snapshot.Stats) bool {
+		return st.PublishedMessages >= before.PublishedMessages+2
+	})
+	p.Submit(host(3, proc(10, "a"), proc(11, "b")), snapshot.Stats{})
+	waitfor.Until(t, waitLimit, func() bool {
+		s, err := js.Stream(t.Context(), name)
+		return err == nil && s.CachedInfo().State.Msgs > 0
+	}, "the full snapshot was not stored in a new stream")
+}

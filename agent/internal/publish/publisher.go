@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/proctag/proctag/agent/snapshot"
 )
@@ -473,8 +474,16 @@ func (p *Publisher) send(ctx context.Context, msgs []snapshot.Message, encErr er
 		p.failed(errors.New("no encoder"), kind)
 		return false
 	}
+	acked := kind == snapshot.KindDelta && len(msgs) == 1 && p.js != nil && p.js.usable()
 	for i := range msgs {
 		m := &nats.Msg{Subject: msgs[i].Subject, Header: nats.Header(msgs[i].Header), Data: msgs[i].Data}
+		if acked {
+			f, err := p.js.js.PublishMsgAsync(m)
+			if err == nil {
+				go p.watchAck(ctx, f)
+				continue
+			}
+		}
 		if err := p.nc.PublishMsg(m); err != nil {
 			p.failed(err, kind)
 			return false
@@ -488,6 +497,32 @@ func (p *Publisher) send(ctx context.Context, msgs []snapshot.Message, encErr er
 	}
 	p.count(msgs)
 	return true
+}
+
+// deltaAckWait is how long a delta's acknowledgement by the stream may take
+// before the delta counts as not stored.
+const deltaAckWait = 5 * time.Second
+
+// watchAck waits for the stream's acknowledgement of a delta. A delta the
+// stream did not store leaves the subscribers that follow the stream behind
+// until a later message shows them the gap; the next state goes in full
+// instead, sent at once.
+func (p *Publisher) watchAck(ctx context.Context, f jetstream.PubAckFuture) {
+	t := time.NewTimer(deltaAckWait)
+	defer t.Stop()
+	var err error
+	select {
+	case <-f.Ok():
+		return
+	case err = <-f.Err():
+	case <-t.C:
+		err = errors.New("no acknowledgement")
+	case <-ctx.Done():
+		return
+	}
+	p.logger.Debug("delta not stored in the stream, the state goes in full", "error", err)
+	p.needFull.Store(true)
+	p.signal()
 }
 
 func (p *Publisher) count(msgs []snapshot.Message) {
