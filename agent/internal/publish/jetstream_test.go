@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/proctag/proctag/agent/internal/natsembed"
@@ -151,19 +152,7 @@ func TestChunksFitTheStreamMaxMessageSize(t *testing.T) {
 // again, which stores it in the stream created anew: a subscriber following
 // the stream is not left waiting for a gap and a resync.
 func TestFullNotStoredIsSentAgain(t *testing.T) {
-	srv := startServer(t, natsembed.Config{JetStream: true, StoreDir: t.TempDir()})
-	p := startPublisher(t, Config{URL: srv.ClientURL(), JetStream: true, FullEvery: 1000})
-	p.Submit(host(1, proc(10, "a")), snapshot.Stats{})
-	waitCounter(t, p, "the first snapshot stored", func(st snapshot.Stats) bool { return st.LastFullBytes > 0 })
-	nc := connect(t, srv.ClientURL())
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := snapshot.StreamName("proctag")
-	if err := js.DeleteStream(t.Context(), name); err != nil {
-		t.Fatal(err)
-	}
+	p, nc, js, name := streamDeletedUnder(t)
 	before := snapshot.Stats{}
 	p.AddCounters(&before)
 	if _, err := nc.Request(snapshot.ControlSubject("proctag", "host-a"), []byte(`{"op":"resync"}`), 5*time.Second); err != nil {
@@ -185,6 +174,26 @@ func TestFullNotStoredIsSentAgain(t *testing.T) {
 // snapshot, on core NATS while the stream is gone, is sent again at the
 // next tick and stored in the stream made anew.
 func TestDeltaNotStoredSendsFull(t *testing.T) {
+	p, _, js, name := streamDeletedUnder(t)
+	var before snapshot.Stats
+	p.AddCounters(&before)
+	p.Submit(host(2, proc(10, "a"), proc(11, "b")), snapshot.Stats{})
+	waitCounter(t, p, "the delta and, at once, the state in full", func(st snapshot.Stats) bool {
+		return st.PublishedMessages >= before.PublishedMessages+2
+	})
+	p.Submit(host(3, proc(10, "a"), proc(11, "b")), snapshot.Stats{})
+	waitfor.Until(t, waitLimit, func() bool {
+		s, err := js.Stream(t.Context(), name)
+		return err == nil && s.CachedInfo().State.Msgs > 0
+	}, "the full snapshot was not stored in a new stream")
+}
+
+// streamDeletedUnder starts a publisher whose first full snapshot was
+// stored, then deletes its stream: the publisher still holds it. It returns
+// the publisher, a connection to the server, its JetStream API and the
+// stream's name.
+func streamDeletedUnder(t *testing.T) (*Publisher, *nats.Conn, jetstream.JetStream, string) {
+	t.Helper()
 	srv := startServer(t, natsembed.Config{JetStream: true, StoreDir: t.TempDir()})
 	p := startPublisher(t, Config{URL: srv.ClientURL(), JetStream: true, FullEvery: 1000})
 	p.Submit(host(1, proc(10, "a")), snapshot.Stats{})
@@ -198,15 +207,5 @@ func TestDeltaNotStoredSendsFull(t *testing.T) {
 	if err := js.DeleteStream(t.Context(), name); err != nil {
 		t.Fatal(err)
 	}
-	var before snapshot.Stats
-	p.AddCounters(&before)
-	p.Submit(host(2, proc(10, "a"), proc(11, "b")), snapshot.Stats{})
-	waitCounter(t, p, "the delta and, at once, the state in full", func(st snapshot.Stats) bool {
-		return st.PublishedMessages >= before.PublishedMessages+2
-	})
-	p.Submit(host(3, proc(10, "a"), proc(11, "b")), snapshot.Stats{})
-	waitfor.Until(t, waitLimit, func() bool {
-		s, err := js.Stream(t.Context(), name)
-		return err == nil && s.CachedInfo().State.Msgs > 0
-	}, "the full snapshot was not stored in a new stream")
+	return p, nc, js, name
 }
