@@ -124,7 +124,7 @@ func quietStats(tick int) snapshot.Stats {
 // client of a real server receives it: the HMSG line with the subject, the
 // header block, the body and the CRLFs. The stats are a long-running
 // host's, counters well into their digits; the host ids are a host name
-// (the 28-byte subject of issue 14) and a machine id (32 hex digits, the
+// (a 28-byte subject) and a machine id (32 hex digits, the
 // longest usual one). A subscriber that sees every heartbeat has every
 // field of the agent's stats, each at most a few ticks old.
 func TestQuietTickWireBytes(t *testing.T) {
