@@ -2,6 +2,7 @@ package natssub
 
 import (
 	"net/netip"
+	"runtime"
 	"sync"
 
 	"github.com/proctag/proctag/agent/snapshot"
@@ -160,7 +161,9 @@ type FlowIndex struct {
 	mu       sync.RWMutex
 	hosts    map[string]*hostIndex
 	networks map[string]uint32 // network name -> id; "" is 0
-	conns    connIndex
+	conns    connStore
+	slots    []*hostIndex               // by hostIndex.slot; nil when free
+	free     []int32                    // free slots
 	spec     multimap[specKey, sockRef] // listeners on a specific non-loopback address
 	addrs    multimap[addrKey, nsRef]
 	closed   map[tupleKey]closedRef
@@ -177,11 +180,14 @@ func NewFlowIndex(cfg FlowConfig) *FlowIndex {
 	if cfg.ClosedMax <= 0 {
 		cfg.ClosedMax = 4096
 	}
-	return &FlowIndex{
+	x := &FlowIndex{
 		cfg: cfg, hosts: map[string]*hostIndex{}, networks: map[string]uint32{"": 0},
-		conns: newConnIndex(), spec: newMultimap[specKey, sockRef](),
+		spec:  newMultimap[specKey, sockRef](),
 		addrs: newMultimap[addrKey, nsRef](), closed: map[tupleKey]closedRef{},
 	}
+	x.conns = newConnStore(x.connMoved)
+	runtime.AddCleanup(x, (*recMem).release, x.conns.mem)
+	return x
 }
 
 // tupleKey is a connection's 4-tuple from one end's side; addresses are
@@ -220,6 +226,7 @@ type sockRef struct {
 	netns uint64
 	inode uint64
 	pid   int
+	proc  int32 // the pid's entry in h.procs
 }
 
 // nsRef is a network namespace of a host.
@@ -396,23 +403,33 @@ func (x *FlowIndex) pickSock(k tupleKey, nid uint32, only *hostIndex, onlyNS uin
 	if !ok {
 		return sockRef{}, false
 	}
-	return pick(first, rest, func(r sockRef) bool {
-		return r.h.nid == nid && (only == nil || (r.h == only && r.netns == onlyNS))
-	})
-}
-
-func pick(first sockRef, rest []sockRef, ok func(sockRef) bool) (sockRef, bool) {
 	var best sockRef
 	found := false
-	if ok(first) {
-		best, found = first, true
-	}
-	for _, r := range rest {
-		if ok(r) && (!found || lessRef(r, best)) {
-			best, found = r, true
+	try := func(c *connEnd) {
+		h := x.slots[c.host-1]
+		if h.nid != nid || (only != nil && (h != only || c.netns != onlyNS)) {
+			return
+		}
+		if ref := c.ref(h); !found || lessRef(ref, best) {
+			best, found = ref, true
 		}
 	}
+	try(first)
+	for i := range rest {
+		try(&rest[i])
+	}
 	return best, found
+}
+
+// lowest returns the lowest by lessRef of first and rest.
+func lowest(first sockRef, rest []sockRef) sockRef {
+	best := first
+	for _, r := range rest {
+		if lessRef(r, best) {
+			best = r
+		}
+	}
+	return best
 }
 
 // closedEnd returns the short connection with the 4-tuple k, of a host in
@@ -432,7 +449,7 @@ func (x *FlowIndex) closedEnd(k tupleKey, nid uint32, only *hostIndex, onlyNS ui
 // end is the End of the process holding the socket.
 func (r sockRef) end(how Resolution) End {
 	e := End{How: how, HostID: r.h.id, NetNSID: r.netns, PID: r.pid}
-	if p, ok := r.h.procs[r.pid]; ok {
+	if p := &r.h.procs.ents[r.proc]; p.live {
 		e.StartTime, e.Name = p.start, p.name
 	}
 	return e

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"runtime"
 	"testing"
+	"unsafe"
 
 	"github.com/proctag/proctag/agent/snapshot"
 )
@@ -138,4 +140,38 @@ func BenchmarkApplyDelta(b *testing.B) {
 			x.Apply(snapshot.Change{HostID: s0.Host.HostID, Kind: snapshot.KindSnapshot, Epoch: "e", Seq: seq, State: st})
 		}
 	})
+}
+
+// BenchmarkFlowIndexMemory: what a FlowIndex of 1,000 hosts × ~3,000
+// sockets holds, per socket: on the Go heap (after a collection) and in
+// its table of connections, which is outside the heap when it is large.
+func BenchmarkFlowIndexMemory(b *testing.B) {
+	states, _ := benchFleet(1000, 1500)
+	n := 0
+	for _, s := range states {
+		n += len(s.Sockets)
+	}
+	var x *FlowIndex
+	var heap uint64
+	for b.Loop() {
+		x = nil
+		before := heapLive()
+		x = NewFlowIndex(FlowConfig{})
+		for _, s := range states {
+			x.Apply(full(s, "e", 1))
+		}
+		heap = heapLive() - before
+	}
+	table := uintptr(len(x.conns.recs)) * unsafe.Sizeof(connRec{})
+	b.ReportMetric(float64(heap)/float64(n), "heap-B/socket")
+	b.ReportMetric(float64(table)/float64(n), "table-B/socket")
+	runtime.KeepAlive(x)
+}
+
+// heapLive is the Go heap in use after a full collection.
+func heapLive() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }

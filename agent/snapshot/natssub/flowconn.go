@@ -1,19 +1,39 @@
 package natssub
 
-import "bytes"
+import (
+	"bytes"
+	"hash/maphash"
+	"slices"
+)
 
-// connIndex holds connected sockets by 4-tuple. Both sockets of one
-// connection (local = a, remote = b on one side, the reverse on the other)
-// share one entry under the tuple in canonical order, so that a lookup of
-// both ends of a flow reads one map slot (the second read is a cache hit)
-// and a connection between two followed hosts costs one entry, not two.
-// Further sockets with the same tuple and side (the same loopback or
-// private tuple on another host or namespace) go to an overflow map, which
-// a lookup reads only when the slot says it has some.
-type connIndex struct {
-	slots map[connKey]connSlot
-	more  map[connSideKey][]sockRef
+// connStore holds the connected sockets of a FlowIndex (listeners are
+// kept per host) by 4-tuple, in a flat hash table of records without
+// pointers (the garbage collector does not scan it). A record is one
+// connection: its tuple in canonical order and the socket of each side, so
+// that a connection between two followed hosts costs one record and a
+// lookup of both ends of a flow reads one, in place, with no indirection.
+// The table is open addressing with linear probing and backward-shift
+// deletion, at most 3/4 full; a tuple has at most one record. Further
+// sockets with the same tuple and side (the same loopback or private tuple
+// on another host or namespace) go to an overflow map, which a lookup reads
+// only when the record says it has some. The hash is seeded per store, so
+// that tuples chosen by a publisher cannot be made to pile up in one run.
+//
+// A socket's place is its record's slot times two plus its side, or
+// overflowPlace. Records move (deletion, growth, an overflow socket taking
+// a freed side): moved is called with each socket's new place.
+type connStore struct {
+	seed  maphash.Seed
+	recs  []connRec // len a power of 2
+	mem   *recMem   // frees recs
+	used  int       // records in use
+	more  map[connSideKey][]connEnd
+	ends  int // sockets held
+	moved func(e *connEnd, place uint32)
 }
+
+// overflowPlace is the place of a socket kept in the overflow map.
+const overflowPlace = ^uint32(0)
 
 // connKey is a 4-tuple in canonical order: endpoint a (address, then
 // port) sorts before endpoint b.
@@ -23,12 +43,25 @@ type connKey struct {
 	proto  Proto
 }
 
-// connSlot is the sockets of one canonical tuple: ends[0] has local = a,
-// ends[1] local = b; a zero sockRef is none. Bit s of more says that the
-// overflow map has more sockets of side s.
-type connSlot struct {
-	ends [2]sockRef
+// connRec is a connection: its canonical 4-tuple and the socket on each
+// side (ends[0] has local = a); an end with host 0 is none, a record with
+// neither is an empty slot. Bit s of more says that the overflow map has
+// more sockets of side s.
+type connRec struct {
+	key  connKey
 	more uint8
+	ends [2]connEnd
+}
+
+// connEnd is one connected socket: its namespace, inode, owner (the
+// lowest pid), host (its FlowIndex.slots index plus one) and whether its
+// Role is server.
+type connEnd struct {
+	netns, inode uint64
+	host         int32
+	pid          int32
+	proc         int32 // the pid's entry in its host's procTable
+	server       bool
 }
 
 type connSideKey struct {
@@ -36,12 +69,10 @@ type connSideKey struct {
 	side uint8
 }
 
-func newConnIndex() connIndex {
-	return connIndex{slots: map[connKey]connSlot{}, more: map[connSideKey][]sockRef{}}
-}
+func (r *connRec) empty() bool { return r.ends[0].host == 0 && r.ends[1].host == 0 }
 
-// canon returns the canonical key of t and the side of t's local endpoint.
-func canon(t tupleKey) (connKey, uint8) {
+// canon returns t's canonical key and the side of t's local endpoint.
+func canon(t *tupleKey) (connKey, int) {
 	c := bytes.Compare(t.local[:], t.remote[:])
 	if c < 0 || (c == 0 && t.lport <= t.rport) {
 		return connKey{a: t.local, b: t.remote, ap: t.lport, bp: t.rport, proto: t.proto}, 0
@@ -49,86 +80,197 @@ func canon(t tupleKey) (connKey, uint8) {
 	return connKey{a: t.remote, b: t.local, ap: t.rport, bp: t.lport, proto: t.proto}, 1
 }
 
-func (c *connIndex) add(t tupleKey, ref sockRef) {
-	k, side := canon(t)
-	slot := c.slots[k]
-	if slot.ends[side].h == nil {
-		slot.ends[side] = ref
-	} else {
-		sk := connSideKey{k, side}
-		c.more[sk] = append(c.more[sk], ref)
-		slot.more |= 1 << side
+// tuple returns the 4-tuple of k from side's local endpoint.
+func (k *connKey) tuple(side int) tupleKey {
+	if side == 0 {
+		return tupleKey{local: k.a, remote: k.b, lport: k.ap, rport: k.bp, proto: k.proto}
 	}
-	c.slots[k] = slot
+	return tupleKey{local: k.b, remote: k.a, lport: k.bp, rport: k.ap, proto: k.proto}
 }
 
-// remove takes ref off t's sockets; it does nothing when ref is not there.
-func (c *connIndex) remove(t tupleKey, ref sockRef) {
-	k, side := canon(t)
-	slot, ok := c.slots[k]
+// newConnStore returns an empty store. Its table may be outside the Go
+// heap (allocRecs): whoever drops the store calls mem.release, or leaves it
+// to a cleanup (see NewFlowIndex).
+func newConnStore(moved func(e *connEnd, place uint32)) connStore {
+	s := connStore{seed: maphash.MakeSeed(), mem: &recMem{}, more: map[connSideKey][]connEnd{}, moved: moved}
+	s.recs, s.mem.free = allocRecs(64)
+	return s
+}
+
+// recMem holds the function that frees a connStore's table.
+type recMem struct{ free func() }
+
+func (m *recMem) release() {
+	if m.free != nil {
+		m.free()
+		m.free = nil
+	}
+}
+
+func (s *connStore) home(k *connKey) uint32 {
+	var b [37]byte
+	copy(b[:16], k.a[:])
+	copy(b[16:32], k.b[:])
+	b[32], b[33], b[34], b[35], b[36] = byte(k.ap), byte(k.ap>>8), byte(k.bp), byte(k.bp>>8), byte(k.proto)
+	return uint32(maphash.Bytes(s.seed, b[:])) & uint32(len(s.recs)-1)
+}
+
+// find returns the slot of k's record, or of the empty slot where it
+// would go.
+func (s *connStore) find(k *connKey) (uint32, bool) {
+	mask := uint32(len(s.recs) - 1)
+	for p := s.home(k); ; p = (p + 1) & mask {
+		r := &s.recs[p]
+		if r.empty() {
+			return p, false
+		}
+		if r.key == *k {
+			return p, true
+		}
+	}
+}
+
+// add stores the socket e with tuple t and returns its place.
+func (s *connStore) add(t tupleKey, e connEnd) uint32 {
+	k, side := canon(&t)
+	p, ok := s.find(&k)
+	s.ends++
 	if !ok {
-		return
+		if (s.used+1)*4 > len(s.recs)*3 {
+			s.grow()
+			p, _ = s.find(&k)
+		}
+		s.used++
+		s.recs[p] = connRec{key: k}
 	}
-	sk := connSideKey{k, side}
-	rest := c.more[sk]
-	if slot.ends[side] == ref {
-		slot.ends[side] = sockRef{}
-		if len(rest) > 0 {
-			slot.ends[side] = rest[len(rest)-1]
-			rest = rest[:len(rest)-1]
+	r := &s.recs[p]
+	if r.ends[side].host != 0 {
+		sk := connSideKey{k, uint8(side)}
+		s.more[sk] = append(s.more[sk], e)
+		r.more |= 1 << side
+		return overflowPlace
+	}
+	r.ends[side] = e
+	return p<<1 | uint32(side)
+}
+
+// remove takes out the socket of host and inode with tuple t at place and
+// returns it, or false when it is not there.
+func (s *connStore) remove(t tupleKey, host int32, inode uint64, place uint32) (connEnd, bool) {
+	k, side := canon(&t)
+	if place == overflowPlace {
+		sk := connSideKey{k, uint8(side)}
+		rest := s.more[sk]
+		i := slices.IndexFunc(rest, func(e connEnd) bool { return e.host == host && e.inode == inode })
+		if i < 0 {
+			return connEnd{}, false
 		}
-	} else {
-		i := 0
-		for i < len(rest) && rest[i] != ref {
-			i++
-		}
-		if i == len(rest) {
-			return
-		}
+		c := rest[i]
+		s.ends--
 		rest[i] = rest[len(rest)-1]
-		rest = rest[:len(rest)-1]
+		s.setMore(sk, rest[:len(rest)-1])
+		return c, true
 	}
-	if len(rest) == 0 {
-		delete(c.more, sk)
-		slot.more &^= 1 << side
-	} else {
-		c.more[sk] = rest
+	p := place >> 1
+	r := &s.recs[p]
+	c := r.ends[side]
+	if c.host != host || c.inode != inode || r.key != k {
+		return connEnd{}, false
 	}
-	if slot.ends[0].h == nil && slot.ends[1].h == nil {
-		delete(c.slots, k)
+	s.ends--
+	r.ends[side] = connEnd{}
+	if r.more&(1<<side) != 0 {
+		sk := connSideKey{k, uint8(side)}
+		rest := s.more[sk]
+		r.ends[side] = rest[len(rest)-1]
+		s.setMore(sk, rest[:len(rest)-1])
+		s.moved(&r.ends[side], place)
+		return c, true
+	}
+	if r.empty() {
+		s.delete(p)
+	}
+	return c, true
+}
+
+// setMore keeps rest as the overflow of sk, clearing its record's bit when
+// rest is empty.
+func (s *connStore) setMore(sk connSideKey, rest []connEnd) {
+	if len(rest) > 0 {
+		s.more[sk] = rest
 		return
 	}
-	c.slots[k] = slot
+	delete(s.more, sk)
+	if p, ok := s.find(&sk.k); ok {
+		s.recs[p].more &^= 1 << sk.side
+	}
 }
 
-// get returns the sockets whose local endpoint is t's local and remote
-// t's remote: the first, the others, and whether there is one.
-func (c *connIndex) get(t tupleKey) (first sockRef, rest []sockRef, ok bool) {
-	k, side := canon(t)
-	slot, found := c.slots[k]
-	if !found || slot.ends[side].h == nil {
-		return sockRef{}, nil, false
-	}
-	if slot.more&(1<<side) != 0 {
-		rest = c.more[connSideKey{k, side}]
-	}
-	return slot.ends[side], rest, true
-}
-
-// sockets returns the number of sockets held.
-func (c *connIndex) sockets() int {
-	n := 0
-	for _, s := range c.slots {
-		for _, e := range s.ends {
-			if e.h != nil {
-				n++
-			}
+// delete empties slot p, moving back each later record of the run whose
+// home is not between the hole and it.
+func (s *connStore) delete(p uint32) {
+	mask := uint32(len(s.recs) - 1)
+	for q := (p + 1) & mask; !s.recs[q].empty(); q = (q + 1) & mask {
+		if home := s.home(&s.recs[q].key); (q-home)&mask >= (q-p)&mask {
+			s.recs[p] = s.recs[q]
+			s.movedRec(p)
+			p = q
 		}
 	}
-	for _, r := range c.more {
-		n += len(r)
+	s.recs[p] = connRec{}
+	s.used--
+}
+
+// movedRec tells moved the new places of the sockets of the record now at
+// slot p.
+func (s *connStore) movedRec(p uint32) {
+	r := &s.recs[p]
+	for side := range r.ends {
+		if r.ends[side].host != 0 {
+			s.moved(&r.ends[side], p<<1|uint32(side))
+		}
 	}
-	return n
+}
+
+// grow doubles the table.
+func (s *connStore) grow() {
+	old, free := s.recs, s.mem.free
+	s.recs, s.mem.free = allocRecs(2 * len(old))
+	defer free()
+	for i := range old {
+		if old[i].empty() {
+			continue
+		}
+		p, _ := s.find(&old[i].key)
+		s.recs[p] = old[i]
+		s.movedRec(p)
+	}
+}
+
+// at returns the socket at place (not overflowPlace) and its tuple from
+// its side.
+func (s *connStore) at(place uint32) (connEnd, tupleKey) {
+	r := &s.recs[place>>1]
+	side := int(place & 1)
+	return r.ends[side], r.key.tuple(side)
+}
+
+// get returns the sockets whose tuple from their side is t: the first and
+// the others, and whether there is one.
+func (s *connStore) get(t tupleKey) (first *connEnd, rest []connEnd, ok bool) {
+	k, side := canon(&t)
+	p, found := s.find(&k)
+	if !found {
+		return nil, nil, false
+	}
+	r := &s.recs[p]
+	if r.ends[side].host == 0 {
+		return nil, nil, false
+	}
+	if r.more&(1<<side) != 0 {
+		rest = s.more[connSideKey{k, uint8(side)}]
+	}
+	return &r.ends[side], rest, true
 }
 
 // multimap maps a key to one value or, rarely, several (the same 4-tuple

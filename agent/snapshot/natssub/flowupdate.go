@@ -2,6 +2,7 @@ package natssub
 
 import (
 	"context"
+	"math"
 	"net/netip"
 
 	"github.com/proctag/proctag/agent/snapshot"
@@ -14,6 +15,7 @@ type hostIndex struct {
 	id      string
 	network string
 	nid     uint32
+	slot    int32 // in FlowIndex.slots, which sockRec.host names
 
 	// indexed says that epoch and seq are the state indexed; a change
 	// whose seq does not follow seq, or of another epoch, rebuilds the
@@ -22,21 +24,16 @@ type hostIndex struct {
 	epoch   string
 	seq     uint64
 
-	procs     map[int]procEntry
-	socks     map[uint64]sockEntry // by inode
+	procs     procTable
+	conns     map[uint64]uint32    // place in FlowIndex.conns, by inode
+	extra     map[uint64]tupleKey  // tuples of the sockets at overflowPlace
+	listens   map[uint64]sockEntry // listeners, by inode
 	listeners multimap[listenKey, sockRef]
 	addrs     []addrEntry // the addresses put in FlowIndex.addrs
 	closed    closedRing
 }
 
-// procEntry is the process a pid names on a host: the newest by start time
-// when two share it for a tick (the kernel reused the pid).
-type procEntry struct {
-	start int64
-	name  string
-}
-
-// sockEntry is an indexed socket.
+// sockEntry is an indexed socket as its record says (FlowIndex.entry).
 type sockEntry struct {
 	tuple  tupleKey // a listener's has the local address only
 	ref    sockRef
@@ -71,8 +68,7 @@ func (x *FlowIndex) Apply(c snapshot.Change) {
 		return
 	}
 	if h == nil {
-		h = &hostIndex{id: c.HostID}
-		x.hosts[c.HostID] = h
+		h = x.newHost(c.HostID)
 	}
 	var closed []snapshot.Connection
 	switch {
@@ -129,6 +125,20 @@ func (x *FlowIndex) Follow(ctx context.Context, sub *Subscriber, fn func(snapsho
 	}
 }
 
+// newHost adds an empty host, in a free slot.
+func (x *FlowIndex) newHost(id string) *hostIndex {
+	h := &hostIndex{id: id}
+	if n := len(x.free); n > 0 {
+		h.slot, x.free = x.free[n-1], x.free[:n-1]
+		x.slots[h.slot] = h
+	} else {
+		h.slot = int32(len(x.slots))
+		x.slots = append(x.slots, h)
+	}
+	x.hosts[id] = h
+	return h
+}
+
 // Hosts returns the number of hosts the index holds.
 func (x *FlowIndex) Hosts() int {
 	x.mu.RLock()
@@ -152,11 +162,13 @@ func (x *FlowIndex) networkID(name string) uint32 {
 func (x *FlowIndex) rebuild(h *hostIndex, s *snapshot.Snapshot) {
 	x.unindex(h)
 	h.network, h.nid = s.Host.Network, x.networkID(s.Host.Network)
-	h.procs = make(map[int]procEntry, len(s.Processes))
-	h.socks = make(map[uint64]sockEntry, len(s.Sockets))
+	h.procs.reset(len(s.Processes))
+	h.conns = make(map[uint64]uint32, len(s.Sockets))
+	h.extra = map[uint64]tupleKey{}
+	h.listens = map[uint64]sockEntry{}
 	h.listeners = newMultimap[listenKey, sockRef]()
 	for i := range s.Processes {
-		h.setProc(&s.Processes[i])
+		h.procs.set(&s.Processes[i])
 	}
 	for i := range s.Sockets {
 		x.addSock(h, &s.Sockets[i])
@@ -166,8 +178,11 @@ func (x *FlowIndex) rebuild(h *hostIndex, s *snapshot.Snapshot) {
 
 // unindex takes h's sockets and addresses out of the shared maps.
 func (x *FlowIndex) unindex(h *hostIndex) {
-	for _, e := range h.socks {
-		x.unindexSock(h, e)
+	for inode := range h.conns {
+		x.removeConn(h, inode)
+	}
+	for _, e := range h.listens {
+		x.unindexListener(h, e)
 	}
 	for _, a := range h.addrs {
 		x.addrs.remove(a.key, a.ns)
@@ -180,6 +195,8 @@ func (x *FlowIndex) dropHost(h *hostIndex) {
 	x.unindex(h)
 	x.evictClosed(h, len(h.closed.recs))
 	delete(x.hosts, h.id)
+	x.slots[h.slot] = nil
+	x.free = append(x.free, h.slot)
 }
 
 // applyDelta applies d entry by entry: removed processes go before added
@@ -187,15 +204,13 @@ func (x *FlowIndex) dropHost(h *hostIndex) {
 // back.
 func (x *FlowIndex) applyDelta(h *hostIndex, d *snapshot.Delta) {
 	for _, k := range d.Removed {
-		if p, ok := h.procs[k.PID]; ok && p.start == k.StartTime {
-			delete(h.procs, k.PID)
-		}
+		h.procs.remove(k)
 	}
 	for i := range d.Added {
-		h.setProc(&d.Added[i])
+		h.procs.set(&d.Added[i])
 	}
 	for i := range d.Changed {
-		h.setProc(&d.Changed[i])
+		h.procs.set(&d.Changed[i])
 	}
 	for _, ino := range d.SocketsRemoved {
 		x.removeSock(h, ino)
@@ -211,16 +226,10 @@ func (x *FlowIndex) applyDelta(h *hostIndex, d *snapshot.Delta) {
 	}
 }
 
-func (h *hostIndex) setProc(p *snapshot.Process) {
-	if e, ok := h.procs[p.PID]; !ok || p.StartTime >= e.start {
-		h.procs[p.PID] = procEntry{start: p.StartTime, name: p.Name}
-	}
-}
-
 // addSock indexes s, replacing what was indexed under its inode. Sockets
 // with a peer are connections; TCP in LISTEN and UDP bound without a peer
-// are listeners; others (unparsable, a TCP socket bound but not listening)
-// are left out.
+// are listeners; others (unparsable, a TCP socket bound but not listening,
+// an owner pid no kernel gives) are left out.
 func (x *FlowIndex) addSock(h *hostIndex, s *snapshot.Socket) {
 	x.removeSock(h, s.Inode)
 	proto, ok := ParseProto(s.Proto)
@@ -234,6 +243,9 @@ func (x *FlowIndex) addSock(h *hostIndex, s *snapshot.Socket) {
 	la = la.Unmap()
 	e := sockEntry{ref: sockRef{h: h, netns: s.NetNSID, inode: s.Inode}, server: s.Role == "server"}
 	if len(s.PIDs) > 0 {
+		if s.PIDs[0] < 0 || s.PIDs[0] > math.MaxInt32 {
+			return
+		}
 		e.ref.pid = s.PIDs[0]
 	}
 	switch {
@@ -242,36 +254,85 @@ func (x *FlowIndex) addSock(h *hostIndex, s *snapshot.Socket) {
 		if err != nil {
 			return
 		}
-		e.tuple = tupleKey{local: la.As16(), remote: ra.Unmap().As16(), lport: s.LocalPort, rport: s.RemotePort, proto: proto}
-		x.conns.add(e.tuple, e.ref)
+		t := tupleKey{local: la.As16(), remote: ra.Unmap().As16(), lport: s.LocalPort, rport: s.RemotePort, proto: proto}
+		e.ref.proc = h.procs.ref(e.ref.pid)
+		p := x.conns.add(t, connEnd{netns: s.NetNSID, inode: s.Inode, host: h.slot + 1, pid: int32(e.ref.pid), proc: e.ref.proc, server: e.server})
+		h.conns[s.Inode] = p
+		if p == overflowPlace {
+			h.extra[s.Inode] = t
+		}
 	case (proto == ProtoTCP && s.State == "LISTEN") || (proto == ProtoUDP && s.RemotePort == 0 && s.LocalPort != 0):
 		e.listen = true
+		e.ref.proc = h.procs.ref(e.ref.pid)
 		e.tuple = tupleKey{local: la.As16(), lport: s.LocalPort, proto: proto}
 		h.listeners.add(listenKey{netns: s.NetNSID, ip: e.tuple.local, port: s.LocalPort, proto: proto}, e.ref)
 		if !la.IsUnspecified() && !la.IsLoopback() {
 			x.spec.add(specKey{ip: e.tuple.local, nid: h.nid, port: s.LocalPort, proto: proto}, e.ref)
 		}
-	default:
-		return
+		h.listens[s.Inode] = e
 	}
-	h.socks[s.Inode] = e
+}
+
+// connEntry returns h's connected socket inode as a sockEntry.
+func (x *FlowIndex) connEntry(h *hostIndex, inode uint64) sockEntry {
+	p := h.conns[inode]
+	if p == overflowPlace {
+		t := h.extra[inode]
+		first, rest, _ := x.conns.get(t)
+		for _, c := range append([]connEnd{*first}, rest...) {
+			if c.host == h.slot+1 && c.inode == inode {
+				return sockEntry{tuple: t, ref: c.ref(h), server: c.server}
+			}
+		}
+	}
+	c, t := x.conns.at(p)
+	return sockEntry{tuple: t, ref: c.ref(h), server: c.server}
+}
+
+// ref is the sockRef of c, a socket of h.
+func (c *connEnd) ref(h *hostIndex) sockRef {
+	return sockRef{h: h, netns: c.netns, inode: c.inode, pid: int(c.pid), proc: c.proc}
+}
+
+// connMoved records a socket's new place in the connStore.
+func (x *FlowIndex) connMoved(c *connEnd, place uint32) {
+	h := x.slots[c.host-1]
+	h.conns[c.inode] = place
+	if place != overflowPlace {
+		delete(h.extra, c.inode)
+	}
 }
 
 func (x *FlowIndex) removeSock(h *hostIndex, inode uint64) {
-	if e, ok := h.socks[inode]; ok {
-		x.unindexSock(h, e)
-		delete(h.socks, inode)
+	if _, ok := h.conns[inode]; ok {
+		x.removeConn(h, inode)
+		delete(h.conns, inode)
+	} else if e, ok := h.listens[inode]; ok {
+		x.unindexListener(h, e)
+		delete(h.listens, inode)
 	}
 }
 
-func (x *FlowIndex) unindexSock(h *hostIndex, e sockEntry) {
-	if !e.listen {
-		x.conns.remove(e.tuple, e.ref)
-		return
+// removeConn takes h's connected socket inode out of the connStore.
+func (x *FlowIndex) removeConn(h *hostIndex, inode uint64) {
+	p := h.conns[inode]
+	var t tupleKey
+	if p == overflowPlace {
+		t = h.extra[inode]
+		delete(h.extra, inode)
+	} else {
+		_, t = x.conns.at(p)
 	}
+	if c, ok := x.conns.remove(t, h.slot+1, inode, p); ok {
+		h.procs.unref(c.proc)
+	}
+}
+
+func (x *FlowIndex) unindexListener(h *hostIndex, e sockEntry) {
 	t := e.tuple
 	h.listeners.remove(listenKey{netns: e.ref.netns, ip: t.local, port: t.lport, proto: t.proto}, e.ref)
 	x.spec.remove(specKey{ip: t.local, nid: h.nid, port: t.lport, proto: t.proto}, e.ref)
+	h.procs.unref(e.ref.proc)
 }
 
 // setAddrs replaces h's addresses. Loopback and unspecified addresses are
@@ -322,5 +383,5 @@ func (h *hostIndex) pickListener(k listenKey) (sockRef, bool) {
 	if !ok {
 		return sockRef{}, false
 	}
-	return pick(first, rest, func(sockRef) bool { return true })
+	return lowest(first, rest), true
 }

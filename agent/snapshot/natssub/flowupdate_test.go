@@ -106,11 +106,20 @@ func incrementalMatchesRebuild(t *testing.T, inPlace bool) {
 		for i, s := range states {
 			fresh.Apply(full(s, "e", seqs[i]))
 		}
-		if len(x.conns.slots) != len(fresh.conns.slots) || x.conns.sockets() != fresh.conns.sockets() ||
-			x.spec.len() != fresh.spec.len() || x.addrs.len() != fresh.addrs.len() || len(x.addrs.rest) != len(fresh.addrs.rest) {
-			t.Fatalf("step %d: incremental index holds %d/%d conns, %d spec, %d/%d addrs; rebuilt %d/%d, %d, %d/%d", step,
-				len(x.conns.slots), x.conns.sockets(), x.spec.len(), x.addrs.len(), len(x.addrs.rest),
-				len(fresh.conns.slots), fresh.conns.sockets(), fresh.spec.len(), fresh.addrs.len(), len(fresh.addrs.rest))
+		if err := x.conns.check(); err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+		for id, fh := range fresh.hosts {
+			xh := x.hosts[id]
+			if xh == nil || len(xh.procs.byPID) != len(fh.procs.byPID) || procRefs(xh) != procRefs(fh) {
+				t.Fatalf("step %d: host %s: incremental index has %d pids (%d refs), rebuilt %d (%d)", step, id,
+					len(xh.procs.byPID), procRefs(xh), len(fh.procs.byPID), procRefs(fh))
+			}
+		}
+		xs, fs := x.conns.ends, fresh.conns.ends
+		if xs != fs || x.spec.len() != fresh.spec.len() || x.addrs.len() != fresh.addrs.len() || len(x.addrs.rest) != len(fresh.addrs.rest) {
+			t.Fatalf("step %d: incremental index holds %d connected sockets, %d spec, %d/%d addrs; rebuilt %d, %d, %d/%d", step,
+				xs, x.spec.len(), x.addrs.len(), len(x.addrs.rest), fs, fresh.spec.len(), fresh.addrs.len(), len(fresh.addrs.rest))
 		}
 		for _, s := range states {
 			for _, so := range s.Sockets {
@@ -128,6 +137,15 @@ func incrementalMatchesRebuild(t *testing.T, inPlace bool) {
 			t.Fatalf("step %d: service map %+v, rebuilt index's %+v", step, got, want)
 		}
 	}
+}
+
+// procRefs is the sum of the references to h's process entries.
+func procRefs(h *hostIndex) int {
+	n := 0
+	for _, i := range h.procs.byPID {
+		n += int(h.procs.ents[i].refs)
+	}
+	return n
 }
 
 // TestFlowIndexHammer: lookups and service maps on many goroutines while

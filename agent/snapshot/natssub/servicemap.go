@@ -75,10 +75,8 @@ func (x *FlowIndex) ServiceMap() ServiceMap {
 		e.Closed += closed
 	}
 	for _, h := range x.hosts {
-		for _, e := range h.socks {
-			if e.listen {
-				continue
-			}
+		for inode := range h.conns {
+			e := x.connEntry(h, inode)
 			t := e.tuple
 			if e.server {
 				if x.hasClient(h, e.ref.netns, t) {
@@ -156,7 +154,7 @@ func (x *FlowIndex) counterpartCounts(h *hostIndex, e sockEntry) bool {
 	if !ok {
 		return false
 	}
-	peer := ref.h.socks[ref.inode]
+	peer := x.connEntry(ref.h, ref.inode)
 	return !peer.server && (t.lport < t.rport || string(t.local[:]) < string(t.remote[:]))
 }
 
