@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -182,7 +183,8 @@ func NewAssembler(cfg AssemblerConfig) (*Assembler, error) {
 	if cfg.SeqWindow == 0 {
 		cfg.SeqWindow = 64
 	}
-	zdec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1),
+	// One decoder for each message Decode may decompress at once.
+	zdec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(min(runtime.GOMAXPROCS(0), 4)),
 		zstd.WithDecoderMaxMemory(uint64(cfg.MaxBodyBytes)),
 		zstd.WithDecoderMaxWindow(uint64(min(cfg.MaxBodyBytes, 64<<20))))
 	if err != nil {
@@ -200,14 +202,88 @@ func NewAssembler(cfg AssemblerConfig) (*Assembler, error) {
 // state in place and returns a Change that asks for a resync. Feed does not
 // keep data after it returns.
 func (a *Assembler) Feed(subject string, header map[string][]string, data []byte) (*Change, error) {
+	return a.FeedDecoded(a.envelope(subject, header, data))
+}
+
+// Decoded is a message as Decode leaves it for FeedDecoded: its subject and
+// envelope read and, for a snapshot or delta in one chunk within the size
+// limits, its body decompressed and decoded (a snapshot also validated and
+// sorted). That work needs no state of the assembler's, so Decode runs on
+// any goroutine, several at once, while FeedDecoded, which takes the
+// messages in order, does only what depends on the hosts' states.
+type Decoded struct {
+	subject string
+	data    []byte
+	env     Envelope
+	err     error // of the subject or envelope
+
+	pre      bool // the fields below are set
+	body     []byte
+	bodyErr  error
+	sum      uint64
+	snap     *Snapshot
+	delta    *Delta
+	objErr   error // decoding snap or delta
+	validErr error // snap's Validate
+}
+
+// envelope reads a message's subject and envelope.
+func (a *Assembler) envelope(subject string, header map[string][]string, data []byte) *Decoded {
+	d := &Decoded{subject: subject, data: data}
 	host, kind, ok := ParseSubject(a.cfg.Prefix, subject)
 	if !ok {
-		return nil, fmt.Errorf("%w: subject %q is not a data subject under %q", ErrMalformed, subject, a.cfg.Prefix)
+		d.err = fmt.Errorf("%w: subject %q is not a data subject under %q", ErrMalformed, subject, a.cfg.Prefix)
+		return d
 	}
-	env, err := ParseMessageEnvelope(host, kind, header, len(data))
-	if err != nil {
-		return nil, fmt.Errorf("message on %s: %w", subject, err)
+	d.env, d.err = ParseMessageEnvelope(host, kind, header, len(data))
+	if d.err != nil {
+		d.err = fmt.Errorf("message on %s: %w", subject, d.err)
 	}
+	return d
+}
+
+// Decode does for one raw message what Feed would do before it looks at
+// the hosts' states: read the subject and envelope and, for a snapshot or
+// delta in one chunk within MaxBodyBytes, decompress and decode the body.
+// It is safe for concurrent use and keeps data; FeedDecoded then takes the
+// result, in the order Feed would have taken the messages, with the same
+// outcome as Feed. Work on a message FeedDecoded then drops (a duplicate, a
+// retired epoch) is lost.
+func (a *Assembler) Decode(subject string, header map[string][]string, data []byte) *Decoded {
+	d := a.envelope(subject, header, data)
+	env := &d.env
+	if d.err != nil || env.Kind == KindHeartbeat || env.Chunks != 1 ||
+		env.Size > a.cfg.MaxBodyBytes || int64(len(data)) > a.cfg.MaxBodyBytes {
+		return d
+	}
+	d.pre = true
+	if d.body, d.bodyErr = a.decodeBody(env, data); d.bodyErr != nil {
+		return d
+	}
+	d.sum = a.digest(env, d.body)
+	if env.Kind == KindSnapshot {
+		s := new(Snapshot)
+		if d.objErr = decodeJSON(d.body, env.Kind, s); d.objErr == nil {
+			d.snap = s
+			if d.validErr = s.Validate(); d.validErr == nil {
+				s.Sort()
+			}
+		}
+		return d
+	}
+	dl := new(Delta)
+	if d.objErr = decodeJSON(d.body, env.Kind, dl); d.objErr == nil {
+		d.delta = dl
+	}
+	return d
+}
+
+// FeedDecoded is Feed for a message Decode (or Feed itself) read.
+func (a *Assembler) FeedDecoded(d *Decoded) (*Change, error) {
+	if d.err != nil {
+		return nil, d.err
+	}
+	env, host := d.env, d.env.HostID
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	hs, err := a.host(host)
@@ -217,14 +293,19 @@ func (a *Assembler) Feed(subject string, header map[string][]string, data []byte
 	if i := hs.retiredIndex(env.Epoch); i >= 0 && !hs.retired[i].newer(&env) {
 		return nil, nil // an old message of a retired epoch
 	}
-	raw, complete, err := a.collect(hs, env, data)
+	raw, complete, err := a.collect(hs, env, d.data)
 	if err != nil || !complete {
 		if err != nil {
 			err = fmt.Errorf("message %d from host %s: %w", env.MsgID, host, err)
 		}
 		return nil, err
 	}
-	body, err := a.decodeBody(&env, raw)
+	var body []byte
+	if d.pre {
+		body, err = d.body, d.bodyErr
+	} else {
+		body, err = a.decodeBody(&env, raw)
+	}
 	if err != nil {
 		return a.resync(hs, env, "undecodable message"), fmt.Errorf("message %d from host %s: %w", env.MsgID, host, err)
 	}
@@ -237,12 +318,20 @@ func (a *Assembler) Feed(subject string, header map[string][]string, data []byte
 	}
 	switch env.Kind {
 	case KindSnapshot:
-		return a.feedSnapshot(hs, env, body, v)
+		return a.feedSnapshot(hs, env, body, d, v)
 	case KindDelta:
-		return a.feedDelta(hs, env, body, v)
+		return a.feedDelta(hs, env, body, d, v)
 	default:
 		return a.feedHeartbeat(hs, env, body, v)
 	}
+}
+
+// sumOf is the digest of the message's body.
+func (d *Decoded) sumOf(a *Assembler, env *Envelope, body []byte) uint64 {
+	if d.pre {
+		return d.sum
+	}
+	return a.digest(env, body)
 }
 
 // host returns the state of host, created when new.
@@ -308,27 +397,35 @@ func (a *Assembler) refuse(hs *hostState, env Envelope, reason string) *Change {
 	return a.resync(hs, env, reason)
 }
 
-func (a *Assembler) feedSnapshot(hs *hostState, env Envelope, body []byte, v epochVerdict) (*Change, error) {
-	sum := a.digest(&env, body)
+func (a *Assembler) feedSnapshot(hs *hostState, env Envelope, body []byte, d *Decoded, v epochVerdict) (*Change, error) {
+	sum := d.sumOf(a, &env, body)
 	if !v.adopt {
 		if c, done := a.judgeSeq(hs, env, sum); done {
 			return c, nil
 		}
 	}
-	s := new(Snapshot)
-	if err := decodeJSON(body, env.Kind, s); err != nil {
+	s, err, validErr := d.snap, d.objErr, d.validErr
+	if !d.pre {
+		s = new(Snapshot)
+		if err = decodeJSON(body, env.Kind, s); err == nil {
+			validErr = s.Validate()
+		}
+	}
+	if err != nil {
 		return a.resync(hs, env, "undecodable snapshot"), fmt.Errorf("snapshot %d from host %s: %w", env.Seq, hs.info.HostID, err)
 	}
 	if s.Host.HostID != env.HostID {
 		return a.resync(hs, env, "snapshot of another host"), fmt.Errorf("%w: snapshot %d on host %s's subject is for host %q", ErrMalformed, env.Seq, env.HostID, s.Host.HostID)
 	}
-	if err := s.Validate(); err != nil {
-		return a.resync(hs, env, "invalid snapshot"), fmt.Errorf("%w: snapshot %d from host %s: %w", ErrMalformed, env.Seq, env.HostID, err)
+	if validErr != nil {
+		return a.resync(hs, env, "invalid snapshot"), fmt.Errorf("%w: snapshot %d from host %s: %w", ErrMalformed, env.Seq, env.HostID, validErr)
 	}
 	if err := a.checkSize(countsOf(s)); err != nil {
 		return a.resync(hs, env, "state too large"), fmt.Errorf("snapshot %d from host %s: %w", env.Seq, env.HostID, err)
 	}
-	s.Sort()
+	if !d.pre {
+		s.Sort()
+	}
 	if v.adopt {
 		hs.switchEpoch(env.Epoch)
 	}
@@ -348,15 +445,19 @@ func (a *Assembler) feedSnapshot(hs *hostState, env Envelope, body []byte, v epo
 	return a.replaced(hs, env), nil
 }
 
-func (a *Assembler) feedDelta(hs *hostState, env Envelope, body []byte, v epochVerdict) (*Change, error) {
-	sum := a.digest(&env, body)
+func (a *Assembler) feedDelta(hs *hostState, env Envelope, body []byte, dec *Decoded, v epochVerdict) (*Change, error) {
+	sum := dec.sumOf(a, &env, body)
 	if !v.join {
 		if c, done := a.judgeSeq(hs, env, sum); done {
 			return c, nil
 		}
 	}
-	d := new(Delta)
-	if err := decodeJSON(body, env.Kind, d); err != nil {
+	d, err := dec.delta, dec.objErr
+	if !dec.pre {
+		d = new(Delta)
+		err = decodeJSON(body, env.Kind, d)
+	}
+	if err != nil {
 		return a.resync(hs, env, "undecodable delta"), fmt.Errorf("delta %d from host %s: %w", env.Seq, hs.info.HostID, err)
 	}
 	if d.Host.HostID != env.HostID {

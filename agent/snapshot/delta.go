@@ -237,6 +237,9 @@ const (
 type listPlan[K comparable] struct {
 	ops       map[K]uint8
 	changedAt map[K]int
+	// touched is the keys removed, then those changed, in the delta's
+	// order: an error names the first that does not fit.
+	touched []K
 }
 
 // planList collects the ops of a delta on one list and refuses a key that
@@ -249,6 +252,7 @@ func planList[T any, K comparable](added, changed []T, removed []K, key func(*T)
 			return p, fmt.Errorf("%v removed twice: %w", k, ErrDeltaMismatch)
 		}
 		p.ops[k] |= opRemove
+		p.touched = append(p.touched, k)
 	}
 	for i := range changed {
 		k := key(&changed[i])
@@ -257,6 +261,7 @@ func planList[T any, K comparable](added, changed []T, removed []K, key func(*T)
 		}
 		p.ops[k] |= opChange
 		p.changedAt[k] = i
+		p.touched = append(p.touched, k)
 	}
 	for i := range added {
 		k := key(&added[i])
@@ -297,8 +302,8 @@ func checkList[T any, K comparable](p listPlan[K], base []T, key func(*T) K) err
 			present[key(&base[i])] = struct{}{}
 		}
 	}
-	for k, op := range p.ops {
-		if _, ok := present[k]; !ok && op&(opRemove|opChange) != 0 {
+	for _, k := range p.touched {
+		if _, ok := present[k]; !ok {
 			return fmt.Errorf("%v removed or changed but absent: %w", k, ErrDeltaMismatch)
 		}
 	}

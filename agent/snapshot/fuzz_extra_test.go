@@ -133,6 +133,12 @@ func FuzzAssemblerSequence(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// b is fed the same messages through Decode and FeedDecoded, and
+		// must do exactly what a does.
+		b, err := NewAssembler(AssemblerConfig{MaxChunks: 64, SeqWindow: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
 		tainted := false // something forged or corrupt was fed
 		var where string
 		// feed feeds one message and checks what one message may do.
@@ -140,9 +146,11 @@ func FuzzAssemblerSequence(f *testing.F) {
 			t.Helper()
 			before, _ := a.Info("h1")
 			beforeState, _ := a.State("h1")
-			_, err := a.Feed(m.Subject, m.Header, m.Data)
+			c, err := a.Feed(m.Subject, m.Header, m.Data)
 			after, _ := a.Info("h1")
 			state, _ := a.State("h1")
+			cb, errb := b.FeedDecoded(b.Decode(m.Subject, m.Header, m.Data))
+			sameDecodedFeed(t, where, a, b, c, cb, err, errb)
 			if err != nil && (state != beforeState || after.Epoch != before.Epoch || after.Seq != before.Seq) {
 				t.Fatalf("%s: error %v, but the host moved from %s/%d to %s/%d", where, err, before.Epoch, before.Seq, after.Epoch, after.Seq)
 			}
@@ -164,6 +172,7 @@ func FuzzAssemblerSequence(f *testing.F) {
 			case 5:
 				// The agent's word wins, even over the epoch order.
 				_, _ = a.Confirm("h1", seqEpochs[e], uint64(i))
+				_, _ = b.Confirm("h1", seqEpochs[e], uint64(i))
 			case 6:
 				tainted = true
 				for k, m := range c.msgs[e][i][seqSnapshot][how>>2&1] {
@@ -213,6 +222,30 @@ func FuzzAssemblerSequence(f *testing.F) {
 			}
 		}
 	})
+}
+
+// sameDecodedFeed fails t unless b, fed a message through Decode and
+// FeedDecoded, answered (cb, errb) and holds what a, fed it by Feed,
+// answered (c, err) and holds.
+func sameDecodedFeed(t *testing.T, where string, a, b *Assembler, c, cb *Change, err, errb error) {
+	t.Helper()
+	if fmt.Sprint(err) != fmt.Sprint(errb) {
+		t.Fatalf("%s: Feed says %v, Decode and FeedDecoded %v", where, err, errb)
+	}
+	if (c == nil) != (cb == nil) || (c != nil && (c.Kind != cb.Kind || c.Epoch != cb.Epoch || c.Seq != cb.Seq ||
+		c.NeedResync != cb.NeedResync || c.Reason != cb.Reason || c.HasState != cb.HasState)) {
+		t.Fatalf("%s: Feed's change %+v, Decode and FeedDecoded's %+v", where, c, cb)
+	}
+	ia, _ := a.Info("h1")
+	ib, _ := b.Info("h1")
+	if ia.Epoch != ib.Epoch || ia.Seq != ib.Seq || ia.Synced != ib.Synced || ia.Suspect != ib.Suspect || ia.Refused != ib.Refused {
+		t.Fatalf("%s: after Feed %+v, after Decode and FeedDecoded %+v", where, ia, ib)
+	}
+	sa, _ := a.State("h1")
+	sb, _ := b.State("h1")
+	if (sa == nil) != (sb == nil) || (sa != nil && !Diff(sa, sb).Empty()) {
+		t.Fatalf("%s: Feed and Decode with FeedDecoded leave different states", where)
+	}
 }
 
 func seqRange(n int) []int {

@@ -88,14 +88,23 @@ func FuzzAssembler(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		b, err := NewAssembler(AssemblerConfig{MaxBodyBytes: 1 << 20, MaxChunks: 8}) // fed by Decode, FeedDecoded
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := a.Feed(baseMsg.Subject, baseMsg.Header, baseMsg.Data); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.FeedDecoded(b.Decode(baseMsg.Subject, baseMsg.Header, baseMsg.Data)); err != nil {
 			t.Fatal(err)
 		}
 		before, _ := a.State("h1")
 		env := Envelope{Version: WireVersion, HostID: "h1", Epoch: testEpoch, Seq: seq, BaseSeq: baseSeq,
 			Kind: Kind(kind), MsgID: 99, Chunk: chunk, Chunks: chunks, Encoding: encoding, Size: size}
 		subject := Subject("proctag", "h1", Kind(kind))
-		_, err = a.Feed(subject, env.Header(), data)
+		c, err := a.Feed(subject, env.Header(), data)
+		cb, errb := b.FeedDecoded(b.Decode(subject, env.Header(), data))
+		sameDecodedFeed(t, "fed", a, b, c, cb, err, errb)
 		after, ok := a.State("h1")
 		if !ok {
 			t.Fatal("state lost")

@@ -252,17 +252,28 @@ func (s *Subscriber) consumeStream(ctx context.Context, host string) (func(), er
 		return nil, fmt.Errorf("consumer on %s: %w", name, err)
 	}
 	s.jetStream.Store(true) // before the first message can be fed
+	pctx, cancel := context.WithCancel(ctx)
+	pipe := newDecodePipe(pctx, s, pipeWorkers())
+	stop := func() {
+		cancel()
+		pipe.wg.Wait()
+	}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
+		var pending uint64
 		if md, err := m.Metadata(); err == nil {
-			s.streamPending.Store(md.NumPending)
+			pending = md.NumPending
 		}
-		s.feed(m.Subject(), m.Headers(), m.Data())
+		pipe.submit(pctx, m.Subject(), m.Headers(), m.Data(), pending)
 	}, jetstream.PullHeartbeat(streamHeartbeat))
 	if err != nil {
+		stop()
 		s.jetStream.Store(false)
 		return nil, fmt.Errorf("consume %s: %w", name, err)
 	}
-	return cc.Stop, nil
+	return func() {
+		cc.Stop()
+		stop()
+	}, nil
 }
 
 // chainReconnect installs a reconnect handler on the connection that calls
@@ -298,10 +309,22 @@ func (s *Subscriber) join() {
 func (s *Subscriber) handle(m *nats.Msg) { s.feed(m.Subject, m.Header, m.Data) }
 
 func (s *Subscriber) feed(subject string, header nats.Header, data []byte) {
-	if _, _, ok := snapshot.ParseSubject(s.cfg.Prefix, subject); !ok {
-		return // a control request of another subscriber
+	if !s.dataSubject(subject) {
+		return
 	}
 	c, err := s.asm.Feed(subject, header, data)
+	s.fed(subject, c, err)
+}
+
+// dataSubject reports whether subject is a data subject, not a control
+// request of another subscriber.
+func (s *Subscriber) dataSubject(subject string) bool {
+	_, _, ok := snapshot.ParseSubject(s.cfg.Prefix, subject)
+	return ok
+}
+
+// fed handles what feeding a message on subject did.
+func (s *Subscriber) fed(subject string, c *snapshot.Change, err error) {
 	if err != nil {
 		if n := s.errs.Add(1); n == 1 || n%1000 == 0 {
 			s.logger.Warn("bad message", "subject", subject, "error", err, "bad_messages", n)
