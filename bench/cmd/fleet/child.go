@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,6 +67,10 @@ type statsAnswer struct {
 	// the resident set now (/proc/self/statm).
 	MaxRSS int64 `json:"max_rss"`
 	RSS    int64 `json:"rss"`
+	// HeapLive is the Go heap the last collection found live
+	// (runtime/metrics /gc/heap/live:bytes): what the states and the flow
+	// index hold, without the garbage waiting for the next collection.
+	HeapLive int64 `json:"heap_live"`
 	// Bytes and Msgs are what the server sent, by kind (kindNames).
 	Bytes map[string]uint64 `json:"bytes"`
 	Msgs  map[string]uint64 `json:"msgs"`
@@ -201,6 +206,7 @@ func (c *subscriberChild) stats() statsAnswer {
 		CPUNanos: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Nanoseconds(),
 		MaxRSS:   ru.Maxrss << 10, // KiB on Linux
 		RSS:      currentRSS(),
+		HeapLive: heapLive(),
 		Bytes:    map[string]uint64{}, Msgs: map[string]uint64{},
 		Resyncs: c.resyncs.Load(), Dropped: c.sub.Dropped(),
 		Hosts: len(c.sub.Hosts()), FlowHosts: c.flows.Hosts(),
@@ -213,6 +219,16 @@ func (c *subscriberChild) stats() statsAnswer {
 		a.Bytes[kindNames[k]], a.Msgs[kindNames[k]] = b[k], m[k]
 	}
 	return a
+}
+
+// heapLive is the heap marked live by the last garbage collection.
+func heapLive() int64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64())
 }
 
 // currentRSS is the resident set now, from the second field of
