@@ -54,6 +54,11 @@ type AssemblerConfig struct {
 	// delta's or heartbeat's Change has State nil and HasState set, and
 	// State returns a copy of the lists, which costs their size.
 	InPlace bool
+	// NoStateCopies, with InPlace, leaves Change.State nil even when a
+	// state was replaced (Change.HasState says there is one): the
+	// receiver reads it with View when it needs it, as FlowIndex.Follow
+	// does, and the assembler makes no copy of each full snapshot for it.
+	NoStateCopies bool
 	// SeqWindow is how far a state message of the followed epoch may be
 	// ahead of the highest seq the assembler knows for the host (its state's,
 	// or the one the agent confirmed, see Confirm) and still be believed;
@@ -378,7 +383,7 @@ func (a *Assembler) change(hs *hostState, env Envelope) *Change {
 // assembler changes its own in place.
 func (a *Assembler) replaced(hs *hostState, env Envelope) *Change {
 	c := a.change(hs, env)
-	if a.cfg.InPlace && hs.state != nil {
+	if a.cfg.InPlace && !a.cfg.NoStateCopies && hs.state != nil {
 		c.State = hs.state.Clone()
 	}
 	return c

@@ -433,6 +433,7 @@ func TestAssemblerInPlace(t *testing.T) {
 	w := newWire(t, 4096) // chunks, too
 	copying := newAssembler(t, AssemblerConfig{})
 	inPlace := newAssembler(t, AssemblerConfig{InPlace: true})
+	noCopies := newAssembler(t, AssemblerConfig{InPlace: true, NoStateCopies: true})
 	states := []*Snapshot{synth(40, 300, 1)}
 	for i := 1; i < 12; i++ { // seq i+1
 		states = append(states, churn(states[i-1], 3, uint64(i)))
@@ -467,11 +468,15 @@ func TestAssemblerInPlace(t *testing.T) {
 	for i, m := range msgs {
 		cc := feed(t, copying, m)
 		ci := feed(t, inPlace, m)
-		if cc == nil || ci == nil {
-			t.Fatalf("message %d: changes %v and %v", i, cc, ci)
+		cn := feed(t, noCopies, m)
+		if cc == nil || ci == nil || cn == nil {
+			t.Fatalf("message %d: changes %v, %v and %v", i, cc, ci, cn)
 		}
 		if cc.Seq != ci.Seq || cc.NeedResync != ci.NeedResync || cc.Reason != ci.Reason || cc.HasState != ci.HasState || (cc.State != nil) != ci.HasState {
 			t.Fatalf("message %d: copying %+v, in place %+v", i, cc, ci)
+		}
+		if cn.Seq != ci.Seq || cn.NeedResync != ci.NeedResync || cn.Reason != ci.Reason || cn.HasState != ci.HasState || cn.State != nil || (cn.Delta == nil) != (ci.Delta == nil) {
+			t.Fatalf("message %d: in place %+v, without state copies %+v", i, ci, cn)
 		}
 		switch {
 		case ci.State != nil:
@@ -491,6 +496,7 @@ func TestAssemblerInPlace(t *testing.T) {
 			continue
 		}
 		assertSameState(t, got, want)
+		noCopies.View("h1", func(s *Snapshot, _ HostInfo) { assertSameState(t, s, want) })
 		if ii, _ := inPlace.Info("h1"); ii.Synced {
 			assertSameState(t, mine, want)
 		}

@@ -167,9 +167,10 @@ type FlowIndex struct {
 	spec     multimap[specKey, sockRef] // listeners on a specific non-loopback address
 	addrs    multimap[addrKey, nsRef]
 	closed   map[tupleKey]closedRef
-	// fetch gives a host's state and its info as of one moment, for a
-	// change that needs a rebuild but carries no state (Follow sets it).
-	fetch func(host string) (*snapshot.Snapshot, snapshot.HostInfo, bool)
+	// view calls fn with a host's state and its info as of one moment, for
+	// a change that needs a rebuild but carries no state (Follow sets it to
+	// Subscriber.View), and reports whether the host has a state.
+	view func(host string, fn func(*snapshot.Snapshot, snapshot.HostInfo)) bool
 }
 
 // NewFlowIndex returns an empty index.

@@ -56,7 +56,9 @@ type addrEntry struct {
 // carries none (snapshot.AssemblerConfig.InPlace), from the state the
 // FlowIndex's source has now (Follow's Subscriber); without either, the
 // host is dropped until its next full state. The Closed list of a state or
-// delta is added to the host's short connections, once per state.
+// delta is added to the host's short connections, once per state. A delta
+// of the followed epoch that the state indexed already has (read from the
+// source while the delta's change was queued) adds only its Closed list.
 func (x *FlowIndex) Apply(c snapshot.Change) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -74,6 +76,12 @@ func (x *FlowIndex) Apply(c snapshot.Change) {
 	switch {
 	case h.indexed && c.Delta == nil && c.Epoch == h.epoch && c.Seq == h.seq:
 		return // a heartbeat, or a resync request: the same state
+	case h.indexed && c.Delta != nil && c.Epoch == h.epoch && c.Seq <= h.seq:
+		// The state indexed has this delta already: it was read after
+		// the delta was applied (a rebuild from view while changes were
+		// queued). Its short connections are new to the index.
+		x.addClosed(h, c.Delta.Closed)
+		return
 	case h.indexed && c.Delta != nil && c.Epoch == h.epoch && c.Seq == h.seq+1 &&
 		c.Delta.Host.Network == h.network:
 		x.applyDelta(h, c.Delta)
@@ -82,17 +90,20 @@ func (x *FlowIndex) Apply(c snapshot.Change) {
 		x.rebuild(h, c.State)
 		closed = c.State.Closed
 	default:
-		s, info, ok := (*snapshot.Snapshot)(nil), snapshot.HostInfo{}, false
-		if x.fetch != nil {
-			s, info, ok = x.fetch(c.HostID)
+		found := false
+		if x.view != nil {
+			found = x.view(c.HostID, func(s *snapshot.Snapshot, info snapshot.HostInfo) {
+				x.rebuild(h, s)
+				h.indexed, h.epoch, h.seq = true, info.Epoch, info.Seq
+				if info.Epoch == c.Epoch && info.Seq == c.Seq {
+					x.addClosed(h, s.Closed) // the change's own state
+				}
+			})
 		}
-		if !ok {
+		if !found {
 			x.dropHost(h)
-			return
 		}
-		x.rebuild(h, s)
-		h.indexed, h.epoch, h.seq = true, info.Epoch, info.Seq
-		return // its Closed list may be an older tick's: not added
+		return
 	}
 	h.indexed, h.epoch, h.seq = true, c.Epoch, c.Seq
 	x.addClosed(h, closed)
@@ -107,7 +118,7 @@ func (x *FlowIndex) Apply(c snapshot.Change) {
 // the host's next change. Run Follow on its own goroutine beside sub.Run.
 func (x *FlowIndex) Follow(ctx context.Context, sub *Subscriber, fn func(snapshot.Change)) {
 	x.mu.Lock()
-	x.fetch = sub.StateInfo
+	x.view = sub.View
 	x.mu.Unlock()
 	for {
 		select {

@@ -17,18 +17,30 @@ import (
 // answers every flow as an index built from the states alone does, and
 // holds no more entries than it.
 func TestIncrementalMatchesRebuild(t *testing.T) {
-	for _, inPlace := range []bool{false, true} {
-		t.Run(map[bool]string{false: "changes with states", true: "in place"}[inPlace], func(t *testing.T) {
-			incrementalMatchesRebuild(t, inPlace)
+	for mode, name := range []string{"changes with states", "in place", "in place, lagging"} {
+		t.Run(name, func(t *testing.T) {
+			incrementalMatchesRebuild(t, mode)
 		})
 	}
 }
 
-// incrementalMatchesRebuild is TestIncrementalMatchesRebuild's run. inPlace
-// feeds changes as an in-place assembler makes them (a delta without the
-// state) and drops every 25th, so that the index rebuilds that host from
-// the state its source has.
-func incrementalMatchesRebuild(t *testing.T, inPlace bool) {
+// The modes of incrementalMatchesRebuild.
+const (
+	withStates = iota // every change carries its state
+	inPlace           // no state, every 25th change lost
+	lagging           // no state, changes queued for a while
+)
+
+// incrementalMatchesRebuild is TestIncrementalMatchesRebuild's run. In
+// mode inPlace, changes come as an in-place assembler makes them (a delta
+// without the state) and every 25th is dropped, so that the index rebuilds
+// that host from the state its source has. In mode lagging, 20 steps in
+// every 60 queue their changes instead of applying them, the first one of
+// each host as a full snapshot without its state, as an index that lags
+// behind its subscriber finds them: it rebuilds from the source's newer
+// state, then takes the queued deltas as part of it; only once the queue
+// is applied does the index have to match.
+func incrementalMatchesRebuild(t *testing.T, mode int) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const nhosts = 4
 	states := make([]*snapshot.Snapshot, nhosts)
@@ -57,12 +69,15 @@ func incrementalMatchesRebuild(t *testing.T, inPlace bool) {
 	for i := range seqs {
 		seqs[i] = 1
 	}
-	x.fetch = func(host string) (*snapshot.Snapshot, snapshot.HostInfo, bool) {
+	x.view = func(host string, fn func(*snapshot.Snapshot, snapshot.HostInfo)) bool {
 		var h int
 		fmt.Sscanf(host, "h%d", &h)
-		return states[h], snapshot.HostInfo{HostID: host, Epoch: "e", Seq: seqs[h], Synced: true}, true
+		fn(states[h], snapshot.HostInfo{HostID: host, Epoch: "e", Seq: seqs[h], Synced: true})
+		return true
 	}
 	lost := -1 // the host whose last change was lost
+	var queued []snapshot.Change
+	queuedHost := map[string]bool{}
 	for step := range 300 {
 		h := rng.IntN(nhosts)
 		if lost >= 0 {
@@ -92,7 +107,22 @@ func incrementalMatchesRebuild(t *testing.T, inPlace bool) {
 		c := deltaChange(t, states[h], next, "e", seqs[h])
 		states[h] = next
 		switch {
-		case !inPlace:
+		case mode == withStates:
+			x.Apply(c)
+		case mode == lagging && step%60 < 20:
+			c.State, c.HasState = nil, true
+			if !queuedHost[c.HostID] {
+				queuedHost[c.HostID] = true
+				c.Kind, c.Delta = snapshot.KindSnapshot, nil
+			}
+			queued = append(queued, c)
+			continue
+		case mode == lagging:
+			for _, q := range queued {
+				x.Apply(q)
+			}
+			queued, queuedHost = nil, map[string]bool{}
+			c.State, c.HasState = nil, true
 			x.Apply(c)
 		case step%25 != 24:
 			c.State, c.HasState = nil, true

@@ -37,6 +37,11 @@ type Config struct {
 	// snapshot.Change.State), and State returns a copy; FlowIndex follows
 	// either way.
 	InPlace bool
+	// NoStateCopies sets Limits.NoStateCopies: with InPlace, changes carry
+	// no State even when a host's state was replaced, so that a full
+	// snapshot costs no copy for the receiver; read states with View.
+	// FlowIndex.Follow reads them so.
+	NoStateCopies bool
 	// ResyncMinGap is the shortest time between two resync requests for one
 	// host; default 2 s.
 	ResyncMinGap time.Duration
@@ -97,6 +102,7 @@ func New(nc *nats.Conn, cfg Config, logger hclog.Logger) (*Subscriber, error) {
 	}
 	cfg.Limits.Prefix = cfg.Prefix
 	cfg.Limits.InPlace = cfg.Limits.InPlace || cfg.InPlace
+	cfg.Limits.NoStateCopies = cfg.Limits.NoStateCopies || cfg.NoStateCopies
 	asm, err := snapshot.NewAssembler(cfg.Limits)
 	if err != nil {
 		return nil, err

@@ -124,7 +124,7 @@ func runChild(args []string) error {
 	}
 	defer nc.Close()
 	logger := hclog.New(&hclog.LoggerOptions{Name: *name, Level: hclog.Warn, Output: os.Stderr})
-	c.sub, err = natssub.New(nc, natssub.Config{Prefix: *prefix, ChangeBuffer: 1 << 14, InPlace: true}, logger)
+	c.sub, err = natssub.New(nc, natssub.Config{Prefix: *prefix, ChangeBuffer: 1 << 14, InPlace: true, NoStateCopies: true}, logger)
 	if err != nil {
 		return err
 	}
