@@ -81,6 +81,11 @@ func (hs *hostState) evictOldestPending() {
 	delete(hs.pending, oldest)
 }
 
+// zstdRatio is the compression ratio up to which a zstd body is
+// decompressed into one buffer made at once: a snapshot's JSON compresses
+// 10 to 20 times. Beyond it the buffer grows as the data decodes.
+const zstdRatio = 32
+
 // decodeBody undoes the encoding and checks the size the envelope promised.
 func (a *Assembler) decodeBody(env *Envelope, data []byte) ([]byte, error) {
 	switch env.Encoding {
@@ -90,7 +95,10 @@ func (a *Assembler) decodeBody(env *Envelope, data []byte) ([]byte, error) {
 		}
 		return data, nil
 	case EncodingZstd:
-		out, err := a.zdec.DecodeAll(data, make([]byte, 0, min(env.Size, int64(len(data))*8+64)))
+		// The body's size as the header says, unless that is more than
+		// zstdRatio times the data: so much is never made up front for a
+		// message that only claims it.
+		out, err := a.zdec.DecodeAll(data, make([]byte, 0, min(env.Size, int64(len(data))*zstdRatio+64)))
 		if err != nil {
 			return nil, fmt.Errorf("%w: zstd: %w", ErrMalformed, err)
 		}

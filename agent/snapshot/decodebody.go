@@ -3,7 +3,9 @@ package snapshot
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // maxSkipDepth bounds the nesting skipValue follows; deeper input is left
@@ -80,27 +82,41 @@ func decodeStateFast(body []byte, v any, lists map[string]*[]Socket) bool {
 	return json.Unmarshal(rest, v) == nil
 }
 
-// socketList reads an array of sockets of the fast form.
+// socketScratch holds lists socketList grows, for the next one to reuse.
+var socketScratch = sync.Pool{New: func() any { return new([]Socket) }}
+
+// socketList reads an array of sockets of the fast form. It reads them into
+// a reused list and returns a copy of exactly their number: a state held
+// for long has no spare capacity, and decoding makes no garbage of the
+// list's growth.
 func (p *parser) socketList() ([]Socket, bool) {
 	if !p.byte('[') {
 		return nil, false
 	}
-	socks := []Socket{}
 	if p.peek(']') {
 		p.i++
-		return socks, true
+		return []Socket{}, true
 	}
+	sp := socketScratch.Get().(*[]Socket)
+	scratch := (*sp)[:0]
+	defer func() {
+		clear(scratch) // drop the strings
+		*sp = scratch[:0]
+		socketScratch.Put(sp)
+	}()
 	for {
-		var s Socket
-		if !p.socket(&s) {
+		scratch = append(scratch, Socket{})
+		if !p.socket(&scratch[len(scratch)-1]) {
 			return nil, false
 		}
-		socks = append(socks, s)
 		if p.peek(',') {
 			p.i++
 			continue
 		}
-		return socks, p.byte(']')
+		if !p.byte(']') {
+			return nil, false
+		}
+		return slices.Clone(scratch), true
 	}
 }
 

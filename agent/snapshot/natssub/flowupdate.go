@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net/netip"
+	"slices"
 
 	"github.com/proctag/proctag/agent/snapshot"
 )
@@ -90,23 +91,36 @@ func (x *FlowIndex) Apply(c snapshot.Change) {
 		x.rebuild(h, c.State)
 		closed = c.State.Closed
 	default:
-		found := false
+		var s *snapshot.Snapshot
+		var info snapshot.HostInfo
 		if x.view != nil {
-			found = x.view(c.HostID, func(s *snapshot.Snapshot, info snapshot.HostInfo) {
-				x.rebuild(h, s)
-				h.indexed, h.epoch, h.seq = true, info.Epoch, info.Seq
-				if info.Epoch == c.Epoch && info.Seq == c.Seq {
-					x.addClosed(h, s.Closed) // the change's own state
-				}
-			})
+			x.view(c.HostID, func(st *snapshot.Snapshot, in snapshot.HostInfo) { s, info = shallowCopy(st), in })
 		}
-		if !found {
+		if s == nil {
 			x.dropHost(h)
+			return
+		}
+		x.rebuild(h, s)
+		h.indexed, h.epoch, h.seq = true, info.Epoch, info.Seq
+		if info.Epoch == c.Epoch && info.Seq == c.Seq {
+			x.addClosed(h, s.Closed) // the change's own state
 		}
 		return
 	}
 	h.indexed, h.epoch, h.seq = true, c.Epoch, c.Seq
 	x.addClosed(h, closed)
+}
+
+// shallowCopy copies s's lists but not what their elements point to: the
+// strings, PIDs and address lists a state holds are never changed in place
+// (a delta replaces whole elements), so the copy stays as s was while the
+// source goes on changing s. It is taken under the source's lock, and
+// costs a fraction of a deep copy.
+func shallowCopy(s *snapshot.Snapshot) *snapshot.Snapshot {
+	c := *s
+	c.Processes, c.Sockets = slices.Clone(s.Processes), slices.Clone(s.Sockets)
+	c.Addresses, c.Closed = slices.Clone(s.Addresses), slices.Clone(s.Closed)
+	return &c
 }
 
 // Follow applies every change of sub (see Apply) until sub's Changes

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -113,8 +114,20 @@ func runChild(args []string) error {
 	prefix := fs.String("prefix", snapshot.DefaultSubjectPrefix, "subject prefix")
 	name := fs.String("name", "fleet subscriber", "connection name")
 	network := fs.String("network", "", "the hosts' network, for the flow lookups")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the child's whole run to this file")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	c := &subscriberChild{wire: &wireCounter{prefix: *prefix}, digests: map[string]cachedDigest{}, reasons: map[string]uint64{}, network: *network}
 	nc, err := nats.Connect(*url, nats.Name(*name), nats.DontRandomize(), nats.MaxReconnects(-1),

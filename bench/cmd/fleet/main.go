@@ -28,6 +28,9 @@ type options struct {
 	// quietTicks and churnTicks are the measurement windows, in intervals.
 	quietTicks, churnTicks int
 	seed                   uint64
+	// profiles, when set, is a directory where each subscriber child
+	// writes its CPU profile (name.prof).
+	profiles string
 }
 
 // quickOptions are what -quick changes; a flag given explicitly wins.
@@ -53,6 +56,7 @@ func main() {
 	fs.IntVar(&o.quietTicks, "quiet-ticks", 3, "intervals of the quiet window")
 	fs.IntVar(&o.churnTicks, "churn-ticks", 3, "intervals of the churn window")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated fleet and its churn")
+	fs.StringVar(&o.profiles, "child-profiles", "", "directory where each subscriber child writes its CPU profile (subscriber.prof, late-subscriber.prof)")
 	quick := fs.Bool("quick", false, "a smaller, faster fleet (about 1-2 minutes): -hosts 100 -interval 2s")
 	_ = fs.Parse(os.Args[1:])
 	if *quick {

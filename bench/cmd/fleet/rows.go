@@ -54,10 +54,12 @@ type figures struct {
 	finalErr, finalLateErr error
 
 	subStats, lateStats statsAnswer
-	statsErr            error
-	flow                flowAnswer
-	published           snapshot.Stats
-	pubLog              logCounter // the publishers' warnings and errors
+	// lateAtSync is the late subscriber's usage when it had every host.
+	lateAtSync statsAnswer
+	statsErr   error
+	flow       flowAnswer
+	published  snapshot.Stats
+	pubLog     logCounter // the publishers' warnings and errors
 }
 
 // rows are the table's rows.
@@ -171,7 +173,8 @@ func (f *figures) lateRow() report.Row {
 	if f.lateErr != nil && f.late.took == 0 {
 		return report.ErrorRow(what, f.lateErr)
 	}
-	note := fmt.Sprintf("from the child's start (process start, connect, stream replay) while %.0f %% of hosts churn", 100*f.churn)
+	note := fmt.Sprintf("from the child's start (process start, connect, stream replay) while %.0f %% of hosts churn; the child's CPU by then %.2f s, %s received",
+		100*f.churn, time.Duration(f.lateAtSync.CPUNanos).Seconds(), report.MiB(int64(sum(f.lateAtSync.Bytes))))
 	if f.lateErr != nil {
 		note += "; " + f.lateErr.Error()
 	}
@@ -179,6 +182,15 @@ func (f *figures) lateRow() report.Row {
 		What: what, Value: report.Seconds(f.late.took), Base: "-", Ratio: "-",
 		Target: "≤ " + report.Seconds(lateTarget), Verdict: report.Check(f.lateErr == nil && f.late.took <= lateTarget), Note: note,
 	}
+}
+
+// sum is the sum of m's values.
+func sum(m map[string]uint64) uint64 {
+	var n uint64
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
 
 // killRow is how long after the loss of a server every host's state is

@@ -74,7 +74,7 @@ func run(ctx context.Context, o options, self string, log io.Writer) (*figures, 
 	if err := h.waitFirstStates(ctx); err != nil {
 		return nil, err
 	}
-	subA, err := startSub(h.self, "subscriber", h.subURLs(), "sim", 30*time.Second)
+	subA, err := startSub(h.self, "subscriber", h.subURLs(), "sim", o.profiles, 30*time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -94,13 +94,14 @@ func run(ctx context.Context, o options, self string, log io.Writer) (*figures, 
 	f.churning, f.churnErr = h.window(ctx, subA, o.churnTicks)
 	h.logf("churn window done")
 
-	subB, err := startSub(h.self, "late subscriber", h.subURLs(), "sim", 30*time.Second)
+	subB, err := startSub(h.self, "late subscriber", h.subURLs(), "sim", o.profiles, 30*time.Second)
 	if err != nil {
 		f.lateErr = err
 	} else {
 		defer subB.stop()
 		f.late, f.lateErr = h.waitCurrent(ctx, subB, h.grace(), 6*o.interval+time.Minute)
 		f.late.took = time.Since(subB.started)
+		f.lateAtSync, _ = subB.stats()
 		h.logf("late subscriber has every host's state %v after its start (%v)", f.late.took.Round(time.Millisecond), f.lateErr)
 	}
 

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
@@ -27,8 +29,12 @@ type subProc struct {
 
 // startSub starts the binary self as a subscriber child connected to urls
 // (the first preferred) and waits for its ready line, within timeout.
-func startSub(self, name, urls, network string, timeout time.Duration) (*subProc, error) {
-	cmd := exec.Command(self, childFlag, "-url", urls, "-name", name, "-network", network)
+func startSub(self, name, urls, network, profiles string, timeout time.Duration) (*subProc, error) {
+	args := []string{childFlag, "-url", urls, "-name", name, "-network", network}
+	if profiles != "" {
+		args = append(args, "-cpuprofile", filepath.Join(profiles, strings.ReplaceAll(name, " ", "-")+".prof"))
+	}
+	cmd := exec.Command(self, args...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
