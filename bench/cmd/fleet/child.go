@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go"
 
+	"github.com/proctag/proctag/agent/internal/bench/report"
 	"github.com/proctag/proctag/agent/snapshot"
 	"github.com/proctag/proctag/agent/snapshot/natssub"
 )
@@ -64,7 +65,8 @@ type stateAnswer struct {
 type statsAnswer struct {
 	// CPUNanos is user plus system time (getrusage, the whole process).
 	CPUNanos int64 `json:"cpu_ns"`
-	// MaxRSS is the peak resident set (ru_maxrss, which is VmHWM); RSS
+	// MaxRSS is the peak resident set (VmHWM, report.ReadHWM; not
+	// ru_maxrss, which counts the parent's resident set at the fork); RSS
 	// the resident set now (/proc/self/statm).
 	MaxRSS int64 `json:"max_rss"`
 	RSS    int64 `json:"rss"`
@@ -72,6 +74,12 @@ type statsAnswer struct {
 	// (runtime/metrics /gc/heap/live:bytes): what the states and the flow
 	// index hold, without the garbage waiting for the next collection.
 	HeapLive int64 `json:"heap_live"`
+	// GoMapped is all the memory the Go runtime has mapped
+	// (/memory/classes/total:bytes), of which GoReleased was given back to
+	// the kernel: what is left, beyond the live heap, is garbage, free
+	// heap kept for reuse, stacks and the runtime's own.
+	GoMapped   int64 `json:"go_mapped"`
+	GoReleased int64 `json:"go_released"`
 	// Bytes and Msgs are what the server sent, by kind (kindNames).
 	Bytes map[string]uint64 `json:"bytes"`
 	Msgs  map[string]uint64 `json:"msgs"`
@@ -93,6 +101,9 @@ type subscriberChild struct {
 	flows   *natssub.FlowIndex
 	resyncs atomic.Uint64
 	network string
+	// heapProfile, when set, is rewritten with a heap profile at each
+	// stats command.
+	heapProfile string
 
 	mu      sync.Mutex
 	digests map[string]cachedDigest
@@ -130,6 +141,9 @@ func runChild(args []string) error {
 		defer pprof.StopCPUProfile()
 	}
 	c := &subscriberChild{wire: &wireCounter{prefix: *prefix}, digests: map[string]cachedDigest{}, reasons: map[string]uint64{}, network: *network}
+	if *cpuProfile != "" {
+		c.heapProfile = strings.TrimSuffix(*cpuProfile, ".prof") + ".heap"
+	}
 	nc, err := nats.Connect(*url, nats.Name(*name), nats.DontRandomize(), nats.MaxReconnects(-1),
 		nats.ReconnectWait(100*time.Millisecond), nats.SetCustomDialer(c.wire))
 	if err != nil {
@@ -217,12 +231,19 @@ func (c *subscriberChild) stats() statsAnswer {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	a := statsAnswer{
 		CPUNanos: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Nanoseconds(),
-		MaxRSS:   ru.Maxrss << 10, // KiB on Linux
 		RSS:      currentRSS(),
-		HeapLive: heapLive(),
 		Bytes:    map[string]uint64{}, Msgs: map[string]uint64{},
 		Resyncs: c.resyncs.Load(), Dropped: c.sub.Dropped(),
 		Hosts: len(c.sub.Hosts()), FlowHosts: c.flows.Hosts(),
+	}
+	a.MaxRSS, _ = report.ReadHWM(0)
+	mem := goMemory("/gc/heap/live:bytes", "/memory/classes/total:bytes", "/memory/classes/heap/released:bytes")
+	a.HeapLive, a.GoMapped, a.GoReleased = mem[0], mem[1], mem[2]
+	if c.heapProfile != "" {
+		if f, err := os.Create(c.heapProfile); err == nil {
+			_ = pprof.WriteHeapProfile(f)
+			_ = f.Close()
+		}
 	}
 	c.mu.Lock()
 	a.Reasons = maps.Clone(c.reasons)
@@ -234,14 +255,20 @@ func (c *subscriberChild) stats() statsAnswer {
 	return a
 }
 
-// heapLive is the heap marked live by the last garbage collection.
-func heapLive() int64 {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
+// goMemory reads runtime/metrics' counters of the names given.
+func goMemory(names ...string) []int64 {
+	s := make([]metrics.Sample, len(names))
+	for i, n := range names {
+		s[i].Name = n
 	}
-	return int64(s[0].Value.Uint64())
+	metrics.Read(s)
+	v := make([]int64, len(s))
+	for i := range s {
+		if s[i].Value.Kind() == metrics.KindUint64 {
+			v[i] = int64(s[i].Value.Uint64())
+		}
+	}
+	return v
 }
 
 // currentRSS is the resident set now, from the second field of

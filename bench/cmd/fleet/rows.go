@@ -139,9 +139,10 @@ func (f *figures) rssRow() report.Row {
 	return report.Row{
 		What: what, Value: report.MiB(s.MaxRSS), Base: "-", Ratio: "-",
 		Target: "≤ " + report.MiB(rssTarget), Verdict: report.Check(s.MaxRSS <= rssTarget),
-		Note: fmt.Sprintf("ru_maxrss (VmHWM) of the subscriber process, %d hosts followed and in its flow index (%d), after every phase; RSS now %s, "+
-			"Go heap live at the last collection %s; late subscriber: peak %s, heap live %s", s.Hosts, s.FlowHosts, report.MiB(s.RSS), report.MiB(s.HeapLive),
-			report.MiB(f.lateStats.MaxRSS), report.MiB(f.lateStats.HeapLive)),
+		Note: fmt.Sprintf("VmHWM of the subscriber process, %d hosts followed and in its flow index (%d), after every phase; RSS now %s, "+
+			"Go heap live at the last collection %s, Go runtime's mappings %s (%s of them released); late subscriber: peak %s, heap live %s, mappings %s (%s released)",
+			s.Hosts, s.FlowHosts, report.MiB(s.RSS), report.MiB(s.HeapLive), report.MiB(s.GoMapped), report.MiB(s.GoReleased),
+			report.MiB(f.lateStats.MaxRSS), report.MiB(f.lateStats.HeapLive), report.MiB(f.lateStats.GoMapped), report.MiB(f.lateStats.GoReleased)),
 	}
 }
 

@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/proctag/proctag/agent/internal/bench/report"
+)
 
 // FuzzProcFiles feeds the same bytes to the parsers of /proc/PID/stat,
 // /proc/PID/status and /proc/stat: none may panic, and what they accept is
@@ -15,8 +19,8 @@ func FuzzProcFiles(f *testing.F) {
 		if d, err := parseStatCPU(b); err == nil && d < 0 {
 			t.Errorf("parseStatCPU(%q) = %v", b, d)
 		}
-		if n, err := parseHWM(b); err == nil && n < 0 {
-			t.Errorf("parseHWM(%q) = %d", b, n)
+		if n, err := report.ParseHWM(b); err == nil && n < 0 {
+			t.Errorf("report.ParseHWM(%q) = %d", b, n)
 		}
 		_, _ = parseForks(b)
 	})

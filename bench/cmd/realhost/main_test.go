@@ -38,26 +38,6 @@ func TestParseStatCPU(t *testing.T) {
 	}
 }
 
-func TestParseHWM(t *testing.T) {
-	tests := []struct {
-		name, status string
-		want         int64
-		err          bool
-	}{
-		{"present", "Name:\tcat\nVmPeak:\t    8000 kB\nVmHWM:\t    1936 kB\nVmRSS:\t    1936 kB\n", 1936 << 10, false},
-		{"missing", "Name:\tkthreadd\nThreads:\t1\n", 0, true},
-		{"other unit", "VmHWM:\t1936 MB\n", 0, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseHWM([]byte(tt.status))
-			if (err != nil) != tt.err || got != tt.want {
-				t.Errorf("got %d, %v; want %d, error: %v", got, err, tt.want, tt.err)
-			}
-		})
-	}
-}
-
 func TestParseForks(t *testing.T) {
 	got, err := parseForks([]byte("cpu  1 2 3\nctxt 99\nbtime 1796235545\nprocesses 504607\nprocs_running 1\n"))
 	if err != nil || got != 504607 {

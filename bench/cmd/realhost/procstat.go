@@ -58,44 +58,6 @@ func readCPU(pid int) (time.Duration, error) {
 	return d, nil
 }
 
-// parseHWM returns VmHWM, the peak resident set, of a /proc/PID/status
-// file (proc_pid_status(5)) in bytes.
-func parseHWM(b []byte) (int64, error) {
-	for line := range bytes.Lines(b) {
-		rest, ok := bytes.CutPrefix(line, []byte("VmHWM:"))
-		if !ok {
-			continue
-		}
-		f := bytes.Fields(rest)
-		if len(f) != 2 || string(f[1]) != "kB" {
-			return 0, fmt.Errorf("VmHWM line %q is not \"<n> kB\"", bytes.TrimSpace(line))
-		}
-		kb, err := strconv.ParseUint(string(f[0]), 10, 64)
-		if err == nil && kb > math.MaxInt64>>10 {
-			err = fmt.Errorf("%d kB is out of range", kb)
-		}
-		if err != nil {
-			return 0, fmt.Errorf("VmHWM: %w", err)
-		}
-		return int64(kb) << 10, nil
-	}
-	return 0, errors.New("no VmHWM line")
-}
-
-// readHWM returns pid's peak resident set in bytes, from /proc/PID/status.
-func readHWM(pid int) (int64, error) {
-	name := fmt.Sprintf("/proc/%d/status", pid)
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return 0, err
-	}
-	n, err := parseHWM(b)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", name, err)
-	}
-	return n, nil
-}
-
 // usage is what one finished child process cost, from wait4's rusage.
 type usage struct {
 	// cpu is user plus system time.

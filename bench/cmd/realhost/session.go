@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/proctag/proctag/agent/internal/bench/report"
 	"github.com/proctag/proctag/agent/snapshot"
 )
 
@@ -164,7 +165,7 @@ func (h *harness) idle(ctx context.Context, a *agent, f *follower, s *session) e
 	if s.ticksOK = ok0 && ok1 && ticks1 >= ticks0 && quiet1 >= quiet0; s.ticksOK {
 		s.ticks, s.quiet = ticks1-ticks0, quiet1-quiet0
 	}
-	if s.hwm, err = readHWM(a.pid); err != nil {
+	if s.hwm, err = report.ReadHWM(a.pid); err != nil {
 		return err
 	}
 	return a.alive()

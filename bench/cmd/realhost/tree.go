@@ -70,7 +70,7 @@ func (h *harness) treeAgentRow(ctx context.Context, root string) report.Row {
 	if err != nil {
 		return report.ErrorRow(what, err)
 	}
-	hwm, err := readHWM(a.pid)
+	hwm, err := report.ReadHWM(a.pid)
 	if err != nil {
 		return report.ErrorRow(what, err)
 	}
