@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
-	"sync"
 )
 
 // maxSkipDepth bounds the nesting skipValue follows; deeper input is left
@@ -82,13 +81,15 @@ func decodeStateFast(body []byte, v any, lists map[string]*[]Socket) bool {
 	return json.Unmarshal(rest, v) == nil
 }
 
-// socketScratch holds lists socketList grows, for the next one to reuse.
-var socketScratch = sync.Pool{New: func() any { return new([]Socket) }}
+// socketStart is how the agent begins each socket object: counting it
+// ahead sizes a list before it is read.
+var socketStart = []byte(`{"proto":`)
 
-// socketList reads an array of sockets of the fast form. It reads them into
-// a reused list and returns a copy of exactly their number: a state held
-// for long has no spare capacity, and decoding makes no garbage of the
-// list's growth.
+// socketList reads an array of sockets of the fast form into a list sized
+// by counting socketStart ahead (which may count the sockets of later
+// lists too, or none from another writer): a state held for long gets
+// little spare capacity, and reading it makes no garbage of the list's
+// growth. A list with much spare capacity is copied to its length.
 func (p *parser) socketList() ([]Socket, bool) {
 	if !p.byte('[') {
 		return nil, false
@@ -97,16 +98,10 @@ func (p *parser) socketList() ([]Socket, bool) {
 		p.i++
 		return []Socket{}, true
 	}
-	sp := socketScratch.Get().(*[]Socket)
-	scratch := (*sp)[:0]
-	defer func() {
-		clear(scratch) // drop the strings
-		*sp = scratch[:0]
-		socketScratch.Put(sp)
-	}()
+	socks := make([]Socket, 0, bytes.Count(p.b[p.i:], socketStart))
 	for {
-		scratch = append(scratch, Socket{})
-		if !p.socket(&scratch[len(scratch)-1]) {
+		socks = append(socks, Socket{})
+		if !p.socket(&socks[len(socks)-1]) {
 			return nil, false
 		}
 		if p.peek(',') {
@@ -116,7 +111,10 @@ func (p *parser) socketList() ([]Socket, bool) {
 		if !p.byte(']') {
 			return nil, false
 		}
-		return slices.Clone(scratch), true
+		if cap(socks) > len(socks)+len(socks)/8+16 {
+			socks = slices.Clip(slices.Clone(socks))
+		}
+		return socks, true
 	}
 }
 

@@ -37,18 +37,23 @@ func ParseHWM(b []byte) (int64, error) {
 // ("self" when pid is 0). Unlike wait4's or getrusage's ru_maxrss, it is
 // the process's own: a child started by vfork counts in its ru_maxrss the
 // resident set of the parent whose memory it shared until exec.
-func ReadHWM(pid int) (int64, error) {
-	name := "/proc/self/status"
+func ReadHWM(pid int) (int64, error) { return ReadProc(pid, "status", ParseHWM) }
+
+// ReadProc reads /proc/PID/name (/proc/self/name when pid is 0) and
+// returns what parse makes of it; a parse error names the file.
+func ReadProc[T any](pid int, name string, parse func([]byte) (T, error)) (T, error) {
+	path := "/proc/self/" + name
 	if pid != 0 {
-		name = fmt.Sprintf("/proc/%d/status", pid)
+		path = fmt.Sprintf("/proc/%d/%s", pid, name)
 	}
-	b, err := os.ReadFile(name)
+	var zero T
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, err
+		return zero, err
 	}
-	n, err := ParseHWM(b)
+	v, err := parse(b)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", name, err)
+		return zero, fmt.Errorf("%s: %w", path, err)
 	}
-	return n, nil
+	return v, nil
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/proctag/proctag/agent/internal/bench/report"
 )
 
 // clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat
@@ -45,18 +47,7 @@ func parseStatCPU(b []byte) (time.Duration, error) {
 }
 
 // readCPU returns the CPU time pid has used so far, from /proc/PID/stat.
-func readCPU(pid int) (time.Duration, error) {
-	name := fmt.Sprintf("/proc/%d/stat", pid)
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return 0, err
-	}
-	d, err := parseStatCPU(b)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", name, err)
-	}
-	return d, nil
-}
+func readCPU(pid int) (time.Duration, error) { return report.ReadProc(pid, "stat", parseStatCPU) }
 
 // usage is what one finished child process cost, from wait4's rusage.
 type usage struct {
