@@ -115,9 +115,11 @@ func decodeJSON(body []byte, kind Kind, v any) error {
 	var err error
 	switch x := v.(type) {
 	case *Snapshot:
-		err = decodeStateJSON(body, x, map[string]*[]Socket{"sockets": &x.Sockets}, func() { *x = Snapshot{} })
+		err = decodeStateJSON(body, x, stateLists{sockets: map[string]*[]Socket{"sockets": &x.Sockets},
+			procs: map[string]*[]Process{"processes": &x.Processes}}, func() { *x = Snapshot{} })
 	case *Delta:
-		err = decodeStateJSON(body, x, map[string]*[]Socket{"sockets_added": &x.SocketsAdded, "sockets_changed": &x.SocketsChanged},
+		err = decodeStateJSON(body, x, stateLists{sockets: map[string]*[]Socket{"sockets_added": &x.SocketsAdded, "sockets_changed": &x.SocketsChanged},
+			procs: map[string]*[]Process{"added": &x.Added, "changed": &x.Changed}},
 			func() { *x = Delta{} })
 	default:
 		err = json.Unmarshal(body, v)

@@ -11,15 +11,24 @@ import (
 // to encoding/json.
 const maxSkipDepth = 512
 
+// stateLists names the lists of a snapshot or delta body that
+// decodeStateJSON reads itself, and where each goes.
+type stateLists struct {
+	sockets map[string]*[]Socket
+	procs   map[string]*[]Process
+}
+
 // decodeStateJSON decodes a snapshot or delta body into v as
-// json.Unmarshal does, but reads the socket lists named in lists itself,
-// element by element (parser.socket), instead of having encoding/json scan
-// and check them first: they are most of a large body. The other members
-// go to json.Unmarshal together. Any input it does not read that way (a
-// socket outside the fast form, a key that differs from a list's name only
-// in case, invalid JSON) is decoded by json.Unmarshal alone into a zeroed
-// v, so the result and the error are always encoding/json's. zero resets v.
-func decodeStateJSON(body []byte, v any, lists map[string]*[]Socket, zero func()) error {
+// json.Unmarshal does, but reads the socket and process lists named in
+// lists itself, element by element (parser.socket, parser.process),
+// instead of having encoding/json scan and check them first: they are most
+// of a large body. The other members go to json.Unmarshal together. A
+// process outside the fast form is decoded alone by encoding/json. Any
+// other input it does not read that way (a socket outside the fast form, a
+// key that differs from a list's name only in case, invalid JSON) is
+// decoded by json.Unmarshal alone into a zeroed v, so the result and the
+// error are always encoding/json's. zero resets v.
+func decodeStateJSON(body []byte, v any, lists stateLists, zero func()) error {
 	if decodeStateFast(body, v, lists) {
 		return nil
 	}
@@ -29,13 +38,14 @@ func decodeStateJSON(body []byte, v any, lists map[string]*[]Socket, zero func()
 
 // decodeStateFast is decodeStateJSON's fast path; false leaves v to be
 // decoded again.
-func decodeStateFast(body []byte, v any, lists map[string]*[]Socket) bool {
+func decodeStateFast(body []byte, v any, lists stateLists) bool {
 	p := parser{b: body}
 	if !p.byte('{') {
 		return false
 	}
 	rest := make([]byte, 0, 256)
 	rest = append(rest, '{')
+	seen := map[string]bool{} // the lists read
 	if !p.peek('}') {
 		for {
 			p.space()
@@ -44,17 +54,27 @@ func decodeStateFast(body []byte, v any, lists map[string]*[]Socket) bool {
 			if !ok || !p.byte(':') {
 				return false
 			}
-			if list, ok := lists[string(key)]; ok {
+			if _, isList := lists.sockets[string(key)]; isList || lists.procs[string(key)] != nil {
+				if seen[string(key)] {
+					return false // encoding/json decodes into the elements already there
+				}
+				seen[string(key)] = true
+			}
+			if list, ok := lists.sockets[string(key)]; ok {
 				socks, ok := p.socketList()
 				if !ok {
 					return false
 				}
 				*list = socks
+			} else if list, ok := lists.procs[string(key)]; ok {
+				procs, ok := p.processList()
+				if !ok {
+					return false
+				}
+				*list = procs
 			} else {
-				for name := range lists {
-					if bytes.EqualFold(key, []byte(name)) {
-						return false // encoding/json would take it for the list
-					}
+				if lists.caseVariant(key) {
+					return false // encoding/json would take it for the list
 				}
 				p.space()
 				start := p.i
@@ -79,6 +99,22 @@ func decodeStateFast(body []byte, v any, lists map[string]*[]Socket) bool {
 	}
 	rest = append(rest, '}')
 	return json.Unmarshal(rest, v) == nil
+}
+
+// caseVariant reports whether key differs from the name of a list only in
+// case.
+func (l stateLists) caseVariant(key []byte) bool {
+	for name := range l.sockets {
+		if bytes.EqualFold(key, []byte(name)) {
+			return true
+		}
+	}
+	for name := range l.procs {
+		if bytes.EqualFold(key, []byte(name)) {
+			return true
+		}
+	}
+	return false
 }
 
 // socketStart is how the agent begins each socket object: counting it

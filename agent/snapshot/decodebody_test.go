@@ -35,6 +35,15 @@ func bodySeeds(t testing.TB) [][]byte {
 		[]byte(`{"sockets_added":[{"pids":[1]}],"sockets_changed":[{"role":"client"}],"removed":[{"pid":1,"start_time":2}]}`),
 		[]byte(`{"extra":[[[{"a":"]}"}]]],"sockets":[{"proto":"udp"}]}`),
 		[]byte(`{"sockets":[{"proto":"tcp"}]} trailing`),
+		[]byte(`{"processes":[{"pid":1,"matched_rule":-1,"cmdline":"a \"b\"","tags":{"k":"v"},"tags":{"j":"w"}},null,{"pid":2,"name":"caf\u00e9","user":"r\u00f6ot"}]}`),
+		[]byte(`{"processes":[{"pid":- 1}]}`),
+		[]byte(`{"processes":[{"pid":-0,"ppid":-9223372036854775808,"exited":9223372036854775807,"tags":{}}]}`),
+		[]byte(`{"processes":[{"pid":1.5}]}`),
+		[]byte(`{"processes":[{"PID":3,"Name":"x"}],"Processes":[]}`),
+		[]byte(`{"added":[{"pid":1,"start_time":2,"tags":null}],"changed":[{"pid":1,"extra":true}],"sockets_added":[]}`),
+		[]byte(`{"processes":null}`),
+		[]byte(`{"sockets":[{"inode":1,"proto":"tcp"}],"sockets":[{"inode":2}]}`),
+		[]byte(`{"added":[{"pid":1,"start_time":1}],"added":[{}]}`),
 	)
 }
 
