@@ -258,6 +258,13 @@ type query struct {
 	nid        uint32
 	clientHost *hostIndex // set once the client end is found
 	clientNS   uint64
+	// rec is the record of the flow's 4-tuple (nil when none), key its
+	// canonical tuple and side the client's side in it, once recLooked:
+	// the server end's socket is on the other side of the same record.
+	recLooked bool
+	rec       *connRec
+	key       connKey
+	side      int
 }
 
 // Lookup returns the process at each end of f. It does not allocate.
@@ -289,7 +296,11 @@ func (x *FlowIndex) prepare(f Flow, q *query) bool {
 // local = Src, remote = Dst; for UDP, else the socket bound to Src.
 func (x *FlowIndex) client(q *query) End {
 	k := tupleKey{local: q.src, remote: q.dst, lport: q.sport, rport: q.dport, proto: q.proto}
-	if ref, ok := x.pickSock(k, q.nid, nil, 0); ok {
+	q.rec, q.key, q.side, q.recLooked = nil, connKey{}, 0, true
+	if r, ck, side, ok := x.conns.record(k); ok {
+		q.rec, q.key, q.side = r, ck, side
+	}
+	if ref, ok := x.pickRec(q, q.side, q.nid, nil, 0); ok {
 		q.clientHost, q.clientNS = ref.h, ref.netns
 		return ref.end(BySocket)
 	}
@@ -316,7 +327,18 @@ func (x *FlowIndex) server(q *query) End {
 	if loop && q.clientHost != nil {
 		onlyHost, onlyNS = q.clientHost, q.clientNS
 	}
-	if ref, ok := x.pickSock(k, q.nid, onlyHost, onlyNS); ok {
+	var ref sockRef
+	var ok bool
+	if q.recLooked {
+		side := 1 - q.side
+		if q.key.a == q.key.b && q.key.ap == q.key.bp {
+			side = q.side // a socket connected to itself: both ends on one side
+		}
+		ref, ok = x.pickRec(q, side, q.nid, onlyHost, onlyNS)
+	} else {
+		ref, ok = x.pickSock(k, q.nid, onlyHost, onlyNS)
+	}
+	if ok {
 		return ref.end(BySocket)
 	}
 	if e, _, ok := x.closedEnd(k, q.nid, onlyHost, onlyNS); ok {
@@ -400,7 +422,24 @@ func lessRef(a, b sockRef) bool {
 // pickSock returns the connected socket with local and remote as in k, of a host in network nid (and, when
 // only is set, of that host and namespace), the lowest by lessRef.
 func (x *FlowIndex) pickSock(k tupleKey, nid uint32, only *hostIndex, onlyNS uint64) (sockRef, bool) {
-	first, rest, ok := x.conns.get(k)
+	r, ck, side, ok := x.conns.record(k)
+	if !ok {
+		return sockRef{}, false
+	}
+	return x.pickEnd(r, &ck, side, nid, only, onlyNS)
+}
+
+// pickRec is pickEnd on the record client found for q, if any.
+func (x *FlowIndex) pickRec(q *query, side int, nid uint32, only *hostIndex, onlyNS uint64) (sockRef, bool) {
+	if q.rec == nil {
+		return sockRef{}, false
+	}
+	return x.pickEnd(q.rec, &q.key, side, nid, only, onlyNS)
+}
+
+// pickEnd is pickSock on side of record r, whose tuple is k.
+func (x *FlowIndex) pickEnd(r *connRec, k *connKey, side int, nid uint32, only *hostIndex, onlyNS uint64) (sockRef, bool) {
+	first, rest, ok := x.conns.sideEnds(r, k, side)
 	if !ok {
 		return sockRef{}, false
 	}

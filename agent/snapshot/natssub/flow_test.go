@@ -375,3 +375,18 @@ func TestClosedRetention(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupSelfConnection: a socket connected to itself (TCP simultaneous
+// open on one address and port) is both ends of its flow.
+func TestLookupSelfConnection(t *testing.T) {
+	x := NewFlowIndex(FlowConfig{})
+	s := thost("s", "", []snapshot.Process{tproc(10, "selfie", 1)},
+		[]snapshot.Socket{tconn("tcp", "127.0.0.1:5000", "127.0.0.1:5000", "client", 1, 1, 10)}, nil, nil)
+	x.Apply(full(s, "e", 1))
+	got := x.Lookup(tflow(ProtoTCP, "127.0.0.1:5000", "127.0.0.1:5000", ""))
+	for _, e := range []End{got.Client, got.Server} {
+		if e.How != BySocket || e.HostID != "s" || e.PID != 10 || e.Name != "selfie" {
+			t.Fatalf("Lookup = %+v, want both ends s's pid 10 by its socket", got)
+		}
+	}
+}

@@ -258,17 +258,32 @@ func (s *connStore) at(place uint32) (connEnd, tupleKey) {
 // get returns the sockets whose tuple from their side is t: the first and
 // the others, and whether there is one.
 func (s *connStore) get(t tupleKey) (first *connEnd, rest []connEnd, ok bool) {
-	k, side := canon(&t)
-	p, found := s.find(&k)
+	r, k, side, found := s.record(t)
 	if !found {
 		return nil, nil, false
 	}
-	r := &s.recs[p]
+	return s.sideEnds(r, &k, side)
+}
+
+// record returns the record of t's tuple, the tuple in canonical order and
+// the side of t's local endpoint, and whether there is one.
+func (s *connStore) record(t tupleKey) (*connRec, connKey, int, bool) {
+	k, side := canon(&t)
+	p, found := s.find(&k)
+	if !found {
+		return nil, k, side, false
+	}
+	return &s.recs[p], k, side, true
+}
+
+// sideEnds returns the sockets of side of record r, whose tuple is k: the
+// first and the others, and whether there is one.
+func (s *connStore) sideEnds(r *connRec, k *connKey, side int) (first *connEnd, rest []connEnd, ok bool) {
 	if r.ends[side].host == 0 {
 		return nil, nil, false
 	}
 	if r.more&(1<<side) != 0 {
-		rest = s.more[connSideKey{k, uint8(side)}]
+		rest = s.more[connSideKey{*k, uint8(side)}]
 	}
 	return &r.ends[side], rest, true
 }
