@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime/metrics"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -207,20 +208,31 @@ func runChild(args []string) error {
 	return in.Err()
 }
 
-// state is every host's view; a state not seen before is hashed.
+// state is every host's view; a state not seen before is hashed, from a
+// copy of its lists taken under the subscriber's lock and hashed outside
+// it, so that the measurement does not hold up the subscriber.
 func (c *subscriberChild) state() stateAnswer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a := stateAnswer{Hosts: map[string]hostView{}}
 	for _, h := range c.sub.Hosts() {
-		c.sub.View(h, func(st *snapshot.Snapshot, info snapshot.HostInfo) {
-			cd, ok := c.digests[h]
-			if !ok || cd.epoch != info.Epoch || cd.seq != info.Seq {
-				cd = cachedDigest{epoch: info.Epoch, seq: info.Seq, d: stateDigest(st)}
-				c.digests[h] = cd
+		var copied *snapshot.Snapshot // the lists of a state not hashed yet
+		var info snapshot.HostInfo
+		cd, cached := c.digests[h]
+		ok := c.sub.View(h, func(st *snapshot.Snapshot, in snapshot.HostInfo) {
+			info = in
+			if !cached || cd.epoch != in.Epoch || cd.seq != in.Seq {
+				copied = &snapshot.Snapshot{Processes: slices.Clone(st.Processes), Sockets: slices.Clone(st.Sockets)}
 			}
-			a.Hosts[h] = hostView{Digest: cd.d, Seq: info.Seq, Synced: info.Synced}
 		})
+		if !ok {
+			continue
+		}
+		if copied != nil {
+			cd = cachedDigest{epoch: info.Epoch, seq: info.Seq, d: stateDigest(copied)}
+			c.digests[h] = cd
+		}
+		a.Hosts[h] = hostView{Digest: cd.d, Seq: info.Seq, Synced: info.Synced}
 	}
 	return a
 }
