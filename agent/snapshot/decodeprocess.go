@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"hash/maphash"
 	"math"
-	"sync/atomic"
 )
 
 // plainProcess is Process for encoding/json's own decoding of one process
@@ -191,19 +190,9 @@ func (p *parser) int(min, max int64) (int64, bool) {
 	return int64(n), ok
 }
 
-var (
-	stringCache     [4096]atomic.Pointer[string]
-	stringCacheSeed = maphash.MakeSeed()
-)
+// stringCache shares the names, users, executables, command lines and
+// tags processes repeat (apart from addresses, which would crowd them out).
+var stringCache = internCache{seed: maphash.MakeSeed()}
 
-// internString returns b as a string, the cached one when its slot of a
-// small fixed cache holds b.
-func internString(b []byte) string {
-	slot := &stringCache[maphash.Bytes(stringCacheSeed, b)%uint64(len(stringCache))]
-	if s := slot.Load(); s != nil && *s == string(b) {
-		return *s
-	}
-	s := string(b)
-	slot.Store(&s)
-	return s
-}
+// internString returns b as a string, shared through stringCache.
+func internString(b []byte) string { return stringCache.intern(b) }

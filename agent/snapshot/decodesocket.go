@@ -254,17 +254,18 @@ const (
 	RoleClient = "client"
 )
 
-// addrCache shares the strings of recently decoded addresses: a fixed
-// number of slots, each holding the last address whose hash chose it, so
-// that it stays small whatever addresses pass through it.
-var (
-	addrCache     [4096]atomic.Pointer[string]
-	addrCacheSeed = maphash.MakeSeed()
-)
+// internCache shares the strings of recently decoded values: a fixed
+// number of slots, each holding the last string whose hash chose it, so
+// that it stays small whatever strings pass through it. It is safe for
+// concurrent use.
+type internCache struct {
+	seed  maphash.Seed
+	slots [4096]atomic.Pointer[string]
+}
 
-// internAddr returns b as a string, the cached one when its slot holds b.
-func internAddr(b []byte) string {
-	slot := &addrCache[maphash.Bytes(addrCacheSeed, b)%uint64(len(addrCache))]
+// intern returns b as a string, the cached one when its slot holds b.
+func (c *internCache) intern(b []byte) string {
+	slot := &c.slots[maphash.Bytes(c.seed, b)%uint64(len(c.slots))]
 	if s := slot.Load(); s != nil && *s == string(b) {
 		return *s
 	}
@@ -272,3 +273,9 @@ func internAddr(b []byte) string {
 	slot.Store(&s)
 	return s
 }
+
+// addrCache shares the addresses sockets repeat.
+var addrCache = internCache{seed: maphash.MakeSeed()}
+
+// internAddr returns the address b as a string, shared through addrCache.
+func internAddr(b []byte) string { return addrCache.intern(b) }

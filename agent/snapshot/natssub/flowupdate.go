@@ -16,7 +16,7 @@ type hostIndex struct {
 	id      string
 	network string
 	nid     uint32
-	slot    int32 // in FlowIndex.slots, which sockRec.host names
+	slot    int32 // in FlowIndex.slots; connEnd.host is slot+1
 
 	// indexed says that epoch and seq are the state indexed; a change
 	// whose seq does not follow seq, or of another epoch, rebuilds the
