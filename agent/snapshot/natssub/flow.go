@@ -122,6 +122,12 @@ type FlowConfig struct {
 	// ClosedMax caps the short connections kept per host, the oldest
 	// going first; default 4096.
 	ClosedMax int
+	// Sockets is how many connected sockets the index is expected to hold
+	// across hosts: its table of connections is made for that many at
+	// once instead of growing (and moving every entry) step by step while
+	// a subscriber joins a fleet. 0 starts small. The table still grows
+	// past it.
+	Sockets int
 }
 
 // FlowIndex answers which process is at each end of a flow, across every
@@ -186,7 +192,7 @@ func NewFlowIndex(cfg FlowConfig) *FlowIndex {
 		spec:  newMultimap[specKey, sockRef](),
 		addrs: newMultimap[addrKey, nsRef](), closed: map[tupleKey]closedRef{},
 	}
-	x.conns = newConnStore(x.connMoved)
+	x.conns = newConnStore(x.connMoved, cfg.Sockets)
 	runtime.AddCleanup(x, (*recMem).release, x.conns.mem)
 	return x
 }

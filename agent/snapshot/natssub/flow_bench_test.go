@@ -175,3 +175,26 @@ func heapLive() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
 }
+
+// BenchmarkFlowIndexBuild: indexing 1,000 hosts of ~3,000 sockets from
+// their full states into an empty index, as a subscriber that joins a
+// fleet does; ns/socket is per socket indexed.
+func BenchmarkFlowIndexBuild(b *testing.B) {
+	states, _ := benchFleet(1000, 1500)
+	n := 0
+	for _, s := range states {
+		n += len(s.Sockets)
+	}
+	for _, hint := range []int{0, n} {
+		b.Run(fmt.Sprintf("sockets=%d", hint), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				x := NewFlowIndex(FlowConfig{Sockets: hint})
+				for _, s := range states {
+					x.Apply(full(s, "e", 1))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/socket")
+		})
+	}
+}

@@ -88,12 +88,19 @@ func (k *connKey) tuple(side int) tupleKey {
 	return tupleKey{local: k.b, remote: k.a, lport: k.bp, rport: k.ap, proto: k.proto}
 }
 
-// newConnStore returns an empty store. Its table may be outside the Go
-// heap (allocRecs): whoever drops the store calls mem.release, or leaves it
-// to a cleanup (see NewFlowIndex).
-func newConnStore(moved func(e *connEnd, place uint32)) connStore {
+// newConnStore returns an empty store with a table for about sockets
+// connected sockets. Its table may be outside the Go heap (allocRecs):
+// whoever drops the store calls mem.release, or leaves it to a cleanup
+// (see NewFlowIndex).
+func newConnStore(moved func(e *connEnd, place uint32), sockets int) connStore {
 	s := connStore{seed: maphash.MakeSeed(), mem: &recMem{}, more: map[connSideKey][]connEnd{}, moved: moved}
-	s.recs, s.mem.free = allocRecs(64)
+	// A record holds both ends of a connection whose two hosts are
+	// followed: sockets/2 records, at most 3/4 of the table.
+	n := 64
+	for n < 1<<30 && n*3/4 < sockets/2 {
+		n *= 2
+	}
+	s.recs, s.mem.free = allocRecs(n)
 	return s
 }
 
@@ -237,11 +244,15 @@ func (s *connStore) grow() {
 	old, free := s.recs, s.mem.free
 	s.recs, s.mem.free = allocRecs(2 * len(old))
 	defer free()
+	mask := uint32(len(s.recs) - 1)
 	for i := range old {
 		if old[i].empty() {
 			continue
 		}
-		p, _ := s.find(&old[i].key)
+		p := s.home(&old[i].key)
+		for !s.recs[p].empty() { // no tuple is there twice: no key to compare
+			p = (p + 1) & mask
+		}
 		s.recs[p] = old[i]
 		s.movedRec(p)
 	}

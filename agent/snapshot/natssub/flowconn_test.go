@@ -59,7 +59,7 @@ func (s *connStore) check() error {
 func TestConnStoreRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	placed := map[uint64]uint32{} // inode -> place
-	s := newConnStore(func(e *connEnd, place uint32) { placed[e.inode] = place })
+	s := newConnStore(func(e *connEnd, place uint32) { placed[e.inode] = place }, 0)
 	held := map[uint64]tupleKey{}
 	var tuples []tupleKey
 	for i := range 300 {
@@ -119,5 +119,22 @@ func TestConnStoreRandom(t *testing.T) {
 	}
 	if len(s.recs) < 512 {
 		t.Fatalf("the table did not grow: %d slots", len(s.recs))
+	}
+}
+
+// TestConnStoreSized: a store made for n sockets has room for n/2 records
+// within its load limit (no growth while they come), and one made for none
+// starts small.
+func TestConnStoreSized(t *testing.T) {
+	for _, n := range []int{0, 1000, 100_000, 3_000_000} {
+		s := newConnStore(func(*connEnd, uint32) {}, n)
+		slots := len(s.recs)
+		if slots&(slots-1) != 0 || slots*3/4 < n/2 || (n > 200 && slots*3/8 >= n/2) {
+			t.Errorf("made for %d sockets: %d slots", n, slots)
+		}
+		if n == 0 && slots != 64 {
+			t.Errorf("made for no sockets: %d slots, want 64", slots)
+		}
+		s.mem.release()
 	}
 }

@@ -127,6 +127,7 @@ func runChild(args []string) error {
 	name := fs.String("name", "fleet subscriber", "connection name")
 	network := fs.String("network", "", "the hosts' network, for the flow lookups")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the child's whole run to this file")
+	sockets := fs.Int("sockets", 0, "the fleet's sockets, which the flow index is sized for (natssub.FlowConfig.Sockets)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -156,7 +157,7 @@ func runChild(args []string) error {
 	if err != nil {
 		return err
 	}
-	c.flows = natssub.NewFlowIndex(natssub.FlowConfig{})
+	c.flows = natssub.NewFlowIndex(natssub.FlowConfig{Sockets: *sockets})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	runErr := make(chan error, 1)

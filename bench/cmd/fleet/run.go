@@ -74,7 +74,7 @@ func run(ctx context.Context, o options, self string, log io.Writer) (*figures, 
 	if err := h.waitFirstStates(ctx); err != nil {
 		return nil, err
 	}
-	subA, err := startSub(h.self, "subscriber", h.subURLs(), "sim", o.profiles, 30*time.Second)
+	subA, err := startSub(h.self, "subscriber", h.subURLs(), "sim", o.profiles, f.sockets, 30*time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func run(ctx context.Context, o options, self string, log io.Writer) (*figures, 
 	f.churning, f.churnErr = h.window(ctx, subA, o.churnTicks)
 	h.logf("churn window done")
 
-	subB, err := startSub(h.self, "late subscriber", h.subURLs(), "sim", o.profiles, 30*time.Second)
+	subB, err := startSub(h.self, "late subscriber", h.subURLs(), "sim", o.profiles, f.sockets, 30*time.Second)
 	if err != nil {
 		f.lateErr = err
 	} else {

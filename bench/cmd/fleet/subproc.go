@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,8 +30,8 @@ type subProc struct {
 
 // startSub starts the binary self as a subscriber child connected to urls
 // (the first preferred) and waits for its ready line, within timeout.
-func startSub(self, name, urls, network, profiles string, timeout time.Duration) (*subProc, error) {
-	args := []string{childFlag, "-url", urls, "-name", name, "-network", network}
+func startSub(self, name, urls, network, profiles string, sockets int, timeout time.Duration) (*subProc, error) {
+	args := []string{childFlag, "-url", urls, "-name", name, "-network", network, "-sockets", strconv.Itoa(sockets)}
 	if profiles != "" {
 		args = append(args, "-cpuprofile", filepath.Join(profiles, strings.ReplaceAll(name, " ", "-")+".prof"))
 	}
