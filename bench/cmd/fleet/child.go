@@ -39,6 +39,7 @@ func isChild(args []string) bool { return len(args) > 0 && args[0] == childFlag 
 // stops it.
 const (
 	cmdState = "state" // stateAnswer: every host's digest, seq and sync
+	cmdHosts = "hosts" // stateAnswer without digests: cheap, for progress
 	cmdStats = "stats" // statsAnswer: CPU, memory, bytes received
 	cmdFlow  = "flow"  // flowAnswer: the flow index's lookup benchmark
 )
@@ -195,6 +196,8 @@ func runChild(args []string) error {
 		switch cmd := strings.TrimSpace(in.Text()); cmd {
 		case cmdState:
 			answer = c.state()
+		case cmdHosts:
+			answer = c.hosts()
 		case cmdStats:
 			answer = c.stats()
 		case cmdFlow:
@@ -234,6 +237,17 @@ func (c *subscriberChild) state() stateAnswer {
 			c.digests[h] = cd
 		}
 		a.Hosts[h] = hostView{Digest: cd.d, Seq: info.Seq, Synced: info.Synced}
+	}
+	return a
+}
+
+// hosts is every host's seq and sync, without hashing a state.
+func (c *subscriberChild) hosts() stateAnswer {
+	a := stateAnswer{Hosts: map[string]hostView{}}
+	for _, h := range c.sub.Hosts() {
+		if info, ok := c.sub.Info(h); ok {
+			a.Hosts[h] = hostView{Seq: info.Seq, Synced: info.Synced}
+		}
 	}
 	return a
 }

@@ -94,6 +94,13 @@ func (p *subProc) state() (stateAnswer, error) {
 	return a, err
 }
 
+// hosts asks for every host's seq and sync, without digests.
+func (p *subProc) hosts() (stateAnswer, error) {
+	var a stateAnswer
+	err := p.ask(cmdHosts, &a)
+	return a, err
+}
+
 // stats asks for the child's usage and bytes received.
 func (p *subProc) stats() (statsAnswer, error) {
 	var a statsAnswer
