@@ -51,18 +51,7 @@ func (p *parser) processList() ([]Process, bool) {
 // lines that processes across hosts repeat are held once.
 func (p *parser) process(v *Process) bool {
 	w := *v
-	if !p.byte('{') {
-		return false
-	}
-	if p.peek('}') {
-		p.i++
-		return true
-	}
-	for {
-		key, ok := p.simpleString()
-		if !ok || !p.byte(':') {
-			return false
-		}
+	ok := p.object(func(key []byte) bool {
 		switch k := string(key); k {
 		case "pid", "ppid", "uid", "matched_rule":
 			n, ok := p.int(math.MinInt, math.MaxInt)
@@ -91,75 +80,52 @@ func (p *parser) process(v *Process) bool {
 			}
 		case "netns_id":
 			n, ok := p.uint(math.MaxUint64)
-			if !ok {
-				return false
-			}
 			w.NetNSID = n
+			return ok
 		case "name", "process_name", "cmdline", "exe", "user", "container_id":
 			b, ok := p.simpleString()
 			if !ok {
 				return false
 			}
-			s := internString(b)
+			str := internString(b)
 			switch k {
 			case "name":
-				w.Name = s
+				w.Name = str
 			case "process_name":
-				w.ProcessName = s
+				w.ProcessName = str
 			case "cmdline":
-				w.Cmdline = s
+				w.Cmdline = str
 			case "exe":
-				w.Exe = s
+				w.Exe = str
 			case "user":
-				w.User = s
+				w.User = str
 			default:
-				w.ContainerID = s
+				w.ContainerID = str
 			}
 		case "tags":
-			if !p.tags(&w.Tags) {
-				return false
-			}
+			return p.tags(&w.Tags)
 		default:
 			return false
 		}
-		if p.peek(',') {
-			p.i++
-			continue
-		}
-		if !p.byte('}') {
-			return false
-		}
-		*v = w
 		return true
+	})
+	if ok {
+		*v = w
 	}
+	return ok
 }
 
 // tags reads an object of strings into *m, made when nil, as encoding/json
-// decodes into a map: entries add to those already there.
+// decodes into a map: entries add to those already there. On false *m is
+// as it was.
 func (p *parser) tags(m *map[string]string) bool {
-	if !p.byte('{') {
-		return false
-	}
 	var keys, vals [][]byte
-	if !p.peek('}') {
-		for {
-			k, ok := p.simpleString()
-			if !ok || !p.byte(':') {
-				return false
-			}
-			v, ok := p.simpleString()
-			if !ok {
-				return false
-			}
-			keys, vals = append(keys, k), append(vals, v)
-			if p.peek(',') {
-				p.i++
-				continue
-			}
-			break
-		}
-	}
-	if !p.byte('}') {
+	ok := p.object(func(k []byte) bool {
+		v, ok := p.simpleString()
+		keys, vals = append(keys, k), append(vals, v)
+		return ok
+	})
+	if !ok {
 		return false
 	}
 	if *m == nil {

@@ -38,32 +38,18 @@ func decodeSocketFast(b []byte, s *Socket) bool {
 // it was one; on false s is as it was.
 func (p *parser) socket(s *Socket) bool {
 	v := *s
-	if !p.byte('{') {
-		return false
-	}
-	if p.peek('}') {
-		p.i++
-		return true
-	}
-	for {
-		key, ok := p.simpleString()
-		if !ok || !p.byte(':') {
-			return false
-		}
+	ok := p.object(func(key []byte) bool {
 		switch string(key) {
 		case "proto":
 			str, ok := p.simpleString()
-			if !ok {
-				return false
-			}
 			v.Proto = internName(str)
+			return ok
 		case "local_ip", "remote_ip":
 			str, ok := p.simpleString()
 			if !ok {
 				return false
 			}
-			ip := internAddr(str)
-			if key[0] == 'l' {
+			if ip := internAddr(str); key[0] == 'l' {
 				v.LocalIP = ip
 			} else {
 				v.RemoteIP = ip
@@ -100,22 +86,40 @@ func (p *parser) socket(s *Socket) bool {
 			}
 		case "pids":
 			pids, ok := p.intList()
-			if !ok {
-				return false
-			}
 			v.PIDs = pids
+			return ok
 		default:
+			return false
+		}
+		return true
+	})
+	if ok {
+		*s = v
+	}
+	return ok
+}
+
+// object reads an object of the fast form: for each key it calls member
+// with the parser at the key's value, which member reads, reporting
+// whether it could. It reports whether the whole object was read.
+func (p *parser) object(member func(key []byte) bool) bool {
+	if !p.byte('{') {
+		return false
+	}
+	if p.peek('}') {
+		p.i++
+		return true
+	}
+	for {
+		key, ok := p.simpleString()
+		if !ok || !p.byte(':') || !member(key) {
 			return false
 		}
 		if p.peek(',') {
 			p.i++
 			continue
 		}
-		if !p.byte('}') {
-			return false
-		}
-		*s = v
-		return true
+		return p.byte('}')
 	}
 }
 

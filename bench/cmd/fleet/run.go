@@ -221,14 +221,18 @@ type currency struct {
 
 // compare checks a subscriber's answer: a host is current when it is
 // synced and its digest is of a state submitted at or after the last one
-// submitted by by.
-func (h *harness) compare(a stateAnswer, by time.Time) currency {
+// submitted by by. Without digests (a hosts answer), a synced host is
+// Unchecked.
+func (h *harness) compare(a stateAnswer, by time.Time, digests bool) currency {
 	var c currency
 	for _, ag := range h.agents.list {
 		v, ok := a.Hosts[ag.host.id]
 		switch {
 		case !ok:
 			c.Missing++
+		case v.Synced && !digests:
+			c.Unchecked++
+			continue
 		case v.Synced && ag.current(v.Digest, by):
 			c.Current++
 			continue
@@ -252,7 +256,7 @@ func (h *harness) currentNow(p *subProc, grace time.Duration) (currency, error) 
 	if err != nil {
 		return currency{}, err
 	}
-	return h.compare(a, asked.Add(-grace)), nil
+	return h.compare(a, asked.Add(-grace), true), nil
 }
 
 // presentNow asks p which hosts it has, without having it hash their
@@ -263,23 +267,7 @@ func (h *harness) presentNow(p *subProc) (currency, error) {
 	if err != nil {
 		return currency{}, err
 	}
-	var c currency
-	for _, ag := range h.agents.list {
-		v, ok := a.Hosts[ag.host.id]
-		switch {
-		case !ok:
-			c.Missing++
-		case v.Synced:
-			c.Unchecked++
-			continue
-		default:
-			c.Unsynced++
-		}
-		if c.Example == "" {
-			c.Example = ag.host.id
-		}
-	}
-	return c, nil
+	return h.compare(a, time.Time{}, false), nil
 }
 
 // waited is what a wait for currency saw: how long it took (or waited),
