@@ -104,6 +104,14 @@ func TestClusterStreamReplicas(t *testing.T) {
 			waitCounter(t, p, "a full snapshot published", func(st snapshot.Stats) bool { return st.PublishedMessages >= 1 })
 			stop()
 			s, err := js.Stream(t.Context(), name)
+			if tt.want > 0 {
+				// The server that answers may not have applied the
+				// stream's assignment yet: "not found" until it has.
+				waitfor.Until(t, waitLimit, func() bool {
+					s, err = js.Stream(t.Context(), name)
+					return !errors.Is(err, jetstream.ErrStreamNotFound)
+				}, "stream %s found", name)
+			}
 			switch {
 			case tt.want == 0 && err == nil:
 				t.Fatalf("a stream of %d replicas exists, want none", s.CachedInfo().Config.Replicas)
