@@ -217,10 +217,9 @@ func (a *Assembler) Feed(subject string, header map[string][]string, data []byte
 // any goroutine, several at once, while FeedDecoded, which takes the
 // messages in order, does only what depends on the hosts' states.
 type Decoded struct {
-	subject string
-	data    []byte
-	env     Envelope
-	err     error // of the subject or envelope
+	data []byte
+	env  Envelope
+	err  error // of the subject or envelope
 
 	pre      bool // the fields below are set
 	body     []byte
@@ -234,7 +233,7 @@ type Decoded struct {
 
 // envelope reads a message's subject and envelope.
 func (a *Assembler) envelope(subject string, header map[string][]string, data []byte) *Decoded {
-	d := &Decoded{subject: subject, data: data}
+	d := &Decoded{data: data}
 	host, kind, ok := ParseSubject(a.cfg.Prefix, subject)
 	if !ok {
 		d.err = fmt.Errorf("%w: subject %q is not a data subject under %q", ErrMalformed, subject, a.cfg.Prefix)

@@ -303,9 +303,9 @@ func (x *FlowIndex) connEntry(h *hostIndex, inode uint64) sockEntry {
 	p := h.conns[inode]
 	if p == overflowPlace {
 		t := h.extra[inode]
-		first, rest, _ := x.conns.get(t)
-		for _, c := range append([]connEnd{*first}, rest...) {
-			if c.host == h.slot+1 && c.inode == inode {
+		_, rest, _ := x.conns.get(t) // an overflow socket is never the first
+		for i := range rest {
+			if c := &rest[i]; c.host == h.slot+1 && c.inode == inode {
 				return sockEntry{tuple: t, ref: c.ref(h), server: c.server}
 			}
 		}
