@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -137,5 +138,34 @@ func BenchmarkAssemblerFull(b *testing.B) {
 			b.Fatalf("no state change: %+v", c)
 		}
 		seq++
+	}
+}
+
+// BenchmarkApplyInPlace measures one delta applied in place to a state of
+// the fleet simulator's size (300 processes, 3,000 sockets): 2 processes
+// replaced, 2 renamed, 20 sockets replaced at random places.
+func BenchmarkApplyInPlace(b *testing.B) {
+	s1 := synth(300, 3000, 1)
+	s2 := s1.Clone()
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 20 {
+		j := r.IntN(len(s2.Sockets))
+		s2.Sockets[j].Inode = uint64(50_000_000 + i)
+		s2.Sockets[j].LocalPort++
+	}
+	s2 = churn(s2, 2, 3)
+	forward, back := Diff(s1, s2), Diff(s2, s1)
+	state := s1.Clone()
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		d := forward
+		if n%2 == 1 {
+			d = back
+		}
+		if err := d.ApplyInPlace(state); err != nil {
+			b.Fatal(err)
+		}
+		n++
 	}
 }

@@ -155,8 +155,8 @@ func (d *Delta) Apply(s *Snapshot) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	procs := applyList(pp, s.Processes, d.Added, d.Changed, (*Process).Key, compareProcesses)
-	socks := applyList(sp, s.Sockets, d.SocketsAdded, d.SocketsChanged, socketKey, compareSockets)
+	procs := applyList(&pp, s.Processes, d.Added, d.Changed, (*Process).Key, compareProcesses)
+	socks := applyList(&sp, s.Sockets, d.SocketsAdded, d.SocketsChanged, socketKey, compareSockets)
 	addrs := s.Addresses
 	if d.Addresses != nil {
 		addrs = d.Addresses
@@ -167,14 +167,14 @@ func (d *Delta) Apply(s *Snapshot) (*Snapshot, error) {
 
 // plan plans d's ops on s's two lists and checks them against s.
 func (d *Delta) plan(s *Snapshot) (procs listPlan[Key], socks listPlan[uint64], err error) {
-	if procs, err = planList(d.Added, d.Changed, d.Removed, (*Process).Key); err == nil {
-		err = checkList(procs, s.Processes, (*Process).Key)
+	if procs, err = planList(d.Added, d.Changed, d.Removed, (*Process).Key, foldKey); err == nil {
+		err = locate(&procs, s.Processes, (*Process).Key)
 	}
 	if err != nil {
 		return procs, socks, fmt.Errorf("process %w", err)
 	}
-	if socks, err = planList(d.SocketsAdded, d.SocketsChanged, d.SocketsRemoved, socketKey); err == nil {
-		err = checkList(socks, s.Sockets, socketKey)
+	if socks, err = planList(d.SocketsAdded, d.SocketsChanged, d.SocketsRemoved, socketKey, foldInode); err == nil {
+		err = locate(&socks, s.Sockets, socketKey)
 	}
 	if err != nil {
 		return procs, socks, fmt.Errorf("socket %w", err)
@@ -183,6 +183,10 @@ func (d *Delta) plan(s *Snapshot) (procs listPlan[Key], socks listPlan[uint64], 
 }
 
 func socketKey(s *Socket) uint64 { return s.Inode }
+
+func foldKey(k Key) uint64 { return uint64(k.PID) ^ uint64(k.StartTime)<<20 }
+
+func foldInode(inode uint64) uint64 { return inode }
 
 // ApplyInPlace applies d to s itself, as Apply does to a copy: s's lists
 // are changed in their own arrays (grown only when additions need room), so
@@ -203,8 +207,8 @@ func (d *Delta) ApplyInPlace(s *Snapshot) error {
 
 // applyPlanned is ApplyInPlace once d.plan(s) has checked the plans.
 func (d *Delta) applyPlanned(s *Snapshot, pp listPlan[Key], sp listPlan[uint64]) {
-	s.Processes = applyListInPlace(pp, s.Processes, d.Added, d.Changed, (*Process).Key, compareProcesses)
-	s.Sockets = applyListInPlace(sp, s.Sockets, d.SocketsAdded, d.SocketsChanged, socketKey, compareSockets)
+	s.Processes = applyListInPlace(&pp, s.Processes, d.Added, d.Changed, (*Process).Key, compareProcesses)
+	s.Sockets = applyListInPlace(&sp, s.Sockets, d.SocketsAdded, d.SocketsChanged, socketKey, compareSockets)
 	s.Host = d.Host
 	if d.Addresses != nil {
 		s.Addresses = d.Addresses
@@ -240,18 +244,45 @@ type listPlan[K comparable] struct {
 	// touched is the keys removed, then those changed, in the delta's
 	// order: an error names the first that does not fit.
 	touched []K
+	// at is, once locate has checked the plan against a list, the
+	// indexes in that list of the elements removed or changed, ascending.
+	at []int
+	// filter has a bit set for each key in ops (a one-hash Bloom filter
+	// over fold's value), so that locate looks up in ops only the few
+	// elements of a list whose bit is set.
+	filter [16]uint64
+	fold   func(K) uint64
+}
+
+// bit is the place of key k in the plan's filter.
+func (p *listPlan[K]) bit(k K) (word int, mask uint64) {
+	h := p.fold(k) * 0x9e3779b97f4a7c15
+	return int(h >> 60), 1 << (h >> 54 & 63)
+}
+
+// mark sets k's bit in the filter.
+func (p *listPlan[K]) mark(k K) {
+	w, m := p.bit(k)
+	p.filter[w] |= m
+}
+
+// mayHave reports whether k may be in ops: false means it is not.
+func (p *listPlan[K]) mayHave(k K) bool {
+	w, m := p.bit(k)
+	return p.filter[w]&m != 0
 }
 
 // planList collects the ops of a delta on one list and refuses a key that
 // is removed twice, changed twice or after its removal, or added twice or
 // while changed.
-func planList[T any, K comparable](added, changed []T, removed []K, key func(*T) K) (listPlan[K], error) {
-	p := listPlan[K]{ops: make(map[K]uint8, len(added)+len(changed)+len(removed)), changedAt: make(map[K]int, len(changed))}
+func planList[T any, K comparable](added, changed []T, removed []K, key func(*T) K, fold func(K) uint64) (listPlan[K], error) {
+	p := listPlan[K]{ops: make(map[K]uint8, len(added)+len(changed)+len(removed)), changedAt: make(map[K]int, len(changed)), fold: fold}
 	for _, k := range removed {
 		if p.ops[k]&opRemove != 0 {
 			return p, fmt.Errorf("%v removed twice: %w", k, ErrDeltaMismatch)
 		}
 		p.ops[k] |= opRemove
+		p.mark(k)
 		p.touched = append(p.touched, k)
 	}
 	for i := range changed {
@@ -260,6 +291,7 @@ func planList[T any, K comparable](added, changed []T, removed []K, key func(*T)
 			return p, fmt.Errorf("%v changed twice or after removal: %w", k, ErrDeltaMismatch)
 		}
 		p.ops[k] |= opChange
+		p.mark(k)
 		p.changedAt[k] = i
 		p.touched = append(p.touched, k)
 	}
@@ -269,38 +301,39 @@ func planList[T any, K comparable](added, changed []T, removed []K, key func(*T)
 			return p, fmt.Errorf("%v added twice or while changed: %w", k, ErrDeltaMismatch)
 		}
 		p.ops[k] |= opAdd
+		p.mark(k)
 	}
 	return p, nil
 }
 
-// checkList refuses plan p when base lacks a key it removes or changes, or
-// has one it adds; it changes nothing.
-func checkList[T any, K comparable](p listPlan[K], base []T, key func(*T) K) error {
-	want := 0 // keys removed or changed
-	for _, op := range p.ops {
-		if op&(opRemove|opChange) != 0 {
-			want++
-		}
+// locate finds in base the elements plan p removes or changes (p.at) and
+// refuses p when base lacks one of them or has a key p adds; it changes
+// nothing in base.
+func locate[T any, K comparable](p *listPlan[K], base []T, key func(*T) K) error {
+	p.at = make([]int, 0, len(p.touched))
+	if len(p.ops) == 0 {
+		return nil
 	}
-	found := 0
 	for i := range base {
-		op, ok := p.ops[key(&base[i])]
+		k := key(&base[i])
+		if !p.mayHave(k) {
+			continue
+		}
+		op, ok := p.ops[k]
 		if !ok {
 			continue
 		}
 		if op&(opRemove|opChange) == 0 {
-			return fmt.Errorf("%v added but already present: %w", key(&base[i]), ErrDeltaMismatch)
+			return fmt.Errorf("%v added but already present: %w", k, ErrDeltaMismatch)
 		}
-		found++
+		p.at = append(p.at, i)
 	}
-	if found == want {
+	if len(p.at) == len(p.touched) {
 		return nil
 	}
-	present := make(map[K]struct{}, found)
-	for i := range base {
-		if _, ok := p.ops[key(&base[i])]; ok {
-			present[key(&base[i])] = struct{}{}
-		}
+	present := make(map[K]struct{}, len(p.at))
+	for _, i := range p.at {
+		present[key(&base[i])] = struct{}{}
 	}
 	for _, k := range p.touched {
 		if _, ok := present[k]; !ok {
@@ -310,78 +343,69 @@ func checkList[T any, K comparable](p listPlan[K], base []T, key func(*T) K) err
 	return nil
 }
 
-// applyList applies plan p to the sorted list base and returns a new sorted
-// list; base is not modified. Changed elements whose sort position moved
-// are re-inserted like additions.
-func applyList[T any, K comparable](p listPlan[K], base, added, changed []T, key func(*T) K, cmp func(a, b T) int) []T {
-	kept, inserts := keep(p, slices.Grow([]T(nil), len(base)+len(added)), base, added, changed, key, cmp)
-	if len(inserts) == 0 {
-		return kept
-	}
-	return merge(kept, inserts, make([]T, len(kept)+len(inserts)), cmp)
+// applyList applies plan p, located in the sorted list base, and returns
+// a new sorted list; base is not modified.
+func applyList[T any, K comparable](p *listPlan[K], base, added, changed []T, key func(*T) K, cmp func(a, b T) int) []T {
+	c := make([]T, len(base), len(base)+len(added))
+	copy(c, base)
+	return applyListInPlace(p, c, added, changed, key, cmp)
 }
 
-// applyListInPlace is applyList writing into base's array.
-func applyListInPlace[T any, K comparable](p listPlan[K], base, added, changed []T, key func(*T) K, cmp func(a, b T) int) []T {
+// applyListInPlace applies plan p, located in the sorted list base, in
+// base's array (a new one when the additions need more room) and returns
+// the list, sorted. The elements between those the plan touches move in
+// blocks, never one by one: a forward pass drops the removed elements and
+// puts each changed one in its place when its sort position holds; a
+// backward pass opens a gap for each addition (and each moved changed
+// element) at the place a binary search finds. The work is a copy of the
+// elements after the first touched place plus O(k log n) for k
+// additions.
+func applyListInPlace[T any, K comparable](p *listPlan[K], base, added, changed []T, key func(*T) K, cmp func(a, b T) int) []T {
 	old := len(base)
-	kept, inserts := keep(p, base[:0], base, added, changed, key, cmp)
-	n := len(kept) + len(inserts)
-	var out []T
-	if n > cap(base) {
-		out = make([]T, n, n+n/8)
-	} else {
-		out = base[:n]
-	}
-	out = merge(kept, inserts, out, cmp)
-	if n < old {
-		clear(base[n:old]) // drop what the removed elements refer to
-	}
-	return out
-}
-
-// keep appends to dst the elements of base that p keeps, changed ones in
-// place when their sort position holds, and returns it with the elements
-// to insert: the added ones and the moved changed ones, sorted. dst may
-// share base's array: it is written no faster than base is read.
-func keep[T any, K comparable](p listPlan[K], dst, base, added, changed []T, key func(*T) K, cmp func(a, b T) int) (kept, inserts []T) {
-	for i := range base {
-		k := key(&base[i])
-		op, ok := p.ops[k]
-		switch {
-		case !ok:
-			dst = append(dst, base[i])
-		case op&opRemove != 0:
-		default:
-			c := changed[p.changedAt[k]]
-			if (len(dst) == 0 || cmp(dst[len(dst)-1], c) < 0) && (i+1 == len(base) || cmp(c, base[i+1]) < 0) {
-				dst = append(dst, c)
-			} else {
-				inserts = append(inserts, c)
-			}
+	var inserts []T
+	w, r := 0, 0 // base[:w] is the result so far; base[r:] not yet read
+	for _, t := range p.at {
+		if w != r {
+			copy(base[w:], base[r:t])
+		}
+		w += t - r
+		r = t + 1
+		k := key(&base[t])
+		if p.ops[k]&opRemove != 0 {
+			continue
+		}
+		c := changed[p.changedAt[k]]
+		if (w == 0 || cmp(base[w-1], c) < 0) && (t+1 == old || cmp(c, base[t+1]) < 0) {
+			base[w] = c
+			w++
+		} else {
+			inserts = append(inserts, c)
 		}
 	}
+	if w != r {
+		copy(base[w:], base[r:])
+	}
+	n := w + old - r
 	inserts = append(inserts, added...)
 	slices.SortFunc(inserts, cmp)
-	return dst, inserts
-}
-
-// merge merges the sorted lists kept and inserts into out, which has room
-// for both and may share kept's array from its start: it is filled from
-// the end, so no element of kept is overwritten before it is moved.
-func merge[T any](kept, inserts, out []T, cmp func(a, b T) int) []T {
-	out = out[:len(kept)+len(inserts)]
-	i, j := len(kept)-1, len(inserts)-1
-	for k := len(out) - 1; j >= 0; k-- {
-		if i >= 0 && cmp(kept[i], inserts[j]) > 0 {
-			out[k] = kept[i]
-			i--
-		} else {
-			out[k] = inserts[j]
-			j--
-		}
+	total := n + len(inserts)
+	out := base[:min(total, cap(base))]
+	fresh := total > cap(base)
+	if fresh {
+		out = make([]T, total, total+total/8)
 	}
-	if i >= 0 && &out[0] != &kept[0] {
-		copy(out, kept[:i+1])
+	end := n // base[:end] is still in place, unmoved
+	for j := len(inserts) - 1; j >= 0; j-- {
+		at, _ := slices.BinarySearchFunc(base[:end], inserts[j], cmp)
+		copy(out[at+j+1:end+j+1], base[at:end])
+		out[at+j] = inserts[j]
+		end = at
+	}
+	if fresh {
+		copy(out, base[:end])
+	}
+	if total < old {
+		clear(base[total:old]) // drop what the removed elements refer to
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -295,4 +296,72 @@ func TestApplyInPlaceChain(t *testing.T) {
 		assertSameState(t, copied, next)
 	}
 	assertSameState(t, held, synth(300, 3000, 5))
+}
+
+// TestApplyInPlaceRandomOps applies random deltas to small socket lists,
+// so that every arrangement of removals, additions and changed elements
+// (staying, moving forward or back, next to removed ones, at both ends)
+// and every capacity case (shrinking, growing within the array, growing
+// beyond it) comes up, and checks each result against the list rebuilt
+// from a map and sorted.
+func TestApplyInPlaceRandomOps(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for step := range 20_000 {
+		n := r.IntN(12)
+		base := make([]Socket, 0, n+r.IntN(4))
+		want := map[uint64]Socket{}
+		for i := range n {
+			s := sock(uint64(i+1), uint16(r.IntN(20)), i)
+			base = append(base, s)
+			want[s.Inode] = s
+		}
+		slices.SortFunc(base, compareSockets)
+		var d Delta
+		for _, s := range base {
+			switch r.IntN(4) {
+			case 0:
+				d.SocketsRemoved = append(d.SocketsRemoved, s.Inode)
+				delete(want, s.Inode)
+			case 1:
+				s.LocalPort = uint16(r.IntN(20))
+				s.PIDs = []int{r.IntN(9)}
+				d.SocketsChanged = append(d.SocketsChanged, s)
+				want[s.Inode] = s
+			}
+		}
+		for i := range r.IntN(6) {
+			s := sock(uint64(100+i), uint16(r.IntN(20)))
+			d.SocketsAdded = append(d.SocketsAdded, s)
+			want[s.Inode] = s
+		}
+		r.Shuffle(len(d.SocketsRemoved), func(i, j int) {
+			d.SocketsRemoved[i], d.SocketsRemoved[j] = d.SocketsRemoved[j], d.SocketsRemoved[i]
+		})
+		wantList := slices.SortedFunc(maps.Values(want), compareSockets)
+		equal := func(a, b []Socket) bool {
+			return slices.EqualFunc(a, b, func(x, y Socket) bool { return equalSocket(&x, &y) })
+		}
+		s := &Snapshot{Sockets: slices.Clone(base)}
+		copied, err := d.Apply(s)
+		if err != nil {
+			t.Fatalf("step %d: Apply: %v", step, err)
+		}
+		if !equal(s.Sockets, base) {
+			t.Fatalf("step %d: Apply changed its base", step)
+		}
+		s.Sockets = base
+		if err := d.ApplyInPlace(s); err != nil {
+			t.Fatalf("step %d: ApplyInPlace: %v", step, err)
+		}
+		for name, got := range map[string][]Socket{"Apply": copied.Sockets, "ApplyInPlace": s.Sockets} {
+			if !equal(got, wantList) {
+				t.Fatalf("step %d: %s: %+v, want %+v", step, name, got, wantList)
+			}
+		}
+		for _, x := range base[min(len(s.Sockets), len(base)):] {
+			if x.PIDs != nil {
+				t.Fatalf("step %d: a removed element past the list's end still holds %v", step, x.PIDs)
+			}
+		}
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"math"
 	"net/netip"
-	"slices"
 
 	"github.com/proctag/proctag/agent/snapshot"
 )
@@ -91,36 +90,23 @@ func (x *FlowIndex) Apply(c snapshot.Change) {
 		x.rebuild(h, c.State)
 		closed = c.State.Closed
 	default:
-		var s *snapshot.Snapshot
-		var info snapshot.HostInfo
-		if x.view != nil {
-			x.view(c.HostID, func(st *snapshot.Snapshot, in snapshot.HostInfo) { s, info = shallowCopy(st), in })
-		}
-		if s == nil {
+		// Indexed under the source's lock, from its own state: a copy of
+		// the lists would cost more than the index itself, and the lock
+		// holds the source's next change only as long as this host takes.
+		ok := x.view != nil && x.view(c.HostID, func(s *snapshot.Snapshot, info snapshot.HostInfo) {
+			x.rebuild(h, s)
+			h.indexed, h.epoch, h.seq = true, info.Epoch, info.Seq
+			if info.Epoch == c.Epoch && info.Seq == c.Seq {
+				x.addClosed(h, s.Closed) // the change's own state
+			}
+		})
+		if !ok {
 			x.dropHost(h)
-			return
-		}
-		x.rebuild(h, s)
-		h.indexed, h.epoch, h.seq = true, info.Epoch, info.Seq
-		if info.Epoch == c.Epoch && info.Seq == c.Seq {
-			x.addClosed(h, s.Closed) // the change's own state
 		}
 		return
 	}
 	h.indexed, h.epoch, h.seq = true, c.Epoch, c.Seq
 	x.addClosed(h, closed)
-}
-
-// shallowCopy copies s's lists but not what their elements point to: the
-// strings, PIDs and address lists a state holds are never changed in place
-// (a delta replaces whole elements), so the copy stays as s was while the
-// source goes on changing s. It is taken under the source's lock, and
-// costs a fraction of a deep copy.
-func shallowCopy(s *snapshot.Snapshot) *snapshot.Snapshot {
-	c := *s
-	c.Processes, c.Sockets = slices.Clone(s.Processes), slices.Clone(s.Sockets)
-	c.Addresses, c.Closed = slices.Clone(s.Addresses), slices.Clone(s.Closed)
-	return &c
 }
 
 // Follow applies every change of sub (see Apply) until sub's Changes
