@@ -159,23 +159,19 @@ func (p *Pipeline) publishedProcess(sp *scan.Process, v rules.Verdict, out wasmh
 	return sn
 }
 
-// publishedSockets converts the collector's sockets to the wire form; the
-// collector already sorted them.
-func publishedSockets(socks []sockets.Socket) []snapshot.Socket {
-	out := make([]snapshot.Socket, len(socks))
-	for i, s := range socks {
-		out[i] = snapshot.Socket{
-			Proto:      s.Proto,
-			LocalIP:    s.Local.Addr().String(),
-			LocalPort:  s.Local.Port(),
-			RemoteIP:   s.Remote.Addr().String(),
-			RemotePort: s.Remote.Port(),
-			State:      s.State,
-			Role:       s.Role,
-			Inode:      s.Inode,
-			PIDs:       s.PIDs,
-			NetNSID:    s.NetNS,
-		}
+// publishedSocket converts one of the collector's sockets to the wire
+// form (sockets.CollectChangesAs).
+func publishedSocket(s *sockets.Socket) snapshot.Socket {
+	return snapshot.Socket{
+		Proto:      s.Proto,
+		LocalIP:    s.Local.Addr().String(),
+		LocalPort:  s.Local.Port(),
+		RemoteIP:   s.Remote.Addr().String(),
+		RemotePort: s.Remote.Port(),
+		State:      s.State,
+		Role:       s.Role,
+		Inode:      s.Inode,
+		PIDs:       s.PIDs,
+		NetNSID:    s.NetNS,
 	}
-	return out
 }

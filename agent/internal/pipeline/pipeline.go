@@ -290,7 +290,7 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 	tm.skip()
 	tables := p.nowFunc()
 	diag0, text0 := p.sockets.TableReads()
-	socks, changed, err := p.sockets.CollectChanges(ctx, res.Time, owners, res.Full)
+	socks, changed, err := sockets.CollectChangesAs(p.sockets, ctx, res.Time, owners, res.Full, publishedSocket)
 	diag1, text1 := p.sockets.TableReads()
 	st.TablesSockDiag, st.TablesProcNet = int(diag1-diag0), int(text1-text0)
 	tm.done(StepSockets, err == nil)
@@ -299,7 +299,7 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 		return nil, st, fmt.Errorf("sockets: %w", err)
 	}
 	if changed {
-		snap.Sockets = publishedSockets(socks)
+		snap.Sockets = socks
 		snap.Sort()
 		p.socks = snap.Sockets
 	} else {

@@ -197,7 +197,7 @@ func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, full bool) ([]Socket, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	socks, changed, err := c.collect(ctx, now, owners, full, c.kept.ok)
+	socks, changed, err := collect(c, ctx, now, owners, full, c.kept.ok, same)
 	if err != nil {
 		return nil, err
 	}
@@ -207,21 +207,31 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 	return c.kept.socks, nil
 }
 
+func same(s *Socket) Socket { return *s }
+
 // CollectChanges is Collect for a caller that keeps the Sockets itself: it
 // returns them and true, or nil and false when they would be the same as
 // the last call returned. The Collector keeps no copy of them. Use either
-// Collect or CollectChanges with one Collector.
+// Collect or CollectChanges (or CollectChangesAs) with one Collector.
 func (c *Collector) CollectChanges(ctx context.Context, now time.Time, owners []Owner, full bool) ([]Socket, bool, error) {
+	return CollectChangesAs(c, ctx, now, owners, full, same)
+}
+
+// CollectChangesAs is CollectChanges for a caller that keeps the sockets
+// in its own form: each reported Socket is passed to conv, which returns
+// the element of the result, so that no list of Sockets is made on the
+// way. conv is called concurrently and must not keep s.
+func CollectChangesAs[T any](c *Collector, ctx context.Context, now time.Time, owners []Owner, full bool, conv func(s *Socket) T) ([]T, bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.kept.socks, c.kept.ok = nil, false
-	return c.collect(ctx, now, owners, full, true)
+	return collect(c, ctx, now, owners, full, true, conv)
 }
 
-// collect is Collect; reuse says that the caller has the last Sockets, so
-// that nil and false may be returned when nothing changed. Called with
-// c.mu held.
-func (c *Collector) collect(ctx context.Context, now time.Time, owners []Owner, full, reuse bool) ([]Socket, bool, error) {
+// collect is Collect, each socket reported as conv makes it; reuse says
+// that the caller has the last sockets, so that nil and false may be
+// returned when nothing changed. Called with c.mu held.
+func collect[T any](c *Collector, ctx context.Context, now time.Time, owners []Owner, full, reuse bool, conv func(*Socket) T) ([]T, bool, error) {
 	c.gen++
 	first := !c.collected
 
@@ -276,7 +286,7 @@ func (c *Collector) collect(ctx context.Context, now time.Time, owners []Owner, 
 			starts[o.PID] = o.StartTime
 		}
 	}
-	out := c.report(now, starts)
+	out := report(c, now, starts, conv)
 	clear(c.rows) // drop references to sockets the next walk may forget
 	c.collected = true
 	c.remember(now)
@@ -299,6 +309,9 @@ func (c *Collector) Young() int {
 // whose NetNS is 0 go to c.hidden, for placeHidden.
 func (c *Collector) plan(owners []Owner, full bool) {
 	c.jobs = c.jobs[:0]
+	if full || len(c.owners) == 0 {
+		c.jobs = slices.Grow(c.jobs, len(owners)) // every owner is walked
+	}
 	c.hidden = c.hidden[:0]
 	clear(c.nsGroup)
 	c.groups = c.groups[:0] // the elements past the end keep their buffers
@@ -448,7 +461,7 @@ func (c *Collector) join() {
 // whose ns/net was unreadable and whose net/tcp matched no known group)
 // pick last, so that a socket one of them shares with a known namespace
 // is reported there.
-func (c *Collector) report(now time.Time, starts map[int]time.Time) []Socket {
+func report[T any](c *Collector, now time.Time, starts map[int]time.Time, conv func(*Socket) T) []T {
 	zero := 0 // parts of the groups of ns 0, which sort first
 	for zero/2 < len(c.groups) && c.groups[zero/2].ns == 0 {
 		zero += 2
@@ -461,7 +474,7 @@ func (c *Collector) report(now time.Time, starts map[int]time.Time) []Socket {
 			return true
 		})
 	}
-	n, nzero := 0, 0
+	n := 0
 	c.young = 0
 	for i := range c.groups {
 		for t := range 2 {
@@ -470,26 +483,33 @@ func (c *Collector) report(now time.Time, starts map[int]time.Time) []Socket {
 			n += len(p.keys)
 			c.young += p.young
 		}
-		if c.groups[i].ns == 0 {
-			nzero = n
-		}
 	}
-	out := make([]Socket, n)
-	c.parallel(units, func(_ *reader, u int) bool {
-		c.fill(&c.groups[u/2].parts[u%2], out)
-		return true
-	})
 	if zero > 2 {
 		// Several unknown namespaces share NetNS 0: each is sorted, not
 		// their sockets together.
-		slices.SortStableFunc(out[:nzero], compareSockets)
+		c.sortZero(zero)
 	}
+	out := make([]T, n)
+	c.parallel(units, func(_ *reader, u int) bool {
+		fill(c, &c.groups[u/2].parts[u%2], out, conv)
+		return true
+	})
 	return out
 }
 
-// compareSockets orders Sockets of one NetNS as sortKey does.
-func compareSockets(a, b Socket) int {
-	return cmp.Or(cmp.Compare(a.Proto, b.Proto), a.Local.Compare(b.Local), a.Remote.Compare(b.Remote), cmp.Compare(a.Inode, b.Inode))
+// sortZero sorts the reported rows of the first units parts together:
+// those of the groups of unknown namespaces, which share NetNS 0 and are
+// each sorted on their own. The parts keep their sizes (and places in the
+// report), each taking the next of the sorted keys.
+func (c *Collector) sortZero(units int) {
+	var all []sortKey
+	for u := range units {
+		all = append(all, c.groups[u/2].parts[u%2].keys...)
+	}
+	sortKeys(all)
+	for u := range units {
+		all = all[copy(c.groups[u/2].parts[u%2].keys, all):]
+	}
 }
 
 // parallel calls fn(r, i) for every i in [0, n), handing the indexes out in

@@ -27,7 +27,7 @@ var diagQueries = [len(tables)]sockdiag.Query{
 func diagTable(c *sockdiag.Conn, t int, fn func(e entry)) error {
 	tab := &tables[t]
 	return c.Dump(diagQueries[t], func(s sockdiag.Socket) {
-		e := entry{local: s.Local, remote: s.Remote, state: s.State, uid: s.UID, inode: s.Inode}
+		e := entry{local: endpointOf(s.Local), remote: endpointOf(s.Remote), state: s.State, uid: s.UID, inode: s.Inode}
 		if keep(tab, &e) {
 			fn(e)
 		}

@@ -31,8 +31,10 @@ type reader struct {
 	// listeners is scratch space for roles.
 	listeners []int
 	// ino is the inode of the last table readTable opened, 0 if its
-	// fstat failed.
-	ino uint64
+	// fstat failed; size its size as fstat gave it (0 on procfs, which
+	// does not know it before it is read).
+	ino  uint64
+	size int64
 }
 
 func newReader(root string) *reader {
@@ -141,10 +143,10 @@ func (r *reader) readTable(pid int, tab *table, fn func(e entry)) error {
 		return classify(fmt.Errorf("open %s: %w", r.name(), err))
 	}
 	defer unix.Close(fd)
-	r.ino = 0
+	r.ino, r.size = 0, 0
 	var st unix.Stat_t
 	if unix.Fstat(fd, &st) == nil {
-		r.ino = st.Ino
+		r.ino, r.size = st.Ino, st.Size
 	}
 	if len(r.buf) == 0 {
 		r.buf = make([]byte, 64<<10)

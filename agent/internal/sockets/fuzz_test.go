@@ -124,13 +124,13 @@ func fuzzRow(b []byte) row {
 		ns:  be.Uint64(x[0:]) % 4,
 		tab: tab,
 		entry: &entry{
-			local:  netip.AddrPortFrom(addr(x[9]&1 == 1, x[10:26]), be.Uint16(x[26:])),
-			remote: netip.AddrPortFrom(addr(x[9]&2 == 2, x[28:44]), be.Uint16(x[44:])),
+			local:  endpointOf(netip.AddrPortFrom(addr(x[9]&1 == 1, x[10:26]), be.Uint16(x[26:]))),
+			remote: endpointOf(netip.AddrPortFrom(addr(x[9]&2 == 2, x[28:44]), be.Uint16(x[44:]))),
 			inode:  be.Uint64(x[46:]) % 8,
 		},
 	}
 }
 
 func fuzzSocket(r *row) Socket {
-	return Socket{NetNS: r.ns, Proto: r.tab.name, Local: r.local, Remote: r.remote, Inode: r.inode}
+	return Socket{NetNS: r.ns, Proto: r.tab.name, Local: r.local.AddrPort(), Remote: r.remote.AddrPort(), Inode: r.inode}
 }

@@ -3,6 +3,7 @@ package sockets
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -125,7 +126,7 @@ func (c *Collector) readGroupTable(r *reader, g *nsGroup, t int, owners []Owner)
 		tr.entries = tr.entries[:0]
 		err := r.readTable(pid, tab, func(e entry) {
 			if keep(tab, &e) {
-				tr.entries = append(tr.entries, e)
+				tr.entries = appendEntry(tr.entries, e, r.size/minRowLen(tab))
 			}
 		})
 		if err == nil {
@@ -144,6 +145,29 @@ func (c *Collector) readGroupTable(r *reader, g *nsGroup, t int, owners []Owner)
 			return // the table does not exist, e.g. no IPv6
 		}
 	}
+}
+
+// minRowLen is the length of the shortest row of table t, newline
+// included (the kernel pads tcp rows to 149 characters, udp rows to 127;
+// the *6 tables' rows are longer): a table's size over it is at least its
+// number of rows.
+func minRowLen(t *table) int64 {
+	if t.udp {
+		return 128
+	}
+	return 150
+}
+
+// appendEntry appends e to es. A full es grows to at least rows entries
+// (a bound from the table's size, 0 when unknown), else to twice its
+// length: append grows a large slice by a quarter at a time, which for a
+// table of 100,000 rows allocates several times the final buffer along
+// the way.
+func appendEntry(es []entry, e entry, rows int64) []entry {
+	if len(es) == cap(es) {
+		es = slices.Grow(es, max(int(min(rows, 1<<24)), len(es), 64)-len(es)+1)
+	}
+	return append(es, e)
 }
 
 // joinPart keeps the rows of part p (UDP when udp) of g whose socket has a
@@ -211,13 +235,14 @@ func (c *Collector) pick(p *part, now time.Time, starts map[int]time.Time) {
 }
 
 // fill writes the Sockets of p's reported rows into out at p.out.
-func (c *Collector) fill(p *part, out []Socket) {
+func fill[T any](c *Collector, p *part, out []T, conv func(*Socket) T) {
+	s := new(Socket) // one for the part: conv does not keep it
 	for i, k := range p.keys {
 		r := &c.rows[k.row]
-		out[p.out+i] = Socket{
+		*s = Socket{
 			Proto:     r.tab.name,
-			Local:     r.local,
-			Remote:    r.remote,
+			Local:     r.local.AddrPort(),
+			Remote:    r.remote.AddrPort(),
 			State:     stateName(r.state),
 			Role:      r.role(),
 			Inode:     r.inode,
@@ -225,6 +250,7 @@ func (c *Collector) fill(p *part, out []Socket) {
 			PIDs:      r.sock.pids,
 			FirstSeen: r.sock.first,
 		}
+		out[p.out+i] = conv(s)
 	}
 }
 

@@ -76,8 +76,8 @@ func keyOf(r *row, i int) sortKey {
 	k.w[0] = r.ns
 	b := bits{w: &k.w, n: 64}
 	b.put(protoRank(r.tab), 2)
-	b.putAddrPort(r.local)
-	b.putAddrPort(r.remote)
+	b.putAddrPort(r.local.AddrPort())
+	b.putAddrPort(r.remote.AddrPort())
 	b.put(r.inode, 64)
 	return k
 }

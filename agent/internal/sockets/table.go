@@ -41,15 +41,58 @@ func stateName(st uint8) string {
 	return "UNKNOWN"
 }
 
-// entry is one row of a socket table.
+// entry is one row of a socket table. It holds no pointer, so that the
+// garbage collector does not scan the tables' rows.
 type entry struct {
-	local, remote netip.AddrPort
+	local, remote endpoint
 	state         uint8
 	// uid is the socket's owner as the kernel keeps it (sock_i_uid: the
 	// creator's, or for an accepted connection its listener's).
 	uid   uint32
 	inode uint64
 }
+
+// endpoint is an address and port of a socket table's row: a
+// netip.AddrPort without its zone, which socket tables never have (and
+// whose pointer would make every row one for the garbage collector to
+// scan), in 20 bytes instead of 32.
+type endpoint struct {
+	ip   [16]byte // an IPv4 address in the first 4
+	port uint16
+	bits uint8 // the address's BitLen: 32, 128, or 0 for the zero Addr
+}
+
+// endpointOf returns ap without its zone.
+func endpointOf(ap netip.AddrPort) endpoint {
+	a := ap.Addr()
+	e := endpoint{port: ap.Port(), bits: uint8(a.BitLen())}
+	if a.Is4() {
+		copy(e.ip[:], a.AsSlice())
+	} else if a.Is6() {
+		e.ip = a.As16()
+	}
+	return e
+}
+
+// Addr returns the address.
+func (e endpoint) Addr() netip.Addr {
+	switch e.bits {
+	case 32:
+		return netip.AddrFrom4([4]byte(e.ip[:4]))
+	case 128:
+		return netip.AddrFrom16(e.ip)
+	}
+	return netip.Addr{}
+}
+
+// Port returns the port.
+func (e endpoint) Port() uint16 { return e.port }
+
+// String formats e as netip.AddrPort does.
+func (e endpoint) String() string { return e.AddrPort().String() }
+
+// AddrPort returns the address and port as a netip.AddrPort.
+func (e endpoint) AddrPort() netip.AddrPort { return netip.AddrPortFrom(e.Addr(), e.port) }
 
 // errRow marks a row that is not in the kernel's format.
 var errRow = errors.New("malformed socket table row")
@@ -125,11 +168,11 @@ func parseRow(row []byte, v6 bool) (entry, error) {
 	var f []byte
 	var ok bool
 	f, row = nextField(row)
-	if e.local, ok = parseAddrPort(f, v6); !ok {
+	if e.local, ok = parseEndpoint(f, v6); !ok {
 		return e, fmt.Errorf("%w: local address %q", errRow, f)
 	}
 	f, row = nextField(row)
-	if e.remote, ok = parseAddrPort(f, v6); !ok {
+	if e.remote, ok = parseEndpoint(f, v6); !ok {
 		return e, fmt.Errorf("%w: remote address %q", errRow, f)
 	}
 	f, row = nextField(row)
@@ -160,36 +203,41 @@ func parseRow(row []byte, v6 bool) (entry, error) {
 	return e, nil
 }
 
-// parseAddrPort parses "0100007F:1F90" (IPv4) or 32 hex digits, a colon and
+// parseEndpoint parses "0100007F:1F90" (IPv4) or 32 hex digits, a colon and
 // 4 hex digits (IPv6).
-func parseAddrPort(f []byte, v6 bool) (netip.AddrPort, bool) {
+func parseEndpoint(f []byte, v6 bool) (endpoint, bool) {
 	n := 8
 	if v6 {
 		n = 32
 	}
 	if len(f) != n+5 || f[n] != ':' {
-		return netip.AddrPort{}, false
+		return endpoint{}, false
 	}
 	port, ok := parseHex(f[n+1:], 4)
 	if !ok {
-		return netip.AddrPort{}, false
+		return endpoint{}, false
 	}
-	var b [16]byte
+	e := endpoint{port: uint16(port), bits: 32}
 	for w := 0; w < n/8; w++ {
 		u, ok := parseHex(f[w*8:w*8+8], 8)
 		if !ok {
-			return netip.AddrPort{}, false
+			return endpoint{}, false
 		}
-		binary.NativeEndian.PutUint32(b[w*4:], uint32(u))
+		binary.NativeEndian.PutUint32(e.ip[w*4:], uint32(u))
 	}
-	var a netip.Addr
 	if v6 {
-		a = netip.AddrFrom16(b).Unmap()
-	} else {
-		a = netip.AddrFrom4([4]byte(b[:4]))
+		if [12]byte(e.ip[:12]) == v4InV6Prefix {
+			// An IPv4-mapped address is given as IPv4 (netip.Addr.Unmap).
+			e.ip = [16]byte{e.ip[12], e.ip[13], e.ip[14], e.ip[15]}
+		} else {
+			e.bits = 128
+		}
 	}
-	return netip.AddrPortFrom(a, uint16(port)), true
+	return e, true
 }
+
+// v4InV6Prefix starts an IPv4-mapped IPv6 address.
+var v4InV6Prefix = [12]byte{10: 0xff, 11: 0xff}
 
 // parseHex parses exactly n hex digits (either case).
 func parseHex(f []byte, n int) (uint64, bool) {

@@ -20,6 +20,9 @@ const (
 
 func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
+// ep is ap as a table row holds it.
+func ep(s string) endpoint { return endpointOf(ap(s)) }
+
 func TestParseTable(t *testing.T) {
 	tests := []struct {
 		name string
@@ -38,9 +41,9 @@ func TestParseTable(t *testing.T) {
 				"   1: 0100007F:D7A0 0100007F:9629 01 00000000:00000000 00:00000000 00000000     0        0 27734 2 00000000215c6038 20 0 0 10 -1                     \n" +
 				"   2: 0100007F:8D21 0100007F:A612 06 00000000:00000000 03:00001699 00000000     0        0 0 3 0000000009673bc0                                      \n",
 			want: []entry{
-				{local: ap("0.0.0.0:2024"), remote: ap("0.0.0.0:0"), state: stateListen, inode: 126},
-				{local: ap("127.0.0.1:55200"), remote: ap("127.0.0.1:38441"), state: stateEstablished, inode: 27734},
-				{local: ap("127.0.0.1:36129"), remote: ap("127.0.0.1:42514"), state: 0x06, inode: 0},
+				{local: ep("0.0.0.0:2024"), remote: ep("0.0.0.0:0"), state: stateListen, inode: 126},
+				{local: ep("127.0.0.1:55200"), remote: ep("127.0.0.1:38441"), state: stateEstablished, inode: 27734},
+				{local: ep("127.0.0.1:36129"), remote: ep("127.0.0.1:42514"), state: 0x06, inode: 0},
 			},
 		},
 		{
@@ -51,9 +54,9 @@ func TestParseTable(t *testing.T) {
 				"   1: 00000000000000000000000000000000:9629 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 27733 1 00000000539ce345 100 0 0 10 0\n" +
 				"   2: 0000000000000000FFFF00000100007F:9629 0000000000000000FFFF00000100007F:D7A0 01 00000000:00000000 00:00000000 00000000     0        0 27735 1 0000000033bad5a7 20 0 0 10 -1\n",
 			want: []entry{
-				{local: ap("[::1]:50493"), remote: ap("[::]:0"), state: stateListen, inode: 27736},
-				{local: ap("[::]:38441"), remote: ap("[::]:0"), state: stateListen, inode: 27733},
-				{local: ap("127.0.0.1:38441"), remote: ap("127.0.0.1:55200"), state: stateEstablished, inode: 27735},
+				{local: ep("[::1]:50493"), remote: ep("[::]:0"), state: stateListen, inode: 27736},
+				{local: ep("[::]:38441"), remote: ep("[::]:0"), state: stateListen, inode: 27733},
+				{local: ep("127.0.0.1:38441"), remote: ep("127.0.0.1:55200"), state: stateEstablished, inode: 27735},
 			},
 		},
 		{
@@ -64,7 +67,7 @@ func TestParseTable(t *testing.T) {
 			data: headerTCP6 +
 				"   0: B80D0120000000000000000001000000:0050 B80D0120000000000000000002000000:C350 01 00000000:00000000 00:00000000 00000000  1000        0 42 1 0000000000000000 20 4 30 10 -1\n",
 			want: []entry{
-				{local: ap("[2001:db8::1]:80"), remote: ap("[2001:db8::2]:50000"), state: stateEstablished, uid: 1000, inode: 42},
+				{local: ep("[2001:db8::1]:80"), remote: ep("[2001:db8::2]:50000"), state: stateEstablished, uid: 1000, inode: 42},
 			},
 		},
 		{
@@ -73,19 +76,19 @@ func TestParseTable(t *testing.T) {
 				"11400: 0100007F:9D1A 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 27738 2 00000000c0e97612 0         \n" +
 				"13701: 0100007F:A617 0100007F:9D1A 01 00000000:00000000 00:00000000 00000000     0        0 27739 2 000000006fcd3861 0         \n",
 			want: []entry{
-				{local: ap("127.0.0.1:40218"), remote: ap("0.0.0.0:0"), state: stateClose, inode: 27738},
-				{local: ap("127.0.0.1:42519"), remote: ap("127.0.0.1:40218"), state: stateEstablished, inode: 27739},
+				{local: ep("127.0.0.1:40218"), remote: ep("0.0.0.0:0"), state: stateClose, inode: 27738},
+				{local: ep("127.0.0.1:42519"), remote: ep("127.0.0.1:40218"), state: stateEstablished, inode: 27739},
 			},
 		},
 		{
 			name: "last row without newline and lower-case hex",
 			data: headerTCP + "   0: 0100007f:1f90 00000000:0000 0a 00000000:00000000 00:00000000 00000000     0        0 7",
-			want: []entry{{local: ap("127.0.0.1:8080"), remote: ap("0.0.0.0:0"), state: stateListen, inode: 7}},
+			want: []entry{{local: ep("127.0.0.1:8080"), remote: ep("0.0.0.0:0"), state: stateListen, inode: 7}},
 		},
 		{
 			name: "empty lines are skipped",
 			data: headerTCP + "\n   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 7\n\n",
-			want: []entry{{local: ap("127.0.0.1:8080"), remote: ap("0.0.0.0:0"), state: stateListen, inode: 7}},
+			want: []entry{{local: ep("127.0.0.1:8080"), remote: ep("0.0.0.0:0"), state: stateListen, inode: 7}},
 		},
 	}
 	for _, tt := range tests {
@@ -167,7 +170,7 @@ func TestStateName(t *testing.T) {
 // udp4_format_sock), for round trips.
 func formatRow(slot int, e entry, v6 bool) string {
 	return fmt.Sprintf("%4d: %s %s %02X 00000000:00000000 00:00000000 00000000 %5d        0 %d 1 0000000000000000 100 0 0 10 0",
-		slot, formatAddr(e.local, v6), formatAddr(e.remote, v6), e.state, e.uid, e.inode)
+		slot, formatAddr(e.local.AddrPort(), v6), formatAddr(e.remote.AddrPort(), v6), e.state, e.uid, e.inode)
 }
 
 func formatAddr(a netip.AddrPort, v6 bool) string {
@@ -227,4 +230,25 @@ func TestReadTableChunks(t *testing.T) {
 			t.Errorf("error %v, want it to name %s and line 2", err, bad)
 		}
 	})
+}
+
+// TestEndpointRoundTrip checks that a row's endpoint gives back the
+// netip.AddrPort it was made from, IPv4, IPv6, IPv4-mapped IPv6 (which a
+// sock_diag dump may give) and the zero value alike, and that these stay
+// apart.
+func TestEndpointRoundTrip(t *testing.T) {
+	seen := map[endpoint]netip.AddrPort{}
+	for _, a := range []netip.AddrPort{
+		ap("127.0.0.1:8080"), ap("0.0.0.0:0"), ap("[::1]:53"), ap("[::]:0"),
+		ap("[::ffff:127.0.0.1]:8080"), ap("[2001:db8::1]:65535"), {},
+	} {
+		e := endpointOf(a)
+		if got := e.AddrPort(); got != a {
+			t.Errorf("endpointOf(%v).AddrPort() = %v", a, got)
+		}
+		if other, dup := seen[e]; dup {
+			t.Errorf("%v and %v have the same endpoint", a, other)
+		}
+		seen[e] = a
+	}
 }

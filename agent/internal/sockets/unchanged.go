@@ -31,12 +31,11 @@ func sumEntries(key uint64, es []entry) uint64 {
 	h := key ^ uint64(len(es))
 	for i := range es {
 		e := &es[i]
-		l, r := e.local.Addr(), e.remote.Addr()
-		l16, r16 := l.As16(), r.As16()
-		h = mix(h^binary.LittleEndian.Uint64(l16[:8]), binary.LittleEndian.Uint64(l16[8:])^key)
-		h = mix(h^binary.LittleEndian.Uint64(r16[:8]), binary.LittleEndian.Uint64(r16[8:])^key)
-		meta := uint64(e.local.Port())<<48 | uint64(e.remote.Port())<<32 | uint64(e.uid)
-		kind := uint64(e.state) | uint64(l.BitLen())<<8 | uint64(r.BitLen())<<16
+		l, r := &e.local.ip, &e.remote.ip
+		h = mix(h^binary.LittleEndian.Uint64(l[:8]), binary.LittleEndian.Uint64(l[8:])^key)
+		h = mix(h^binary.LittleEndian.Uint64(r[:8]), binary.LittleEndian.Uint64(r[8:])^key)
+		meta := uint64(e.local.port)<<48 | uint64(e.remote.port)<<32 | uint64(e.uid)
+		kind := uint64(e.state) | uint64(e.local.bits)<<8 | uint64(e.remote.bits)<<16
 		h = mix(h^meta, e.inode^kind<<40^key)
 	}
 	return h

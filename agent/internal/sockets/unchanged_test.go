@@ -158,9 +158,9 @@ func writeTable(t *testing.T, dir string, pid int, proto fakeproc.Proto, rows []
 // the order or number of rows, changes a table's sum.
 func TestSumEntries(t *testing.T) {
 	base := []entry{
-		{local: ap("10.0.0.1:80"), remote: ap("10.0.0.9:50000"), state: 1, uid: 1000, inode: 11},
-		{local: ap("[2001:db8::1]:443"), remote: ap("[2001:db8::9]:50003"), state: 1, uid: 0, inode: 22},
-		{local: ap("0.0.0.0:53"), remote: ap("0.0.0.0:0"), state: 7, uid: 0, inode: 30},
+		{local: ep("10.0.0.1:80"), remote: ep("10.0.0.9:50000"), state: 1, uid: 1000, inode: 11},
+		{local: ep("[2001:db8::1]:443"), remote: ep("[2001:db8::9]:50003"), state: 1, uid: 0, inode: 22},
+		{local: ep("0.0.0.0:53"), remote: ep("0.0.0.0:0"), state: 7, uid: 0, inode: 30},
 	}
 	const key = 0x9e3779b97f4a7c15
 	want := sumEntries(key, base)
@@ -168,11 +168,11 @@ func TestSumEntries(t *testing.T) {
 		t.Fatalf("same rows, sums %x and %x", got, want)
 	}
 	changes := map[string]func(es []entry) []entry{
-		"local address":       func(es []entry) []entry { es[0].local = ap("10.0.0.2:80"); return es },
-		"local port":          func(es []entry) []entry { es[0].local = ap("10.0.0.1:81"); return es },
-		"remote address":      func(es []entry) []entry { es[1].remote = ap("[2001:db8::8]:50003"); return es },
-		"remote port":         func(es []entry) []entry { es[1].remote = ap("[2001:db8::9]:50004"); return es },
-		"IPv4 as IPv4-mapped": func(es []entry) []entry { es[2].local = ap("[::ffff:0.0.0.0]:53"); return es },
+		"local address":       func(es []entry) []entry { es[0].local = ep("10.0.0.2:80"); return es },
+		"local port":          func(es []entry) []entry { es[0].local = ep("10.0.0.1:81"); return es },
+		"remote address":      func(es []entry) []entry { es[1].remote = ep("[2001:db8::8]:50003"); return es },
+		"remote port":         func(es []entry) []entry { es[1].remote = ep("[2001:db8::9]:50004"); return es },
+		"IPv4 as IPv4-mapped": func(es []entry) []entry { es[2].local = ep("[::ffff:0.0.0.0]:53"); return es },
 		"state":               func(es []entry) []entry { es[2].state = 1; return es },
 		"uid":                 func(es []entry) []entry { es[0].uid = 1001; return es },
 		"inode":               func(es []entry) []entry { es[1].inode = 23; return es },
@@ -180,7 +180,7 @@ func TestSumEntries(t *testing.T) {
 		"a row less":          func(es []entry) []entry { return es[:2] },
 		"a row more":          func(es []entry) []entry { return append(es, es[0]) },
 		"ports swapped": func(es []entry) []entry {
-			es[0].local, es[0].remote = ap("10.0.0.1:50000"), ap("10.0.0.9:80")
+			es[0].local, es[0].remote = ep("10.0.0.1:50000"), ep("10.0.0.9:80")
 			return es
 		},
 		"inode and uid swapped": func(es []entry) []entry { es[0].uid, es[0].inode = 11, 1000; return es },
