@@ -9,8 +9,10 @@ import (
 	"testing"
 )
 
-// FuzzParseTable checks that parseTable never panics and that whatever it
-// accepts survives a round trip through the kernel's row format.
+// FuzzParseTable checks that parseTable never panics, that whatever it
+// accepts survives a round trip through the kernel's row format, and that
+// every row parses the same with the fixed-layout fast path as field by
+// field.
 func FuzzParseTable(f *testing.F) {
 	// A real tcp table: listener, established, time-wait with inode 0.
 	f.Add([]byte(headerTCP+
@@ -28,7 +30,19 @@ func FuzzParseTable(f *testing.F) {
 	f.Add([]byte(headerTCP+"   0: 0100007F:1F90 000"), false)
 	// A row with a huge inode.
 	f.Add([]byte(headerTCP+"   0: 0100007F:1F90 00000000:0000 0A 0:0 0:0 0 0 0 99999999999999999999\n"), false)
+	// Columns two spaces apart, where the fast path must step aside.
+	f.Add([]byte(headerTCP+"   0:  0100007F:1F90  00000000:0000  0A 0:0 0:0 0 0 0 7\n"), false)
 	f.Fuzz(func(t *testing.T, data []byte, v6 bool) {
+		for i, row := range bytes.Split(data, []byte("\n")) {
+			if i == 0 || len(row) == 0 {
+				continue
+			}
+			fast, errFast := parseRowLayout(row, v6, true)
+			slow, errSlow := parseRowLayout(row, v6, false)
+			if (errFast == nil) != (errSlow == nil) || (errFast == nil && fast != slow) {
+				t.Fatalf("row %q: fast path %+v, %v; field by field %+v, %v", row, fast, errFast, slow, errSlow)
+			}
+		}
 		got, err := parseTable(nil, data, v6)
 		if err != nil {
 			return

@@ -1,6 +1,7 @@
 package sockets
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -137,10 +138,8 @@ func parseLines(data []byte, v6 bool, line int, fn func(e entry)) (int, error) {
 
 // cutLine splits data at the first newline.
 func cutLine(data []byte) (line, rest []byte) {
-	for i, c := range data {
-		if c == '\n' {
-			return data[:i], data[i+1:]
-		}
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		return data[:i], data[i+1:]
 	}
 	return data, nil
 }
@@ -159,28 +158,39 @@ func nextField(row []byte) (field, rest []byte) {
 }
 
 // parseRow parses one table row.
-func parseRow(row []byte, v6 bool) (entry, error) {
+func parseRow(row []byte, v6 bool) (entry, error) { return parseRowLayout(row, v6, true) }
+
+// parseRowLayout is parseRow, trying parseFixed first when fixed is set;
+// without, it reads the row field by field only (for the tests that hold
+// the two ways to the same result).
+func parseRowLayout(row []byte, v6, fixed bool) (entry, error) {
 	var e entry
 	sl, row := nextField(row)
 	if len(sl) < 2 || sl[len(sl)-1] != ':' {
 		return e, fmt.Errorf("%w: slot %q", errRow, sl)
 	}
-	var f []byte
-	var ok bool
-	f, row = nextField(row)
-	if e.local, ok = parseEndpoint(f, v6); !ok {
-		return e, fmt.Errorf("%w: local address %q", errRow, f)
+	ok := false
+	if fixed {
+		e, row, ok = parseFixed(row, v6)
 	}
-	f, row = nextField(row)
-	if e.remote, ok = parseEndpoint(f, v6); !ok {
-		return e, fmt.Errorf("%w: remote address %q", errRow, f)
-	}
-	f, row = nextField(row)
-	st, ok := parseHex(f, 2)
 	if !ok {
-		return e, fmt.Errorf("%w: state %q", errRow, f)
+		var f []byte
+		f, row = nextField(row)
+		if e.local, ok = parseEndpoint(f, v6); !ok {
+			return e, fmt.Errorf("%w: local address %q", errRow, f)
+		}
+		f, row = nextField(row)
+		if e.remote, ok = parseEndpoint(f, v6); !ok {
+			return e, fmt.Errorf("%w: remote address %q", errRow, f)
+		}
+		f, row = nextField(row)
+		st, ok := parseHex(f, 2)
+		if !ok {
+			return e, fmt.Errorf("%w: state %q", errRow, f)
+		}
+		e.state = uint8(st)
 	}
-	e.state = uint8(st)
+	var f []byte
 	// tx_queue:rx_queue, tr:tm->when, retrnsmt, then uid and timeout.
 	for range 3 {
 		if f, row = nextField(row); len(f) == 0 {
@@ -201,6 +211,33 @@ func parseRow(row []byte, v6 bool) (entry, error) {
 		return e, fmt.Errorf("%w: inode %q", errRow, f)
 	}
 	return e, nil
+}
+
+// parseFixed parses the local address, the remote address and the state
+// of a row in the kernel's own layout, which rest (the row after its slot)
+// starts with: one space before each, the addresses 13 characters wide
+// (37 for v6), the state 2. It reports false for any other layout, which
+// the field by field parse then reads (or refuses) instead; where it
+// reports true, that parse gives the same. It returns the row after the
+// state.
+func parseFixed(rest []byte, v6 bool) (e entry, after []byte, ok bool) {
+	w := 13
+	if v6 {
+		w = 37
+	}
+	end := 3 + 2*w + 2 // " local remote st"
+	if len(rest) < end || rest[0] != ' ' || rest[1+w] != ' ' || rest[2+2*w] != ' ' || (len(rest) > end && rest[end] != ' ') {
+		return e, rest, false
+	}
+	var okL, okR bool
+	e.local, okL = parseEndpoint(rest[1:1+w], v6)
+	e.remote, okR = parseEndpoint(rest[2+w:2+2*w], v6)
+	st, okS := parseHex(rest[3+2*w:end], 2)
+	if !okL || !okR || !okS {
+		return entry{}, rest, false
+	}
+	e.state = uint8(st)
+	return e, rest[end:], true
 }
 
 // parseEndpoint parses "0100007F:1F90" (IPv4) or 32 hex digits, a colon and
