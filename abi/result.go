@@ -61,6 +61,25 @@ func AppendResult(dst []byte, r *Result) []byte {
 	return dst
 }
 
+// countTags counts the set-tag fields of an encoded result, up to
+// MaxTagsPerResult and up to the first malformed field (which
+// decodeResult then refuses), so that a fresh Result's tags take one
+// allocation.
+func countTags(b []byte) int {
+	n := 0
+	for off := 0; off < len(b) && n < MaxTagsPerResult; {
+		id, _, end, err := field(b, off)
+		if err != nil {
+			break
+		}
+		if id == resSetTag {
+			n++
+		}
+		off = end
+	}
+	return n
+}
+
 // DecodeResult decodes b into r, replacing its content. Unknown field ids
 // (ops of a newer minor) are skipped; a drop value of 0 means no drop, any
 // other value drop. More than MaxTagsPerResult set or removed tags is
@@ -72,6 +91,11 @@ func DecodeResult(b []byte, r *Result) error {
 
 func decodeResult(b []byte, s string, r *Result) error {
 	r.Reset()
+	if r.SetTags == nil {
+		if n := countTags(b); n > 0 {
+			r.SetTags = make([]Tag, 0, n)
+		}
+	}
 	for off := 0; off < len(b); {
 		id, start, end, err := field(b, off)
 		if err != nil {

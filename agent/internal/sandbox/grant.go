@@ -109,7 +109,7 @@ func (g *grant) check(r *abi.Result) string {
 		if !g.rename {
 			return "rename is not granted"
 		}
-		if msg := checkText("name", r.Rename, maxNameBytes); msg != "" {
+		if msg := checkText(r.Rename, maxNameBytes, "name"); msg != "" {
 			return msg
 		}
 		if r.Rename == "" {
@@ -126,7 +126,7 @@ func (g *grant) check(r *abi.Result) string {
 		if msg := g.checkKey(t.Key); msg != "" {
 			return msg
 		}
-		if msg := checkText("tag "+t.Key+" value", t.Value, maxValueBytes); msg != "" {
+		if msg := checkText(t.Value, maxValueBytes, "tag ", t.Key, " value"); msg != "" {
 			return msg
 		}
 	}
@@ -165,17 +165,18 @@ func validKey(k string) bool {
 }
 
 // checkText validates a name or tag value: valid UTF-8, no control
-// characters, at most limit bytes.
-func checkText(what, s string, limit int) string {
+// characters, at most limit bytes. The message names the text by the
+// parts of what, joined only when there is something wrong.
+func checkText(s string, limit int, what ...string) string {
 	if len(s) > limit {
-		return fmt.Sprintf("%s of %d bytes, the limit is %d", what, len(s), limit)
+		return fmt.Sprintf("%s of %d bytes, the limit is %d", strings.Join(what, ""), len(s), limit)
 	}
 	if !utf8.ValidString(s) {
-		return what + " is not valid UTF-8"
+		return strings.Join(what, "") + " is not valid UTF-8"
 	}
 	for _, r := range s {
 		if r < 0x20 || r == 0x7f {
-			return fmt.Sprintf("%s has control character %U", what, r)
+			return fmt.Sprintf("%s has control character %U", strings.Join(what, ""), r)
 		}
 	}
 	return ""
