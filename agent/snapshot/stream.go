@@ -56,7 +56,7 @@ type streamWriter struct {
 	enc    *json.Encoder
 	depth  int // the depth enc's indent is set for, when enc is not nil
 	err    error
-	// scratch holds one socket's JSON (appendSocket).
+	// scratch holds one element's JSON (appendSocket, appendProcess).
 	scratch []byte
 }
 
@@ -112,13 +112,11 @@ func (sw *streamWriter) value(depth int, v any) {
 	_, sw.err = sw.w.Write(bytes.TrimSuffix(sw.buf.Bytes(), []byte("\n")))
 }
 
-// socket writes s at depth 2 with appendSocket.
-func (sw *streamWriter) socket(s *Socket) {
-	if sw.err != nil {
-		return
+// write writes b, an element's JSON (appendSocket, appendProcess).
+func (sw *streamWriter) write(b []byte) {
+	if sw.err == nil {
+		_, sw.err = sw.w.Write(b)
 	}
-	sw.scratch = appendSocket(sw.scratch[:0], s, sw.indent, 2)
-	_, sw.err = sw.w.Write(sw.scratch)
 }
 
 // writeList writes a list at depth 1 as encoding/json would: null for nil,
@@ -138,8 +136,14 @@ func writeList[T any](sw *streamWriter, list []T) {
 			sw.raw(",")
 		}
 		sw.newline(2)
-		if s, ok := any(&list[i]).(*Socket); ok {
-			sw.socket(s)
+		switch x := any(&list[i]).(type) {
+		case *Socket:
+			sw.scratch = appendSocket(sw.scratch[:0], x, sw.indent, 2)
+			sw.write(sw.scratch)
+			continue
+		case *Process:
+			sw.scratch = appendProcess(sw.scratch[:0], x, sw.indent, 2)
+			sw.write(sw.scratch)
 			continue
 		}
 		sw.value(2, &list[i])

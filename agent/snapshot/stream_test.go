@@ -142,27 +142,27 @@ var appendSocketCases = []Socket{
 // indented at several depths.
 func TestAppendSocket(t *testing.T) {
 	for i, s := range appendSocketCases {
-		checkAppendSocket(t, fmt.Sprint("case ", i), &s)
+		checkAppend(t, fmt.Sprint("case ", i), &s, appendSocket)
 	}
 }
 
-// checkAppendSocket compares appendSocket's output for s with
-// encoding/json's.
-func checkAppendSocket(t *testing.T, name string, s *Socket) {
+// checkAppend compares appendFn's output for v with encoding/json's,
+// compact and indented at depths 0 and 2.
+func checkAppend[T any](t *testing.T, name string, v *T, appendFn func([]byte, *T, string, int) []byte) {
 	t.Helper()
 	for _, indent := range []string{"", "  ", "\t"} {
 		for _, depth := range []int{0, 2} {
 			var want []byte
 			var err error
 			if indent == "" {
-				want, err = json.Marshal(s)
+				want, err = json.Marshal(v)
 			} else {
-				want, err = json.MarshalIndent(s, strings.Repeat(indent, depth), indent)
+				want, err = json.MarshalIndent(v, strings.Repeat(indent, depth), indent)
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := appendSocket(nil, s, indent, depth); !bytes.Equal(got, want) {
+			if got := appendFn(nil, v, indent, depth); !bytes.Equal(got, want) {
 				t.Errorf("%s, indent %q depth %d:\n got %s\nwant %s", name, indent, depth, got, want)
 			}
 		}
@@ -183,6 +183,52 @@ func FuzzAppendSocket(f *testing.F) {
 				s.PIDs[i] = int(inode>>i) - i
 			}
 		}
-		checkAppendSocket(t, "fuzz", &s)
+		checkAppend(t, "fuzz", &s, appendSocket)
+	})
+}
+
+// appendProcessCases are processes whose JSON appendProcess must write as
+// encoding/json does: every field empty and full, nil, empty and several
+// tags, text that encoding/json escapes, negative numbers.
+var appendProcessCases = []Process{
+	{},
+	{PID: 1, PPID: 0, StartTime: 1764000000000, Name: "systemd", ProcessName: "systemd", Cmdline: "/sbin/init", Exe: "/usr/lib/systemd/systemd", User: "root", MatchedRule: -1},
+	{PID: 4242, PPID: 1, StartTime: -5, Name: "java", ProcessName: "payments", Cmdline: "java -jar app.jar", UID: 1000, NetNSID: 4026531840,
+		ContainerID: "0123456789abcdef", Tags: map[string]string{"team": "pay", "app": "api", "": "empty key", "z": ""}, MatchedRule: 3, Exited: 1764000001000},
+	{Tags: map[string]string{}},
+	{Name: `<script>&"\`, ProcessName: "é\u2028\u2029\x00\x1f\x7f", Cmdline: "\xff\xfe", Tags: map[string]string{"\t<k>": "\n&v\xff"}, PID: -1, UID: -2},
+}
+
+// TestAppendProcess checks appendProcess against encoding/json, compact
+// and indented at several depths.
+func TestAppendProcess(t *testing.T) {
+	for i, p := range appendProcessCases {
+		checkAppend(t, fmt.Sprint("case ", i), &p, appendProcess)
+	}
+}
+
+// FuzzAppendProcess holds appendProcess to encoding/json's bytes for any
+// field values and up to three tags.
+func FuzzAppendProcess(f *testing.F) {
+	for _, p := range appendProcessCases {
+		k1, v1, k2 := "", "", ""
+		for k, v := range p.Tags {
+			k1, v1, k2 = k, v, k+"2"
+			break
+		}
+		f.Add(p.PID, p.PPID, p.StartTime, p.Name, p.ProcessName, p.Cmdline, p.Exe, p.User, p.UID, p.NetNSID, p.ContainerID, p.MatchedRule, p.Exited, len(p.Tags), k1, v1, k2)
+	}
+	f.Fuzz(func(t *testing.T, pid, ppid int, start int64, name, pname, cmdline, exe, user string, uid int, netns uint64, container string, rule int, exited int64, ntags int, k1, v1, k2 string) {
+		p := Process{PID: pid, PPID: ppid, StartTime: start, Name: name, ProcessName: pname, Cmdline: cmdline, Exe: exe, User: user,
+			UID: uid, NetNSID: netns, ContainerID: container, MatchedRule: rule, Exited: exited}
+		switch ntags & 3 {
+		case 1:
+			p.Tags = map[string]string{}
+		case 2:
+			p.Tags = map[string]string{k1: v1}
+		case 3:
+			p.Tags = map[string]string{k1: v1, k2: cmdline, name: exe}
+		}
+		checkAppend(t, "fuzz", &p, appendProcess)
 	})
 }
