@@ -197,7 +197,7 @@ func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, full bool) ([]Socket, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	socks, changed, err := collect(c, ctx, now, owners, full, c.kept.ok, same)
+	socks, changed, err := collect(c, ctx, now, owners, full, c.kept.ok, copier)
 	if err != nil {
 		return nil, err
 	}
@@ -207,31 +207,34 @@ func (c *Collector) Collect(ctx context.Context, now time.Time, owners []Owner, 
 	return c.kept.socks, nil
 }
 
-func same(s *Socket) Socket { return *s }
+// copier makes the converter that reports a Socket as it is.
+func copier() func(*Socket) Socket { return func(s *Socket) Socket { return *s } }
 
 // CollectChanges is Collect for a caller that keeps the Sockets itself: it
 // returns them and true, or nil and false when they would be the same as
 // the last call returned. The Collector keeps no copy of them. Use either
 // Collect or CollectChanges (or CollectChangesAs) with one Collector.
 func (c *Collector) CollectChanges(ctx context.Context, now time.Time, owners []Owner, full bool) ([]Socket, bool, error) {
-	return CollectChangesAs(c, ctx, now, owners, full, same)
+	return CollectChangesAs(c, ctx, now, owners, full, copier)
 }
 
 // CollectChangesAs is CollectChanges for a caller that keeps the sockets
-// in its own form: each reported Socket is passed to conv, which returns
-// the element of the result, so that no list of Sockets is made on the
-// way. conv is called concurrently and must not keep s.
-func CollectChangesAs[T any](c *Collector, ctx context.Context, now time.Time, owners []Owner, full bool, conv func(s *Socket) T) ([]T, bool, error) {
+// in its own form: each reported Socket is passed to a converter, which
+// returns the element of the result, so that no list of Sockets is made
+// on the way. newConv makes a converter for each run of sockets (in
+// order) that one goroutine converts; converters run concurrently, each
+// on its own goroutine, and must not keep the Socket they are passed.
+func CollectChangesAs[T any](c *Collector, ctx context.Context, now time.Time, owners []Owner, full bool, newConv func() func(s *Socket) T) ([]T, bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.kept.socks, c.kept.ok = nil, false
-	return collect(c, ctx, now, owners, full, true, conv)
+	return collect(c, ctx, now, owners, full, true, newConv)
 }
 
-// collect is Collect, each socket reported as conv makes it; reuse says
-// that the caller has the last sockets, so that nil and false may be
-// returned when nothing changed. Called with c.mu held.
-func collect[T any](c *Collector, ctx context.Context, now time.Time, owners []Owner, full, reuse bool, conv func(*Socket) T) ([]T, bool, error) {
+// collect is Collect, each socket reported as a converter of newConv makes
+// it; reuse says that the caller has the last sockets, so that nil and
+// false may be returned when nothing changed. Called with c.mu held.
+func collect[T any](c *Collector, ctx context.Context, now time.Time, owners []Owner, full, reuse bool, newConv func() func(*Socket) T) ([]T, bool, error) {
 	c.gen++
 	first := !c.collected
 
@@ -286,7 +289,7 @@ func collect[T any](c *Collector, ctx context.Context, now time.Time, owners []O
 			starts[o.PID] = o.StartTime
 		}
 	}
-	out := report(c, now, starts, conv)
+	out := report(c, now, starts, newConv)
 	clear(c.rows) // drop references to sockets the next walk may forget
 	c.collected = true
 	c.remember(now)
@@ -461,7 +464,7 @@ func (c *Collector) join() {
 // whose ns/net was unreadable and whose net/tcp matched no known group)
 // pick last, so that a socket one of them shares with a known namespace
 // is reported there.
-func report[T any](c *Collector, now time.Time, starts map[int]time.Time, conv func(*Socket) T) []T {
+func report[T any](c *Collector, now time.Time, starts map[int]time.Time, newConv func() func(*Socket) T) []T {
 	zero := 0 // parts of the groups of ns 0, which sort first
 	for zero/2 < len(c.groups) && c.groups[zero/2].ns == 0 {
 		zero += 2
@@ -491,7 +494,7 @@ func report[T any](c *Collector, now time.Time, starts map[int]time.Time, conv f
 	}
 	out := make([]T, n)
 	c.parallel(units, func(_ *reader, u int) bool {
-		fill(c, &c.groups[u/2].parts[u%2], out, conv)
+		fill(c, &c.groups[u/2].parts[u%2], out, newConv())
 		return true
 	})
 	return out
