@@ -16,55 +16,42 @@ func appendProcess(b []byte, p *Process, indent string, depth int) []byte {
 	b = append(b, '{')
 	b = appendKey(b, "pid", indent, in)
 	b = strconv.AppendInt(b, int64(p.PID), 10)
-	b = append(b, ',')
-	b = appendKey(b, "ppid", indent, in)
+	b = appendNextKey(b, "ppid", indent, in)
 	b = strconv.AppendInt(b, int64(p.PPID), 10)
-	b = append(b, ',')
-	b = appendKey(b, "start_time", indent, in)
+	b = appendNextKey(b, "start_time", indent, in)
 	b = strconv.AppendInt(b, p.StartTime, 10)
-	b = append(b, ',')
-	b = appendKey(b, "name", indent, in)
+	b = appendNextKey(b, "name", indent, in)
 	b = appendJSONString(b, p.Name)
-	b = append(b, ',')
-	b = appendKey(b, "process_name", indent, in)
+	b = appendNextKey(b, "process_name", indent, in)
 	b = appendJSONString(b, p.ProcessName)
-	b = append(b, ',')
-	b = appendKey(b, "cmdline", indent, in)
+	b = appendNextKey(b, "cmdline", indent, in)
 	b = appendJSONString(b, p.Cmdline)
 	if p.Exe != "" {
-		b = append(b, ',')
-		b = appendKey(b, "exe", indent, in)
+		b = appendNextKey(b, "exe", indent, in)
 		b = appendJSONString(b, p.Exe)
 	}
 	if p.User != "" {
-		b = append(b, ',')
-		b = appendKey(b, "user", indent, in)
+		b = appendNextKey(b, "user", indent, in)
 		b = appendJSONString(b, p.User)
 	}
-	b = append(b, ',')
-	b = appendKey(b, "uid", indent, in)
+	b = appendNextKey(b, "uid", indent, in)
 	b = strconv.AppendInt(b, int64(p.UID), 10)
 	if p.NetNSID != 0 {
-		b = append(b, ',')
-		b = appendKey(b, "netns_id", indent, in)
+		b = appendNextKey(b, "netns_id", indent, in)
 		b = strconv.AppendUint(b, p.NetNSID, 10)
 	}
 	if p.ContainerID != "" {
-		b = append(b, ',')
-		b = appendKey(b, "container_id", indent, in)
+		b = appendNextKey(b, "container_id", indent, in)
 		b = appendJSONString(b, p.ContainerID)
 	}
 	if len(p.Tags) > 0 {
-		b = append(b, ',')
-		b = appendKey(b, "tags", indent, in)
+		b = appendNextKey(b, "tags", indent, in)
 		b = appendTags(b, p.Tags, indent, in)
 	}
-	b = append(b, ',')
-	b = appendKey(b, "matched_rule", indent, in)
+	b = appendNextKey(b, "matched_rule", indent, in)
 	b = strconv.AppendInt(b, int64(p.MatchedRule), 10)
 	if p.Exited != 0 {
-		b = append(b, ',')
-		b = appendKey(b, "exited", indent, in)
+		b = appendNextKey(b, "exited", indent, in)
 		b = strconv.AppendInt(b, p.Exited, 10)
 	}
 	b = appendNewline(b, indent, depth)

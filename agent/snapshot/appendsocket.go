@@ -14,29 +14,21 @@ func appendSocket(b []byte, s *Socket, indent string, depth int) []byte {
 	b = append(b, '{')
 	b = appendKey(b, "proto", indent, depth+1)
 	b = appendJSONString(b, s.Proto)
-	b = append(b, ',')
-	b = appendKey(b, "local_ip", indent, depth+1)
+	b = appendNextKey(b, "local_ip", indent, depth+1)
 	b = appendJSONString(b, s.LocalIP)
-	b = append(b, ',')
-	b = appendKey(b, "local_port", indent, depth+1)
+	b = appendNextKey(b, "local_port", indent, depth+1)
 	b = strconv.AppendUint(b, uint64(s.LocalPort), 10)
-	b = append(b, ',')
-	b = appendKey(b, "remote_ip", indent, depth+1)
+	b = appendNextKey(b, "remote_ip", indent, depth+1)
 	b = appendJSONString(b, s.RemoteIP)
-	b = append(b, ',')
-	b = appendKey(b, "remote_port", indent, depth+1)
+	b = appendNextKey(b, "remote_port", indent, depth+1)
 	b = strconv.AppendUint(b, uint64(s.RemotePort), 10)
-	b = append(b, ',')
-	b = appendKey(b, "state", indent, depth+1)
+	b = appendNextKey(b, "state", indent, depth+1)
 	b = appendJSONString(b, s.State)
-	b = append(b, ',')
-	b = appendKey(b, "role", indent, depth+1)
+	b = appendNextKey(b, "role", indent, depth+1)
 	b = appendJSONString(b, s.Role)
-	b = append(b, ',')
-	b = appendKey(b, "inode", indent, depth+1)
+	b = appendNextKey(b, "inode", indent, depth+1)
 	b = strconv.AppendUint(b, s.Inode, 10)
-	b = append(b, ',')
-	b = appendKey(b, "pids", indent, depth+1)
+	b = appendNextKey(b, "pids", indent, depth+1)
 	switch {
 	case s.PIDs == nil:
 		b = append(b, "null"...)
@@ -55,8 +47,7 @@ func appendSocket(b []byte, s *Socket, indent string, depth int) []byte {
 		b = append(b, ']')
 	}
 	if s.NetNSID != 0 {
-		b = append(b, ',')
-		b = appendKey(b, "netns_id", indent, depth+1)
+		b = appendNextKey(b, "netns_id", indent, depth+1)
 		b = strconv.AppendUint(b, s.NetNSID, 10)
 	}
 	b = appendNewline(b, indent, depth)
@@ -73,6 +64,12 @@ func appendNewline(b []byte, indent string, depth int) []byte {
 		b = append(b, indent...)
 	}
 	return b
+}
+
+// appendNextKey appends the comma that ends the previous member and the
+// next member's key at depth.
+func appendNextKey(b []byte, name, indent string, depth int) []byte {
+	return appendKey(append(b, ','), name, indent, depth)
 }
 
 // appendKey appends an object key (a name that needs no escaping) at depth.
