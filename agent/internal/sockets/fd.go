@@ -37,6 +37,9 @@ type reader struct {
 	size int64
 }
 
+// maxLine is the longest line readTable reads (and its buffer's size).
+const maxLine = 64 << 10
+
 func newReader(root string) *reader {
 	return &reader{root: root, procfs: isProcfs(root), dirs: make([]byte, 16<<10), link: make([]byte, 64)}
 }
@@ -149,7 +152,7 @@ func (r *reader) readTable(pid int, tab *table, fn func(e entry)) error {
 		r.ino, r.size = st.Ino, st.Size
 	}
 	if len(r.buf) == 0 {
-		r.buf = make([]byte, 64<<10)
+		r.buf = make([]byte, maxLine)
 	}
 	n, line := 0, 0
 	for {
@@ -166,7 +169,13 @@ func (r *reader) readTable(pid int, tab *table, fn func(e entry)) error {
 			end = bytes.LastIndexByte(r.buf[:n], '\n') + 1
 			if end == 0 {
 				if n == len(r.buf) { // a line longer than the buffer
-					r.buf = append(r.buf, make([]byte, len(r.buf))...)
+					if len(r.buf) >= maxLine {
+						// No row of a socket table is a fraction of this
+						// long: the file is not one, and is not read into
+						// memory.
+						return fmt.Errorf("parse %s: line %d: %w: longer than %d bytes", r.name(), line+1, errRow, maxLine)
+					}
+					r.buf = append(r.buf, make([]byte, min(len(r.buf), maxLine-len(r.buf)))...)
 				}
 				continue
 			}

@@ -158,14 +158,19 @@ func minRowLen(t *table) int64 {
 	return 150
 }
 
+// maxRowsHint bounds the rows appendEntry believes a table's size: a
+// file that claims more (a sparse one in a fake tree) gets at most 56 MB
+// up front, then doubling as rows come.
+const maxRowsHint = 1 << 20
+
 // appendEntry appends e to es. A full es grows to at least rows entries
-// (a bound from the table's size, 0 when unknown), else to twice its
-// length: append grows a large slice by a quarter at a time, which for a
+// (a bound from the table's size, 0 when unknown, at most maxRowsHint),
+// else to twice its length: append grows a large slice by a quarter at a time, which for a
 // table of 100,000 rows allocates several times the final buffer along
 // the way.
 func appendEntry(es []entry, e entry, rows int64) []entry {
 	if len(es) == cap(es) {
-		es = slices.Grow(es, max(int(min(rows, 1<<24)), len(es), 64)-len(es)+1)
+		es = slices.Grow(es, max(int(min(rows, maxRowsHint)), 2*len(es), 64)-len(es))
 	}
 	return append(es, e)
 }

@@ -1,6 +1,7 @@
 package sockets
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -220,6 +221,21 @@ func TestReadTableChunks(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a line longer than maxLine is refused, not read whole", func(t *testing.T) {
+		long := filepath.Join(dir, "7", "net", "tcp6")
+		if err := os.WriteFile(long, []byte(headerTCP+strings.Repeat("0", 4*maxLine)+"\n"), 0o444); err != nil {
+			t.Fatal(err)
+		}
+		r := newReader(dir)
+		r.buf = make([]byte, 7)
+		err := r.readTable(7, &tables[1], func(entry) {})
+		if !errors.Is(err, errRow) || !strings.Contains(err.Error(), "line 2") {
+			t.Errorf("error %v, want a malformed line 2", err)
+		}
+		if len(r.buf) > maxLine {
+			t.Errorf("buffer grew to %d bytes, more than maxLine (%d)", len(r.buf), maxLine)
+		}
+	})
 	t.Run("parse error names the file", func(t *testing.T) {
 		bad := filepath.Join(dir, "7", "net", "udp")
 		if err := os.WriteFile(bad, []byte(headerUDP+"   0: nonsense\n"), 0o444); err != nil {
@@ -230,6 +246,27 @@ func TestReadTableChunks(t *testing.T) {
 			t.Errorf("error %v, want it to name %s and line 2", err, bad)
 		}
 	})
+}
+
+// TestAppendEntryHint checks that a table's size sizes the row buffer,
+// and that a size no real table has (a sparse file) is believed only up
+// to maxRowsHint.
+func TestAppendEntryHint(t *testing.T) {
+	for _, tt := range []struct {
+		rows    int64
+		wantCap int
+	}{
+		{0, 64}, {10, 64}, {1000, 1000}, {1 << 40, maxRowsHint},
+	} {
+		es := appendEntry(nil, entry{inode: 1}, tt.rows)
+		if len(es) != 1 || cap(es) < tt.wantCap || cap(es) > 2*tt.wantCap { // the allocator rounds up to a size class
+			t.Errorf("rows %d: len %d cap %d, want 1 and about %d", tt.rows, len(es), cap(es), tt.wantCap)
+		}
+	}
+	es := appendEntry(make([]entry, 100, 100), entry{}, 0)
+	if cap(es) < 200 {
+		t.Errorf("a full buffer without a hint grew to %d, want it doubled", cap(es))
+	}
 }
 
 // TestEndpointRoundTrip checks that a row's endpoint gives back the
