@@ -19,7 +19,11 @@ const account = server.DEFAULT_GLOBAL_ACCOUNT
 
 // WaitReady waits until every running server routes to every other running
 // server and, with JetStream, one of them is the meta leader and all are
-// current with it (streams can be created and elect leaders), or returns
+// current with it and the leader has heard every running server's
+// statistics (it places a new stream's replicas only on servers it has
+// heard: until then, asking for a replica on each server fails with "no
+// suitable peers for placement, peer offline"; nats-server's own cluster
+// tests wait for the same count, JetStreamClusterPeers), or returns
 // an error describing each server's state when ctx ends first. With fewer
 // than a majority of the servers running no leader is elected: it returns
 // the error at ctx's deadline.
