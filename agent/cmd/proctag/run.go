@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -14,7 +16,7 @@ import (
 )
 
 func newRunCmd(g *globals) *cobra.Command {
-	var path string
+	var path, cpuProfile, heapProfile string
 	cmd := &cobra.Command{
 		Use:   "run --config F",
 		Short: "Run the agent: scan every interval and publish the host's state on NATS",
@@ -31,6 +33,16 @@ and the running config stays).`,
 			logger := g.logger(cfg.LogLevel)
 			for _, w := range warns {
 				logger.Warn("config", "warning", w.String())
+			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
+			if heapProfile != "" {
+				defer writeHeapProfile(heapProfile, logger.Error)
 			}
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
@@ -57,5 +69,38 @@ and the running config stays).`,
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "", "config file")
 	cmd.MarkFlagRequired("config")
+	cmd.Flags().StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of the whole run to this file when the agent stops (go tool pprof)")
+	cmd.Flags().StringVar(&heapProfile, "heap-profile", "", "write a heap profile (live and allocated, after a collection) to this file when the agent stops")
 	return cmd
+}
+
+// startCPUProfile starts profiling the CPU into a new file at path and
+// returns what stops it and closes the file.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpu-profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpu-profile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
+
+// writeHeapProfile writes the heap profile, as of a collection run now, to
+// a new file at path, and reports a failure to logError.
+func writeHeapProfile(path string, logError func(string, ...any)) {
+	runtime.GC()
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("heap").WriteTo(f, 0)
+		err = errors.Join(err, f.Close())
+	}
+	if err != nil {
+		logError("heap profile not written", "path", path, "error", err)
+	}
 }

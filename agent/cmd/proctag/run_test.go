@@ -1,9 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/proctag/proctag/agent/internal/runner/runnertest"
@@ -83,4 +89,48 @@ func startServerCtx(t *testing.T, ctx context.Context) (server, client, port int
 		}
 	}()
 	return server, client, port
+}
+
+// TestRunProfiles runs the agent with --cpu-profile and --heap-profile and
+// stops it: both files are gzip-compressed pprof profiles with content. A
+// profile that cannot be created is refused before the agent starts.
+func TestRunProfiles(t *testing.T) {
+	path := writeFile(t, "run.yaml", `
+os-proc-sync-enabled: true
+os-proc-socket-sync-interval: 1
+host-id: profiles
+nats:
+  embedded:
+    listen: 127.0.0.1:0
+`)
+	dir := t.TempDir()
+	cpu, heap := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "heap.pprof")
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // the agent starts and stops at once; the profiles are written at its stop
+	root := newRoot()
+	root.SetOut(io.Discard)
+	root.SetErr(io.Discard)
+	root.SetArgs([]string{"run", "--config", path, "--cpu-profile", cpu, "--heap-profile", heap})
+	if err := root.ExecuteContext(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("run: %v", err)
+	}
+	for _, f := range []string{cpu, heap} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%s is not gzip: %v", f, err)
+		}
+		body, err := io.ReadAll(zr)
+		if err != nil || len(body) == 0 {
+			t.Fatalf("%s: %d bytes of profile, error %v", f, len(body), err)
+		}
+	}
+
+	_, err := execute(t, "run", "--config", path, "--cpu-profile", filepath.Join(dir, "missing", "cpu.pprof"))
+	if err == nil || !strings.Contains(err.Error(), "--cpu-profile") {
+		t.Fatalf("run with a profile in a missing directory: %v, want an error naming --cpu-profile", err)
+	}
 }
