@@ -21,10 +21,11 @@
 //
 // # Privileges
 //
-// Since Linux 6.6 any process may subscribe (cn_bind in
+// Linux 6.6 let any process subscribe (cn_bind in
 // drivers/connector/connector.c admits the CN_IDX_PROC group without a
-// capability). Before, binding to the group needs CAP_NET_ADMIN, and Open
-// fails with an error matching os.ErrPermission. In every version the
+// capability), but not every later kernel does (a 6.18.44 build refuses
+// it). Where the kernel refuses, binding to the group needs CAP_NET_ADMIN,
+// and Open fails with an error matching os.ErrPermission. In every version the
 // kernel only accepts subscriptions from the initial user and pid
 // namespaces (cn_proc_mcast_ctl in drivers/connector/cn_proc.c): in a
 // container with its own pid namespace Open fails with ErrUnavailable, as it

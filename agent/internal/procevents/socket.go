@@ -40,7 +40,7 @@ func open(ctx context.Context, cfg Config) (*Source, error) {
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: cnIdxProc}); err != nil {
 		unix.Close(fd)
 		if errors.Is(err, unix.EPERM) {
-			return nil, fmt.Errorf("open process connector: bind to the process events group: %w (before Linux 6.6 this needs CAP_NET_ADMIN)", err)
+			return nil, fmt.Errorf("open process connector: bind to the process events group: %w (this needs CAP_NET_ADMIN, except on kernels that let any user listen, as Linux 6.6 did)", err)
 		}
 		return nil, fmt.Errorf("open process connector: bind to the process events group: %w", err)
 	}
@@ -111,7 +111,7 @@ func (s *Source) subscribe(ctx context.Context) error {
 			if m.ackErr != 0 {
 				errno := unix.Errno(m.ackErr)
 				if errno == unix.EPERM {
-					return fmt.Errorf("open process connector: listen: %w (before Linux 6.6 this needs CAP_NET_ADMIN)", errno)
+					return fmt.Errorf("open process connector: listen: %w (this needs CAP_NET_ADMIN, except on kernels that let any user listen, as Linux 6.6 did)", errno)
 				}
 				return fmt.Errorf("open process connector: listen: %w", errno)
 			}

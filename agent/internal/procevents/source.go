@@ -125,8 +125,9 @@ type Source struct {
 // sent as an event. ctx bounds the subscription and the source's life:
 // when it ends the source closes.
 //
-// The socket needs no capability since Linux 6.6; before, it needs
-// CAP_NET_ADMIN, and without it the error matches os.ErrPermission. The
+// The socket needs CAP_NET_ADMIN, except on kernels that let any user
+// listen (Linux 6.6 did; a 6.18.44 build refuses it again); without it the
+// error matches os.ErrPermission. The
 // kernel only answers processes in the initial user and pid namespaces;
 // elsewhere Open fails with ErrUnavailable.
 func Open(ctx context.Context, cfg Config) (*Source, error) {

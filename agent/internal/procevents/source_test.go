@@ -72,13 +72,13 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// needRoot skips a live test when not root: before Linux 6.6 the process
-// connector needs CAP_NET_ADMIN, and the overflow and unprivileged tests
+// needRoot skips a live test when not root: the process connector may
+// need CAP_NET_ADMIN (see TestOpenUnprivileged), and the overflow and unprivileged tests
 // need root to shrink the buffer and change user; CI runs them as root.
 func needRoot(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("live process connector tests run as root (CAP_NET_ADMIN before Linux 6.6, setuid for the unprivileged child)")
+		t.Skip("live process connector tests run as root (CAP_NET_ADMIN on most kernels, setuid for the unprivileged child)")
 	}
 }
 
@@ -289,8 +289,11 @@ func spawn(t *testing.T, n int) {
 	}
 }
 
-// TestOpenUnprivileged opens a source as nobody: since Linux 6.6 that
-// works, before it fails with a permission error.
+// TestOpenUnprivileged opens a source as nobody: it works, or it fails
+// with an error that says it lacks a permission (so that the agent falls
+// back to polling and says why). Linux 6.6 let any user listen to process
+// events; kernels before it, and some later builds (6.18.44 here), refuse
+// it without CAP_NET_ADMIN, so a kernel from 6.6 on may do either.
 func TestOpenUnprivileged(t *testing.T) {
 	needRoot(t)
 	// A copy of the test binary that nobody may run.
@@ -310,12 +313,12 @@ func TestOpenUnprivileged(t *testing.T) {
 		t.Fatalf("unprivileged child: %v: %s", err, out)
 	}
 	got := strings.TrimSpace(string(out))
-	if kernelAtLeast(t, 6, 6) {
-		if got != "ok" {
-			t.Errorf("as nobody on Linux >= 6.6: %s, want ok", got)
-		}
-	} else if !strings.HasPrefix(got, "error permission=true") {
-		t.Errorf("as nobody before Linux 6.6: %s, want a permission error", got)
+	denied := strings.HasPrefix(got, "error permission=true") && strings.Contains(got, "CAP_NET_ADMIN")
+	switch {
+	case !kernelAtLeast(t, 6, 6) && !denied:
+		t.Errorf("as nobody before Linux 6.6: %s, want a permission error naming CAP_NET_ADMIN", got)
+	case got != "ok" && !denied:
+		t.Errorf("as nobody: %s, want ok or a permission error naming CAP_NET_ADMIN", got)
 	}
 	t.Logf("as nobody: %s", got)
 }
