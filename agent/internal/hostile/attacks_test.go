@@ -26,7 +26,7 @@ var attacks = []attack{
 	{name: "stack-overflow", configured: true, reasons: []string{"memory"}},
 	{name: "fat-frames", gen: genFatFrames, reasons: []string{"memory"}},
 	{name: "slow-finite", configured: true, reasons: []string{"timeout"}},
-	{name: "slow-straight", gen: genSlowStraight, reasons: []string{"timeout"}},
+	{name: "slow-straight", gen: genSlowStraight, memoryLimit: 32 * mib, reasons: []string{"timeout"}},
 	{name: "start-loop", reasons: []string{"init"}},
 	{name: "start-section", configured: true, reasons: []string{"timeout"}},
 	{name: "simd-exprec", reasons: []string{"timeout"}},

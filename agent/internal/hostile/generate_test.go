@@ -98,14 +98,16 @@ func genFatFrames(t *testing.T, path string) {
 }
 
 // genSlowStraight: proctag_process is 1500 memory.fill instructions of
-// 3.75 MiB each (about 0.3 s of work, three times the timeout, with
-// neither a loop nor a call, so no stop check can run inside it), then a
-// result that sets evil.x.
+// 16 MiB each, with neither a loop nor a call, so no stop check can run
+// inside it, then a result that sets evil.x. The region is larger than a
+// CPU's caches: 24 GiB written takes 0.25 s even at 100 GB/s, 2.5 times
+// the timeout (with 3.75 MiB, which a large cache holds, a fast machine
+// once finished in time and the result rightly stood).
 func genSlowStraight(t *testing.T, path string) {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString(`(module
-  (memory (export "memory") 64)
+  (memory (export "memory") 260)
   (func (export "proctag_abi_version") (result i32) (i32.const 0x10000))
   (func (export "proctag_alloc") (param i32) (result i32) (i32.const 65536))
   (func (export "proctag_init") (param i32 i32) (result i32) (i32.const 0))
@@ -113,7 +115,7 @@ func genSlowStraight(t *testing.T, path string) {
   (func (export "proctag_process") (param i32 i32) (result i64)
 `)
 	for i := range 1500 {
-		fmt.Fprintf(&b, "    (memory.fill (i32.const 262144) (i32.const %d) (i32.const 3932160))\n", i%256)
+		fmt.Fprintf(&b, "    (memory.fill (i32.const 262144) (i32.const %d) (i32.const 16777216))\n", i%256)
 	}
 	b.WriteString("    (i64.or (i64.shl (i64.const 1024) (i64.const 32)) (i64.const 13))))\n")
 	compileWAT(t, b.String(), path)
