@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"syscall"
@@ -42,7 +43,24 @@ and the running config stays).`,
 				defer stop()
 			}
 			if heapProfile != "" {
-				defer writeHeapProfile(heapProfile, logger.Error)
+				usr1 := make(chan os.Signal, 1)
+				signal.Notify(usr1, syscall.SIGUSR1)
+				done := make(chan struct{})
+				go func() {
+					for {
+						select {
+						case <-usr1:
+							writeHeapProfile(heapProfile, logger.Error)
+						case <-done:
+							return
+						}
+					}
+				}()
+				defer func() {
+					signal.Stop(usr1)
+					close(done)
+					writeHeapProfile(heapProfile, logger.Error)
+				}()
 			}
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
@@ -70,7 +88,7 @@ and the running config stays).`,
 	cmd.Flags().StringVarP(&path, "config", "c", "", "config file")
 	cmd.MarkFlagRequired("config")
 	cmd.Flags().StringVar(&cpuProfile, "cpu-profile", "", "write a CPU profile of the whole run to this file when the agent stops (go tool pprof)")
-	cmd.Flags().StringVar(&heapProfile, "heap-profile", "", "write a heap profile (live and allocated, after a collection) to this file when the agent stops")
+	cmd.Flags().StringVar(&heapProfile, "heap-profile", "", "write a heap profile (live and allocated, after a collection) to this file on SIGUSR1 (the live heap of the running agent) and when the agent stops")
 	return cmd
 }
 
@@ -92,13 +110,20 @@ func startCPUProfile(path string) (func(), error) {
 }
 
 // writeHeapProfile writes the heap profile, as of a collection run now, to
-// a new file at path, and reports a failure to logError.
+// path (through a temporary file renamed over it, so that a reader never
+// sees half a profile), and reports a failure to logError.
 func writeHeapProfile(path string, logError func(string, ...any)) {
 	runtime.GC()
-	f, err := os.Create(path)
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
 	if err == nil {
 		err = pprof.Lookup("heap").WriteTo(f, 0)
 		err = errors.Join(err, f.Close())
+		if err == nil {
+			err = os.Rename(f.Name(), path)
+		}
+		if err != nil {
+			os.Remove(f.Name())
+		}
 	}
 	if err != nil {
 		logError("heap profile not written", "path", path, "error", err)

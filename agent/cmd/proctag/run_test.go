@@ -8,11 +8,15 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/proctag/proctag/agent/internal/runner/runnertest"
+	"github.com/proctag/proctag/agent/internal/waitfor"
 	"github.com/proctag/proctag/agent/snapshot"
 )
 
@@ -91,9 +95,10 @@ func startServerCtx(t *testing.T, ctx context.Context) (server, client, port int
 	return server, client, port
 }
 
-// TestRunProfiles runs the agent with --cpu-profile and --heap-profile and
-// stops it: both files are gzip-compressed pprof profiles with content. A
-// profile that cannot be created is refused before the agent starts.
+// TestRunProfiles runs the agent with --cpu-profile and --heap-profile:
+// SIGUSR1 writes the heap profile of the running agent, and its stop writes
+// both; each is a gzip-compressed pprof profile with content. A profile
+// that cannot be created is refused before the agent starts.
 func TestRunProfiles(t *testing.T) {
 	path := writeFile(t, "run.yaml", `
 os-proc-sync-enabled: true
@@ -105,32 +110,59 @@ nats:
 `)
 	dir := t.TempDir()
 	cpu, heap := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "heap.pprof")
+	// This process takes SIGUSR1 too, so that one sent before the agent
+	// listens for it does not end the test.
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
 	ctx, cancel := context.WithCancel(t.Context())
-	cancel() // the agent starts and stops at once; the profiles are written at its stop
-	root := newRoot()
-	root.SetOut(io.Discard)
-	root.SetErr(io.Discard)
-	root.SetArgs([]string{"run", "--config", path, "--cpu-profile", cpu, "--heap-profile", heap})
-	if err := root.ExecuteContext(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		t.Fatalf("run: %v", err)
-	}
-	for _, f := range []string{cpu, heap} {
-		b, err := os.ReadFile(f)
-		if err != nil {
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		root := newRoot()
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		root.SetArgs([]string{"run", "--config", path, "--cpu-profile", cpu, "--heap-profile", heap})
+		done <- root.ExecuteContext(ctx)
+	}()
+	waitfor.Until(t, 30*time.Second, func() bool {
+		if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
 			t.Fatal(err)
 		}
-		zr, err := gzip.NewReader(bytes.NewReader(b))
-		if err != nil {
-			t.Fatalf("%s is not gzip: %v", f, err)
-		}
-		body, err := io.ReadAll(zr)
-		if err != nil || len(body) == 0 {
-			t.Fatalf("%s: %d bytes of profile, error %v", f, len(body), err)
-		}
+		_, err := os.Stat(heap)
+		return err == nil
+	}, "a heap profile written on SIGUSR1")
+	checkProfile(t, heap)
+	if err := os.Remove(heap); err != nil {
+		t.Fatal(err)
 	}
+	cancel()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("run: %v", err)
+	}
+	checkProfile(t, cpu)
+	checkProfile(t, heap)
 
 	_, err := execute(t, "run", "--config", path, "--cpu-profile", filepath.Join(dir, "missing", "cpu.pprof"))
 	if err == nil || !strings.Contains(err.Error(), "--cpu-profile") {
 		t.Fatalf("run with a profile in a missing directory: %v, want an error naming --cpu-profile", err)
+	}
+}
+
+// checkProfile fails t unless the file at path is a gzip stream with
+// content, as pprof profiles are.
+func checkProfile(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("%s is not gzip: %v", path, err)
+	}
+	body, err := io.ReadAll(zr)
+	if err != nil || len(body) == 0 {
+		t.Fatalf("%s: %d bytes of profile, error %v", path, len(body), err)
 	}
 }
