@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
 	"net/netip"
 	"runtime"
@@ -114,6 +115,10 @@ type Collector struct {
 	// namespace in all), tabStats the net/tcp stats of owners whose
 	// ns/net is unreadable (see placeHidden); for tests and benchmarks.
 	walks, tableReads, diagReads, tabStats atomic.Uint64
+	// chunksSkipped and chunksParsed count the chunks of the tables read
+	// from /proc/PID/net that were as last read, and left alone, or were
+	// parsed (see tableMemo); for tests and benchmarks.
+	chunksSkipped, chunksParsed atomic.Uint64
 	// young is how many sockets the last Collect held back because
 	// they were first seen less than minLifetime ago.
 	young int
@@ -127,7 +132,11 @@ type Collector struct {
 	holderChanges uint64
 	sumKey        uint64
 	last          lastCollect
-	reused        atomic.Uint64
+	// memos are the socket tables as last read (see tableMemo), keyed
+	// by a secret seed.
+	memos    map[memoKey]*tableMemo
+	memoSeed maphash.Seed
+	reused   atomic.Uint64
 	// kept is what Collect returned last, ok once set.
 	kept struct {
 		socks []Socket
@@ -170,6 +179,8 @@ func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 		unowned:     make(map[uint64]struct{}),
 		diags:       make(map[uint64]*nsDiag),
 		sumKey:      rand.Uint64() | 1,
+		memos:       make(map[memoKey]*tableMemo),
+		memoSeed:    maphash.MakeSeed(),
 	}
 	if isProcfs(cfg.Root) {
 		c.addrsOn, c.selfNS = true, selfNetNS()
@@ -390,13 +401,14 @@ func (c *Collector) sortGroups() {
 // and sorts the groups. It returns ctx.Err() when cancelled.
 func (c *Collector) gather(ctx context.Context, owners []Owner) error {
 	nt, nh := len(c.groups)*len(tables), len(c.hidden)
+	c.attachMemos(c.groups)
 	c.parallel(nt+nh+len(c.jobs), func(r *reader, i int) bool {
 		if ctx.Err() != nil {
 			return false
 		}
 		switch {
 		case i < nt:
-			c.readSummed(r, &c.groups[i/len(tables)], i%len(tables), owners)
+			c.readGroupTable(r, &c.groups[i/len(tables)], i%len(tables), owners)
 		case i < nt+nh:
 			c.statHidden(r, &c.hidden[i-nt], owners)
 		default:
@@ -411,16 +423,18 @@ func (c *Collector) gather(ctx context.Context, owners []Owner) error {
 		from := len(c.groups)
 		c.placeHidden()
 		if added := c.groups[from:]; len(added) > 0 {
+			c.attachMemos(added)
 			c.parallel(len(added)*len(tables), func(r *reader, i int) bool {
 				if ctx.Err() != nil {
 					return false
 				}
-				c.readSummed(r, &added[i/len(tables)], i%len(tables), owners)
+				c.readGroupTable(r, &added[i/len(tables)], i%len(tables), owners)
 				return true
 			})
 		}
 	}
 	c.sortGroups()
+	c.dropMemos()
 	return ctx.Err()
 }
 

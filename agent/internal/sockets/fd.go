@@ -140,6 +140,13 @@ func (r *reader) scanDirents(dst []uint64, dir int, buf []byte) []uint64 {
 // only a buffer of its longest line. A read or parse error names the file;
 // a missing file or process gives an error wrapping errVanished.
 func (r *reader) readTable(pid int, tab *table, fn func(e entry)) error {
+	return r.readTableMemo(pid, tab, nil, fn)
+}
+
+// readTableMemo is readTable that, with mr, leaves alone the chunks of the
+// file that mr says are as last read (see memoRead.skip): fn is not
+// called for their rows.
+func (r *reader) readTableMemo(pid int, tab *table, mr *memoRead, fn func(e entry)) error {
 	r.setPath(pid, "net/"+tab.name)
 	fd, err := openFile(r.path, unix.O_RDONLY|unix.O_CLOEXEC)
 	if err != nil {
@@ -180,8 +187,13 @@ func (r *reader) readTable(pid int, tab *table, fn func(e entry)) error {
 				continue
 			}
 		}
-		if line, err = parseLines(r.buf[:end], tab.v6, line, fn); err != nil {
-			return fmt.Errorf("parse %s: %w", r.name(), err)
+		if mr == nil || !mr.skip(r.buf[:end], &line) {
+			if line, err = parseLines(r.buf[:end], tab.v6, line, fn); err != nil {
+				return fmt.Errorf("parse %s: %w", r.name(), err)
+			}
+			if mr != nil {
+				mr.parsedChunk(line)
+			}
 		}
 		if m == 0 {
 			return nil

@@ -104,6 +104,8 @@ type tableRead struct {
 	err error
 	// sum is a hash of entries, in order (see sumEntries).
 	sum uint64
+	// memo is the table's memo, which owns entries (see attachMemos).
+	memo *tableMemo
 }
 
 // readGroupTable reads table t of group g over the group's sock_diag
@@ -113,38 +115,52 @@ type tableRead struct {
 // leaves it empty with g.tabs[t].err set.
 func (c *Collector) readGroupTable(r *reader, g *nsGroup, t int, owners []Owner) {
 	tr, tab := &g.tabs[t], &tables[t]
-	tr.entries, tr.err = tr.entries[:0], nil
-	if g.diag != nil && c.readDiag(r, g, t, owners) {
-		return
+	m := tr.memo
+	tr.entries, tr.err = m.entries[:0], nil
+	defer func() { m.entries = tr.entries }()
+	if g.diag != nil {
+		ok := c.readDiag(r, g, t, owners)
+		m.forget() // sock_diag wrote the buffer, whether it worked or not
+		if ok {
+			tr.sum = sumEntries(c.sumKey, tr.entries)
+			return
+		}
 	}
+	var mr memoRead
 	for i := g.head; i >= 0; i = c.nsNext[i] {
 		pid := owners[i].PID
-		// The rows go straight to the group's buffer, which the next
+		// The rows go straight to the memo's buffer, which the next
 		// Collects reuse (a second buffer per reader would hold another
 		// copy of the largest table for the agent's life); a read that
 		// fails half-way through one owner starts again through the next.
 		tr.entries = tr.entries[:0]
-		err := r.readTable(pid, tab, func(e entry) {
+		mr.begin(m, c.memoSeed, &tr.entries)
+		err := r.readTableMemo(pid, tab, &mr, func(e entry) {
 			if keep(tab, &e) {
 				tr.entries = appendEntry(tr.entries, e, r.size/minRowLen(tab))
 			}
 		})
+		c.chunksSkipped.Add(uint64(mr.skipped))
+		c.chunksParsed.Add(uint64(mr.parsedN))
 		if err == nil {
 			c.tableReads.Add(1)
 			if t == 0 {
 				g.tab = r.ino
 			}
+			tr.sum = mr.end(c.sumKey)
 			return
 		}
 		tr.entries = tr.entries[:0]
+		m.forget() // the buffer holds part of this read
 		if !errors.Is(err, errVanished) {
 			tr.err = err
-			return
+			break
 		}
 		if r.pidExists(pid) {
-			return // the table does not exist, e.g. no IPv6
+			break // the table does not exist, e.g. no IPv6
 		}
 	}
+	tr.sum = sumEntries(c.sumKey, tr.entries)
 }
 
 // minRowLen is the length of the shortest row of table t, newline

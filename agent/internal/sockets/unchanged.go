@@ -48,12 +48,6 @@ func mix(a, b uint64) uint64 {
 	return hi ^ lo
 }
 
-// readSummed reads table t of group g (readGroupTable) and hashes its rows.
-func (c *Collector) readSummed(r *reader, g *nsGroup, t int, owners []Owner) {
-	c.readGroupTable(r, g, t, owners)
-	g.tabs[t].sum = sumEntries(c.sumKey, g.tabs[t].entries)
-}
-
 // unchanged reports whether this Collect would make the same Sockets as the
 // last: it is not a full Collect (which checks everything afresh) nor the
 // first, no socket was held back by min-lifetime last time, the clock did
