@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/tetratelabs/wazero"
@@ -15,10 +16,13 @@ var lim = Limits{MaxFunctions: 100, MaxFunctionBytes: 1000, MaxNesting: 8, MaxLo
 
 // entryCode and exitCode restate the layout Module documents, for globals
 // after the module's n: stop n, fuel n+1, stack n+2, fault n+3.
-func entryCode(n byte, frame int64) []byte {
+func entryCode(n byte, frame int64) []byte { return cat(entryCharge(n, frame), stopCheck(n)) }
+
+// entryCharge is the entry of a function that enters a loop first: the
+// stack charge alone (see loopFirst).
+func entryCharge(n byte, frame int64) []byte {
 	return cat([]byte{0x23, n + 2, 0x41}, appendS33(nil, frame), []byte{0x6a, 0x24, n + 2},
-		[]byte{0x23, n + 2, 0x41}, appendS33(nil, int64(lim.MaxStackBytes)), []byte{0x4b, 0x04, 0x40, 0x41, FaultStack, 0x24, n + 3, 0x00, 0x0b},
-		stopCheck(n))
+		[]byte{0x23, n + 2, 0x41}, appendS33(nil, int64(lim.MaxStackBytes)), []byte{0x4b, 0x04, 0x40, 0x41, FaultStack, 0x24, n + 3, 0x00, 0x0b})
 }
 
 func exitCode(n byte, frame int64) []byte {
@@ -49,7 +53,7 @@ func TestModuleRewrites(t *testing.T) {
 			name: "no global or export section: both are created in order",
 			in:   module(typeVoid, oneFunc, mem1, sec(secCode, vec(body(0x03, 0x40, 0x0c, 0x00, 0x0b)))),
 			want: module(typeVoid, oneFunc, mem1, sec(secGlobal, vec(four...)), sec(secExport, vec(hostExports(0)...)),
-				sec(secCode, vec(body(cat(entryCode(0, 64+8*4), []byte{0x02, 0x40, 0x03, 0x40}, stopCheck(0), []byte{0x0c, 0x00, 0x0b, 0x0b}, exitCode(0, 64+8*4))...)))),
+				sec(secCode, vec(body(cat(entryCharge(0, 64+8*4), []byte{0x02, 0x40, 0x03, 0x40}, stopCheck(0), []byte{0x0c, 0x00, 0x0b, 0x0b}, exitCode(0, 64+8*4))...)))),
 			wantLoops: 1,
 		},
 		{
@@ -118,7 +122,7 @@ func TestModuleRewrites(t *testing.T) {
 			)))),
 			want: module(typeI32, sec(secFunction, vec([]byte{0x01})), mem1, sec(secGlobal, vec(four...)),
 				sec(secExport, vec(hostExports(0)...)), sec(secCode, vec(body(cat(
-					entryCode(0, 64+8+8*33), []byte{0x02, 0x7f},
+					entryCharge(0, 64+8+8*33), []byte{0x02, 0x7f},
 					[]byte{0x02, 0x40, 0x03, 0x7f}, stopCheck(0),
 					[]byte{0x03, 0x01}, stopCheck(0),
 					[]byte{0x0e, 0x02, 0x00, 0x01, 0x02, 0x0b, 0x0b, 0x0b,
@@ -244,4 +248,37 @@ func FuzzModule(f *testing.F) {
 			t.Fatalf("instrumenting twice: error %v, want the stop export refused", err)
 		}
 	})
+}
+
+// TestLoopFirst checks which bodies enter a loop before anything could
+// call, branch or return, so that their entry needs no stop check.
+func TestLoopFirst(t *testing.T) {
+	nops := make([]byte, maxLoopFirst)
+	for i := range nops {
+		nops[i] = 0x01
+	}
+	tests := []struct {
+		name string
+		code []byte
+		want bool
+	}{
+		{"a loop first", []byte{0x03, 0x40, 0x0b, 0x0b}, true},
+		{"blocks, then a loop", []byte{0x02, 0x40, 0x02, 0x7f, 0x03, 0x40, 0x0b, 0x0b, 0x0b, 0x0b}, true},
+		{"plain instructions, then a loop", []byte{0x23, 0x00, 0x41, 0x08, 0x6b, 0x22, 0x01, 0x1a, 0x01, 0x03, 0x40, 0x0b, 0x0b}, true},
+		{"a load, then a loop", []byte{0x41, 0x00, 0x28, 0x02, 0x00, 0x1a, 0x03, 0x40, 0x0b, 0x0b}, true},
+		{"a call before the loop", []byte{0x10, 0x00, 0x03, 0x40, 0x0b, 0x0b}, false},
+		{"an indirect call before the loop", []byte{0x41, 0x00, 0x11, 0x00, 0x00, 0x03, 0x40, 0x0b, 0x0b}, false},
+		{"a branch out of a block past the loop", []byte{0x02, 0x40, 0x41, 0x01, 0x0d, 0x00, 0x03, 0x40, 0x0b, 0x0b, 0x0b}, false},
+		{"an if around the loop", []byte{0x41, 0x01, 0x04, 0x40, 0x03, 0x40, 0x0b, 0x0b, 0x0b}, false},
+		{"a return first", []byte{0x0f, 0x03, 0x40, 0x0b, 0x0b}, false},
+		{"memory.grow (a call to the helper) first", []byte{0x41, 0x00, 0x40, 0x00, 0x1a, 0x03, 0x40, 0x0b, 0x0b}, false},
+		{"no loop", []byte{0x41, 0x00, 0x1a, 0x0b}, false},
+		{"a loop past the instructions looked at", append(slices.Clone(nops), 0x03, 0x40, 0x0b, 0x0b), false},
+		{"cut short", []byte{0x41}, false},
+	}
+	for _, tt := range tests {
+		if got := loopFirst(tt.code); got != tt.want {
+			t.Errorf("%s: loopFirst = %v, want %v", tt.name, got, tt.want)
+		}
+	}
 }

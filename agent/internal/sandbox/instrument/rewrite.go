@@ -198,7 +198,7 @@ func (rw *rewriter) function(out, code []byte, t funcType) ([]byte, error) {
 			rw.body = body
 			frame := min(FrameBytes(uint64(len(t.params)), locals-uint64(len(t.params)), instrs), uint64(rw.lim.MaxStackBytes)+1)
 			out = append(out, code[:localsEnd]...)
-			out = rw.entry(out, uint32(frame))
+			out = rw.entry(out, uint32(frame), !loopFirst(code[localsEnd:]))
 			out = append(out, 0x02)
 			out = append(out, rw.blockType(t.results)...)
 			out = append(out, body...)
@@ -242,9 +242,9 @@ func (rw *rewriter) function(out, code []byte, t funcType) ([]byte, error) {
 	}
 }
 
-// entry appends the function entry's stack charge and check, then the
-// loop check (so that recursion without loops is stopped too).
-func (rw *rewriter) entry(b []byte, frame uint32) []byte {
+// entry appends the function entry's stack charge and check, then, with
+// check, the loop check (so that recursion without loops is stopped too).
+func (rw *rewriter) entry(b []byte, frame uint32, check bool) []byte {
 	b = append(b, 0x23)
 	b = appendU32(b, rw.g.stack)
 	b = append(b, 0x41)
@@ -258,7 +258,48 @@ func (rw *rewriter) entry(b []byte, frame uint32) []byte {
 	b = append(b, 0x4b, 0x04, 0x40, 0x41, FaultStack, 0x24) // i32.gt_u if i32.const global.set
 	b = appendU32(b, rw.g.fault)
 	b = append(b, 0x00, 0x0b) // unreachable end
+	if !check {
+		return b
+	}
 	return append(b, rw.check...)
+}
+
+// maxLoopFirst is how many instructions loopFirst reads at most.
+const maxLoopFirst = 64
+
+// loopFirst reports whether a function body (after its locals) enters a
+// loop before it can call, branch or return: only blocks and plain
+// instructions (no control, no call) precede its first loop, among the
+// first maxLoopFirst instructions. The loop's check then runs at every
+// entry before anything else can, and the entry's own check is not
+// needed. Go's wasm functions start this way (their resumption loop).
+func loopFirst(code []byte) bool {
+	r := reader{b: code}
+	for range maxLoopFirst {
+		op, err := r.byte()
+		if err != nil {
+			return false
+		}
+		switch {
+		case op == 0x03: // loop
+			return true
+		case op == 0x02: // block: entered, never left without a branch
+			if r.blockType() != nil {
+				return false
+			}
+		case op <= 0x1b && op != 0x01 && op != 0x1a && op != 0x1b:
+			// unreachable, if, else, end, br*, return, call*: control
+			// (nop, drop and select are plain)
+			return false
+		case op == 0x40: // memory.grow, a call to the helper
+			return false
+		default:
+			if r.immediates(op) != nil {
+				return false
+			}
+		}
+	}
+	return false
 }
 
 // exit appends the refund of the function's stack charge.
