@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -381,4 +382,56 @@ func TestClusterLateSubscriber(t *testing.T) {
 			t.Errorf("%s's agent was asked for %d resyncs; the stream should have had its state", hosts[i], st.ResyncRequests)
 		}
 	}
+}
+
+// TestClusterSubscriberWaitsForTheStream starts a subscriber while the
+// cluster has lost two of its three servers, so that JetStream has no meta
+// leader and the stream does not answer: the subscriber asks again until
+// the servers are back, then follows the stream (not core nats) and has
+// the host's state.
+func TestClusterSubscriberWaitsForTheStream(t *testing.T) {
+	c := natscluster.StartTB(t, natscluster.Options{})
+	p := startPublisher(t, Config{URL: c.URL(0), HostID: "host-a", JetStream: true, StreamLimits: StreamLimits{Replicas: 3}})
+	p.Submit(clusterState("host-a", 1), snapshot.Stats{})
+	waitCounter(t, p, "a full snapshot stored", func(st snapshot.Stats) bool { return st.LastFullBytes > 0 })
+	for _, i := range []int{1, 2} {
+		if err := c.Kill(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var logs syncBuffer
+	sub, err := natssub.New(connectTo(t, c, 0), natssub.Config{RequestTimeout: 500 * time.Millisecond, StreamRetry: time.Minute},
+		hclog.New(&hclog.LoggerOptions{Level: hclog.Info, Output: &logs}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- sub.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("subscriber Run: %v", err)
+		}
+	}()
+	waitfor.Until(t, waitLimit, func() bool { return strings.Contains(logs.String(), "asking again") },
+		"the subscriber asks for the stream again")
+	for _, i := range []int{1, 2} {
+		if err := c.Restart(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-sub.Ready():
+	case <-time.After(waitLimit):
+		t.Fatalf("subscriber not ready within %s; logs:\n%s", waitLimit, logs.String())
+	}
+	if !sub.UsesJetStream() {
+		t.Fatalf("the subscriber follows core nats, want the stream; logs:\n%s", logs.String())
+	}
+	waitfor.Until(t, waitLimit, func() bool {
+		st, ok := sub.State("host-a")
+		return ok && sameContent(st, clusterState("host-a", 1))
+	}, "the subscriber has host-a's state from the stream")
 }

@@ -45,8 +45,15 @@ type Config struct {
 	// ResyncMinGap is the shortest time between two resync requests for one
 	// host; default 2 s.
 	ResyncMinGap time.Duration
-	// RequestTimeout bounds a resync request; default 5 s.
+	// RequestTimeout bounds a resync request, and each request for the
+	// publishers' stream; default 5 s.
 	RequestTimeout time.Duration
+	// StreamRetry is how long Run keeps asking for the publishers'
+	// stream while the answer is one that may pass (no answer in time, or
+	// JetStream without a leader for the moment) before it follows core
+	// NATS instead; default 30 s, negative for no retry. A stream that
+	// does not exist, or JetStream that is off, is not waited for.
+	StreamRetry time.Duration
 	// ChangeBuffer is the capacity of the Changes channel; default 256.
 	ChangeBuffer int
 }
@@ -96,6 +103,9 @@ func New(nc *nats.Conn, cfg Config, logger hclog.Logger) (*Subscriber, error) {
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 5 * time.Second
+	}
+	if cfg.StreamRetry == 0 {
+		cfg.StreamRetry = 30 * time.Second
 	}
 	if cfg.ChangeBuffer <= 0 {
 		cfg.ChangeBuffer = 256
@@ -185,7 +195,7 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	var stop func()
 	if !s.cfg.NoJetStream {
 		var err error
-		stop, err = s.consumeStream(ctx, host)
+		stop, err = s.consumeStreamRetry(ctx, host)
 		switch {
 		case errors.Is(err, jetstream.ErrStreamNotFound), errors.Is(err, jetstream.ErrJetStreamNotEnabled),
 			errors.Is(err, nats.ErrNoResponders):
@@ -234,6 +244,36 @@ func (s *Subscriber) flush(ctx context.Context) {
 // (nats.go's default, 5 s, made it 10 s). A subscriber costs its server
 // one heartbeat a second when idle.
 const streamHeartbeat = time.Second
+
+// consumeStreamRetry is consumeStream, asked again after a pause that
+// doubles from 250 ms up to 2 s while it fails with an error that may pass
+// (streamRetryable), for at most StreamRetry.
+func (s *Subscriber) consumeStreamRetry(ctx context.Context, host string) (func(), error) {
+	deadline := time.Now().Add(s.cfg.StreamRetry)
+	for pause := 250 * time.Millisecond; ; pause = min(2*pause, 2*time.Second) {
+		stop, err := s.consumeStream(ctx, host)
+		if err == nil || !streamRetryable(err) || ctx.Err() != nil || time.Now().Add(pause).After(deadline) {
+			return stop, err
+		}
+		s.logger.Info("jetstream stream not answering yet, asking again", "error", err, "pause", pause)
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// streamRetryable reports whether a request for the stream failed in a way
+// that may pass: no answer in time, or the JetStream API unavailable for
+// the moment (a 503, as while a cluster elects its meta leader).
+func streamRetryable(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		(errors.As(err, &apiErr) && apiErr.Code == 503)
+}
 
 // consumeStream replays and follows the stream with an ordered consumer.
 func (s *Subscriber) consumeStream(ctx context.Context, host string) (func(), error) {
