@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -79,7 +80,19 @@ func (s *Source) subscribe(ctx context.Context) error {
 	if err := s.file.SetReadDeadline(deadline); err != nil {
 		return fmt.Errorf("open process connector: %w", err)
 	}
-	stopWake := context.AfterFunc(ctx, func() { s.file.SetReadDeadline(time.Unix(1, 0)) })
+	// The end of ctx wakes the read below by a deadline in the past,
+	// unless the subscription is done: a wake that runs late (ctx ended as
+	// the answer came) must not leave that deadline on the socket for the
+	// source's reader.
+	var wakeMu sync.Mutex
+	subscribed := false
+	stopWake := context.AfterFunc(ctx, func() {
+		wakeMu.Lock()
+		defer wakeMu.Unlock()
+		if !subscribed {
+			s.file.SetReadDeadline(time.Unix(1, 0))
+		}
+	})
 	defer stopWake()
 	for {
 		n, err := s.read()
@@ -115,7 +128,11 @@ func (s *Source) subscribe(ctx context.Context) error {
 				}
 				return fmt.Errorf("open process connector: listen: %w", errno)
 			}
-			if err := s.file.SetReadDeadline(time.Time{}); err != nil {
+			wakeMu.Lock()
+			subscribed = true
+			err = s.file.SetReadDeadline(time.Time{})
+			wakeMu.Unlock()
+			if err != nil {
 				return fmt.Errorf("open process connector: %w", err)
 			}
 			return nil

@@ -99,14 +99,18 @@ type Source struct {
 	// nonce is the seq and ack of our listen request.
 	nonce uint32
 
-	in     chan Event
-	out    chan Batch
-	stop   chan struct{}
-	once   sync.Once
-	wg     sync.WaitGroup
-	cancel func() bool
-	errMu  sync.Mutex
-	err    error // why the reader stopped; nil after Close
+	in   chan Event
+	out  chan Batch
+	stop chan struct{}
+	once sync.Once
+	wg   sync.WaitGroup
+	// cancel unregisters the Close that the end of Open's context runs;
+	// it is set under cancelMu, since that Close may run (on a context
+	// already ended) before start has stored it.
+	cancelMu sync.Mutex
+	cancel   func() bool
+	errMu    sync.Mutex
+	err      error // why the reader stopped; nil after Close
 
 	events, threads, lost, overruns, missed, batches, dropped, malformed atomic.Uint64
 
@@ -156,7 +160,9 @@ func (s *Source) start(ctx context.Context) {
 			s.errMu.Unlock()
 		}
 	}()
+	s.cancelMu.Lock()
 	s.cancel = context.AfterFunc(ctx, func() { s.Close() })
+	s.cancelMu.Unlock()
 }
 
 // Events returns the channel of batches. It is closed after Close, the end
@@ -192,8 +198,11 @@ func (s *Source) Stats() Stats {
 // safe to call more than once.
 func (s *Source) Close() error {
 	s.once.Do(func() {
-		if s.cancel != nil {
-			s.cancel()
+		s.cancelMu.Lock()
+		cancel := s.cancel
+		s.cancelMu.Unlock()
+		if cancel != nil {
+			cancel()
 		}
 		// Best effort: older kernels count a listener until it says so.
 		_ = s.send(encodeRequest(procCnMcastIgnore, s.nonce+1, s.nonce+1))

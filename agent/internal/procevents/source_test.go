@@ -419,3 +419,30 @@ func TestSourceCloseWithoutReader(t *testing.T) {
 		t.Fatal("Close did not return")
 	}
 }
+
+// TestOpenContextAlreadyEnded opens a source on a context that has ended:
+// Open fails, or the source closes at once (its Events closed, Err nil),
+// with no race between Open and the Close the context's end runs (-race).
+func TestOpenContextAlreadyEnded(t *testing.T) {
+	needRoot(t)
+	for range 20 {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		s, err := Open(ctx, Config{Window: time.Millisecond})
+		if err != nil {
+			continue
+		}
+		deadline := time.After(10 * time.Second)
+		for open := true; open; {
+			select {
+			case _, open = <-s.Events():
+			case <-deadline:
+				t.Fatal("events not closed after the context ended")
+			}
+		}
+		if err := s.Err(); err != nil {
+			t.Errorf("Err() = %v after the context ended, want nil", err)
+		}
+		s.Close()
+	}
+}
