@@ -2,6 +2,7 @@ package publish
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -208,4 +209,48 @@ func streamDeletedUnder(t *testing.T) (*Publisher, *nats.Conn, jetstream.JetStre
 		t.Fatal(err)
 	}
 	return p, nc, js, name
+}
+
+// TestStreamAwayCostsFewFulls keeps the publisher's stream from being made
+// (another stream holds its subjects) and submits unchanged states: each
+// full snapshot the stream did not store makes the next state go in full
+// again, maxFullRetries times in a row at most, then heartbeats follow.
+func TestStreamAwayCostsFewFulls(t *testing.T) {
+	srv := startServer(t, natsembed.Config{JetStream: true, StoreDir: t.TempDir()})
+	nc := connect(t, srv.ClientURL())
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "SQUATTER", Subjects: []string{"proctag.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	fulls, err := nc.SubscribeSync(snapshot.Subject("proctag", "host-a", snapshot.KindSnapshot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	p := startPublisher(t, Config{URL: srv.ClientURL(), JetStream: true, FullEvery: 1000})
+	const states = 2 + maxFullRetries + 3
+	for i := range states {
+		var before snapshot.Stats
+		p.AddCounters(&before)
+		p.Submit(host(i+1, proc(10, "a")), snapshot.Stats{})
+		waitCounter(t, p, fmt.Sprintf("state %d published", i+1), func(st snapshot.Stats) bool {
+			return st.PublishedMessages > before.PublishedMessages
+		})
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	n, _, err := fulls.Pending()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 1 + maxFullRetries; n != want {
+		t.Errorf("%d full snapshots for %d unchanged states while the stream could not be made, want %d (the first and %d again)",
+			n, states, want, maxFullRetries)
+	}
 }

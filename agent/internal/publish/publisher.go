@@ -53,10 +53,12 @@ type Publisher struct {
 	// deltasSinceFull counts the deltas sent since the last full snapshot
 	// (periodicFull).
 	deltasSinceFull int
-	// fullRetried is set when a full snapshot the stream did not store
-	// made the next state go in full again, and cleared when one is
-	// stored: a stream that stays away costs one extra full snapshot.
-	fullRetried bool
+	// fullRetries counts the full snapshots the stream did not store that
+	// made the next state go in full again, and is cleared when one is
+	// stored: a stream that stays away costs maxFullRetries extra full
+	// snapshots, and one that comes back a moment late (a store that
+	// failed again as the stream was made anew) still gets one.
+	fullRetries int
 	lastFull    time.Time // when the last full snapshot was sent, for any reason
 }
 
@@ -399,6 +401,10 @@ func (p *Publisher) envelope(s *snapshot.Snapshot, seq, base uint64) snapshot.En
 		ScanTime: s.Host.ScanTime, IntervalMS: s.Host.IntervalMS, MsgID: p.msgID}
 }
 
+// maxFullRetries is how many states in a row go in full again while the
+// stream does not store the full snapshots (see sendFull).
+const maxFullRetries = 3
+
 func (p *Publisher) sendFull(ctx context.Context, state *snapshot.Snapshot) {
 	if err := p.ensureEncoder(); err != nil {
 		p.failed(err, snapshot.KindSnapshot)
@@ -426,14 +432,15 @@ func (p *Publisher) sendFull(ctx context.Context, state *snapshot.Snapshot) {
 		p.count(msgs)
 	}
 	if ok {
-		if p.js != nil && !stored && !p.fullRetried {
+		if p.js != nil && !stored && p.fullRetries < maxFullRetries {
 			// Sent on core NATS only: subscribers that follow the stream
 			// miss it until a gap makes them ask. The next state goes in
-			// full again, once, for the stream to store when it is back.
+			// full again, a few times at most, for the stream to store
+			// when it is back.
 			p.needFull.Store(true)
-			p.fullRetried = true
+			p.fullRetries++
 		} else if stored {
-			p.fullRetried = false
+			p.fullRetries = 0
 		}
 		p.prev, p.deltasSinceFull = state, 0
 		p.lastFullBytes.Store(size)
