@@ -122,9 +122,19 @@ func BenchmarkColdScan(b *testing.B) {
 
 // BenchmarkSteadyTick is a tick on a host where nothing changed since the
 // last one: stat per process, no fd/ walk, the socket tables read again.
-func BenchmarkSteadyTick(b *testing.B) {
+func BenchmarkSteadyTick(b *testing.B) { benchTicks(b, -1) }
+
+// BenchmarkFullTick is a full re-read (full-rescan-every's tick) on a host
+// where nothing changed since the last one: every process read again and
+// every owner's fd/ walked, the socket tables read again.
+func BenchmarkFullTick(b *testing.B) { benchTicks(b, 1) }
+
+// benchTicks times ticks after the first on the shared host, with a
+// scanner that re-reads everything every fullEvery scans (never when
+// negative).
+func benchTicks(b *testing.B, fullEvery int) {
 	root, _ := hostDir(b)
-	t := newTick(b, root, -1)
+	t := newTick(b, root, fullEvery)
 	defer t.close(b)
 	if _, _, err := t.run(b.Context()); err != nil {
 		b.Fatal(err)

@@ -272,7 +272,7 @@ func collect[T any](c *Collector, ctx context.Context, now time.Time, owners []O
 	}
 	c.applyWalks(c.jobs)
 	clear(c.jobs) // drop references to owner states
-	if reuse && c.unchanged(now, full, first) {
+	if reuse && c.unchanged(now, first) {
 		return nil, false, nil
 	}
 	if full {

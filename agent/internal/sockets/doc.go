@@ -85,11 +85,11 @@
 // snapshot order puts a namespace's TCP sockets before its UDP ones), and
 // the Sockets are filled in.
 //
-// A Collect that is not full returns the last Collect's Sockets, the same
-// slice, when nothing they depend on changed: every group read the same
-// rows (a keyed hash of each table's rows, in order), no socket gained or
-// lost a holder, the last Collect held no socket back for min-lifetime and
-// the clock did not go back. The join, roles, order and report are then
+// A Collect returns the last Collect's Sockets, the same slice, when
+// nothing they depend on changed: every group read the same rows (a keyed
+// hash of each table's rows, in order), no socket gained or lost a holder
+// (on a full Collect, after walking every owner again), the last Collect
+// held no socket back for min-lifetime and the clock did not go back. The join, roles, order and report are then
 // skipped, and a caller can tell by the slice that nothing changed.
 //
 // Reading the tables from /proc/PID/net, the parse is skipped too where the

@@ -25,8 +25,8 @@ type tableSig struct {
 // sumEntries hashes the entries of a table in order: every field that the
 // join and the report read (addresses, state, uid, inode), mixed with key, a
 // random secret of the Collector, so that the rows of a table cannot be
-// chosen to hash as an earlier table did. A collision would only make a
-// steady Collect return the last Sockets again; a full Collect never does.
+// chosen to hash as an earlier table did. A collision would make a Collect
+// return the last Sockets again although a row changed.
 func sumEntries(key uint64, es []entry) uint64 {
 	h := key ^ uint64(len(es))
 	for i := range es {
@@ -49,18 +49,18 @@ func mix(a, b uint64) uint64 {
 }
 
 // unchanged reports whether this Collect would make the same Sockets as the
-// last: it is not a full Collect (which checks everything afresh) nor the
-// first, no socket was held back by min-lifetime last time, the clock did
-// not go back, no socket gained or lost a holder since (new owners walked,
-// owners forgotten), and every group read the same tables, row for row, as
-// last time. Then the join, the roles, the order and the report are
-// skipped: on a host where nothing changed, a steady Collect costs the
-// table reads and a hash of their rows. A socket that appeared without a
-// known holder changes its table, so the rows are joined and the holders
-// walked as usual.
-func (c *Collector) unchanged(now time.Time, full, first bool) bool {
+// last: it is not the first, no socket was held back by min-lifetime last
+// time, the clock did not go back, no socket gained or lost a holder since
+// (new owners walked, owners forgotten, and on a full Collect every
+// owner's fd/ walked again), and every group read the same tables, row
+// for row, as last time. Then the join, the roles, the order and the
+// report are skipped: on a host where nothing changed, a steady Collect
+// costs the table reads and a hash of their rows, a full one the walks
+// too. A socket that appeared without a known holder changes its table, so
+// the rows are joined and the holders walked as usual.
+func (c *Collector) unchanged(now time.Time, first bool) bool {
 	l := &c.last
-	if full || first || !l.ok || now.Before(l.now) || c.holderChanges != l.holders || len(c.groups) != len(l.tables) {
+	if first || !l.ok || now.Before(l.now) || c.holderChanges != l.holders || len(c.groups) != len(l.tables) {
 		return false
 	}
 	for i := range c.groups {

@@ -30,8 +30,24 @@ func TestCollectUnchanged(t *testing.T) {
 	}{
 		{name: "nothing changed", reused: true,
 			change: func(*testing.T, string, *fakeproc.Tree, *[]int, *time.Time, *bool) {}},
-		{name: "a full Collect reads everything again",
+		{name: "a full Collect that finds nothing new", reused: true,
 			change: func(_ *testing.T, _ string, _ *fakeproc.Tree, _ *[]int, _ *time.Time, full *bool) { *full = true }},
+		{name: "a full Collect finds a socket passed to a known owner",
+			// Listener 17 is in the table, held by no owner, since before
+			// the first Collect: only walking 101 again can find it.
+			change: func(t *testing.T, dir string, tree *fakeproc.Tree, _ *[]int, _ *time.Time, full *bool) {
+				*full = true
+				i := slices.IndexFunc(tree.Procs, func(p fakeproc.Proc) bool { return p.PID == 101 })
+				tree.Procs[i].FDs = append(tree.Procs[i].FDs, fakeproc.FD{Num: 99, Target: "socket:[17]"})
+				if err := tree.Rewrite(dir, tree.Procs[i]); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: func(t *testing.T, got []Socket) {
+				if !slices.Contains(lines(got), "4026531840 tcp 127.0.0.1:9001 0.0.0.0:0 LISTEN server 17 [101]") {
+					t.Errorf("listener 17, now held by 101, not reported:\n%s", strings.Join(lines(got), "\n"))
+				}
+			}},
 		{name: "the clock went back",
 			change: func(_ *testing.T, _ string, _ *fakeproc.Tree, _ *[]int, now *time.Time, _ *bool) {
 				*now = now.Add(-time.Hour)
