@@ -62,6 +62,9 @@ type Config struct {
 	// AgentMemoryLimit is agent-memory-limit: the Go runtime's soft memory
 	// limit for the agent in bytes (GOMEMLIMIT semantics); 0 = none.
 	AgentMemoryLimit int64
+	// AgentGCPercent is agent-gc-percent: the Go runtime's GC percent for
+	// proctag run (GOGC semantics).
+	AgentGCPercent int
 	// HostID is host-id; "" means /etc/machine-id, resolved by the caller.
 	HostID string
 	// Network is network: the address domain of the host's addresses
@@ -213,6 +216,7 @@ func Default() Config {
 		ProcEvents:            ProcEventsAuto,
 		ClosedMax:             50000,
 		AgentMemoryLimit:      DefaultAgentMemoryLimit,
+		AgentGCPercent:        DefaultAgentGCPercent,
 		LogLevel:              "info",
 		PluginLimits:          DefaultPluginLimits(),
 		NATS: NATS{

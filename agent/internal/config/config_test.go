@@ -98,6 +98,7 @@ func TestLoadFull(t *testing.T) {
 		EventsFullRescanEvery: 90,
 		ClosedMax:             20000,
 		AgentMemoryLimit:      256 << 20,
+		AgentGCPercent:        50,
 		ProcEvents:            ProcEventsOff,
 		HostID:                "web-01",
 		Network:               "vpc-prod/eu-west-1",

@@ -98,6 +98,37 @@ func TestFormatSize(t *testing.T) {
 	}
 }
 
+func TestAgentGCPercent(t *testing.T) {
+	tests := []struct {
+		yml     string
+		want    int
+		wantErr string
+	}{
+		{yml: "", want: DefaultAgentGCPercent},
+		{yml: "agent-gc-percent: 10", want: 10},
+		{yml: "agent-gc-percent: 1000", want: 1000},
+		{yml: "agent-gc-percent: 9", wantErr: `proctag.yaml:1: agent-gc-percent: 9 is not an integer from 10 to 1000`},
+		{yml: "agent-gc-percent: off", wantErr: `proctag.yaml:1: agent-gc-percent: "off" is not an integer`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.yml, func(t *testing.T) {
+			cfg, _, err := Parse([]byte(tt.yml+"\n"), "proctag.yaml")
+			if tt.wantErr != "" {
+				if lines := strings.Split(strings.TrimSpace(errorLines(t, err)), "\n"); !slices.Contains(lines, tt.wantErr) {
+					t.Errorf("errors:\n%s\nwant among them:\n%s", strings.Join(lines, "\n"), tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.AgentGCPercent != tt.want {
+				t.Errorf("AgentGCPercent = %d, want %d", cfg.AgentGCPercent, tt.want)
+			}
+		})
+	}
+}
+
 func TestAgentMemoryLimit(t *testing.T) {
 	tests := []struct {
 		yml     string

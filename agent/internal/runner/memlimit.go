@@ -18,9 +18,10 @@ var agentMemory = newMemoryLimit()
 // live heap against it. GOMEMLIMIT in the environment wins over the config:
 // the runtime has read it at start, and memoryLimit leaves it alone.
 type memoryLimit struct {
-	limit  atomic.Int64 // the limit applied; 0 when none or GOMEMLIMIT rules
-	warned atomic.Bool
-	sample [1]metrics.Sample
+	limit    atomic.Int64 // the limit applied; 0 when none or GOMEMLIMIT rules
+	warned   atomic.Bool
+	gcLogged atomic.Bool // GOGC winning over agent-gc-percent was logged
+	sample   [1]metrics.Sample
 }
 
 // newMemoryLimit returns a watcher of the live heap.
@@ -48,6 +49,19 @@ func (m *memoryLimit) apply(limit int64, logger hclog.Logger) {
 	if limit != m.limit.Swap(limit) {
 		m.warned.Store(false)
 	}
+}
+
+// applyGCPercent sets the runtime's GC percent to pct (agent-gc-percent),
+// unless the GOGC environment variable is set: the runtime has read it at
+// start, and it wins (logged once).
+func (m *memoryLimit) applyGCPercent(pct int, logger hclog.Logger) {
+	if env, ok := os.LookupEnv("GOGC"); ok {
+		if m.gcLogged.CompareAndSwap(false, true) {
+			logger.Info("GOGC is set in the environment and wins over agent-gc-percent", "GOGC", env, "agent-gc-percent", pct)
+		}
+		return
+	}
+	debug.SetGCPercent(pct)
 }
 
 // check warns once per limit when the live heap (what the last garbage

@@ -60,3 +60,29 @@ func TestMemoryLimit(t *testing.T) {
 		t.Errorf("GOMEMLIMIT winning not logged: %q", out.String())
 	}
 }
+
+// TestGCPercent checks that agent-gc-percent becomes the runtime's GC
+// percent, and that GOGC in the environment wins, logged once.
+func TestGCPercent(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(before) })
+	var out bytes.Buffer
+	logger := hclog.New(&hclog.LoggerOptions{Output: &out, Level: hclog.Info})
+
+	m := newMemoryLimit()
+	m.applyGCPercent(25, logger)
+	if got := debug.SetGCPercent(100); got != 25 {
+		t.Errorf("GC percent after applyGCPercent(25) = %d", got)
+	}
+
+	t.Setenv("GOGC", "200")
+	debug.SetGCPercent(200) // as the runtime did at start
+	m.applyGCPercent(25, logger)
+	m.applyGCPercent(50, logger)
+	if got := debug.SetGCPercent(200); got != 200 {
+		t.Errorf("with GOGC set, GC percent = %d, want the environment's 200", got)
+	}
+	if n := strings.Count(out.String(), "GOGC is set in the environment"); n != 1 {
+		t.Errorf("GOGC winning logged %d times, want once: %q", n, out.String())
+	}
+}

@@ -86,6 +86,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options, logger hclog.Log
 		return err
 	}
 	epoch := pub.Epoch()
+	agentMemory.applyGCPercent(cfg.AgentGCPercent, logger)
 	parts, err := Build(ctx, withHostID(cfg, hostID), logger, opts.Version, epoch)
 	if err != nil {
 		return err
@@ -319,6 +320,7 @@ func (l *loop) reload(ctx context.Context) (*Parts, *config.Config, error) {
 	if cfg.NATS != l.cfg.NATS || cfg.MetricsListen != l.cfg.MetricsListen || cfg.HostID != l.cfg.HostID {
 		l.logger.Warn("nats, metrics-listen and host-id changes take effect at the next restart")
 	}
+	agentMemory.applyGCPercent(cfg.AgentGCPercent, l.logger)
 	parts, err := Build(ctx, withHostID(cfg, l.hostID), l.logger, l.opts.Version, l.epoch)
 	if err != nil {
 		return nil, nil, err
