@@ -99,42 +99,17 @@ func TestFormatSize(t *testing.T) {
 }
 
 func TestAgentGCPercent(t *testing.T) {
-	tests := []struct {
-		yml     string
-		want    int
-		wantErr string
-	}{
+	testTopKey(t, func(c *Config) int { return c.AgentGCPercent }, []keyCase[int]{
 		{yml: "", want: DefaultAgentGCPercent},
 		{yml: "agent-gc-percent: 10", want: 10},
 		{yml: "agent-gc-percent: 1000", want: 1000},
 		{yml: "agent-gc-percent: 9", wantErr: `proctag.yaml:1: agent-gc-percent: 9 is not an integer from 10 to 1000`},
 		{yml: "agent-gc-percent: off", wantErr: `proctag.yaml:1: agent-gc-percent: "off" is not an integer`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.yml, func(t *testing.T) {
-			cfg, _, err := Parse([]byte(tt.yml+"\n"), "proctag.yaml")
-			if tt.wantErr != "" {
-				if lines := strings.Split(strings.TrimSpace(errorLines(t, err)), "\n"); !slices.Contains(lines, tt.wantErr) {
-					t.Errorf("errors:\n%s\nwant among them:\n%s", strings.Join(lines, "\n"), tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if cfg.AgentGCPercent != tt.want {
-				t.Errorf("AgentGCPercent = %d, want %d", cfg.AgentGCPercent, tt.want)
-			}
-		})
-	}
+	})
 }
 
 func TestAgentMemoryLimit(t *testing.T) {
-	tests := []struct {
-		yml     string
-		want    int64
-		wantErr string
-	}{
+	testTopKey(t, func(c *Config) int64 { return c.AgentMemoryLimit }, []keyCase[int64]{
 		{yml: "", want: DefaultAgentMemoryLimit},
 		{yml: "agent-memory-limit: 0", want: 0},
 		{yml: "agent-memory-limit: 16MiB", want: 16 << 20},
@@ -143,7 +118,20 @@ func TestAgentMemoryLimit(t *testing.T) {
 		{yml: "agent-memory-limit: 15MiB", wantErr: `proctag.yaml:1: agent-memory-limit: "15MiB" is not 0 (no limit) or a size from 16MiB to 1024GiB`},
 		{yml: "agent-memory-limit: 1025GiB", wantErr: `proctag.yaml:1: agent-memory-limit: "1025GiB" is not 0 (no limit) or a size from 16MiB to 1024GiB`},
 		{yml: "agent-memory-limit: 128MB", wantErr: `proctag.yaml:1: agent-memory-limit: "128MB" is not a size like "64MiB", "512KiB", "1GiB" or a number of bytes`},
-	}
+	})
+}
+
+// keyCase is a config of one line and the value it sets, or the error it
+// gets among others.
+type keyCase[T comparable] struct {
+	yml     string
+	want    T
+	wantErr string
+}
+
+// testTopKey parses each case's config and checks what get reads from it.
+func testTopKey[T comparable](t *testing.T, get func(*Config) T, tests []keyCase[T]) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.yml, func(t *testing.T) {
 			cfg, _, err := Parse([]byte(tt.yml+"\n"), "proctag.yaml")
@@ -156,8 +144,8 @@ func TestAgentMemoryLimit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cfg.AgentMemoryLimit != tt.want {
-				t.Errorf("AgentMemoryLimit = %d, want %d", cfg.AgentMemoryLimit, tt.want)
+			if got := get(cfg); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
 	}
