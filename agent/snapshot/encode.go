@@ -112,7 +112,11 @@ func (e *Encoder) EncodeSnapshot(env Envelope, s *Snapshot) ([]Message, error) {
 	if sw.z == nil {
 		return e.Encode(env, sw.head.Bytes())
 	}
-	if err := sw.z.Close(); err != nil {
+	err := sw.z.Close()
+	// The compressor is kept for the next snapshot; its writer, sw.out,
+	// which the messages share, is not.
+	sw.z.Reset(io.Discard)
+	if err != nil {
 		return nil, fmt.Errorf("encode %s for host %s: %w", env.Kind, env.HostID, err)
 	}
 	if int64(sw.out.Len()) >= sw.n {
