@@ -198,9 +198,9 @@ func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 //
 // The work runs on up to GOMAXPROCS goroutines in rounds: the socket
 // tables of every namespace and the fd/ walks, all at once; then, per
-// namespace and transport, the rows joined with their owners, their roles
-// and their order (again after walking known owners for new unowned
-// sockets, if any); their first-seen times; then the Sockets.
+// namespace and transport, the rows joined with their owners (again after
+// walking known owners for new unowned sockets, if any); their roles and
+// order; their first-seen times; then the Sockets.
 //
 // When nothing the Sockets depend on changed since the last Collect (see
 // the package documentation), it returns the last Collect's slice again,
@@ -285,6 +285,7 @@ func collect[T any](c *Collector, ctx context.Context, now time.Time, owners []O
 	} else if walked {
 		c.join()
 	}
+	c.order()
 	for i := range c.groups {
 		for t := range tables {
 			if err := c.groups[i].tabs[t].err; err != nil && !c.warnedTable {
@@ -466,9 +467,18 @@ func (c *Collector) join() {
 	}
 	c.rows = slices.Grow(c.rows[:0], off)[:off]
 	c.keys = slices.Grow(c.keys[:0], off)[:off]
-	c.parallel(2*len(c.groups), func(r *reader, u int) bool {
+	c.parallel(2*len(c.groups), func(_ *reader, u int) bool {
 		g := &c.groups[u/2]
-		c.joinPart(r, g, &g.parts[u%2], u%2 == 1)
+		c.joinPart(g, &g.parts[u%2], u%2 == 1)
+		return true
+	})
+}
+
+// order decides the roles and sorts the keys of every part (orderPart) in
+// parallel.
+func (c *Collector) order() {
+	c.parallel(2*len(c.groups), func(r *reader, u int) bool {
+		c.orderPart(r, &c.groups[u/2].parts[u%2])
 		return true
 	})
 }

@@ -192,12 +192,12 @@ func appendEntry(es []entry, e entry, rows int64) []entry {
 }
 
 // joinPart keeps the rows of part p (UDP when udp) of g whose socket has a
-// known owner, in p's segment of c.rows, decides their roles, and sorts
-// their keys in p's segment of c.keys; it lists in p.fresh the rows of
-// sockets newly seen without a holder. Parts are joined concurrently: each
-// writes only its own segments and reads c.socks and c.unowned, which
-// nothing changes meanwhile.
-func (c *Collector) joinPart(r *reader, g *nsGroup, p *part, udp bool) {
+// known owner, in p's segment of c.rows, and lists in p.fresh the rows of
+// sockets newly seen without a holder; their roles and order come after
+// (orderPart), once the holders found by a rewalk are in. Parts are joined
+// concurrently: each writes only its own segments and reads c.socks and
+// c.unowned, which nothing changes meanwhile.
+func (c *Collector) joinPart(g *nsGroup, p *part, udp bool) {
 	rows := c.rows[p.off:p.off:p.end]
 	p.unowned, p.fresh = 0, p.fresh[:0]
 	for t := range tables {
@@ -216,8 +216,14 @@ func (c *Collector) joinPart(r *reader, g *nsGroup, p *part, udp bool) {
 			}
 		}
 	}
-	r.roles(rows)
 	p.keys = c.keys[p.off : p.off+len(rows)]
+}
+
+// orderPart decides the roles of p's joined rows and sorts their keys in
+// p's segment of c.keys.
+func (c *Collector) orderPart(r *reader, p *part) {
+	rows := c.rows[p.off : p.off+len(p.keys)]
+	r.roles(rows)
 	for i := range rows {
 		p.keys[i] = keyOf(&rows[i], p.off+i)
 	}
