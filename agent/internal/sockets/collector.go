@@ -151,8 +151,8 @@ type Collector struct {
 	nsNext      []int
 	nsLast      []int
 	hidden      []hiddenOwner
-	rows        []row     // the join's, released after the report
-	keys        []sortKey // the join's, released after the report
+	rows        []row     // the join's, released by releaseJoin
+	keys        []sortKey // the join's, released by releaseJoin
 	warnedWalk  bool
 	warnedTable bool
 }
@@ -273,6 +273,7 @@ func collect[T any](c *Collector, ctx context.Context, now time.Time, owners []O
 	c.applyWalks(c.jobs)
 	clear(c.jobs) // drop references to owner states
 	if reuse && c.unchanged(now, first) {
+		c.releaseJoin() // a quiet host needs it no more; a busy one keeps it
 		return nil, false, nil
 	}
 	if full {
@@ -302,7 +303,7 @@ func collect[T any](c *Collector, ctx context.Context, now time.Time, owners []O
 		}
 	}
 	out := report(c, now, starts, newConv)
-	c.releaseJoin()
+	clear(c.rows) // drop references to sockets the next walk may forget
 	c.collected = true
 	c.remember(now)
 	return out, true, nil
@@ -484,8 +485,9 @@ func (c *Collector) order() {
 }
 
 // releaseJoin lets go of the join's rows and keys (about 100 bytes a
-// socket): a Collect that finds nothing changed, the common one, needs
-// none, and the rows point at sockets the next walk may forget.
+// socket), which a Collect that finds nothing changed does not need: a
+// quiet host's Collector keeps none, a busy one's reuses them from one
+// Collect to the next.
 func (c *Collector) releaseJoin() {
 	c.rows, c.keys = nil, nil
 	all := c.groups[:cap(c.groups)] // with the groups past the end

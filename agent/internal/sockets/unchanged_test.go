@@ -245,3 +245,35 @@ func TestCollectChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestJoinScratchReleased checks that a Collect that finds nothing changed
+// lets go of the join's rows and keys, and that one that joins keeps them
+// for the next.
+func TestJoinScratchReleased(t *testing.T) {
+	tree := host()
+	dir := writeTree(t, tree)
+	c := newCollector(t, dir, 0)
+	owners, now := ownersOf(t, tree, 100, 101, 102, 200), time.Now()
+	collect := func() {
+		t.Helper()
+		now = now.Add(10 * time.Second)
+		if _, err := c.Collect(t.Context(), now, owners, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	collect()
+	if cap(c.rows) == 0 || cap(c.keys) == 0 {
+		t.Fatalf("after a joining Collect: rows cap %d, keys cap %d, want them kept", cap(c.rows), cap(c.keys))
+	}
+	collect()
+	if c.rows != nil || c.keys != nil {
+		t.Errorf("after a Collect that found nothing changed: rows cap %d, keys cap %d, want none", cap(c.rows), cap(c.keys))
+	}
+	for _, g := range c.groups[:cap(c.groups)] {
+		for _, p := range g.parts {
+			if p.keys != nil {
+				t.Errorf("group %d keeps %d keys", g.ns, len(p.keys))
+			}
+		}
+	}
+}
