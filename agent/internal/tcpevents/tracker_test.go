@@ -244,9 +244,14 @@ func TestOwners(t *testing.T) {
 	if s.doubleClosed != 0 {
 		t.Errorf("%d sockets of the connections were reported closed more than once", s.doubleClosed)
 	}
-	if s.complete*100 < 99*s.conns {
-		t.Errorf("%d of %d connections complete (%.1f %%), want at least 99 %%; incomplete:\n%s",
-			s.complete, s.conns, pct(s.complete), strings.Join(s.missing, "\n"))
+	// A connection may be incomplete because the kernel skipped a run of
+	// the programs (a recursion miss) or the ring was full: both are
+	// counted as lost, which makes the agent re-read in full. At most 1 %
+	// may be incomplete with no loss counted, and a run that lost a tenth
+	// of them is broken whatever it counted.
+	if silent := s.conns - s.complete - int(tr.Lost()); silent*100 > s.conns || s.complete*10 < 9*s.conns {
+		t.Errorf("%d of %d connections complete (%.1f %%), %d events counted lost: want at most 1 %% incomplete beyond those lost, and at least 90 %% complete; incomplete:\n%s",
+			s.complete, s.conns, pct(s.complete), tr.Lost(), strings.Join(s.missing, "\n"))
 	}
 }
 
