@@ -3,6 +3,7 @@ package snapshot
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -106,18 +107,18 @@ func (e *Encoder) EncodeSnapshot(env Envelope, s *Snapshot) ([]Message, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	sw := spillWriter{limit: streamAfter, stream: e.startStream}
-	if err := WriteJSON(&sw, s, ""); err != nil {
+	err := WriteJSON(&sw, s, "")
+	if sw.z != nil {
+		err = errors.Join(err, sw.z.Close())
+		// The compressor is kept for the next snapshot; its writer, sw.out,
+		// which the messages share, is not, nor one a failed write left.
+		sw.z.Reset(io.Discard)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("encode %s for host %s: %w", env.Kind, env.HostID, err)
 	}
 	if sw.z == nil {
 		return e.Encode(env, sw.head.Bytes())
-	}
-	err := sw.z.Close()
-	// The compressor is kept for the next snapshot; its writer, sw.out,
-	// which the messages share, is not.
-	sw.z.Reset(io.Discard)
-	if err != nil {
-		return nil, fmt.Errorf("encode %s for host %s: %w", env.Kind, env.HostID, err)
 	}
 	if int64(sw.out.Len()) >= sw.n {
 		// Compression did not pay (never seen with JSON): send it as it is.

@@ -89,8 +89,9 @@
 // nothing they depend on changed: every group read the same rows (a keyed
 // hash of each table's rows, in order), no socket gained or lost a holder
 // (on a full Collect, after walking every owner again), the last Collect
-// held no socket back for min-lifetime and the clock did not go back. The join, roles, order and report are then
-// skipped, and a caller can tell by the slice that nothing changed.
+// held no socket back for min-lifetime and the clock did not go back. The
+// join, roles, order and report are then skipped, and a caller can tell by
+// the slice that nothing changed.
 //
 // Reading the tables from /proc/PID/net, the parse is skipped too where the
 // bytes did not change: each namespace's table keeps its rows from one
