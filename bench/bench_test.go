@@ -105,7 +105,7 @@ func reportCPU(b *testing.B, cpu time.Duration, procs, socks int) {
 // BenchmarkColdScan is the agent's first tick: a new Scanner and Collector,
 // a full scan and the sockets of every user process (every fd/ walked).
 func BenchmarkColdScan(b *testing.B) {
-	root, _ := hostDir(b)
+	root := hostDir(b)
 	b.ReportAllocs()
 	cpu := cpuTime(b)
 	var procs, socks int
@@ -133,7 +133,7 @@ func BenchmarkFullTick(b *testing.B) { benchTicks(b, 1) }
 // scanner that re-reads everything every fullEvery scans (never when
 // negative).
 func benchTicks(b *testing.B, fullEvery int) {
-	root, _ := hostDir(b)
+	root := hostDir(b)
 	t := newTick(b, root, fullEvery)
 	defer t.close(b)
 	if _, _, err := t.run(b.Context()); err != nil {
@@ -154,7 +154,7 @@ func benchTicks(b *testing.B, fullEvery int) {
 // BenchmarkProcfsNaive is the baseline: prometheus/procfs used the
 // obvious way for the same information.
 func BenchmarkProcfsNaive(b *testing.B) {
-	root, _ := hostDir(b)
+	root := hostDir(b)
 	b.ReportAllocs()
 	cpu := cpuTime(b)
 	var procs, socks int

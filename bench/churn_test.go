@@ -1,10 +1,12 @@
 package bench
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -17,21 +19,32 @@ import (
 const churnShare = 0.01
 
 // churnHost is a generated host (its own copy, as the benchmark changes
-// it) and where each ESTABLISHED TCP socket is: its namespace and row,
-// and the process and fd that hold it.
+// it) and what changing it needs, kept without the generated tree, whose
+// pointers the garbage collector would otherwise mark on every tick: the
+// TCP table file of each namespace, and where each replaceable socket is.
 type churnHost struct {
-	dir   string
-	tree  *fakeproc.Tree
-	socks []churnSock
-	next  uint64 // the next unused inode
-	turn  int    // which sockets the next change replaces
+	dir    string
+	tables map[uint64]*churnTable
+	socks  []churnSock
+	next   uint64 // the next unused inode
+	turn   int    // which sockets the next change replaces
 }
 
+// churnTable is a namespace's TCP table as written, and where each row
+// starts in it.
+type churnTable struct {
+	file string
+	data []byte
+	rows []int // offset of row i's line
+}
+
+// churnSock is one ESTABLISHED TCP socket that one fd of one process
+// holds: its namespace and row, its table entry, and the fd.
 type churnSock struct {
-	ns         uint64
-	row        int // index in the namespace's TCP table
-	proc, fd   int // index in Procs and in its FDs
-	remotePort uint16
+	ns      uint64
+	row     int
+	entry   fakeproc.SockEntry
+	pid, fd int
 }
 
 // newChurnHost writes a generated host like the shared one (another seed)
@@ -39,13 +52,14 @@ type churnSock struct {
 // sockets.
 func newChurnHost(b *testing.B) *churnHost {
 	b.Helper()
-	h := &churnHost{dir: b.TempDir(), tree: fakeproc.Generate(hostProcs, hostSockets, hostSeed+1)}
-	if err := h.tree.Write(h.dir); err != nil {
+	h := &churnHost{dir: b.TempDir(), tables: map[uint64]*churnTable{}}
+	tree := fakeproc.Generate(hostProcs, hostSockets, hostSeed+1)
+	if err := tree.Write(h.dir); err != nil {
 		b.Fatal(err)
 	}
-	holder := map[uint64][2]int{} // inode -> proc, fd; -1 when held twice
-	for pi := range h.tree.Procs {
-		for fi, fd := range h.tree.Procs[pi].FDs {
+	holder := map[uint64][2]int{} // inode -> pid, fd; -1 when held twice
+	for _, p := range tree.Procs {
+		for _, fd := range p.FDs {
 			var inode uint64
 			if _, err := fmt.Sscanf(fd.Target, "socket:[%d]", &inode); err != nil {
 				continue
@@ -53,18 +67,30 @@ func newChurnHost(b *testing.B) *churnHost {
 			if _, dup := holder[inode]; dup {
 				holder[inode] = [2]int{-1, -1}
 			} else {
-				holder[inode] = [2]int{pi, fi}
+				holder[inode] = [2]int{p.PID, fd.Num}
 			}
 			h.next = max(h.next, inode+1)
 		}
 	}
-	for ns, tabs := range h.tree.NetNS {
+	for ns, tabs := range tree.NetNS {
 		for row, e := range tabs.TCP {
 			h.next = max(h.next, e.Inode+1)
 			if at, ok := holder[e.Inode]; ok && at[0] >= 0 && e.State == fakeproc.TCPEstablished {
-				h.socks = append(h.socks, churnSock{ns: ns, row: row, proc: at[0], fd: at[1], remotePort: e.Remote.Port()})
+				h.socks = append(h.socks, churnSock{ns: ns, row: row, entry: e, pid: at[0], fd: at[1]})
 			}
 		}
+		t := &churnTable{file: filepath.Join(h.dir, ".fakeproc", "net", strconv.FormatUint(ns, 10), "tcp")}
+		var err error
+		if t.data, err = os.ReadFile(t.file); err != nil {
+			b.Fatal(err)
+		}
+		for off := bytes.IndexByte(t.data, '\n') + 1; off < len(t.data); off += bytes.IndexByte(t.data[off:], '\n') + 1 {
+			t.rows = append(t.rows, off)
+		}
+		if len(t.rows) != len(tabs.TCP) {
+			b.Fatalf("%s: %d rows, want %d", t.file, len(t.rows), len(tabs.TCP))
+		}
+		h.tables[ns] = t
 	}
 	if want := int(churnShare * hostSockets); len(h.socks) < want {
 		b.Fatalf("%d single-owner ESTABLISHED sockets, want at least %d to replace", len(h.socks), want)
@@ -75,30 +101,37 @@ func newChurnHost(b *testing.B) *churnHost {
 // change replaces the next churnShare of the host's sockets, as clients
 // closing connections and opening new ones from other ports: each gets a
 // new inode and remote port, in its table row and its holder's fd. It
-// rewrites the TCP tables and fd/ directories it changed.
+// rewrites the TCP tables it changed and replaces the fd links.
 func (h *churnHost) change(b *testing.B) {
 	b.Helper()
 	n := int(churnShare * hostSockets)
-	tables := map[uint64]bool{}
-	procs := map[int]bool{}
+	changed := map[uint64]bool{}
+	var line []byte
 	for range n {
 		s := &h.socks[h.turn%len(h.socks)]
 		h.turn++
-		e := &h.tree.NetNS[s.ns].TCP[s.row]
-		s.remotePort = s.remotePort%60000 + 1024 + 1
-		e.Inode, e.Remote = h.next, netip.AddrPortFrom(e.Remote.Addr(), s.remotePort)
-		h.tree.Procs[s.proc].FDs[s.fd].Target = "socket:[" + strconv.FormatUint(h.next, 10) + "]"
+		e := &s.entry
+		e.Inode, e.Remote = h.next, netip.AddrPortFrom(e.Remote.Addr(), e.Remote.Port()%60000+1024+1)
 		h.next++
-		tables[s.ns], procs[s.proc] = true, true
-	}
-	for ns := range tables {
-		file := filepath.Join(h.dir, ".fakeproc", "net", strconv.FormatUint(ns, 10), "tcp")
-		if err := os.WriteFile(file, fakeproc.NetTable(fakeproc.TCP, h.tree.NetNS[ns].TCP), 0o444); err != nil {
+		t := h.tables[s.ns]
+		line = fakeproc.AppendSockLine(line[:0], fakeproc.TCP, s.row, e)
+		at := t.rows[s.row]
+		if old := bytes.IndexByte(t.data[at:], '\n') + 1; old != len(line) {
+			b.Fatalf("row %d of %s: %d bytes, was %d (tcp rows are padded to one width)", s.row, t.file, len(line), old)
+		}
+		copy(t.data[at:], line)
+		changed[s.ns] = true
+		link := filepath.Join(h.dir, strconv.Itoa(s.pid), "fd", strconv.Itoa(s.fd))
+		if err := os.Remove(link); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Symlink("socket:["+strconv.FormatUint(e.Inode, 10)+"]", link); err != nil {
 			b.Fatal(err)
 		}
 	}
-	for pi := range procs {
-		if err := h.tree.Rewrite(h.dir, h.tree.Procs[pi]); err != nil {
+	for ns := range changed {
+		t := h.tables[ns]
+		if err := os.WriteFile(t.file, t.data, 0o444); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -116,6 +149,7 @@ func BenchmarkChurnTick(b *testing.B) {
 	if _, _, err := t.run(b.Context()); err != nil {
 		b.Fatal(err)
 	}
+	runtime.GC() // the set-up's garbage is not the ticks' to collect
 	b.ReportAllocs()
 	var cpu time.Duration
 	var procs, socks int
