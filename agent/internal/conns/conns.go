@@ -63,7 +63,9 @@ type Config struct {
 
 // Stats are a Tracker's totals since New.
 type Stats struct {
-	// Events is every event passed to Add.
+	// Events is every event passed to Add, and every AddClosed: the
+	// runner compares it between ticks to tell that no TCP socket of the
+	// host listened, connected, was accepted or closed.
 	Events uint64
 	// Opened and Closed count the connections tracked and closed.
 	Opened, Closed uint64
@@ -86,9 +88,8 @@ type Tracker struct {
 	open   map[uint64]Conn
 	closed []Conn
 	// dropped is the closed connections over MaxClosed since the last
-	// Take; events counts every event since then.
+	// Take.
 	dropped int
-	events  uint64
 	stats   Stats
 }
 
@@ -103,11 +104,10 @@ func New(cfg Config) *Tracker {
 // Add applies one event: a connect or an accept opens a connection, a
 // close of a tracked one closes it. An open that names no process or no
 // cookie (its socket predates the event source) is not tracked; a listen
-// only counts as activity.
+// only counts as an event (Stats.Events).
 func (t *Tracker) Add(e *tcpevents.Event) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.events++
 	t.stats.Events++
 	switch e.Kind {
 	case tcpevents.Connect, tcpevents.Accept:
@@ -150,11 +150,10 @@ func (t *Tracker) Add(e *tcpevents.Event) {
 }
 
 // AddClosed adds a connection known only from its close (sock_diag
-// destroy events): Opened is zero when unknown. It counts as activity.
+// destroy events): Opened is zero when unknown. It counts as an event.
 func (t *Tracker) AddClosed(c Conn) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.events++
 	t.stats.Events++
 	t.stats.Closed++
 	if len(t.closed) >= t.cfg.MaxClosed {
@@ -183,7 +182,7 @@ func (t *Tracker) Take(tables time.Time, seen func(*Conn) bool) (closed []Conn, 
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	closed, dropped = t.closed, t.dropped
-	t.closed, t.dropped, t.events = nil, 0, 0
+	t.closed, t.dropped = nil, 0
 	for k, c := range t.open {
 		if !c.Opened.Before(tables) {
 			continue
@@ -201,15 +200,6 @@ func (t *Tracker) Take(tables time.Time, seen func(*Conn) bool) (closed []Conn, 
 	}
 	t.stats.Reported += uint64(len(closed))
 	return closed, dropped
-}
-
-// Activity returns how many events arrived since the last Take, listens
-// and closes of untracked sockets included: 0 means that no TCP socket
-// of the host started listening, connected, was accepted or closed.
-func (t *Tracker) Activity() uint64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.events
 }
 
 // Stats returns the totals since New.

@@ -68,8 +68,9 @@ type Pipeline struct {
 	tagsErr string // last tag exec error, to log a repeated one once
 	last    *state
 	nowFunc func() time.Time
-	// forceFull is set by ForceFull until a scan succeeds.
-	forceFull bool
+	// forceFull is set by ForceFull until a scan succeeds; tcpUnchanged
+	// by TCPUnchanged for the next Tick.
+	forceFull, tcpUnchanged bool
 	// snap is the last state Tick returned, waiting the processes and
 	// sockets it held back for min-lifetime (see Quiet).
 	snap    *snapshot.Snapshot
@@ -115,6 +116,15 @@ func New(cfg Config, logger hclog.Logger) (*Pipeline, error) {
 // owner, as after lost process events; a Tick whose scan fails leaves it
 // for the next.
 func (p *Pipeline) ForceFull() { p.forceFull = true }
+
+// TCPUnchanged tells the next Tick that no TCP socket of the host
+// listened, connected, was accepted or closed since the last Tick that
+// read the TCP tables, as eBPF TCP events that lost nothing vouch: unless
+// it is a full re-read, the Tick keeps the rows of that read instead of
+// reading the TCP tables again (sockets.Collector.TCPUnchanged), and
+// Stats.TCPTablesKept says so. It still reads the UDP tables, which no
+// event covers.
+func (p *Pipeline) TCPUnchanged() { p.tcpUnchanged = true }
 
 // UseEventsPeriod makes full re-reads come every EventsFullRescanEvery
 // ticks while on (the process connector and the eBPF TCP events are both
@@ -202,6 +212,10 @@ type Stats struct {
 	TablesSockDiag, TablesProcNet int
 	// Quiet is set for a tick that Quiet answered without reading.
 	Quiet bool
+	// TCPTablesKept is set for a tick that was told the TCP tables had
+	// not changed (TCPUnchanged) and was not a full re-read: it read only
+	// the TCP tables of namespaces it had not read whole before.
+	TCPTablesKept bool
 }
 
 // Step returns the stat of step s and whether it ran.
@@ -237,6 +251,8 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 	start := p.nowFunc()
 	st := Stats{Steps: make([]StepStat, 0, 5)}
 	tm := timer{st: &st, now: p.nowFunc, last: start}
+	tcpUnchanged := p.tcpUnchanged
+	p.tcpUnchanged = false
 	if p.forceFull {
 		p.scanner.NextFull()
 	}
@@ -289,6 +305,10 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 	}
 	tm.skip()
 	tables := p.nowFunc()
+	if tcpUnchanged && !res.Full {
+		p.sockets.TCPUnchanged()
+		st.TCPTablesKept = true
+	}
 	diag0, text0 := p.sockets.TableReads()
 	socks, changed, err := sockets.CollectChangesAs(p.sockets, ctx, res.Time, owners, res.Full, newSocketConverter)
 	diag1, text1 := p.sockets.TableReads()

@@ -90,6 +90,20 @@ type tickPlan struct {
 	// this one into a full re-read, its differences from the last state
 	// are changes the events missed.
 	reconcile bool
+	// tcpUnchanged: no TCP event arrived since the last tick that read
+	// the TCP tables began, and none was lost, so a tick that reads may
+	// keep their rows (Pipeline.TCPUnchanged). tcpEvents is the count of
+	// TCP events when this plan was made (conns.Stats.Events).
+	tcpUnchanged bool
+	tcpEvents    uint64
+}
+
+// tickOutcome is how a tick ran, for the plan of the next.
+type tickOutcome struct {
+	// quiet: the last state again (Pipeline.Quiet).
+	quiet bool
+	// readTCP: a Tick succeeded that read every TCP table.
+	readTCP bool
 }
 
 // eventState follows the event sources between ticks, to tell when they
@@ -104,6 +118,11 @@ type eventState struct {
 	// saw is set when process events arrived since the last tick;
 	// lastQuiet when the last tick was quiet.
 	saw, lastQuiet bool
+	// readTCP is set once a tick read every TCP table, and tcpEvents is
+	// the count of TCP events when the last such tick was planned: while
+	// the count stays, the tables show what they showed to that tick.
+	readTCP   bool
+	tcpEvents uint64
 	// logger, when set, gets a line each time the period of full
 	// re-reads changes; every is the period last set.
 	logger hclog.Logger
@@ -122,10 +141,17 @@ func (e *eventState) next(p *pipeline.Pipeline, extra bool) tickPlan {
 		p.ForceFull()
 	}
 	e.usePeriod(p, healthy && !lost)
-	if e.tcp == nil || lost {
+	if e.tcp == nil {
 		return plan
 	}
-	plan.quiet = e.procs && !e.saw && !extra && !e.tcp.failed.Load() && e.tcp.conns.Activity() == 0
+	// Counted before the tick reads: an event that comes while it reads
+	// makes the next tick read again, whether or not the tables show it.
+	plan.tcpEvents = e.tcp.conns.Stats().Events
+	if lost {
+		return plan
+	}
+	plan.tcpUnchanged = e.readTCP && plan.tcpEvents == e.tcpEvents && !e.tcp.failed.Load()
+	plan.quiet = e.procs && !e.saw && !extra && plan.tcpUnchanged
 	plan.reconcile = plan.quiet && e.lastQuiet
 	return plan
 }
@@ -161,9 +187,12 @@ func reread(p *pipeline.Pipeline, b procevents.Batch) {
 	}
 }
 
-// ticked records how the last tick ran.
-func (e *eventState) ticked(quiet bool) {
-	e.saw, e.lastQuiet = false, quiet
+// ticked records how the tick planned as plan ran.
+func (e *eventState) ticked(plan tickPlan, out tickOutcome) {
+	e.saw, e.lastQuiet = false, out.quiet
+	if out.readTCP {
+		e.readTCP, e.tcpEvents = true, plan.tcpEvents
+	}
 }
 
 // waker decides when process events wake the tick loop: its timer fires

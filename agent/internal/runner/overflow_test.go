@@ -27,14 +27,12 @@ func TestRingOverflowReconciles(t *testing.T) {
 	l.use(parts, src.conns)
 	ev := eventState{procs: true, tcp: src}
 
-	if quiet := l.tick(t.Context(), parts, ev.next(parts.Pipeline, false)); quiet {
+	if out := planTick(t, l, parts, &ev, false); out.quiet {
 		t.Fatal("the first tick was quiet")
 	}
-	ev.ticked(false)
-	if quiet := l.tick(t.Context(), parts, ev.next(parts.Pipeline, false)); !quiet {
+	if out := planTick(t, l, parts, &ev, false); !out.quiet {
 		t.Fatal("a tick with no event was not quiet")
 	}
-	ev.ticked(true)
 
 	pairs, err := loopconn.Open(1000)
 	if err != nil {
@@ -48,8 +46,11 @@ func TestRingOverflowReconciles(t *testing.T) {
 	if plan.quiet {
 		t.Fatal("the tick after lost events is planned quiet")
 	}
-	if quiet := l.tick(t.Context(), parts, plan); quiet {
-		t.Fatal("the tick after lost events was quiet")
+	if plan.tcpUnchanged {
+		t.Fatal("the tick after lost events is planned to keep the TCP tables")
+	}
+	if out := l.tick(t.Context(), parts, plan); out.quiet || !out.readTCP {
+		t.Fatalf("the tick after lost events: %+v, want it to read the TCP tables", out)
 	}
 	if l.lastErr != "" {
 		t.Fatal(l.lastErr)

@@ -16,15 +16,11 @@ func runTicks(t *testing.T, l *loop, parts *Parts, ev *eventState, n int) string
 	var marks []string
 	for range n {
 		full := l.fullTicks
-		quiet := l.tick(t.Context(), parts, ev.next(parts.Pipeline, false))
-		if l.lastErr != "" {
-			t.Fatal(l.lastErr)
-		}
-		ev.ticked(quiet)
+		out := planTick(t, l, parts, ev, false)
 		switch {
 		case l.fullTicks > full:
 			marks = append(marks, "F")
-		case quiet:
+		case out.quiet:
 			marks = append(marks, "-")
 		default:
 			marks = append(marks, ".")
@@ -120,4 +116,17 @@ func TestLostEventsForceFull(t *testing.T) {
 	if every := parts.Pipeline.FullRescanEvery(); every != 1000 {
 		t.Errorf("after the forced full re-read: every %d ticks, want the events period 1000", every)
 	}
+}
+
+// planTick runs one tick of l as the loop plans it with ev (woken by
+// process events when extra), records it in ev and returns how it ran.
+func planTick(t *testing.T, l *loop, parts *Parts, ev *eventState, extra bool) tickOutcome {
+	t.Helper()
+	plan := ev.next(parts.Pipeline, extra)
+	out := l.tick(t.Context(), parts, plan)
+	if l.lastErr != "" {
+		t.Fatal(l.lastErr)
+	}
+	ev.ticked(plan, out)
+	return out
 }

@@ -224,7 +224,8 @@ func (l *loop) run(ctx context.Context, parts *Parts) error {
 	ev := eventState{procs: pc != nil, tcp: tcp, logger: l.logger}
 	extra := false
 	for {
-		ev.ticked(l.tick(ctx, parts, ev.next(parts.Pipeline, extra)))
+		plan := ev.next(parts.Pipeline, extra)
+		ev.ticked(plan, l.tick(ctx, parts, plan))
 		if ds != nil {
 			ds.update(parts.Pipeline.Last())
 		}

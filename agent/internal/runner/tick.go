@@ -19,12 +19,13 @@ const stepPublish = "publish"
 // publisher; an error is logged once per distinct message and the loop
 // goes on. The tick's steps go to the metrics whether it failed or not.
 // It returns whether the tick was quiet (the last state again, see
-// Pipeline.Quiet).
-func (l *loop) tick(ctx context.Context, parts *Parts, plan tickPlan) (quiet bool) {
+// Pipeline.Quiet) and whether it read every TCP table.
+func (l *loop) tick(ctx context.Context, parts *Parts, plan tickPlan) tickOutcome {
 	start := time.Now()
 	var snap *snapshot.Snapshot
 	var st pipeline.Stats
 	var err error
+	var quiet bool
 	if plan.quiet {
 		snap, st, quiet = parts.Pipeline.Quiet()
 	}
@@ -37,18 +38,21 @@ func (l *loop) tick(ctx context.Context, parts *Parts, plan tickPlan) (quiet boo
 		if plan.extra {
 			tick = parts.Pipeline.TickExtra
 		}
+		if plan.tcpUnchanged {
+			parts.Pipeline.TCPUnchanged()
+		}
 		snap, st, err = tick(ctx)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return false
+			return tickOutcome{}
 		}
 		l.metrics.ObserveSteps(metricSteps(st.Steps, false))
 		if msg := err.Error(); msg != l.lastErr {
 			l.logger.Error("tick failed", "error", err)
 			l.lastErr = msg
 		}
-		return false
+		return tickOutcome{}
 	}
 	l.lastErr = ""
 	l.ticks++
@@ -110,9 +114,10 @@ func (l *loop) tick(ctx context.Context, parts *Parts, plan tickPlan) (quiet boo
 	l.metrics.ObservePlugins(samples)
 	if l.logger.IsDebug() {
 		l.logger.Debug("tick", "processes", st.Reported, "sockets", st.Sockets, "scan", scan.Duration, "tick", tickTime, "full", st.FullRescan,
-			"woken", plan.extra, "quiet", quiet, "closed", len(snap.Closed), "tables_sock_diag", st.TablesSockDiag, "tables_proc", st.TablesProcNet)
+			"woken", plan.extra, "quiet", quiet, "closed", len(snap.Closed), "tables_sock_diag", st.TablesSockDiag, "tables_proc", st.TablesProcNet,
+			"tcp_tables_kept", st.TCPTablesKept)
 	}
-	return quiet
+	return tickOutcome{quiet: quiet, readTCP: !quiet && !st.TCPTablesKept}
 }
 
 // reconcile compares the state that quiet ticks kept publishing with what

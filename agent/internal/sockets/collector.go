@@ -117,8 +117,13 @@ type Collector struct {
 	walks, tableReads, diagReads, tabStats atomic.Uint64
 	// chunksSkipped and chunksParsed count the chunks of the tables read
 	// from /proc/PID/net that were as last read, and left alone, or were
-	// parsed (see tableMemo); for tests and benchmarks.
-	chunksSkipped, chunksParsed atomic.Uint64
+	// parsed (see tableMemo); tablesKept the TCP tables not read because
+	// the caller vouched that they did not change (see TCPUnchanged); for
+	// tests and benchmarks.
+	chunksSkipped, chunksParsed, tablesKept atomic.Uint64
+	// tcpUnchanged is set by TCPUnchanged for the next Collect; keepTCP
+	// for the Collect running when it keeps the TCP tables.
+	tcpUnchanged, keepTCP bool
 	// young is how many sockets the last Collect held back because
 	// they were first seen less than minLifetime ago.
 	young int
@@ -248,6 +253,7 @@ func CollectChangesAs[T any](c *Collector, ctx context.Context, now time.Time, o
 func collect[T any](c *Collector, ctx context.Context, now time.Time, owners []Owner, full, reuse bool, newConv func() func(*Socket) T) ([]T, bool, error) {
 	c.gen++
 	first := !c.collected
+	c.keepTCP, c.tcpUnchanged = c.tcpUnchanged && !full, false
 
 	c.plan(owners, full)
 	for k, st := range c.owners {
@@ -308,6 +314,27 @@ func collect[T any](c *Collector, ctx context.Context, now time.Time, owners []O
 	c.remember(now)
 	return out, true, nil
 }
+
+// TCPUnchanged tells the next Collect that no TCP socket of the host
+// listened, connected, was accepted or closed since the last Collect that
+// read the TCP tables (tcp, tcp6), as an event source that sees every TCP
+// state change and lost none can vouch: the rows the tables would show
+// (LISTEN and ESTABLISHED sockets with their addresses, uid and inode)
+// are then those of that read. The next Collect, unless it is full, does
+// not read the TCP tables of the namespaces whose last read was whole: it
+// reads the UDP tables, walks the fd/ of the owners as usual, and joins
+// the rows kept. A namespace read for the first time is read. Holders
+// still come from the fd/ walks, so a socket a new process inherited is
+// reported with it.
+func (c *Collector) TCPUnchanged() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tcpUnchanged = true
+}
+
+// TablesKept returns how many TCP tables Collects did not read because
+// of TCPUnchanged; for tests, benchmarks and the tick's statistics.
+func (c *Collector) TablesKept() uint64 { return c.tablesKept.Load() }
 
 // Young returns how many sockets of known owners the last Collect held
 // back because they were first seen less than min-lifetime ago: a later

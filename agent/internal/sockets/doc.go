@@ -93,6 +93,12 @@
 // join, roles, order and report are then skipped, and a caller can tell by
 // the slice that nothing changed.
 //
+// A Collect whose caller vouched that no TCP socket of the host changed
+// state since the last Collect that read the TCP tables (TCPUnchanged,
+// from eBPF TCP events that lost nothing) does not read them again: each
+// namespace whose last read of tcp and tcp6 was whole keeps those rows,
+// and only its UDP tables are read. A full Collect reads everything.
+//
 // Reading the tables from /proc/PID/net, the parse is skipped too where the
 // bytes did not change: each namespace's table keeps its rows from one
 // Collect to the next, with a keyed hash of each 64 KiB chunk the last read

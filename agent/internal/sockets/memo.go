@@ -15,6 +15,12 @@ type tableMemo struct {
 	chunks  []chunkSig
 	sum     uint64
 	gen     uint64 // the last Collect that used it
+	// whole is set when entries are all the table's rows as last read
+	// (the read worked, or found no such table); tab is the inode of
+	// net/tcp that the read of table tcp found, 0 for none. Both serve
+	// a Collect that keeps the TCP tables (see keptTCP).
+	whole bool
+	tab   uint64
 }
 
 // chunkSig is one chunk of a table read: the hash of its bytes, and the

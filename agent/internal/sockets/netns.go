@@ -112,17 +112,28 @@ type tableRead struct {
 // source when it has one that works (readDiag), else from /proc/PID/net
 // through the first owner of the group whose /proc/PID/net can be read. A
 // table that is missing (no IPv6 in the kernel) is empty; another error
-// leaves it empty with g.tabs[t].err set.
+// leaves it empty with g.tabs[t].err set. A TCP table is not read at all
+// when the caller vouched that no TCP socket changed (TCPUnchanged) and
+// its last read is whole: its rows are those of that read (keptTCP).
 func (c *Collector) readGroupTable(r *reader, g *nsGroup, t int, owners []Owner) {
 	tr, tab := &g.tabs[t], &tables[t]
 	m := tr.memo
+	if c.keepTCP && !tab.udp && c.keptTCP(g, t, m) {
+		return
+	}
 	tr.entries, tr.err = m.entries[:0], nil
-	defer func() { m.entries = tr.entries }()
+	whole := false // the rows are all of the table as the kernel has it now
+	defer func() {
+		m.entries, m.sum, m.whole = tr.entries, tr.sum, whole && tr.err == nil
+		if t == 0 {
+			m.tab = g.tab
+		}
+	}()
 	if g.diag != nil {
 		ok := c.readDiag(r, g, t, owners)
 		m.forget() // sock_diag wrote the buffer, whether it worked or not
 		if ok {
-			tr.sum = sumEntries(c.sumKey, tr.entries)
+			tr.sum, whole = sumEntries(c.sumKey, tr.entries), true
 			return
 		}
 	}
@@ -147,7 +158,7 @@ func (c *Collector) readGroupTable(r *reader, g *nsGroup, t int, owners []Owner)
 			if t == 0 {
 				g.tab = r.ino
 			}
-			tr.sum = mr.end(c.sumKey)
+			tr.sum, whole = mr.end(c.sumKey), true
 			return
 		}
 		tr.entries = tr.entries[:0]
@@ -157,10 +168,29 @@ func (c *Collector) readGroupTable(r *reader, g *nsGroup, t int, owners []Owner)
 			break
 		}
 		if r.pidExists(pid) {
-			break // the table does not exist, e.g. no IPv6
+			whole = true // the table does not exist, e.g. no IPv6
+			break
 		}
 	}
 	tr.sum = sumEntries(c.sumKey, tr.entries)
+}
+
+// keptTCP sets TCP table t of g to its rows as last read, when that read
+// was whole, and reports whether it did. Table tcp also gives the group
+// the inode of its net/tcp as that read found it, unless it found none
+// and an owner whose ns/net is unreadable needs it (placeHidden): then
+// the table is read.
+func (c *Collector) keptTCP(g *nsGroup, t int, m *tableMemo) bool {
+	if !m.whole || (t == 0 && m.tab == 0 && len(c.hidden) > 0) {
+		return false
+	}
+	tr := &g.tabs[t]
+	tr.entries, tr.sum, tr.err = m.entries, m.sum, nil
+	if t == 0 {
+		g.tab = m.tab
+	}
+	c.tablesKept.Add(1)
+	return true
 }
 
 // minRowLen is the length of the shortest row of table t, newline
