@@ -35,8 +35,9 @@ type destroySource struct {
 	index atomic.Pointer[listenIndex]
 	// sockets is the published socket list index was built from.
 	sockets []snapshot.Socket
-	// warnedDropped is set once a skipped message was logged.
-	warnedDropped bool
+	// warnedDropped is set once a skipped message was logged, warnedLost
+	// once an overrun was.
+	warnedDropped, warnedLost bool
 }
 
 // listenIndex is what the destroy reader needs from the last state.
@@ -116,6 +117,10 @@ func (s *destroySource) update(snap *snapshot.Snapshot) {
 		s.warnedDropped = true
 		s.logger.Warn("sock_diag destroy events: skipped messages sent by a process rather than the kernel, or malformed (logged once)", "skipped", n)
 	}
+	if n := s.d.Lost(); n > 0 && !s.warnedLost {
+		s.warnedLost = true
+		s.logger.Warn("sock_diag destroy events lost to a full receive buffer: connections that closed then are not published in closed (logged once, the total at stop)", "overruns", n)
+	}
 	if snap == nil || sameSockets(snap.Sockets, s.sockets) {
 		return
 	}
@@ -150,8 +155,12 @@ func sameSockets(a, b []snapshot.Socket) bool {
 // unmap gives an IPv4-mapped address as IPv4, as snapshots do.
 func unmap(a netip.AddrPort) netip.AddrPort { return netip.AddrPortFrom(a.Addr().Unmap(), a.Port()) }
 
-// close leaves the groups and waits for the reader.
+// close leaves the groups, waits for the reader and logs how often the
+// kernel dropped destroy events, if it did.
 func (s *destroySource) close() {
 	s.d.Close()
 	s.wg.Wait()
+	if n := s.d.Lost(); n > 0 {
+		s.logger.Warn("sock_diag destroy events lost to a full receive buffer in all", "overruns", n)
+	}
 }
