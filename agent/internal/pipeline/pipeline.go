@@ -121,9 +121,9 @@ func (p *Pipeline) ForceFull() { p.forceFull = true }
 // listened, connected, was accepted or closed since the last Tick that
 // read the TCP tables, as eBPF TCP events that lost nothing vouch: unless
 // it is a full re-read, the Tick keeps the rows of that read instead of
-// reading the TCP tables again (sockets.Collector.TCPUnchanged), and
-// Stats.TCPTablesKept says so. It still reads the UDP tables, which no
-// event covers.
+// reading the TCP tables again (sockets.Collector.TCPUnchanged);
+// Stats.TablesKept counts the tables it kept. It still reads the UDP
+// tables, which no event covers.
 func (p *Pipeline) TCPUnchanged() { p.tcpUnchanged = true }
 
 // UseEventsPeriod makes full re-reads come every EventsFullRescanEvery
@@ -208,14 +208,12 @@ type Stats struct {
 	Sockets    int
 	FullRescan bool
 	// TablesSockDiag and TablesProcNet are the socket tables this tick
-	// read over sock_diag and from /proc/PID/net text.
-	TablesSockDiag, TablesProcNet int
+	// read over sock_diag and from /proc/PID/net text; TablesKept the
+	// TCP tables it did not read, told that they had not changed
+	// (TCPUnchanged).
+	TablesSockDiag, TablesProcNet, TablesKept int
 	// Quiet is set for a tick that Quiet answered without reading.
 	Quiet bool
-	// TCPTablesKept is set for a tick that was told the TCP tables had
-	// not changed (TCPUnchanged) and was not a full re-read: it read only
-	// the TCP tables of namespaces it had not read whole before.
-	TCPTablesKept bool
 }
 
 // Step returns the stat of step s and whether it ran.
@@ -305,14 +303,15 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 	}
 	tm.skip()
 	tables := p.nowFunc()
-	if tcpUnchanged && !res.Full {
-		p.sockets.TCPUnchanged()
-		st.TCPTablesKept = true
+	if tcpUnchanged {
+		p.sockets.TCPUnchanged() // a full Collect reads them anyway
 	}
 	diag0, text0 := p.sockets.TableReads()
+	kept0 := p.sockets.TablesKept()
 	socks, changed, err := sockets.CollectChangesAs(p.sockets, ctx, res.Time, owners, res.Full, newSocketConverter)
 	diag1, text1 := p.sockets.TableReads()
 	st.TablesSockDiag, st.TablesProcNet = int(diag1-diag0), int(text1-text0)
+	st.TablesKept = int(p.sockets.TablesKept() - kept0)
 	tm.done(StepSockets, err == nil)
 	if err != nil {
 		st.Duration = p.nowFunc().Sub(start)

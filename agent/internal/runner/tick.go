@@ -115,9 +115,9 @@ func (l *loop) tick(ctx context.Context, parts *Parts, plan tickPlan) tickOutcom
 	if l.logger.IsDebug() {
 		l.logger.Debug("tick", "processes", st.Reported, "sockets", st.Sockets, "scan", scan.Duration, "tick", tickTime, "full", st.FullRescan,
 			"woken", plan.extra, "quiet", quiet, "closed", len(snap.Closed), "tables_sock_diag", st.TablesSockDiag, "tables_proc", st.TablesProcNet,
-			"tcp_tables_kept", st.TCPTablesKept)
+			"tables_kept", st.TablesKept)
 	}
-	return tickOutcome{quiet: quiet, readTCP: !quiet && !st.TCPTablesKept}
+	return tickOutcome{quiet: quiet, readTCP: !quiet && st.TablesKept == 0}
 }
 
 // reconcile compares the state that quiet ticks kept publishing with what
