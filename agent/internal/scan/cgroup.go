@@ -1,7 +1,7 @@
 package scan
 
 import (
-	"bytes"
+	"strings"
 )
 
 // ContainerID finds the container a process runs in from the content of
@@ -22,62 +22,63 @@ import (
 // the first pids/cpuset/devices/memory/cpu line and accepts any 64
 // characters; this finds the same ids where DeepFlow finds one, and also
 // podman's nested ".../libpod-ID.scope/container" and hybrid hosts whose
-// first such line has no id.
-func ContainerID(cgroupFile []byte) (id, path string) {
+// first such line has no id. The id and path are substrings of
+// cgroupFile.
+func ContainerID(cgroupFile string) (id, path string) {
 	for len(cgroupFile) > 0 {
-		var line []byte
-		if i := bytes.IndexByte(cgroupFile, '\n'); i >= 0 {
+		var line string
+		if i := strings.IndexByte(cgroupFile, '\n'); i >= 0 {
 			line, cgroupFile = cgroupFile[:i], cgroupFile[i+1:]
 		} else {
-			line, cgroupFile = cgroupFile, nil
+			line, cgroupFile = cgroupFile, ""
 		}
 		// hierarchy-ID:controllers:path; the path may itself contain ':'.
-		_, rest, ok := bytes.Cut(line, []byte{':'})
+		_, rest, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
 		}
-		_, p, ok := bytes.Cut(rest, []byte{':'})
+		_, p, ok := strings.Cut(rest, ":")
 		if !ok {
 			continue
 		}
 		if id := idInPath(p); id != "" {
-			return id, string(p)
+			return id, p
 		}
 	}
 	return "", ""
 }
 
-func idInPath(p []byte) string {
+func idInPath(p string) string {
 	for len(p) > 0 {
-		i := bytes.LastIndexByte(p, '/')
+		i := strings.LastIndexByte(p, '/')
 		elem := p[i+1:]
 		if i < 0 {
-			p = nil
+			p = ""
 		} else {
 			p = p[:i]
 		}
 		if isHex64(elem) {
-			return string(elem)
+			return elem
 		}
-		scope, ok := bytes.CutSuffix(elem, []byte(".scope"))
+		scope, ok := strings.CutSuffix(elem, ".scope")
 		if !ok || len(scope) < 65 || scope[len(scope)-65] != '-' {
 			continue
 		}
-		if bytes.Contains(scope[:len(scope)-65], []byte("conmon")) {
+		if strings.Contains(scope[:len(scope)-65], "conmon") {
 			return ""
 		}
 		if id := scope[len(scope)-64:]; isHex64(id) {
-			return string(id)
+			return id
 		}
 	}
 	return ""
 }
 
-func isHex64(b []byte) bool {
-	if len(b) != 64 {
+func isHex64(s string) bool {
+	if len(s) != 64 {
 		return false
 	}
-	for _, c := range b {
+	for _, c := range []byte(s) {
 		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
 			return false
 		}

@@ -1,7 +1,6 @@
 package scan
 
 import (
-	"bytes"
 	"strings"
 )
 
@@ -9,9 +8,14 @@ import (
 // empty strings, as DeepFlow's procfs crate does. A process that rewrote
 // its argv into one string with spaces ("nginx: worker process") yields
 // one element. Kernel threads and zombies (empty file) yield nil.
-func ParseCmdline(b []byte) []string {
+func ParseCmdline(b []byte) []string { return SplitCmdline(string(b)) }
+
+// SplitCmdline is ParseCmdline of cmdline text already held as a string:
+// the arguments are substrings of all, so a caller that keeps all keeps
+// the arguments for one slice header each.
+func SplitCmdline(all string) []string {
 	n := 0
-	for f := range bytes.SplitSeq(b, []byte{0}) {
+	for f := range strings.SplitSeq(all, "\x00") {
 		if len(f) > 0 {
 			n++
 		}
@@ -19,16 +23,10 @@ func ParseCmdline(b []byte) []string {
 	if n == 0 {
 		return nil
 	}
-	// One string for all arguments: a single allocation to hold the text.
-	all := string(b)
 	argv := make([]string, 0, n)
-	start := 0
-	for i := 0; i <= len(all); i++ {
-		if i == len(all) || all[i] == 0 {
-			if i > start {
-				argv = append(argv, all[start:i])
-			}
-			start = i + 1
+	for f := range strings.SplitSeq(all, "\x00") {
+		if len(f) > 0 {
+			argv = append(argv, f)
 		}
 	}
 	return argv

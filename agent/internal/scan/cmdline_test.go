@@ -27,6 +27,17 @@ func TestParseCmdline(t *testing.T) {
 			if got := ParseCmdline([]byte(tc.in)); !slices.Equal(got, tc.want) || (tc.want == nil) != (got == nil) {
 				t.Errorf("ParseCmdline(%q) = %q, want %q", tc.in, got, tc.want)
 			}
+			if got := SplitCmdline(tc.in); !slices.Equal(got, tc.want) || (tc.want == nil) != (got == nil) {
+				t.Errorf("SplitCmdline(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+			// The arguments share the text: the slice is the one allocation.
+			want := 1.0
+			if tc.want == nil {
+				want = 0
+			}
+			if n := testing.AllocsPerRun(10, func() { SplitCmdline(tc.in) }); n != want {
+				t.Errorf("SplitCmdline(%q) allocates %v times, want %v", tc.in, n, want)
+			}
 		})
 	}
 }

@@ -307,13 +307,13 @@ func (w *worker) load(pid int, st statFields, statFD int, old *entry) *entry {
 	// process (ProcessData::try_from in linux_process.rs): no argv here
 	// has the same effect, not reported and not a parent.
 	if utf8.Valid(cmdline) {
-		p.Argv = ParseCmdline(cmdline)
+		p.Argv = SplitCmdline(e.cmdline)
 	}
 	if len(p.Argv) > 0 {
 		p.ProcessName = ProcessName(p.Argv[0])
 		p.Cmdline = joinArgv(p.Argv)
 	}
-	p.ContainerID, p.Cgroup = ContainerID(cgroup)
+	p.ContainerID, p.Cgroup = ContainerID(e.cgroup)
 	return e
 }
 
