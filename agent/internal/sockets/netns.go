@@ -124,6 +124,7 @@ func (c *Collector) readGroupTable(r *reader, g *nsGroup, t int, owners []Owner)
 	tr.entries, tr.err = m.entries[:0], nil
 	whole := false // the rows are all of the table as the kernel has it now
 	defer func() {
+		tr.entries = fitEntries(tr.entries)
 		m.entries, m.sum, m.whole = tr.entries, tr.sum, whole && tr.err == nil
 		if t == 0 {
 			m.tab = g.tab
@@ -221,6 +222,19 @@ func appendEntry(es []entry, e entry, rows int64) []entry {
 	return append(es, e)
 }
 
+// fitEntries returns es, moved to a buffer an eighth longer than its rows
+// when its spare capacity is more than half of them (a first read sized by
+// the file's length, which overestimates tables with long or dropped
+// rows, a buffer doubled by growth, or one left by a table that shrank):
+// the memo keeps the buffer for the agent's life. The rows keep their
+// places, so the memo's chunks still find them.
+func fitEntries(es []entry) []entry {
+	if cap(es)-len(es) <= len(es)/2+64 {
+		return es
+	}
+	return append(make([]entry, 0, len(es)+len(es)/8), es...)
+}
+
 // joinPart keeps the rows of part p (UDP when udp) of g whose socket has a
 // known owner, in p's segment of c.rows, and lists in p.fresh the rows of
 // sockets newly seen without a holder; their roles and order come after
@@ -237,12 +251,19 @@ func (c *Collector) joinPart(g *nsGroup, p *part, udp bool) {
 		}
 		for k := range es {
 			if s := c.socks[es[k].inode]; s != nil {
+				if s.joined.Load() != c.gen {
+					s.joined.Store(c.gen)
+				}
 				rows = append(rows, row{entry: &es[k], tab: tab, sock: s, ns: g.ns})
 				continue
 			}
 			p.unowned++
-			if _, seen := c.unowned[es[k].inode]; !seen {
-				p.fresh = append(p.fresh, fresh{e: &es[k], udp: udp})
+			since, seen := c.unowned[es[k].inode]
+			if !seen {
+				since = c.gen
+			}
+			if since != settled {
+				p.fresh = append(p.fresh, fresh{e: &es[k], udp: udp, since: since})
 			}
 		}
 	}

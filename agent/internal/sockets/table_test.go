@@ -269,6 +269,38 @@ func TestAppendEntryHint(t *testing.T) {
 	}
 }
 
+// TestFitEntries checks that a buffer with more spare room than half its
+// rows is moved to one an eighth longer, rows in place, and that one with
+// less is kept as it is.
+func TestFitEntries(t *testing.T) {
+	for _, tt := range []struct {
+		len, cap int
+		moved    bool
+	}{
+		{0, 0, false}, {0, 64, false}, {0, 65, true}, {10, 79, false}, {10, 80, true},
+		{1000, 1564, false}, {1000, 1565, true}, {100000, 200000, true},
+	} {
+		es := make([]entry, tt.len, tt.cap)
+		for i := range es {
+			es[i].inode = uint64(i + 1)
+		}
+		got := fitEntries(es)
+		moved := cap(got) != cap(es)
+		if moved != tt.moved || len(got) != tt.len {
+			t.Errorf("len %d cap %d: got len %d cap %d, want moved %v", tt.len, tt.cap, len(got), cap(got), tt.moved)
+			continue
+		}
+		if moved && (cap(got) < tt.len+tt.len/8 || cap(got)-tt.len > tt.len/2+64) {
+			t.Errorf("len %d cap %d: moved to cap %d, want about %d", tt.len, tt.cap, cap(got), tt.len+tt.len/8)
+		}
+		for i := range got {
+			if got[i].inode != uint64(i+1) {
+				t.Fatalf("len %d cap %d: row %d holds inode %d", tt.len, tt.cap, i, got[i].inode)
+			}
+		}
+	}
+}
+
 // TestEndpointRoundTrip checks that a row's endpoint gives back the
 // netip.AddrPort it was made from, IPv4, IPv6, IPv4-mapped IPv6 (which a
 // sock_diag dump may give) and the zero value alike, and that these stay
