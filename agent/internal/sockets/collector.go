@@ -128,8 +128,13 @@ type Collector struct {
 	// they were first seen less than minLifetime ago.
 	young int
 	// unowned are the sockets seen in the tables with no known holder
-	// since the last full Collect (see rewalk).
-	unowned map[uint64]struct{}
+	// since the last full Collect, each with the Collect that first saw it
+	// so, or settled when every candidate owner was walked since (see
+	// rewalk).
+	unowned map[uint64]uint64
+	// pending counts the sockets the last rewalk left fresh, their
+	// candidates cut off by the bound: the next Collect walks more of them.
+	pending int
 
 	// holderChanges counts the changes to c.socks' holders (addHolder,
 	// removeHolder); sumKey keys sumEntries; last is what the last Collect
@@ -181,7 +186,7 @@ func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 		socks:       make(map[uint64]*sock),
 		nsGroup:     make(map[uint64]int),
 		tabGroup:    make(map[uint64]int),
-		unowned:     make(map[uint64]struct{}),
+		unowned:     make(map[uint64]uint64),
 		diags:       make(map[uint64]*nsDiag),
 		sumKey:      rand.Uint64() | 1,
 		memos:       make(map[memoKey]*tableMemo),

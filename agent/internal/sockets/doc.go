@@ -15,8 +15,10 @@
 //     seen, a full tick walks every process again. When a socket appears
 //     in a table with no known holder, the tick also walks again the
 //     owners that hold a listener on its port (an accepted connection), or
-//     else those of its namespace with its uid (the uid column), at most
-//     256, once per such socket;
+//     else those of its namespace with its uid (the uid column): those
+//     that lost a socket since their last walk first, then the least
+//     recently walked, at most 256 a tick, until each was walked once
+//     since the socket appeared;
 //   - the first-seen time of each socket, for os-proc-socket-min-lifetime.
 //
 // # Table sources

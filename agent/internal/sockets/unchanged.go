@@ -50,7 +50,7 @@ func mix(a, b uint64) uint64 {
 
 // unchanged reports whether this Collect would make the same Sockets as the
 // last: it is not the first, no socket was held back by min-lifetime last
-// time, the clock did not go back, no socket gained or lost a holder since
+// time, none waits for its candidate owners to be walked (see rewalk), the clock did not go back, no socket gained or lost a holder since
 // (new owners walked, owners forgotten, and on a full Collect every
 // owner's fd/ walked again), and every group read the same tables, row
 // for row, as last time. Then the join, the roles, the order and the
@@ -60,7 +60,7 @@ func mix(a, b uint64) uint64 {
 // the rows are joined and the holders walked as usual.
 func (c *Collector) unchanged(now time.Time, first bool) bool {
 	l := &c.last
-	if first || !l.ok || now.Before(l.now) || c.holderChanges != l.holders || len(c.groups) != len(l.tables) {
+	if first || !l.ok || c.pending > 0 || now.Before(l.now) || c.holderChanges != l.holders || len(c.groups) != len(l.tables) {
 		return false
 	}
 	for i := range c.groups {
