@@ -135,6 +135,8 @@ type Collector struct {
 	// pending counts the sockets the last rewalk left fresh, their
 	// candidates cut off by the bound: the next Collect walks more of them.
 	pending int
+	// rewalks keeps the buffers of rewalk's choice between Collects.
+	rewalks rewalkPlan
 
 	// holderChanges counts the changes to c.socks' holders (addHolder,
 	// removeHolder); sumKey keys sumEntries; last is what the last Collect

@@ -188,15 +188,16 @@ type fresh struct {
 // are the owners most likely to hold it: those holding a listener of the
 // same transport on its local port (an accepted connection), else the
 // owners of its namespace whose uid is the socket's (sock_i_uid, the uid
-// column). It walks again the candidates not walked since the socket
-// appeared, at most maxRewalk owners in one Collect, in this order: those
-// that lost a socket since their last walk (a connection pool that
-// reconnects), then the least recently walked. A socket whose candidates
-// were all walked since it appeared and that is still unowned (held by a
-// process that is not reported) is settled and causes no walks again; one
-// whose candidates the bound cut off is fresh again in the next Collect,
-// which walks the next of them. It reports whether it walked anyone, so
-// that the rows are joined again; it returns ctx.Err() when cancelled.
+// column). It walks again the candidates not walked since their socket
+// appeared, at most maxRewalk owners in one Collect, in this order over
+// all sockets: those that lost a socket since their last walk (a
+// connection pool that reconnects), then the least recently walked. A
+// socket whose candidates were all walked since it appeared and that is
+// still unowned (held by a process that is not reported) is settled and
+// causes no walks again; one whose candidates the bound cut off is fresh
+// again in the next Collect, which walks the next of them. It reports
+// whether it walked anyone, so that the rows are joined again; it returns
+// ctx.Err() when cancelled.
 func (c *Collector) rewalk(ctx context.Context, owners []Owner) (bool, error) {
 	unowned := 0
 	for gi := range c.groups {
@@ -211,55 +212,14 @@ func (c *Collector) rewalk(ctx context.Context, owners []Owner) (bool, error) {
 		clear(c.unowned)
 		return false, nil
 	}
-	rw := rewalkPlan{c: c, owners: owners}
-	c.jobs = c.jobs[:0]
+	rw := &c.rewalks
+	rw.begin(c, owners)
+	defer rw.end()
 	for gi := range c.groups {
-		g := &c.groups[gi]
-		var listeners map[uint32][]int
-		byUID := rw.byUID[:0]
-		for t := range g.parts {
-			for _, f := range g.parts[t].fresh {
-				if listeners == nil {
-					listeners = c.listenerHolders(g)
-				}
-				key := listenKey(f.udp, f.e.local.Port())
-				if pids := listeners[key]; len(pids) > 0 && !isListener(f.udp, f.e) {
-					rw.cands = rw.cands[:0]
-					for _, pid := range pids {
-						if i, ok := rw.owner(pid); ok { // holders are owners; be sure
-							rw.cands = append(rw.cands, i)
-						}
-					}
-					rw.settle(rw.walk(f.since), []fresh{f})
-					continue
-				}
-				byUID = append(byUID, f)
-			}
-		}
-		// The sockets of one uid share their candidates: choose once.
-		all := byUID
-		slices.SortFunc(byUID, func(a, b fresh) int { return cmp.Compare(a.e.uid, b.e.uid) })
-		for len(byUID) > 0 {
-			uid := byUID[0].e.uid
-			n := 1
-			for n < len(byUID) && byUID[n].e.uid == uid {
-				n++
-			}
-			rw.cands = rw.cands[:0]
-			since := uint64(0)
-			for _, f := range byUID[:n] {
-				since = max(since, f.since)
-			}
-			for i := g.head; i >= 0; i = c.nsNext[i] {
-				if owners[i].UID == int(uid) {
-					rw.cands = append(rw.cands, i)
-				}
-			}
-			rw.settle(rw.walk(since), byUID[:n])
-			byUID = byUID[n:]
-		}
-		rw.byUID = all[:0]
+		rw.group(&c.groups[gi])
 	}
+	rw.queue()
+	rw.settle()
 	if len(c.jobs) == 0 {
 		return false, nil
 	}
@@ -279,14 +239,95 @@ func (c *Collector) rewalk(ctx context.Context, owners []Owner) (bool, error) {
 	return true, nil
 }
 
-// rewalkPlan is the state of one rewalk's choice of owners.
+// rewalkPlan is one rewalk's choice of owners; the Collector keeps its
+// buffers between Collects.
 type rewalkPlan struct {
 	c      *Collector
 	owners []Owner
-	byPID  map[int]int      // owners' indexes by pid, made when needed
-	lost   map[int]struct{} // lostHolders, made when needed
-	cands  []int            // the candidates of the sockets at hand
+	byPID  map[int]int // owners' indexes by pid, made when needed
+	// sets are the groups of fresh sockets that share their candidates:
+	// their rows in fresh[from:to], the indexes of the candidates not
+	// walked since the latest of them appeared in cands[cfrom:cto].
+	sets   []candSet
+	fresh  []fresh
+	cands  []int
 	byUID  []fresh
+	ranked []rankedOwner
+}
+
+// candSet is a group of fresh sockets with the same candidate owners.
+type candSet struct{ from, to, cfrom, cto int }
+
+// rankedOwner is a candidate owner in the order of its walk: rank is 0
+// when it lost a socket since its last walk, else 1, over the Collect that
+// walked it last.
+type rankedOwner struct {
+	rank [2]uint64
+	i    int
+}
+
+// begin readies rw for a rewalk of owners by c.
+func (rw *rewalkPlan) begin(c *Collector, owners []Owner) {
+	rw.c, rw.owners, rw.byPID = c, owners, nil
+	rw.sets, rw.fresh, rw.cands, rw.ranked = rw.sets[:0], rw.fresh[:0], rw.cands[:0], rw.ranked[:0]
+	c.jobs = c.jobs[:0]
+}
+
+// end drops rw's references to the Collect's rows and owners.
+func (rw *rewalkPlan) end() {
+	clear(rw.fresh)
+	rw.c, rw.owners, rw.byPID = nil, nil, nil
+}
+
+// state returns the cached state of owner i, nil when there is none.
+func (rw *rewalkPlan) state(i int) *ownerState { return rw.c.owners[rw.owners[i].Key] }
+
+// group adds the fresh sockets of g with their candidates: an accepted
+// connection's are the holders of its listener, one set per socket; the
+// others' the owners of g with its uid, one set per uid.
+func (rw *rewalkPlan) group(g *nsGroup) {
+	c := rw.c
+	var listeners map[uint32][]int
+	byUID := rw.byUID[:0]
+	for t := range g.parts {
+		for _, f := range g.parts[t].fresh {
+			if listeners == nil {
+				listeners = c.listenerHolders(g)
+			}
+			key := listenKey(f.udp, f.e.local.Port())
+			if pids := listeners[key]; len(pids) > 0 && !isListener(f.udp, f.e) {
+				from, cfrom := len(rw.fresh), len(rw.cands)
+				rw.fresh = append(rw.fresh, f)
+				for _, pid := range pids {
+					if i, ok := rw.owner(pid); ok { // holders are owners; be sure
+						rw.cands = append(rw.cands, i)
+					}
+				}
+				rw.addSet(from, cfrom)
+				continue
+			}
+			byUID = append(byUID, f)
+		}
+	}
+	slices.SortFunc(byUID, func(a, b fresh) int { return cmp.Compare(a.e.uid, b.e.uid) })
+	for rest := byUID; len(rest) > 0; {
+		uid := rest[0].e.uid
+		n := 1
+		for n < len(rest) && rest[n].e.uid == uid {
+			n++
+		}
+		from, cfrom := len(rw.fresh), len(rw.cands)
+		rw.fresh = append(rw.fresh, rest[:n]...)
+		for i := g.head; i >= 0; i = c.nsNext[i] {
+			if rw.owners[i].UID == int(uid) {
+				rw.cands = append(rw.cands, i)
+			}
+		}
+		rw.addSet(from, cfrom)
+		rest = rest[n:]
+	}
+	clear(byUID)
+	rw.byUID = byUID[:0]
 }
 
 // owner returns the index of the owner with pid.
@@ -301,54 +342,69 @@ func (rw *rewalkPlan) owner(pid int) (int, bool) {
 	return i, ok
 }
 
-// walk queues walks of the candidates rw.cands not walked since Collect
-// since, those that lost a socket first, then the least recently walked,
-// as far as the bound allows, and returns the earliest Collect that walked
-// one of those candidates last (c.gen when there are none, or all were
-// walked in this Collect).
-func (rw *rewalkPlan) walk(since uint64) uint64 {
-	c := rw.c
-	state := func(i int) *ownerState { return c.owners[rw.owners[i].Key] }
-	rw.cands = slices.DeleteFunc(rw.cands, func(i int) bool {
-		st := state(i)
+// addSet closes the set of the sockets fresh[from:] and the candidates
+// cands[cfrom:], of which it keeps those with a cached state that were not
+// walked since the latest of the sockets appeared.
+func (rw *rewalkPlan) addSet(from, cfrom int) {
+	since := uint64(0)
+	for _, f := range rw.fresh[from:] {
+		since = max(since, f.since)
+	}
+	kept := slices.DeleteFunc(rw.cands[cfrom:], func(i int) bool {
+		st := rw.state(i)
 		return st == nil || st.walked >= since
 	})
-	if len(rw.cands) > maxRewalk-len(c.jobs) {
-		if rw.lost == nil {
-			rw.lost = c.lostHolders()
-		}
-		slices.SortFunc(rw.cands, func(a, b int) int {
-			_, la := rw.lost[rw.owners[a].PID]
-			_, lb := rw.lost[rw.owners[b].PID]
-			if la != lb {
-				if la {
-					return -1
-				}
-				return 1
-			}
-			return cmp.Compare(state(a).walked, state(b).walked)
-		})
-	}
-	for _, i := range rw.cands {
-		c.queueRewalk(&rw.owners[i])
-	}
-	oldest := c.gen
-	for _, i := range rw.cands {
-		oldest = min(oldest, state(i).walked)
-	}
-	return oldest
+	rw.cands = rw.cands[:cfrom+len(kept)]
+	rw.sets = append(rw.sets, candSet{from: from, to: len(rw.fresh), cfrom: cfrom, cto: len(rw.cands)})
 }
 
-// settle records the sockets fs, whose candidates were all walked in or
-// after Collect oldest: one that appeared then or before is settled (its
-// holder, if any, is not reported), the others stay fresh.
-func (rw *rewalkPlan) settle(oldest uint64, fs []fresh) {
-	for _, f := range fs {
-		if f.since <= oldest {
-			rw.c.unowned[f.e.inode] = settled
-		} else {
-			rw.c.unowned[f.e.inode] = f.since
-			rw.c.pending++
+// queue queues walks of the candidates of all sets, as far as the bound
+// allows: when they are more, those that lost a socket since their last
+// walk first, then the least recently walked.
+func (rw *rewalkPlan) queue() {
+	c := rw.c
+	if len(rw.cands) <= maxRewalk-len(c.jobs) {
+		for _, i := range rw.cands {
+			c.queueRewalk(&rw.owners[i])
+		}
+		return
+	}
+	lost := c.lostHolders()
+	for _, i := range rw.cands {
+		r := rankedOwner{rank: [2]uint64{1, rw.state(i).walked}, i: i}
+		if _, ok := lost[rw.owners[i].PID]; ok {
+			r.rank[0] = 0
+		}
+		rw.ranked = append(rw.ranked, r)
+	}
+	slices.SortFunc(rw.ranked, func(a, b rankedOwner) int {
+		return cmp.Or(cmp.Compare(a.rank[0], b.rank[0]), cmp.Compare(a.rank[1], b.rank[1]), cmp.Compare(a.i, b.i))
+	})
+	for _, r := range rw.ranked {
+		if len(c.jobs) >= maxRewalk {
+			break
+		}
+		c.queueRewalk(&rw.owners[r.i])
+	}
+}
+
+// settle records each set's sockets once the walks are queued: one whose
+// candidates were all walked in or after the Collect it appeared in is
+// settled (its holder, if any, is not reported), the others stay fresh.
+func (rw *rewalkPlan) settle() {
+	c := rw.c
+	for _, set := range rw.sets {
+		oldest := c.gen
+		for _, i := range rw.cands[set.cfrom:set.cto] {
+			oldest = min(oldest, rw.state(i).walked)
+		}
+		for _, f := range rw.fresh[set.from:set.to] {
+			if f.since <= oldest {
+				c.unowned[f.e.inode] = settled
+			} else {
+				c.unowned[f.e.inode] = f.since
+				c.pending++
+			}
 		}
 	}
 }
