@@ -3,10 +3,12 @@ package bench
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -72,7 +74,9 @@ func newChurnHost(b *testing.B) *churnHost {
 			h.next = max(h.next, inode+1)
 		}
 	}
-	for ns, tabs := range tree.NetNS {
+	// The namespaces in order, so that every run replaces the same sockets.
+	for _, ns := range slices.Sorted(maps.Keys(tree.NetNS)) {
+		tabs := tree.NetNS[ns]
 		for row, e := range tabs.TCP {
 			h.next = max(h.next, e.Inode+1)
 			if at, ok := holder[e.Inode]; ok && at[0] >= 0 && e.State == fakeproc.TCPEstablished {

@@ -72,7 +72,8 @@ type Pipeline struct {
 	// by TCPUnchanged for the next Tick.
 	forceFull, tcpUnchanged bool
 	// snap is the last state Tick returned, waiting the processes and
-	// sockets it held back for min-lifetime (see Quiet).
+	// sockets it held back for min-lifetime or whose holders it is still
+	// looking for (see Quiet).
 	snap    *snapshot.Snapshot
 	waiting int
 	// socks is the last tick's published sockets, which the next tick
@@ -346,7 +347,7 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 	}
 	st.Reported = len(snap.Processes)
 	st.Sockets = len(snap.Sockets)
-	p.snap, p.waiting = snap, p.sockets.Young()+youngProcs(procs, verdicts)
+	p.snap, p.waiting = snap, p.sockets.Young()+p.sockets.Pending()+youngProcs(procs, verdicts)
 	for i := range snap.Processes {
 		if snap.Processes[i].Exited != 0 {
 			p.waiting++ // to be removed by the next tick
@@ -381,8 +382,9 @@ func (p *Pipeline) Last() *snapshot.Snapshot { return p.snap }
 // does nothing, when the tick must read after all: there is no last
 // state, a full re-read is due (by the period or ForceFull), a process
 // waits to be read again (Reread), the last tick held processes or
-// sockets back for min-lifetime or published an exited process, or a tag
-// command runs (its output may change at any time).
+// sockets back for min-lifetime, left new sockets whose candidate holders
+// it has not all walked (sockets.Collector.Pending) or published an exited
+// process, or a tag command runs (its output may change at any time).
 func (p *Pipeline) Quiet() (*snapshot.Snapshot, Stats, bool) {
 	if p.snap == nil || p.waiting > 0 || p.forceFull || p.cfg.Tags != nil || !p.scanner.Skip() {
 		return nil, Stats{}, false

@@ -298,6 +298,7 @@ func collect[T any](c *Collector, ctx context.Context, now time.Time, owners []O
 		return nil, false, err
 	} else if walked {
 		c.join()
+		c.pending = c.freshRows() // those the walks did not find
 	}
 	c.order()
 	for i := range c.groups {
@@ -350,6 +351,27 @@ func (c *Collector) Young() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.young
+}
+
+// freshRows counts the parts' fresh rows.
+func (c *Collector) freshRows() int {
+	n := 0
+	for i := range c.groups {
+		for t := range c.groups[i].parts {
+			n += len(c.groups[i].parts[t].fresh)
+		}
+	}
+	return n
+}
+
+// Pending returns how many new sockets without a known holder the last
+// Collect left for later Collects to walk more of their candidate owners
+// for (see rewalk): a later Collect may report them without anything else
+// changing.
+func (c *Collector) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pending
 }
 
 // plan lists the owners to walk in c.jobs (the new ones, or all when full),

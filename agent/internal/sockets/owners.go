@@ -205,13 +205,14 @@ func (c *Collector) rewalk(ctx context.Context, owners []Owner) (bool, error) {
 			unowned += c.groups[gi].parts[t].unowned
 		}
 	}
-	c.pending = 0
 	if len(c.unowned) > 2*unowned+4096 {
 		// Closed sockets pile up when no full Collect comes: forget them
 		// all; the ones still there are fresh again next time.
 		clear(c.unowned)
+		c.pending = c.freshRows()
 		return false, nil
 	}
+	c.pending = 0 // unless walks are queued: then the Collect counts them
 	rw := &c.rewalks
 	rw.begin(c, owners)
 	defer rw.end()
@@ -403,7 +404,6 @@ func (rw *rewalkPlan) settle() {
 				c.unowned[f.e.inode] = settled
 			} else {
 				c.unowned[f.e.inode] = f.since
-				c.pending++
 			}
 		}
 	}

@@ -77,15 +77,20 @@ func TestRewalkSettles(t *testing.T) {
 	}
 	addSocket(t, dir, tree, nsA, fakeproc.TCP, tableRow(70, "10.0.0.1:45000", "10.0.0.7:5432", fakeproc.TCPEstablished), 9000)
 	var walks []uint64
+	var pending []int
 	for range 4 {
 		w, found := collectWalks(t, c, owners, 70)
 		if found {
 			t.Fatal("a socket that no reported process holds was reported")
 		}
 		walks = append(walks, w)
+		pending = append(pending, c.Pending())
 	}
 	if want := []uint64{maxRewalk, n - maxRewalk, 0, 0}; !slices.Equal(walks, want) {
 		t.Errorf("owners walked again per Collect: %v, want %v", walks, want)
+	}
+	if want := []int{1, 0, 0, 0}; !slices.Equal(pending, want) {
+		t.Errorf("sockets pending after each Collect: %v, want %v", pending, want)
 	}
 }
 
@@ -112,7 +117,13 @@ func TestRewalkReachesEveryCandidate(t *testing.T) {
 			if total > n {
 				t.Errorf("found after walking %d owners again, more than the %d candidates", total, n)
 			}
+			if p := c.Pending(); p != 0 {
+				t.Errorf("%d sockets pending once the only new one was found, want 0", p)
+			}
 			return
+		}
+		if p := c.Pending(); p != 1 {
+			t.Errorf("%d sockets pending while the new one is not found, want 1", p)
 		}
 		if i == 0 && w != maxRewalk {
 			t.Errorf("first Collect walked %d owners again, want %d", w, maxRewalk)
