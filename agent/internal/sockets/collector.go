@@ -259,6 +259,9 @@ func CollectChangesAs[T any](c *Collector, ctx context.Context, now time.Time, o
 // false may be returned when nothing changed. Called with c.mu held.
 func collect[T any](c *Collector, ctx context.Context, now time.Time, owners []Owner, full, reuse bool, newConv func() func(*Socket) T) ([]T, bool, error) {
 	c.gen++
+	if c.gen32() == 0 {
+		c.gen++ // 0 is "never" to a sock
+	}
 	first := !c.collected
 	c.keepTCP, c.tcpUnchanged = c.tcpUnchanged && !full, false
 

@@ -244,6 +244,7 @@ func fitEntries(es []entry) []entry {
 func (c *Collector) joinPart(g *nsGroup, p *part, udp bool) {
 	rows := c.rows[p.off:p.off:p.end]
 	p.unowned, p.fresh = 0, p.fresh[:0]
+	gen := c.gen32()
 	for t := range tables {
 		tab, es := &tables[t], g.tabs[t].entries
 		if tab.udp != udp {
@@ -251,8 +252,8 @@ func (c *Collector) joinPart(g *nsGroup, p *part, udp bool) {
 		}
 		for k := range es {
 			if s := c.socks[es[k].inode]; s != nil {
-				if s.joined.Load() != c.gen {
-					s.joined.Store(c.gen)
+				if s.joined.Load() != gen {
+					s.joined.Store(gen)
 				}
 				rows = append(rows, row{entry: &es[k], tab: tab, sock: s, ns: g.ns})
 				continue
@@ -288,13 +289,13 @@ func (c *Collector) orderPart(r *reader, p *part) {
 // (owners whose ns/net was unreadable share group 0, or a process changed
 // namespace) goes to the one that claims its gen first.
 func (c *Collector) pick(p *part, now time.Time, starts map[int]time.Time) {
-	n := 0
+	n, gen := 0, c.gen32()
 	p.young = 0
 	for _, k := range p.keys {
 		s := c.rows[k.row].sock
-		prev := s.gen.Swap(c.gen)
+		prev := s.gen.Swap(gen)
 		switch {
-		case prev == c.gen:
+		case prev == gen:
 			continue // already reported through another part
 		case prev == 0 && starts != nil:
 			s.first = oldest(s.pids, starts, now)

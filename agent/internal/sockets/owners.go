@@ -20,16 +20,22 @@ type sock struct {
 	first time.Time
 	// gen is the last Collect that found the socket in a table with a
 	// reportable state, 0 for never. Parts of a Collect claim the socket
-	// by swapping it in.
-	gen atomic.Uint64
+	// by swapping it in. Both generations are the Collect's low 32 bits
+	// (see gen32), which keeps a sock in 64 bytes.
+	gen atomic.Uint32
 	// joined is the last Collect whose join found the socket in a table, 0
 	// for never: one that was in a table and is no more was lost by its
 	// holders (see lostHolders).
-	joined atomic.Uint64
+	joined atomic.Uint32
 	// one backs pids while the socket has its first holder, which saves an
 	// allocation for most sockets.
 	one [1]int
 }
+
+// gen32 is the generation of this Collect as a sock keeps it: the low 32
+// bits of c.gen (Collect skips the generations that would make it 0,
+// which is "never").
+func (c *Collector) gen32() uint32 { return uint32(c.gen) }
 
 // sockChunk is how many socks newSock allocates at once: a cold Collect
 // makes one per socket on the host.
@@ -419,7 +425,7 @@ const settled = 0
 func (c *Collector) lostHolders() map[int]struct{} {
 	lost := make(map[int]struct{})
 	for _, s := range c.socks {
-		if j := s.joined.Load(); j != 0 && j != c.gen {
+		if j := s.joined.Load(); j != 0 && j != c.gen32() {
 			for _, pid := range s.pids {
 				lost[pid] = struct{}{}
 			}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // Rows captured from this machine's /proc/net tables (Linux 6.x, amd64),
@@ -298,6 +299,14 @@ func TestFitEntries(t *testing.T) {
 				t.Fatalf("len %d cap %d: row %d holds inode %d", tt.len, tt.cap, i, got[i].inode)
 			}
 		}
+	}
+}
+
+// TestSockSize checks that a sock, of which the collector keeps one per
+// socket on the host, fits in 64 bytes.
+func TestSockSize(t *testing.T) {
+	if n := unsafe.Sizeof(sock{}); n > 64 {
+		t.Errorf("a sock takes %d bytes, want at most 64", n)
 	}
 }
 
