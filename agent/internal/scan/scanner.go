@@ -84,8 +84,8 @@ type Scanner struct {
 // inputs the full re-read compares against.
 type entry struct {
 	proc    *Process
-	cmdline string // raw cmdline file content
-	cgroup  string // raw cgroup file content
+	cmdline text // raw cmdline file content
+	cgroup  text // raw cgroup file content
 	root    rootKey
 	// fd is the kept open PID/stat, or -1. It moves to the entry that
 	// replaces this one for the same process and is closed when the

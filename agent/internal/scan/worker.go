@@ -294,26 +294,26 @@ func (w *worker) load(pid int, st statFields, statFD int, old *entry) *entry {
 
 	if old != nil {
 		p := old.proc
-		if string(cmdline) == old.cmdline && exe == p.Exe && uid == p.UID && root == old.root &&
-			netns == p.NetNS && string(cgroup) == old.cgroup {
+		if string(cmdline) == old.cmdline.String() && exe == p.Exe && uid == p.UID && root == old.root &&
+			netns == p.NetNS && string(cgroup) == old.cgroup.String() {
 			return w.update(old, st)
 		}
 	}
 	p := w.newProcess(pid, st)
 	p.Exe, p.UID, p.NetNS = exe, uid, netns
-	e := &entry{proc: p, cmdline: string(cmdline), cgroup: string(cgroup), root: root, fd: -1}
+	e := &entry{proc: p, cmdline: makeText(cmdline), cgroup: makeText(cgroup), root: root, fd: -1}
 	// DeepFlow reads cmdline with procfs's Process::cmdline, a
 	// read_to_string that fails on invalid UTF-8, and then skips the
 	// process (ProcessData::try_from in linux_process.rs): no argv here
 	// has the same effect, not reported and not a parent.
 	if utf8.Valid(cmdline) {
-		p.Argv = SplitCmdline(e.cmdline)
+		p.Argv = SplitCmdline(e.cmdline.String())
 	}
 	if len(p.Argv) > 0 {
 		p.ProcessName = ProcessName(p.Argv[0])
 		p.Cmdline = joinArgv(p.Argv)
 	}
-	p.ContainerID, p.Cgroup = ContainerID(e.cgroup)
+	p.ContainerID, p.Cgroup = ContainerID(e.cgroup.String())
 	return e
 }
 
