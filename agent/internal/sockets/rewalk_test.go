@@ -38,18 +38,37 @@ func removeSocket(t *testing.T, dir string, tree *fakeproc.Tree, ns uint64, prot
 
 // rewalkHost is n owners from pid 1000 on, all of one uid in one
 // namespace, each holding one ESTABLISHED client socket (inode = pid), and
-// process 9000, which is not reported.
-func rewalkHost(t *testing.T, n int) (string, *fakeproc.Tree, []int) {
+// process 9000, which is not reported; c has collected it once.
+type rewalkHost struct {
+	dir    string
+	tree   *fakeproc.Tree
+	pids   []int
+	owners []Owner
+	c      *Collector
+}
+
+func newRewalkHost(t *testing.T, n int) *rewalkHost {
 	t.Helper()
-	tree := &fakeproc.Tree{BootTime: bootTime}
-	var pids []int
+	h := &rewalkHost{tree: &fakeproc.Tree{BootTime: bootTime}}
 	for pid := 1000; pid < 1000+n; pid++ {
-		tree.Procs = append(tree.Procs, proc(pid, 1, uint64(pid), nsA))
-		tree.AddSocket(nsA, fakeproc.TCP, tableRow(uint64(pid), fmt.Sprintf("10.0.0.1:%d", 20000+pid), "10.0.0.7:5432", fakeproc.TCPEstablished), pid)
-		pids = append(pids, pid)
+		h.tree.Procs = append(h.tree.Procs, proc(pid, 1, uint64(pid), nsA))
+		h.tree.AddSocket(nsA, fakeproc.TCP, tableRow(uint64(pid), fmt.Sprintf("10.0.0.1:%d", 20000+pid), "10.0.0.7:5432", fakeproc.TCPEstablished), pid)
+		h.pids = append(h.pids, pid)
 	}
-	tree.Procs = append(tree.Procs, proc(9000, 1, 9000, nsA))
-	return writeTree(t, tree), tree, pids
+	h.tree.Procs = append(h.tree.Procs, proc(9000, 1, 9000, nsA))
+	h.dir = writeTree(t, h.tree)
+	h.c = newCollector(t, h.dir, 0)
+	h.owners = ownersOf(t, h.tree, h.pids...)
+	if _, err := h.c.Collect(t.Context(), time.Now(), h.owners, false); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// add adds a new ESTABLISHED socket to the host, held by pid.
+func (h *rewalkHost) add(t *testing.T, inode uint64, local string, pid int) {
+	t.Helper()
+	addSocket(t, h.dir, h.tree, nsA, fakeproc.TCP, tableRow(inode, local, "10.0.0.7:5432", fakeproc.TCPEstablished), pid)
 }
 
 // collectWalks runs one steady Collect and returns how many owners it
@@ -69,13 +88,9 @@ func collectWalks(t *testing.T, c *Collector, owners []Owner, inode uint64) (wal
 // causes no walks again until the next full Collect.
 func TestRewalkSettles(t *testing.T) {
 	const n = maxRewalk + 50
-	dir, tree, pids := rewalkHost(t, n)
-	c := newCollector(t, dir, 0)
-	owners := ownersOf(t, tree, pids...)
-	if _, err := c.Collect(t.Context(), time.Now(), owners, false); err != nil {
-		t.Fatal(err)
-	}
-	addSocket(t, dir, tree, nsA, fakeproc.TCP, tableRow(70, "10.0.0.1:45000", "10.0.0.7:5432", fakeproc.TCPEstablished), 9000)
+	h := newRewalkHost(t, n)
+	c, owners := h.c, h.owners
+	h.add(t, 70, "10.0.0.1:45000", 9000)
 	var walks []uint64
 	var pending []int
 	for range 4 {
@@ -99,16 +114,12 @@ func TestRewalkSettles(t *testing.T) {
 // left for the next full one.
 func TestRewalkReachesEveryCandidate(t *testing.T) {
 	const n = maxRewalk + 50
-	dir, tree, pids := rewalkHost(t, n)
-	c := newCollector(t, dir, 0)
-	owners := ownersOf(t, tree, pids...)
-	if _, err := c.Collect(t.Context(), time.Now(), owners, false); err != nil {
-		t.Fatal(err)
-	}
+	h := newRewalkHost(t, n)
+	c, owners := h.c, h.owners
 	// The candidates were all walked in the same Collect and rank alike:
 	// the holder is any of them, found by the first or the second.
-	holder := pids[len(pids)-1]
-	addSocket(t, dir, tree, nsA, fakeproc.TCP, tableRow(70, "10.0.0.1:45000", "10.0.0.7:5432", fakeproc.TCPEstablished), holder)
+	holder := h.pids[len(h.pids)-1]
+	h.add(t, 70, "10.0.0.1:45000", holder)
 	total := uint64(0)
 	for i := range 2 {
 		w, found := collectWalks(t, c, owners, 70)
@@ -137,24 +148,19 @@ func TestRewalkReachesEveryCandidate(t *testing.T) {
 // first: a connection pool that replaced a connection is found in the
 // same Collect, although the order of least recent walks puts it last.
 func TestRewalkLostFirst(t *testing.T) {
-	const n = maxRewalk + 50
-	dir, tree, pids := rewalkHost(t, n)
-	c := newCollector(t, dir, 0)
-	owners := ownersOf(t, tree, pids...)
-	if _, err := c.Collect(t.Context(), time.Now(), owners, false); err != nil {
-		t.Fatal(err)
-	}
+	h := newRewalkHost(t, maxRewalk+50)
+	c := h.c
 	// A new owner, walked after all others.
 	const pool = 5000
-	tree.Procs = append(tree.Procs, proc(pool, 1, pool, nsA))
-	addSocket(t, dir, tree, nsA, fakeproc.TCP, tableRow(pool, "10.0.0.1:30000", "10.0.0.7:5432", fakeproc.TCPEstablished), pool)
-	owners = append(owners, ownersOf(t, tree, pool)...)
+	h.tree.Procs = append(h.tree.Procs, proc(pool, 1, pool, nsA))
+	h.add(t, pool, "10.0.0.1:30000", pool)
+	owners := append(h.owners, ownersOf(t, h.tree, pool)...)
 	if _, found := collectWalks(t, c, owners, pool); !found {
 		t.Fatal("the new owner's socket was not reported")
 	}
 	// It replaces its connection.
-	removeSocket(t, dir, tree, nsA, fakeproc.TCP, pool, pool)
-	addSocket(t, dir, tree, nsA, fakeproc.TCP, tableRow(71, "10.0.0.1:30001", "10.0.0.7:5432", fakeproc.TCPEstablished), pool)
+	removeSocket(t, h.dir, h.tree, nsA, fakeproc.TCP, pool, pool)
+	h.add(t, 71, "10.0.0.1:30001", pool)
 	w, found := collectWalks(t, c, owners, 71)
 	if !found {
 		t.Errorf("the replaced connection was not found by the next Collect (%d owners walked again)", w)
