@@ -321,6 +321,12 @@ func collect[T any](c *Collector, ctx context.Context, now time.Time, owners []O
 	}
 	out := report(c, now, starts, newConv)
 	clear(c.rows) // drop references to sockets the next walk may forget
+	if first {
+		// The first Collect's join buffers would stay live while the
+		// first and largest snapshot is encoded, the agent's peak; a later
+		// Collect that changes anything makes them again.
+		c.releaseJoin()
+	}
 	c.collected = true
 	c.remember(now)
 	return out, true, nil

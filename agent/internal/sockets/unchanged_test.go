@@ -246,9 +246,9 @@ func TestCollectChanges(t *testing.T) {
 	}
 }
 
-// TestJoinScratchReleased checks that a Collect that finds nothing changed
-// lets go of the join's rows and keys, and that one that joins keeps them
-// for the next.
+// TestJoinScratchReleased checks that the first Collect and one that
+// finds nothing changed let go of the join's rows and keys, and that a
+// later one that joins keeps them for the next.
 func TestJoinScratchReleased(t *testing.T) {
 	tree := host()
 	dir := writeTree(t, tree)
@@ -261,6 +261,11 @@ func TestJoinScratchReleased(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	collect()
+	if c.rows != nil || c.keys != nil {
+		t.Errorf("after the first Collect: rows cap %d, keys cap %d, want none", cap(c.rows), cap(c.keys))
+	}
+	addSocket(t, dir, tree, nsA, fakeproc.TCP, tableRow(90, "10.0.0.1:41000", "10.0.0.9:443", fakeproc.TCPEstablished), 102)
 	collect()
 	if cap(c.rows) == 0 || cap(c.keys) == 0 {
 		t.Fatalf("after a joining Collect: rows cap %d, keys cap %d, want them kept", cap(c.rows), cap(c.keys))
