@@ -370,7 +370,7 @@ func (rw *rewalkPlan) addSet(from, cfrom int) {
 // walk first, then the least recently walked.
 func (rw *rewalkPlan) queue() {
 	c := rw.c
-	if len(rw.cands) <= maxRewalk-len(c.jobs) {
+	if len(rw.cands) <= maxRewalk { // begin emptied c.jobs
 		for _, i := range rw.cands {
 			c.queueRewalk(&rw.owners[i])
 		}
