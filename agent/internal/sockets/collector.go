@@ -121,6 +121,9 @@ type Collector struct {
 	// the caller vouched that they did not change (see TCPUnchanged); for
 	// tests and benchmarks.
 	chunksSkipped, chunksParsed, tablesKept atomic.Uint64
+	// partsReused counts the parts copied from the last report (see
+	// markReuse); for tests and benchmarks.
+	partsReused atomic.Uint64
 	// tcpUnchanged is set by TCPUnchanged for the next Collect; keepTCP
 	// for the Collect running when it keeps the TCP tables.
 	tcpUnchanged, keepTCP bool
@@ -154,6 +157,11 @@ type Collector struct {
 		socks []Socket
 		ok    bool
 	}
+	// reported is the generation (gen32) of the last Collect that
+	// reported, 0 before the first; lastOut is the []T it returned, whose
+	// parts a later Collect copies where they stand (see markReuse).
+	reported uint32
+	lastOut  any
 
 	// Per-Collect scratch space, reused.
 	jobs        []walkJob
@@ -303,6 +311,8 @@ func collect[T any](c *Collector, ctx context.Context, now time.Time, owners []O
 		c.join()
 		c.pending = c.freshRows() // those the walks did not find
 	}
+	prev, _ := c.lastOut.([]T)
+	c.markReuse(now, prev != nil)
 	c.order()
 	for i := range c.groups {
 		for t := range tables {
@@ -319,7 +329,9 @@ func collect[T any](c *Collector, ctx context.Context, now time.Time, owners []O
 			starts[o.PID] = o.StartTime
 		}
 	}
-	out := report(c, now, starts, newConv)
+	out := report(c, now, starts, prev, newConv)
+	c.lastOut, c.reported = out, c.gen32()
+	c.remember(now)
 	clear(c.rows) // drop references to sockets the next walk may forget
 	if first {
 		// The first Collect's join buffers would stay live while the
@@ -328,7 +340,6 @@ func collect[T any](c *Collector, ctx context.Context, now time.Time, owners []O
 		c.releaseJoin()
 	}
 	c.collected = true
-	c.remember(now)
 	return out, true, nil
 }
 
@@ -441,6 +452,9 @@ func (c *Collector) newGroup(ns, tab uint64, i int) int {
 	}
 	g := &c.groups[n]
 	g.ns, g.tab, g.head, g.diag = ns, tab, i, nil
+	for t := range g.parts {
+		g.parts[t].dirty, g.parts[t].prev = 0, -1
+	}
 	c.nsLast = append(c.nsLast, i)
 	return n
 }
@@ -541,10 +555,12 @@ func (c *Collector) join() {
 }
 
 // order decides the roles and sorts the keys of every part (orderPart) in
-// parallel.
+// parallel, but for the parts whose last report stands (see markReuse).
 func (c *Collector) order() {
 	c.parallel(2*len(c.groups), func(r *reader, u int) bool {
-		c.orderPart(r, &c.groups[u/2].parts[u%2])
+		if p := &c.groups[u/2].parts[u%2]; p.prev < 0 {
+			c.orderPart(r, p)
+		}
 		return true
 	})
 }
@@ -567,20 +583,35 @@ func (c *Collector) releaseJoin() {
 }
 
 // report picks the joined rows of every part, then turns them into Sockets
-// in the snapshot order. The groups of unknown namespaces (ns 0, owners
-// whose ns/net was unreadable and whose net/tcp matched no known group)
-// pick last, so that a socket one of them shares with a known namespace
-// is reported there.
-func report[T any](c *Collector, now time.Time, starts map[int]time.Time, newConv func() func(*Socket) T) []T {
+// in the snapshot order; a part whose sockets are those of the last report
+// (prev, see markReuse) claims them instead, first, and copies them from
+// there. The groups of unknown namespaces (ns 0, owners whose ns/net was
+// unreadable and whose net/tcp matched no known group) pick last, so that
+// a socket one of them shares with a known namespace is reported there.
+func report[T any](c *Collector, now time.Time, starts map[int]time.Time, prev []T, newConv func() func(*Socket) T) []T {
 	zero := 0 // parts of the groups of ns 0, which sort first
 	for zero/2 < len(c.groups) && c.groups[zero/2].ns == 0 {
 		zero += 2
 	}
 	units := 2 * len(c.groups)
+	c.parallel(units, func(r *reader, u int) bool {
+		p := &c.groups[u/2].parts[u%2]
+		switch {
+		case p.prev < 0:
+		case c.claim(p):
+			c.partsReused.Add(1)
+		default:
+			p.prev = -1
+			c.orderPart(r, p)
+		}
+		return true
+	})
 	for _, r := range [][2]int{{zero, units}, {0, zero}} {
 		c.parallel(r[1]-r[0], func(_ *reader, i int) bool {
 			u := r[0] + i
-			c.pick(&c.groups[u/2].parts[u%2], now, starts)
+			if p := &c.groups[u/2].parts[u%2]; p.prev < 0 {
+				c.pick(p, now, starts)
+			}
 			return true
 		})
 	}
@@ -590,7 +621,7 @@ func report[T any](c *Collector, now time.Time, starts map[int]time.Time, newCon
 		for t := range 2 {
 			p := &c.groups[i].parts[t]
 			p.out = n
-			n += len(p.keys)
+			n += p.reported()
 			c.young += p.young
 		}
 	}
@@ -601,7 +632,11 @@ func report[T any](c *Collector, now time.Time, starts map[int]time.Time, newCon
 	}
 	out := make([]T, n)
 	c.parallel(units, func(_ *reader, u int) bool {
-		fill(c, &c.groups[u/2].parts[u%2], out, newConv())
+		if p := &c.groups[u/2].parts[u%2]; p.prev >= 0 {
+			copy(out[p.out:p.out+p.size], prev[p.prev:])
+		} else {
+			fill(c, p, out, newConv())
+		}
 		return true
 	})
 	return out

@@ -92,6 +92,23 @@ type part struct {
 	fresh   []fresh
 	// young counts, once picked, the rows held back by min-lifetime.
 	young int
+	// joined counts, once joined, its rows held by known owners; dirty
+	// those of them whose socket is new or gained or lost a holder since
+	// the last Collect that reported (see Collector.reported).
+	joined, dirty int
+	// prev is, when the part's sockets are those the last report listed
+	// for it, the index of the first of them there, with size their
+	// count; else -1 (see markReuse).
+	prev, size int
+}
+
+// reported returns the number of sockets the part reports: its picked
+// keys, or the size of its part of the last report when that stands.
+func (p *part) reported() int {
+	if p.prev >= 0 {
+		return p.size
+	}
+	return len(p.keys)
 }
 
 // tableRead is one socket table of a group as read in a Collect.
@@ -244,7 +261,7 @@ func fitEntries(es []entry) []entry {
 func (c *Collector) joinPart(g *nsGroup, p *part, udp bool) {
 	rows := c.rows[p.off:p.off:p.end]
 	p.unowned, p.fresh = 0, p.fresh[:0]
-	gen := c.gen32()
+	gen, dirty := c.gen32(), 0
 	for t := range tables {
 		tab, es := &tables[t], g.tabs[t].entries
 		if tab.udp != udp {
@@ -252,7 +269,10 @@ func (c *Collector) joinPart(g *nsGroup, p *part, udp bool) {
 		}
 		for k := range es {
 			if s := c.socks[es[k].inode]; s != nil {
-				if s.joined.Load() != gen {
+				if j := s.joined.Load(); j != gen {
+					if j != c.reported {
+						dirty++ // new, or its holders changed (see addHolder)
+					}
 					s.joined.Store(gen)
 				}
 				rows = append(rows, row{entry: &es[k], tab: tab, sock: s, ns: g.ns})
@@ -269,6 +289,8 @@ func (c *Collector) joinPart(g *nsGroup, p *part, udp bool) {
 		}
 	}
 	p.keys = c.keys[p.off : p.off+len(rows)]
+	p.joined = len(rows)
+	p.dirty += dirty // a rewalk's join adds to the first's
 }
 
 // orderPart decides the roles of p's joined rows and sorts their keys in

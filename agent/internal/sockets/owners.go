@@ -24,8 +24,10 @@ type sock struct {
 	// (see gen32), which keeps a sock in 64 bytes.
 	gen atomic.Uint32
 	// joined is the last Collect whose join found the socket in a table, 0
-	// for never: one that was in a table and is no more was lost by its
-	// holders (see lostHolders).
+	// for never or since its holders changed: one that was in a table and
+	// is no more was lost by its holders (see lostHolders), one that is
+	// now and was not in the last report's join makes its part report
+	// anew (see joinPart).
 	joined atomic.Uint32
 	// one backs pids while the socket has its first holder, which saves an
 	// allocation for most sockets.
@@ -146,6 +148,7 @@ func (c *Collector) addHolder(inode uint64, pid int) {
 		return
 	}
 	c.holderChanges++
+	s.joined.Store(0) // its part of the last report no longer stands
 	n := make([]int, len(s.pids)+1)
 	copy(n, s.pids[:at])
 	n[at] = pid
@@ -169,6 +172,7 @@ func (c *Collector) removeHolder(inode uint64, pid int) {
 		delete(c.socks, inode)
 		return
 	}
+	s.joined.Store(0) // its part of the last report no longer stands
 	n := make([]int, 0, len(s.pids)-1)
 	n = append(n, s.pids[:at]...)
 	s.pids = append(n, s.pids[at+1:]...)
