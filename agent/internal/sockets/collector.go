@@ -529,7 +529,8 @@ func (c *Collector) walkJob(r *reader, j *walkJob) {
 }
 
 // join lays out each part's segment of c.rows and c.keys, as long as its
-// tables' entries, and joins every part (joinPart) in parallel.
+// tables' entries, joins every part (joinPart) in parallel, and marks the
+// joined sockets (markJoined).
 func (c *Collector) join() {
 	off := 0
 	for i := range c.groups {
@@ -552,6 +553,7 @@ func (c *Collector) join() {
 		c.joinPart(g, &g.parts[u%2], u%2 == 1)
 		return true
 	})
+	c.markJoined()
 }
 
 // order decides the roles and sorts the keys of every part (orderPart) in

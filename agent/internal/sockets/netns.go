@@ -261,7 +261,6 @@ func fitEntries(es []entry) []entry {
 func (c *Collector) joinPart(g *nsGroup, p *part, udp bool) {
 	rows := c.rows[p.off:p.off:p.end]
 	p.unowned, p.fresh = 0, p.fresh[:0]
-	gen, dirty := c.gen32(), 0
 	for t := range tables {
 		tab, es := &tables[t], g.tabs[t].entries
 		if tab.udp != udp {
@@ -269,12 +268,6 @@ func (c *Collector) joinPart(g *nsGroup, p *part, udp bool) {
 		}
 		for k := range es {
 			if s := c.socks[es[k].inode]; s != nil {
-				if j := s.joined.Load(); j != gen {
-					if j != c.reported {
-						dirty++ // new, or its holders changed (see addHolder)
-					}
-					s.joined.Store(gen)
-				}
 				rows = append(rows, row{entry: &es[k], tab: tab, sock: s, ns: g.ns})
 				continue
 			}
@@ -290,7 +283,30 @@ func (c *Collector) joinPart(g *nsGroup, p *part, udp bool) {
 	}
 	p.keys = c.keys[p.off : p.off+len(rows)]
 	p.joined = len(rows)
-	p.dirty += dirty // a rewalk's join adds to the first's
+}
+
+// markJoined marks the socket of every joined row as found in a table by
+// this Collect, and adds to each part's dirty count the rows whose socket
+// the last report's join did not mark so: new, or whose holders changed
+// since (see addHolder). It runs on one goroutine, after the parts are
+// joined, so that a socket two parts list (see pick) is written by one:
+// plain stores, unlike atomic ones, let the loads of many socks overlap.
+func (c *Collector) markJoined() {
+	gen := c.gen32()
+	for i := range c.groups {
+		for t := range c.groups[i].parts {
+			p, dirty := &c.groups[i].parts[t], 0
+			for _, r := range c.rows[p.off : p.off+p.joined] {
+				if j := r.sock.joined; j != gen {
+					if j != c.reported {
+						dirty++
+					}
+					r.sock.joined = gen
+				}
+			}
+			p.dirty += dirty // a rewalk's join adds to the first's
+		}
+	}
 }
 
 // orderPart decides the roles of p's joined rows and sorts their keys in

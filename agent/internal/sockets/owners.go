@@ -27,8 +27,8 @@ type sock struct {
 	// for never or since its holders changed: one that was in a table and
 	// is no more was lost by its holders (see lostHolders), one that is
 	// now and was not in the last report's join makes its part report
-	// anew (see joinPart).
-	joined atomic.Uint32
+	// anew (see markJoined, which alone writes it during a Collect).
+	joined uint32
 	// one backs pids while the socket has its first holder, which saves an
 	// allocation for most sockets.
 	one [1]int
@@ -148,7 +148,7 @@ func (c *Collector) addHolder(inode uint64, pid int) {
 		return
 	}
 	c.holderChanges++
-	s.joined.Store(0) // its part of the last report no longer stands
+	s.joined = 0 // its part of the last report no longer stands
 	n := make([]int, len(s.pids)+1)
 	copy(n, s.pids[:at])
 	n[at] = pid
@@ -172,7 +172,7 @@ func (c *Collector) removeHolder(inode uint64, pid int) {
 		delete(c.socks, inode)
 		return
 	}
-	s.joined.Store(0) // its part of the last report no longer stands
+	s.joined = 0 // its part of the last report no longer stands
 	n := make([]int, 0, len(s.pids)-1)
 	n = append(n, s.pids[:at]...)
 	s.pids = append(n, s.pids[at+1:]...)
@@ -429,7 +429,7 @@ const settled = 0
 func (c *Collector) lostHolders() map[int]struct{} {
 	lost := make(map[int]struct{})
 	for _, s := range c.socks {
-		if j := s.joined.Load(); j != 0 && j != c.gen32() {
+		if j := s.joined; j != 0 && j != c.gen32() {
 			for _, pid := range s.pids {
 				lost[pid] = struct{}{}
 			}
