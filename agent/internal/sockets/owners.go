@@ -25,7 +25,7 @@ type sock struct {
 	gen atomic.Uint32
 	// joined is the last Collect whose join found the socket in a table, 0
 	// for never or since its holders changed: one that was in a table and
-	// is no more was lost by its holders (see lostHolders), one that is
+	// is no more was lost by its holders (see lostSocket), one that is
 	// now and was not in the last report's join makes its part report
 	// anew (see markJoined, which alone writes it during a Collect).
 	joined uint32
@@ -380,10 +380,10 @@ func (rw *rewalkPlan) queue() {
 		}
 		return
 	}
-	lost := c.lostHolders()
 	for _, i := range rw.cands {
-		r := rankedOwner{rank: [2]uint64{1, rw.state(i).walked}, i: i}
-		if _, ok := lost[rw.owners[i].PID]; ok {
+		st := rw.state(i)
+		r := rankedOwner{rank: [2]uint64{1, st.walked}, i: i}
+		if c.lostSocket(st) {
 			r.rank[0] = 0
 		}
 		rw.ranked = append(rw.ranked, r)
@@ -423,19 +423,18 @@ func (rw *rewalkPlan) settle() {
 // appeared holds.
 const settled = 0
 
-// lostHolders returns the pids holding a socket that an earlier join found
-// in a table and this Collect's did not: closed since their last walk.
-// Sockets never found in a table (unix sockets, say) do not count.
-func (c *Collector) lostHolders() map[int]struct{} {
-	lost := make(map[int]struct{})
-	for _, s := range c.socks {
-		if j := s.joined; j != 0 && j != c.gen32() {
-			for _, pid := range s.pids {
-				lost[pid] = struct{}{}
-			}
+// lostSocket reports whether the owner whose state is st holds a socket
+// (as of its last walk) that an earlier join found in a table and this
+// Collect's did not: one it closed since. Sockets never found in a table
+// (unix sockets, say) do not count.
+func (c *Collector) lostSocket(st *ownerState) bool {
+	gen := c.gen32()
+	for _, inode := range st.inodes {
+		if s := c.socks[inode]; s != nil && s.joined != 0 && s.joined != gen {
+			return true
 		}
 	}
-	return lost
+	return false
 }
 
 // listenKey keys a listener by transport and local port.
