@@ -142,9 +142,10 @@ type Collector struct {
 	rewalks rewalkPlan
 
 	// holderChanges counts the changes to c.socks' holders (addHolder,
-	// removeHolder); sumKey keys sumEntries; last is what the last Collect
+	// removeHolder), created and deleted the socks added to and removed
+	// from it; sumKey keys sumEntries; last is what the last Collect
 	// returned, for reuse (see unchanged).
-	holderChanges uint64
+	holderChanges, created, deleted uint64
 	sumKey        uint64
 	last          lastCollect
 	// memos are the socket tables as last read (see tableMemo), keyed
@@ -304,11 +305,12 @@ func collect[T any](c *Collector, ctx context.Context, now time.Time, owners []O
 		clear(c.unowned) // everyone was walked: learn them afresh
 	}
 	c.join()
+	created, deleted := c.created, c.deleted
 	if walked, err := c.rewalk(ctx, owners); err != nil {
 		c.releaseJoin()
 		return nil, false, err
 	} else if walked {
-		c.join()
+		c.rejoin(c.created != created, c.deleted != deleted)
 		c.pending = c.freshRows() // those the walks did not find
 	}
 	prev, _ := c.lastOut.([]T)
@@ -554,6 +556,41 @@ func (c *Collector) join() {
 		return true
 	})
 	c.markJoined()
+}
+
+// rejoin brings the join up to date after a rewalk's walks, which made
+// sockets (created) or forgot some (deleted): it joins again the parts
+// that have a row without a known holder, when sockets were made, and
+// those with a joined row whose socket was forgotten, when some were; the
+// others keep their rows, less the fresh ones the rewalk settled. Then it
+// marks the joined sockets (markJoined), which counts those whose holders
+// the walks changed as dirty.
+func (c *Collector) rejoin(created, deleted bool) {
+	c.parallel(2*len(c.groups), func(_ *reader, u int) bool {
+		g, udp := &c.groups[u/2], u%2 == 1
+		p := &g.parts[u%2]
+		if (created && p.unowned > 0) || (deleted && c.forgotten(p)) {
+			c.joinPart(g, p, udp)
+		} else if len(p.fresh) > 0 {
+			p.fresh = slices.DeleteFunc(p.fresh, func(f fresh) bool {
+				since, seen := c.unowned[f.e.inode]
+				return seen && since == settled
+			})
+		}
+		return true
+	})
+	c.markJoined()
+}
+
+// forgotten reports whether a joined row of p holds a socket that lost its
+// last holder since the join.
+func (c *Collector) forgotten(p *part) bool {
+	for _, r := range c.rows[p.off : p.off+p.joined] {
+		if r.sock.pids == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // order decides the roles and sorts the keys of every part (orderPart) in

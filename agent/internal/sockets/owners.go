@@ -141,6 +141,7 @@ func (c *Collector) addHolder(inode uint64, pid int) {
 	if s == nil {
 		c.socks[inode] = c.newSock(pid)
 		c.holderChanges++
+		c.created++
 		return
 	}
 	at, found := slices.BinarySearch(s.pids, pid)
@@ -170,6 +171,8 @@ func (c *Collector) removeHolder(inode uint64, pid int) {
 	c.holderChanges++
 	if len(s.pids) == 1 {
 		delete(c.socks, inode)
+		s.pids = nil // for a row of this Collect's join that holds it (see rejoin)
+		c.deleted++
 		return
 	}
 	s.joined = 0 // its part of the last report no longer stands

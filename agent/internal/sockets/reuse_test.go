@@ -46,6 +46,13 @@ func TestCollectReusesParts(t *testing.T) {
 			change: func(t *testing.T, dir string, tree *fakeproc.Tree) {
 				dropFD(t, dir, tree, 102, 32)
 			}},
+		{name: "a process closes a UDP socket and opens a connection a rewalk finds", reused: 2,
+			// 102 is walked again only for the new row; the walk forgets
+			// socket 32, which stays in the UDP table, held by nobody.
+			change: func(t *testing.T, dir string, tree *fakeproc.Tree) {
+				dropFD(t, dir, tree, 102, 32)
+				addSocket(t, dir, tree, nsA, fakeproc.TCP, tableRow(61, "10.0.0.1:41003", "10.0.0.7:5432", fakeproc.TCPEstablished), 102)
+			}},
 		{name: "nothing changed, a full Collect", full: true, reused: 0, // the whole last report stands
 			change: func(*testing.T, string, *fakeproc.Tree) {}},
 	}
