@@ -146,8 +146,8 @@ type Collector struct {
 	// from it; sumKey keys sumEntries; last is what the last Collect
 	// returned, for reuse (see unchanged).
 	holderChanges, created, deleted uint64
-	sumKey        uint64
-	last          lastCollect
+	sumKey                          uint64
+	last                            lastCollect
 	// memos are the socket tables as last read (see tableMemo), keyed
 	// by a secret seed.
 	memos    map[memoKey]*tableMemo
