@@ -244,8 +244,11 @@ func copier() func(*Socket) Socket { return func(s *Socket) Socket { return *s }
 
 // CollectChanges is Collect for a caller that keeps the Sockets itself: it
 // returns them and true, or nil and false when they would be the same as
-// the last call returned. The Collector keeps no copy of them. Use either
-// Collect or CollectChanges (or CollectChangesAs) with one Collector.
+// the last call returned. The Collector keeps the last slice it returned,
+// not a copy, to copy from it the namespaces and transports where nothing
+// changed: the caller must not change its elements (sorting them into the
+// order they have changes nothing). Use either Collect or CollectChanges
+// (or CollectChangesAs) with one Collector.
 func (c *Collector) CollectChanges(ctx context.Context, now time.Time, owners []Owner, full bool) ([]Socket, bool, error) {
 	return CollectChangesAs(c, ctx, now, owners, full, copier)
 }
@@ -255,7 +258,9 @@ func (c *Collector) CollectChanges(ctx context.Context, now time.Time, owners []
 // returns the element of the result, so that no list of Sockets is made
 // on the way. newConv makes a converter for each run of sockets (in
 // order) that one goroutine converts; converters run concurrently, each
-// on its own goroutine, and must not keep the Socket they are passed.
+// on its own goroutine, and must not keep the Socket they are passed. A
+// converter's result must depend on the Socket alone: a later call copies
+// it where the Socket would be the same.
 func CollectChangesAs[T any](c *Collector, ctx context.Context, now time.Time, owners []Owner, full bool, newConv func() func(s *Socket) T) ([]T, bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
