@@ -318,16 +318,15 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 		st.Duration = p.nowFunc().Sub(start)
 		return nil, st, fmt.Errorf("sockets: %w", err)
 	}
+	// The collector hands the sockets over in the snapshot order; the last
+	// tick's are shared with the last snapshot and the collector, which
+	// copies from them: not to be written to, not even by a sort that
+	// moves nothing.
 	if changed {
-		snap.Sockets = socks
-		snap.Sort()
-		p.socks = snap.Sockets
-	} else {
-		// The last tick's, in order and shared with the last snapshot: not
-		// to be written to, not even by a sort that moves nothing.
-		snap.Sockets = p.socks
-		snap.SortProcesses()
+		p.socks = socks
 	}
+	snap.Sockets = p.socks
+	snap.SortProcesses()
 	snap.Addresses = p.sockets.Addresses(res.Full)
 	if p.cfg.Conns != nil {
 		closed, dropped := p.cfg.Conns.Take(tables, func(c *conns.Conn) bool {

@@ -1,8 +1,11 @@
 package pipeline
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -171,4 +174,62 @@ func TestSteadyTickIsStable(t *testing.T) {
 	if _, ok := p.Explanation(424242); ok {
 		t.Error("explain of an unknown pid succeeded")
 	}
+}
+
+// TestTickSocketsInSnapshotOrder checks that a tick's sockets, which the
+// collector hands over in the snapshot order and the pipeline does not
+// sort again, are as Snapshot.Sort puts them: on a generated host with
+// several namespaces, IPv4, IPv6 and IPv4-mapped addresses, on the cold
+// tick and on one after a connection was replaced.
+func TestTickSocketsInSnapshotOrder(t *testing.T) {
+	tree := fakeproc.Generate(3000, 20000, 7)
+	dir := t.TempDir()
+	if err := tree.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	p := newPipeline(t, dir, []rules.Spec{{MatchRegex: ".", MatchType: "cmdline"}}, false, "")
+	check := func(when string) {
+		t.Helper()
+		snap, _, err := p.Tick(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(snap.Sockets) < 10000 {
+			t.Fatalf("%s: %d sockets, want the tree's", when, len(snap.Sockets))
+		}
+		sorted := &snapshot.Snapshot{Sockets: slices.Clone(snap.Sockets)}
+		sorted.Sort()
+		for i := range snap.Sockets {
+			if snap.Sockets[i].Inode != sorted.Sockets[i].Inode {
+				t.Fatalf("%s: socket %d is inode %d, Sort puts inode %d there", when, i, snap.Sockets[i].Inode, sorted.Sockets[i].Inode)
+			}
+		}
+	}
+	check("cold tick")
+	// Replace a connection of the first namespace's first process that
+	// holds one, as a client reconnecting from another port.
+	for ns, tabs := range tree.NetNS {
+		if len(tabs.TCP) == 0 {
+			continue
+		}
+		e := tabs.TCP[0]
+		old := e.Inode
+		e.Inode, e.Remote = 9_000_000, netip.AddrPortFrom(e.Remote.Addr(), e.Remote.Port()^1)
+		for i := range tree.Procs {
+			for f := range tree.Procs[i].FDs {
+				if tree.Procs[i].FDs[f].Target == "socket:["+strconv.FormatUint(old, 10)+"]" {
+					tree.Procs[i].FDs[f].Target = "socket:[9000000]"
+					if err := tree.Rewrite(dir, tree.Procs[i]); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		tabs.TCP[0] = e
+		if err := os.WriteFile(filepath.Join(dir, ".fakeproc", "net", strconv.FormatUint(ns, 10), "tcp"), fakeproc.NetTable(fakeproc.TCP, tabs.TCP), 0o444); err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	check("after a connection was replaced")
 }
