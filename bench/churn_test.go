@@ -13,7 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/proctag/proctag/agent/internal/fakeproc"
+	"github.com/proctag/proctag/agent/internal/pipeline"
+	"github.com/proctag/proctag/agent/internal/redact"
+	"github.com/proctag/proctag/agent/internal/rules"
+	"github.com/proctag/proctag/agent/snapshot"
 )
 
 // churnShare is the share of the host's TCP sockets that BenchmarkChurnTick
@@ -169,4 +176,62 @@ func BenchmarkChurnTick(b *testing.B) {
 		cpu += cpuTime(b) - start
 	}
 	reportCPU(b, cpu, procs, socks)
+}
+
+// BenchmarkAgentChurnTick is BenchmarkChurnTick through the agent's
+// pipeline, with the default config's rules (every process reported, the
+// sockets in their wire form), and the delta the publisher sends after it
+// (Diff and its encoding): what an agent pays per tick on a host whose
+// connections churn. Only the tick's and the delta's CPU counts in
+// cpu-ns/op.
+func BenchmarkAgentChurnTick(b *testing.B) {
+	h := newChurnHost(b)
+	cfg := config.Default()
+	set, errs := rules.Compile(cfg.Rules, func(string) (string, bool) { return "", false })
+	if len(errs) > 0 {
+		b.Fatal(errs)
+	}
+	red, err := redact.Compile(cfg.CmdlineRedact, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := pipeline.New(pipeline.Config{Root: h.dir, Rules: set, Redactor: red, FullRescanEvery: -1}, hclog.NewNullLogger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	enc, err := snapshot.NewEncoder("proctag", 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	prev, st, err := p.Tick(b.Context())
+	if err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC() // the set-up's garbage is not the ticks' to collect
+	b.ReportAllocs()
+	var cpu time.Duration
+	var bytes int
+	for b.Loop() {
+		b.StopTimer()
+		h.change(b)
+		b.StartTimer()
+		start := cpuTime(b)
+		var snap *snapshot.Snapshot
+		snap, st, err = p.Tick(b.Context())
+		if err != nil {
+			b.Fatal(err)
+		}
+		msgs, err := enc.EncodeDelta(snapshot.Envelope{HostID: "churn"}, snapshot.Diff(prev, snap))
+		if err != nil {
+			b.Fatal(err)
+		}
+		cpu += cpuTime(b) - start
+		for _, m := range msgs {
+			bytes += len(m.Data)
+		}
+		prev = snap
+	}
+	reportCPU(b, cpu, st.Processes, len(prev.Sockets)) // every process scanned
+	b.ReportMetric(float64(bytes)/float64(b.N), "delta-bytes/op")
 }
