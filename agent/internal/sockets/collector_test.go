@@ -55,7 +55,7 @@ func ownersOf(t *testing.T, tree *fakeproc.Tree, pids ...int) []Owner {
 			t.Fatalf("pid %d not in the tree", pid)
 		}
 		p := tree.Procs[i]
-		out = append(out, Owner{Key: procid.Key{PID: p.PID, StartTicks: p.StartTicks}, NetNS: p.NetNS,
+		out = append(out, Owner{Key: procid.Key{PID: p.PID, StartTicks: p.StartTicks}, NetNS: p.NetNS, UID: p.UID,
 			StartTime: time.Unix(bootTime, 0).Add(time.Duration(p.StartTicks) * 10 * time.Millisecond)})
 	}
 	return out

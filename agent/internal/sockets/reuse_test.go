@@ -1,6 +1,11 @@
 package sockets
 
 import (
+	"maps"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -175,5 +180,189 @@ func TestClaim(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCollectReuseAgreesWithFresh changes a generated host of several
+// namespaces in random small steps (a connection replaced, a socket
+// passed to another process or let go, a listener opened on a
+// connection's port, a row's state changed) and checks after each that a
+// Collector copying unchanged parts from its last report reports what a
+// Collector without a past reports. Holders change only where owners are
+// walked, so a step that moves an fd is followed by a full Collect; one
+// whose new socket waits for its candidates (the rewalk's bound) is
+// followed by Collects until none waits.
+func TestCollectReuseAgreesWithFresh(t *testing.T) {
+	for seed := range int64(1) {
+		t.Run(strconv.FormatInt(seed, 10), func(t *testing.T) {
+			tree := twoNamespaces(seed)
+			dir := writeTree(t, tree)
+			var pids []int
+			for _, p := range tree.Procs {
+				if p.Argv != nil {
+					pids = append(pids, p.PID)
+				}
+			}
+			r := rand.New(rand.NewPCG(uint64(seed), 1))
+			nss := slices.Sorted(maps.Keys(tree.NetNS))
+			c := newCollector(t, dir, 0)
+			now := time.Now()
+			collect := func(full bool) []Socket {
+				t.Helper()
+				now = now.Add(time.Second)
+				got, err := c.Collect(t.Context(), now, ownersOf(t, tree, pids...), full)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return got
+			}
+			collect(false)
+			next := uint64(50_000_000)
+			reused := uint64(0)
+			kinds := map[string]int{}
+			for step := range 30 {
+				ns := nss[r.IntN(len(nss))]
+				full, what := false, ""
+				switch r.IntN(5) {
+				case 0:
+					what = "replace a connection"
+					if inode, ok := pickRow(tree, ns, r, fakeproc.TCPEstablished); ok {
+						// A steady Collect finds one holder of a new socket (the
+						// rewalk stops there), the others at the next full one.
+						full = holders(tree, inode) > 1
+						rows := tree.NetNS[ns].TCP
+						e := rows[slices.IndexFunc(rows, func(e fakeproc.SockEntry) bool { return e.Inode == inode })]
+						e.Inode, e.Remote = next, netip.AddrPortFrom(e.Remote.Addr(), e.Remote.Port()^1)
+						next++
+						replaceSocket(t, dir, tree, ns, inode, e)
+					}
+				case 1:
+					what, full = "pass a socket to another process", true
+					if inode, ok := pickRow(tree, ns, r, fakeproc.TCPEstablished); ok {
+						addFD(t, dir, tree, pids[r.IntN(len(pids))], inode)
+					}
+				case 2:
+					what, full = "let a socket go", true
+					if inode, ok := pickRow(tree, ns, r, fakeproc.TCPEstablished); ok {
+						for _, p := range tree.Procs {
+							if slices.ContainsFunc(p.FDs, func(fd fakeproc.FD) bool { return fd.Target == socketLink(inode) }) {
+								dropFD(t, dir, tree, p.PID, inode)
+								break
+							}
+						}
+					}
+				case 3:
+					what = "open a listener on a connection's port"
+					if inode, ok := pickRow(tree, ns, r, fakeproc.TCPEstablished); ok {
+						rows := tree.NetNS[ns].TCP
+						e := rows[slices.IndexFunc(rows, func(e fakeproc.SockEntry) bool { return e.Inode == inode })]
+						holder := slices.IndexFunc(tree.Procs, func(p fakeproc.Proc) bool {
+							return slices.ContainsFunc(p.FDs, func(fd fakeproc.FD) bool { return fd.Target == socketLink(inode) })
+						})
+						if holder >= 0 {
+							l := fakeproc.SockEntry{Inode: next, Local: netip.AddrPortFrom(netip.IPv4Unspecified(), e.Local.Port()),
+								Remote: netip.AddrPortFrom(netip.IPv4Unspecified(), 0), State: fakeproc.TCPListen, UID: e.UID}
+							next++
+							addSocket(t, dir, tree, ns, fakeproc.TCP, l, tree.Procs[holder].PID)
+						}
+					}
+				default:
+					what = "a connection starts closing"
+					if inode, ok := pickRow(tree, ns, r, fakeproc.TCPEstablished); ok {
+						rows := tree.NetNS[ns].TCP
+						rows[slices.IndexFunc(rows, func(e fakeproc.SockEntry) bool { return e.Inode == inode })].State = fakeproc.TCPCloseWait
+						writeNetTable(t, dir, ns, rows)
+					}
+				}
+				kinds[what]++
+				before := c.partsReused.Load()
+				got := collect(full)
+				for i := 0; c.Pending() > 0; i++ {
+					if i == 20 {
+						t.Fatalf("step %d (%s): sockets still pending after 20 Collects", step, what)
+					}
+					got = collect(false)
+				}
+				reused += c.partsReused.Load() - before
+				fresh, err := newCollector(t, dir, 0).Collect(t.Context(), now, ownersOf(t, tree, pids...), false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g, w := lines(got), lines(fresh); !slices.Equal(g, w) {
+					t.Fatalf("step %d (%s): %d sockets, a new Collector's %d; first difference:\n%s", step, what, len(g), len(w), firstDiff(g, w))
+				}
+			}
+			if reused == 0 {
+				t.Error("no part was copied from a last report: the test does not reach the reuse")
+			}
+			if len(kinds) != 5 {
+				t.Errorf("the steps made only these changes: %v", kinds)
+			}
+		})
+	}
+}
+
+// twoNamespaces is a generated host (one namespace) with a second
+// namespace added: four processes holding 200 TCP sockets between them,
+// listeners and connections, some to the listeners' ports. Generate makes
+// several namespaces only for thousands of processes, which take long to
+// write.
+func twoNamespaces(seed int64) *fakeproc.Tree {
+	tree := fakeproc.Generate(300, 800, 40+seed)
+	r := rand.New(rand.NewPCG(uint64(seed), 2))
+	pids := []int{90001, 90002, 90003, 90004}
+	for i, pid := range pids {
+		tree.Procs = append(tree.Procs, proc(pid, 1, uint64(5000+i), nsB))
+	}
+	ports := []uint16{80, 443, 8080}
+	for i := range 200 {
+		e := fakeproc.SockEntry{Inode: uint64(80_000_000 + i), State: fakeproc.TCPEstablished,
+			Local:  netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, byte(1 + r.IntN(3))}), uint16(30000+r.IntN(30000))),
+			Remote: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 2, byte(r.IntN(256)), byte(r.IntN(256))}), uint16(1024+r.IntN(60000)))}
+		owner := pids[r.IntN(len(pids))]
+		switch {
+		case i < len(ports):
+			e.Local, e.Remote, e.State = netip.AddrPortFrom(netip.IPv4Unspecified(), ports[i]), netip.AddrPortFrom(netip.IPv4Unspecified(), 0), fakeproc.TCPListen
+			owner = pids[i] // the listener on ports[i]
+		case r.IntN(3) == 0:
+			l := r.IntN(len(ports)) // accepted by the listener's holder
+			e.Local, owner = netip.AddrPortFrom(e.Local.Addr(), ports[l]), pids[l]
+		}
+		tree.AddSocket(nsB, fakeproc.TCP, e, owner)
+	}
+	return tree
+}
+
+// holders counts the processes of tree holding socket inode.
+func holders(tree *fakeproc.Tree, inode uint64) int {
+	n := 0
+	for _, p := range tree.Procs {
+		if slices.ContainsFunc(p.FDs, func(fd fakeproc.FD) bool { return fd.Target == socketLink(inode) }) {
+			n++
+		}
+	}
+	return n
+}
+
+// pickRow returns the inode of a random TCP row of ns in state, if any.
+func pickRow(tree *fakeproc.Tree, ns uint64, r *rand.Rand, state uint8) (uint64, bool) {
+	var inodes []uint64
+	for _, e := range tree.NetNS[ns].TCP {
+		if e.State == state {
+			inodes = append(inodes, e.Inode)
+		}
+	}
+	if len(inodes) == 0 {
+		return 0, false
+	}
+	return inodes[r.IntN(len(inodes))], true
+}
+
+// writeNetTable rewrites namespace ns's TCP table with rows.
+func writeNetTable(t *testing.T, dir string, ns uint64, rows []fakeproc.SockEntry) {
+	t.Helper()
+	file := filepath.Join(dir, ".fakeproc", "net", strconv.FormatUint(ns, 10), "tcp")
+	if err := os.WriteFile(file, fakeproc.NetTable(fakeproc.TCP, rows), 0o444); err != nil {
+		t.Fatal(err)
 	}
 }
