@@ -3,6 +3,7 @@ package natscluster
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,11 +52,36 @@ func (c *Cluster) WaitReady(ctx context.Context) error {
 		if !c.opts.NoJetStream && leaders != 1 {
 			ok = false
 		}
+		if !c.opts.NoJetStream && ok {
+			if heard := unheard(srvs); len(heard) > 0 {
+				ok = false
+				state = append(state, "the meta leader has no statistics of "+strings.Join(heard, ", "))
+			}
+		}
 		if len(srvs) == 0 {
 			return false, "no server is running"
 		}
 		return ok, strings.Join(state, "; ")
 	})
+}
+
+// unheard returns the names of the running servers srvs whose statistics
+// the meta leader among them has not received (JetStreamClusterPeers), the
+// ones it would not place a stream's replica on.
+func unheard(srvs []*server.Server) []string {
+	var peers []string
+	for _, s := range srvs {
+		if s.JetStreamIsLeader() {
+			peers = s.JetStreamClusterPeers()
+		}
+	}
+	var missing []string
+	for _, s := range srvs {
+		if !slices.Contains(peers, s.Name()) {
+			missing = append(missing, s.Name())
+		}
+	}
+	return missing
 }
 
 // MetaLeader is the index of the running server that leads JetStream's

@@ -111,7 +111,7 @@ func TestClusterStreamReplicas(t *testing.T) {
 				waitfor.Until(t, waitLimit, func() bool {
 					s, err = js.Stream(t.Context(), name)
 					return !errors.Is(err, jetstream.ErrStreamNotFound)
-				}, "stream %s found", name)
+				}, "stream %s found (the agent, stopped, logged:\n%s)", name, logs.String())
 			}
 			switch {
 			case tt.want == 0 && err == nil:
