@@ -109,7 +109,7 @@ func (t *Tree) addSocketFast(ns uint64, proto Proto, e SockEntry, pids []int) {
 		tabs.UDP6 = append(tabs.UDP6, e)
 	}
 	t.NetNS[ns] = tabs
-	target := "socket:[" + strconv.FormatUint(e.Inode, 10) + "]"
+	target := SocketTarget(e.Inode)
 	for _, pid := range pids {
 		i := searchPID(t.Procs, pid)
 		p := &t.Procs[i]

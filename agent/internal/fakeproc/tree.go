@@ -3,6 +3,7 @@ package fakeproc
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -139,7 +140,7 @@ func (t *Tree) AddSocket(ns uint64, proto Proto, e SockEntry, owners ...int) boo
 		for _, fd := range p.FDs {
 			next = max(next, fd.Num+1)
 		}
-		p.FDs = append(p.FDs, FD{Num: next, Target: fmt.Sprintf("socket:[%d]", e.Inode)})
+		p.FDs = append(p.FDs, FD{Num: next, Target: SocketTarget(e.Inode)})
 	}
 	return ok
 }
@@ -164,3 +165,7 @@ func WriteScenario(path, dir string, bootAgo time.Duration) (*Tree, error) {
 	t.BootTime = time.Now().Add(-bootAgo).Unix()
 	return t, t.Write(dir)
 }
+
+// SocketTarget is the target of an fd link to socket inode, as the kernel
+// shows it: "socket:[12345]".
+func SocketTarget(inode uint64) string { return "socket:[" + strconv.FormatUint(inode, 10) + "]" }

@@ -217,8 +217,8 @@ func TestTickSocketsInSnapshotOrder(t *testing.T) {
 		e.Inode, e.Remote = 9_000_000, netip.AddrPortFrom(e.Remote.Addr(), e.Remote.Port()^1)
 		for i := range tree.Procs {
 			for f := range tree.Procs[i].FDs {
-				if tree.Procs[i].FDs[f].Target == "socket:["+strconv.FormatUint(old, 10)+"]" {
-					tree.Procs[i].FDs[f].Target = "socket:[9000000]"
+				if tree.Procs[i].FDs[f].Target == fakeproc.SocketTarget(old) {
+					tree.Procs[i].FDs[f].Target = fakeproc.SocketTarget(e.Inode)
 					if err := tree.Rewrite(dir, tree.Procs[i]); err != nil {
 						t.Fatal(err)
 					}

@@ -112,8 +112,8 @@ func replaceSocket(t *testing.T, dir string, tree *fakeproc.Tree, ns, inode uint
 	for pi := range tree.Procs {
 		p := &tree.Procs[pi]
 		for fi := range p.FDs {
-			if p.FDs[fi].Target == socketLink(inode) {
-				p.FDs[fi].Target = socketLink(e.Inode)
+			if p.FDs[fi].Target == fakeproc.SocketTarget(inode) {
+				p.FDs[fi].Target = fakeproc.SocketTarget(e.Inode)
 				if err := tree.Rewrite(dir, *p); err != nil {
 					t.Fatal(err)
 				}
@@ -127,7 +127,7 @@ func replaceSocket(t *testing.T, dir string, tree *fakeproc.Tree, ns, inode uint
 func addFD(t *testing.T, dir string, tree *fakeproc.Tree, pid int, inode uint64) {
 	t.Helper()
 	p := &tree.Procs[slices.IndexFunc(tree.Procs, func(p fakeproc.Proc) bool { return p.PID == pid })]
-	p.FDs = append(p.FDs, fakeproc.FD{Num: 90, Target: socketLink(inode)})
+	p.FDs = append(p.FDs, fakeproc.FD{Num: 90, Target: fakeproc.SocketTarget(inode)})
 	if err := tree.Rewrite(dir, *p); err != nil {
 		t.Fatal(err)
 	}
@@ -137,14 +137,11 @@ func addFD(t *testing.T, dir string, tree *fakeproc.Tree, pid int, inode uint64)
 func dropFD(t *testing.T, dir string, tree *fakeproc.Tree, pid int, inode uint64) {
 	t.Helper()
 	p := &tree.Procs[slices.IndexFunc(tree.Procs, func(p fakeproc.Proc) bool { return p.PID == pid })]
-	p.FDs = slices.DeleteFunc(p.FDs, func(fd fakeproc.FD) bool { return fd.Target == socketLink(inode) })
+	p.FDs = slices.DeleteFunc(p.FDs, func(fd fakeproc.FD) bool { return fd.Target == fakeproc.SocketTarget(inode) })
 	if err := tree.Rewrite(dir, *p); err != nil {
 		t.Fatal(err)
 	}
 }
-
-// socketLink is the target of an fd link to socket inode.
-func socketLink(inode uint64) string { return "socket:[" + strconv.FormatUint(inode, 10) + "]" }
 
 // TestClaim checks that a part copied from the last report claims all its
 // sockets for this Collect, or, when another part claimed one of them
@@ -245,7 +242,7 @@ func TestCollectReuseAgreesWithFresh(t *testing.T) {
 					what, full = "let a socket go", true
 					if inode, ok := pickRow(tree, ns, r, fakeproc.TCPEstablished); ok {
 						for _, p := range tree.Procs {
-							if slices.ContainsFunc(p.FDs, func(fd fakeproc.FD) bool { return fd.Target == socketLink(inode) }) {
+							if slices.ContainsFunc(p.FDs, func(fd fakeproc.FD) bool { return fd.Target == fakeproc.SocketTarget(inode) }) {
 								dropFD(t, dir, tree, p.PID, inode)
 								break
 							}
@@ -257,7 +254,7 @@ func TestCollectReuseAgreesWithFresh(t *testing.T) {
 						rows := tree.NetNS[ns].TCP
 						e := rows[slices.IndexFunc(rows, func(e fakeproc.SockEntry) bool { return e.Inode == inode })]
 						holder := slices.IndexFunc(tree.Procs, func(p fakeproc.Proc) bool {
-							return slices.ContainsFunc(p.FDs, func(fd fakeproc.FD) bool { return fd.Target == socketLink(inode) })
+							return slices.ContainsFunc(p.FDs, func(fd fakeproc.FD) bool { return fd.Target == fakeproc.SocketTarget(inode) })
 						})
 						if holder >= 0 {
 							l := fakeproc.SockEntry{Inode: next, Local: netip.AddrPortFrom(netip.IPv4Unspecified(), e.Local.Port()),
@@ -337,7 +334,7 @@ func twoNamespaces(seed int64) *fakeproc.Tree {
 func holders(tree *fakeproc.Tree, inode uint64) int {
 	n := 0
 	for _, p := range tree.Procs {
-		if slices.ContainsFunc(p.FDs, func(fd fakeproc.FD) bool { return fd.Target == socketLink(inode) }) {
+		if slices.ContainsFunc(p.FDs, func(fd fakeproc.FD) bool { return fd.Target == fakeproc.SocketTarget(inode) }) {
 			n++
 		}
 	}
