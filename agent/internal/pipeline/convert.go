@@ -83,8 +83,11 @@ func (p *Pipeline) record(sp *scan.Process, v rules.Verdict) abi.Record {
 }
 
 // PluginRecord is what a plugin sees of a scanned process named name with
-// tags so far. Plugins are untrusted: they get the cmdline after red, and
-// argv re-split from it when redaction changed anything; red may be nil.
+// tags so far. Plugins are untrusted: they get the cmdline after red, argv
+// re-split from it when redaction changed anything, and the name and
+// process name after red too (a cmdline rewrite carries cmdline text into
+// the name, and an argv rewritten into one string with spaces into the
+// process name); red may be nil.
 func PluginRecord(sp *scan.Process, name string, tagList []tags.Tag, red *redact.Redactor) abi.Record {
 	cmdline := sp.Cmdline
 	argv := sp.Argv
@@ -97,8 +100,8 @@ func PluginRecord(sp *scan.Process, name string, tagList []tags.Tag, red *redact
 		PID:         sp.PID,
 		PPID:        sp.PPID,
 		StartTime:   sp.StartTime.UnixMilli(),
-		Name:        name,
-		ProcessName: sp.ProcessName,
+		Name:        red.Cmdline(name),
+		ProcessName: red.Cmdline(sp.ProcessName),
 		Argv:        argv,
 		Cmdline:     cmdline,
 		Exe:         sp.Exe,
@@ -128,8 +131,8 @@ func (p *Pipeline) publishedProcess(sp *scan.Process, v rules.Verdict, out wasmh
 		PID:         sp.PID,
 		PPID:        sp.PPID,
 		StartTime:   sp.StartTime.UnixMilli(),
-		Name:        p.redact(v.Name), // a cmdline rewrite can carry a secret into the name
-		ProcessName: sp.ProcessName,
+		Name:        p.redact(v.Name),         // a cmdline rewrite can carry a secret into the name
+		ProcessName: p.redact(sp.ProcessName), // as can argv[0] rewritten with spaces (setproctitle)
 		Cmdline:     p.redact(sp.Cmdline),
 		Exe:         sp.Exe,
 		User:        sp.User,

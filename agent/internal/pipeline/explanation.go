@@ -3,8 +3,10 @@ package pipeline
 import (
 	"cmp"
 	"slices"
+	"strings"
 
 	"github.com/proctag/proctag/agent/internal/explain"
+	"github.com/proctag/proctag/agent/internal/redact"
 	"github.com/proctag/proctag/agent/internal/rules"
 )
 
@@ -40,5 +42,38 @@ func (p *Pipeline) Explanation(pid int) (x explain.Process, ok bool) {
 			return cmp.Compare(a.Key+"="+a.Value, b.Key+"="+b.Value)
 		})
 	}
+	redactExplanation(&x, p.cfg.Redactor)
 	return x, true
+}
+
+// redactExplanation applies cmdline-redact (red, nil for none) to what x
+// shows of the process's command line, as the snapshot does: its process
+// name and cmdline, the texts the rules ran on and the names the rules and
+// plugins gave it. A capture that the redacted text no longer shows is
+// masked whole: a secret captured alone would not be recognised.
+func redactExplanation(x *explain.Process, red *redact.Redactor) {
+	if red == nil {
+		return
+	}
+	x.ProcessName, x.Cmdline, x.Verdict.Name = red.Cmdline(x.ProcessName), red.Cmdline(x.Cmdline), red.Cmdline(x.Verdict.Name)
+	for i := range x.Rules {
+		r := &x.Rules[i]
+		r.Result = red.Cmdline(r.Result)
+		for j := range r.Tests {
+			t := &r.Tests[j]
+			t.Subject = red.Cmdline(t.Subject)
+			for k := range t.Captures {
+				if c := &t.Captures[k]; !strings.Contains(t.Subject, c.Value) {
+					c.Value = redact.Mask
+				}
+			}
+		}
+		for j := range r.Chain {
+			r.Chain[j].ProcessName = red.Cmdline(r.Chain[j].ProcessName)
+		}
+	}
+	x.Plugins.Name = red.Cmdline(x.Plugins.Name)
+	for i := range x.Plugins.Effects {
+		x.Plugins.Effects[i].Rename = red.Cmdline(x.Plugins.Effects[i].Rename)
+	}
 }
