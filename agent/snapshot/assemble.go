@@ -26,6 +26,11 @@ type AssemblerConfig struct {
 	// MaxPending caps the incomplete chunked messages kept per host; the
 	// oldest is dropped beyond it. Default 4.
 	MaxPending int
+	// MaxPendingBytes caps the chunks held by the incomplete messages of
+	// all hosts together: the messages begun first are dropped to make
+	// room (their hosts see a gap and resync). Default twice
+	// MaxBodyBytes; negative = no cap.
+	MaxPendingBytes int64
 	// MaxFuture caps the deltas kept per host while waiting for their base
 	// (out-of-order delivery); default 16.
 	MaxFuture int
@@ -137,6 +142,9 @@ type Assembler struct {
 	// procs and socks are the processes and sockets of every host's
 	// state (MaxTotalProcesses, MaxTotalSockets).
 	procs, socks int
+	// chunks accounts the incomplete messages of every host
+	// (MaxPendingBytes).
+	chunks pendingChunks
 }
 
 type hostState struct {
@@ -145,6 +153,7 @@ type hostState struct {
 	mark    epochMark   // what was seen of the followed epoch
 	retired []epochMark // earlier epochs, newest last
 	pending map[pendingKey]*partial
+	chunks  *pendingChunks         // the Assembler's, which pending counts in
 	future  map[uint64]futureDelta // by base seq
 	recent  [recentDigests]digest  // digests of the last applied states
 	anchor  anchor                 // the agent's last answer (Confirm)
@@ -172,6 +181,12 @@ func NewAssembler(cfg AssemblerConfig) (*Assembler, error) {
 	}
 	if cfg.MaxPending <= 0 {
 		cfg.MaxPending = 4
+	}
+	switch {
+	case cfg.MaxPendingBytes == 0:
+		cfg.MaxPendingBytes = 2 * cfg.MaxBodyBytes
+	case cfg.MaxPendingBytes < 0:
+		cfg.MaxPendingBytes = 0 // makeRoom's "no limit"
 	}
 	if cfg.MaxFuture <= 0 {
 		cfg.MaxFuture = 16
@@ -345,7 +360,7 @@ func (a *Assembler) host(host string) (*hostState, error) {
 		if len(a.hosts) >= a.cfg.MaxHosts {
 			return nil, fmt.Errorf("message from host %s: %d hosts tracked already", host, len(a.hosts))
 		}
-		hs = &hostState{info: HostInfo{HostID: host}, pending: map[pendingKey]*partial{}, future: map[uint64]futureDelta{}}
+		hs = &hostState{info: HostInfo{HostID: host}, pending: map[pendingKey]*partial{}, chunks: &a.chunks, future: map[uint64]futureDelta{}}
 		a.hosts[host] = hs
 	}
 	return hs, nil

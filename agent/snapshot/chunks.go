@@ -42,32 +42,93 @@ func (a *Assembler) collect(hs *hostState, env Envelope, data []byte) ([]byte, b
 			hs.evictOldestPending()
 		}
 		p = &partial{env: env, parts: make([][]byte, env.Chunks)}
-		hs.pending[key] = p
+		hs.addPending(key, p)
 	}
 	if !sameMessage(&p.env, &env) {
-		delete(hs.pending, key)
+		hs.dropPending(key)
 		return nil, false, fmt.Errorf("%w: chunk %d of message %d disagrees with its other chunks", ErrMalformed, env.Chunk, env.MsgID)
 	}
 	if p.parts[env.Chunk] != nil {
 		return nil, false, nil // a duplicate chunk
 	}
-	p.bytes += int64(len(data))
-	if p.bytes > a.cfg.MaxBodyBytes {
-		delete(hs.pending, key)
+	if p.bytes+int64(len(data)) > a.cfg.MaxBodyBytes {
+		hs.dropPending(key)
 		return nil, false, fmt.Errorf("%w: message %d exceeds the %d byte limit", ErrMalformed, env.MsgID, a.cfg.MaxBodyBytes)
 	}
+	a.chunks.makeRoom(int64(len(data)), a.cfg.MaxPendingBytes, p)
 	p.parts[env.Chunk] = append(make([]byte, 0, len(data)+1), data...) // non-nil even when empty
+	p.bytes += int64(len(data))
+	a.chunks.bytes += int64(len(data))
 	p.got++
 	if p.got < env.Chunks {
 		return nil, false, nil
 	}
-	delete(hs.pending, key)
+	hs.dropPending(key)
 	return slices.Concat(p.parts...), true, nil
 }
 
 type pendingKey struct {
 	epoch string
 	msgID uint64
+}
+
+// pendingChunks accounts the chunks that the incomplete messages of every
+// host hold, so that their total stays within MaxPendingBytes however
+// many hosts a forger makes up: the messages begun first are dropped
+// first to make room.
+type pendingChunks struct {
+	bytes int64 // the chunks held
+	live  int   // the incomplete messages
+	// queue lists the incomplete messages in the order they began,
+	// some of them complete or dropped since (they are skipped).
+	queue []pendingRef
+}
+
+// pendingRef is one incomplete message as queued.
+type pendingRef struct {
+	hs  *hostState
+	key pendingKey
+	p   *partial
+}
+
+// makeRoom drops the incomplete messages begun first, but keep, until n more
+// bytes of chunks fit in limit (0 for no limit).
+func (c *pendingChunks) makeRoom(n, limit int64, keep *partial) {
+	for limit > 0 && c.bytes+n > limit && len(c.queue) > 0 {
+		r := c.queue[0]
+		c.queue = c.queue[1:]
+		if r.p == keep {
+			c.queue = append(c.queue, r) // it is the one being added to
+			if c.live == 1 {
+				return
+			}
+			continue
+		}
+		if r.hs.pending[r.key] == r.p {
+			r.hs.dropPending(r.key)
+		}
+	}
+}
+
+// addPending keeps p, an incomplete message of the host.
+func (hs *hostState) addPending(key pendingKey, p *partial) {
+	hs.pending[key] = p
+	c := hs.chunks
+	c.live++
+	if len(c.queue) > 2*c.live+64 {
+		c.queue = slices.DeleteFunc(c.queue, func(r pendingRef) bool { return r.hs.pending[r.key] != r.p })
+	}
+	c.queue = append(c.queue, pendingRef{hs: hs, key: key, p: p})
+}
+
+// dropPending forgets the incomplete message key of the host, complete or
+// not.
+func (hs *hostState) dropPending(key pendingKey) {
+	if p, ok := hs.pending[key]; ok {
+		hs.chunks.bytes -= p.bytes
+		hs.chunks.live--
+		delete(hs.pending, key)
+	}
 }
 
 func (hs *hostState) evictOldestPending() {
@@ -78,7 +139,7 @@ func (hs *hostState) evictOldestPending() {
 			oldest, first = k, false
 		}
 	}
-	delete(hs.pending, oldest)
+	hs.dropPending(oldest)
 }
 
 // zstdRatio is the compression ratio up to which a zstd body is

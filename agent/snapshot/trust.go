@@ -188,7 +188,7 @@ func (hs *hostState) switchEpoch(epoch string) {
 	clear(hs.future)
 	for k := range hs.pending {
 		if k.epoch != epoch {
-			delete(hs.pending, k)
+			hs.dropPending(k)
 		}
 	}
 }
