@@ -26,9 +26,9 @@
 //   - ppid cycles end parent walks and tag inheritance instead of recursing
 //     forever;
 //   - a pattern the Rust crate accepts but rustre refuses (CRLF mode (?R),
-//     capture names with '.', '[' or ']', Unicode property names Go's
-//     tables lack, repetition counts above Go's 1000; the list is in
-//     rustre's documentation) makes the rule invalid, with the reason.
+//     Unicode property names Go's tables lack, repetition counts above
+//     Go's 1000; the list is in rustre's documentation) makes the rule
+//     invalid, with the reason.
 //
 // What it leaves to others: reading /proc (scan), running the tag exec
 // command (tags), loading the YAML (config), plugins (wasmhost), the

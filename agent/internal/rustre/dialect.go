@@ -14,6 +14,10 @@ type translation struct {
 	// Go evaluates in ASCII: subjects with non-ASCII text then go through
 	// the matcher in boundary.go.
 	wordBoundary bool
+	// renamed maps the name each capture group that Go's syntax cannot
+	// name (non-ASCII letters, '.', '[', ']') has in pattern to its name
+	// in the Rust pattern.
+	renamed map[string]string
 }
 
 // translator walks a Rust pattern once. Rust (like Go) has no context-
@@ -44,6 +48,8 @@ type translator struct {
 	atom     int
 	repeated bool
 	starts   []int
+	// names are the capture group names seen, which Rust wants unique.
+	names map[string]bool
 }
 
 // mode is the flags the translation tracks itself, saved per group.
@@ -256,8 +262,11 @@ func (t *translator) group() error {
 	return nil
 }
 
-// named checks a capture group name: Rust 1.8 wants [_A-Za-z] then
-// [_0-9A-Za-z.\[\]]; Go refuses '.', '[' and ']'.
+// named checks a capture group name as Rust 1.8 does: '_' or a letter
+// (Unicode Alphabetic) first, then '_', '.', '[', ']', letters and digits
+// (Unicode Alphabetic or Numeric), unique in the pattern. Go takes only
+// ASCII letters, digits and '_': another name is written as a placeholder
+// that the Regexp maps back (translation.renamed).
 func (t *translator) named(prefix int) error {
 	end := strings.IndexByte(t.src[t.pos+prefix:], '>')
 	if end < 0 {
@@ -267,20 +276,44 @@ func (t *translator) named(prefix int) error {
 	if name == "" {
 		return t.fail("empty capture group name")
 	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
+	goName := true
+	for i, c := range name {
 		switch {
 		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
 		case c >= '0' && c <= '9' && i > 0:
 		case (c == '.' || c == '[' || c == ']') && i > 0:
-			return t.fail("capture group name %q: '.', '[' and ']' are not supported by proctag", name)
+			goName = false
+		case c >= utf8.RuneSelf && (isAlphabetic(c) || i > 0 && unicode.IsNumber(c)):
+			goName = false
 		default:
 			return t.fail("invalid capture group name %q", name)
 		}
 	}
-	t.out.WriteString("(?P<" + name + ">")
+	if t.names[name] {
+		return t.fail("duplicate capture group name %q", name)
+	}
+	if t.names == nil {
+		t.names = map[string]bool{}
+	}
+	t.names[name] = true
+	out := name
+	if !goName {
+		if t.res.renamed == nil {
+			t.res.renamed = map[string]string{}
+		}
+		out = fmt.Sprintf("proctagRenamed%d", len(t.res.renamed))
+		t.res.renamed[out] = name
+	}
+	t.out.WriteString("(?P<" + out + ">")
 	t.pos += prefix + end + 1
 	return nil
+}
+
+// isAlphabetic reports whether c has the Unicode Alphabetic property,
+// Rust's char::is_alphabetic: letters, letter numbers and the other
+// alphabetic marks.
+func isAlphabetic(c rune) bool {
+	return unicode.IsLetter(c) || unicode.Is(unicode.Nl, c) || unicode.Is(unicode.Other_Alphabetic, c)
 }
 
 // flags handles (?flags) and (?flags:...). Rust knows i m s U u x R; Go

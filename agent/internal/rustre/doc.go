@@ -33,7 +33,10 @@
 //     always folds with Unicode (k to U+212A KELVIN SIGN, s to U+017F
 //     LONG S): there k, s and classes are written case-sensitively with
 //     both ASCII cases.
-//   - (?<name>…) becomes (?P<name>…); \xHH, \x{…}, \uHHHH, \u{…},
+//   - (?<name>…) becomes (?P<name>…); a name Go's syntax cannot take
+//     (Rust allows Unicode letters and digits, '.', '[' and ']') is
+//     written as a placeholder, and the Regexp knows the group by its Rust
+//     name (SubexpNames, SubexpIndex, templates); \xHH, \x{…}, \uHHHH, \u{…},
 //     \UHHHHHHHH and \U{…} become \x{…}.
 //   - \p{…} and \P{…} take Rust's names: loose matching (case, spaces, '_'
 //     and '-' ignored), long category names, gc=, sc=, script=, \p{^…},
@@ -68,7 +71,6 @@
 //   - CRLF mode (?R), which Go lacks;
 //   - an ASCII (?-u) \b or \B in a pattern that also has a Unicode one:
 //     the Unicode word boundary matcher would read both as Unicode;
-//   - capture names with '.', '[' or ']', which Go refuses;
 //   - Unicode property names Go's tables do not have (e.g. scx=, Emoji),
 //     and a negated property inside a class that is not a plain category
 //     or script (Go has no way to write it without computing the set);

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 )
 
 // Regexp is a compiled Rust regex 1.8 pattern. It searches as the Rust
@@ -16,6 +17,10 @@ type Regexp struct {
 	// evaluates with ASCII word characters: subjects with non-ASCII text
 	// are then matched by the backtracker in boundary.go.
 	bm *boundaryMatcher
+	// names are the capture groups' names as the Rust pattern writes
+	// them, when Go's syntax could not take one of them; else nil and
+	// re's names are those.
+	names []string
 }
 
 // Compile translates pattern, written in the Rust regex crate 1.8 dialect,
@@ -31,6 +36,14 @@ func Compile(pattern string) (*Regexp, error) {
 		return nil, goError(pattern, err)
 	}
 	r := &Regexp{src: pattern, re: re}
+	if tr.renamed != nil {
+		r.names = slices.Clone(re.SubexpNames())
+		for i, n := range r.names {
+			if rust, ok := tr.renamed[n]; ok {
+				r.names[i] = rust
+			}
+		}
+	}
 	if tr.wordBoundary {
 		if r.bm, err = newBoundaryMatcher(tr.pattern); err != nil {
 			return nil, goError(pattern, err)
@@ -63,10 +76,23 @@ func (r *Regexp) NumSubexp() int { return r.re.NumSubexp() }
 
 // SubexpNames returns the names of the capture groups, "" for unnamed
 // ones; index 0 is the whole match. The slice must not be modified.
-func (r *Regexp) SubexpNames() []string { return r.re.SubexpNames() }
+func (r *Regexp) SubexpNames() []string {
+	if r.names != nil {
+		return r.names
+	}
+	return r.re.SubexpNames()
+}
 
 // SubexpIndex returns the index of the capture group called name, or -1.
-func (r *Regexp) SubexpIndex(name string) int { return r.re.SubexpIndex(name) }
+func (r *Regexp) SubexpIndex(name string) int {
+	if r.names != nil {
+		if name == "" {
+			return -1
+		}
+		return slices.Index(r.names, name)
+	}
+	return r.re.SubexpIndex(name)
+}
 
 // MatchString reports whether the pattern matches anywhere in s.
 func (r *Regexp) MatchString(s string) bool {

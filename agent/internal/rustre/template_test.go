@@ -1,6 +1,7 @@
 package rustre
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -34,6 +35,10 @@ func TestTemplate(t *testing.T) {
 		{"group text is not expanded again", `^(.*)$`, "$1", "$1$$", "$1$$"},
 		{"no match returns the subject", `z`, "x", "abc", "abc"},
 		{"non-ASCII subject with a Unicode \\b", `\b(\w+)\b`, "<$1>", "é ü", "<é> <ü>"},
+		{"${name} of a non-ASCII name", `(?P<名前>\w+)\.py`, "${名前}", "app.py", "app"},
+		{"$ before a non-ASCII name stays", `(?P<名前>\w+)\.py`, "$名前", "app.py", "$名前"},
+		{"${name} of a name with '.', '[' and ']'", `(?P<a.b[0]>\w+)-(?P<z>\d)`, "${z}:${a.b[0]}", "app-4", "4:app"},
+		{"a renamed group beside a plain one", `(?P<één>x)(?P<two>y)`, "$two${één}", "xy", "yx"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,4 +108,19 @@ func mustCompile(t testing.TB, pattern string) *Regexp {
 		t.Fatalf("Compile(%q): %v", pattern, err)
 	}
 	return re
+}
+
+// TestRenamedGroupNames checks that a capture group whose Rust name Go's
+// syntax cannot take is known by its Rust name, never by the placeholder
+// the translation gave it.
+func TestRenamedGroupNames(t *testing.T) {
+	re := mustCompile(t, `(?P<名前>x)(y)(?<a.b>z)`)
+	if got, want := re.SubexpNames(), []string{"", "名前", "", "a.b"}; !slices.Equal(got, want) {
+		t.Errorf("SubexpNames() = %q, want %q", got, want)
+	}
+	for name, want := range map[string]int{"名前": 1, "a.b": 3, "": -1, "proctagRenamed0": -1, "nope": -1} {
+		if got := re.SubexpIndex(name); got != want {
+			t.Errorf("SubexpIndex(%q) = %d, want %d", name, got, want)
+		}
+	}
 }
