@@ -16,8 +16,8 @@
 // sets of the thread that starts it.
 //
 // The output format and its tolerance follow DeepFlow's agent (≤ v6.5,
-// serde_yaml 0.9 deserializing into `Vec<{pid: u64, tags: Vec<{key,
-// value}>}>`): see Parse. Matching tags against rules, tagged-only and
+// serde_yaml 0.8 on yaml-rust deserializing into `Vec<{pid: u64, tags:
+// Vec<{key, value}>}>`): see Parse. Matching tags against rules, tagged-only and
 // inheritance from parents belong to the rules step; this package only says
 // which pids are tagged and with what.
 //

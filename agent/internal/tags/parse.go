@@ -23,8 +23,9 @@ type Entry struct {
 // Parse decodes the tag command's stdout: a YAML list of entries like
 // `{pid: 1234, tags: [{key: app, value: billing}]}` (usually written in
 // block style, one `- pid:` per entry),
-// with DeepFlow's tolerance (serde_yaml 0.9 into `Vec<{pid: u64, tags:
-// Vec<{key: String, value: String}>}>`):
+// with DeepFlow's tolerance (serde_yaml 0.8.26 on yaml-rust 0.4.5, as its
+// agent v6.5.9 locks them, into `Vec<{pid: u64, tags: Vec<{key: String,
+// value: String}>}>`):
 //
 //   - extra keys in an entry or a tag are ignored, a key given twice is an
 //     error, `pid` and `tags` are required, `key` and `value` are required;
@@ -33,11 +34,12 @@ type Entry struct {
 //     with a leading zero or null is an error (DeepFlow rejects the whole
 //     output then too); a pid that cannot be a process id (over MaxInt) is
 //     accepted and dropped;
-//   - `tags` must be a list: `tags: []`, and `tags:` with no value (an
-//     empty list to serde_yaml 0.9), are a tagged pid with no tags;
-//     `tags: null`, `tags: ~` or a missing `tags` is an error;
+//   - `tags` must be a list: `tags: []` is a tagged pid with no tags;
+//     `tags:` with no value (yaml-rust reads it as `~`), `tags: null`,
+//     `tags: ~` or a missing `tags` is an error;
 //   - key and value take any scalar's text: `value: 8080` is "8080",
-//     `value: null` is "null", `value:` is "";
+//     `value: null` is "null", and `value:` with no value is "~", the
+//     text yaml-rust gives an empty value;
 //   - an entry or a tag may also be a two-element list in field order
 //     (`[1234, [[app, billing]]]`), as serde accepts for structs;
 //   - aliases are followed; a pid listed twice keeps its last entry;
@@ -124,7 +126,7 @@ func (p *parser) entry(n *yaml.Node) (int, Entry, error) {
 		return 0, Entry{}, err
 	}
 	list := resolve(tagsNode)
-	if list.Kind != yaml.SequenceNode && !isVoid(list) {
+	if list.Kind != yaml.SequenceNode {
 		return 0, Entry{}, fmt.Errorf("line %d: tags is %s, not a list (use tags: [] for none)", list.Line, describe(list))
 	}
 	entry := Entry{Tags: make([]Tag, 0, len(list.Content))}
@@ -196,12 +198,16 @@ func fields(n *yaml.Node, first, second string) (*yaml.Node, *yaml.Node, error) 
 	}
 }
 
-// scalarText is serde_yaml 0.9's deserialize_str: any scalar gives its text,
-// whatever its tag or style; collections are errors.
+// scalarText is serde_yaml 0.8's deserialize_str: any scalar gives its text,
+// whatever its tag or style, an empty value the "~" yaml-rust reads for
+// it; collections are errors.
 func scalarText(n *yaml.Node, name string) (string, error) {
 	n = resolve(n)
 	if n.Kind != yaml.ScalarNode {
 		return "", fmt.Errorf("line %d: %s is %s, not a string", n.Line, name, describe(n))
+	}
+	if isVoid(n) {
+		return "~", nil
 	}
 	return n.Value, nil
 }
@@ -216,9 +222,8 @@ func resolve(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-// isVoid reports whether n is an empty plain value (`tags:` with nothing
-// after it), which serde_yaml 0.9 reads as an empty list or mapping; `~` and
-// `null` are not.
+// isVoid reports whether n is an empty plain value (`value:` with nothing
+// after it), which yaml-rust reads as the plain scalar `~`.
 func isVoid(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.Value == "" && n.Style&(yaml.TaggedStyle|quotedStyles) == 0
 }
@@ -230,6 +235,9 @@ func describe(n *yaml.Node) string {
 	case yaml.MappingNode:
 		return "a mapping"
 	case yaml.ScalarNode:
+		if isVoid(n) {
+			return "empty"
+		}
 		if n.ShortTag() == "!!null" {
 			return "null"
 		}

@@ -45,12 +45,17 @@ func TestParse(t *testing.T) {
 		{
 			name: "scalar values keep their text",
 			in:   "- pid: 4\n  tags:\n  - {key: port, value: 8080}\n  - {key: on, value: true}\n  - {key: n, value: null}\n  - {key: e, value: }\n  - {key: 12, value: '007'}\n",
-			want: map[int]Entry{4: {Tags: []Tag{{"port", "8080"}, {"on", "true"}, {"n", "null"}, {"e", ""}, {"12", "007"}}}},
+			want: map[int]Entry{4: {Tags: []Tag{{"port", "8080"}, {"on", "true"}, {"n", "null"}, {"e", "~"}, {"12", "007"}}}},
 		},
 		{
-			name: "tags with no value is an empty list, as serde_yaml 0.9 reads it",
-			in:   "- pid: 20\n  tags:\n- pid: 21\n  tags: []\n",
-			want: map[int]Entry{20: {Tags: []Tag{}}, 21: {Tags: []Tag{}}},
+			name: "tags: [] is a tagged pid with no tags",
+			in:   "- pid: 21\n  tags: []\n",
+			want: map[int]Entry{21: {Tags: []Tag{}}},
+		},
+		{
+			name: "key and value with no value are ~, as yaml-rust reads an empty value",
+			in:   "- pid: 22\n  tags:\n  - key:\n    value:\n  - {key: a, value: }\n",
+			want: map[int]Entry{22: {Tags: []Tag{{"~", "~"}, {"a", "~"}}}},
 		},
 		{
 			name: "repeated tag keys are kept as given",
@@ -91,6 +96,7 @@ func TestParse(t *testing.T) {
 		{name: "missing tags key", in: "- pid: 1\n", wantErr: "missing key tags"},
 		{name: "null tags", in: "- pid: 1\n  tags: null\n", wantErr: "tags is null, not a list"},
 		{name: "~ tags", in: "- pid: 1\n  tags: ~\n", wantErr: "tags is null, not a list"},
+		{name: "tags with no value, ~ to yaml-rust", in: "- pid: 20\n  tags:\n- pid: 21\n  tags: []\n", wantErr: "tags is empty, not a list"},
 		{name: "missing pid", in: "- tags: []\n", wantErr: "missing key pid"},
 		{name: "missing value", in: "- {pid: 1, tags: [{key: a}]}\n", wantErr: "tag 0: line 1: missing key value"},
 		{name: "duplicate key", in: "- {pid: 1, pid: 2, tags: []}\n", wantErr: "duplicate key pid"},
