@@ -162,6 +162,13 @@ func TestDeepFlowGroupKeysAtTopLevel(t *testing.T) {
 			yml:       "static_config:\n  max_memory: 768\n",
 			wantWarns: "f.yaml:1: static_config: ignoring keys proctag does not use here: max_memory\n",
 		},
+		{
+			name: "typo of a DeepFlow key under static_config, on its own line",
+			yml:  "static_config:\n  guard-interval: 10s\n  os-proc-sync-enabeld: true\n  os-app-tag-exec-usr: nobody\n",
+			wantWarns: "f.yaml:1: static_config: ignoring keys proctag does not use here: guard-interval\n" +
+				"f.yaml:3: static_config.os-proc-sync-enabeld: not a key proctag reads, ignored (did you mean os-proc-sync-enabled?)\n" +
+				"f.yaml:4: static_config.os-app-tag-exec-usr: not a key proctag reads, ignored (did you mean os-app-tag-exec-user?)\n",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -238,6 +238,13 @@ func (d *decoder) static(k, v *yaml.Node, fields []field, found map[string]entry
 		}
 		seen[name] = sk.Line
 		if f, known := lookup(fields, name); !known || !f.deepflow {
+			if best := nearDeepFlowKey(name, fields); best != "" {
+				// Most likely a typo of a key proctag reads, which would
+				// otherwise be ignored without a word about it.
+				d.warns = append(d.warns, Warning{File: d.file, Line: sk.Line, Key: path,
+					Msg: fmt.Sprintf("not a key proctag reads, ignored (did you mean %s?)", best)})
+				continue
+			}
 			ignored = append(ignored, name)
 			continue
 		}
@@ -247,4 +254,17 @@ func (d *decoder) static(k, v *yaml.Node, fields []field, found map[string]entry
 		d.warns = append(d.warns, Warning{File: d.file, Line: k.Line, Key: "static_config",
 			Msg: "ignoring keys proctag does not use here: " + strings.Join(ignored, ", ")})
 	}
+}
+
+// nearDeepFlowKey returns the DeepFlow key proctag reads under
+// static_config that name is a near miss of (two edits at most, a swap of
+// two letters being two), or "".
+func nearDeepFlowKey(name string, fields []field) string {
+	var names []string
+	for _, f := range fields {
+		if f.deepflow {
+			names = append(names, f.name)
+		}
+	}
+	return nearest(name, names, 3)
 }
