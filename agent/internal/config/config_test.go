@@ -312,6 +312,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown rule key at the top level lists allowed", "os-proc-regex: [{regex: x}]", `proctag.yaml:1: os-proc-regex[0].regex: unknown key; allowed: match-regex, match-type, action, rewrite-name`},
 		{"rule key typo at the top level", "os-proc-regex: [{match-regx: x}]", `proctag.yaml:1: os-proc-regex[0].match-regx: unknown key (did you mean match-regex?)`},
 		{"rule not a mapping", "os-proc-regex: [x]", `proctag.yaml:1: os-proc-regex[0]: "x" is not a rule (a mapping of match-regex, match-type, action, rewrite-name)`},
+		{"bare - rule", "os-proc-regex:\n- {match-regex: x}\n-\n", `proctag.yaml:3: os-proc-regex[1]: "" is not a rule (a bare - is a null rule, which DeepFlow's agent refuses; {} is a rule of defaults)`},
 		{"both places", "os-proc-root: /a\nstatic_config: {os-proc-root: /b}", `proctag.yaml:2: static_config.os-proc-root: also set at line 1 as os-proc-root; keep one`},
 		{"static_config before top level", "static_config: {os-proc-root: /b}\nos-proc-root: /a", `proctag.yaml:2: os-proc-root: also set at line 1 as static_config.os-proc-root; keep one`},
 		{"second document", "a: 1\n---\nb: 2", `proctag.yaml:2: a second YAML document starts here; a config is one document`},
@@ -353,24 +354,25 @@ func TestCapabilitiesWithoutTag(t *testing.T) {
 	}
 }
 
-// TestRulesAsDeepFlowReadsThem checks the rule forms DeepFlow's serde_yaml
-// accepts (OsProcRegexp: #[serde(default)], String fields, no
-// deny_unknown_fields): any scalar's text is a string, null is the text "~"
-// or "null", a bare `-` is a rule of defaults, and under static_config an
-// unknown key is ignored with a warning (at the top level it is an error,
-// TestParseErrors).
+// TestRulesAsDeepFlowReadsThem checks the rule forms as they reach
+// DeepFlow's agent from an agent-group config (the server reads it into
+// optional fields and writes it out again; the agent's OsProcRegexp has
+// #[serde(default)] String fields and no deny_unknown_fields): any
+// scalar's text is a string, a null value is absent, {} is a rule of
+// defaults, and under static_config an unknown key is ignored with a
+// warning (at the top level it is an error, TestParseErrors).
 func TestRulesAsDeepFlowReadsThem(t *testing.T) {
 	cfg, warns := parse(t, "static_config:\n  os-proc-regex:\n"+
 		"  - {match-regex: python, ignore: true}\n"+
 		"  - {match-regex: 8080, rewrite-name: 5}\n"+
 		"  - {match-regex: ~, rewrite-name: null}\n"+
-		"  - {match-regex: true, action: }\n"+
-		"  -\n")
+		"  - {match-regex: true, action: , match-type: \"null\"}\n"+
+		"  - {}\n")
 	want := []rules.Spec{
 		{MatchRegex: "python", RegexLine: 3},
 		{MatchRegex: "8080", RewriteName: "5", RegexLine: 4},
-		{MatchRegex: "~", RewriteName: "null", RegexLine: 5},
-		{MatchRegex: "true", RegexLine: 6, ActionLine: 6},
+		{MatchRegex: "", RewriteName: "", RegexLine: 5},
+		{MatchRegex: "true", MatchType: "null", RegexLine: 6, ActionLine: 6, TypeLine: 6},
 		{},
 	}
 	if len(cfg.Rules) != len(want) {

@@ -173,20 +173,26 @@ var procEventModes = []string{ProcEventsAuto, ProcEventsOn, ProcEventsOff}
 
 // ruleFields is the registry of os-proc-regex entry keys.
 func ruleFields(s *rules.Spec) []field {
-	// str decodes a rule value into dst as DeepFlow's serde_yaml does a
-	// String: any scalar's text, so `match-regex: 8080` is "8080" and
-	// `rewrite-name: null` is "null". It notes the value's line in line.
+	// str decodes a rule value into dst as it reaches DeepFlow's agent
+	// from an agent-group config: any scalar's text, so `match-regex:
+	// 8080` is "8080"; a null value (`null`, `~`, or none) is absent, "",
+	// since the DeepFlow server reads the group config into optional
+	// fields (yaml.v2, *string with omitempty) and writes it out again
+	// without them. It notes the value's line in line.
 	str := func(dst *string, line *int) func(d *decoder, v *yaml.Node, k string) {
 		return func(d *decoder, v *yaml.Node, k string) {
 			v = resolve(v)
 			if line != nil {
 				*line = v.Line
 			}
-			if v.Kind != yaml.ScalarNode {
+			switch {
+			case isNull(v):
+				*dst = ""
+			case v.Kind != yaml.ScalarNode:
 				d.bad(v, k, "a string")
-				return
+			default:
+				*dst = v.Value
 			}
-			*dst = v.Value
 		}
 	}
 	return []field{
@@ -217,9 +223,12 @@ func (d *decoder) rules(v *yaml.Node, key string, c *Config) {
 		item = resolve(item)
 		s := rules.Spec{File: d.file, Line: item.Line}
 		switch {
-		case item.Kind == yaml.ScalarNode && item.Value == "" && item.Style&(yaml.TaggedStyle|yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0:
-			// A bare `-`: serde_yaml 0.9 reads the empty value as an empty
-			// mapping, so DeepFlow has a rule of defaults, an accept-all.
+		case isNull(item):
+			// A bare `-` (or `- null`): the DeepFlow server writes the
+			// group config out again with a null rule, which DeepFlow's
+			// agent cannot read as a rule, so it refuses the whole config.
+			d.bad(item, k, "a rule (a bare - is a null rule, which DeepFlow's agent refuses; {} is a rule of defaults)")
+			continue
 		case item.Kind != yaml.MappingNode:
 			d.bad(item, k, "a rule (a mapping of match-regex, match-type, action, rewrite-name)")
 			continue

@@ -27,10 +27,11 @@ func reference() string {
 
 	b.WriteString("\n### `os-proc-regex` entries\n\n" +
 		"Kept as written; a bad regex, action or match-type makes DeepFlow skip the rule, " +
-		"so `proctag check` reports it and `run`/`scan` warn and skip it. Read as DeepFlow's serde_yaml " +
-		"reads them: a value is any scalar's text (`match-regex: 8080` is \"8080\", `rewrite-name: null` " +
-		"is \"null\"), a bare `-` is a rule of defaults (accept-all), and under `static_config` an unknown " +
-		"key is ignored with a warning (at the top level it is an error, as every unknown key there).\n\n")
+		"so `proctag check` reports it and `run`/`scan` warn and skip it. Read as they reach DeepFlow's agent " +
+		"from an agent-group config: a value is any scalar's text (`match-regex: 8080` is \"8080\"), a null " +
+		"value (`null`, `~` or none) is absent (\"\"), a bare `-` is an error (`{}` is a rule of defaults), and " +
+		"under `static_config` an unknown key is ignored with a warning (at the top level it is an error, as " +
+		"every unknown key there).\n\n")
 	table(&b, ruleFields(new(rules.Spec)), "")
 
 	b.WriteString("\n### `plugins` entries and `plugin-dir` manifests\n\n")
