@@ -127,6 +127,24 @@ func (p *Pipeline) ForceFull() { p.forceFull = true }
 // tables, which no event covers.
 func (p *Pipeline) TCPUnchanged() { p.tcpUnchanged = true }
 
+// RecycleSockets lets a tick that changes the sockets write them into
+// the slice of the tick before the last that changed them, instead of a
+// new one, when held says that nothing reads that slice any more (the
+// agent passes its publisher's Holds; the pipeline itself keeps only the
+// last state). A host whose sockets change tick after tick then makes no
+// garbage of 136 bytes a socket per tick. held must not say true of a
+// slice once it said false. nil, the default, turns it off.
+func (p *Pipeline) RecycleSockets(held func([]snapshot.Socket) bool) {
+	if held == nil {
+		p.sockets.Recycle(nil)
+		return
+	}
+	p.sockets.Recycle(func(report any) bool {
+		socks, ok := report.([]snapshot.Socket)
+		return !ok || held(socks)
+	})
+}
+
 // UseEventsPeriod makes full re-reads come every EventsFullRescanEvery
 // ticks while on (the process connector and the eBPF TCP events are both
 // healthy and lost nothing), and every FullRescanEvery ticks again when

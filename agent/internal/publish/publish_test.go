@@ -335,3 +335,75 @@ func TestOnPublish(t *testing.T) {
 		t.Fatal("the first publish was not reported")
 	}
 }
+
+// TestHolds checks what the publisher says it still reads (Holds): the
+// sockets of the state it was last given, and of the last state it
+// published, against which the next delta goes; not those of a state it
+// published and went past, by a delta or by the full snapshot after a
+// server restart.
+func TestHolds(t *testing.T) {
+	srv := startServer(t, natsembed.Config{})
+	addr := srv.Addr().String()
+	w := startSubscriber(t, connect(t, srv.ClientURL()), natssub.Config{HostID: "host-a"})
+	p := startPublisher(t, Config{URL: srv.ClientURL(), FullEvery: 100})
+	never := host(9, proc(99, "never-submitted"))
+
+	s1 := host(1, proc(10, "a"))
+	p.Submit(s1, snapshot.Stats{})
+	if !p.Holds(s1.Sockets) {
+		t.Fatal("the state just submitted is not held")
+	}
+	w.waitState("host-a", s1)
+	s2 := host(2, proc(10, "a"), proc(11, "b"))
+	p.Submit(s2, snapshot.Stats{})
+	w.waitState("host-a", s2)
+	waitfor.Until(t, waitLimit, func() bool { return !p.Holds(s1.Sockets) }, "the first state is still held after the second was published")
+	if !p.Holds(s2.Sockets) || p.Holds(never.Sockets) || p.Holds(nil) {
+		t.Fatalf("holds the published state %v, one never submitted %v, nil %v", p.Holds(s2.Sockets), p.Holds(never.Sockets), p.Holds(nil))
+	}
+
+	srv.Shutdown()
+	s3 := host(3, proc(10, "a"), proc(12, "c"))
+	p.Submit(s3, snapshot.Stats{}) // sent once the server is back, in full
+	if !p.Holds(s3.Sockets) {
+		t.Fatal("the state submitted while the server is away is not held")
+	}
+	srv = startServer(t, natsembed.Config{Listen: addr})
+	w.waitState("host-a", s3)
+	waitfor.Until(t, waitLimit, func() bool { return !p.Holds(s2.Sockets) }, "the state before the outage is still held after the next was published")
+	if !p.Holds(s3.Sockets) {
+		t.Fatal("the last published state is not held")
+	}
+}
+
+// TestHoldsBase checks that the state the next delta goes against stays
+// held while newer states wait (a server away, a slow publish), and that
+// the one being published is held until its publish ends.
+func TestHoldsBase(t *testing.T) {
+	p := newPublisher(t, Config{URL: "nats://127.0.0.1:1"}) // not run
+	s1, s2, s3 := host(1, proc(10, "a")), host(2, proc(11, "b")), host(3, proc(12, "c"))
+	p.setPrev(s1)
+	p.Submit(s2, snapshot.Stats{})
+	p.Submit(s3, snapshot.Stats{})
+	for _, c := range []struct {
+		s    *snapshot.Snapshot
+		want bool
+	}{{s1, true}, {s2, false}, {s3, true}} {
+		if got := p.Holds(c.s.Sockets); got != c.want {
+			t.Errorf("state %d: held %v, want %v", c.s.Processes[0].PID, got, c.want)
+		}
+	}
+	p.mu.Lock()
+	p.sending = s2
+	p.mu.Unlock()
+	if !p.Holds(s2.Sockets) {
+		t.Error("the state being published is not held")
+	}
+	p.setPrev(s3)
+	p.mu.Lock()
+	p.sending = nil
+	p.mu.Unlock()
+	if p.Holds(s1.Sockets) || p.Holds(s2.Sockets) || !p.Holds(s3.Sockets) {
+		t.Errorf("after s3 was published: s1 %v, s2 %v, s3 %v held, want only s3", p.Holds(s1.Sockets), p.Holds(s2.Sockets), p.Holds(s3.Sockets))
+	}
+}

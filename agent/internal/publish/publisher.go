@@ -29,6 +29,10 @@ type Publisher struct {
 	latest      *snapshot.Snapshot
 	latestStats snapshot.Stats
 	fresh       bool // latest has not been published yet
+	// sending is the state Run is publishing, base what prev is (the
+	// state the next delta is computed against): with latest, the
+	// states the publisher may still read (see Holds).
+	sending, base *snapshot.Snapshot
 
 	errMu          sync.Mutex
 	lastConnectErr string
@@ -331,7 +335,13 @@ func (p *Publisher) control(m *nats.Msg) {
 func (p *Publisher) publish(ctx context.Context) time.Duration {
 	p.mu.Lock()
 	s, st, fresh := p.latest, p.latestStats, p.fresh
+	p.sending = s
 	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.sending = nil
+		p.mu.Unlock()
+	}()
 	if s == nil || !p.nc.IsConnected() {
 		return 0 // nothing to send yet, or nowhere to send it: the reconnect brings a full snapshot
 	}
@@ -368,7 +378,7 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 		return 0
 	}
 	if d.Empty() && sameHost(p.prev.Host, state.Host) {
-		p.prev = state
+		p.setPrev(state)
 		st.Processes, st.Sockets = len(state.Processes), len(state.Sockets)
 		p.AddCounters(&st)
 		msgs, err := p.enc.EncodeHeartbeatStats(p.envelope(state, p.seq, 0), &st, &p.hbStats)
@@ -379,10 +389,41 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 	p.seqNow.Store(p.seq)
 	msgs, err := p.enc.EncodeDelta(p.envelope(state, p.seq, p.seq-1), d)
 	if p.send(ctx, msgs, err, snapshot.KindDelta) {
-		p.prev = state
+		p.setPrev(state)
 		p.deltasSinceFull++
 	}
 	return resyncWait
+}
+
+// setPrev makes s the state the next delta is computed against.
+func (p *Publisher) setPrev(s *snapshot.Snapshot) {
+	p.prev = s
+	p.mu.Lock()
+	p.base = s
+	p.mu.Unlock()
+}
+
+// Holds reports whether the publisher may still read socks, the sockets
+// of a state it was given (Submit): they are those of the state it
+// publishes next, of the one it is publishing, or of the last one it
+// published, against which the next delta is computed. Once false for
+// the sockets of a state, it stays false: the publisher takes up only
+// the newest state. The agent lets the pipeline write a tick's sockets
+// into a slice the publisher no longer holds (pipeline RecycleSockets).
+func (p *Publisher) Holds(socks []snapshot.Socket) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, s := range [...]*snapshot.Snapshot{p.latest, p.sending, p.base} {
+		if s != nil && sameArray(s.Sockets, socks) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameArray reports whether a and b share their backing array.
+func sameArray(a, b []snapshot.Socket) bool {
+	return cap(a) > 0 && cap(b) > 0 && &a[:cap(a)][cap(a)-1] == &b[:cap(b)][cap(b)-1]
 }
 
 // sameHost reports whether two host records differ at most in their scan
@@ -442,7 +483,8 @@ func (p *Publisher) sendFull(ctx context.Context, state *snapshot.Snapshot) {
 		} else if stored {
 			p.fullRetries = 0
 		}
-		p.prev, p.deltasSinceFull = state, 0
+		p.setPrev(state)
+		p.deltasSinceFull = 0
 		p.lastFullBytes.Store(size)
 		// A subscriber that joins starts from a full snapshot: the next
 		// heartbeats bring it every field of the stats.

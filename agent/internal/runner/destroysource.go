@@ -147,6 +147,14 @@ func (s *destroySource) update(snap *snapshot.Snapshot) {
 	s.index.Store(idx)
 }
 
+// holds reports whether socks share their slice with the list the index
+// was last built from, which update tells apart from a new list by its
+// slice alone; false for a nil source.
+func (s *destroySource) holds(socks []snapshot.Socket) bool {
+	return s != nil && cap(s.sockets) > 0 && cap(socks) > 0 &&
+		&s.sockets[:cap(s.sockets)][cap(s.sockets)-1] == &socks[:cap(socks)][cap(socks)-1]
+}
+
 // sameSockets reports whether a and b are one published list.
 func sameSockets(a, b []snapshot.Socket) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])

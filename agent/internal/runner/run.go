@@ -175,6 +175,8 @@ type loop struct {
 	fullTicks uint64
 	// warnedReconcile is set once a reconcile found a difference.
 	warnedReconcile bool
+	// destroys is the sock_diag destroy reader, nil when not open.
+	destroys *destroySource
 }
 
 // eventsOn reports whether this run may use event sources at all.
@@ -214,6 +216,7 @@ func (l *loop) run(ctx context.Context, parts *Parts) error {
 		defer ds.close()
 		src = ds.conns
 	}
+	l.destroys = ds
 	l.use(parts, src)
 	var batches <-chan procevents.Batch
 	pc := l.openEvents(ctx)
@@ -286,6 +289,11 @@ func (l *loop) use(parts *Parts, src *conns.Tracker) {
 	if src != nil {
 		parts.Pipeline.UseConns(src)
 	}
+	// A tick's sockets may go into the slice of an earlier tick's that
+	// neither the publisher nor the destroy reader's index still reads.
+	parts.Pipeline.RecycleSockets(func(socks []snapshot.Socket) bool {
+		return l.pub.Holds(socks) || l.destroys.holds(socks)
+	})
 	l.early.Store(parts.Pipeline.Early())
 }
 
