@@ -28,7 +28,7 @@ func pluginFields(p *Plugin) []field {
 			meaning: "passed to the plugin's init: a string verbatim, any other value as JSON",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.pluginConfig(v, k, &p.Config) }},
 		{name: "capabilities", kind: "list of strings", def: "[tag]",
-			meaning: "what the plugin may do: rename, tag, drop",
+			meaning: "what the plugin may do: rename, tag, drop; [] refuses the plugin (it could do nothing)",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.set(v, k, capabilityNames, &p.Capabilities) }},
 		{name: "tag-prefix", kind: "string", def: "",
 			meaning: "prefix every tag key it sets must have (`A-Za-z0-9_.-/`, no `:`); required with the tag capability",

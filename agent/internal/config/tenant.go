@@ -104,7 +104,7 @@ func tenantFields(t *Tenant) []field {
 			meaning: "required: every tag key its plugins set starts with this (`A-Za-z0-9_.-/`, no `:`); it and another tenant's may not start one another",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.tagPrefix(v, k, &t.TagPrefix) }},
 		{name: "capabilities", kind: "list of strings", def: "[tag]",
-			meaning: "the most its plugins may do: rename, tag, drop",
+			meaning: "the most its plugins may do: rename, tag, drop; [] none, so its plugins are refused",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.set(v, k, capabilityNames, &t.Capabilities) }},
 		{name: "fields", kind: "list of strings", def: "[" + strings.Join(defaultPluginFields, ", ") + "]",
 			meaning: "the most its plugins may read: any of the plugin `fields`; `env` only when listed",

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/proctag/proctag/abi"
@@ -35,8 +36,13 @@ type grant struct {
 func newGrant(p Spec) (grant, error) {
 	g := grant{prefix: p.TagPrefix, uids: slices.Clone(p.Scope.UIDs)}
 	caps := p.Capabilities
-	if len(caps) == 0 {
+	switch {
+	case caps == nil:
 		caps = []string{"tag"}
+	case len(caps) == 0:
+		// An explicit empty list, such as a tenant's ceiling of none,
+		// grants nothing: never the default.
+		return g, fmt.Errorf("capabilities: none granted, the plugin could do nothing")
 	}
 	for _, c := range caps {
 		switch c {
@@ -56,9 +62,9 @@ func newGrant(p Spec) (grant, error) {
 	if g.prefix != "" && !validKey(g.prefix) {
 		return g, fmt.Errorf("tag-prefix %q: use letters, digits, _ . - / only", g.prefix)
 	}
-	if len(p.Fields) == 0 {
+	if p.Fields == nil {
 		g.fields = abi.FieldsDefault
-	} else {
+	} else { // an explicit empty list grants no field
 		f, err := abi.FieldsFromNames(p.Fields)
 		if err != nil {
 			return g, fmt.Errorf("fields: %w", err)
@@ -175,7 +181,7 @@ func checkText(s string, limit int, what ...string) string {
 		return strings.Join(what, "") + " is not valid UTF-8"
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
+		if unicode.IsControl(r) { // C0, DEL and C1 (U+0080 to U+009F)
 			return fmt.Sprintf("%s has control character %U", strings.Join(what, ""), r)
 		}
 	}

@@ -24,13 +24,15 @@ type Spec struct {
 	// Config is passed to the plugin's proctag_init.
 	Config []byte
 	// Capabilities is what the plugin may do: a subset of rename, tag,
-	// drop; empty = tag.
+	// drop; nil = tag. An empty list grants nothing, and the plugin is
+	// refused: it could do nothing.
 	Capabilities []string
 	// TagPrefix is the prefix every tag key the plugin sets or removes must
 	// have; required with the tag capability.
 	TagPrefix string
 	// Fields are the record fields the plugin may read, by their ABI names;
-	// empty = abi.FieldsDefault. cmdline grants argv too.
+	// nil = abi.FieldsDefault, an empty list none. cmdline grants argv
+	// too.
 	Fields []string
 	// Scope selects the processes the plugin may see.
 	Scope Scope
