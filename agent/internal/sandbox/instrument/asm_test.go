@@ -17,8 +17,12 @@ func module(sections ...[]byte) []byte { return cat(header, cat(sections...)) }
 func withSize(code []byte) []byte { return cat(appendU32(nil, uint32(len(code))), code) }
 
 // body is a function body: no locals, the instructions, end.
-func body(instrs ...byte) []byte {
-	code := cat([]byte{0x00}, instrs, []byte{0x0b})
+func body(instrs ...byte) []byte { return bodyLocals([]byte{0x00}, instrs...) }
+
+// bodyLocals is body with the local declarations locals (their count of
+// groups first).
+func bodyLocals(locals []byte, instrs ...byte) []byte {
+	code := cat(locals, instrs, []byte{0x0b})
 	return cat(appendU32(nil, uint32(len(code))), code)
 }
 

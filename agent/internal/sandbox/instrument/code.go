@@ -31,6 +31,43 @@ func loopCheck(stop, fuel uint32) []byte {
 	)
 }
 
+// bulkExitBytes is the length from which a bulk operation exits to the
+// host before it runs.
+const bulkExitBytes = 4096
+
+// bulkCheck is the code inserted before every bulk memory or table
+// operation (bulkOp), whose length operand is on top of the stack:
+//
+//	if length >= bulkExitBytes { memory.grow(0) }  // an exit to the host
+//	if stop { unreachable }
+//
+// One such operation runs as long as its length, with no loop to check
+// in, and a function of straight-line code can hold tens of thousands:
+// the check bounds a call's overrun of its deadline by one operation, and
+// the exit lets a Go host's runtime stop the world (and run the timer
+// that sets stop) between two long ones, as loops do every Fuel checks.
+// Short operations, which Go's wasm port makes for every copy, skip the
+// exit. scratch is a local of the function, which takes the length.
+func bulkCheck(stop, scratch uint32) []byte {
+	return cat(
+		[]byte{0x22}, appendU32(nil, scratch), []byte{0x20}, appendU32(nil, scratch), // local.tee local.get
+		[]byte{0x41, 0x80, 0x20, 0x4f},                         // i32.const 4096 i32.ge_u
+		[]byte{0x04, 0x40, 0x41, 0x00, 0x40, 0x00, 0x1a, 0x0b}, // if memory.grow 0 drop end
+		[]byte{0x23}, appendU32(nil, stop), []byte{0x04, 0x40, 0x00, 0x0b}, // if stop unreachable end
+	)
+}
+
+// bulkOp reports whether the 0xFC sub-opcode sub is an operation whose
+// time grows with its operands: memory.init, memory.copy, memory.fill,
+// table.init, table.copy and table.fill.
+func bulkOp(sub uint32) bool {
+	switch sub {
+	case 8, 10, 11, 12, 14, 17:
+		return true
+	}
+	return false
+}
+
 func cat(parts ...[]byte) []byte {
 	var out []byte
 	for _, p := range parts {

@@ -254,3 +254,35 @@ func TestLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestBulkMemoryIsStopped runs straight-line code, no loop and no call,
+// whose every instruction is a bulk memory operation over 16 MiB: each
+// takes a millisecond or more, and a function body of a megabyte holds
+// tens of thousands. The stop global must end it at the next operation
+// once set, not when the body ends.
+func TestBulkMemoryIsStopped(t *testing.T) {
+	const ops = 2000
+	for _, tt := range []struct {
+		name string
+		op   []byte // dst, src or value, length pushed before it
+	}{
+		{"memory.fill", []byte{0xfc, 0x0b, 0x00}},
+		{"memory.copy", []byte{0xfc, 0x0a, 0x00, 0x00}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code := []byte{0x41, 0xff, 0x01, 0x40, 0x00, 0x1a} // memory.grow 255 pages: 16 MiB
+			for range ops {
+				code = append(code, 0x41, 0x00, 0x41, 0x00, 0x41, 0x80, 0x80, 0x80, 0x08) // 0, 0, 16 MiB
+				code = append(code, tt.op...)
+			}
+			wasm := instrumented(t, funcsModule([][]byte{tVoid}, 0, []string{"f"}, fn{typ: 0, code: code}))
+			m := instantiate(t, newRuntime(t), wasm)
+			stop := m.ExportedGlobal(StopExport).(api.MutableGlobal)
+			timer := time.AfterFunc(20*time.Millisecond, func() { stop.Set(1) })
+			defer timer.Stop()
+			if _, err := m.ExportedFunction("f").Call(t.Context()); err == nil || !strings.Contains(err.Error(), "unreachable") {
+				t.Fatalf("%d × %s of 16 MiB = %v, want an unreachable trap once stop is set", ops, tt.name, err)
+			}
+		})
+	}
+}

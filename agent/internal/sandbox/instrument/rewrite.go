@@ -133,6 +133,7 @@ func (rw *rewriter) function(out, code []byte, t funcType) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	groupsAt := r.pos // after the count of local groups
 	locals := uint64(len(t.params))
 	for range groups {
 		n, err := r.u32()
@@ -152,6 +153,7 @@ func (rw *rewriter) function(out, code []byte, t funcType) ([]byte, error) {
 		}
 	}
 	localsEnd := r.pos
+	scratch, bulk := uint32(locals), false // an i32 local added for bulkCheck
 	body := rw.body[:0]
 	copied := r.pos
 	depth, instrs, branches, targets := 0, uint64(0), uint64(0), uint64(0)
@@ -196,8 +198,17 @@ func (rw *rewriter) function(out, code []byte, t funcType) ([]byte, error) {
 			}
 			body = append(body, code[copied:at]...)
 			rw.body = body
+			if bulk {
+				locals++
+			}
 			frame := min(FrameBytes(uint64(len(t.params)), locals-uint64(len(t.params)), instrs), uint64(rw.lim.MaxStackBytes)+1)
-			out = append(out, code[:localsEnd]...)
+			if bulk {
+				out = appendU32(out, groups+1)
+				out = append(out, code[groupsAt:localsEnd]...)
+				out = append(out, 0x01, 0x7f) // one i32: scratch
+			} else {
+				out = append(out, code[:localsEnd]...)
+			}
 			out = rw.entry(out, uint32(frame), !loopFirst(code[localsEnd:]))
 			out = append(out, 0x02)
 			out = append(out, rw.blockType(t.results)...)
@@ -219,6 +230,19 @@ func (rw *rewriter) function(out, code []byte, t funcType) ([]byte, error) {
 			body = appendU32(body, rw.growFunc)
 			copied = r.pos
 			rw.usesGrow = true
+		case 0xfc: // bulk memory and table operations: bulkCheck first
+			sub, err := (&reader{b: code, pos: r.pos}).u32()
+			if err != nil {
+				return nil, err
+			}
+			if bulkOp(sub) {
+				body = append(body, code[copied:at]...)
+				body = append(body, bulkCheck(rw.g.stop, scratch)...)
+				copied, bulk = at, true
+			}
+			if err := r.immediates(op); err != nil {
+				return nil, err
+			}
 		case 0x05, 0x0c, 0x0d: // else, br, br_if
 			branches++
 			if err := r.immediates(op); err != nil {
