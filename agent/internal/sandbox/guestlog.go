@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,20 @@ const (
 	logBurst = 20
 	logRate  = 5
 )
+
+// Guest output limits: a plugin's stdout or stderr takes in outputBurst
+// bytes at once and outputRate bytes per second after that, far more than
+// its lines may log; past that a write fails, and fd_write returns an
+// error to the guest. Without it one fd_write of millions of iovecs over
+// the whole memory kept the host scanning for line ends for minutes,
+// where no deadline check runs.
+const (
+	outputBurst = 256 << 10
+	outputRate  = 64 << 10
+)
+
+// errOutputBudget is a write past a plugin's output budget.
+var errOutputBudget = errors.New("plugin output past its budget")
 
 // guestLog turns what one plugin writes (proctag_v1.log, stdout, stderr)
 // into agent log lines named after the plugin. It is shared by all
@@ -132,14 +147,37 @@ type lineWriter struct {
 	mu  sync.Mutex
 	buf []byte
 	cut bool
+	// budget is the bytes that may be written now, as of last (see
+	// outputBurst), once primed by the first write.
+	budget float64
+	last   time.Time
+	primed bool
 }
 
-// Write implements io.Writer; it never fails, so a guest's fd_write always
-// succeeds.
+// Write implements io.Writer. It takes in at most what the output budget
+// allows (outputBurst, outputRate) and fails with errOutputBudget past it,
+// so that a guest's fd_write costs the host bounded work.
 func (w *lineWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	n := len(p)
+	now := w.log.now()
+	if !w.primed {
+		w.budget, w.primed = outputBurst, true
+	} else {
+		w.budget = min(w.budget+now.Sub(w.last).Seconds()*outputRate, outputBurst)
+	}
+	w.last = now
+	n := min(len(p), int(w.budget))
+	w.budget -= float64(n)
+	w.take(p[:n])
+	if n < len(p) {
+		return n, errOutputBudget
+	}
+	return n, nil
+}
+
+// take logs the lines p ends and keeps the start of an unfinished one.
+func (w *lineWriter) take(p []byte) {
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
 		chunk := p
@@ -158,7 +196,6 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		w.flushLocked()
 		p = p[i+1:]
 	}
-	return n, nil
 }
 
 func (w *lineWriter) flushLocked() {

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -140,4 +141,65 @@ func FuzzLineWriter(f *testing.F) {
 			t.Errorf("%d bytes left after Flush", len(w.buf))
 		}
 	})
+}
+
+// TestLineWriterBudget checks the output budget: a write past it is cut
+// and fails, a write with none left takes nothing, and the budget comes
+// back at outputRate bytes a second, up to outputBurst.
+func TestLineWriterBudget(t *testing.T) {
+	logger, _ := testLogger(t)
+	clock := &fakeClock{}
+	w := &lineWriter{log: newGuestLog(logger, clock.now), source: "stdout", level: hclog.Info}
+	huge := make([]byte, 48<<20) // one iovec over most of a guest's memory
+	for _, step := range []struct {
+		name    string
+		advance time.Duration
+		write   int
+		want    int
+	}{
+		{"a write past the burst is cut", 0, len(huge), outputBurst},
+		{"nothing left at once", 0, 1, 0},
+		{"a second's refill", time.Second, len(huge), outputRate},
+		{"an hour refills the burst only", time.Hour, len(huge), outputBurst},
+		{"a small write within the budget", time.Hour, 100, 100},
+	} {
+		clock.add(step.advance)
+		n, err := w.Write(huge[:step.write])
+		if n != step.want || (n < step.write) != (err != nil) {
+			t.Errorf("%s: Write of %d bytes = %d, %v; want %d", step.name, step.write, n, err, step.want)
+		}
+	}
+}
+
+// TestRandBudget checks random_get's source: within its budget it gives
+// the same bytes to every instance, past it a read is cut and fails, and
+// the budget comes back at randRate bytes a second, up to randBurst.
+func TestRandBudget(t *testing.T) {
+	clock := &fakeClock{}
+	a, b := newRandBudget(clock.now), newRandBudget(clock.now)
+	x, y := make([]byte, 64), make([]byte, 64)
+	if _, err := a.Read(x); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Read(y); err != nil || !bytes.Equal(x, y) {
+		t.Errorf("two instances' first bytes differ (%v): %x, %x", err, x, y)
+	}
+	huge := make([]byte, 48<<20)
+	for _, step := range []struct {
+		name    string
+		advance time.Duration
+		read    int
+		want    int
+	}{
+		{"a read past the burst is cut", 0, len(huge), randBurst - 64},
+		{"nothing left at once", 0, 1, 0},
+		{"half a second's refill", time.Second / 2, len(huge), randRate / 2},
+		{"an hour refills the burst only", time.Hour, len(huge), randBurst},
+	} {
+		clock.add(step.advance)
+		n, err := a.Read(huge[:step.read])
+		if n != step.want || (n < step.read) != (err != nil) {
+			t.Errorf("%s: Read of %d bytes = %d, %v; want %d", step.name, step.read, n, err, step.want)
+		}
+	}
 }

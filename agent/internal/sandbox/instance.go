@@ -53,7 +53,8 @@ func (m *module) newInstance(ctx context.Context, ic instanceConfig) (*instance,
 	gm := &guestMemory{limit: ic.memoryLimitBytes}
 	ictx := experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(
 		func(_, _ uint64) experimental.LinearMemory { return gm }))
-	cfg := wazero.NewModuleConfig().WithName("").WithStdout(ic.stdout).WithStderr(ic.stderr)
+	cfg := wazero.NewModuleConfig().WithName("").WithStdout(ic.stdout).WithStderr(ic.stderr).
+		WithRandSource(newRandBudget(time.Now))
 	if m.stop == StopInline {
 		// The start function and _initialize run below, once the stop
 		// global can be reached.

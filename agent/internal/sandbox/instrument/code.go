@@ -57,6 +57,16 @@ func bulkCheck(stop, scratch uint32) []byte {
 	)
 }
 
+// hostCallCheck is the code inserted after every call of an imported
+// function (the host's): if stop { unreachable }. A host function runs
+// as Go, where the host's timer can set stop, but the guest only checks it
+// at loops, calls of its own functions and bulk operations: straight-line
+// code of thousands of host calls would otherwise run on past a deadline,
+// one host call after another.
+func hostCallCheck(stop uint32) []byte {
+	return cat([]byte{0x23}, appendU32(nil, stop), []byte{0x04, 0x40, 0x00, 0x0b})
+}
+
 // bulkOp reports whether the 0xFC sub-opcode sub is an operation whose
 // time grows with its operands: memory.init, memory.copy, memory.fill,
 // table.init, table.copy and table.fill.

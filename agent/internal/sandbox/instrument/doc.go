@@ -4,13 +4,13 @@
 //
 //   - Every loop header and every function entry checks a stop global the
 //     host sets from another goroutine at a call's deadline: the guest traps
-//     within Fuel checks. Loops, calls and bulk operations (below) are the
-//     only ways code runs for long (other straight-line code is bounded by
-//     the function size limit), so loops, recursion (also exponential,
-//     which never exhausts a stack), mutual and indirect recursion are all
-//     stopped. Every Fuel checks the
-//     code exits to the host once (a memory.grow of 0 pages), so that a Go
-//     host's runtime can stop the world for a garbage collection.
+//     within Fuel checks. Loops, calls, bulk operations and host calls
+//     (below) are the only ways code runs for long (other straight-line
+//     code is bounded by the function size limit), so loops, recursion
+//     (also exponential, which never exhausts a stack), mutual and
+//     indirect recursion are all stopped. Every Fuel checks the code exits
+//     to the host once (a memory.grow of 0 pages), so that a Go host's
+//     runtime can stop the world for a garbage collection.
 //   - Every bulk memory or table operation (memory.fill, memory.copy,
 //     memory.init, table.fill, table.copy, table.init) checks stop first,
 //     after an exit to the host when its length is 4096 or more: one such
@@ -18,6 +18,9 @@
 //     them would otherwise run for minutes past a deadline, with the Go
 //     runtime unable to stop the world meanwhile. The length goes through
 //     a local added to the function.
+//   - The code after every call of an imported (host) function checks
+//     stop: a host function runs as Go, where the host's timer runs, but
+//     straight-line code of thousands of host calls checks nothing else.
 //   - Every function entry charges a bound of the function's frame
 //     (FrameBytes) to a stack global and traps past Limits.MaxStackBytes;
 //     the engine's own stack would grow to hundreds of megabytes first.

@@ -286,3 +286,32 @@ func TestBulkMemoryIsStopped(t *testing.T) {
 		})
 	}
 }
+
+// TestHostCallsAreStopped runs straight-line code, no loop, that calls a
+// host function thousands of times, each a millisecond: the stop global
+// must end it after the host call during which it was set.
+func TestHostCallsAreStopped(t *testing.T) {
+	const calls = 5000
+	var code []byte
+	for range calls {
+		code = append(code, 0x10, 0x00) // call the import
+	}
+	wasm := instrumented(t, module(typeVoid,
+		sec(secImport, vec(cat(name("env"), name("slow"), []byte{0x00, 0x00}))),
+		oneFunc, mem1,
+		sec(secExport, vec(funcExport("f", 1))),
+		sec(secCode, vec(body(code...)))))
+	rt := newRuntime(t)
+	if _, err := rt.NewHostModuleBuilder("env").NewFunctionBuilder().
+		WithFunc(func() { time.Sleep(time.Millisecond) }).Export("slow").
+		Instantiate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	m := instantiate(t, rt, wasm)
+	stop := m.ExportedGlobal(StopExport).(api.MutableGlobal)
+	timer := time.AfterFunc(20*time.Millisecond, func() { stop.Set(1) })
+	defer timer.Stop()
+	if _, err := m.ExportedFunction("f").Call(t.Context()); err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("%d host calls of a millisecond = %v, want an unreachable trap once stop is set", calls, err)
+	}
+}

@@ -243,6 +243,16 @@ func (rw *rewriter) function(out, code []byte, t funcType) ([]byte, error) {
 			if err := r.immediates(op); err != nil {
 				return nil, err
 			}
+		case 0x10: // call: one of the host's is followed by a stop check
+			callee, err := r.u32()
+			if err != nil {
+				return nil, err
+			}
+			if callee < rw.m.importedFuncs {
+				body = append(body, code[copied:r.pos]...)
+				body = append(body, hostCallCheck(rw.g.stop)...)
+				copied = r.pos
+			}
 		case 0x05, 0x0c, 0x0d: // else, br, br_if
 			branches++
 			if err := r.immediates(op); err != nil {
