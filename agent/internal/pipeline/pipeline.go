@@ -66,6 +66,10 @@ type Pipeline struct {
 	sockets *sockets.Collector
 	eval    *rules.Evaluator
 	tagsErr string // last tag exec error, to log a repeated one once
+	// tagged is the start time (clock ticks) of each process the last
+	// good tag run tagged, as the scan of that tick found it: its tags
+	// are kept while the command fails, for that process only.
+	tagged  map[int]uint64
 	last    *state
 	nowFunc func() time.Time
 	// forceFull is set by ForceFull until a scan succeeds; tcpUnchanged
@@ -287,6 +291,11 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 	if p.cfg.Tags != nil {
 		var ok bool
 		own, ok = p.runTags(ctx)
+		if ok {
+			p.tagged = taggedStarts(res, own)
+		} else {
+			own = keptTags(res, own, p.tagged)
+		}
 		tm.done(StepTags, ok)
 	}
 	procs := p.ruleInputs(res, own)
@@ -416,6 +425,33 @@ func (p *Pipeline) Quiet() (*snapshot.Snapshot, Stats, bool) {
 // runTags runs the tag exec command and returns its per-pid entries and
 // whether it worked. On failure the runner hands back the previous tick's
 // tags; the error is logged once per distinct message.
+// taggedStarts returns the start time of each process of res that own
+// tags.
+func taggedStarts(res *scan.Result, own map[int]tags.Entry) map[int]uint64 {
+	starts := make(map[int]uint64, len(own))
+	for _, sp := range res.Processes {
+		if _, ok := own[sp.PID]; ok {
+			starts[sp.PID] = sp.StartTicks
+		}
+	}
+	return starts
+}
+
+// keptTags returns the tags of the last good run (own) that still belong
+// to the process they were given to: a pid since reused by another
+// process (another start time) or not seen then gets none of them.
+func keptTags(res *scan.Result, own map[int]tags.Entry, starts map[int]uint64) map[int]tags.Entry {
+	kept := make(map[int]tags.Entry, len(own))
+	for _, sp := range res.Processes {
+		if e, ok := own[sp.PID]; ok {
+			if start, seen := starts[sp.PID]; seen && start == sp.StartTicks {
+				kept[sp.PID] = e
+			}
+		}
+	}
+	return kept
+}
+
 func (p *Pipeline) runTags(ctx context.Context) (map[int]tags.Entry, bool) {
 	r, err := p.cfg.Tags.Run(ctx)
 	if err != nil {
