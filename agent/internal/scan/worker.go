@@ -280,16 +280,25 @@ func (w *worker) load(pid int, st statFields, statFD int, old *entry) *entry {
 		return nil
 	}
 	root := w.root(pid)
-	cgroup, _ := w.readFile(pid, "cgroup", kindCgroup, &w.cgroup)
+	// A process that exits during these reads is skipped, not published
+	// half read (no cgroup, exe or namespace): a missing file makes load
+	// read stat again. A zombie's exe and ns/net are gone for good, so for
+	// one the missing links are no sign.
+	cgroup, cgroupGone := w.readFile(pid, "cgroup", kindCgroup, &w.cgroup)
+	l, exeGone := w.readLink(pid, "exe", kindExe)
 	var exe string
-	if l := w.readLink(pid, "exe", kindExe); old != nil && string(l) == old.proc.Exe {
+	if old != nil && string(l) == old.proc.Exe {
 		exe = old.proc.Exe
 	} else {
 		exe = string(l)
 	}
+	l, nsGone := w.readLink(pid, "ns/net", kindNetNS)
 	var netns uint64
-	if l := w.readLink(pid, "ns/net", kindNetNS); len(l) > 0 {
+	if len(l) > 0 {
 		netns = parseNetNSLink(l)
+	}
+	if (cgroupGone || exeGone || nsGone) && st.state != 'Z' && w.exited(pid, st) {
+		return nil
 	}
 
 	if old != nil {
@@ -409,19 +418,36 @@ func (w *worker) readFile(pid int, name string, kind int, buf *[]byte) (b []byte
 	return b, false
 }
 
+// exited reports whether the process pid, whose stat read st when this
+// scan began, has exited since: its stat is gone, says another start time
+// (the pid was reused) or says it is a zombie or dead. It reads stat
+// again, which load does only when a file it read was missing.
+func (w *worker) exited(pid int, st statFields) bool {
+	w.path = appendPIDPath(w.path[:0], pid, "stat")
+	b, err := readAt(w.rootfd, w.path, w.stat)
+	w.stat = b[:0]
+	if err != nil {
+		return vanished(err)
+	}
+	now, err := parseStat(b)
+	return err == nil && (now.startTicks != st.startTicks || now.state == 'Z' || now.state == 'X')
+}
+
 // readLink reads the symlink PID/name into w.link; a missing link (kernel
-// thread exe) reads as empty.
-func (w *worker) readLink(pid int, name string, kind int) []byte {
+// thread exe) reads as empty. gone reports ENOENT or ESRCH: the process
+// exited, or the link is one a zombie no longer has.
+func (w *worker) readLink(pid int, name string, kind int) (b []byte, gone bool) {
 	w.path = appendPIDPath(w.path[:0], pid, name)
 	b, err := readlinkAt(w.rootfd, w.path, w.link)
 	w.link = b[:0]
 	if err != nil {
-		if !vanished(err) {
-			w.missing[kind]++
+		if vanished(err) {
+			return nil, true
 		}
-		return nil
+		w.missing[kind]++
+		return nil, false
 	}
-	return b
+	return b, false
 }
 
 // parseNetNSLink reads the inode of a "net:[4026531840]" link target.

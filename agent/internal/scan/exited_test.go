@@ -1,0 +1,79 @@
+package scan
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/proctag/proctag/agent/internal/fakeproc"
+)
+
+// TestLoadSkipsProcessThatExitedMidRead checks that load does not return
+// a process half read: when a file it reads after stat is missing (cgroup,
+// exe, ns/net), it reads stat again and skips the process if it exited
+// meanwhile (its stat gone, a zombie's, or another start time's: the pid
+// reused), and keeps it when the process is still the same (a fake tree
+// may well have no exe link).
+func TestLoadSkipsProcessThatExitedMidRead(t *testing.T) {
+	alive := fakeproc.Proc{PID: 500, PPID: 1, Comm: "app", StartTicks: 1500, Argv: []string{"/usr/bin/app"},
+		Exe: "/usr/bin/app", NetNS: fakeproc.HostNetNS, Cgroup: "0::/system.slice/app.service\n"}
+	for _, tt := range []struct {
+		name string
+		// then changes the process after its stat was read; it returns
+		// the process as it is now, nil when gone.
+		then func(p fakeproc.Proc) *fakeproc.Proc
+		kept bool
+	}{
+		{"nothing missing", func(p fakeproc.Proc) *fakeproc.Proc { return &p }, true},
+		{"no exe link, still running", func(p fakeproc.Proc) *fakeproc.Proc { p.Exe = ""; return &p }, true},
+		{"exited, now a zombie", func(p fakeproc.Proc) *fakeproc.Proc { p.Exe, p.State, p.Cgroup = "", 'Z', ""; return &p }, false},
+		{"exited and reaped", func(fakeproc.Proc) *fakeproc.Proc { return nil }, false},
+		{"pid reused, no exe yet", func(p fakeproc.Proc) *fakeproc.Proc { p.Exe, p.StartTicks = "", 9000; return &p }, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tree := &fakeproc.Tree{BootTime: 1, Procs: []fakeproc.Proc{
+				{PID: 1, Comm: "init", StartTicks: 20, Argv: []string{"/sbin/init"}, Exe: "/sbin/init", NetNS: fakeproc.HostNetNS},
+				alive,
+			}}
+			dir := t.TempDir()
+			if err := tree.Write(dir); err != nil {
+				t.Fatal(err)
+			}
+			rootfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Close(rootfd)
+			w := newWorker()
+			w.reset(rootfd, 1, true, time.Unix(1, 0))
+			b, err := os.ReadFile(filepath.Join(dir, "500", "stat"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := parseStat(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch now := tt.then(alive); {
+			case now == nil:
+				if err := os.RemoveAll(filepath.Join(dir, "500")); err != nil {
+					t.Fatal(err)
+				}
+			default:
+				if err := tree.Rewrite(dir, *now); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e := w.load(500, st, -1, nil)
+			if (e != nil) != tt.kept {
+				t.Fatalf("load = %v, want kept %v", e, tt.kept)
+			}
+			if e != nil && (e.proc.ProcessName != "app" || e.proc.StartTicks != 1500) {
+				t.Errorf("kept as %+v", e.proc)
+			}
+		})
+	}
+}
