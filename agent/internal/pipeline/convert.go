@@ -30,7 +30,7 @@ func (p *Pipeline) ruleInputs(res *scan.Result, own map[int]tags.Entry) []rules.
 			HasArgv:     len(sp.Argv) > 0,
 			ProcessName: sp.ProcessName,
 			Cmdline:     sp.Cmdline,
-			Young:       young(lastSeen(res.Time, sp), sp.StartTime, p.cfg.MinLifetime),
+			Young:       young(lastSeen(res.Time, sp), res.Started(sp), p.cfg.MinLifetime),
 			Tagged:      tagged,
 			Tags:        e.Tags,
 		}

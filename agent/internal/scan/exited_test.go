@@ -77,3 +77,37 @@ func TestLoadSkipsProcessThatExitedMidRead(t *testing.T) {
 		})
 	}
 }
+
+// TestStartTimeOutlivesClockSteps checks that a process keeps the start
+// time it was first given when the wall clock steps (the kernel's btime
+// moves with it) and a full re-read finds it changed (an exec): with its
+// pid, the start time names the process on the wire, and a new one would
+// make a delta remove it and add another. A process started after the
+// step gets its start time from the new boot time.
+func TestStartTimeOutlivesClockSteps(t *testing.T) {
+	tree := &fakeproc.Tree{BootTime: 1_700_000_000, Procs: []fakeproc.Proc{
+		{PID: 1, Comm: "init", StartTicks: 20, Argv: []string{"/sbin/init"}, Exe: "/sbin/init", NetNS: fakeproc.HostNetNS},
+		{PID: 500, PPID: 1, Comm: "app", StartTicks: 1500, Argv: []string{"/usr/bin/app"}, Exe: "/usr/bin/app", NetNS: fakeproc.HostNetNS},
+	}}
+	dir := t.TempDir()
+	if err := tree.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	s := newScanner(t, Config{Root: dir, FullRescanEvery: 1})
+	before := byPID(scan(t, s))[500].StartTime
+	// The clock steps back an hour; the process execs; another starts.
+	tree.BootTime -= 3600
+	tree.Procs[1].Argv = []string{"/usr/bin/app", "--worker"}
+	tree.Procs = append(tree.Procs, fakeproc.Proc{PID: 600, PPID: 1, Comm: "new", StartTicks: 1600, Argv: []string{"/usr/bin/new"}, NetNS: fakeproc.HostNetNS})
+	if err := tree.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	res := scan(t, s)
+	procs := byPID(res)
+	if got := procs[500]; got.Cmdline != "/usr/bin/app --worker" || !got.StartTime.Equal(before) {
+		t.Errorf("after the step and an exec: cmdline %q start %v, want the new cmdline and start %v", got.Cmdline, got.StartTime, before)
+	}
+	if want := time.Unix(1_700_000_000-3600, 0).Add(16 * time.Second); !procs[600].StartTime.Equal(want) {
+		t.Errorf("a process started after the step starts at %v, want %v (the new boot time)", procs[600].StartTime, want)
+	}
+}

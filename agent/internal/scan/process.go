@@ -15,7 +15,10 @@ type Process struct {
 	// starttime, clock ticks after boot), promoted to Process.
 	procid.Key
 	PPID int
-	// StartTime is BootTime + StartTicks/100 (USER_HZ is 100 on Linux).
+	// StartTime is BootTime + StartTicks/100 (USER_HZ is 100 on Linux),
+	// by the boot time of the scan that first read the process: it stays
+	// when a step of the wall clock moves the boot time (Result.Started
+	// follows it).
 	StartTime time.Time
 	// Comm is the kernel's task name from stat (at most 15 bytes, may hold
 	// spaces and parentheses). DeepFlow's legacy rules never use it.
@@ -76,6 +79,11 @@ type Result struct {
 	// previous scan that are gone (a reused pid shows in both).
 	Added, Removed []procid.Key
 }
+
+// Started returns when p started by the boot time of this scan, which
+// moves with steps of the wall clock as res.Time does, unlike p.StartTime,
+// kept as first computed: the age it gives stays true across a step.
+func (res *Result) Started(p *Process) time.Time { return startTime(res.BootTime, p.StartTicks) }
 
 // startTime converts stat's starttime ticks to a time.
 func startTime(boot time.Time, ticks uint64) time.Time {

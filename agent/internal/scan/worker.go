@@ -309,6 +309,13 @@ func (w *worker) load(pid int, st statFields, statFD int, old *entry) *entry {
 		}
 	}
 	p := w.newProcess(pid, st)
+	if old != nil {
+		// The same process (the same start ticks): its start time stays
+		// the one first computed, which with its pid names it on the
+		// wire, although the boot time moves with every step of the
+		// wall clock.
+		p.StartTime = old.proc.StartTime
+	}
 	p.Exe, p.UID, p.NetNS = exe, uid, netns
 	e := &entry{proc: p, cmdline: makeText(cmdline), cgroup: makeText(cgroup), root: root, fd: -1}
 	// DeepFlow reads cmdline with procfs's Process::cmdline, a

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/proctag/proctag/agent/internal/fakeproc"
+	"github.com/proctag/proctag/agent/internal/rules"
 	"github.com/proctag/proctag/agent/internal/tags"
 )
 
@@ -59,5 +60,46 @@ func TestKeptTagsStayWithTheirProcess(t *testing.T) {
 	}
 	if got := procs[501]; got.Tags["team"] != "data" {
 		t.Errorf("pid 501, the same process, lost its kept tags: %v", got.Tags)
+	}
+}
+
+// TestMinLifetimeAcrossClockStep checks that min-lifetime measures a
+// process's age by the boot time of the scan, which moves with the wall
+// clock, so that a step of the clock does not make a process that has
+// lived for a minute young again (unpublished until the clock catches
+// up). Here the clock was an hour ahead at the first scan and is then set
+// right.
+func TestMinLifetimeAcrossClockStep(t *testing.T) {
+	now := time.Now().Unix()
+	tree := &fakeproc.Tree{BootTime: now + 3600 - 100, Procs: []fakeproc.Proc{
+		{PID: 1, PPID: 0, Comm: "systemd", StartTicks: 20, Argv: []string{"/sbin/init"}, NetNS: fakeproc.HostNetNS},
+		{PID: 500, PPID: 1, Comm: "app", StartTicks: 40 * 100, Argv: []string{"/usr/bin/app"}, NetNS: fakeproc.HostNetNS},
+	}}
+	root := t.TempDir()
+	if err := tree.Write(root); err != nil {
+		t.Fatal(err)
+	}
+	set, errs := rules.Compile(nil, func(string) (string, bool) { return "", false })
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	p, err := New(Config{Root: root, Rules: set, MinLifetime: 3 * time.Second, FullRescanEvery: 1}, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	if _, _, err := p.Tick(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	tree.BootTime -= 3600 // the clock set right: the process has lived for a minute
+	if err := tree.Write(root); err != nil {
+		t.Fatal(err)
+	}
+	snap, _, err := p.Tick(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := byPID(snap)[500]; !ok {
+		t.Error("a process a minute old is not published after the clock was set back: taken as young")
 	}
 }
