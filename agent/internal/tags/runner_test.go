@@ -246,10 +246,12 @@ func TestRunCancelledContext(t *testing.T) {
 		_, err := r.Run(ctx)
 		done <- err
 	}()
+	// The shell creates the file before it writes the pid into it: wait
+	// for the whole line.
 	waitfor.Until(t, 10*time.Second, func() bool {
-		_, err := os.Stat(pidFile)
-		return err == nil
-	}, "the script never started")
+		b, err := os.ReadFile(pidFile)
+		return err == nil && bytes.HasSuffix(b, []byte("\n"))
+	}, "the script never wrote its pid")
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run() error = %v, want context.Canceled", err)
