@@ -79,8 +79,8 @@ func TestExplanationGolden(t *testing.T) {
 }
 
 // watHello assembles plugins/wat-hello with wat2wasm and starts a host
-// with it, granted the tag capability.
-func watHello(t *testing.T) *wasmhost.Host {
+// with it, granted the tag capability; mods change its spec.
+func watHello(t *testing.T, mods ...func(*wasmhost.PluginSpec)) *wasmhost.Host {
 	t.Helper()
 	if _, err := exec.LookPath("wat2wasm"); err != nil {
 		t.Fatal("wat2wasm is not installed: run `make deps` or `apt-get install -y wabt`")
@@ -89,10 +89,14 @@ func watHello(t *testing.T) *wasmhost.Host {
 	if b, err := exec.Command("wat2wasm", "../../../plugins/wat-hello/wat-hello.wat", "-o", wasm).CombinedOutput(); err != nil {
 		t.Fatalf("wat2wasm: %v\n%s", err, b)
 	}
-	h, err := wasmhost.New(t.Context(), wasmhost.Config{Plugins: []wasmhost.PluginSpec{{Spec: sandbox.Spec{
+	spec := wasmhost.PluginSpec{Spec: sandbox.Spec{
 		Name: "wat-hello", Path: wasm, Capabilities: []string{"tag"}, TagPrefix: "wat/",
 		Fields: []string{"pid", "name"}, Timeout: time.Second, MemoryLimitBytes: 64 << 20, Instances: 1,
-	}}}}, hclog.NewNullLogger())
+	}}
+	for _, m := range mods {
+		m(&spec)
+	}
+	h, err := wasmhost.New(t.Context(), wasmhost.Config{Plugins: []wasmhost.PluginSpec{spec}}, hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

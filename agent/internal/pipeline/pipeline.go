@@ -410,9 +410,12 @@ func (p *Pipeline) Last() *snapshot.Snapshot { return p.snap }
 // waits to be read again (Reread), the last tick held processes or
 // sockets back for min-lifetime, left new sockets whose candidate holders
 // it has not all walked (sockets.Collector.Pending) or published an exited
-// process, or a tag command runs (its output may change at any time).
+// process, a tag command runs (its output may change at any time), or
+// the plugins' last results do not stand (wasmhost.Host.Settled: a plugin
+// was loaded, replaced or unloaded, or records wait for the tick budget).
 func (p *Pipeline) Quiet() (*snapshot.Snapshot, Stats, bool) {
-	if p.snap == nil || p.waiting > 0 || p.forceFull || p.cfg.Tags != nil || !p.scanner.Skip() {
+	if p.snap == nil || p.waiting > 0 || p.forceFull || p.cfg.Tags != nil ||
+		(p.cfg.Plugins != nil && !p.cfg.Plugins.Settled()) || !p.scanner.Skip() {
 		return nil, Stats{}, false
 	}
 	snap := *p.snap
@@ -422,9 +425,6 @@ func (p *Pipeline) Quiet() (*snapshot.Snapshot, Stats, bool) {
 	return &snap, Stats{Processes: len(p.last.res.Processes), Reported: len(snap.Processes), Sockets: len(snap.Sockets), Quiet: true}, true
 }
 
-// runTags runs the tag exec command and returns its per-pid entries and
-// whether it worked. On failure the runner hands back the previous tick's
-// tags; the error is logged once per distinct message.
 // taggedStarts returns the start time of each process of res that own
 // tags.
 func taggedStarts(res *scan.Result, own map[int]tags.Entry) map[int]uint64 {
@@ -452,6 +452,9 @@ func keptTags(res *scan.Result, own map[int]tags.Entry, starts map[int]uint64) m
 	return kept
 }
 
+// runTags runs the tag exec command and returns its per-pid entries and
+// whether it worked. On failure the runner hands back the previous tick's
+// tags; the error is logged once per distinct message.
 func (p *Pipeline) runTags(ctx context.Context) (map[int]tags.Entry, bool) {
 	r, err := p.cfg.Tags.Run(ctx)
 	if err != nil {

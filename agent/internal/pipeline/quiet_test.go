@@ -2,9 +2,13 @@ package pipeline
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/proctag/proctag/agent/internal/fakeproc"
+	"github.com/proctag/proctag/agent/internal/wasmhost"
 )
 
 // TestQuiet checks the tick of an interval without events: it hands back
@@ -135,5 +139,42 @@ func TestQuietEventsPeriod(t *testing.T) {
 				t.Errorf("steps %s\n got %s\nwant %s", tt.steps, g, tt.want)
 			}
 		})
+	}
+}
+
+// TestQuietWaitsForPlugins checks that a tick does not hand back the last
+// state while the plugins' results in it do not stand: here the tick
+// budget let the plugin answer for one chunk of the 100 processes, and
+// the others wait for a tick that reads.
+func TestQuietWaitsForPlugins(t *testing.T) {
+	tree := &fakeproc.Tree{BootTime: 1, Procs: []fakeproc.Proc{
+		{PID: 1, Comm: "init", StartTicks: 1, Argv: []string{"/sbin/init"}, NetNS: fakeproc.HostNetNS},
+	}}
+	for i := range 100 {
+		tree.Procs = append(tree.Procs, fakeproc.Proc{PID: 1000 + i, PPID: 1, Comm: "w", StartTicks: 500,
+			Argv: []string{"/usr/bin/w", strconv.Itoa(i)}, NetNS: fakeproc.HostNetNS})
+	}
+	root := t.TempDir()
+	if err := tree.Write(root); err != nil {
+		t.Fatal(err)
+	}
+	h := watHello(t, func(s *wasmhost.PluginSpec) { s.TickBudget = time.Nanosecond })
+	p := newPipeline(t, root, nil, false, "")
+	p.cfg.Plugins = h
+	snap, _, err := p.Tick(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tagged := 0
+	for _, pr := range snap.Processes {
+		if pr.Tags["wat/hello"] != "" {
+			tagged++
+		}
+	}
+	if tagged == len(snap.Processes) {
+		t.Fatalf("all %d processes tagged in one tick: the budget cut nothing short", tagged)
+	}
+	if _, _, ok := p.Quiet(); ok {
+		t.Errorf("quiet although %d of %d processes wait for the plugin", len(snap.Processes)-tagged, len(snap.Processes))
 	}
 }

@@ -149,6 +149,8 @@ func (h *Host) Apply(ctx context.Context, procs []Input) []Output {
 	defer h.applyMu.Unlock()
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	h.applied.Store(h.setGen.Load()) // the set cannot change under h.mu
+	h.deferred.Store(false)
 	h.tick++
 	outs := make([]Output, len(procs))
 	// One backing array for every Output's Effects (one per plugin), not
@@ -376,6 +378,7 @@ func (h *Host) call(ctx context.Context, p *plugin, cache map[Key]*entry, procs 
 	}
 	var spent atomic.Int64 // nanoseconds of this tick's calls
 	skipped := func(ch []int) {
+		h.deferred.Store(true)
 		p.stats.budgetSkips.Add(uint64(len(ch)))
 		if !p.loggedBudget.Swap(true) {
 			p.logger.Warn("plugin tick budget used up, the other records wait for later ticks",

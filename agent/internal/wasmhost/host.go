@@ -88,6 +88,12 @@ type Host struct {
 
 	sources []*dirSource // Run's goroutine only (and New)
 
+	// setGen counts the changes of the loaded set (rebuild); applied is
+	// the setGen the last Apply ran with, and deferred is set when that
+	// Apply left records for later ticks (the tick budget): see Settled.
+	setGen, applied atomic.Uint64
+	deferred        atomic.Bool
+
 	applyMu      sync.Mutex
 	tick         uint64
 	results      map[string]map[Key]*entry
@@ -203,8 +209,18 @@ func (h *Host) install(name string, pl *plugin, err error) (old *plugin) {
 	return old
 }
 
+// Settled reports whether the results the last Apply gave stand as they
+// are: no plugin was loaded, replaced or unloaded since, and that Apply
+// left no record waiting for a later tick (the tick budget). A tick that
+// would give the last state again without reading (the pipeline's Quiet)
+// must read and Apply instead when it does not.
+func (h *Host) Settled() bool {
+	return h.setGen.Load() == h.applied.Load() && !h.deferred.Load()
+}
+
 // rebuild recomputes the Apply order under h.mu.
 func (h *Host) rebuild() {
+	h.setGen.Add(1)
 	h.set = h.set[:0:0]
 	for _, name := range h.order() {
 		if p := h.loaded[name]; p != nil {

@@ -170,3 +170,52 @@ func TestTenantDirWritableByOthersIsRefused(t *testing.T) {
 		t.Errorf("status = %+v, want the refusal", st)
 	}
 }
+
+// TestSettled checks when the results of the last Apply stand as they are
+// (Settled), which a tick that publishes the last state without reading
+// relies on: not before the first Apply, not after an Apply the tick
+// budget cut short, not after a plugin was reloaded or unloaded, and
+// again after an Apply that called everything.
+func TestSettled(t *testing.T) {
+	dir := t.TempDir()
+	dropIn(t, dir, "a", behaveWasm, "config: prefix=a.\ntag-prefix: a.\n")
+	h, _ := newHost(t, Config{PluginDir: dir, Plugins: []PluginSpec{behave("g", func(p *PluginSpec) {
+		p.Instances, p.TickBudget = 1, time.Nanosecond
+	})}})
+	ctx := t.Context()
+	few, many := procs(1, 2, "svc"), procs(1, 2*chunkRecords, "svc")
+	steps := []struct {
+		name string
+		do   func()
+		want bool
+	}{
+		{"loaded, never applied", func() {}, false},
+		{"an Apply that called everything", func() { h.Apply(ctx, few) }, true},
+		{"an Apply the tick budget cut short", func() { h.Apply(ctx, many) }, false},
+		{"the next Apply calls the rest", func() { h.Apply(ctx, many) }, true},
+		{"a plugin reloaded", func() {
+			dropIn(t, dir, "a", behaveWasm, "config: prefix=a2.\ntag-prefix: a2.\n")
+			if err := h.poll(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"applied again", func() { h.Apply(ctx, few) }, true},
+		{"a plugin unloaded", func() {
+			for _, f := range []string{"a.wasm", "a.yaml"} {
+				if err := os.Remove(filepath.Join(dir, f)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := h.poll(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"applied after the unload", func() { h.Apply(ctx, few) }, true},
+	}
+	for _, s := range steps {
+		s.do()
+		if got := h.Settled(); got != s.want {
+			t.Errorf("%s: Settled() = %v, want %v", s.name, got, s.want)
+		}
+	}
+}
