@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/proctag/proctag/agent/internal/procid"
 )
 
 // maxEarly bounds the processes Early keeps between two scans: a fork
@@ -23,13 +25,21 @@ type Early struct {
 
 	mu sync.Mutex
 	w  *worker
-	// procs are the processes read since the last Scan took them, by pid;
+	// procs are the processes read since a Scan last saw them, by pid;
 	// a later read of the same pid (an exec after the fork) replaces the
-	// earlier one. exits are the exit times reported for them.
+	// earlier one. exits are the exit times reported for them, and missed
+	// counts the scans that did not list one still alive (see take).
 	procs   map[int]*entry
 	exits   map[int]time.Time
+	missed  map[int]int
 	dropped uint64
 }
+
+// maxMissed is how many scans may miss a process Early read before it is
+// let go without an exit: one forked after a scan listed the PIDs is
+// listed by the next, and one reaped before its exit event came has that
+// event by then, unless it was lost.
+const maxMissed = 2
 
 // Early returns the Scanner's early reader. Its processes join the next
 // Scan's result only if they exited meanwhile: a live one is read again by
@@ -39,7 +49,7 @@ func (s *Scanner) Early() *Early { return s.early }
 func newEarly(root string, boot time.Time) *Early {
 	w := newWorker()
 	w.fds = &fdBudget{} // a budget of 0: no stat fd is kept
-	return &Early{root: root, boot: boot, w: w, procs: make(map[int]*entry), exits: make(map[int]time.Time)}
+	return &Early{root: root, boot: boot, w: w, procs: make(map[int]*entry), exits: make(map[int]time.Time), missed: make(map[int]int)}
 }
 
 // Read reads process pid now, as a Scan would read a new process, and keeps
@@ -60,6 +70,7 @@ func (e *Early) Read(pid int) {
 	e.w.reset(rootfd, 0, true, e.boot)
 	st, fd, err := e.w.readStat(pid, nil)
 	if err != nil {
+		e.forget(pid)
 		return
 	}
 	ent := e.w.load(pid, st, fd, nil)
@@ -68,11 +79,24 @@ func (e *Early) Read(pid int) {
 		_ = unix.Close(fd)
 	}
 	if ent == nil || ent.proc.Argv == nil {
-		return // gone meanwhile, a kernel thread or a zombie: never reported
+		// Gone meanwhile, a kernel thread or a zombie: never reported.
+		// What an earlier read kept (at the fork, a copy of the parent)
+		// is no longer what the process is, after the exec this read is
+		// for: it goes too.
+		e.forget(pid)
+		return
 	}
 	ent.fd = -1
 	e.procs[pid] = ent
 	delete(e.exits, pid)
+	delete(e.missed, pid)
+}
+
+// forget drops what Early keeps of pid.
+func (e *Early) forget(pid int) {
+	delete(e.procs, pid)
+	delete(e.exits, pid)
+	delete(e.missed, pid)
 }
 
 // Exit records that process pid exited at t; it matters only for a
@@ -94,20 +118,29 @@ func (e *Early) Dropped() uint64 {
 	return e.dropped
 }
 
-// take empties the reader and returns the entries of the processes that
-// exited, their Exited set, sorted by pid.
-func (e *Early) take() []*entry {
+// take returns the entries of the processes that exited, their Exited
+// set, sorted by pid, and lets go of them and of those the scan listed
+// (it reads them itself). It keeps the others, which the scan did not
+// list: one forked after the scan listed the PIDs, or reaped before it
+// with its exit event still to come, for at most maxMissed scans.
+func (e *Early) take(listed func(procid.Key) bool) []*entry {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []*entry
 	for pid, ent := range e.procs {
-		if at, exited := e.exits[pid]; exited {
+		switch at, exited := e.exits[pid]; {
+		case exited:
 			ent.proc.Exited = at
 			out = append(out, ent)
+			e.forget(pid)
+		case listed(ent.proc.Key):
+			e.forget(pid)
+		default:
+			if e.missed[pid]++; e.missed[pid] > maxMissed {
+				e.forget(pid)
+			}
 		}
 	}
-	clear(e.procs)
-	clear(e.exits)
 	slices.SortFunc(out, func(a, b *entry) int { return a.proc.PID - b.proc.PID })
 	return out
 }
@@ -119,7 +152,10 @@ func (e *Early) take() []*entry {
 // cmdline and is never reported; the cache keeps it); one whose pid the
 // scan found otherwise, alive or reused, is left out.
 func (s *Scanner) addExited(rootfd int, res *Result) {
-	gone := s.early.take()
+	gone := s.early.take(func(k procid.Key) bool {
+		i, found := slices.BinarySearchFunc(res.Processes, k.PID, func(p *Process, pid int) int { return p.PID - pid })
+		return found && res.Processes[i].Key == k
+	})
 	if len(gone) == 0 {
 		return
 	}

@@ -3,6 +3,7 @@ package scan
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -109,5 +110,68 @@ func TestStartTimeOutlivesClockSteps(t *testing.T) {
 	}
 	if want := time.Unix(1_700_000_000-3600, 0).Add(16 * time.Second); !procs[600].StartTime.Equal(want) {
 		t.Errorf("a process started after the step starts at %v, want %v (the new boot time)", procs[600].StartTime, want)
+	}
+}
+
+// TestEarlyReadsAcrossScans checks what Early keeps of the processes it
+// reads at their fork or exec, on a fake host: a process whose exec read
+// finds it a zombie is not published with the image of its fork (its
+// parent's program); one reaped before a scan listed the PIDs, whose exit
+// event comes after that scan, is still published once, with its exit;
+// and one that no scan lists and no exit event ends is let go after
+// maxMissed scans.
+func TestEarlyReadsAcrossScans(t *testing.T) {
+	bash := fakeproc.Proc{PID: 700, PPID: 1, Comm: "bash", StartTicks: 1000, Argv: []string{"/bin/bash", "/srv/run.sh"}, Exe: "/bin/bash", NetNS: fakeproc.HostNetNS}
+	child := func(pid int) fakeproc.Proc {
+		c := bash // a fork: the parent's image
+		c.PID, c.PPID, c.StartTicks = pid, 700, 2000
+		return c
+	}
+	tree := &fakeproc.Tree{BootTime: 1, Procs: []fakeproc.Proc{
+		{PID: 1, Comm: "init", StartTicks: 1, Argv: []string{"/sbin/init"}, Exe: "/sbin/init", NetNS: fakeproc.HostNetNS},
+		bash, child(800), child(900), child(901),
+	}}
+	dir := t.TempDir()
+	if err := tree.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	s := newScanner(t, Config{Root: dir, FullRescanEvery: 6})
+	e := s.Early()
+	reap := func(pid int) {
+		if err := os.RemoveAll(filepath.Join(dir, strconv.Itoa(pid))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, pid := range []int{800, 900, 901} {
+		e.Read(pid) // at the fork
+	}
+	// 800 execs /bin/true and exits: a zombie when its exec is read.
+	zombie := child(800)
+	zombie.Argv, zombie.Exe, zombie.State = nil, "", 'Z'
+	if err := tree.Rewrite(dir, zombie); err != nil {
+		t.Fatal(err)
+	}
+	e.Read(800)
+	e.Exit(800, time.Unix(5, 0))
+	reap(800)
+	// 900 and 901 are reaped before the scan lists the PIDs; 900's exit
+	// event comes after the scan, 901's never.
+	reap(900)
+	reap(901)
+	res := scan(t, s)
+	e.Exit(900, time.Unix(6, 0))
+	if p := byPID(res)[800]; p != nil {
+		t.Errorf("pid 800 published as %q %q, the image of its fork, after it exec'd", p.ProcessName, p.Cmdline)
+	}
+	res = scan(t, s)
+	if p := byPID(res)[900]; p == nil || !p.Exited.Equal(time.Unix(6, 0)) || p.Cmdline != "/bin/bash /srv/run.sh" {
+		t.Errorf("pid 900, read at its fork and reaped before the scan, then its exit: %+v, want it once with its exit", p)
+	}
+	for range maxMissed {
+		scan(t, s)
+	}
+	e.Exit(901, time.Unix(7, 0))
+	if p := byPID(scan(t, s))[901]; p != nil {
+		t.Errorf("pid 901, missed by %d scans, still kept: %+v", maxMissed+2, p)
 	}
 }
