@@ -125,7 +125,7 @@ func tenantFields(t *Tenant) []field {
 			meaning: "the most instances each of its plugins may have, 1 to 64",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.intRange(v, k, 1, maxPluginInstances, &t.Instances) }},
 		{name: "max-plugins", kind: "int", def: "8",
-			meaning: "plugins loaded from its directory at most, 1 to 1000",
+			meaning: "modules taken from its directory at most, in name order, 1 to 1000: one that fails to load counts too (each poll compiles at most this many), and those past it are left out; its modules are compiled in memory, never into the agent's on-disk compilation cache",
 			decode:  func(d *decoder, v *yaml.Node, k string) { d.intRange(v, k, 1, maxTenantPlugins, &t.MaxPlugins) }},
 		{name: "max-module-size", kind: "size", def: "",
 			meaning: "largest `.wasm` file read from its directory, 1KiB up to `plugin-limits.max-module-size`, which is the default",

@@ -155,14 +155,23 @@ func New(ctx context.Context, cfg Config, logger hclog.Logger) (*Host, error) {
 	return h, nil
 }
 
-// load loads one plugin version with the host's cache and a new
-// generation.
+// load loads one plugin version with a new generation, through the
+// host's compilation cache unless it is a tenant's: the cache keeps every
+// version on disk, and a tenant rewriting its module would fill it.
 func (h *Host) load(ctx context.Context, p PluginSpec) (*plugin, error) {
 	h.mu.RLock()
 	c := h.counters[p.Name]
 	h.mu.RUnlock()
+	tenant, _, _ := strings.Cut(p.Name, "/")
+	if tenant == p.Name {
+		tenant = "" // the operator's: a tenant's plugins are named TENANT/NAME
+	}
+	cache := h.cache
+	if tenant != "" {
+		cache = nil // compiled in memory, let go with the plugin
+	}
 	sp, err := sandbox.Load(ctx, p.Spec, sandbox.Env{
-		Cache: h.cache, Limits: h.cfg.Limits, Logger: h.logger, Now: h.now, Counters: &c.Counters,
+		Cache: cache, Limits: h.cfg.Limits, Logger: h.logger, Now: h.now, Counters: &c.Counters,
 	})
 	if err != nil {
 		c.loadFailures.Add(1)
@@ -172,10 +181,6 @@ func (h *Host) load(ctx context.Context, p PluginSpec) (*plugin, error) {
 	budget := p.TickBudget
 	if budget <= 0 {
 		budget = fallbackTickBudget
-	}
-	tenant, _, _ := strings.Cut(p.Name, "/")
-	if tenant == p.Name {
-		tenant = "" // the operator's: a tenant's plugins are named TENANT/NAME
 	}
 	return &plugin{
 		Plugin: sp, name: p.Name, tenant: tenant, gen: h.gens.Add(1), tickBudget: budget,

@@ -57,6 +57,9 @@ type dirSource struct {
 	maxModule int64
 	files     map[string]*dirFile // by NAME; Run's goroutine only (and New)
 	refused   string              // the directory's last refusal, logged once
+	// overLogged is the most files a poll left out for the tenant's
+	// max-plugins so far: a poll that leaves out more logs it.
+	overLogged int
 	// statusFailed: the last status file write failed (logged once).
 	statusFailed bool
 }
@@ -191,15 +194,25 @@ func (h *Host) pollSource(ctx context.Context, s *dirSource) error {
 			h.unload(ctx, s, file)
 		}
 	}
-	loaded := 0
+	// A tenant's files count toward its max-plugins whether they load or
+	// not, so that each poll compiles at most that many; the files past
+	// it are left out as a whole (unloaded if they were loaded), logged
+	// when more are left out than ever before, not once per name: a
+	// tenant renaming files cannot make the agent log, count or compile
+	// without bound.
+	taken, over := 0, 0
 	for _, file := range files {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if s.tenant != nil && loaded >= s.tenant.MaxPlugins {
-			h.refuseFile(s, file, fmt.Sprintf("over the tenant's max-plugins of %d", s.tenant.MaxPlugins))
+		if s.tenant != nil && taken >= s.tenant.MaxPlugins {
+			over++
+			if s.files[file] != nil {
+				h.unload(ctx, s, file)
+			}
 			continue
 		}
+		taken++
 		base := filepath.Join(s.dir, file)
 		d := s.files[file]
 		w, m := statID(base+".wasm"), statID(base+".yaml")
@@ -211,9 +224,11 @@ func (h *Host) pollSource(ctx context.Context, s *dirSource) error {
 			d.wasm, d.manifest = w, m
 			h.reload(ctx, s, file, d)
 		}
-		if d.refused == "" {
-			loaded++
-		}
+	}
+	if over > s.overLogged {
+		s.overLogged = over
+		h.logger.Error("plugin files past the tenant's max-plugins are not loaded",
+			append(s.label(), "max_plugins", s.tenant.MaxPlugins, "left_out", over)...)
 	}
 	return nil
 }
@@ -357,6 +372,7 @@ func (h *Host) unload(ctx context.Context, s *dirSource, file string) {
 	old := h.loaded[name]
 	delete(h.loaded, name)
 	delete(h.loadErrs, name)
+	delete(h.counters, name) // a name gone for good keeps no memory
 	h.dirNames = slices.DeleteFunc(h.dirNames, func(n string) bool { return n == name })
 	h.rebuild()
 	h.mu.Unlock()
