@@ -56,26 +56,11 @@ func TestTenantCeilingOfNoCapabilities(t *testing.T) {
 		t.Fatal(err)
 	}
 	assembleWat(t, evilTagger, filepath.Join(team, "x.wasm"))
-	yml := "tenants:\n  - name: team\n    plugin-dir: " + team + "\n    uids: [1000]\n    tag-prefix: team.\n    capabilities: []\n"
-	cfg, _, err := config.Parse([]byte(yml), filepath.Join(dir, "proctag.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	h, err := wasmhost.New(ctx, hostConfig(cfg), hclog.NewNullLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close(ctx)
-	outs := h.Apply(ctx, []wasmhost.Input{{Key: wasmhost.Key{PID: 42, StartTicks: 7},
-		Record: abi.Record{PID: 42, UID: 1000, Name: "app", ProcessName: "app"}}})
-	if len(outs) != 1 {
-		t.Fatalf("%d outputs for one input", len(outs))
-	}
-	for _, tg := range outs[0].Tags {
+	out := applyConfig(t, dir, "tenants:\n  - name: team\n    plugin-dir: "+team+"\n    uids: [1000]\n    tag-prefix: team.\n    capabilities: []\n")
+	for _, tg := range out.Tags {
 		t.Errorf("a tenant granted no capabilities applied tag %s=%s", tg.Key, tg.Value)
 	}
-	for _, e := range outs[0].Effects {
+	for _, e := range out.Effects {
 		if e.Called {
 			t.Errorf("plugin %s was called although its tenant may do nothing", e.Plugin)
 		}
@@ -165,7 +150,17 @@ func applyOnce(t *testing.T, text string) wasmhost.Effect {
 	dir := t.TempDir()
 	wasm := filepath.Join(dir, "evil.wasm")
 	assembleWat(t, text, wasm)
-	yml := "plugins:\n  - name: evil\n    path: " + wasm + "\n    tag-prefix: evil.\n    fields: [pid]\n    timeout: 1s\n    tick-budget: 2s\n"
+	out := applyConfig(t, dir, "plugins:\n  - name: evil\n    path: "+wasm+"\n    tag-prefix: evil.\n    fields: [pid]\n    timeout: 1s\n    tick-budget: 2s\n")
+	if len(out.Effects) != 1 {
+		t.Fatalf("output %+v, want one effect of one plugin", out)
+	}
+	return out.Effects[0]
+}
+
+// applyConfig starts the plugin step of the config yml (its file in dir)
+// as the agent does, and runs it on one process of uid 1000.
+func applyConfig(t *testing.T, dir, yml string) wasmhost.Output {
+	t.Helper()
 	cfg, _, err := config.Parse([]byte(yml), filepath.Join(dir, "proctag.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -178,8 +173,8 @@ func applyOnce(t *testing.T, text string) wasmhost.Effect {
 	defer h.Close(ctx)
 	outs := h.Apply(ctx, []wasmhost.Input{{Key: wasmhost.Key{PID: 42, StartTicks: 7},
 		Record: abi.Record{PID: 42, UID: 1000, Name: "app", ProcessName: "app"}}})
-	if len(outs) != 1 || len(outs[0].Effects) != 1 {
-		t.Fatalf("outputs %+v, want one effect of one plugin", outs)
+	if len(outs) != 1 {
+		t.Fatalf("%d outputs for one input", len(outs))
 	}
-	return outs[0].Effects[0]
+	return outs[0]
 }

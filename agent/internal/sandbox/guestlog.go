@@ -147,11 +147,8 @@ type lineWriter struct {
 	mu  sync.Mutex
 	buf []byte
 	cut bool
-	// budget is the bytes that may be written now, as of last (see
-	// outputBurst), once primed by the first write.
-	budget float64
-	last   time.Time
-	primed bool
+	// budget is what may be written (outputBurst, outputRate).
+	budget byteBudget
 }
 
 // Write implements io.Writer. It takes in at most what the output budget
@@ -160,15 +157,7 @@ type lineWriter struct {
 func (w *lineWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	now := w.log.now()
-	if !w.primed {
-		w.budget, w.primed = outputBurst, true
-	} else {
-		w.budget = min(w.budget+now.Sub(w.last).Seconds()*outputRate, outputBurst)
-	}
-	w.last = now
-	n := min(len(p), int(w.budget))
-	w.budget -= float64(n)
+	n := w.budget.take(w.log.now(), len(p), outputBurst, outputRate)
 	w.take(p[:n])
 	if n < len(p) {
 		return n, errOutputBudget

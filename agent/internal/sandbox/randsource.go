@@ -29,30 +29,41 @@ type randBudget struct {
 	src *rand.Rand
 
 	mu     sync.Mutex
-	budget float64
-	last   time.Time
-	primed bool
+	budget byteBudget
 }
 
 // Read fills p from the source as far as the budget allows; past it, it
 // fails with errRandBudget.
 func (r *randBudget) Read(p []byte) (int, error) {
 	r.mu.Lock()
-	now := r.now()
-	if !r.primed {
-		r.budget, r.primed = randBurst, true
-	} else {
-		r.budget = min(r.budget+now.Sub(r.last).Seconds()*randRate, randBurst)
-	}
-	r.last = now
-	n := min(len(p), int(r.budget))
-	r.budget -= float64(n)
+	n := r.budget.take(r.now(), len(p), randBurst, randRate)
 	r.src.Read(p[:n]) // never fails
 	r.mu.Unlock()
 	if n < len(p) {
 		return n, errRandBudget
 	}
 	return n, nil
+}
+
+// byteBudget is a token bucket of bytes: full (burst) at first, refilled
+// at rate bytes a second up to burst. Its user locks it.
+type byteBudget struct {
+	left   float64
+	last   time.Time
+	primed bool
+}
+
+// take takes up to want bytes at now and returns how many it got.
+func (b *byteBudget) take(now time.Time, want int, burst, rate float64) int {
+	if !b.primed {
+		b.left, b.primed = burst, true
+	} else {
+		b.left = min(b.left+now.Sub(b.last).Seconds()*rate, burst)
+	}
+	b.last = now
+	n := min(want, int(b.left))
+	b.left -= float64(n)
+	return n
 }
 
 // newRandBudget returns a random source with its budget full, seeded as
