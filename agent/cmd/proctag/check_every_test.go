@@ -3,10 +3,11 @@ package main
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/proctag/proctag/agent/internal/sandbox/sandboxtest"
 )
 
 // TestCheckEveryKind checks testdata/check/every-kind.yaml, a config with
@@ -17,8 +18,8 @@ import (
 // plugin's own words; the whole output is compared with a golden file.
 func TestCheckEveryKind(t *testing.T) {
 	dir := t.TempDir()
-	wat(t, "testdata/check/init-fails.wat", filepath.Join(dir, "init-fails.wasm"))
-	wat(t, "../../../plugins/wat-hello/wat-hello.wat", filepath.Join(dir, "wat-hello.wasm"))
+	sandboxtest.WatFile(t, "testdata/check/init-fails.wat", filepath.Join(dir, "init-fails.wasm"))
+	sandboxtest.WatFile(t, "../../../plugins/wat-hello/wat-hello.wat", filepath.Join(dir, "wat-hello.wasm"))
 	text, err := os.ReadFile("testdata/check/every-kind.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -33,16 +34,4 @@ func TestCheckEveryKind(t *testing.T) {
 		t.Errorf("err %v, want exit status 1", err)
 	}
 	golden(t, "check/every-kind.golden", []byte(strings.ReplaceAll(out, dir, "$DIR")))
-}
-
-// wat assembles the WebAssembly text file src into dst with wat2wasm
-// (Debian package wabt, which `make deps` installs).
-func wat(t *testing.T, src, dst string) {
-	t.Helper()
-	if _, err := exec.LookPath("wat2wasm"); err != nil {
-		t.Fatal("wat2wasm is not installed: run `make deps` or `apt-get install -y wabt`")
-	}
-	if b, err := exec.Command("wat2wasm", src, "-o", dst).CombinedOutput(); err != nil {
-		t.Fatalf("wat2wasm %s: %v\n%s", src, err, b)
-	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/proctag/proctag/abi"
 	"github.com/proctag/proctag/agent/internal/config"
 	"github.com/proctag/proctag/agent/internal/sandbox"
+	"github.com/proctag/proctag/agent/internal/sandbox/sandboxtest"
 	"github.com/proctag/proctag/agent/internal/wasmhost"
 )
 
@@ -28,21 +28,6 @@ const evilTagger = `(module
   (func (export "proctag_process") (param i32 i32) (result i64)
     (i64.or (i64.shl (i64.const 1024) (i64.const 32)) (i64.const 16))))`
 
-// assembleWat writes the wasm of text to out with wat2wasm.
-func assembleWat(t *testing.T, text, out string) {
-	t.Helper()
-	if _, err := exec.LookPath("wat2wasm"); err != nil {
-		t.Fatal("wat2wasm is not installed: run `make deps` or `apt-get install -y wabt`")
-	}
-	src := filepath.Join(t.TempDir(), "m.wat")
-	if err := os.WriteFile(src, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if b, err := exec.Command("wat2wasm", src, "-o", out).CombinedOutput(); err != nil {
-		t.Fatalf("wat2wasm: %v\n%s", err, b)
-	}
-}
-
 // TestTenantCeilingOfNoCapabilities is a tenant's attack on its operator's
 // ceiling: the operator grants tenant team no capabilities at all
 // (capabilities: []), and the tenant drops a module without a manifest
@@ -55,7 +40,7 @@ func TestTenantCeilingOfNoCapabilities(t *testing.T) {
 	if err := os.Mkdir(team, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	assembleWat(t, evilTagger, filepath.Join(team, "x.wasm"))
+	sandboxtest.Wat(t, evilTagger, filepath.Join(team, "x.wasm"))
 	out := applyConfig(t, dir, "tenants:\n  - name: team\n    plugin-dir: "+team+"\n    uids: [1000]\n    tag-prefix: team.\n    capabilities: []\n")
 	for _, tg := range out.Tags {
 		t.Errorf("a tenant granted no capabilities applied tag %s=%s", tg.Key, tg.Value)
@@ -79,7 +64,7 @@ func TestTenantManifestOfNoFields(t *testing.T) {
 	}
 	spec := SandboxSpec(p)
 	spec.Path = filepath.Join(t.TempDir(), "x.wasm")
-	assembleWat(t, evilTagger, spec.Path)
+	sandboxtest.Wat(t, evilTagger, spec.Path)
 	pl, err := sandbox.LoadFile(context.Background(), "", spec, hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +134,7 @@ func applyOnce(t *testing.T, text string) wasmhost.Effect {
 	t.Helper()
 	dir := t.TempDir()
 	wasm := filepath.Join(dir, "evil.wasm")
-	assembleWat(t, text, wasm)
+	sandboxtest.Wat(t, text, wasm)
 	out := applyConfig(t, dir, "plugins:\n  - name: evil\n    path: "+wasm+"\n    tag-prefix: evil.\n    fields: [pid]\n    timeout: 1s\n    tick-budget: 2s\n")
 	if len(out.Effects) != 1 {
 		t.Fatalf("output %+v, want one effect of one plugin", out)

@@ -367,8 +367,7 @@ func collect[T any](c *Collector, ctx context.Context, now time.Time, owners []O
 			starts[o.PID] = o.StartTime
 		}
 	}
-	out := report(c, now, starts, prev, newConv)
-	c.older = nil
+	out := report(c, now, starts, prev, newConv) // takes c.older, if it can
 	if c.held != nil {
 		c.older = c.lastOut
 	}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/proctag/proctag/agent/internal/sandbox"
+	"github.com/proctag/proctag/agent/internal/sandbox/sandboxtest"
 )
 
 // tenantModule is a module whose proctag_init returns init; version
@@ -23,13 +23,7 @@ func tenantModule(t *testing.T, init, version int, out string) {
   (func (export "proctag_alloc") (param i32) (result i32) (i32.const 4096))
   (func (export "proctag_init") (param i32 i32) (result i32) (i32.const %d))
   (func (export "proctag_process") (param i32 i32) (result i64) (i64.const 0)))`, version, init)
-	src := filepath.Join(t.TempDir(), "m.wat")
-	if err := os.WriteFile(src, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if b, err := exec.Command("wat2wasm", src, "-o", out).CombinedOutput(); err != nil {
-		t.Fatalf("wat2wasm: %v\n%s", err, b)
-	}
+	sandboxtest.Wat(t, text, out)
 }
 
 // tenantHost starts a host with tenant team (max-plugins 1, its own

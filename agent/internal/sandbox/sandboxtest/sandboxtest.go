@@ -1,8 +1,10 @@
 // Package sandboxtest is what the tests of package sandbox and of the plugin
 // step (package wasmhost) share: the Go test guest (sandbox's
 // testdata/guests/behave), built once per test binary and compiled into a
-// compilation cache shared between runs, and a log sink safe for the
-// host's goroutines. It imports neither package, so both may use it.
+// compilation cache shared between runs, a log sink safe for the host's
+// goroutines, and the assembling of hand-written WebAssembly text (Wat).
+// It imports neither package, so both (and the tests of the packages that
+// use them) may use it.
 package sandboxtest
 
 import (
@@ -87,4 +89,26 @@ func Logger(t testing.TB) (hclog.Logger, *SyncBuffer) {
 	t.Helper()
 	buf := &SyncBuffer{}
 	return hclog.New(&hclog.LoggerOptions{Output: buf, Level: hclog.Debug}), buf
+}
+
+// Wat assembles WebAssembly text into the module file out with wat2wasm
+// (Debian package wabt, which `make deps` installs).
+func Wat(t testing.TB, text, out string) {
+	t.Helper()
+	src := filepath.Join(t.TempDir(), "m.wat")
+	if err := os.WriteFile(src, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	WatFile(t, src, out)
+}
+
+// WatFile assembles the WebAssembly text file src into out with wat2wasm.
+func WatFile(t testing.TB, src, out string) {
+	t.Helper()
+	if _, err := exec.LookPath("wat2wasm"); err != nil {
+		t.Fatal("wat2wasm is not installed: run `make deps` or `apt-get install -y wabt`")
+	}
+	if b, err := exec.Command("wat2wasm", src, "-o", out).CombinedOutput(); err != nil {
+		t.Fatalf("wat2wasm %s: %v\n%s", src, err, b)
+	}
 }
