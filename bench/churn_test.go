@@ -211,7 +211,7 @@ func BenchmarkAgentChurnTick(b *testing.B) {
 	}
 	// As the agent's publisher does once it sent a state: the last state,
 	// which the next delta goes against, is held; older ones are not.
-	p.RecycleSockets(func(socks []snapshot.Socket) bool { return len(socks) > 0 && &socks[0] == &prev.Sockets[0] })
+	p.RecycleSockets(func(socks []snapshot.SocketRow) bool { return len(socks) > 0 && &socks[0] == &prev.SocketRows[0] })
 	runtime.GC() // the set-up's garbage is not the ticks' to collect
 	b.ReportAllocs()
 	var cpu time.Duration

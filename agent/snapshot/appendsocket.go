@@ -26,17 +26,23 @@ func appendSocket(b []byte, s *Socket, indent string, depth int) []byte {
 	b = appendJSONString(b, s.State)
 	b = appendNextKey(b, "role", indent, depth+1)
 	b = appendJSONString(b, s.Role)
+	return appendSocketTail(b, s.Inode, s.PIDs, s.NetNSID, indent, depth)
+}
+
+// appendSocketTail appends a socket's members from inode on, and the
+// object's end.
+func appendSocketTail(b []byte, inode uint64, pids []int, netns uint64, indent string, depth int) []byte {
 	b = appendNextKey(b, "inode", indent, depth+1)
-	b = strconv.AppendUint(b, s.Inode, 10)
+	b = strconv.AppendUint(b, inode, 10)
 	b = appendNextKey(b, "pids", indent, depth+1)
 	switch {
-	case s.PIDs == nil:
+	case pids == nil:
 		b = append(b, "null"...)
-	case len(s.PIDs) == 0:
+	case len(pids) == 0:
 		b = append(b, "[]"...)
 	default:
 		b = append(b, '[')
-		for i, pid := range s.PIDs {
+		for i, pid := range pids {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -46,9 +52,9 @@ func appendSocket(b []byte, s *Socket, indent string, depth int) []byte {
 		b = appendNewline(b, indent, depth+1)
 		b = append(b, ']')
 	}
-	if s.NetNSID != 0 {
+	if netns != 0 {
 		b = appendNextKey(b, "netns_id", indent, depth+1)
-		b = strconv.AppendUint(b, s.NetNSID, 10)
+		b = strconv.AppendUint(b, netns, 10)
 	}
 	b = appendNewline(b, indent, depth)
 	return append(b, '}')

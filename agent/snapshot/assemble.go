@@ -529,7 +529,7 @@ func countsOf(s *Snapshot) counts {
 	if s == nil {
 		return counts{}
 	}
-	return counts{len(s.Processes), len(s.Sockets)}
+	return counts{len(s.Processes), s.NumSockets()}
 }
 
 // fits reports whether a state of n in place of hs's keeps the totals
@@ -684,7 +684,7 @@ func (a *Assembler) feedHeartbeat(hs *hostState, env Envelope, body []byte, v ep
 		s.Closed, s.ClosedDropped = nil, 0
 		hs.state = s // the same lists: the totals stay
 		// The state's counts, which agents leave out of the body.
-		st.Processes, st.Sockets = len(s.Processes), len(s.Sockets)
+		st.Processes, st.Sockets = len(s.Processes), s.NumSockets()
 	}
 	hs.info.Stats, hs.statsEpoch = st, env.Epoch
 	c := a.change(hs, env)

@@ -3,6 +3,7 @@ package snapshot
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 )
@@ -52,9 +53,16 @@ func Diff(prev, next *Snapshot) *Delta {
 	if !same(prev.Processes, next.Processes) {
 		d.Added, d.Changed, d.Removed = diffList(prev.Processes, next.Processes, (*Process).Key, compareProcesses, equalProcess)
 	}
-	if !same(prev.Sockets, next.Sockets) {
-		d.SocketsAdded, d.SocketsChanged, d.SocketsRemoved = diffList(prev.Sockets, next.Sockets,
-			func(s *Socket) uint64 { return s.Inode }, compareSockets, equalSocket)
+	switch {
+	case (prev.SocketRows != nil || next.SocketRows != nil) && len(prev.Sockets) == 0 && len(next.Sockets) == 0:
+		if !same(prev.SocketRows, next.SocketRows) {
+			added, changed, removed := diffList(prev.SocketRows, next.SocketRows,
+				func(r *SocketRow) uint64 { return r.Inode }, compareRows, equalRow)
+			d.SocketsAdded, d.SocketsChanged, d.SocketsRemoved = Sockets(added), Sockets(changed), removed
+		}
+	case !same(prev.Sockets, next.Sockets) || prev.SocketRows != nil || next.SocketRows != nil:
+		d.SocketsAdded, d.SocketsChanged, d.SocketsRemoved = diffList(prev.SocketList(), next.SocketList(),
+			socketKey, compareSockets, equalSocket)
 	}
 	if !slices.EqualFunc(prev.Addresses, next.Addresses, equalNetNSAddrs) {
 		d.Addresses = next.Addresses
@@ -151,6 +159,11 @@ func (d *Delta) Apply(s *Snapshot) (*Snapshot, error) {
 	if s == nil {
 		s = &Snapshot{}
 	}
+	if s.SocketRows != nil {
+		t := *s
+		t.Sockets, t.SocketRows = s.SocketList(), nil
+		s = &t
+	}
 	pp, sp, err := d.plan(s)
 	if err != nil {
 		return nil, err
@@ -184,6 +197,22 @@ func (d *Delta) plan(s *Snapshot) (procs listPlan[Key], socks listPlan[uint64], 
 
 func socketKey(s *Socket) uint64 { return s.Inode }
 
+// inodes yields the inodes of the sockets of s, in either form.
+func (s *Snapshot) inodes() iter.Seq[uint64] {
+	return func(yield func(uint64) bool) {
+		for i := range s.Sockets {
+			if !yield(s.Sockets[i].Inode) {
+				return
+			}
+		}
+		for i := range s.SocketRows {
+			if !yield(s.SocketRows[i].Inode) {
+				return
+			}
+		}
+	}
+}
+
 func foldKey(k Key) uint64 { return uint64(k.PID) ^ uint64(k.StartTime)<<20 }
 
 func foldInode(inode uint64) uint64 { return inode }
@@ -197,6 +226,16 @@ func foldInode(inode uint64) uint64 { return inode }
 // element is replaced whole, never modified, so a copy of s's slices made
 // before (Clone) keeps seeing the old state.
 func (d *Delta) ApplyInPlace(s *Snapshot) error {
+	if s.SocketRows != nil {
+		// The rows become Sockets, which the delta's own are.
+		t := *s
+		t.Sockets, t.SocketRows = s.SocketList(), nil
+		if err := d.ApplyInPlace(&t); err != nil {
+			return err
+		}
+		*s = t
+		return nil
+	}
 	pp, sp, err := d.plan(s)
 	if err != nil {
 		return err
@@ -223,6 +262,7 @@ func (s *Snapshot) Clone() *Snapshot {
 	c := *s
 	c.Processes = slices.Clone(s.Processes)
 	c.Sockets = slices.Clone(s.Sockets)
+	c.SocketRows = slices.Clone(s.SocketRows)
 	c.Addresses = slices.Clone(s.Addresses)
 	c.Closed = slices.Clone(s.Closed)
 	return &c
@@ -422,12 +462,12 @@ func (s *Snapshot) Validate() error {
 		}
 		keys[k] = struct{}{}
 	}
-	inodes := make(map[uint64]struct{}, len(s.Sockets))
-	for i := range s.Sockets {
-		if _, dup := inodes[s.Sockets[i].Inode]; dup {
-			return fmt.Errorf("socket %d listed twice", s.Sockets[i].Inode)
+	inodes := make(map[uint64]struct{}, s.NumSockets())
+	for inode := range s.inodes() {
+		if _, dup := inodes[inode]; dup {
+			return fmt.Errorf("socket %d listed twice", inode)
 		}
-		inodes[s.Sockets[i].Inode] = struct{}{}
+		inodes[inode] = struct{}{}
 	}
 	return nil
 }

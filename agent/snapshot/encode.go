@@ -122,7 +122,11 @@ func (e *Encoder) EncodeSnapshot(env Envelope, s *Snapshot) ([]Message, error) {
 	}
 	if int64(sw.out.Len()) >= sw.n {
 		// Compression did not pay (never seen with JSON): send it as it is.
-		return e.encodeValue(env, s)
+		var body bytes.Buffer
+		if err := WriteJSON(&body, s, ""); err != nil {
+			return nil, fmt.Errorf("encode %s for host %s: %w", env.Kind, env.HostID, err)
+		}
+		return e.Encode(env, body.Bytes())
 	}
 	env.Version, env.Size, env.Encoding = WireVersion, sw.n, EncodingZstd
 	return e.split(env, sw.out.Bytes())

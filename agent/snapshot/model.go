@@ -11,6 +11,11 @@ type Snapshot struct {
 	Host      Host      `json:"host"`
 	Processes []Process `json:"processes"`
 	Sockets   []Socket  `json:"sockets"`
+	// SocketRows, when not nil, are the sockets in the compact form a
+	// producer keeps, in place of Sockets, which is then nil. WriteJSON,
+	// the Encoder, Diff, Apply and Clone read either; encoding/json sees
+	// only Sockets. A decoded snapshot has none.
+	SocketRows []SocketRow `json:"-"`
 	// Addresses are the interface addresses of the host's network
 	// namespaces that the agent could read (its own at least), sorted by
 	// NetNSID, so that a listener on 0.0.0.0 can be matched to a connection
@@ -25,6 +30,18 @@ type Snapshot struct {
 	// ClosedDropped counts the short connections of this interval left
 	// out of Closed by the agent's cap.
 	ClosedDropped int `json:"closed_dropped,omitempty"`
+}
+
+// NumSockets returns how many sockets s holds, in either form.
+func (s *Snapshot) NumSockets() int { return len(s.Sockets) + len(s.SocketRows) }
+
+// SocketList returns the sockets of s as Sockets: Sockets itself, or a new
+// list made from SocketRows.
+func (s *Snapshot) SocketList() []Socket {
+	if s.SocketRows != nil {
+		return Sockets(s.SocketRows)
+	}
+	return s.Sockets
 }
 
 // Host describes the agent and the machine a snapshot was taken on.

@@ -15,6 +15,7 @@ import (
 func (s *Snapshot) Sort() {
 	s.SortProcesses()
 	slices.SortFunc(s.Sockets, compareSockets)
+	slices.SortFunc(s.SocketRows, compareRows)
 }
 
 // SortProcesses puts the processes in snapshot order, leaving the sockets

@@ -23,7 +23,11 @@ func WriteJSON(w io.Writer, s *Snapshot, indent string) error {
 	writeList(&sw, s.Processes)
 	sw.raw(",")
 	sw.key(1, "sockets")
-	writeList(&sw, s.Sockets)
+	if s.SocketRows != nil {
+		writeList(&sw, s.SocketRows)
+	} else {
+		writeList(&sw, s.Sockets)
+	}
 	if len(s.Addresses) > 0 {
 		sw.raw(",")
 		sw.key(1, "addresses")
@@ -139,6 +143,10 @@ func writeList[T any](sw *streamWriter, list []T) {
 		switch x := any(&list[i]).(type) {
 		case *Socket:
 			sw.scratch = appendSocket(sw.scratch[:0], x, sw.indent, 2)
+			sw.write(sw.scratch)
+			continue
+		case *SocketRow:
+			sw.scratch = appendSocketRow(sw.scratch[:0], x, sw.indent, 2)
 			sw.write(sw.scratch)
 			continue
 		case *Process:

@@ -19,7 +19,9 @@ func TestWriteJSONFields(t *testing.T) {
 	var got []string
 	st := reflect.TypeFor[Snapshot]()
 	for i := range st.NumField() {
-		got = append(got, st.Field(i).Tag.Get("json"))
+		if tag := st.Field(i).Tag.Get("json"); tag != "-" { // SocketRows is written as "sockets"
+			got = append(got, tag)
+		}
 	}
 	want := []string{"host", "processes", "sockets", "addresses,omitempty", "closed,omitempty", "closed_dropped,omitempty"}
 	if !reflect.DeepEqual(got, want) {

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -164,46 +163,9 @@ func (p *Pipeline) publishedProcess(sp *scan.Process, v rules.Verdict, out wasmh
 }
 
 // newSocketConverter returns a converter of the collector's sockets to
-// the wire form (sockets.CollectChangesAs). It reuses the text of the
-// addresses it wrote last: the sockets come sorted by local address, then
-// remote, so most share their local address, and many their remote one,
-// with the socket before (or a loopback pair's other end), and one string
-// then serves them all.
-func newSocketConverter() func(*sockets.Socket) snapshot.Socket {
-	var texts addrTexts
-	return func(s *sockets.Socket) snapshot.Socket {
-		return snapshot.Socket{
-			Proto:      s.Proto,
-			LocalIP:    texts.text(s.Local.Addr()),
-			LocalPort:  s.Local.Port(),
-			RemoteIP:   texts.text(s.Remote.Addr()),
-			RemotePort: s.Remote.Port(),
-			State:      s.State,
-			Role:       s.Role,
-			Inode:      s.Inode,
-			PIDs:       s.PIDs,
-			NetNSID:    s.NetNS,
-		}
+// the rows the pipeline keeps (sockets.CollectChangesAs).
+func newSocketConverter() func(*sockets.Socket) snapshot.SocketRow {
+	return func(s *sockets.Socket) snapshot.SocketRow {
+		return snapshot.NewSocketRow(s.Proto, s.Local, s.Remote, s.State, s.Role, s.Inode, s.NetNS, s.PIDs)
 	}
-}
-
-// addrTexts remembers the text of the last two addresses it formatted.
-type addrTexts struct {
-	addr [2]netip.Addr
-	str  [2]string
-	next int
-}
-
-// text returns a.String(), formatting a only when it is neither of the
-// last two.
-func (t *addrTexts) text(a netip.Addr) string {
-	for i := range t.addr {
-		if t.addr[i] == a && t.str[i] != "" {
-			return t.str[i]
-		}
-	}
-	s := a.String()
-	t.addr[t.next], t.str[t.next] = a, s
-	t.next ^= 1
-	return s
 }

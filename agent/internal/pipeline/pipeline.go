@@ -83,7 +83,7 @@ type Pipeline struct {
 	// socks is the last tick's published sockets, which the next tick
 	// publishes again (the same slice) when the collector says that
 	// nothing changed.
-	socks []snapshot.Socket
+	socks []snapshot.SocketRow
 }
 
 // state is what the last tick saw, for Explain.
@@ -136,15 +136,15 @@ func (p *Pipeline) TCPUnchanged() { p.tcpUnchanged = true }
 // new one, when held says that nothing reads that slice any more (the
 // agent passes its publisher's Holds; the pipeline itself keeps only the
 // last state). A host whose sockets change tick after tick then makes no
-// garbage of 136 bytes a socket per tick. held must not say true of a
+// garbage of 80 bytes a socket per tick. held must not say true of a
 // slice once it said false. nil, the default, turns it off.
-func (p *Pipeline) RecycleSockets(held func([]snapshot.Socket) bool) {
+func (p *Pipeline) RecycleSockets(held func([]snapshot.SocketRow) bool) {
 	if held == nil {
 		p.sockets.Recycle(nil)
 		return
 	}
 	p.sockets.Recycle(func(report any) bool {
-		socks, ok := report.([]snapshot.Socket)
+		socks, ok := report.([]snapshot.SocketRow)
 		return !ok || held(socks)
 	})
 }
@@ -352,12 +352,12 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 	if changed {
 		p.socks = socks
 	}
-	snap.Sockets = p.socks
+	snap.SocketRows = p.socks
 	snap.SortProcesses()
 	snap.Addresses = p.sockets.Addresses(res.Full)
 	if p.cfg.Conns != nil {
 		closed, dropped := p.cfg.Conns.Take(tables, func(c *conns.Conn) bool {
-			_, held := snapshot.FindSocket(snap.Sockets, c.NetNS, c.Proto, c.Local, c.Remote)
+			_, held := snapshot.FindSocketRow(snap.SocketRows, c.NetNS, c.Proto, c.Local, c.Remote)
 			return held
 		})
 		var before []snapshot.Process
@@ -372,7 +372,7 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 		}
 	}
 	st.Reported = len(snap.Processes)
-	st.Sockets = len(snap.Sockets)
+	st.Sockets = snap.NumSockets()
 	p.snap, p.waiting = snap, p.sockets.Young()+p.sockets.Pending()+youngProcs(procs, verdicts)
 	for i := range snap.Processes {
 		if snap.Processes[i].Exited != 0 {
@@ -422,7 +422,7 @@ func (p *Pipeline) Quiet() (*snapshot.Snapshot, Stats, bool) {
 	snap.Host.ScanTime = p.nowFunc()
 	snap.Closed, snap.ClosedDropped = nil, 0
 	p.snap = &snap
-	return &snap, Stats{Processes: len(p.last.res.Processes), Reported: len(snap.Processes), Sockets: len(snap.Sockets), Quiet: true}, true
+	return &snap, Stats{Processes: len(p.last.res.Processes), Reported: len(snap.Processes), Sockets: snap.NumSockets(), Quiet: true}, true
 }
 
 // taggedStarts returns the start time of each process of res that own

@@ -116,15 +116,15 @@ func TestTickTagsRulesAndInheritance(t *testing.T) {
 	if py.MatchedRule != rules.ImplicitRule {
 		t.Errorf("pid 813 matched rule %d; inherited tags must not match tag rules", py.MatchedRule)
 	}
-	for _, s := range snap.Sockets {
+	for _, s := range snap.SocketList() {
 		for _, pid := range s.PIDs {
 			if pid == 901 {
 				t.Errorf("socket %d lists the dropped pid 901", s.Inode)
 			}
 		}
 	}
-	if st.Processes != 10 || st.Reported != len(snap.Processes) || st.Sockets != len(snap.Sockets) {
-		t.Errorf("stats %+v do not match the snapshot (%d processes, %d sockets)", st, len(snap.Processes), len(snap.Sockets))
+	if st.Processes != 10 || st.Reported != len(snap.Processes) || st.Sockets != snap.NumSockets() {
+		t.Errorf("stats %+v do not match the snapshot (%d processes, %d sockets)", st, len(snap.Processes), snap.NumSockets())
 	}
 }
 
@@ -161,8 +161,8 @@ func TestSteadyTickIsStable(t *testing.T) {
 	}
 	// Nothing changed: the sockets are the first tick's, which Diff need
 	// not walk.
-	if len(second.Sockets) == 0 || &first.Sockets[0] != &second.Sockets[0] {
-		t.Errorf("steady tick made new sockets (%d) instead of reusing the last tick's (%d)", len(second.Sockets), len(first.Sockets))
+	if len(second.SocketRows) == 0 || &first.SocketRows[0] != &second.SocketRows[0] {
+		t.Errorf("steady tick made new sockets (%d) instead of reusing the last tick's (%d)", len(second.SocketRows), len(first.SocketRows))
 	}
 	if name := byPID(second)[813].Name; name != "/srv/app/billing-py-script --port 8080" {
 		t.Errorf("pid 813 name %q; want DeepFlow's replace-all result", name)
@@ -194,14 +194,15 @@ func TestTickSocketsInSnapshotOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(snap.Sockets) < 10000 {
-			t.Fatalf("%s: %d sockets, want the tree's", when, len(snap.Sockets))
+		socks := snap.SocketList()
+		if len(socks) < 10000 {
+			t.Fatalf("%s: %d sockets, want the tree's", when, len(socks))
 		}
-		sorted := &snapshot.Snapshot{Sockets: slices.Clone(snap.Sockets)}
+		sorted := &snapshot.Snapshot{Sockets: slices.Clone(socks)}
 		sorted.Sort()
-		for i := range snap.Sockets {
-			if snap.Sockets[i].Inode != sorted.Sockets[i].Inode {
-				t.Fatalf("%s: socket %d is inode %d, Sort puts inode %d there", when, i, snap.Sockets[i].Inode, sorted.Sockets[i].Inode)
+		for i := range socks {
+			if socks[i].Inode != sorted.Sockets[i].Inode {
+				t.Fatalf("%s: socket %d is inode %d, Sort puts inode %d there", when, i, socks[i].Inode, sorted.Sockets[i].Inode)
 			}
 		}
 	}

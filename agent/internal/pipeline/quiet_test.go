@@ -31,7 +31,7 @@ func TestQuiet(t *testing.T) {
 		if !ok {
 			t.Fatalf("regular tick %d not quiet", i)
 		}
-		if !st.Quiet || st.Reported != len(first.Processes) || &snap.Processes[0] != &first.Processes[0] || &snap.Sockets[0] != &first.Sockets[0] {
+		if !st.Quiet || st.Reported != len(first.Processes) || &snap.Processes[0] != &first.Processes[0] || &snap.SocketRows[0] != &first.SocketRows[0] {
 			t.Fatalf("quiet tick %d: %+v, not the last state", i, st)
 		}
 		if !snap.Host.ScanTime.After(first.Host.ScanTime) || snap.Closed != nil {

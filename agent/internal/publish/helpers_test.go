@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"reflect"
 	"sync"
 	"testing"
@@ -193,9 +194,9 @@ func (w *watcher) waitState(host string, want *snapshot.Snapshot) snapshot.Chang
 }
 
 func sameContent(a, b *snapshot.Snapshot) bool {
-	return len(a.Processes) == len(b.Processes) && len(a.Sockets) == len(b.Sockets) &&
+	return len(a.Processes) == len(b.Processes) && a.NumSockets() == b.NumSockets() &&
 		(len(a.Processes) == 0 || reflect.DeepEqual(a.Processes, b.Processes)) &&
-		(len(a.Sockets) == 0 || reflect.DeepEqual(a.Sockets, b.Sockets))
+		(a.NumSockets() == 0 || reflect.DeepEqual(a.SocketList(), b.SocketList()))
 }
 
 // waitCounter waits until the publisher's counters satisfy ok and returns
@@ -220,8 +221,8 @@ func host(scan int, procs ...snapshot.Process) *snapshot.Snapshot {
 		ScanTime: time.Date(2026, 1, 1, 0, 0, scan, 0, time.UTC), IntervalMS: 10000}}
 	for _, p := range procs {
 		s.Processes = append(s.Processes, p)
-		s.Sockets = append(s.Sockets, snapshot.Socket{Proto: "tcp", LocalIP: "127.0.0.1", LocalPort: uint16(p.PID),
-			RemoteIP: "0.0.0.0", State: "LISTEN", Role: "server", Inode: uint64(p.PID) * 10, PIDs: []int{p.PID}})
+		s.SocketRows = append(s.SocketRows, snapshot.NewSocketRow("tcp", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(p.PID)),
+			netip.MustParseAddrPort("0.0.0.0:0"), "LISTEN", "server", uint64(p.PID)*10, 0, []int{p.PID}))
 	}
 	s.Sort()
 	return s

@@ -350,28 +350,28 @@ func TestHolds(t *testing.T) {
 
 	s1 := host(1, proc(10, "a"))
 	p.Submit(s1, snapshot.Stats{})
-	if !p.Holds(s1.Sockets) {
+	if !p.Holds(s1.SocketRows) {
 		t.Fatal("the state just submitted is not held")
 	}
 	w.waitState("host-a", s1)
 	s2 := host(2, proc(10, "a"), proc(11, "b"))
 	p.Submit(s2, snapshot.Stats{})
 	w.waitState("host-a", s2)
-	waitfor.Until(t, waitLimit, func() bool { return !p.Holds(s1.Sockets) }, "the first state is still held after the second was published")
-	if !p.Holds(s2.Sockets) || p.Holds(never.Sockets) || p.Holds(nil) {
-		t.Fatalf("holds the published state %v, one never submitted %v, nil %v", p.Holds(s2.Sockets), p.Holds(never.Sockets), p.Holds(nil))
+	waitfor.Until(t, waitLimit, func() bool { return !p.Holds(s1.SocketRows) }, "the first state is still held after the second was published")
+	if !p.Holds(s2.SocketRows) || p.Holds(never.SocketRows) || p.Holds(nil) {
+		t.Fatalf("holds the published state %v, one never submitted %v, nil %v", p.Holds(s2.SocketRows), p.Holds(never.SocketRows), p.Holds(nil))
 	}
 
 	srv.Shutdown()
 	s3 := host(3, proc(10, "a"), proc(12, "c"))
 	p.Submit(s3, snapshot.Stats{}) // sent once the server is back, in full
-	if !p.Holds(s3.Sockets) {
+	if !p.Holds(s3.SocketRows) {
 		t.Fatal("the state submitted while the server is away is not held")
 	}
 	srv = startServer(t, natsembed.Config{Listen: addr})
 	w.waitState("host-a", s3)
-	waitfor.Until(t, waitLimit, func() bool { return !p.Holds(s2.Sockets) }, "the state before the outage is still held after the next was published")
-	if !p.Holds(s3.Sockets) {
+	waitfor.Until(t, waitLimit, func() bool { return !p.Holds(s2.SocketRows) }, "the state before the outage is still held after the next was published")
+	if !p.Holds(s3.SocketRows) {
 		t.Fatal("the last published state is not held")
 	}
 }
@@ -389,21 +389,21 @@ func TestHoldsBase(t *testing.T) {
 		s    *snapshot.Snapshot
 		want bool
 	}{{s1, true}, {s2, false}, {s3, true}} {
-		if got := p.Holds(c.s.Sockets); got != c.want {
+		if got := p.Holds(c.s.SocketRows); got != c.want {
 			t.Errorf("state %d: held %v, want %v", c.s.Processes[0].PID, got, c.want)
 		}
 	}
 	p.mu.Lock()
 	p.sending = s2
 	p.mu.Unlock()
-	if !p.Holds(s2.Sockets) {
+	if !p.Holds(s2.SocketRows) {
 		t.Error("the state being published is not held")
 	}
 	p.setPrev(s3)
 	p.mu.Lock()
 	p.sending = nil
 	p.mu.Unlock()
-	if p.Holds(s1.Sockets) || p.Holds(s2.Sockets) || !p.Holds(s3.Sockets) {
-		t.Errorf("after s3 was published: s1 %v, s2 %v, s3 %v held, want only s3", p.Holds(s1.Sockets), p.Holds(s2.Sockets), p.Holds(s3.Sockets))
+	if p.Holds(s1.SocketRows) || p.Holds(s2.SocketRows) || !p.Holds(s3.SocketRows) {
+		t.Errorf("after s3 was published: s1 %v, s2 %v, s3 %v held, want only s3", p.Holds(s1.SocketRows), p.Holds(s2.SocketRows), p.Holds(s3.SocketRows))
 	}
 }

@@ -379,7 +379,7 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 	}
 	if d.Empty() && sameHost(p.prev.Host, state.Host) {
 		p.setPrev(state)
-		st.Processes, st.Sockets = len(state.Processes), len(state.Sockets)
+		st.Processes, st.Sockets = len(state.Processes), state.NumSockets()
 		p.AddCounters(&st)
 		msgs, err := p.enc.EncodeHeartbeatStats(p.envelope(state, p.seq, 0), &st, &p.hbStats)
 		p.send(ctx, msgs, err, snapshot.KindHeartbeat)
@@ -410,11 +410,11 @@ func (p *Publisher) setPrev(s *snapshot.Snapshot) {
 // the sockets of a state, it stays false: the publisher takes up only
 // the newest state. The agent lets the pipeline write a tick's sockets
 // into a slice the publisher no longer holds (pipeline RecycleSockets).
-func (p *Publisher) Holds(socks []snapshot.Socket) bool {
+func (p *Publisher) Holds(socks []snapshot.SocketRow) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, s := range [...]*snapshot.Snapshot{p.latest, p.sending, p.base} {
-		if s != nil && sameArray(s.Sockets, socks) {
+		if s != nil && sameArray(s.SocketRows, socks) {
 			return true
 		}
 	}
@@ -422,7 +422,7 @@ func (p *Publisher) Holds(socks []snapshot.Socket) bool {
 }
 
 // sameArray reports whether a and b share their backing array.
-func sameArray(a, b []snapshot.Socket) bool {
+func sameArray[T any](a, b []T) bool {
 	return cap(a) > 0 && cap(b) > 0 && &a[:cap(a)][cap(a)-1] == &b[:cap(b)][cap(b)-1]
 }
 

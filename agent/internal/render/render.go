@@ -27,9 +27,10 @@ func Table(w io.Writer, s *snapshot.Snapshot, width int) error {
 	if width <= 0 {
 		width = 120
 	}
-	listen, conns := socketCounts(s.Sockets)
+	socks := s.SocketList()
+	listen, conns := socketCounts(socks)
 	fmt.Fprintf(w, "host %s (%s)  scanned %s  processes %d  sockets %d\n\n",
-		Printable(s.Host.HostID, ""), Printable(s.Host.Hostname, ""), s.Host.ScanTime.Format("2006-01-02 15:04:05"), len(s.Processes), len(s.Sockets))
+		Printable(s.Host.HostID, ""), Printable(s.Host.Hostname, ""), s.Host.ScanTime.Format("2006-01-02 15:04:05"), len(s.Processes), len(socks))
 
 	procs := append([]snapshot.Process(nil), s.Processes...)
 	sort.Slice(procs, func(i, j int) bool { return procs[i].PID < procs[j].PID })
@@ -47,7 +48,7 @@ func Table(w io.Writer, s *snapshot.Snapshot, width int) error {
 	writeRows(w, rows, width)
 
 	var lrows [][]string
-	for _, so := range s.Sockets {
+	for _, so := range socks {
 		if so.Role != "server" || (so.State != "LISTEN" && so.RemotePort != 0) {
 			continue
 		}

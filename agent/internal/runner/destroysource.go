@@ -34,7 +34,7 @@ type destroySource struct {
 	// change, read by the destroy reader.
 	index atomic.Pointer[listenIndex]
 	// sockets is the published socket list index was built from.
-	sockets []snapshot.Socket
+	sockets []snapshot.SocketRow
 	// warnedDropped is set once a skipped message was logged, warnedLost
 	// once an overrun was.
 	warnedDropped, warnedLost bool
@@ -121,26 +121,26 @@ func (s *destroySource) update(snap *snapshot.Snapshot) {
 		s.warnedLost = true
 		s.logger.Warn("sock_diag destroy events lost to a full receive buffer: connections that closed then are not published in closed (logged once, the total at stop)", "overruns", n)
 	}
-	if snap == nil || sameSockets(snap.Sockets, s.sockets) {
+	if snap == nil || sameSockets(snap.SocketRows, s.sockets) {
 		return
 	}
-	s.sockets = snap.Sockets
+	s.sockets = snap.SocketRows
 	idx := &listenIndex{listeners: make(map[uint16][]listener), live: make(map[[2]netip.AddrPort]struct{})}
-	for i := range snap.Sockets {
-		k := &snap.Sockets[i]
-		if k.NetNSID != s.netns || (k.Proto != "tcp" && k.Proto != "tcp6") || len(k.PIDs) == 0 {
+	for i := range snap.SocketRows {
+		k := &snap.SocketRows[i]
+		if k.NetNSID != s.netns || (k.Proto() != "tcp" && k.Proto() != "tcp6") || len(k.PIDs) == 0 {
 			continue
 		}
-		local, err := netip.ParseAddr(k.LocalIP)
-		if err != nil {
+		local := k.Local()
+		if !local.Addr().IsValid() {
 			continue
 		}
 		switch {
-		case k.State == "LISTEN":
-			idx.listeners[k.LocalPort] = append(idx.listeners[k.LocalPort], listener{addr: local, pid: k.PIDs[0]})
-		case k.Role == "server":
-			if remote, err := netip.ParseAddr(k.RemoteIP); err == nil {
-				idx.live[[2]netip.AddrPort{netip.AddrPortFrom(local, k.LocalPort), netip.AddrPortFrom(remote, k.RemotePort)}] = struct{}{}
+		case k.State() == "LISTEN":
+			idx.listeners[local.Port()] = append(idx.listeners[local.Port()], listener{addr: local.Addr(), pid: k.PIDs[0]})
+		case k.Role() == "server":
+			if remote := k.Remote(); remote.Addr().IsValid() {
+				idx.live[[2]netip.AddrPort{local, remote}] = struct{}{}
 			}
 		}
 	}
@@ -150,13 +150,13 @@ func (s *destroySource) update(snap *snapshot.Snapshot) {
 // holds reports whether socks share their slice with the list the index
 // was last built from, which update tells apart from a new list by its
 // slice alone; false for a nil source.
-func (s *destroySource) holds(socks []snapshot.Socket) bool {
+func (s *destroySource) holds(socks []snapshot.SocketRow) bool {
 	return s != nil && cap(s.sockets) > 0 && cap(socks) > 0 &&
 		&s.sockets[:cap(s.sockets)][cap(s.sockets)-1] == &socks[:cap(socks)][cap(socks)-1]
 }
 
 // sameSockets reports whether a and b are one published list.
-func sameSockets(a, b []snapshot.Socket) bool {
+func sameSockets(a, b []snapshot.SocketRow) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 

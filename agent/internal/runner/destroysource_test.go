@@ -10,14 +10,14 @@ import (
 // pipeline it still reads: the list its index was built from, whatever
 // part of it is passed, and nothing else; a nil reader reads nothing.
 func TestDestroySourceHolds(t *testing.T) {
-	built := make([]snapshot.Socket, 3)
-	other := make([]snapshot.Socket, 3)
+	built := make([]snapshot.SocketRow, 3)
+	other := make([]snapshot.SocketRow, 3)
 	s := &destroySource{sockets: built}
 	var none *destroySource
 	for _, tt := range []struct {
 		name  string
 		src   *destroySource
-		socks []snapshot.Socket
+		socks []snapshot.SocketRow
 		want  bool
 	}{
 		{"the list of the index", s, built, true},

@@ -56,7 +56,7 @@ func TestRingOverflowReconciles(t *testing.T) {
 		t.Fatal(l.lastErr)
 	}
 	held := 0
-	for _, s := range parts.Pipeline.Last().Sockets {
+	for _, s := range parts.Pipeline.Last().SocketList() {
 		if s.State == "ESTABLISHED" && (int(s.LocalPort) == pairs.Port || int(s.RemotePort) == pairs.Port) &&
 			len(s.PIDs) == 1 && s.PIDs[0] == os.Getpid() {
 			held++

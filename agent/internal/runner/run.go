@@ -291,7 +291,7 @@ func (l *loop) use(parts *Parts, src *conns.Tracker) {
 	}
 	// A tick's sockets may go into the slice of an earlier tick's that
 	// neither the publisher nor the destroy reader's index still reads.
-	parts.Pipeline.RecycleSockets(func(socks []snapshot.Socket) bool {
+	parts.Pipeline.RecycleSockets(func(socks []snapshot.SocketRow) bool {
 		return l.pub.Holds(socks) || l.destroys.holds(socks)
 	})
 	l.early.Store(parts.Pipeline.Early())

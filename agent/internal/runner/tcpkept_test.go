@@ -38,7 +38,7 @@ func TestTCPTablesKept(t *testing.T) {
 	l.use(parts, src.conns)
 	ev := eventState{procs: true, tcp: src}
 	listening := func() bool {
-		return slices.ContainsFunc(parts.Pipeline.Last().Sockets, func(s snapshot.Socket) bool { return s.Inode == inode })
+		return slices.ContainsFunc(parts.Pipeline.Last().SocketRows, func(s snapshot.SocketRow) bool { return s.Inode == inode })
 	}
 
 	if out := planTick(t, l, parts, &ev, false); !out.readTCP {

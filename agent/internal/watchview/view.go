@@ -141,7 +141,7 @@ func Line(c snapshot.Change, now time.Time) string {
 	}
 	procs, socks := 0, 0
 	if c.State != nil {
-		procs, socks = len(c.State.Processes), len(c.State.Sockets)
+		procs, socks = len(c.State.Processes), c.State.NumSockets()
 	}
 	switch {
 	case c.Kind == snapshot.KindDelta && c.Delta != nil:
