@@ -472,6 +472,10 @@ func (s *Snapshot) Validate() error {
 	return nil
 }
 
+// Equal reports whether p and q are the same in every field, as Diff
+// compares processes.
+func (p *Process) Equal(q *Process) bool { return equalProcess(p, q) }
+
 func equalProcess(a, b *Process) bool {
 	return a.PID == b.PID && a.PPID == b.PPID && a.StartTime == b.StartTime &&
 		a.Name == b.Name && a.ProcessName == b.ProcessName && a.Cmdline == b.Cmdline &&

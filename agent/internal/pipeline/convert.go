@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,9 +17,10 @@ import (
 )
 
 // ruleInputs turns the scan into the rules' view of every process, kernel
-// threads included (the rules decide that they are not reported).
-func (p *Pipeline) ruleInputs(res *scan.Result, own map[int]tags.Entry) []rules.Proc {
-	procs := make([]rules.Proc, len(res.Processes))
+// threads included (the rules decide that they are not reported), in buf's
+// array when it has room.
+func (p *Pipeline) ruleInputs(res *scan.Result, own map[int]tags.Entry, buf []rules.Proc) []rules.Proc {
+	procs := slices.Grow(buf[:0], len(res.Processes))[:len(res.Processes)]
 	for i, sp := range res.Processes {
 		e, tagged := own[sp.PID]
 		procs[i] = rules.Proc{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -84,6 +85,12 @@ type Pipeline struct {
 	// publishes again (the same slice) when the collector says that
 	// nothing changed.
 	socks []snapshot.SocketRow
+	// accepted and owners are the buffers of the last tick's lists of
+	// that name, which the next tick fills again (as it does last's procs
+	// and verdicts): a steady tick allocates no list in proportion to the
+	// host's processes.
+	accepted []int
+	owners   []sockets.Owner
 }
 
 // state is what the last tick saw, for Explain.
@@ -298,10 +305,18 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 		}
 		tm.done(StepTags, ok)
 	}
-	procs := p.ruleInputs(res, own)
-	verdicts := p.eval.Evaluate(procs)
+	var procs []rules.Proc
+	var verdicts []rules.Verdict
+	if p.last != nil {
+		// The last tick's lists are this one's buffers: until this tick
+		// ends there is nothing to explain.
+		procs, verdicts = p.last.procs, p.last.verdicts
+		p.last = &state{res: p.last.res}
+	}
+	procs = p.ruleInputs(res, own, procs)
+	verdicts = p.eval.EvaluateInto(procs, verdicts)
 
-	accepted := make([]int, 0, len(procs))
+	accepted := p.accepted[:0]
 	for i := range verdicts {
 		if verdicts[i].Reported {
 			accepted = append(accepted, i)
@@ -316,18 +331,43 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 	snap := &snapshot.Snapshot{Host: p.cfg.Host}
 	snap.Host.ScanTime = res.Time
 	snap.Host.BootTime = res.BootTime.UnixMilli()
-	snap.Processes = make([]snapshot.Process, 0, len(accepted))
-	owners := make([]sockets.Owner, 0, len(accepted))
+	// The processes are the last tick's list again, which Diff need not
+	// walk, as long as each is the last list's at its place; the first
+	// that is not starts a new list.
+	var last []snapshot.Process
+	if p.snap != nil {
+		last = p.snap.Processes
+	}
+	var list []snapshot.Process
+	same := 0 // how many lead the new list as they led the last
+	owners := slices.Grow(p.owners[:0], len(accepted))
 	for _, i := range accepted {
 		sp := res.Processes[i]
 		out, plugged := outs[i]
 		if plugged && out.Drop {
 			continue
 		}
-		snap.Processes = append(snap.Processes, p.publishedProcess(sp, verdicts[i], out, plugged))
 		if sp.Exited.IsZero() {
 			owners = append(owners, sockets.Owner{Key: sp.Key, StartTime: sp.StartTime, NetNS: sp.NetNS, UID: sp.UID})
 		}
+		pp := p.publishedProcess(sp, verdicts[i], out, plugged)
+		if list == nil {
+			if same < len(last) && last[same].Equal(&pp) {
+				same++
+				continue
+			}
+			list = append(make([]snapshot.Process, 0, len(accepted)), last[:same]...)
+		}
+		list = append(list, pp)
+	}
+	switch {
+	case list == nil && last != nil && same == len(last):
+		snap.Processes = last
+	case list == nil:
+		snap.Processes = append(make([]snapshot.Process, 0, same), last[:same]...) // published as [], not null
+	default:
+		snap.Processes = list
+		snap.SortProcesses()
 	}
 	tm.skip()
 	tables := p.nowFunc()
@@ -353,7 +393,6 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 		p.socks = socks
 	}
 	snap.SocketRows = p.socks
-	snap.SortProcesses()
 	snap.Addresses = p.sockets.Addresses(res.Full)
 	if p.cfg.Conns != nil {
 		closed, dropped := p.cfg.Conns.Take(tables, func(c *conns.Conn) bool {
@@ -379,6 +418,7 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 			p.waiting++ // to be removed by the next tick
 		}
 	}
+	p.accepted, p.owners = accepted, owners
 	p.last = &state{res: res, procs: procs, verdicts: verdicts, plugins: outs}
 	st.Duration = p.nowFunc().Sub(start)
 	return snap, st, nil

@@ -129,10 +129,14 @@ func NewEvaluator(s *Set, taggedOnly bool) *Evaluator {
 // in the same order. Order of checks, as DeepFlow's get_all_process: no
 // argv / no name → min-lifetime → rules (first match decides) →
 // tagged-only → tag inheritance over the reported processes.
-func (e *Evaluator) Evaluate(procs []Proc) []Verdict {
+func (e *Evaluator) Evaluate(procs []Proc) []Verdict { return e.EvaluateInto(procs, nil) }
+
+// EvaluateInto is Evaluate writing the verdicts into buf's array when it
+// has room for them, for a caller that keeps a buffer from tick to tick.
+func (e *Evaluator) EvaluateInto(procs []Proc, buf []Verdict) []Verdict {
 	e.tick++
 	e.index(procs)
-	out := make([]Verdict, len(procs))
+	out := slices.Grow(buf[:0], len(procs))[:len(procs)]
 	for i := range procs {
 		out[i] = e.decide(procs, i)
 	}

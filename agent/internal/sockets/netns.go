@@ -240,13 +240,13 @@ func appendEntry(es []entry, e entry, rows int64) []entry {
 }
 
 // fitEntries returns es, moved to a buffer an eighth longer than its rows
-// when its spare capacity is more than half of them (a first read sized by
+// when its spare capacity is more than a quarter of them (a first read sized by
 // the file's length, which overestimates tables with long or dropped
 // rows, a buffer doubled by growth, or one left by a table that shrank):
 // the memo keeps the buffer for the agent's life. The rows keep their
 // places, so the memo's chunks still find them.
 func fitEntries(es []entry) []entry {
-	if cap(es)-len(es) <= len(es)/2+64 {
+	if cap(es)-len(es) <= len(es)/4+64 {
 		return es
 	}
 	return append(make([]entry, 0, len(es)+len(es)/8), es...)
