@@ -160,7 +160,7 @@ clean:
 	rm -rf bin
 	$(MAKE) -C plugins clean
 
-## generate: the eBPF object of agent/internal/tcpevents and its Go loader (committed, so
+## generate: the eBPF objects of agent/internal/tcpevents and fditer and their Go loaders (committed, so
 ## that build and test need no clang), rebuilt from bpf/tcpevents.c with cilium/ebpf's
 ## bpf2go; bpf/vmlinux.h (not committed, ~3 MB) is written from the running kernel's BTF.
 ## clang, llvm, libbpf-dev and bpftool are installed with apt-get when missing.
@@ -175,4 +175,4 @@ generate:
 		echo "installing$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 	bpftool btf dump file /sys/kernel/btf/vmlinux format c > agent/internal/tcpevents/bpf/vmlinux.h
-	$(GO) generate ./agent/internal/tcpevents
+	$(GO) generate ./agent/internal/tcpevents ./agent/internal/fditer

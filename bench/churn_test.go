@@ -236,6 +236,6 @@ func BenchmarkAgentChurnTick(b *testing.B) {
 		}
 		prev = snap
 	}
-	reportCPU(b, cpu, st.Processes, len(prev.Sockets)) // every process scanned
+	reportCPU(b, cpu, st.Processes, prev.NumSockets()) // every process scanned
 	b.ReportMetric(float64(bytes)/float64(b.N), "delta-bytes/op")
 }

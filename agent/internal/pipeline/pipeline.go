@@ -156,6 +156,10 @@ func (p *Pipeline) RecycleSockets(held func([]snapshot.SocketRow) bool) {
 	})
 }
 
+// UseFDs makes the ticks that walk many processes' fd/ directories take
+// their sockets from one dump of d instead (sockets.Collector.UseFDs).
+func (p *Pipeline) UseFDs(d sockets.FDDumper) { p.sockets.UseFDs(d) }
+
 // UseEventsPeriod makes full re-reads come every EventsFullRescanEvery
 // ticks while on (the process connector and the eBPF TCP events are both
 // healthy and lost nothing), and every FullRescanEvery ticks again when

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/proctag/proctag/agent/internal/config"
+	"github.com/proctag/proctag/agent/internal/fditer"
 	"github.com/proctag/proctag/agent/internal/pipeline"
 	"github.com/proctag/proctag/agent/internal/publish"
 	"github.com/proctag/proctag/agent/internal/redact"
@@ -80,6 +81,9 @@ type Parts struct {
 	Plugins *wasmhost.Host
 	// HostID is the resolved, sanitised host id.
 	HostID string
+	// fds is the BPF descriptor dump the pipeline's walks use, nil when
+	// it is off or could not be opened (see useFDIter).
+	fds *fditer.Iter
 }
 
 // Close releases the scanner's open files and the plugins' runtime.
@@ -89,6 +93,9 @@ func (p *Parts) Close(ctx context.Context) {
 	}
 	if p.Plugins != nil {
 		p.Plugins.Close(ctx)
+	}
+	if p.fds != nil {
+		p.fds.Close()
 	}
 }
 
@@ -114,7 +121,30 @@ func Build(ctx context.Context, cfg *config.Config, logger hclog.Logger, version
 			logger.Warn("os-app-tag-exec will fail every tick", "error", p.Error())
 		}
 	}
+	if cfg.ProcEvents != config.ProcEventsOff {
+		pt.useFDIter(cfg.ProcRoot, logger)
+	}
 	return pt, nil
+}
+
+// useFDIter gives the pipeline the BPF dump of every process's socket
+// descriptors (package fditer), which a tick that walks many fd/
+// directories (the first, and each full re-read) reads instead of a
+// readlinkat per descriptor. Where it cannot be loaded (no privilege, no
+// BTF, a proc root of another pid namespace) the walks stay, and the
+// reason is logged.
+func (p *Parts) useFDIter(root string, logger hclog.Logger) {
+	if root == "" {
+		root = "/proc"
+	}
+	it, err := fditer.Open(root)
+	if err != nil {
+		logger.Info("fd iterator off: fd/ directories are walked", "reason", err)
+		return
+	}
+	p.fds = it
+	p.Pipeline.UseFDs(it)
+	logger.Debug("fd iterator on: full walks read one BPF dump of the socket descriptors")
 }
 
 // Assemble is the one path from a config to the step objects, shared by

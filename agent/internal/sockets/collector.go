@@ -34,6 +34,24 @@ type Config struct {
 	SockDiag bool
 }
 
+// UseFDs makes Collects that have many fd/ directories to walk take their
+// sockets from one dump of d instead (package fditer; see dumpWalks); nil
+// turns it off. d's pids must be Root's.
+func (c *Collector) UseFDs(d FDDumper) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fds = d
+}
+
+// FDDumper lists the socket file descriptors of every process of the
+// host in one pass, as package fditer's Iter does.
+type FDDumper interface {
+	// Dump calls fn for every socket descriptor of every process: the
+	// process's pid and start time (clock ticks since boot, as in
+	// /proc/PID/stat) and the socket's inode.
+	Dump(fn func(pid int, startTicks, inode uint64)) error
+}
+
 // Owner is a process whose sockets are reported: the scan's view of a
 // reported process.
 type Owner struct {
@@ -92,6 +110,8 @@ type Collector struct {
 	minLifetime time.Duration
 	logger      hclog.Logger
 
+	fds       FDDumper
+	dumpAfter int // minDumpWalks, but in tests
 	mu        sync.Mutex
 	gen       uint64
 	collected bool // a Collect has succeeded: first-seen times are now
@@ -115,6 +135,11 @@ type Collector struct {
 	// namespace in all), tabStats the net/tcp stats of owners whose
 	// ns/net is unreadable (see placeHidden); for tests and benchmarks.
 	walks, tableReads, diagReads, tabStats atomic.Uint64
+	// dumps counts the Collects that took their walks from one FDs dump,
+	// dumped the walks so taken; dumpFailed is set once a failed dump
+	// was logged.
+	dumps, dumped atomic.Uint64
+	dumpFailed    bool
 	// chunksSkipped and chunksParsed count the chunks of the tables read
 	// from /proc/PID/net that were as last read, and left alone, or were
 	// parsed (see tableMemo); tablesKept the TCP tables not read because
@@ -198,6 +223,7 @@ func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 	}
 	c := &Collector{
 		root:        cfg.Root,
+		dumpAfter:   minDumpWalks,
 		minLifetime: cfg.MinLifetime,
 		logger:      logger.Named("sockets"),
 		owners:      make(map[procid.Key]*ownerState),
@@ -524,6 +550,7 @@ func (c *Collector) sortGroups() {
 func (c *Collector) gather(ctx context.Context, owners []Owner) error {
 	nt, nh := len(c.groups)*len(tables), len(c.hidden)
 	c.attachMemos(c.groups)
+	c.dumpWalks()
 	c.parallel(nt+nh+len(c.jobs), func(r *reader, i int) bool {
 		if ctx.Err() != nil {
 			return false
@@ -560,8 +587,16 @@ func (c *Collector) gather(ctx context.Context, owners []Owner) error {
 	return ctx.Err()
 }
 
-// walkJob walks the fd/ of j's owner with r.
+// walkJob walks the fd/ of j's owner with r, unless dumpWalks found its
+// sockets: then it only tells an owner that holds none from one that
+// vanished.
 func (c *Collector) walkJob(r *reader, j *walkJob) {
+	if j.dumped {
+		if len(j.inodes) == 0 && !r.pidExists(j.key.PID) {
+			j.err = fmt.Errorf("%s/%d: %w", c.root, j.key.PID, errVanished)
+		}
+		return
+	}
 	c.walks.Add(1)
 	r.inodes, j.err = r.walk(r.inodes[:0], j.key.PID)
 	if j.err == nil && len(r.inodes) > 0 {

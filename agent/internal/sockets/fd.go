@@ -11,6 +11,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/proctag/proctag/agent/internal/procid"
 )
 
 // reader reads one process's fd/ directory or one socket table at a time
@@ -273,4 +275,47 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %w", errVanished, err)
 	}
 	return err
+}
+
+// minDumpWalks is how many fd/ walks a Collect must have queued for it to
+// take them from one FDs dump (Collector.dumpAfter): a dump reads every
+// descriptor of the host, which costs more than a few walks.
+const minDumpWalks = 64
+
+// dumpWalks takes the sockets of the queued walks from one dump of c.fds
+// when there are enough of them (c.dumpAfter): each job gets the inodes
+// the dump gives its owner's pid with its start time (another process
+// that took the pid is not the owner), and is marked dumped, so that
+// walkJob does not read its fd/. A failed dump leaves the jobs to their
+// walks, and is logged once.
+func (c *Collector) dumpWalks() {
+	if c.fds == nil || len(c.jobs) < c.dumpAfter {
+		return
+	}
+	byKey := make(map[procid.Key]*walkJob, len(c.jobs))
+	for i := range c.jobs {
+		byKey[c.jobs[i].key] = &c.jobs[i]
+	}
+	err := c.fds.Dump(func(pid int, start, inode uint64) {
+		if j := byKey[procid.Key{PID: pid, StartTicks: start}]; j != nil {
+			j.inodes = append(j.inodes, inode)
+		}
+	})
+	if err != nil {
+		for i := range c.jobs {
+			c.jobs[i].inodes = nil
+		}
+		if !c.dumpFailed {
+			c.dumpFailed = true
+			c.logger.Warn("the socket descriptor dump failed; fd/ directories are walked instead (logged once)", "error", err)
+		}
+		return
+	}
+	for i := range c.jobs {
+		j := &c.jobs[i]
+		slices.Sort(j.inodes)
+		j.inodes, j.dumped = slices.Clip(slices.Compact(j.inodes)), true
+	}
+	c.dumps.Add(1)
+	c.dumped.Add(uint64(len(c.jobs)))
 }

@@ -75,6 +75,8 @@ type walkJob struct {
 	inodes []uint64
 	err    error
 	new    bool // the owner was not cached before this Collect
+	// dumped is set when inodes come from an FDs dump (dumpWalks).
+	dumped bool
 }
 
 // applyWalks stores the walk results in the owner cache and updates the

@@ -1,0 +1,89 @@
+package sockets
+
+import (
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/proctag/proctag/agent/internal/fditer"
+	"github.com/proctag/proctag/agent/internal/procid"
+)
+
+// TestCollectFromFDDump collects the sockets of real processes (this one
+// and two children that dial its listener) through the BPF descriptor
+// dump and through fd/ walks, and checks that both give the same sockets;
+// the dump serves every walk, and an owner that exited, which the dump
+// does not list, is dropped as a walk drops it.
+func TestCollectFromFDDump(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("loading BPF programs needs root")
+	}
+	it, err := fditer.Open("/proc")
+	if errors.Is(err, fditer.ErrNotPermitted) || errors.Is(err, ebpf.ErrNotSupported) {
+		t.Skipf("the kernel refuses the BPF program: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	lnFile, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lnFile.Close()
+	owners := []Owner{realOwner(t, os.Getpid())}
+	for range 2 {
+		pid, _, _ := startDialer(t, ln.Addr().String(), lnFile)
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		owners = append(owners, realOwner(t, pid))
+	}
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	exited := Owner{Key: procid.Key{PID: gone.Process.Pid, StartTicks: 1}, StartTime: time.Now(), NetNS: owners[0].NetNS, UID: 0}
+
+	walked := newCollector(t, "/proc", 0)
+	dumped := newCollector(t, "/proc", 0)
+	dumped.UseFDs(it)
+	dumped.dumpAfter = 1
+	now := time.Now()
+	want, err := walked.Collect(t.Context(), now, append(owners, exited), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := dumped.Collect(t.Context(), now, append(owners, exited), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("from the dump:\n%+v\nfrom the walks:\n%+v", got, want)
+	}
+	if len(got) < 5 {
+		t.Errorf("%d sockets, want at least the listener, two connections and their accepted ends", len(got))
+	}
+	if d, w := dumped.dumps.Load(), dumped.walks.Load(); d != 1 || w != 0 {
+		t.Errorf("the dump's collector dumped %d times and walked %d fd/, want 1 and 0", d, w)
+	}
+	for _, c := range []*Collector{walked, dumped} {
+		if _, ok := c.owners[exited.Key]; ok {
+			t.Error("the exited owner is still cached")
+		}
+	}
+}
