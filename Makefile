@@ -161,7 +161,7 @@ clean:
 	$(MAKE) -C plugins clean
 
 ## generate: the eBPF objects of agent/internal/tcpevents and fditer and their Go loaders (committed, so
-## that build and test need no clang), rebuilt from bpf/tcpevents.c with cilium/ebpf's
+## that build and test need no clang), rebuilt from their bpf/*.c with cilium/ebpf's
 ## bpf2go; bpf/vmlinux.h (not committed, ~3 MB) is written from the running kernel's BTF.
 ## clang, llvm, libbpf-dev and bpftool are installed with apt-get when missing.
 GENDEPS := clang:clang llvm-strip:llvm bpftool:bpftool /usr/include/bpf/bpf_helpers.h:libbpf-dev

@@ -343,7 +343,7 @@ func collect[T any](c *Collector, ctx context.Context, now time.Time, owners []O
 		}
 	}
 	c.planDiag(full)
-	err := c.gather(ctx, owners)
+	err := c.gather(ctx, owners, full || !c.collected)
 	if c.diagOn {
 		c.closeUnusedDiag()
 	}
@@ -547,10 +547,10 @@ func (c *Collector) sortGroups() {
 // that the many small walks even out the end. Then it places the hidden
 // owners (placeHidden), reads the tables of the groups that this added,
 // and sorts the groups. It returns ctx.Err() when cancelled.
-func (c *Collector) gather(ctx context.Context, owners []Owner) error {
+func (c *Collector) gather(ctx context.Context, owners []Owner, all bool) error {
 	nt, nh := len(c.groups)*len(tables), len(c.hidden)
 	c.attachMemos(c.groups)
-	c.dumpWalks()
+	c.dumpWalks(all)
 	c.parallel(nt+nh+len(c.jobs), func(r *reader, i int) bool {
 		if ctx.Err() != nil {
 			return false

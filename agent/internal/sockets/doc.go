@@ -18,7 +18,13 @@
 //     else those of its namespace with its uid (the uid column): those
 //     that lost a socket since their last walk first, then the least
 //     recently walked, at most 256 a tick, until each was walked once
-//     since the socket appeared;
+//     since the socket appeared. With UseFDs, a Collect that walks every
+//     owner (the first, each full one) or has 64 walks or more to do takes
+//     them from one dump of every process's socket descriptors (package fditer, a BPF iterator)
+//     instead of a readlinkat per descriptor: an owner gets the sockets
+//     the dump gives its pid with its start time, and one the dump does
+//     not list is checked for existence (gone, it is dropped as a walk
+//     would drop it);
 //   - the first-seen time of each socket, for os-proc-socket-min-lifetime.
 //
 // # Table sources

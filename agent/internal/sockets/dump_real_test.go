@@ -18,8 +18,9 @@ import (
 // TestCollectFromFDDump collects the sockets of real processes (this one
 // and two children that dial its listener) through the BPF descriptor
 // dump and through fd/ walks, and checks that both give the same sockets;
-// the dump serves every walk, and an owner that exited, which the dump
-// does not list, is dropped as a walk drops it.
+// the dump serves every walk of a full Collect, an owner that exited,
+// which the dump does not list, is dropped as a walk drops it, and a
+// steady Collect with one new owner walks its fd/.
 func TestCollectFromFDDump(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("loading BPF programs needs root")
@@ -62,7 +63,6 @@ func TestCollectFromFDDump(t *testing.T) {
 	walked := newCollector(t, "/proc", 0)
 	dumped := newCollector(t, "/proc", 0)
 	dumped.UseFDs(it)
-	dumped.dumpAfter = 1
 	now := time.Now()
 	want, err := walked.Collect(t.Context(), now, append(owners, exited), true)
 	if err != nil {
@@ -85,5 +85,29 @@ func TestCollectFromFDDump(t *testing.T) {
 		if _, ok := c.owners[exited.Key]; ok {
 			t.Error("the exited owner is still cached")
 		}
+	}
+
+	walkedFirst := walked.walks.Load()
+	pid, _, _ := startDialer(t, ln.Addr().String(), lnFile)
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	owners = append(owners, realOwner(t, pid))
+	now = time.Now()
+	if want, err = walked.Collect(t.Context(), now, owners, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = dumped.Collect(t.Context(), now, owners, false); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("steady Collect, with the dump on:\n%+v\nwith the walks:\n%+v", got, want)
+	}
+	// The steady Collect walks the new owner, and those the rewalk of
+	// its sockets' candidate holders picks, as the walks' collector does.
+	if d, w, want := dumped.dumps.Load(), dumped.walks.Load(), walked.walks.Load()-walkedFirst; d != 1 || w != want || w == 0 {
+		t.Errorf("after a steady Collect with one new owner: %d dumps and %d walks, want 1 and the walks' collector's %d", d, w, want)
 	}
 }

@@ -277,19 +277,21 @@ func classify(err error) error {
 	return err
 }
 
-// minDumpWalks is how many fd/ walks a Collect must have queued for it to
-// take them from one FDs dump (Collector.dumpAfter): a dump reads every
-// descriptor of the host, which costs more than a few walks.
+// minDumpWalks is how many fd/ walks a Collect that does not walk every
+// owner must have queued for it to take them from one FDs dump
+// (Collector.dumpAfter): a dump reads every descriptor of the host, which
+// costs more than a few walks.
 const minDumpWalks = 64
 
 // dumpWalks takes the sockets of the queued walks from one dump of c.fds
-// when there are enough of them (c.dumpAfter): each job gets the inodes
+// when they are all the owners' (all: a full or first Collect) or there
+// are enough of them (c.dumpAfter): each job gets the inodes
 // the dump gives its owner's pid with its start time (another process
 // that took the pid is not the owner), and is marked dumped, so that
 // walkJob does not read its fd/. A failed dump leaves the jobs to their
 // walks, and is logged once.
-func (c *Collector) dumpWalks() {
-	if c.fds == nil || len(c.jobs) < c.dumpAfter {
+func (c *Collector) dumpWalks(all bool) {
+	if c.fds == nil || len(c.jobs) == 0 || (!all && len(c.jobs) < c.dumpAfter) {
 		return
 	}
 	byKey := make(map[procid.Key]*walkJob, len(c.jobs))
