@@ -45,15 +45,17 @@ func TestCollectFromFDDump(t *testing.T) {
 	}
 	defer lnFile.Close()
 	owners := []Owner{realOwner(t, os.Getpid())}
-	for range 2 {
+	addDialer := func() {
 		pid, _, _ := startDialer(t, ln.Addr().String(), lnFile)
 		c, err := ln.Accept()
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
+		t.Cleanup(func() { c.Close() })
 		owners = append(owners, realOwner(t, pid))
 	}
+	addDialer()
+	addDialer()
 	gone := exec.Command("true")
 	if err := gone.Run(); err != nil {
 		t.Fatal(err)
@@ -88,13 +90,7 @@ func TestCollectFromFDDump(t *testing.T) {
 	}
 
 	walkedFirst := walked.walks.Load()
-	pid, _, _ := startDialer(t, ln.Addr().String(), lnFile)
-	c, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	owners = append(owners, realOwner(t, pid))
+	addDialer()
 	now = time.Now()
 	if want, err = walked.Collect(t.Context(), now, owners, false); err != nil {
 		t.Fatal(err)
