@@ -144,7 +144,7 @@ func (p *Parts) useFDIter(root string, logger hclog.Logger) {
 	}
 	p.fds = it
 	p.Pipeline.UseFDs(it)
-	logger.Debug("fd iterator on: full walks read one BPF dump of the socket descriptors")
+	logger.Info("fd iterator on: the first tick and full re-reads take the socket descriptors from one BPF dump")
 }
 
 // Assemble is the one path from a config to the step objects, shared by
