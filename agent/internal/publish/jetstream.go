@@ -32,6 +32,10 @@ type jetStream struct {
 	stream     jetstream.Stream
 	failed     bool // a failure was logged; log again only after a success
 	keptLogged bool // the operator's tighter limits were logged
+	// msgSize is the stream's limit on one message as last seen, kept
+	// while the stream is looked up again after a failure, so that chunks
+	// stay cut to what the stream takes.
+	msgSize int
 }
 
 func newJetStream(nc *nats.Conn, cfg Config, logger hclog.Logger) *jetStream {
@@ -195,7 +199,8 @@ func tighten(have, want jetstream.StreamConfig) (jetstream.StreamConfig, []strin
 // maxMsgSize is the stream's limit on one message (headers plus data), 0
 // when unknown or unlimited. After a failure it does not look the stream up
 // again (publishFull does, once per full snapshot), so that a missing
-// stream costs one lookup per full snapshot, not two. ctx is the
+// stream costs one lookup per full snapshot, not two: it gives the limit
+// it last saw. ctx is the
 // connection's (link); the lookup is bounded by jsTimeout.
 func (j *jetStream) maxMsgSize(ctx context.Context) int {
 	if j.stream == nil && !j.failed {
@@ -205,10 +210,10 @@ func (j *jetStream) maxMsgSize(ctx context.Context) int {
 			j.fail(err)
 		}
 	}
-	if j.stream == nil {
-		return 0
+	if j.stream != nil {
+		j.msgSize = int(max(j.stream.CachedInfo().Config.MaxMsgSize, 0))
 	}
-	return int(max(j.stream.CachedInfo().Config.MaxMsgSize, 0))
+	return j.msgSize
 }
 
 // jsTimeout bounds each JetStream exchange of a full snapshot (the stream
