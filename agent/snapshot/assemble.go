@@ -27,7 +27,8 @@ type AssemblerConfig struct {
 	// oldest is dropped beyond it. Default 4.
 	MaxPending int
 	// MaxPendingBytes caps the chunks held by the incomplete messages of
-	// all hosts together: the messages begun first are dropped to make
+	// all hosts together, with the slots each keeps for the chunks its
+	// first chunk announced: the messages begun first are dropped to make
 	// room (their hosts see a gap and resync). Default twice
 	// MaxBodyBytes; negative = no cap.
 	MaxPendingBytes int64

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"unsafe"
 )
 
 // partial is a chunked message being collected.
@@ -11,8 +12,14 @@ type partial struct {
 	env   Envelope
 	parts [][]byte
 	got   int
-	bytes int64
+	bytes int64 // of the chunks held
+	// slots is what parts costs before any chunk is in it, which the
+	// first chunk's envelope sizes (up to MaxChunks slices).
+	slots int64
 }
+
+// slotBytes is the size of one of a partial's parts.
+const slotBytes = int64(unsafe.Sizeof([]byte(nil)))
 
 // sameMessage reports whether two chunk envelopes describe the same message.
 func sameMessage(a, b *Envelope) bool {
@@ -41,7 +48,9 @@ func (a *Assembler) collect(hs *hostState, env Envelope, data []byte) ([]byte, b
 		if len(hs.pending) >= a.cfg.MaxPending {
 			hs.evictOldestPending()
 		}
-		p = &partial{env: env, parts: make([][]byte, env.Chunks)}
+		slots := int64(env.Chunks) * slotBytes
+		a.chunks.makeRoom(slots, a.cfg.MaxPendingBytes, nil)
+		p = &partial{env: env, parts: make([][]byte, env.Chunks), slots: slots}
 		hs.addPending(key, p)
 	}
 	if !sameMessage(&p.env, &env) {
@@ -73,11 +82,11 @@ type pendingKey struct {
 }
 
 // pendingChunks accounts the chunks that the incomplete messages of every
-// host hold, so that their total stays within MaxPendingBytes however
-// many hosts a forger makes up: the messages begun first are dropped
-// first to make room.
+// host hold, and their slots for the chunks to come, so that their total
+// stays within MaxPendingBytes however many hosts a forger makes up: the
+// messages begun first are dropped first to make room.
 type pendingChunks struct {
-	bytes int64 // the chunks held
+	bytes int64 // the chunks and slots held
 	live  int   // the incomplete messages
 	// queue lists the incomplete messages in the order they began,
 	// some of them complete or dropped since (they are skipped).
@@ -91,8 +100,9 @@ type pendingRef struct {
 	p   *partial
 }
 
-// makeRoom drops the incomplete messages begun first, but keep, until n more
-// bytes of chunks fit in limit (0 for no limit).
+// makeRoom drops the incomplete messages begun first, but keep (nil for
+// none), until n more bytes of chunks or slots fit in limit (0 for no
+// limit).
 func (c *pendingChunks) makeRoom(n, limit int64, keep *partial) {
 	for limit > 0 && c.bytes+n > limit && len(c.queue) > 0 {
 		r := c.queue[0]
@@ -115,6 +125,7 @@ func (hs *hostState) addPending(key pendingKey, p *partial) {
 	hs.pending[key] = p
 	c := hs.chunks
 	c.live++
+	c.bytes += p.slots
 	if len(c.queue) > 2*c.live+64 {
 		c.queue = slices.DeleteFunc(c.queue, func(r pendingRef) bool { return r.hs.pending[r.key] != r.p })
 	}
@@ -125,7 +136,7 @@ func (hs *hostState) addPending(key pendingKey, p *partial) {
 // not.
 func (hs *hostState) dropPending(key pendingKey) {
 	if p, ok := hs.pending[key]; ok {
-		hs.chunks.bytes -= p.bytes
+		hs.chunks.bytes -= p.bytes + p.slots
 		hs.chunks.live--
 		delete(hs.pending, key)
 	}

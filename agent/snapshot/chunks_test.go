@@ -18,8 +18,10 @@ func TestPendingChunksCapped(t *testing.T) {
 		limit int64 // MaxPendingBytes
 		held  int64 // the chunk bytes held after the flood
 	}{
-		{name: "default, twice the body limit", limit: 0, held: 16 * mib},
-		{name: "set", limit: 5 * mib, held: 5 * mib},
+		// The slots of the messages' chunks to come count too: one chunk
+		// fewer fits than the limit's whole MiBs.
+		{name: "default, twice the body limit", limit: 0, held: 15 * mib},
+		{name: "set", limit: 5 * mib, held: 4 * mib},
 		{name: "no cap", limit: -1, held: 48 * 4 * mib},
 	}
 	for _, tt := range tests {
@@ -48,20 +50,21 @@ func TestPendingChunksCapped(t *testing.T) {
 					}
 				}
 			}
-			var held int64
+			var held, slots int64
 			var first string
 			for id, hs := range a.hosts {
 				for _, p := range hs.pending {
 					held += p.bytes
+					slots += int64(cap(p.parts)) * slotBytes
 					if first == "" || id < first {
 						first = id
 					}
 				}
 			}
-			if held != a.chunks.bytes {
-				t.Errorf("the hosts hold %d bytes of chunks, the account says %d", held, a.chunks.bytes)
+			if held+slots != a.chunks.bytes {
+				t.Errorf("the hosts hold %d bytes of chunks and %d of slots, the account says %d", held, slots, a.chunks.bytes)
 			}
-			if held != tt.held {
+			if held != tt.held || (tt.limit > 0 && held+slots > tt.limit) {
 				t.Errorf("%d MiB of chunks held, want %d", held/mib, tt.held/mib)
 			}
 			if want := fmt.Sprintf("forged%03d", 48-int((tt.held/mib+3)/4)); tt.limit >= 0 && first != want {
@@ -70,5 +73,36 @@ func TestPendingChunksCapped(t *testing.T) {
 			got, _ := a.State(real.host)
 			assertSameState(t, got, big)
 		})
+	}
+}
+
+// TestPendingChunkSlotsCapped floods the assembler with first chunks of one
+// byte of messages that claim 4096 chunks each, under made-up host ids:
+// the slots each incomplete message keeps for its chunks to come count
+// toward MaxPendingBytes, so the messages begun first are dropped and
+// what is held stays within the limit but for the one being added to.
+func TestPendingChunkSlotsCapped(t *testing.T) {
+	const limit = 64 << 10
+	a := newAssembler(t, AssemblerConfig{MaxBodyBytes: 1 << 20, MaxPendingBytes: limit})
+	for h := range 200 {
+		host := fmt.Sprintf("forged%04d", h)
+		for m := range 4 {
+			env := Envelope{Version: WireVersion, HostID: host, Epoch: testEpoch, Seq: 1, Kind: KindSnapshot,
+				MsgID: uint64(m + 1), Chunk: 0, Chunks: 4096, Encoding: EncodingIdentity, Size: 4096}
+			if _, err := a.Feed(Subject(DefaultSubjectPrefix, host, KindSnapshot), env.WireHeader(), []byte{'x'}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var held int64
+	messages := 0
+	for _, hs := range a.hosts {
+		for _, p := range hs.pending {
+			held += p.bytes + int64(cap(p.parts))*slotBytes
+			messages++
+		}
+	}
+	if one := 4096*slotBytes + 1; held > max(limit, one) || held != a.chunks.bytes {
+		t.Errorf("%d incomplete messages hold %d bytes of chunks and slots (accounted %d), want at most %d", messages, held, a.chunks.bytes, max(limit, one))
 	}
 }
