@@ -656,7 +656,7 @@ func (a *Assembler) feedHeartbeat(hs *hostState, env Envelope, body []byte, v ep
 	if err := decodeJSON(body, env.Kind, st); err != nil {
 		return nil, fmt.Errorf("heartbeat from host %s: %w", hs.info.HostID, err)
 	}
-	reason := ""
+	reason, refused := "", false
 	switch {
 	case v.join:
 		hs.switchEpoch(env.Epoch)
@@ -670,9 +670,13 @@ func (a *Assembler) feedHeartbeat(hs *hostState, env Envelope, body []byte, v ep
 		// held one is not the agent's, or states were lost and renumbered.
 		hs.info.Synced = false
 		hs.info.Refused++
-		reason = "heartbeat behind"
+		reason, refused = "heartbeat behind", true
 	}
-	hs.seen(&env)
+	if !refused {
+		// A refused heartbeat may be a forger's: its host name, interval,
+		// scan time and stats are not the host's.
+		hs.seen(&env)
+	}
 	if reason == "" && hs.state != nil && env.Seq == hs.info.Seq {
 		// The agent's state of this tick: the same but for its scan time,
 		// and no short connections (Closed is per interval, not state).
@@ -687,7 +691,9 @@ func (a *Assembler) feedHeartbeat(hs *hostState, env Envelope, body []byte, v ep
 		// The state's counts, which agents leave out of the body.
 		st.Processes, st.Sockets = len(s.Processes), s.NumSockets()
 	}
-	hs.info.Stats, hs.statsEpoch = st, env.Epoch
+	if !refused {
+		hs.info.Stats, hs.statsEpoch = st, env.Epoch
+	}
 	c := a.change(hs, env)
 	c.Stats = st
 	c.NeedResync, c.Reason = reason != "", reason

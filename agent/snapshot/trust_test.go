@@ -305,3 +305,31 @@ func TestConfirmRejectsBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedHeartbeatChangesNoInfo checks that a heartbeat refused as
+// behind the held state, which may be a forger's, leaves the host's name,
+// interval, last scan time and stats as they were: a scan time in 2099
+// taken from it would stay for good, since the last scan only moves
+// forward.
+func TestRefusedHeartbeatChangesNoInfo(t *testing.T) {
+	a := newAssembler(t, AssemblerConfig{})
+	w := newWire(t, 0)
+	feed(t, a, w.snapshot(1, synth(3, 3, 1)))
+	feed(t, a, w.snapshot(2, synth(3, 3, 2)))
+	before, _ := a.Info(w.host)
+	env := w.env(1, 0)
+	env.Hostname, env.IntervalMS, env.ScanTime = "forged.example", 1e12, time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
+	msgs, err := w.enc.EncodeHeartbeat(env, &Stats{Processes: 99999})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := feed(t, a, msgs)
+	if c == nil || c.Reason != "heartbeat behind" {
+		t.Fatalf("the heartbeat behind gave %+v", c)
+	}
+	after, _ := a.Info(w.host)
+	if after.Hostname != before.Hostname || after.Interval != before.Interval || !after.LastScan.Equal(before.LastScan) ||
+		after.Refused != before.Refused+1 || (after.Stats != nil && after.Stats.Processes == 99999) {
+		t.Errorf("a refused heartbeat changed the host's info:\nbefore %+v\nafter  %+v", before, after)
+	}
+}
