@@ -13,7 +13,8 @@ import (
 // Explanation is how the process pid was decided in the last Tick, as a
 // value for `proctag explain` (package render prints it): the rules tried
 // and the one that decided, then what each plugin did. It needs a Tick
-// first; ok is false when the last tick did not see pid.
+// first (one that failed after its rules and plugins decided counts); ok
+// is false when the last tick did not see pid.
 func (p *Pipeline) Explanation(pid int) (x explain.Process, ok bool) {
 	if p.last == nil {
 		return x, false

@@ -312,8 +312,8 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 	var procs []rules.Proc
 	var verdicts []rules.Verdict
 	if p.last != nil {
-		// The last tick's lists are this one's buffers: until this tick
-		// ends there is nothing to explain.
+		// The last tick's lists are this one's buffers; this tick's
+		// decisions replace them for Explanation once made, below.
 		procs, verdicts = p.last.procs, p.last.verdicts
 		p.last = &state{res: p.last.res}
 	}
@@ -331,6 +331,7 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 	if p.cfg.Plugins != nil {
 		tm.done(StepPlugins, true)
 	}
+	p.last = &state{res: res, procs: procs, verdicts: verdicts, plugins: outs}
 
 	snap := &snapshot.Snapshot{Host: p.cfg.Host}
 	snap.Host.ScanTime = res.Time
@@ -423,7 +424,6 @@ func (p *Pipeline) Tick(ctx context.Context) (*snapshot.Snapshot, Stats, error) 
 		}
 	}
 	p.accepted, p.owners = accepted, owners
-	p.last = &state{res: res, procs: procs, verdicts: verdicts, plugins: outs}
 	st.Duration = p.nowFunc().Sub(start)
 	return snap, st, nil
 }
