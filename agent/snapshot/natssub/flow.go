@@ -167,6 +167,11 @@ type FlowIndex struct {
 	mu       sync.RWMutex
 	hosts    map[string]*hostIndex
 	networks map[string]uint32 // network name -> id; "" is 0
+	// netNames and netRefs are each network id's name and the hosts
+	// holding it; lastNet is the last id given (see networkID).
+	netNames map[uint32]string
+	netRefs  map[uint32]int
+	lastNet  uint32
 	conns    connStore
 	slots    []*hostIndex               // by hostIndex.slot; nil when free
 	free     []int32                    // free slots
@@ -189,6 +194,7 @@ func NewFlowIndex(cfg FlowConfig) *FlowIndex {
 	}
 	x := &FlowIndex{
 		cfg: cfg, hosts: map[string]*hostIndex{}, networks: map[string]uint32{"": 0},
+		netNames: map[uint32]string{}, netRefs: map[uint32]int{},
 		spec:  newMultimap[specKey, sockRef](),
 		addrs: newMultimap[addrKey, nsRef](), closed: map[tupleKey]closedRef{},
 	}

@@ -157,22 +157,44 @@ func (x *FlowIndex) Hosts() int {
 	return len(x.hosts)
 }
 
-// networkID returns the id of a network name, made on first use (names
-// are never forgotten: there are few).
+// networkID returns the id of a network name for one more host, made on
+// first use; releaseNetwork gives it back. A name no host holds is
+// forgotten, so that hosts naming ever new networks (a forger's) cannot
+// grow the index; "" is 0 and always kept.
 func (x *FlowIndex) networkID(name string) uint32 {
+	if name == "" {
+		return 0
+	}
 	id, ok := x.networks[name]
 	if !ok {
-		id = uint32(len(x.networks))
+		x.lastNet++
+		id = x.lastNet
 		x.networks[name] = id
+		x.netNames[id] = name
 	}
+	x.netRefs[id]++
 	return id
+}
+
+// releaseNetwork gives back a host's hold on network id.
+func (x *FlowIndex) releaseNetwork(id uint32) {
+	if id == 0 {
+		return
+	}
+	if x.netRefs[id]--; x.netRefs[id] <= 0 {
+		delete(x.networks, x.netNames[id])
+		delete(x.netNames, id)
+		delete(x.netRefs, id)
+	}
 }
 
 // rebuild replaces everything indexed of h by state s, keeping its short
 // connections.
 func (x *FlowIndex) rebuild(h *hostIndex, s *snapshot.Snapshot) {
 	x.unindex(h)
+	old := h.nid
 	h.network, h.nid = s.Host.Network, x.networkID(s.Host.Network)
+	x.releaseNetwork(old)
 	h.procs.reset(len(s.Processes))
 	h.conns = make(map[uint64]uint32, len(s.Sockets))
 	h.extra = map[uint64]tupleKey{}
@@ -204,6 +226,7 @@ func (x *FlowIndex) unindex(h *hostIndex) {
 // dropHost forgets h entirely.
 func (x *FlowIndex) dropHost(h *hostIndex) {
 	x.unindex(h)
+	x.releaseNetwork(h.nid)
 	x.evictClosed(h, len(h.closed.recs))
 	delete(x.hosts, h.id)
 	x.slots[h.slot] = nil

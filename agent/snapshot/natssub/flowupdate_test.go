@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/proctag/proctag/agent/snapshot"
@@ -216,5 +217,39 @@ func TestFlowIndexHammer(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestFlowIndexForgetsNetworks feeds one host states that each name a new
+// network, as a forger may: the index keeps the names its hosts hold, not
+// every name it has seen; two hosts sharing a name keep it while either
+// does, and the shared name still finds both hosts' flows' network.
+func TestFlowIndexForgetsNetworks(t *testing.T) {
+	x := NewFlowIndex(FlowConfig{})
+	var seq uint64
+	state := func(host, network string) snapshot.Change {
+		seq++
+		return snapshot.Change{HostID: host, Kind: snapshot.KindSnapshot, Epoch: "e", Seq: seq, HasState: true,
+			State: &snapshot.Snapshot{Host: snapshot.Host{HostID: host, Network: network}}}
+	}
+	x.Apply(state("a", "vpc-1"))
+	x.Apply(state("b", "vpc-1"))
+	for i := range 200 {
+		x.Apply(state("forged", fmt.Sprintf("net-%d-%s", i, strings.Repeat("n", 1024))))
+	}
+	if got := len(x.networks); got != 3 { // "", vpc-1 and the forger's last
+		t.Errorf("the index keeps %d network names after 200 changes of one host's, want 3", got)
+	}
+	x.Apply(state("a", "vpc-2"))
+	if _, ok := x.networks["vpc-1"]; !ok {
+		t.Error("vpc-1 was forgotten while host b still names it")
+	}
+	x.Apply(snapshot.Change{HostID: "b", Kind: snapshot.KindSnapshot, Epoch: "e", Seq: 1000}) // b's state is gone
+	x.Apply(snapshot.Change{HostID: "forged", Kind: snapshot.KindSnapshot, Epoch: "e", Seq: 1000})
+	if _, ok := x.networks["vpc-1"]; ok || len(x.networks) != 2 || len(x.netRefs) != 1 || len(x.netNames) != 1 {
+		t.Errorf("after the hosts naming them went, the index keeps networks %d, refs %v", len(x.networks), x.netRefs)
+	}
+	if id := x.networks["vpc-2"]; x.hosts["a"].nid != id || id == 0 {
+		t.Errorf("host a's network id %d, the name's %d", x.hosts["a"].nid, id)
 	}
 }
