@@ -35,7 +35,9 @@ type AssemblerConfig struct {
 	// MaxFuture caps the deltas kept per host while waiting for their base
 	// (out-of-order delivery); default 16.
 	MaxFuture int
-	// MaxHosts caps the hosts tracked; default 65536.
+	// MaxHosts caps the hosts tracked; default 65536. At the cap, the
+	// host made first of those that never had a state makes room for a
+	// new one.
 	MaxHosts int
 	// MaxProcesses and MaxSockets cap one host's state, which deltas could
 	// otherwise grow without bound: a snapshot or delta that would exceed
@@ -146,6 +148,10 @@ type Assembler struct {
 	// chunks accounts the incomplete messages of every host
 	// (MaxPendingBytes).
 	chunks pendingChunks
+	// made lists the host ids in the order their hosts were made, some
+	// of them since given a state or forgotten (skipped): at MaxHosts the
+	// first that never had a state makes room for a new host (see host).
+	made []string
 }
 
 type hostState struct {
@@ -358,13 +364,42 @@ func (d *Decoded) sumOf(a *Assembler, env *Envelope, body []byte) uint64 {
 func (a *Assembler) host(host string) (*hostState, error) {
 	hs := a.hosts[host]
 	if hs == nil {
-		if len(a.hosts) >= a.cfg.MaxHosts {
+		if len(a.hosts) >= a.cfg.MaxHosts && !a.dropStateless() {
 			return nil, fmt.Errorf("message from host %s: %d hosts tracked already", host, len(a.hosts))
 		}
 		hs = &hostState{info: HostInfo{HostID: host}, pending: map[pendingKey]*partial{}, chunks: &a.chunks, future: map[uint64]futureDelta{}}
 		a.hosts[host] = hs
+		if len(a.made) > 2*len(a.hosts)+64 {
+			a.made = slices.DeleteFunc(a.made, func(id string) bool { hs := a.hosts[id]; return hs == nil || hs.state != nil })
+		}
+		a.made = append(a.made, host)
 	}
 	return hs, nil
+}
+
+// dropStateless forgets the host made first of those that never had a
+// state, and reports whether there was one: host ids made up by a forger
+// (one heartbeat each) then cannot keep real hosts out once MaxHosts are
+// tracked. A real host so dropped is made again at its next message.
+func (a *Assembler) dropStateless() bool {
+	for len(a.made) > 0 {
+		id := a.made[0]
+		a.made = a.made[1:]
+		if hs := a.hosts[id]; hs != nil && hs.state == nil && hs.info.Seq == 0 {
+			a.forget(id, hs)
+			return true
+		}
+	}
+	return false
+}
+
+// forget drops everything known about host hs.
+func (a *Assembler) forget(host string, hs *hostState) {
+	a.setState(hs, nil)
+	for k := range hs.pending {
+		hs.dropPending(k)
+	}
+	delete(a.hosts, host)
 }
 
 func (hs *hostState) seen(env *Envelope) {
@@ -776,7 +811,6 @@ func (a *Assembler) Forget(host string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if hs := a.hosts[host]; hs != nil {
-		a.setState(hs, nil)
+		a.forget(host, hs)
 	}
-	delete(a.hosts, host)
 }

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -331,5 +332,49 @@ func TestRefusedHeartbeatChangesNoInfo(t *testing.T) {
 	if after.Hostname != before.Hostname || after.Interval != before.Interval || !after.LastScan.Equal(before.LastScan) ||
 		after.Refused != before.Refused+1 || (after.Stats != nil && after.Stats.Processes == 99999) {
 		t.Errorf("a refused heartbeat changed the host's info:\nbefore %+v\nafter  %+v", before, after)
+	}
+}
+
+// TestMadeUpHostsDoNotLockOut fills MaxHosts with host ids that only ever
+// sent a heartbeat, as a forger may: a real host's snapshot still gets in,
+// in the place of the made-up id seen first. Hosts that have a state are
+// never dropped for a new one.
+func TestMadeUpHostsDoNotLockOut(t *testing.T) {
+	a := newAssembler(t, AssemblerConfig{MaxHosts: 8})
+	forged := newWire(t, 0)
+	for i := range 8 {
+		forged.host = fmt.Sprintf("made-up-%d", i)
+		feed(t, a, forged.heartbeat(1))
+	}
+	real := newWire(t, 0)
+	real.host = "real"
+	s := synth(3, 3, 1)
+	if c := feed(t, a, real.snapshot(1, s)); c == nil || c.NeedResync {
+		t.Fatalf("the real host's snapshot gave %+v", c)
+	}
+	got, ok := a.State("real")
+	if !ok {
+		t.Fatal("the real host has no state")
+	}
+	assertSameState(t, got, s)
+	if _, ok := a.Info("made-up-0"); ok {
+		t.Error("the made-up id seen first is still tracked")
+	}
+	if _, ok := a.Info("made-up-1"); !ok {
+		t.Error("the made-up id seen second was dropped too")
+	}
+
+	full := newAssembler(t, AssemblerConfig{MaxHosts: 2})
+	for i := range 2 {
+		w := newWire(t, 0)
+		w.host = fmt.Sprintf("h%d", i)
+		feed(t, full, w.snapshot(1, synth(2, 2, uint64(i))))
+	}
+	w := newWire(t, 0)
+	w.host = "third"
+	for _, m := range w.snapshot(1, synth(2, 2, 9)) {
+		if _, err := full.Feed(m.Subject, m.Header, m.Data); err == nil {
+			t.Fatal("a third host got in where both tracked hosts have a state")
+		}
 	}
 }
