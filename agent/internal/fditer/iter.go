@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/cilium/ebpf/link"
@@ -52,7 +53,7 @@ type Iter struct {
 // that the pids it reports are those of the procfs mounted at root (the
 // agent's os-proc-root). The caller must Close the Iter.
 func Open(root string) (*Iter, error) {
-	if _, err := os.Readlink(root + "/self"); err != nil {
+	if err := samePIDNamespace(root); err != nil {
 		return nil, fmt.Errorf("fd iterator: %w: %w", ErrOtherPIDs, err)
 	}
 	if err := rlimit.RemoveMemlock(); err != nil {
@@ -73,6 +74,28 @@ func Open(root string) (*Iter, error) {
 		return nil, err
 	}
 	return it, nil
+}
+
+// samePIDNamespace checks that this process is in the pid namespace of
+// the procfs at root: the kernel walks a task_file iterator over the pid
+// namespace of the process that reads it, so from a child namespace it
+// would miss every process of root's but this namespace's. The NSpid line
+// of root/self/status lists this process's pid in root's namespace and in
+// each one below it down to its own (proc(5)): one pid, one namespace.
+func samePIDNamespace(root string) error {
+	b, err := os.ReadFile(root + "/self/status")
+	if err != nil {
+		return err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "NSpid:"); ok {
+			if n := len(strings.Fields(rest)); n != 1 {
+				return fmt.Errorf("this process is %d pid namespaces below %s's", n-1, root)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("%s/self/status has no NSpid line", root)
 }
 
 // check finds a socket of this process in a dump and compares the pid

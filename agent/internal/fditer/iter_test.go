@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envHolder) != "" {
 		os.Exit(hold())
 	}
+	if v := os.Getenv(envNSProbe); v != "" {
+		os.Exit(nsProbe(v))
+	}
 	os.Exit(m.Run())
 }
 

@@ -544,14 +544,21 @@ func (c *Collector) sortGroups() {
 // gather reads the socket tables of every group of a known namespace,
 // stats the net/tcp of the hidden owners that need it and walks the fd/
 // of every job, on up to GOMAXPROCS goroutines; the tables go first, so
-// that the many small walks even out the end. Then it places the hidden
-// owners (placeHidden), reads the tables of the groups that this added,
-// and sorts the groups. It returns ctx.Err() when cancelled.
+// that the many small walks even out the end. When the walks come from a
+// descriptor dump (dumpDue; all says the Collect walks every owner), the
+// dump follows the tables, and the jobs then only check the owners it did
+// not list. Then it places the hidden owners (placeHidden), reads the
+// tables of the groups that this added, and sorts the groups. It returns
+// ctx.Err() when cancelled.
 func (c *Collector) gather(ctx context.Context, owners []Owner, all bool) error {
 	nt, nh := len(c.groups)*len(tables), len(c.hidden)
 	c.attachMemos(c.groups)
-	c.dumpWalks(all)
-	c.parallel(nt+nh+len(c.jobs), func(r *reader, i int) bool {
+	n := nt + nh + len(c.jobs)
+	dump := c.dumpDue(all)
+	if dump {
+		n = nt + nh // the walks come from a dump after the tables
+	}
+	c.parallel(n, func(r *reader, i int) bool {
 		if ctx.Err() != nil {
 			return false
 		}
@@ -567,6 +574,19 @@ func (c *Collector) gather(ctx context.Context, owners []Owner, all bool) error 
 	})
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if dump {
+		// After the tables: a socket an owner opens while they are read
+		// is in the dump when it is in a table, as a walk after a table's
+		// read would find it.
+		c.dumpWalks()
+		c.parallel(len(c.jobs), func(r *reader, i int) bool {
+			c.walkJob(r, &c.jobs[i])
+			return ctx.Err() == nil
+		})
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 	}
 	if nh > 0 {
 		from := len(c.groups)

@@ -283,17 +283,19 @@ func classify(err error) error {
 // costs more than a few walks.
 const minDumpWalks = 64
 
-// dumpWalks takes the sockets of the queued walks from one dump of c.fds
-// when they are all the owners' (all: a full or first Collect) or there
-// are enough of them (c.dumpAfter): each job gets the inodes
-// the dump gives its owner's pid with its start time (another process
-// that took the pid is not the owner), and is marked dumped, so that
-// walkJob does not read its fd/. A failed dump leaves the jobs to their
-// walks, and is logged once.
-func (c *Collector) dumpWalks(all bool) {
-	if c.fds == nil || len(c.jobs) == 0 || (!all && len(c.jobs) < c.dumpAfter) {
-		return
-	}
+// dumpDue reports whether the queued walks are to come from one dump of
+// c.fds: when they are all the owners' (all: a full or first Collect) or
+// there are enough of them (c.dumpAfter).
+func (c *Collector) dumpDue(all bool) bool {
+	return c.fds != nil && len(c.jobs) > 0 && (all || len(c.jobs) >= c.dumpAfter)
+}
+
+// dumpWalks takes the sockets of the queued walks from one dump of c.fds:
+// each job gets the inodes the dump gives its owner's pid with its start
+// time (another process that took the pid is not the owner), and is
+// marked dumped, so that walkJob does not read its fd/. A failed dump
+// leaves the jobs to their walks, and is logged once.
+func (c *Collector) dumpWalks() {
 	byKey := make(map[procid.Key]*walkJob, len(c.jobs))
 	for i := range c.jobs {
 		byKey[c.jobs[i].key] = &c.jobs[i]

@@ -13,9 +13,6 @@
 
 char __license[] SEC("license") = "Dual MIT/GPL";
 
-#define S_IFMT 00170000
-#define S_IFSOCK 0140000
-
 // struct record is one socket file descriptor: the process (its global pid and its start
 // time, the task's start_boottime in nanoseconds, from which /proc/PID/stat's start time
 // in clock ticks is made), the descriptor and the socket's inode.
@@ -35,8 +32,13 @@ int socket_fds(struct bpf_iter__task_file *ctx)
 		return 0;
 	if (task->pid != task->tgid)
 		return 0;
+	// A socket's file, not any file whose inode is a socket: an O_PATH
+	// descriptor of a Unix socket's path has an S_IFSOCK inode of the file
+	// system, which /proc/PID/fd shows as the path.
+	if (!bpf_sock_from_file(file))
+		return 0;
 	struct inode *inode = file->f_inode;
-	if (!inode || (inode->i_mode & S_IFMT) != S_IFSOCK)
+	if (!inode)
 		return 0;
 	struct record r = {
 		.tgid = task->tgid,
