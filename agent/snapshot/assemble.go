@@ -35,6 +35,10 @@ type AssemblerConfig struct {
 	// MaxFuture caps the deltas kept per host while waiting for their base
 	// (out-of-order delivery); default 16.
 	MaxFuture int
+	// MaxFutureBytes caps the size (decoded) of the deltas kept across
+	// hosts while waiting for their base: beyond it a delta is not kept,
+	// and its host resyncs. Default MaxBodyBytes; negative = no cap.
+	MaxFutureBytes int64
 	// MaxHosts caps the hosts tracked; default 65536. At the cap, the
 	// host made first of those that never had a state makes room for a
 	// new one.
@@ -148,6 +152,9 @@ type Assembler struct {
 	// chunks accounts the incomplete messages of every host
 	// (MaxPendingBytes).
 	chunks pendingChunks
+	// futureBytes is the size of the deltas buffered across hosts
+	// (MaxFutureBytes).
+	futureBytes int64
 	// made lists the host ids in the order their hosts were made, some
 	// of them since given a state or forgotten (skipped): at MaxHosts the
 	// first that never had a state makes room for a new host (see host).
@@ -162,8 +169,10 @@ type hostState struct {
 	pending map[pendingKey]*partial
 	chunks  *pendingChunks         // the Assembler's, which pending counts in
 	future  map[uint64]futureDelta // by base seq
-	recent  [recentDigests]digest  // digests of the last applied states
-	anchor  anchor                 // the agent's last answer (Confirm)
+	// futureBytes is the Assembler's, which future counts in.
+	futureBytes *int64
+	recent      [recentDigests]digest // digests of the last applied states
+	anchor      anchor                // the agent's last answer (Confirm)
 	// statsEpoch is the epoch whose heartbeats info.Stats merges: a
 	// heartbeat carries only some fields, the others keep their value.
 	statsEpoch string
@@ -173,6 +182,34 @@ type futureDelta struct {
 	env   Envelope
 	delta *Delta
 	sum   uint64
+	size  int64 // of its body, decoded: what it counts in futureBytes
+}
+
+// keepFuture buffers f, a delta waiting for base, unless the deltas
+// buffered across hosts would pass MaxFutureBytes with it: then it is not
+// kept, and its host asks for a resync as it would without the buffer.
+func (a *Assembler) keepFuture(hs *hostState, base uint64, f futureDelta) {
+	if a.cfg.MaxFutureBytes > 0 && a.futureBytes+f.size > a.cfg.MaxFutureBytes {
+		return
+	}
+	hs.dropFuture(base)
+	hs.future[base] = f
+	a.futureBytes += f.size
+}
+
+// dropFuture forgets the delta buffered for base, if any.
+func (hs *hostState) dropFuture(base uint64) {
+	if f, ok := hs.future[base]; ok {
+		*hs.futureBytes -= f.size
+		delete(hs.future, base)
+	}
+}
+
+// clearFuture forgets every buffered delta.
+func (hs *hostState) clearFuture() {
+	for base := range hs.future {
+		hs.dropFuture(base)
+	}
 }
 
 // NewAssembler returns an empty assembler.
@@ -194,6 +231,12 @@ func NewAssembler(cfg AssemblerConfig) (*Assembler, error) {
 		cfg.MaxPendingBytes = 2 * cfg.MaxBodyBytes
 	case cfg.MaxPendingBytes < 0:
 		cfg.MaxPendingBytes = 0 // makeRoom's "no limit"
+	}
+	switch {
+	case cfg.MaxFutureBytes == 0:
+		cfg.MaxFutureBytes = cfg.MaxBodyBytes
+	case cfg.MaxFutureBytes < 0:
+		cfg.MaxFutureBytes = 0
 	}
 	if cfg.MaxFuture <= 0 {
 		cfg.MaxFuture = 16
@@ -367,7 +410,7 @@ func (a *Assembler) host(host string) (*hostState, error) {
 		if len(a.hosts) >= a.cfg.MaxHosts && !a.dropStateless() {
 			return nil, fmt.Errorf("message from host %s: %d hosts tracked already", host, len(a.hosts))
 		}
-		hs = &hostState{info: HostInfo{HostID: host}, pending: map[pendingKey]*partial{}, chunks: &a.chunks, future: map[uint64]futureDelta{}}
+		hs = &hostState{info: HostInfo{HostID: host}, pending: map[pendingKey]*partial{}, chunks: &a.chunks, future: map[uint64]futureDelta{}, futureBytes: &a.futureBytes}
 		a.hosts[host] = hs
 		if len(a.made) > 2*len(a.hosts)+64 {
 			a.made = slices.DeleteFunc(a.made, func(id string) bool { hs := a.hosts[id]; return hs == nil || hs.state != nil })
@@ -399,6 +442,7 @@ func (a *Assembler) forget(host string, hs *hostState) {
 	for k := range hs.pending {
 		hs.dropPending(k)
 	}
+	hs.clearFuture()
 	delete(a.hosts, host)
 }
 
@@ -493,7 +537,7 @@ func (a *Assembler) feedSnapshot(hs *hostState, env Envelope, body []byte, d *De
 	hs.remember(env.Seq, sum)
 	for base := range hs.future {
 		if base < env.Seq {
-			delete(hs.future, base)
+			hs.dropFuture(base)
 		}
 	}
 	a.applyFuture(hs)
@@ -521,13 +565,13 @@ func (a *Assembler) feedDelta(hs *hostState, env Envelope, body []byte, dec *Dec
 	if v.join {
 		hs.switchEpoch(env.Epoch)
 		hs.seen(&env)
-		hs.future[env.BaseSeq] = futureDelta{env: env, delta: d, sum: sum}
+		a.keepFuture(hs, env.BaseSeq, futureDelta{env: env, delta: d, sum: sum, size: int64(len(body))})
 		return a.resync(hs, env, "joined"), nil
 	}
 	hs.seen(&env)
 	if !hs.info.Synced || env.BaseSeq != hs.info.Seq {
 		if len(hs.future) < a.cfg.MaxFuture && (!hs.info.Synced || env.BaseSeq > hs.info.Seq) {
-			hs.future[env.BaseSeq] = futureDelta{env: env, delta: d, sum: sum}
+			a.keepFuture(hs, env.BaseSeq, futureDelta{env: env, delta: d, sum: sum, size: int64(len(body))})
 		}
 		if !hs.info.Synced {
 			return a.resync(hs, env, "no base state"), nil
@@ -644,9 +688,7 @@ func (a *Assembler) within(hs *hostState, n counts) (reason string, err error) {
 func (a *Assembler) overLimit(hs *hostState, env Envelope) *Change {
 	a.setState(hs, nil)
 	hs.info.Synced = false
-	for base := range hs.future {
-		delete(hs.future, base)
-	}
+	hs.clearFuture()
 	c := a.change(hs, env)
 	c.Reason = "fleet limit"
 	return c
@@ -668,7 +710,7 @@ func (a *Assembler) applyFuture(hs *hostState) {
 		if !ok {
 			return
 		}
-		delete(hs.future, hs.info.Seq)
+		hs.dropFuture(hs.info.Seq)
 		if reason, err := a.applyDelta(hs, f.delta); err != nil {
 			if reason == "fleet limit" {
 				a.overLimit(hs, f.env)

@@ -185,7 +185,7 @@ func (hs *hostState) switchEpoch(epoch string) {
 	hs.info.Epoch, hs.info.Seq, hs.info.Synced = epoch, 0, false
 	hs.mark = epochMark{epoch: epoch}
 	hs.recent = [recentDigests]digest{}
-	clear(hs.future)
+	hs.clearFuture()
 	for k := range hs.pending {
 		if k.epoch != epoch {
 			hs.dropPending(k)
@@ -238,7 +238,7 @@ func (a *Assembler) Confirm(host, epoch string, seq uint64) (*Change, error) {
 		}
 		hs.info.Seq, hs.info.Synced, hs.info.Suspect = seq, false, true
 		hs.recent = [recentDigests]digest{}
-		clear(hs.future)
+		hs.clearFuture()
 		return a.refuse(hs, env, "state ahead of the agent"), nil
 	case CompareEpochs(epoch, followed) > 0:
 		hs.switchEpoch(epoch)

@@ -378,3 +378,38 @@ func TestMadeUpHostsDoNotLockOut(t *testing.T) {
 		}
 	}
 }
+
+// TestFutureDeltasCapped sends deltas that wait for a base no one will
+// send, under made-up host ids, as a forger may: the deltas buffered across
+// hosts stay within MaxFutureBytes, and the account matches what the hosts
+// hold; once a host's buffer is dropped with its host, the account is
+// given back.
+func TestFutureDeltasCapped(t *testing.T) {
+	const limit = 256 << 10
+	a := newAssembler(t, AssemblerConfig{MaxFutureBytes: limit})
+	big := synth(400, 0, 1)
+	for h := range 40 {
+		w := newWire(t, 0)
+		w.host = fmt.Sprintf("made-up-%d", h)
+		for i := range 4 {
+			base := uint64(10 * (i + 1))
+			feed(t, a, w.delta(base+1, base, &Delta{Added: big.Processes}))
+		}
+	}
+	held, kept := int64(0), 0
+	for _, hs := range a.hosts {
+		for _, f := range hs.future {
+			held += f.size
+			kept++
+		}
+	}
+	if held > limit || held != a.futureBytes || kept == 0 {
+		t.Errorf("%d deltas buffered, %d bytes (accounted %d), want within %d and some", kept, held, a.futureBytes, limit)
+	}
+	for h := range 40 {
+		a.Forget(fmt.Sprintf("made-up-%d", h))
+	}
+	if a.futureBytes != 0 {
+		t.Errorf("%d bytes of buffered deltas still accounted after their hosts were forgotten", a.futureBytes)
+	}
+}
