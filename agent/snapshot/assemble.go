@@ -45,11 +45,12 @@ type AssemblerConfig struct {
 	MaxHosts int
 	// MaxProcesses and MaxSockets cap one host's state, which deltas could
 	// otherwise grow without bound: a snapshot or delta that would exceed
-	// them is refused and the host resynced. Defaults 4,194,304 (Linux's
+	// them is refused and the host resynced. A state's short connections
+	// (Closed) and interface addresses count as sockets. Defaults 4,194,304 (Linux's
 	// largest pid_max) and 16,777,216.
 	MaxProcesses, MaxSockets int
 	// MaxTotalProcesses and MaxTotalSockets cap the processes and sockets
-	// held across all hosts, which bounds the assembler's memory whatever
+	// (short connections and addresses with them) held across all hosts, which bounds the assembler's memory whatever
 	// the fleet's size (a socket costs about 200 bytes held, a process
 	// about 500). A snapshot or delta that would take a total over its cap
 	// is refused: the host's state is dropped and the host stays out of
@@ -602,14 +603,25 @@ func (a *Assembler) feedDelta(hs *hostState, env Envelope, body []byte, dec *Dec
 // MaxTotalSockets.
 var ErrFleetLimit = errors.New("fleet limit reached")
 
-// counts are the processes and sockets of a state.
+// counts are the processes and sockets of a state; socks counts its short
+// connections and addresses too.
 type counts struct{ procs, socks int }
 
 func countsOf(s *Snapshot) counts {
 	if s == nil {
 		return counts{}
 	}
-	return counts{len(s.Processes), s.NumSockets()}
+	return counts{len(s.Processes), s.NumSockets() + extras(s.Closed, s.Addresses)}
+}
+
+// extras is what a state's short connections and addresses count as
+// sockets: one each.
+func extras(closed []Connection, addrs []NetNSAddrs) int {
+	n := len(closed)
+	for i := range addrs {
+		n += 1 + len(addrs[i].Addrs)
+	}
+	return n
 }
 
 // fits reports whether a state of n in place of hs's keeps the totals
@@ -661,7 +673,12 @@ func (a *Assembler) applyDelta(hs *hostState, d *Delta) (reason string, err erro
 		return "delta does not apply", err
 	}
 	old := countsOf(hs.state)
-	n := counts{old.procs + len(d.Added) - len(d.Removed), old.socks + len(d.SocketsAdded) - len(d.SocketsRemoved)}
+	addrs := hs.state.Addresses
+	if d.Addresses != nil {
+		addrs = d.Addresses
+	}
+	n := counts{old.procs + len(d.Added) - len(d.Removed),
+		old.socks + len(d.SocketsAdded) - len(d.SocketsRemoved) - extras(hs.state.Closed, hs.state.Addresses) + extras(d.Closed, addrs)}
 	if reason, err := a.within(hs, n); err != nil {
 		return reason, err
 	}
@@ -762,9 +779,10 @@ func (a *Assembler) feedHeartbeat(hs *hostState, env Envelope, body []byte, v ep
 			c := *hs.state
 			s = &c
 		}
+		a.socks -= len(s.Closed) // the totals count them
 		s.Host.ScanTime = env.ScanTime
 		s.Closed, s.ClosedDropped = nil, 0
-		hs.state = s // the same lists: the totals stay
+		hs.state = s // the same other lists
 		// The state's counts, which agents leave out of the body.
 		st.Processes, st.Sockets = len(s.Processes), s.NumSockets()
 	}

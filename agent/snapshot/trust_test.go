@@ -413,3 +413,56 @@ func TestFutureDeltasCapped(t *testing.T) {
 		t.Errorf("%d bytes of buffered deltas still accounted after their hosts were forgotten", a.futureBytes)
 	}
 }
+
+// TestCapsCountClosedAndAddresses sends a state of no process and no
+// socket that carries many short connections and addresses: they count
+// as sockets against the caps, so a host cannot hold what the caps rule
+// out through them. The fleet totals stay the sum of the hosts' states
+// through deltas and heartbeats (which drop the short connections), in
+// place or not.
+func TestCapsCountClosedAndAddresses(t *testing.T) {
+	many := &Snapshot{Processes: []Process{}, Sockets: []Socket{},
+		Closed:    make([]Connection, 40),
+		Addresses: []NetNSAddrs{{NetNSID: 1, Addrs: make([]Addr, 40)}}}
+	for i := range many.Closed {
+		many.Closed[i] = Connection{Proto: "tcp", Cookie: uint64(i + 1)}
+	}
+	for i := range many.Addresses[0].Addrs {
+		many.Addresses[0].Addrs[i] = Addr{IP: fmt.Sprintf("10.0.0.%d", i+1), PrefixLen: 8, Interface: "eth0"}
+	}
+	a := newAssembler(t, AssemblerConfig{MaxSockets: 10, MaxTotalSockets: 10})
+	w := newWire(t, 0)
+	refused := false
+	for _, m := range w.snapshot(1, many) {
+		_, err := a.Feed(m.Subject, m.Header, m.Data)
+		refused = refused || errors.Is(err, ErrMalformed)
+	}
+	if !refused {
+		t.Error("a state of 40 short connections and 40 addresses was not refused under caps of 10 sockets")
+	}
+	if _, ok := a.State(w.host); ok {
+		t.Error("the host holds the state")
+	}
+
+	for _, inPlace := range []bool{false, true} {
+		a := newAssembler(t, AssemblerConfig{InPlace: inPlace})
+		w := newWire(t, 0)
+		s1 := synth(5, 5, 1)
+		s1.Closed, s1.Addresses = many.Closed[:3], many.Addresses
+		feed(t, a, w.snapshot(1, s1))
+		check := func(when string) {
+			t.Helper()
+			s, _ := a.State(w.host)
+			if want := countsOf(s); a.procs != want.procs || a.socks != want.socks {
+				t.Errorf("in place %v, %s: totals %d processes %d sockets, the state counts %d and %d", inPlace, when, a.procs, a.socks, want.procs, want.socks)
+			}
+		}
+		check("after the snapshot")
+		feed(t, a, w.heartbeat(1))
+		check("after a heartbeat, which drops the short connections")
+		feed(t, a, w.delta(2, 1, &Delta{Closed: many.Closed[:7], Addresses: []NetNSAddrs{{NetNSID: 2, Addrs: many.Addresses[0].Addrs[:2]}}}))
+		check("after a delta with short connections and new addresses")
+		feed(t, a, w.delta(3, 2, &Delta{}))
+		check("after an empty delta")
+	}
+}
