@@ -105,7 +105,7 @@ func (a *Assembler) judgeEpoch(hs *hostState, env *Envelope) epochVerdict {
 func (a *Assembler) judgeSeq(hs *hostState, env Envelope, sum uint64) (c *Change, done bool) {
 	held := hs.info.Seq
 	// A snapshot at or below the held seq is a replay while in sync; out of
-	// sync it may be adopted (it is no older than the state being repaired).
+	// sync it may be adopted when within the window (below).
 	if env.Seq <= held && (hs.info.Synced || env.Kind == KindDelta) {
 		if got, ok := hs.digestOf(env.Seq); ok {
 			if got == sum {
@@ -120,6 +120,12 @@ func (a *Assembler) judgeSeq(hs *hostState, env Envelope, sum uint64) (c *Change
 			return a.refuse(hs, env, "seq behind"), true
 		}
 		return nil, true // a replay of a state that was skipped
+	}
+	if env.Seq+a.cfg.SeqWindow < held {
+		// Out of sync, a snapshot far below the held state is an old one
+		// replayed, as in sync: the agent's repair is newer, and an agent
+		// that is behind the held state says so (Confirm lowers it).
+		return a.refuse(hs, env, "seq behind"), true
 	}
 	if env.Seq > satAdd(hs.top(), a.cfg.SeqWindow) {
 		return a.refuse(hs, env, "seq far ahead"), true

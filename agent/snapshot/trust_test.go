@@ -466,3 +466,45 @@ func TestCapsCountClosedAndAddresses(t *testing.T) {
 		check("after an empty delta")
 	}
 }
+
+// TestOutOfSyncRefusesOldSnapshot: a forger records the agent's first
+// snapshot, makes the host out of sync later with a heartbeat behind its
+// state, and replays the recording. A snapshot further below the held
+// state than the window is refused out of sync as in sync, so the state
+// does not roll back 71 ticks; the agent's answer and its next snapshot
+// repair the host.
+func TestOutOfSyncRefusesOldSnapshot(t *testing.T) {
+	a := newAssembler(t, AssemblerConfig{})
+	w := newWire(t, 0)
+	s := synth(3, 3, 1)
+	recorded := w.snapshot(1, s)
+	feed(t, a, recorded)
+	for seq := uint64(2); seq <= 72; seq++ {
+		feed(t, a, w.delta(seq, seq-1, &Delta{}))
+	}
+	if c := feed(t, a, w.heartbeat(5)); c == nil || c.Reason != "heartbeat behind" {
+		t.Fatalf("the heartbeat behind gave %+v", c)
+	}
+	for _, m := range recorded {
+		if _, err := a.Feed(m.Subject, m.Header, m.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if info, _ := a.Info(w.host); info.Seq != 72 || info.Synced {
+		t.Fatalf("after the replayed snapshot of seq 1 the host holds seq %d, synced %v; want 72, out of sync", info.Seq, info.Synced)
+	}
+	if _, err := a.Confirm(w.host, w.epoch, 72); err != nil {
+		t.Fatal(err)
+	}
+	feed(t, a, recorded)
+	if info, _ := a.Info(w.host); info.Seq != 72 {
+		t.Fatalf("after the agent's answer, the replayed snapshot made the host hold seq %d", info.Seq)
+	}
+	next := synth(3, 3, 2)
+	feed(t, a, w.snapshot(73, next))
+	got, _ := a.State(w.host)
+	if info, _ := a.Info(w.host); info.Seq != 73 || !info.Synced {
+		t.Fatalf("the agent's next snapshot left the host at seq %d, synced %v", info.Seq, info.Synced)
+	}
+	assertSameState(t, got, next)
+}
