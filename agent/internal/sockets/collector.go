@@ -111,7 +111,6 @@ type Collector struct {
 	logger      hclog.Logger
 
 	fds       FDDumper
-	dumpAfter int // minDumpWalks, but in tests
 	mu        sync.Mutex
 	gen       uint64
 	collected bool // a Collect has succeeded: first-seen times are now
@@ -223,7 +222,6 @@ func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 	}
 	c := &Collector{
 		root:        cfg.Root,
-		dumpAfter:   minDumpWalks,
 		minLifetime: cfg.MinLifetime,
 		logger:      logger.Named("sockets"),
 		owners:      make(map[procid.Key]*ownerState),

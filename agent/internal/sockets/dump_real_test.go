@@ -15,13 +15,10 @@ import (
 	"github.com/proctag/proctag/agent/internal/procid"
 )
 
-// TestCollectFromFDDump collects the sockets of real processes (this one
-// and two children that dial its listener) through the BPF descriptor
-// dump and through fd/ walks, and checks that both give the same sockets;
-// the dump serves every walk of a full Collect, an owner that exited,
-// which the dump does not list, is dropped as a walk drops it, and a
-// steady Collect with one new owner walks its fd/.
-func TestCollectFromFDDump(t *testing.T) {
+// openFDIter opens the BPF descriptor iterator on /proc, closed when the
+// test ends, skipping where this process may not load BPF programs.
+func openFDIter(t *testing.T) *fditer.Iter {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("loading BPF programs needs root")
 	}
@@ -32,7 +29,18 @@ func TestCollectFromFDDump(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer it.Close()
+	t.Cleanup(func() { it.Close() })
+	return it
+}
+
+// TestCollectFromFDDump collects the sockets of real processes (this one
+// and two children that dial its listener) through the BPF descriptor
+// dump and through fd/ walks, and checks that both give the same sockets;
+// the dump serves every walk of a full Collect, an owner that exited,
+// which the dump does not list, is dropped as a walk drops it, and a
+// steady Collect with one new owner walks its fd/.
+func TestCollectFromFDDump(t *testing.T) {
+	it := openFDIter(t)
 
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {

@@ -1,13 +1,10 @@
 package sockets
 
 import (
-	"errors"
 	"net"
 	"os"
 	"testing"
 	"time"
-
-	"github.com/cilium/ebpf"
 
 	"github.com/proctag/proctag/agent/internal/fditer"
 )
@@ -37,17 +34,7 @@ func (a *afterDump) Dump(fn func(pid int, startTicks, inode uint64)) error {
 // walked before the listener was in a table, the rewalk settled it as
 // held by no one, and it stayed unreported until the next full Collect.
 func TestSocketOpenedAroundTheDump(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("loading BPF programs needs root")
-	}
-	it, err := fditer.Open("/proc")
-	if errors.Is(err, fditer.ErrNotPermitted) || errors.Is(err, ebpf.ErrNotSupported) {
-		t.Skipf("the kernel refuses the BPF program: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer it.Close()
+	it := openFDIter(t)
 
 	var ln net.Listener
 	var lnInode uint64

@@ -278,16 +278,15 @@ func classify(err error) error {
 }
 
 // minDumpWalks is how many fd/ walks a Collect that does not walk every
-// owner must have queued for it to take them from one FDs dump
-// (Collector.dumpAfter): a dump reads every descriptor of the host, which
-// costs more than a few walks.
+// owner must have queued for it to take them from one FDs dump: a dump
+// reads every descriptor of the host, which costs more than a few walks.
 const minDumpWalks = 64
 
 // dumpDue reports whether the queued walks are to come from one dump of
 // c.fds: when they are all the owners' (all: a full or first Collect) or
-// there are enough of them (c.dumpAfter).
+// there are enough of them (minDumpWalks).
 func (c *Collector) dumpDue(all bool) bool {
-	return c.fds != nil && len(c.jobs) > 0 && (all || len(c.jobs) >= c.dumpAfter)
+	return c.fds != nil && len(c.jobs) > 0 && (all || len(c.jobs) >= minDumpWalks)
 }
 
 // dumpWalks takes the sockets of the queued walks from one dump of c.fds:
