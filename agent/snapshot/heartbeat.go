@@ -58,6 +58,7 @@ var heartbeatFields = [...]statsField{
 	{"reconcile_diffs", false, func(s *Stats) uint64 { return s.ReconcileDiffs }},
 	{"closed_reported", false, func(s *Stats) uint64 { return s.ClosedReported }},
 	{"closed_dropped", false, func(s *Stats) uint64 { return s.ClosedDropped }},
+	{"events_lost", false, func(s *Stats) uint64 { return s.EventsLost }},
 }
 
 // HeartbeatStats remembers what the heartbeats of one epoch sent of each

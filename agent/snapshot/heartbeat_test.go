@@ -43,7 +43,7 @@ func allStats(tick int) Stats {
 	return Stats{ScanMicros: 41873 + int64(tick), TickMicros: 52210 + int64(tick), Processes: 212, Sockets: 1893,
 		ProcessesSeen: 240, Ticks: 8640 + u, PluginCalls: 41200 + u, PluginFaults: 3, PublishedBytes: 1834211 + 300*u,
 		PublishedMessages: 3710 + u, LastFullBytes: 48120, Reconnects: 1, PublishErrors: 2, ResyncRequests: 3,
-		RSSBytes: 31457280 + 4096*int64(tick), QuietTicks: 2900 + u, ReconcileDiffs: 4, ClosedReported: 5120 + u, ClosedDropped: 6}
+		RSSBytes: 31457280 + 4096*int64(tick), QuietTicks: 2900 + u, ReconcileDiffs: 4, ClosedReported: 5120 + u, ClosedDropped: 6, EventsLost: 7}
 }
 
 // TestHeartbeatStatsBody: bodies stay within their budget, carry what

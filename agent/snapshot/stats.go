@@ -48,4 +48,10 @@ type Stats struct {
 	// published in Closed and those left out by the agent's cap.
 	ClosedReported uint64 `json:"closed_reported,omitempty"`
 	ClosedDropped  uint64 `json:"closed_dropped,omitempty"`
+	// EventsLost counts the kernel's TCP events that the agent's sources
+	// lost since it started: eBPF records dropped by a full ring buffer or
+	// skipped by the kernel (recursion misses), and sock_diag destroy
+	// notifications lost to a full receive buffer. A short connection
+	// whose events were lost is missing from Closed.
+	EventsLost uint64 `json:"events_lost,omitempty"`
 }

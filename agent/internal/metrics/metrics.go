@@ -53,6 +53,9 @@ type Tick struct {
 	// Closed and ClosedDropped are the short connections the tick
 	// published and those its cap left out.
 	Closed, ClosedDropped int
+	// EventsLost is how many kernel TCP events the event sources lost
+	// since the last tick (see snapshot.Stats.EventsLost).
+	EventsLost int
 }
 
 // Publisher is the publisher's counters since the agent started.
@@ -82,6 +85,7 @@ type Collector struct {
 	woken       prometheus.Counter
 	quiet       prometheus.Counter
 	reconciled  prometheus.Counter
+	eventsLost  prometheus.Counter
 	closed      *prometheus.CounterVec
 	tables      *prometheus.CounterVec
 
@@ -119,6 +123,8 @@ func New() *Collector {
 			Help: "Processes and sockets that a full re-read after quiet ticks found added or removed: changes the event sources missed (should stay 0)."}),
 		closed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "proctag_closed_connections_total",
 			Help: "Short TCP connections (opened and closed between two ticks), by outcome: published, or dropped by closed-connections-max."}, []string{"outcome"}),
+		eventsLost: prometheus.NewCounter(prometheus.CounterOpts{Name: "proctag_events_lost_total",
+			Help: "Kernel TCP events the event sources lost: eBPF records dropped by a full ring buffer or skipped by the kernel, sock_diag destroy notifications lost to a full receive buffer. A short connection whose events were lost is not published."}),
 		tables: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "proctag_socket_tables_read_total",
 			Help: "Socket tables read (four per network namespace and tick), by source: sock_diag (netlink) or proc (/proc/PID/net text)."}, []string{"source"}),
 	}
@@ -176,6 +182,7 @@ func (c *Collector) ObserveTick(t Tick) {
 	c.reconciled.Add(float64(t.Reconciled))
 	c.closed.WithLabelValues("published").Add(float64(t.Closed))
 	c.closed.WithLabelValues("dropped").Add(float64(t.ClosedDropped))
+	c.eventsLost.Add(float64(t.EventsLost))
 	c.tables.WithLabelValues("sock_diag").Add(float64(t.TablesSockDiag))
 	c.tables.WithLabelValues("proc").Add(float64(t.TablesProcNet))
 	c.mu.Lock()
@@ -192,7 +199,7 @@ func (c *Collector) ObservePublisher(p Publisher) {
 
 // collectors are the metric objects the Collector owns.
 func (c *Collector) collectors() []prometheus.Collector {
-	return []prometheus.Collector{c.stepSeconds, c.stepErrors, c.scanSeconds, c.tickSeconds, c.processes, c.seen, c.sockets, c.ticks, c.woken, c.quiet, c.reconciled, c.closed, c.tables}
+	return []prometheus.Collector{c.stepSeconds, c.stepErrors, c.scanSeconds, c.tickSeconds, c.processes, c.seen, c.sockets, c.ticks, c.woken, c.quiet, c.reconciled, c.closed, c.eventsLost, c.tables}
 }
 
 // Describe implements prometheus.Collector.

@@ -27,7 +27,7 @@ func observed() *Collector {
 			{Name: "sockets", Duration: 20 * time.Millisecond, OK: true},
 		},
 		Duration: 300 * time.Millisecond, Processes: 42, ProcessesSeen: 50, Sockets: 7,
-		TablesSockDiag: 8, TablesProcNet: 4, Woken: true,
+		TablesSockDiag: 8, TablesProcNet: 4, Woken: true, EventsLost: 9,
 	})
 	c.ObserveStep(Step{Name: "publish", Duration: 2 * time.Millisecond, OK: true})
 	c.ObservePublisher(Publisher{Bytes: 1000, Messages: 3, Errors: 1})
@@ -67,6 +67,7 @@ func TestServeExposesObservedStats(t *testing.T) {
 		"proctag_sockets 7\n",
 		"proctag_ticks_total 1\n",
 		"proctag_ticks_woken_total 1\n",
+		"proctag_events_lost_total 9\n",
 		`proctag_socket_tables_read_total{source="sock_diag"} 8` + "\n",
 		`proctag_socket_tables_read_total{source="proc"} 4` + "\n",
 		`proctag_step_duration_seconds_count{step="scan"} 1` + "\n",

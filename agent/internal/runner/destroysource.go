@@ -150,6 +150,15 @@ func (s *destroySource) update(snap *snapshot.Snapshot) {
 // holds reports whether socks share their slice with the list the index
 // was last built from, which update tells apart from a new list by its
 // slice alone; false for a nil source.
+// lost returns how many destroy notifications the kernel could not
+// deliver since the reader opened; 0 for a nil source.
+func (s *destroySource) lost() uint64 {
+	if s == nil {
+		return 0
+	}
+	return s.d.Lost()
+}
+
 func (s *destroySource) holds(socks []snapshot.SocketRow) bool {
 	return s != nil && cap(s.sockets) > 0 && cap(socks) > 0 &&
 		&s.sockets[:cap(s.sockets)][cap(s.sockets)-1] == &socks[:cap(socks)][cap(socks)-1]

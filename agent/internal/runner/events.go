@@ -96,6 +96,9 @@ type tickPlan struct {
 	// TCP events when this plan was made (conns.Stats.Events).
 	tcpUnchanged bool
 	tcpEvents    uint64
+	// tcpLost is the count of eBPF TCP events lost since the source
+	// opened, as of this plan (Tracker.Lost).
+	tcpLost uint64
 }
 
 // tickOutcome is how a tick ran, for the plan of the next.
@@ -144,6 +147,7 @@ func (e *eventState) next(p *pipeline.Pipeline, extra bool) tickPlan {
 	if e.tcp == nil {
 		return plan
 	}
+	plan.tcpLost = e.tcp.lost
 	// Counted before the tick reads: an event that comes while it reads
 	// makes the next tick read again, whether or not the tables show it.
 	plan.tcpEvents = e.tcp.conns.Stats().Events

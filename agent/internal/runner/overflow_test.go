@@ -17,7 +17,7 @@ import (
 // that nobody reads, so that 1,000 loopback connections overflow it: the
 // tick after a quiet one must then not be quiet but a full re-read, and
 // its state must hold the 2,000 connected sockets the lost events would
-// have announced.
+// have announced, and its stats must count the events lost.
 func TestRingOverflowReconciles(t *testing.T) {
 	tr, src := unreadSource(t, 4096)
 
@@ -55,6 +55,9 @@ func TestRingOverflowReconciles(t *testing.T) {
 	if l.lastErr != "" {
 		t.Fatal(l.lastErr)
 	}
+	if l.eventsLost == 0 || l.eventsLost != plan.tcpLost {
+		t.Errorf("the tick counts %d lost events in its stats, the tracker had lost %d", l.eventsLost, plan.tcpLost)
+	}
 	held := 0
 	for _, s := range parts.Pipeline.Last().SocketList() {
 		if s.State == "ESTABLISHED" && (int(s.LocalPort) == pairs.Port || int(s.RemotePort) == pairs.Port) &&
@@ -67,6 +70,13 @@ func TestRingOverflowReconciles(t *testing.T) {
 	}
 	if ev.next(parts.Pipeline, false); src.newLoss() {
 		t.Error("the loss is reported again")
+	}
+	// The unread ring goes on losing the events of other tests' sockets:
+	// the tick counts what its plan saw.
+	next := ev.next(parts.Pipeline, false)
+	l.tick(t.Context(), parts, next)
+	if l.eventsLost != next.tcpLost {
+		t.Errorf("the next tick counts %d lost events, the tracker had lost %d", l.eventsLost, next.tcpLost)
 	}
 }
 

