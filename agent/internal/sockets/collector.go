@@ -336,7 +336,7 @@ func collect[T any](c *Collector, ctx context.Context, now time.Time, owners []O
 	c.plan(owners, full)
 	for k, st := range c.owners {
 		if st.gen != c.gen {
-			c.setInodes(k.PID, st.inodes, nil)
+			c.setInodes(st, k.PID, st.inodes, nil)
 			delete(c.owners, k)
 		}
 	}

@@ -327,7 +327,7 @@ func (c *Collector) orderPart(r *reader, p *part) {
 // (owners whose ns/net was unreadable share group 0, or a process changed
 // namespace) goes to the one that claims its gen first.
 func (c *Collector) pick(p *part, now time.Time, starts map[int]time.Time) {
-	n, gen := 0, c.gen32()
+	n, gen, nowNS := 0, c.gen32(), now.UnixNano()
 	p.young = 0
 	for _, k := range p.keys {
 		s := c.rows[k.row].sock
@@ -336,12 +336,12 @@ func (c *Collector) pick(p *part, now time.Time, starts map[int]time.Time) {
 		case prev == gen:
 			continue // already reported through another part
 		case prev == 0 && starts != nil:
-			s.first = oldest(s.pids, starts, now)
-		case prev == 0 || s.first.After(now):
+			s.first = oldest(s.holders(), starts, now).UnixNano()
+		case prev == 0 || s.first > nowNS:
 			// New, or the wall clock stepped back past its first sight.
-			s.first = now
+			s.first = nowNS
 		}
-		if now.Sub(s.first) >= c.minLifetime {
+		if time.Duration(nowNS-s.first) >= c.minLifetime {
 			p.keys[n] = k
 			n++
 		} else {
@@ -364,8 +364,8 @@ func fill[T any](c *Collector, p *part, out []T, conv func(*Socket) T) {
 			Role:      r.role(),
 			Inode:     r.inode,
 			NetNS:     r.ns,
-			PIDs:      r.sock.pids,
-			FirstSeen: r.sock.first,
+			PIDs:      r.sock.holders(),
+			FirstSeen: r.sock.firstSeen(),
 		}
 		out[p.out+i] = conv(s)
 	}

@@ -11,17 +11,22 @@ import (
 	"github.com/proctag/proctag/agent/internal/procid"
 )
 
-// sock is what the collector knows of a socket inode held by owners.
+// sock is what the collector knows of a socket inode held by owners, in
+// 24 bytes: a host has one per socket.
 type sock struct {
-	// pids are the holders, ascending. The slice is replaced, never
-	// changed in place: Sockets handed out share it.
-	pids []int
-	// first is the first-seen time, set when gen is first set.
-	first time.Time
+	// pids points to the holders, ascending; nil once the last holder let
+	// go. The slice is replaced, never changed in place: Sockets handed
+	// out share it. A socket with one holder points to its owner's own
+	// one-pid slice (ownerState.self), which saves an allocation for most
+	// sockets.
+	pids *[]int
+	// first is the first-seen time in Unix nanoseconds, set when gen is
+	// first set.
+	first int64
 	// gen is the last Collect that found the socket in a table with a
 	// reportable state, 0 for never. Parts of a Collect claim the socket
 	// by swapping it in. Both generations are the Collect's low 32 bits
-	// (see gen32), which keeps a sock in 64 bytes.
+	// (see gen32).
 	gen atomic.Uint32
 	// joined is the last Collect whose join found the socket in a table, 0
 	// for never or since its holders changed: one that was in a table and
@@ -29,9 +34,23 @@ type sock struct {
 	// now and was not in the last report's join makes its part report
 	// anew (see markJoined, which alone writes it during a Collect).
 	joined uint32
-	// one backs pids while the socket has its first holder, which saves an
-	// allocation for most sockets.
-	one [1]int
+}
+
+// holders returns the pids holding s, ascending: shared, never to be
+// changed.
+func (s *sock) holders() []int {
+	if s.pids == nil {
+		return nil
+	}
+	return *s.pids
+}
+
+// firstSeen returns s.first as a time, the zero time while unset.
+func (s *sock) firstSeen() time.Time {
+	if s.first == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, s.first)
 }
 
 // gen32 is the generation of this Collect as a sock keeps it: the low 32
@@ -43,15 +62,14 @@ func (c *Collector) gen32() uint32 { return uint32(c.gen) }
 // makes one per socket on the host.
 const sockChunk = 1024
 
-// newSock returns a new sock held by pid, from c.free.
-func (c *Collector) newSock(pid int) *sock {
+// newSock returns a new sock held by the owner st alone, from c.free.
+func (c *Collector) newSock(st *ownerState) *sock {
 	if len(c.free) == 0 {
 		c.free = make([]sock, sockChunk)
 	}
 	s := &c.free[0]
 	c.free = c.free[1:]
-	s.one[0] = pid
-	s.pids = s.one[:]
+	s.pids = &st.self
 	return s
 }
 
@@ -66,6 +84,9 @@ type ownerState struct {
 	// an owner whose ns/net is unreadable (see placeHidden); tabAt is the
 	// last Collect that stat'ed it.
 	tab, tabAt uint64
+	// self is the owner's pid alone, the holders of the sockets it alone
+	// holds: set once, when it first holds a socket, and never changed.
+	self []int
 }
 
 // walkJob is one owner whose fd/ is to be walked in this Collect.
@@ -97,7 +118,7 @@ func (c *Collector) applyWalks(jobs []walkJob) {
 		j := &jobs[i]
 		if j.err != nil {
 			if errors.Is(j.err, errVanished) {
-				c.setInodes(j.key.PID, j.st.inodes, nil)
+				c.setInodes(j.st, j.key.PID, j.st.inodes, nil)
 				delete(c.owners, j.key)
 				continue
 			}
@@ -107,7 +128,7 @@ func (c *Collector) applyWalks(jobs []walkJob) {
 			}
 			j.inodes = nil
 		}
-		c.setInodes(j.key.PID, j.st.inodes, j.inodes)
+		c.setInodes(j.st, j.key.PID, j.st.inodes, j.inodes)
 		j.st.inodes = j.inodes
 	}
 	if denied > 0 && !c.warnedWalk {
@@ -117,9 +138,9 @@ func (c *Collector) applyWalks(jobs []walkJob) {
 	}
 }
 
-// setInodes changes the inodes held by pid from old to new (both sorted),
-// touching only the inodes that differ.
-func (c *Collector) setInodes(pid int, old, new []uint64) {
+// setInodes changes the inodes held by pid, whose state is st, from old to
+// new (both sorted), touching only the inodes that differ.
+func (c *Collector) setInodes(st *ownerState, pid int, old, new []uint64) {
 	i, j := 0, 0
 	for i < len(old) || j < len(new) {
 		switch {
@@ -127,7 +148,7 @@ func (c *Collector) setInodes(pid int, old, new []uint64) {
 			c.removeHolder(old[i], pid)
 			i++
 		case i == len(old) || new[j] < old[i]:
-			c.addHolder(new[j], pid)
+			c.addHolder(new[j], st, pid)
 			j++
 		default:
 			i++
@@ -136,27 +157,32 @@ func (c *Collector) setInodes(pid int, old, new []uint64) {
 	}
 }
 
-// addHolder records pid as a holder of inode. Holder slices are never
-// changed in place (copy on write), because Sockets handed out share them.
-func (c *Collector) addHolder(inode uint64, pid int) {
+// addHolder records pid, whose state is st, as a holder of inode. Holder
+// slices are never changed in place (copy on write), because Sockets
+// handed out share them.
+func (c *Collector) addHolder(inode uint64, st *ownerState, pid int) {
 	s := c.socks[inode]
 	if s == nil {
-		c.socks[inode] = c.newSock(pid)
+		if st.self == nil {
+			st.self = []int{pid}
+		}
+		c.socks[inode] = c.newSock(st)
 		c.holderChanges++
 		c.created++
 		return
 	}
-	at, found := slices.BinarySearch(s.pids, pid)
+	pids := *s.pids
+	at, found := slices.BinarySearch(pids, pid)
 	if found {
 		return
 	}
 	c.holderChanges++
 	s.joined = 0 // its part of the last report no longer stands
-	n := make([]int, len(s.pids)+1)
-	copy(n, s.pids[:at])
+	n := make([]int, len(pids)+1)
+	copy(n, pids[:at])
 	n[at] = pid
-	copy(n[at+1:], s.pids[at:])
-	s.pids = n
+	copy(n[at+1:], pids[at:])
+	s.pids = &n
 }
 
 // removeHolder forgets pid as a holder of inode, copy on write. A socket
@@ -166,21 +192,23 @@ func (c *Collector) removeHolder(inode uint64, pid int) {
 	if s == nil {
 		return
 	}
-	at, found := slices.BinarySearch(s.pids, pid)
+	pids := *s.pids
+	at, found := slices.BinarySearch(pids, pid)
 	if !found {
 		return
 	}
 	c.holderChanges++
-	if len(s.pids) == 1 {
+	if len(pids) == 1 {
 		delete(c.socks, inode)
 		s.pids = nil // for a row of this Collect's join that holds it (see rejoin)
 		c.deleted++
 		return
 	}
 	s.joined = 0 // its part of the last report no longer stands
-	n := make([]int, 0, len(s.pids)-1)
-	n = append(n, s.pids[:at]...)
-	s.pids = append(n, s.pids[at+1:]...)
+	n := make([]int, 0, len(pids)-1)
+	n = append(n, pids[:at]...)
+	n = append(n, pids[at+1:]...)
+	s.pids = &n
 }
 
 // maxRewalk bounds the known owners walked again in one Collect for sockets
@@ -463,7 +491,7 @@ func (c *Collector) listenerHolders(g *nsGroup) map[uint32][]int {
 			}
 			if s := c.socks[es[k].inode]; s != nil {
 				key := listenKey(udp, es[k].local.Port())
-				m[key] = append(m[key], s.pids...)
+				m[key] = append(m[key], s.holders()...)
 			}
 		}
 	}

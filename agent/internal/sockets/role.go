@@ -38,7 +38,7 @@ func (r *reader) roles(rows []row) {
 			if compareListen(lr, s.tab.udp, port) != 0 {
 				break
 			}
-			if covers(lr.local.Addr(), s.local.Addr()) && overlap(lr.sock.pids, s.sock.pids) {
+			if covers(lr.local.Addr(), s.local.Addr()) && overlap(lr.sock.holders(), s.sock.holders()) {
 				s.server = true
 				break
 			}

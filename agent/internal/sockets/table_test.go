@@ -303,10 +303,10 @@ func TestFitEntries(t *testing.T) {
 }
 
 // TestSockSize checks that a sock, of which the collector keeps one per
-// socket on the host, fits in 64 bytes.
+// socket on the host, fits in 24 bytes.
 func TestSockSize(t *testing.T) {
-	if n := unsafe.Sizeof(sock{}); n > 64 {
-		t.Errorf("a sock takes %d bytes, want at most 64", n)
+	if n := unsafe.Sizeof(sock{}); n > 24 {
+		t.Errorf("a sock takes %d bytes, want at most 24", n)
 	}
 }
 
