@@ -5,14 +5,16 @@ import (
 	"slices"
 )
 
-// sortKey orders a row as snapshot.Snapshot documents for sockets: NetNS,
-// Proto, local address, remote address, Inode, where addresses compare as
-// netip.AddrPort.Compare does (IPv4 before IPv6, then the address, then
-// the port). The fields after NetNS are packed big-end first into words,
-// so comparing the words in order compares the rows; this is several times
-// cheaper than comparing Sockets field by field and moves less memory.
+// sortKey orders a row among those of its namespace as snapshot.Snapshot
+// documents for sockets: Proto, local address, remote address, Inode,
+// where addresses compare as netip.AddrPort.Compare does (IPv4 before
+// IPv6, then the address, then the port). Keys are sorted by part, whose
+// rows share their NetNS, so it is left out. The fields are packed big-end
+// first into words, so comparing the words in order compares the rows;
+// this is several times cheaper than comparing Sockets field by field and
+// moves less memory.
 type sortKey struct {
-	w   [7]uint64
+	w   [6]uint64
 	row int32
 }
 
@@ -30,7 +32,7 @@ func protoRank(t *table) uint64 {
 
 // bits packs fields into words, most significant bit first.
 type bits struct {
-	w *[7]uint64
+	w *[6]uint64
 	n int
 }
 
@@ -69,12 +71,10 @@ func (b *bits) putAddrPort(ap netip.AddrPort) {
 	b.put(uint64(ap.Port()), 16)
 }
 
-// keyOf returns the sort key of rows[i]: NetNS, then 2 + 145 + 145 + 64
-// packed bits.
+// keyOf returns the sort key of rows[i]: 2 + 145 + 145 + 64 packed bits.
 func keyOf(r *row, i int) sortKey {
 	k := sortKey{row: int32(i)}
-	k.w[0] = r.ns
-	b := bits{w: &k.w, n: 64}
+	b := bits{w: &k.w}
 	b.put(protoRank(r.tab), 2)
 	b.putAddrPort(r.local.AddrPort())
 	b.putAddrPort(r.remote.AddrPort())
