@@ -766,7 +766,7 @@ func report[T any](c *Collector, now time.Time, starts map[int]time.Time, prev [
 		if p := &c.groups[u/2].parts[u%2]; p.prev >= 0 {
 			copy(out[p.out:p.out+p.size], prev[p.prev:])
 		} else {
-			fill(c, p, out, newConv())
+			fill(c, p, c.groups[u/2].ns, out, newConv())
 		}
 		return true
 	})

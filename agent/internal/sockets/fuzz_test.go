@@ -103,7 +103,6 @@ func FuzzSortKey(f *testing.F) {
 	f.Add(append(make([]byte, 8), bytes.Repeat([]byte{1}, 72)...), []byte{1}) // short input, padded
 	f.Fuzz(func(t *testing.T, a, b []byte) {
 		ra, rb := fuzzRow(a), fuzzRow(b)
-		rb.ns = ra.ns // keys order the rows of a part, which share it
 		ka, kb := keyOf(&ra, 0), keyOf(&rb, 1)
 		keys := []sortKey{kb, ka}
 		sortKeys(keys)
@@ -122,8 +121,9 @@ func FuzzSortKey(f *testing.F) {
 	})
 }
 
-// fuzzRow decodes 80 bytes (zero-padded) into a row: namespace, table,
-// families, addresses, ports and inode.
+// fuzzRow decodes 80 bytes (zero-padded) into a row: table, families,
+// addresses, ports and inode (the first 8 bytes are unused: rows of a
+// part share their namespace).
 func fuzzRow(b []byte) row {
 	var x [80]byte
 	copy(x[:], b)
@@ -134,10 +134,8 @@ func fuzzRow(b []byte) row {
 		}
 		return netip.AddrFrom4([4]byte(a[:4]))
 	}
-	tab := &tables[x[8]%4]
 	return row{
-		ns:  be.Uint64(x[0:]) % 4,
-		tab: tab,
+		tab: x[8] % 4,
 		entry: &entry{
 			local:  endpointOf(netip.AddrPortFrom(addr(x[9]&1 == 1, x[10:26]), be.Uint16(x[26:]))),
 			remote: endpointOf(netip.AddrPortFrom(addr(x[9]&2 == 2, x[28:44]), be.Uint16(x[44:]))),
@@ -147,5 +145,5 @@ func fuzzRow(b []byte) row {
 }
 
 func fuzzSocket(r *row) Socket {
-	return Socket{NetNS: r.ns, Proto: r.tab.name, Local: r.local.AddrPort(), Remote: r.remote.AddrPort(), Inode: r.inode}
+	return Socket{Proto: r.table().name, Local: r.local.AddrPort(), Remote: r.remote.AddrPort(), Inode: r.inode}
 }

@@ -25,14 +25,18 @@ var tables = [...]table{
 // one owner among the Collect's owners.
 type row struct {
 	*entry
-	tab    *table
-	sock   *sock
-	ns     uint64
+	sock *sock
+	// tab indexes the row's table in tables; the part's group has its
+	// namespace. A join keeps a row per socket: 24 bytes.
+	tab    uint8
 	server bool
 }
 
+// table returns the table of r.
+func (r *row) table() *table { return &tables[r.tab] }
+
 // listener reports whether r accepts connections or datagrams from anyone.
-func (r *row) listener() bool { return isListener(r.tab.udp, r.entry) }
+func (r *row) listener() bool { return isListener(r.table().udp, r.entry) }
 
 // isListener reports whether entry e of a UDP (udp) or TCP table accepts
 // connections or datagrams from anyone: TCP LISTEN, or UDP bound (rows with
@@ -268,7 +272,7 @@ func (c *Collector) joinPart(g *nsGroup, p *part, udp bool) {
 		}
 		for k := range es {
 			if s := c.socks[es[k].inode]; s != nil {
-				rows = append(rows, row{entry: &es[k], tab: tab, sock: s, ns: g.ns})
+				rows = append(rows, row{entry: &es[k], sock: s, tab: uint8(t)})
 				continue
 			}
 			p.unowned++
@@ -352,18 +356,18 @@ func (c *Collector) pick(p *part, now time.Time, starts map[int]time.Time) {
 }
 
 // fill writes the Sockets of p's reported rows into out at p.out.
-func fill[T any](c *Collector, p *part, out []T, conv func(*Socket) T) {
+func fill[T any](c *Collector, p *part, ns uint64, out []T, conv func(*Socket) T) {
 	s := new(Socket) // one for the part: conv does not keep it
 	for i, k := range p.keys {
 		r := &c.rows[k.row]
 		*s = Socket{
-			Proto:     r.tab.name,
+			Proto:     r.table().name,
 			Local:     r.local.AddrPort(),
 			Remote:    r.remote.AddrPort(),
 			State:     stateName(r.state),
 			Role:      r.role(),
 			Inode:     r.inode,
-			NetNS:     r.ns,
+			NetNS:     ns,
 			PIDs:      r.sock.holders(),
 			FirstSeen: r.sock.firstSeen(),
 		}

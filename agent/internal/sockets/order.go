@@ -75,7 +75,7 @@ func (b *bits) putAddrPort(ap netip.AddrPort) {
 func keyOf(r *row, i int) sortKey {
 	k := sortKey{row: int32(i)}
 	b := bits{w: &k.w}
-	b.put(protoRank(r.tab), 2)
+	b.put(protoRank(r.table()), 2)
 	b.putAddrPort(r.local.AddrPort())
 	b.putAddrPort(r.remote.AddrPort())
 	b.put(r.inode, 64)

@@ -22,7 +22,7 @@ func (r *reader) roles(rows []row) {
 		return
 	}
 	slices.SortFunc(r.listeners, func(a, b int) int {
-		return compareListen(&rows[a], rows[b].tab.udp, rows[b].local.Port())
+		return compareListen(&rows[a], rows[b].table().udp, rows[b].local.Port())
 	})
 	for i := range rows {
 		s := &rows[i]
@@ -31,11 +31,11 @@ func (r *reader) roles(rows []row) {
 		}
 		port := s.local.Port()
 		at, _ := slices.BinarySearchFunc(r.listeners, s, func(l int, s *row) int {
-			return compareListen(&rows[l], s.tab.udp, port)
+			return compareListen(&rows[l], s.table().udp, port)
 		})
 		for _, l := range r.listeners[at:] {
 			lr := &rows[l]
-			if compareListen(lr, s.tab.udp, port) != 0 {
+			if compareListen(lr, s.table().udp, port) != 0 {
 				break
 			}
 			if covers(lr.local.Addr(), s.local.Addr()) && overlap(lr.sock.holders(), s.sock.holders()) {
@@ -48,7 +48,7 @@ func (r *reader) roles(rows []row) {
 
 // compareListen orders a listener row against a (transport, port) key.
 func compareListen(r *row, udp bool, port uint16) int {
-	if r.tab.udp != udp {
+	if r.table().udp != udp {
 		if udp {
 			return -1
 		}

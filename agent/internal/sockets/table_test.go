@@ -302,11 +302,20 @@ func TestFitEntries(t *testing.T) {
 	}
 }
 
-// TestSockSize checks that a sock, of which the collector keeps one per
-// socket on the host, fits in 24 bytes.
-func TestSockSize(t *testing.T) {
-	if n := unsafe.Sizeof(sock{}); n > 24 {
-		t.Errorf("a sock takes %d bytes, want at most 24", n)
+// TestPerSocketSizes checks the sizes of what the collector keeps per
+// socket on the host: a sock always, a row and a sort key while it joins.
+func TestPerSocketSizes(t *testing.T) {
+	for _, tt := range []struct {
+		what      string
+		size, max uintptr
+	}{
+		{"sock", unsafe.Sizeof(sock{}), 24},
+		{"row", unsafe.Sizeof(row{}), 24},
+		{"sortKey", unsafe.Sizeof(sortKey{}), 56},
+	} {
+		if tt.size > tt.max {
+			t.Errorf("a %s takes %d bytes, want at most %d", tt.what, tt.size, tt.max)
+		}
 	}
 }
 
