@@ -104,3 +104,25 @@ func TestNew(t *testing.T) {
 		t.Errorf("default root = %q, want /proc", c.root)
 	}
 }
+
+// TestCollectUnknownStart: an owner whose start time is unknown (zero) or
+// before what Unix nanoseconds hold (1678) is taken as started long ago,
+// so that its socket is reported at once despite min-lifetime, first seen
+// before the Collect.
+func TestCollectUnknownStart(t *testing.T) {
+	for _, start := range []time.Time{{}, time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		tree := &fakeproc.Tree{BootTime: bootTime, Procs: []fakeproc.Proc{proc(100, 1, 1000, nsA)}}
+		tree.AddSocket(nsA, fakeproc.TCP, tableRow(10, "0.0.0.0:80", "0.0.0.0:0", fakeproc.TCPListen), 100)
+		owners := ownersOf(t, tree, 100)
+		owners[0].StartTime = start
+		c := newCollector(t, writeTree(t, tree), time.Hour)
+		now := time.Now()
+		got, err := c.Collect(t.Context(), now, owners, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].Inode != 10 || !got[0].FirstSeen.Before(now.Add(-time.Hour)) {
+			t.Errorf("owner started %v: reported %+v, want socket 10 first seen over an hour before %v", start, got, now)
+		}
+	}
+}

@@ -331,7 +331,7 @@ func (c *Collector) orderPart(r *reader, p *part) {
 // (owners whose ns/net was unreadable share group 0, or a process changed
 // namespace) goes to the one that claims its gen first.
 func (c *Collector) pick(p *part, now time.Time, starts map[int]time.Time) {
-	n, gen, nowNS := 0, c.gen32(), now.UnixNano()
+	n, gen, nowNS := 0, c.gen32(), unixNanos(now)
 	p.young = 0
 	for _, k := range p.keys {
 		s := c.rows[k.row].sock
@@ -340,7 +340,7 @@ func (c *Collector) pick(p *part, now time.Time, starts map[int]time.Time) {
 		case prev == gen:
 			continue // already reported through another part
 		case prev == 0 && starts != nil:
-			s.first = oldest(s.holders(), starts, now).UnixNano()
+			s.first = unixNanos(oldest(s.holders(), starts, now))
 		case prev == 0 || s.first > nowNS:
 			// New, or the wall clock stepped back past its first sight.
 			s.first = nowNS
@@ -353,6 +353,23 @@ func (c *Collector) pick(p *part, now time.Time, starts map[int]time.Time) {
 		}
 	}
 	p.keys = p.keys[:n]
+}
+
+// nanosBound bounds unixNanos, so that the difference of two stays in an
+// int64: ±146 years around 1970.
+const nanosBound = 1<<62 - 1
+
+// unixNanos returns t in Unix nanoseconds, clamped to ±nanosBound: an
+// owner's unknown (zero) start time is long ago, as time.Time would have
+// it, not what Time.UnixNano leaves undefined.
+func unixNanos(t time.Time) int64 {
+	switch {
+	case t.Before(time.Unix(0, -nanosBound)):
+		return -nanosBound
+	case t.After(time.Unix(0, nanosBound)):
+		return nanosBound
+	}
+	return t.UnixNano()
 }
 
 // fill writes the Sockets of p's reported rows into out at p.out.
