@@ -11,13 +11,13 @@ import (
 
 // SocketRow is a Socket in the form a producer keeps between ticks: the
 // addresses as bytes instead of text and the proto, state and role as
-// indexes into a fixed table of names, 80 bytes in all against a Socket's
-// 136 and its two address strings. Socket returns the Socket it stands
+// indexes into a fixed table of names, the holders by pointer: 64 bytes in
+// all against a Socket's 136 and its two address strings. Socket returns the Socket it stands
 // for; WriteJSON writes a row as that Socket, byte for byte.
 type SocketRow struct {
-	// PIDs are the processes holding the socket, ascending, as in Socket;
-	// the slice may be shared: read it, never change it.
-	PIDs []int
+	// pids points to the processes holding the socket (see PIDs), nil
+	// for none.
+	pids *[]int
 	// Inode and NetNSID are Socket's.
 	Inode, NetNSID uint64
 	local, remote  [16]byte
@@ -70,8 +70,12 @@ func KnownSocketName(name string) bool {
 // zone (the kernel's socket tables give none); proto, state and role must
 // be names KnownSocketName accepts, else NewSocketRow panics: they come
 // from the producer's own constants. pids is kept, not copied.
-func NewSocketRow(proto string, local, remote netip.AddrPort, state, role string, inode, netns uint64, pids []int) SocketRow {
-	r := SocketRow{PIDs: pids, Inode: inode, NetNSID: netns, localPort: local.Port(), remotePort: remote.Port()}
+//
+// pids points to the processes holding the socket, ascending, as Socket's
+// PIDs; the row keeps the pointer (nil for none), and the slice may be
+// shared: it must never change.
+func NewSocketRow(proto string, local, remote netip.AddrPort, state, role string, inode, netns uint64, pids *[]int) SocketRow {
+	r := SocketRow{pids: pids, Inode: inode, NetNSID: netns, localPort: local.Port(), remotePort: remote.Port()}
 	r.proto, r.state, r.role = mustName(proto), mustName(state), mustName(role)
 	r.kinds = putAddr(&r.local, local.Addr()) | putAddr(&r.remote, remote.Addr())<<4
 	return r
@@ -132,11 +136,20 @@ func (r *SocketRow) Remote() netip.AddrPort {
 	return netip.AddrPortFrom(addrOf(&r.remote, r.kinds>>4), r.remotePort)
 }
 
+// PIDs returns the processes holding the socket, ascending, as in Socket:
+// shared, never to be changed.
+func (r *SocketRow) PIDs() []int {
+	if r.pids == nil {
+		return nil
+	}
+	return *r.pids
+}
+
 // Socket returns the Socket the row stands for; it shares the row's PIDs.
 func (r *SocketRow) Socket() Socket {
 	return Socket{Proto: r.Proto(), LocalIP: r.Local().Addr().String(), LocalPort: r.localPort,
 		RemoteIP: r.Remote().Addr().String(), RemotePort: r.remotePort, State: r.State(), Role: r.Role(),
-		Inode: r.Inode, PIDs: r.PIDs, NetNSID: r.NetNSID}
+		Inode: r.Inode, PIDs: r.PIDs(), NetNSID: r.NetNSID}
 }
 
 // Sockets returns the Sockets rows stand for, nil for nil rows.
@@ -169,7 +182,7 @@ func appendSocketRow(b []byte, r *SocketRow, indent string, depth int) []byte {
 	b = appendJSONString(b, r.State())
 	b = appendNextKey(b, "role", indent, depth+1)
 	b = appendJSONString(b, r.Role())
-	return appendSocketTail(b, r.Inode, r.PIDs, r.NetNSID, indent, depth)
+	return appendSocketTail(b, r.Inode, r.PIDs(), r.NetNSID, indent, depth)
 }
 
 // appendAddr appends a's text as a JSON string: an address's text needs
@@ -223,7 +236,7 @@ func compareRowAddr(a, b netip.Addr) int {
 func equalRow(a, b *SocketRow) bool {
 	return a.Inode == b.Inode && a.NetNSID == b.NetNSID && a.local == b.local && a.remote == b.remote &&
 		a.localPort == b.localPort && a.remotePort == b.remotePort && a.proto == b.proto &&
-		a.state == b.state && a.role == b.role && a.kinds == b.kinds && slices.Equal(a.PIDs, b.PIDs)
+		a.state == b.state && a.role == b.role && a.kinds == b.kinds && slices.Equal(a.PIDs(), b.PIDs())
 }
 
 // FindSocketRow is FindSocket for rows sorted in snapshot order.

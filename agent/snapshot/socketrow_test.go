@@ -32,11 +32,11 @@ var rowCases = []struct {
 // TestSocketRowStandsForItsSocket checks that a row gives back every field
 // it was made of, and that its JSON is its Socket's, compact and indented.
 func TestSocketRowStandsForItsSocket(t *testing.T) {
-	if got := unsafe.Sizeof(SocketRow{}); got != 80 {
-		t.Errorf("SocketRow is %d bytes, want 80", got)
+	if got := unsafe.Sizeof(SocketRow{}); got != 64 {
+		t.Errorf("SocketRow is %d bytes, want 64", got)
 	}
 	for i, c := range rowCases {
-		r := NewSocketRow(c.proto, c.local, c.remote, c.state, c.role, c.inode, c.netns, c.pids)
+		r := NewSocketRow(c.proto, c.local, c.remote, c.state, c.role, c.inode, c.netns, &c.pids)
 		if r.Proto() != c.proto || r.Local() != c.local || r.Remote() != c.remote || r.State() != c.state || r.Role() != c.role {
 			t.Errorf("case %d: row gives %s %v %v %s %s", i, r.Proto(), r.Local(), r.Remote(), r.State(), r.Role())
 		}
@@ -97,7 +97,7 @@ func randomRows(rng *rand.Rand, n int) []SocketRow {
 		rows[i] = NewSocketRow(protos[rng.IntN(len(protos))],
 			netip.AddrPortFrom(addrs[rng.IntN(len(addrs))], uint16(rng.IntN(3))),
 			netip.AddrPortFrom(addrs[rng.IntN(len(addrs))], uint16(rng.IntN(3))),
-			states[rng.IntN(len(states))], roles[rng.IntN(len(roles))], uint64(rng.IntN(2*n)), uint64(rng.IntN(2)), pids)
+			states[rng.IntN(len(states))], roles[rng.IntN(len(roles))], uint64(rng.IntN(2*n)), uint64(rng.IntN(2)), &pids)
 	}
 	return rows
 }
@@ -130,7 +130,7 @@ func TestDiffOfRowsIsDiffOfSockets(t *testing.T) {
 		prev, next := uniqueRows(randomRows(rng, 60)), uniqueRows(randomRows(rng, 60))
 		if round%5 == 0 {
 			next = slices.Clone(prev)
-			next[rng.IntN(len(next))].PIDs = []int{99}
+			next[rng.IntN(len(next))].pids = &[]int{99}
 		}
 		if round == 1 {
 			prev = nil
@@ -244,7 +244,7 @@ func FuzzSocketRow(f *testing.F) {
 			}
 		}
 		r := NewSocketRow(name(proto), netip.AddrPortFrom(addr(local), lport), netip.AddrPortFrom(addr(remote), rport),
-			name(state), name(role), inode, netns, pids)
+			name(state), name(role), inode, netns, &pids)
 		s := r.Socket()
 		checkAppend(t, "row", &s, func(b []byte, _ *Socket, indent string, depth int) []byte {
 			return appendSocketRow(b, &r, indent, depth)

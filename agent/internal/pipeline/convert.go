@@ -168,6 +168,6 @@ func (p *Pipeline) publishedProcess(sp *scan.Process, v rules.Verdict, out wasmh
 // the rows the pipeline keeps (sockets.CollectChangesAs).
 func newSocketConverter() func(*sockets.Socket) snapshot.SocketRow {
 	return func(s *sockets.Socket) snapshot.SocketRow {
-		return snapshot.NewSocketRow(s.Proto, s.Local, s.Remote, s.State, s.Role, s.Inode, s.NetNS, s.PIDs)
+		return snapshot.NewSocketRow(s.Proto, s.Local, s.Remote, s.State, s.Role, s.Inode, s.NetNS, s.Holders())
 	}
 }

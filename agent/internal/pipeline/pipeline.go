@@ -143,7 +143,7 @@ func (p *Pipeline) TCPUnchanged() { p.tcpUnchanged = true }
 // new one, when held says that nothing reads that slice any more (the
 // agent passes its publisher's Holds; the pipeline itself keeps only the
 // last state). A host whose sockets change tick after tick then makes no
-// garbage of 80 bytes a socket per tick. held must not say true of a
+// garbage of 64 bytes a socket per tick. held must not say true of a
 // slice once it said false. nil, the default, turns it off.
 func (p *Pipeline) RecycleSockets(held func([]snapshot.SocketRow) bool) {
 	if held == nil {

@@ -222,7 +222,7 @@ func host(scan int, procs ...snapshot.Process) *snapshot.Snapshot {
 	for _, p := range procs {
 		s.Processes = append(s.Processes, p)
 		s.SocketRows = append(s.SocketRows, snapshot.NewSocketRow("tcp", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(p.PID)),
-			netip.MustParseAddrPort("0.0.0.0:0"), "LISTEN", "server", uint64(p.PID)*10, 0, []int{p.PID}))
+			netip.MustParseAddrPort("0.0.0.0:0"), "LISTEN", "server", uint64(p.PID)*10, 0, &[]int{p.PID}))
 	}
 	s.Sort()
 	return s

@@ -128,7 +128,7 @@ func (s *destroySource) update(snap *snapshot.Snapshot) {
 	idx := &listenIndex{listeners: make(map[uint16][]listener), live: make(map[[2]netip.AddrPort]struct{})}
 	for i := range snap.SocketRows {
 		k := &snap.SocketRows[i]
-		if k.NetNSID != s.netns || (k.Proto() != "tcp" && k.Proto() != "tcp6") || len(k.PIDs) == 0 {
+		if k.NetNSID != s.netns || (k.Proto() != "tcp" && k.Proto() != "tcp6") || len(k.PIDs()) == 0 {
 			continue
 		}
 		local := k.Local()
@@ -137,7 +137,7 @@ func (s *destroySource) update(snap *snapshot.Snapshot) {
 		}
 		switch {
 		case k.State() == "LISTEN":
-			idx.listeners[local.Port()] = append(idx.listeners[local.Port()], listener{addr: local.Addr(), pid: k.PIDs[0]})
+			idx.listeners[local.Port()] = append(idx.listeners[local.Port()], listener{addr: local.Addr(), pid: k.PIDs()[0]})
 		case k.Role() == "server":
 			if remote := k.Remote(); remote.Addr().IsValid() {
 				idx.live[[2]netip.AddrPort{local, remote}] = struct{}{}

@@ -93,6 +93,20 @@ type Socket struct {
 	// FirstSeen is when the socket was first seen (see the package
 	// documentation for the first Collect).
 	FirstSeen time.Time
+	// holders points to PIDs as the collector keeps them (see Holders).
+	holders *[]int
+}
+
+// Holders returns a pointer to PIDs that stays valid when the Socket is
+// reused, for a holder of many sockets that keeps 8 bytes of each instead
+// of 24: the collector's own, shared (never to be changed), for a Socket it
+// made, else a copy of the PIDs slice.
+func (s *Socket) Holders() *[]int {
+	if s.holders != nil {
+		return s.holders
+	}
+	pids := s.PIDs
+	return &pids
 }
 
 // Role values.

@@ -386,6 +386,7 @@ func fill[T any](c *Collector, p *part, ns uint64, out []T, conv func(*Socket) T
 			Inode:     r.inode,
 			NetNS:     ns,
 			PIDs:      r.sock.holders(),
+			holders:   r.sock.pids,
 			FirstSeen: r.sock.firstSeen(),
 		}
 		out[p.out+i] = conv(s)

@@ -3,6 +3,9 @@ package sockets
 import (
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/proctag/proctag/agent/internal/fakeproc"
 )
 
 // TestHoldersCopyOnWrite follows two owners through the holder changes of
@@ -55,5 +58,35 @@ func TestHoldersCopyOnWrite(t *testing.T) {
 	}
 	if c.created != 4 || c.deleted != 2 {
 		t.Errorf("created %d, deleted %d sockets, want 4 and 2", c.created, c.deleted)
+	}
+}
+
+// TestSocketHolders: a Socket the collector reports points (Holders) to
+// the very holders slice its PIDs are, two sockets of one owner alone to
+// the same, and a Socket made elsewhere to a copy of its PIDs.
+func TestSocketHolders(t *testing.T) {
+	tree := &fakeproc.Tree{BootTime: bootTime, Procs: []fakeproc.Proc{proc(100, 1, 1000, nsA), proc(101, 1, 1000, nsA)}}
+	tree.AddSocket(nsA, fakeproc.TCP, tableRow(10, "0.0.0.0:80", "0.0.0.0:0", fakeproc.TCPListen), 100)
+	tree.AddSocket(nsA, fakeproc.TCP, tableRow(11, "10.0.0.1:80", "10.0.0.9:50000", fakeproc.TCPEstablished), 100)
+	tree.AddSocket(nsA, fakeproc.TCP, tableRow(12, "10.0.0.1:80", "10.0.0.9:50001", fakeproc.TCPEstablished), 100, 101)
+	c := newCollector(t, writeTree(t, tree), 0)
+	got, err := c.Collect(t.Context(), time.Now(), ownersOf(t, tree, 100, 101), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("reported %d sockets, want 3", len(got))
+	}
+	for _, s := range got {
+		if h := s.Holders(); !slices.Equal(*h, s.PIDs) || &(*h)[0] != &s.PIDs[0] {
+			t.Errorf("socket %d: holders %v, PIDs %v: not the same slice", s.Inode, *h, s.PIDs)
+		}
+	}
+	if got[0].Holders() != got[1].Holders() {
+		t.Error("the two sockets owner 100 alone holds do not share its holders")
+	}
+	made := Socket{PIDs: []int{7}}
+	if h := made.Holders(); !slices.Equal(*h, []int{7}) {
+		t.Errorf("a Socket made elsewhere has holders %v", *h)
 	}
 }
