@@ -192,7 +192,10 @@ type Collector struct {
 	// by a secret seed.
 	memos    map[memoKey]*tableMemo
 	memoSeed maphash.Seed
-	reused   atomic.Uint64
+	// base is the time of the first Collect that reported: socks keep
+	// their first-seen times as offsets from it (see sinceBase).
+	base   time.Time
+	reused atomic.Uint64
 	// kept is what Collect returned last, ok once set.
 	kept struct {
 		socks []Socket
@@ -404,6 +407,9 @@ func collect[T any](c *Collector, ctx context.Context, now time.Time, owners []O
 		for _, o := range owners {
 			starts[o.PID] = o.StartTime
 		}
+	}
+	if c.base.IsZero() {
+		c.base = now
 	}
 	out := report(c, now, starts, prev, newConv) // takes c.older, if it can
 	if c.held != nil {

@@ -331,7 +331,7 @@ func (c *Collector) orderPart(r *reader, p *part) {
 // (owners whose ns/net was unreadable share group 0, or a process changed
 // namespace) goes to the one that claims its gen first.
 func (c *Collector) pick(p *part, now time.Time, starts map[int]time.Time) {
-	n, gen, nowNS := 0, c.gen32(), unixNanos(now)
+	n, gen, at := 0, c.gen32(), c.sinceBase(now)
 	p.young = 0
 	for _, k := range p.keys {
 		s := c.rows[k.row].sock
@@ -340,12 +340,13 @@ func (c *Collector) pick(p *part, now time.Time, starts map[int]time.Time) {
 		case prev == gen:
 			continue // already reported through another part
 		case prev == 0 && starts != nil:
-			s.first = unixNanos(oldest(s.holders(), starts, now))
-		case prev == 0 || s.first > nowNS:
-			// New, or the wall clock stepped back past its first sight.
-			s.first = nowNS
+			s.first = c.sinceBase(oldest(s.holders(), starts, now))
+		case prev == 0 || s.first > at:
+			// New, or (times without a monotonic reading) the wall clock
+			// stepped back past its first sight.
+			s.first = at
 		}
-		if time.Duration(nowNS-s.first) >= c.minLifetime {
+		if time.Duration(at-s.first) >= c.minLifetime {
 			p.keys[n] = k
 			n++
 		} else {
@@ -355,21 +356,17 @@ func (c *Collector) pick(p *part, now time.Time, starts map[int]time.Time) {
 	p.keys = p.keys[:n]
 }
 
-// nanosBound bounds unixNanos, so that the difference of two stays in an
-// int64: ±146 years around 1970.
+// nanosBound bounds sinceBase, so that the difference of two stays in an
+// int64: ±146 years.
 const nanosBound = 1<<62 - 1
 
-// unixNanos returns t in Unix nanoseconds, clamped to ±nanosBound: an
-// owner's unknown (zero) start time is long ago, as time.Time would have
-// it, not what Time.UnixNano leaves undefined.
-func unixNanos(t time.Time) int64 {
-	switch {
-	case t.Before(time.Unix(0, -nanosBound)):
-		return -nanosBound
-	case t.After(time.Unix(0, nanosBound)):
-		return nanosBound
-	}
-	return t.UnixNano()
+// sinceBase returns t as nanoseconds after c.base, clamped to ±nanosBound
+// (an owner's unknown, zero start time is long ago). It is Time.Sub: on
+// the monotonic clock when t and the base have a reading of it (the
+// Collect times of time.Now), so that min-lifetime ignores steps of the
+// wall clock, on the wall clock else (owners' start times).
+func (c *Collector) sinceBase(t time.Time) int64 {
+	return int64(min(max(t.Sub(c.base), -nanosBound), nanosBound))
 }
 
 // fill writes the Sockets of p's reported rows into out at p.out.
@@ -387,7 +384,7 @@ func fill[T any](c *Collector, p *part, ns uint64, out []T, conv func(*Socket) T
 			NetNS:     ns,
 			PIDs:      r.sock.holders(),
 			holders:   r.sock.pids,
-			FirstSeen: r.sock.firstSeen(),
+			FirstSeen: c.base.Add(time.Duration(r.sock.first)),
 		}
 		out[p.out+i] = conv(s)
 	}

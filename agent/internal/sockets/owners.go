@@ -6,7 +6,6 @@ import (
 	"errors"
 	"slices"
 	"sync/atomic"
-	"time"
 
 	"github.com/proctag/proctag/agent/internal/procid"
 )
@@ -20,8 +19,8 @@ type sock struct {
 	// one-pid slice (ownerState.self), which saves an allocation for most
 	// sockets.
 	pids *[]int
-	// first is the first-seen time in Unix nanoseconds, set when gen is
-	// first set.
+	// first is the first-seen time as nanoseconds after Collector.base
+	// (see sinceBase), set when gen is first set.
 	first int64
 	// gen is the last Collect that found the socket in a table with a
 	// reportable state, 0 for never. Parts of a Collect claim the socket
@@ -43,14 +42,6 @@ func (s *sock) holders() []int {
 		return nil
 	}
 	return *s.pids
-}
-
-// firstSeen returns s.first as a time, the zero time while unset.
-func (s *sock) firstSeen() time.Time {
-	if s.first == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, s.first)
 }
 
 // gen32 is the generation of this Collect as a sock keeps it: the low 32
