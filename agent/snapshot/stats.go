@@ -50,8 +50,9 @@ type Stats struct {
 	ClosedDropped  uint64 `json:"closed_dropped,omitempty"`
 	// EventsLost counts the kernel's TCP events that the agent's sources
 	// lost since it started: eBPF records dropped by a full ring buffer or
-	// skipped by the kernel (recursion misses), and sock_diag destroy
-	// notifications lost to a full receive buffer. A short connection
-	// whose events were lost is missing from Closed.
+	// skipped by the kernel (recursion misses), and overruns of the
+	// sock_diag destroy reader's receive buffer (each loses one
+	// notification or more). A short connection whose events were lost is
+	// missing from Closed.
 	EventsLost uint64 `json:"events_lost,omitempty"`
 }

@@ -124,7 +124,7 @@ func New() *Collector {
 		closed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "proctag_closed_connections_total",
 			Help: "Short TCP connections (opened and closed between two ticks), by outcome: published, or dropped by closed-connections-max."}, []string{"outcome"}),
 		eventsLost: prometheus.NewCounter(prometheus.CounterOpts{Name: "proctag_events_lost_total",
-			Help: "Kernel TCP events the event sources lost: eBPF records dropped by a full ring buffer or skipped by the kernel, sock_diag destroy notifications lost to a full receive buffer. A short connection whose events were lost is not published."}),
+			Help: "Kernel TCP events the event sources lost: eBPF records dropped by a full ring buffer or skipped by the kernel, overruns of the sock_diag destroy reader's receive buffer, each of which loses one notification or more. A short connection whose events were lost is not published."}),
 		tables: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "proctag_socket_tables_read_total",
 			Help: "Socket tables read (four per network namespace and tick), by source: sock_diag (netlink) or proc (/proc/PID/net text)."}, []string{"source"}),
 	}

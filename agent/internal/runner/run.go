@@ -171,9 +171,9 @@ type loop struct {
 	early atomic.Pointer[scan.Early]
 	// counts are the event-driven totals that heartbeats carry.
 	quietTicks, reconciled, closedReported, closedDropped, eventsLost uint64
-	// sourcesLost is the event sources' own count of lost events at the
-	// last tick; sources opened again by a reload count from 0.
-	sourcesLost uint64
+	// tcpLost and destroysLost are the highest counts of lost events the
+	// eBPF source and the destroy reader gave (see countLost).
+	tcpLost, destroysLost uint64
 	// fullTicks counts the ticks that re-read everything.
 	fullTicks uint64
 	// warnedReconcile is set once a reconcile found a difference.

@@ -69,12 +69,7 @@ func (l *loop) tick(ctx context.Context, parts *Parts, plan tickPlan) tickOutcom
 	}
 	l.closedReported += uint64(len(snap.Closed))
 	l.closedDropped += uint64(snap.ClosedDropped)
-	lost := plan.tcpLost + l.destroys.lost()
-	newlyLost := lost - l.sourcesLost
-	if lost < l.sourcesLost {
-		newlyLost = lost // new sources, counting from 0
-	}
-	l.sourcesLost = lost
+	newlyLost := countLost(&l.tcpLost, plan.tcpLost) + countLost(&l.destroysLost, l.destroys.lost())
 	l.eventsLost += newlyLost
 	scan, _ := st.Step(pipeline.StepScan)
 	stats := snapshot.Stats{
@@ -172,4 +167,18 @@ func pluginSample(ps wasmhost.PluginStats) metrics.PluginSample {
 		Calls: ps.Calls, Records: ps.Records, CacheHits: ps.CacheHits, BudgetSkips: ps.BudgetSkips,
 		CallSeconds: ps.CallTime.Seconds(), Faults: ps.Faults,
 	}
+}
+
+// countLost returns by how much a source's count of lost events n passes
+// seen, the highest it gave before, and keeps the new highest. A source's
+// count may read lower for a moment (Tracker.Lost leaves out what it could
+// not read), and the sources live as long as the run: a lower reading is
+// no new loss, and the next higher one counts only what passes seen.
+func countLost(seen *uint64, n uint64) uint64 {
+	if n <= *seen {
+		return 0
+	}
+	d := n - *seen
+	*seen = n
+	return d
 }
