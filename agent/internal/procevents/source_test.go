@@ -260,12 +260,43 @@ func TestSourceOverflow(t *testing.T) {
 	if st := s.Stats(); st.Overruns == 0 || st.Lost == 0 {
 		t.Errorf("stats after an overflow: %+v", st)
 	}
-	cmd := exec.Command("/bin/true")
-	if err := cmd.Run(); err != nil {
-		t.Fatal(err)
-	}
-	pid := int32(cmd.Process.Pid)
-	c.waitFor(t, 10*time.Second, "the exec after the overflow", has(KindExec, &pid))
+	// The source must deliver again after the overflow. Its receive buffer
+	// is tiny and other processes on the machine exec too (go test runs
+	// packages in parallel), so any one exec may be lost again: /bin/true
+	// runs every 100 ms until the exec of one of them is read.
+	var mu sync.Mutex
+	pids := make(map[int32]bool)
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		every := time.NewTicker(100 * time.Millisecond)
+		defer every.Stop()
+		for {
+			cmd := exec.Command("/bin/true")
+			if cmd.Run() == nil {
+				mu.Lock()
+				pids[int32(cmd.Process.Pid)] = true
+				mu.Unlock()
+			}
+			select {
+			case <-stop:
+				return
+			case <-every.C:
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	from := len(c.events)
+	c.waitFor(t, 10*time.Second, "an exec after the overflow", func(events []Event) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range events[from:] {
+			if e.Kind == KindExec && pids[e.PID] {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // spawn runs /bin/true n times, four at a time.
