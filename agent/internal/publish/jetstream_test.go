@@ -123,11 +123,7 @@ func TestChunksFitTheStreamMaxMessageSize(t *testing.T) {
 	big := bigHost(400)
 	p.Submit(big, snapshot.Stats{})
 	waitCounter(t, p, "the snapshot stored", func(st snapshot.Stats) bool { return st.LastFullBytes > 0 })
-	nc := connect(t, srv.ClientURL())
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js := connectJS(t, srv.ClientURL())
 	s, err := js.Stream(t.Context(), snapshot.StreamName("proctag"))
 	if err != nil {
 		t.Fatal(err)
@@ -199,11 +195,7 @@ func streamDeletedUnder(t *testing.T) (*Publisher, *nats.Conn, jetstream.JetStre
 	p := startPublisher(t, Config{URL: srv.ClientURL(), JetStream: true, FullEvery: 1000})
 	p.Submit(host(1, proc(10, "a")), snapshot.Stats{})
 	waitCounter(t, p, "the first snapshot stored", func(st snapshot.Stats) bool { return st.LastFullBytes > 0 })
-	nc := connect(t, srv.ClientURL())
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js := connectJS(t, srv.ClientURL())
 	name := snapshot.StreamName("proctag")
 	if err := js.DeleteStream(t.Context(), name); err != nil {
 		t.Fatal(err)
@@ -217,11 +209,7 @@ func streamDeletedUnder(t *testing.T) (*Publisher, *nats.Conn, jetstream.JetStre
 // again, maxFullRetries times in a row at most, then heartbeats follow.
 func TestStreamAwayCostsFewFulls(t *testing.T) {
 	srv := startServer(t, natsembed.Config{JetStream: true, StoreDir: t.TempDir()})
-	nc := connect(t, srv.ClientURL())
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js := connectJS(t, srv.ClientURL())
 	if _, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "SQUATTER", Subjects: []string{"proctag.>"}}); err != nil {
 		t.Fatal(err)
 	}

@@ -33,11 +33,7 @@ func TestStreamStoresFullAfterAFailure(t *testing.T) {
 	}
 	p.Submit(big(1), snapshot.Stats{})
 	waitCounter(t, p, "the first snapshot stored", func(st snapshot.Stats) bool { return st.LastFullBytes > 0 })
-	nc := connect(t, srv.ClientURL())
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js := connectJS(t, srv.ClientURL())
 	name := snapshot.StreamName("proctag")
 	chunks := func() uint64 {
 		s, err := js.Stream(t.Context(), name)
