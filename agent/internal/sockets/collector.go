@@ -220,8 +220,7 @@ type Collector struct {
 	nsNext      []int
 	nsLast      []int
 	hidden      []hiddenOwner
-	rows        []row     // the join's, released by releaseJoin
-	keys        []sortKey // the join's, released by releaseJoin
+	rows        []row // the join's, released by releaseJoin
 	warnedWalk  bool
 	warnedTable bool
 }
@@ -642,7 +641,7 @@ func (c *Collector) walkJob(r *reader, j *walkJob) {
 	}
 }
 
-// join lays out each part's segment of c.rows and c.keys, as long as its
+// join lays out each part's segment of c.rows, as long as its
 // tables' entries, joins every part (joinPart) in parallel, and marks the
 // joined sockets (markJoined).
 func (c *Collector) join() {
@@ -661,7 +660,6 @@ func (c *Collector) join() {
 		}
 	}
 	c.rows = slices.Grow(c.rows[:0], off)[:off]
-	c.keys = slices.Grow(c.keys[:0], off)[:off]
 	c.parallel(2*len(c.groups), func(_ *reader, u int) bool {
 		g := &c.groups[u/2]
 		c.joinPart(g, &g.parts[u%2], u%2 == 1)
@@ -705,7 +703,7 @@ func (c *Collector) forgotten(p *part) bool {
 	return false
 }
 
-// order decides the roles and sorts the keys of every part (orderPart) in
+// order decides the roles and sorts the rows of every part (orderPart) in
 // parallel, but for the parts whose last report stands (see markReuse).
 func (c *Collector) order() {
 	c.parallel(2*len(c.groups), func(r *reader, u int) bool {
@@ -716,17 +714,17 @@ func (c *Collector) order() {
 	})
 }
 
-// releaseJoin lets go of the join's rows and keys (about 100 bytes a
-// socket), which a Collect that finds nothing changed does not need: a
-// quiet host's Collector keeps none, a busy one's reuses them from one
-// Collect to the next.
+// releaseJoin lets go of the join's rows (24 bytes a socket), which a
+// Collect that finds nothing changed does not need: a quiet host's
+// Collector keeps none, a busy one's reuses them from one Collect to the
+// next.
 func (c *Collector) releaseJoin() {
-	c.rows, c.keys = nil, nil
+	c.rows = nil
 	all := c.groups[:cap(c.groups)] // with the groups past the end
 	for i := range all {
 		for t := range all[i].parts {
 			p := &all[i].parts[t]
-			p.keys = nil
+			p.rows = nil
 			clear(p.fresh)
 			p.fresh = p.fresh[:0]
 		}
@@ -814,15 +812,15 @@ func reportSlice[T any](c *Collector, n int) []T {
 // sortZero sorts the reported rows of the first units parts together:
 // those of the groups of unknown namespaces, which share NetNS 0 and are
 // each sorted on their own. The parts keep their sizes (and places in the
-// report), each taking the next of the sorted keys.
+// report), each taking the next of the sorted rows.
 func (c *Collector) sortZero(units int) {
-	var all []sortKey
+	var all []row
 	for u := range units {
-		all = append(all, c.groups[u/2].parts[u%2].keys...)
+		all = append(all, c.groups[u/2].parts[u%2].rows...)
 	}
-	sortKeys(all)
+	slices.SortFunc(all, compareRows)
 	for u := range units {
-		all = all[copy(c.groups[u/2].parts[u%2].keys, all):]
+		all = all[copy(c.groups[u/2].parts[u%2].rows, all):]
 	}
 }
 

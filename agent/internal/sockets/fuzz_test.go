@@ -95,28 +95,17 @@ func uitoa(v uint64) string {
 	}
 }
 
-// FuzzSortKey checks that comparing packed sort keys orders two rows of a
-// namespace as compare orders the Sockets made from them.
-func FuzzSortKey(f *testing.F) {
+// FuzzCompareRows checks that compareRows orders two rows of a namespace
+// as compare orders the Sockets made from them.
+func FuzzCompareRows(f *testing.F) {
 	f.Add(make([]byte, 80), make([]byte, 80))                                 // two equal all-zero rows
 	f.Add(bytes.Repeat([]byte{0xff}, 80), make([]byte, 80))                   // extremes
 	f.Add(append(make([]byte, 8), bytes.Repeat([]byte{1}, 72)...), []byte{1}) // short input, padded
 	f.Fuzz(func(t *testing.T, a, b []byte) {
 		ra, rb := fuzzRow(a), fuzzRow(b)
-		ka, kb := keyOf(&ra, 0), keyOf(&rb, 1)
-		keys := []sortKey{kb, ka}
-		sortKeys(keys)
 		sa, sb := fuzzSocket(&ra), fuzzSocket(&rb)
-		want := compare(sa, sb)
-		got := 0
-		if ka.w != kb.w {
-			got = 1
-			if keys[0].row == 0 {
-				got = -1
-			}
-		}
-		if got != want {
-			t.Fatalf("keys order %v vs %v as %d, compare says %d", sa, sb, got, want)
+		if got, want := compareRows(ra, rb), compare(sa, sb); got != want {
+			t.Fatalf("compareRows orders %v vs %v as %d, compare says %d", sa, sb, got, want)
 		}
 	})
 }

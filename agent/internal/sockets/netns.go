@@ -79,15 +79,15 @@ type nsGroup struct {
 
 // part is the rows of one transport of a group: the unit whose roles are
 // decided together (a listener serves only its own transport) and whose
-// keys are sorted together (in the snapshot order, a group's TCP sockets
+// rows are sorted together (in the snapshot order, a group's TCP sockets
 // come before its UDP ones).
 type part struct {
-	// off and end delimit the part's segment of Collector.rows and
-	// Collector.keys, as long as its tables' entries.
+	// off and end delimit the part's segment of Collector.rows, as long
+	// as its tables' entries.
 	off, end int
-	// keys are, once joined, the sorted keys of its rows held by known
-	// owners; once picked, those of the rows reported.
-	keys []sortKey
+	// rows are, once joined, its rows held by known owners, at the start
+	// of its segment; once ordered, sorted; once picked, those reported.
+	rows []row
 	// out is the index in the report of its first socket.
 	out int
 	// unowned counts its rows with no known holder; fresh are those of
@@ -107,12 +107,12 @@ type part struct {
 }
 
 // reported returns the number of sockets the part reports: its picked
-// keys, or the size of its part of the last report when that stands.
+// rows, or the size of its part of the last report when that stands.
 func (p *part) reported() int {
 	if p.prev >= 0 {
 		return p.size
 	}
-	return len(p.keys)
+	return len(p.rows)
 }
 
 // tableRead is one socket table of a group as read in a Collect.
@@ -285,7 +285,7 @@ func (c *Collector) joinPart(g *nsGroup, p *part, udp bool) {
 			}
 		}
 	}
-	p.keys = c.keys[p.off : p.off+len(rows)]
+	p.rows = rows
 	p.joined = len(rows)
 }
 
@@ -313,19 +313,14 @@ func (c *Collector) markJoined() {
 	}
 }
 
-// orderPart decides the roles of p's joined rows and sorts their keys in
-// p's segment of c.keys.
+// orderPart decides the roles of p's joined rows and sorts them in place.
 func (c *Collector) orderPart(r *reader, p *part) {
-	rows := c.rows[p.off : p.off+len(p.keys)]
-	r.roles(rows)
-	for i := range rows {
-		p.keys[i] = keyOf(&rows[i], p.off+i)
-	}
-	sortKeys(p.keys)
+	r.roles(p.rows)
+	slices.SortFunc(p.rows, compareRows)
 }
 
 // pick updates the first-seen times of the sockets of p and keeps in
-// p.keys those reported: found by no other part in this Collect, and old
+// p.rows those reported: found by no other part in this Collect, and old
 // enough. starts are the owners' start times on the first Collect, else
 // nil. Parts are picked concurrently; a socket found through two parts
 // (owners whose ns/net was unreadable share group 0, or a process changed
@@ -333,8 +328,8 @@ func (c *Collector) orderPart(r *reader, p *part) {
 func (c *Collector) pick(p *part, now time.Time, starts map[int]time.Time) {
 	n, gen, at := 0, c.gen32(), c.sinceBase(now)
 	p.young = 0
-	for _, k := range p.keys {
-		s := c.rows[k.row].sock
+	for _, r := range p.rows {
+		s := r.sock
 		prev := s.gen.Swap(gen)
 		switch {
 		case prev == gen:
@@ -347,13 +342,13 @@ func (c *Collector) pick(p *part, now time.Time, starts map[int]time.Time) {
 			s.first = at
 		}
 		if time.Duration(at-s.first) >= c.minLifetime {
-			p.keys[n] = k
+			p.rows[n] = r
 			n++
 		} else {
 			p.young++
 		}
 	}
-	p.keys = p.keys[:n]
+	p.rows = p.rows[:n]
 }
 
 // nanosBound bounds sinceBase, so that the difference of two stays in an
@@ -372,8 +367,8 @@ func (c *Collector) sinceBase(t time.Time) int64 {
 // fill writes the Sockets of p's reported rows into out at p.out.
 func fill[T any](c *Collector, p *part, ns uint64, out []T, conv func(*Socket) T) {
 	s := new(Socket) // one for the part: conv does not keep it
-	for i, k := range p.keys {
-		r := &c.rows[k.row]
+	for i := range p.rows {
+		r := &p.rows[i]
 		*s = Socket{
 			Proto:     r.table().name,
 			Local:     r.local.AddrPort(),

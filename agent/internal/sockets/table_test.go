@@ -303,7 +303,7 @@ func TestFitEntries(t *testing.T) {
 }
 
 // TestPerSocketSizes checks the sizes of what the collector keeps per
-// socket on the host: a sock always, a row and a sort key while it joins.
+// socket on the host: a sock always, a row while it joins.
 func TestPerSocketSizes(t *testing.T) {
 	for _, tt := range []struct {
 		what      string
@@ -311,7 +311,6 @@ func TestPerSocketSizes(t *testing.T) {
 	}{
 		{"sock", unsafe.Sizeof(sock{}), 24},
 		{"row", unsafe.Sizeof(row{}), 24},
-		{"sortKey", unsafe.Sizeof(sortKey{}), 56},
 	} {
 		if tt.size > tt.max {
 			t.Errorf("a %s takes %d bytes, want at most %d", tt.what, tt.size, tt.max)

@@ -247,7 +247,7 @@ func TestCollectChanges(t *testing.T) {
 }
 
 // TestJoinScratchReleased checks that the first Collect and one that
-// finds nothing changed let go of the join's rows and keys, and that a
+// finds nothing changed let go of the join's rows, and that a
 // later one that joins keeps them for the next.
 func TestJoinScratchReleased(t *testing.T) {
 	tree := host()
@@ -262,22 +262,22 @@ func TestJoinScratchReleased(t *testing.T) {
 		}
 	}
 	collect()
-	if c.rows != nil || c.keys != nil {
-		t.Errorf("after the first Collect: rows cap %d, keys cap %d, want none", cap(c.rows), cap(c.keys))
+	if c.rows != nil {
+		t.Errorf("after the first Collect: rows cap %d, want none", cap(c.rows))
 	}
 	addSocket(t, dir, tree, nsA, fakeproc.TCP, tableRow(90, "10.0.0.1:41000", "10.0.0.9:443", fakeproc.TCPEstablished), 102)
 	collect()
-	if cap(c.rows) == 0 || cap(c.keys) == 0 {
-		t.Fatalf("after a joining Collect: rows cap %d, keys cap %d, want them kept", cap(c.rows), cap(c.keys))
+	if cap(c.rows) == 0 {
+		t.Fatalf("after a joining Collect: rows cap %d, want them kept", cap(c.rows))
 	}
 	collect()
-	if c.rows != nil || c.keys != nil {
-		t.Errorf("after a Collect that found nothing changed: rows cap %d, keys cap %d, want none", cap(c.rows), cap(c.keys))
+	if c.rows != nil {
+		t.Errorf("after a Collect that found nothing changed: rows cap %d, want none", cap(c.rows))
 	}
 	for _, g := range c.groups[:cap(c.groups)] {
 		for _, p := range g.parts {
-			if p.keys != nil {
-				t.Errorf("group %d keeps %d keys", g.ns, len(p.keys))
+			if p.rows != nil {
+				t.Errorf("group %d keeps %d rows", g.ns, len(p.rows))
 			}
 		}
 	}
