@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -104,9 +105,14 @@ func (e *Encoder) MaxPayload() int { return e.maxPayload }
 // it, so its JSON (22 MB for 100,000 sockets) is never in memory whole.
 func (e *Encoder) EncodeSnapshot(env Envelope, s *Snapshot) ([]Message, error) {
 	env.Kind = KindSnapshot
+	// A streamed body is cut into chunks as it is written, each sized for
+	// a Size of any length.
+	whole := env
+	whole.Version, whole.Size, whole.Encoding = WireVersion, math.MaxInt64, EncodingZstd
+	room, noRoom := e.room(whole)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	sw := spillWriter{limit: streamAfter, stream: e.startStream}
+	sw := spillWriter{limit: streamAfter, stream: e.startStream, out: chunkWriter{size: room}, noRoom: noRoom}
 	err := WriteJSON(&sw, s, "")
 	if sw.z != nil {
 		err = errors.Join(err, sw.z.Close())
@@ -114,13 +120,16 @@ func (e *Encoder) EncodeSnapshot(env Envelope, s *Snapshot) ([]Message, error) {
 		// which the messages share, is not, nor one a failed write left.
 		sw.z.Reset(io.Discard)
 	}
+	if noRoom != nil && errors.Is(err, noRoom) {
+		return nil, noRoom // it names the snapshot and host
+	}
 	if err != nil {
 		return nil, fmt.Errorf("encode %s for host %s: %w", env.Kind, env.HostID, err)
 	}
 	if sw.z == nil {
 		return e.Encode(env, sw.head.Bytes())
 	}
-	if int64(sw.out.Len()) >= sw.n {
+	if sw.out.n >= sw.n {
 		// Compression did not pay (never seen with JSON): send it as it is.
 		var body bytes.Buffer
 		if err := WriteJSON(&body, s, ""); err != nil {
@@ -129,7 +138,7 @@ func (e *Encoder) EncodeSnapshot(env Envelope, s *Snapshot) ([]Message, error) {
 		return e.Encode(env, body.Bytes())
 	}
 	env.Version, env.Size, env.Encoding = WireVersion, sw.n, EncodingZstd
-	return e.split(env, sw.out.Bytes())
+	return e.messages(env, sw.out.chunks), nil
 }
 
 // startStream returns the streaming compressor reset to write into out.
@@ -149,14 +158,57 @@ func (e *Encoder) startStream(out io.Writer) (*zstd.Encoder, error) {
 }
 
 // spillWriter keeps what is written in head until it passes limit, then
-// compresses head and all that follows into out; n counts the bytes written.
+// compresses head and all that follows into out, or fails with noRoom when
+// that is set; n counts the bytes written.
 type spillWriter struct {
 	limit  int
 	stream func(io.Writer) (*zstd.Encoder, error)
 	head   bytes.Buffer
-	out    bytes.Buffer
+	out    chunkWriter
+	noRoom error
 	z      *zstd.Encoder
 	n      int64
+}
+
+// firstChunkCap is the capacity a chunkWriter's first chunk starts with;
+// it doubles up to the chunk size.
+const firstChunkCap = 64 << 10
+
+// chunkWriter keeps what is written as the data of consecutive messages,
+// each of size bytes but the last: the body is cut as it is written and
+// never copied whole, and it grows a chunk at a time. Growing one buffer
+// by doubling would hold up to twice the body, and as much again of
+// garbage, at the agent's peak (the first snapshot).
+type chunkWriter struct {
+	size   int
+	chunks [][]byte
+	n      int64 // bytes written
+}
+
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	written := len(p)
+	for len(p) > 0 {
+		last := len(w.chunks) - 1
+		if last < 0 || len(w.chunks[last]) == w.size {
+			// Only a body that fills the first chunk needs a second, so
+			// later chunks are made whole.
+			c := w.size
+			if last < 0 {
+				c = min(w.size, max(firstChunkCap, len(p)))
+			}
+			w.chunks = append(w.chunks, make([]byte, 0, c))
+			last++
+		}
+		chunk := w.chunks[last]
+		k := min(len(p), w.size-len(chunk))
+		if len(chunk)+k > cap(chunk) {
+			chunk = append(make([]byte, 0, min(w.size, max(2*cap(chunk), len(chunk)+k))), chunk...)
+		}
+		w.chunks[last] = append(chunk, p[:k]...)
+		p = p[k:]
+	}
+	return written, nil
 }
 
 func (w *spillWriter) Write(p []byte) (int, error) {
@@ -164,6 +216,9 @@ func (w *spillWriter) Write(p []byte) (int, error) {
 	if w.z == nil {
 		if w.head.Len()+len(p) <= w.limit {
 			return w.head.Write(p)
+		}
+		if w.noRoom != nil {
+			return 0, w.noRoom
 		}
 		z, err := w.stream(&w.out)
 		if err != nil {
@@ -238,19 +293,41 @@ func (e *Encoder) Encode(env Envelope, body []byte) ([]Message, error) {
 // split cuts data, the body as sent (env's Version, Size and Encoding set),
 // into messages of at most MaxPayload bytes.
 func (e *Encoder) split(env Envelope, data []byte) ([]Message, error) {
+	room, err := e.room(env)
+	if err != nil {
+		return nil, err
+	}
+	chunks := make([][]byte, max(1, (len(data)+room-1)/room))
+	for i := range chunks {
+		chunks[i] = data[i*room : min(len(data), (i+1)*room)]
+	}
+	return e.messages(env, chunks), nil
+}
+
+// room returns how many bytes of data a message of env (its Version, Size
+// and Encoding set) carries within MaxPayload, with room for any chunk
+// index and count.
+func (e *Encoder) room(env Envelope) (int, error) {
 	env.Chunks, env.Chunk = 1, 0
 	room := e.maxPayload - headerBytes(env.Header()) - chunkIndexRoom
 	if room < 1 {
-		return nil, fmt.Errorf("encode %s for host %s: headers leave no room in %d bytes", env.Kind, env.HostID, e.maxPayload)
+		return 0, fmt.Errorf("encode %s for host %s: headers leave no room in %d bytes", env.Kind, env.HostID, e.maxPayload)
 	}
-	n := max(1, (len(data)+room-1)/room)
-	env.Chunks = n
+	return room, nil
+}
+
+// messages returns the messages of env carrying chunks, one each, in order;
+// no chunks is one empty message.
+func (e *Encoder) messages(env Envelope, chunks [][]byte) []Message {
+	if len(chunks) == 0 {
+		chunks = [][]byte{nil}
+	}
+	env.Chunks = len(chunks)
 	subject := Subject(e.prefix, env.HostID, env.Kind)
-	msgs := make([]Message, n)
-	for i := range n {
+	msgs := make([]Message, len(chunks))
+	for i, data := range chunks {
 		env.Chunk = i
-		end := min(len(data), (i+1)*room)
-		msgs[i] = Message{Subject: subject, Header: env.WireHeader(), Data: data[i*room : end]}
+		msgs[i] = Message{Subject: subject, Header: env.WireHeader(), Data: data}
 	}
-	return msgs, nil
+	return msgs
 }

@@ -131,6 +131,92 @@ func TestEncodeSnapshotStreamed(t *testing.T) {
 	}
 }
 
+// TestEncodeSnapshotStreamedChunks checks a streamed snapshot cut into
+// several chunks as it is compressed: every message fits the max payload,
+// every chunk but the last is as full as the headers allow, and the chunks
+// assemble to the same state.
+func TestEncodeSnapshotStreamedChunks(t *testing.T) {
+	for _, maxPayload := range []int{1024, 4096, 64 << 10} {
+		w := newWire(t, maxPayload)
+		a := newAssembler(t, AssemblerConfig{MaxChunks: 1 << 16})
+		s := synth(1000, 10000, 4)
+		s.Host.HostID = "h1"
+		msgs := w.snapshot(1, s)
+		if env, err := ParseEnvelope(msgs[0].Header); err != nil || env.Encoding != EncodingZstd || env.Chunks != len(msgs) || len(msgs) < 2 {
+			t.Fatalf("max payload %d: envelope %+v, %v, %d messages: want a streamed zstd snapshot in several chunks", maxPayload, env, err, len(msgs))
+		}
+		full := len(msgs[0].Data)
+		for i, m := range msgs {
+			if m.Size() > maxPayload {
+				t.Errorf("max payload %d: chunk %d takes %d bytes", maxPayload, i, m.Size())
+			}
+			if i < len(msgs)-1 && len(m.Data) != full {
+				t.Errorf("max payload %d: chunk %d carries %d bytes, chunk 0 %d", maxPayload, i, len(m.Data), full)
+			}
+		}
+		// The room left for Size's digits is all that a chunk leaves unused.
+		if slack := maxPayload - msgs[0].Size(); slack > chunkIndexRoom+len("9223372036854775807") {
+			t.Errorf("max payload %d: chunk 0 leaves %d bytes unused", maxPayload, slack)
+		}
+		if c := feed(t, a, msgs); c == nil || c.Seq != 1 {
+			t.Fatalf("max payload %d: change %+v", maxPayload, c)
+		}
+		got, _ := a.State("h1")
+		assertSameState(t, got, s)
+	}
+}
+
+// TestEncodeSnapshotNoRoom checks that a snapshot whose headers leave no
+// room in the max payload fails with an error rather than sending chunks
+// that do not fit, streamed or not.
+func TestEncodeSnapshotNoRoom(t *testing.T) {
+	for _, sockets := range []int{1, 10000} {
+		enc, err := NewEncoder("proctag", 1024)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := synth(10, sockets, 2)
+		_, err = enc.EncodeSnapshot(Envelope{HostID: strings.Repeat("h", 1000), Epoch: testEpoch, Seq: 1}, s)
+		if err == nil || !strings.Contains(err.Error(), "headers leave no room") {
+			t.Errorf("%d sockets, a 1000-byte host id in 1024 bytes: %v, want no room", sockets, err)
+		}
+	}
+}
+
+// TestChunkWriter checks that a chunkWriter keeps what is written, in
+// order, in chunks of its size but the last, none over its size.
+func TestChunkWriter(t *testing.T) {
+	for _, tt := range []struct {
+		size   int
+		writes []int
+	}{
+		{size: 1, writes: []int{3, 0, 1}},
+		{size: 10, writes: []int{10, 10}},
+		{size: 10, writes: []int{25}},
+		{size: 100 << 10, writes: []int{1, 70 << 10, 200 << 10, 5}},
+		{size: 1 << 20, writes: []int{300 << 10, 300 << 10, 300 << 10, 300 << 10}},
+	} {
+		var w chunkWriter
+		w.size = tt.size
+		var want []byte
+		for i, n := range tt.writes {
+			p := bytes.Repeat([]byte{byte('a' + i)}, n)
+			if got, err := w.Write(p); got != n || err != nil {
+				t.Fatalf("size %d: Write(%d bytes) = %d, %v", tt.size, n, got, err)
+			}
+			want = append(want, p...)
+		}
+		if w.n != int64(len(want)) || !bytes.Equal(bytes.Join(w.chunks, nil), want) {
+			t.Errorf("size %d, writes %v: keeps %d bytes in %d chunks (n %d), want the %d written", tt.size, tt.writes, len(bytes.Join(w.chunks, nil)), len(w.chunks), w.n, len(want))
+		}
+		for i, c := range w.chunks {
+			if cap(c) > tt.size || (i < len(w.chunks)-1 && len(c) != tt.size) || len(c) == 0 {
+				t.Errorf("size %d, writes %v: chunk %d has %d bytes, capacity %d", tt.size, tt.writes, i, len(c), cap(c))
+			}
+		}
+	}
+}
+
 // TestEncodeSnapshotKeepsNoOutput checks that the encoder lets go of a
 // streamed snapshot's compressed bytes once its messages are dropped: the
 // compressor it keeps for the next snapshot must not hold on to them (a
