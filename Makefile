@@ -60,9 +60,11 @@ node-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; fi
 	cd $(NODE_EXAMPLE) && npm ci --no-audit --no-fund
 
-## build: the proctag binary in bin/, stamped with VERSION, COMMIT and DATE.
+## build: the proctag binary in bin/, stamped with VERSION, COMMIT and DATE; static unless
+## CGO_ENABLED=1 (see the README).
+CGO_ENABLED ?= 0
 build:
-	$(GO) build -ldflags "$(GO_LDFLAGS)" -o $(BIN) ./agent/cmd/proctag
+	CGO_ENABLED=$(CGO_ENABLED) $(GO) build -ldflags "$(GO_LDFLAGS)" -o $(BIN) ./agent/cmd/proctag
 
 ## install: bin/proctag to $(BINDIR), the hardened systemd unit, the sysusers.d entry, the
 ## tag-exec drop-in (as an example, in $(DOCDIR)) and an example config to

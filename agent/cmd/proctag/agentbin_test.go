@@ -41,6 +41,7 @@ func buildAgent(t *testing.T, version, commit, date string) string {
 		" -X " + buildInfoPkg + ".commit=" + commit +
 		" -X " + buildInfoPkg + ".date=" + date
 	cmd := exec.Command(gobin, "build", "-ldflags", ldflags, "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
