@@ -62,6 +62,12 @@ type Config struct {
 	// sending and flushing) and whether it went out without an error. It
 	// runs on Run's goroutine and must not block.
 	OnPublish func(d time.Duration, ok bool)
+	// AfterFull, when set, is called on Run's goroutine after each full
+	// snapshot was encoded and sent (or failed to be), once its messages
+	// are no longer referenced. The agent collects garbage there: a full
+	// snapshot's megabytes of chunks were live at the collection before,
+	// and would otherwise set the heap's next goal.
+	AfterFull func()
 }
 
 func (c *Config) setDefaults() error {

@@ -407,3 +407,76 @@ func TestHoldsBase(t *testing.T) {
 		t.Errorf("after s3 was published: s1 %v, s2 %v, s3 %v held, want only s3", p.Holds(s1.SocketRows), p.Holds(s2.SocketRows), p.Holds(s3.SocketRows))
 	}
 }
+
+// TestFullSnapshotChunksCapped checks that a full snapshot goes out in
+// messages of at most maxChunkBytes when the server would take far larger
+// ones, and that a subscriber assembles it.
+func TestFullSnapshotChunksCapped(t *testing.T) {
+	srv := startServer(t, natsembed.Config{MaxPayloadBytes: 8 << 20})
+	nc := connect(t, srv.ClientURL())
+	sizes := make(chan int, 1024)
+	if _, err := nc.Subscribe(snapshot.Subject("proctag", "host-a", snapshot.KindSnapshot), func(m *nats.Msg) {
+		msg := snapshot.Message{Header: m.Header, Data: m.Data}
+		sizes <- msg.Size()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	w := startSubscriber(t, connect(t, srv.ClientURL()), natssub.Config{HostID: "host-a"})
+	p := startPublisher(t, Config{URL: srv.ClientURL(), FullEvery: 100})
+	big := bigHost(20000)
+	for i := range big.Processes {
+		big.Processes[i].Cmdline += fmt.Sprintf(" --seed %x", uint64(i)*0x2545f4914f6cdd1d^0x5851f42d4c957f2d)
+	}
+	p.Submit(big, snapshot.Stats{})
+	w.waitState("host-a", big)
+	st := waitCounter(t, p, "the full snapshot counted", func(st snapshot.Stats) bool { return st.LastFullBytes > 0 })
+	if st.LastFullBytes <= 2*maxChunkBytes {
+		t.Fatalf("setup: the full snapshot is %d bytes on the wire, want more than two chunks' %d", st.LastFullBytes, 2*maxChunkBytes)
+	}
+	// The subscriber assembled the snapshot: every chunk reached nc too,
+	// which subscribed first on the same server.
+	var total int
+	for total < int(st.LastFullBytes) {
+		select {
+		case n := <-sizes:
+			if n > maxChunkBytes {
+				t.Fatalf("a chunk of %d bytes, want at most %d", n, maxChunkBytes)
+			}
+			total += n
+		case <-time.After(waitLimit):
+			t.Fatalf("got %d of the snapshot's %d bytes", total, st.LastFullBytes)
+		}
+	}
+}
+
+// TestAfterFull checks that AfterFull is called once after each full
+// snapshot, and not after a delta.
+func TestAfterFull(t *testing.T) {
+	srv := startServer(t, natsembed.Config{})
+	calls := make(chan struct{}, 16)
+	p := startPublisher(t, Config{URL: srv.ClientURL(), FullEvery: 2, AfterFull: func() { calls <- struct{}{} }})
+	call := func(what string) {
+		t.Helper()
+		select {
+		case <-calls:
+		case <-time.After(waitLimit):
+			t.Fatalf("no AfterFull call after %s", what)
+		}
+	}
+	p.Submit(host(1, proc(10, "a")), snapshot.Stats{})
+	call("the first full snapshot")
+	var before snapshot.Stats
+	p.AddCounters(&before)
+	p.Submit(host(2, proc(10, "a"), proc(11, "b")), snapshot.Stats{}) // a delta
+	waitCounter(t, p, "the delta sent", func(st snapshot.Stats) bool { return st.PublishedMessages > before.PublishedMessages })
+	p.Submit(host(3, proc(10, "a"), proc(12, "c")), snapshot.Stats{}) // full: FullEvery 2
+	call("the second full snapshot")
+	// Calls come on Run's goroutine in order: one for the delta would
+	// have come before the second snapshot's, which would be left over.
+	if n := len(calls); n != 0 {
+		t.Fatalf("%d more AfterFull calls than full snapshots", n)
+	}
+}

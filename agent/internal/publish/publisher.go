@@ -234,7 +234,11 @@ func (p *Publisher) Run(ctx context.Context) error {
 			resyncC = nil
 		case <-p.wake:
 		}
-		if wait := p.publish(ctx); wait > 0 && resyncC == nil {
+		wait, full := p.publish(ctx)
+		if full && p.cfg.AfterFull != nil {
+			p.cfg.AfterFull()
+		}
+		if wait > 0 && resyncC == nil {
 			resyncTimer = time.NewTimer(wait)
 			resyncC = resyncTimer.C
 		}
@@ -331,8 +335,9 @@ func (p *Publisher) control(m *nats.Msg) {
 }
 
 // publish sends what the latest state calls for. It returns how long to wait
-// before a resync request may be served, or 0.
-func (p *Publisher) publish(ctx context.Context) time.Duration {
+// before a resync request may be served, or 0, and whether it was a full
+// snapshot.
+func (p *Publisher) publish(ctx context.Context) (time.Duration, bool) {
 	p.mu.Lock()
 	s, st, fresh := p.latest, p.latestStats, p.fresh
 	p.sending = s
@@ -343,7 +348,7 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 		p.mu.Unlock()
 	}()
 	if s == nil || !p.nc.IsConnected() {
-		return 0 // nothing to send yet, or nowhere to send it: the reconnect brings a full snapshot
+		return 0, false // nothing to send yet, or nowhere to send it: the reconnect brings a full snapshot
 	}
 	now := p.now()
 	kind, resyncWait := decide(sendState{
@@ -351,7 +356,7 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 		ResyncRequested: p.resyncReq.Load(), LastFull: p.lastFull, ResyncMinGap: p.cfg.ResyncMinGap,
 	}, now)
 	if kind == sendNothing {
-		return resyncWait
+		return resyncWait, false
 	}
 	if p.cfg.OnPublish != nil {
 		start, errs := time.Now(), p.errs.Load()
@@ -375,7 +380,7 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 		p.resyncReq.Store(false) // this full snapshot answers every request so far
 		p.lastFull = now
 		p.sendFull(ctx, state)
-		return 0
+		return 0, true
 	}
 	if d.Empty() && sameHost(p.prev.Host, state.Host) {
 		p.setPrev(state)
@@ -383,7 +388,7 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 		p.AddCounters(&st)
 		msgs, err := p.enc.EncodeHeartbeatStats(p.envelope(state, p.seq, 0), &st, &p.hbStats)
 		p.send(ctx, msgs, err, snapshot.KindHeartbeat)
-		return resyncWait
+		return resyncWait, false
 	}
 	p.seq++
 	p.seqNow.Store(p.seq)
@@ -392,7 +397,7 @@ func (p *Publisher) publish(ctx context.Context) time.Duration {
 		p.setPrev(state)
 		p.deltasSinceFull++
 	}
-	return resyncWait
+	return resyncWait, false
 }
 
 // setPrev makes s the state the next delta is computed against.
@@ -492,11 +497,20 @@ func (p *Publisher) sendFull(ctx context.Context, state *snapshot.Snapshot) {
 	}
 }
 
+// maxChunkBytes caps a message (headers plus data) below the server's max
+// payload: the client keeps a buffer as large as the largest message it
+// sent, and the server (the embedded one is in the agent's process) reads
+// each message whole, so a full snapshot in 1 MiB messages kept about
+// 2 MiB more resident than in these. The stream's default of 256
+// messages per subject still holds a full snapshot of 32 MiB compressed
+// twice, about 1 million sockets.
+const maxChunkBytes = 256 << 10
+
 // ensureEncoder (re)creates the encoder for the server's max payload, which
 // is known once connected and may change after a reconnect, or for the
-// stream's max message size when that is smaller.
+// stream's max message size when that is smaller, capped at maxChunkBytes.
 func (p *Publisher) ensureEncoder() error {
-	maxPayload := int(p.nc.MaxPayload())
+	maxPayload := min(int(p.nc.MaxPayload()), maxChunkBytes)
 	if p.js != nil {
 		if limit := p.js.maxMsgSize(p.link.context()); limit > 0 && limit < maxPayload {
 			maxPayload = limit
