@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -100,45 +99,147 @@ func NewEncoder(prefix string, maxPayload int) (*Encoder, error) {
 // MaxPayload returns the size limit the encoder splits to.
 func (e *Encoder) MaxPayload() int { return e.maxPayload }
 
-// EncodeSnapshot encodes a full snapshot; env.Kind is set to KindSnapshot. A
-// snapshot whose JSON passes streamAfter bytes is compressed as WriteJSON writes
-// it, so its JSON (22 MB for 100,000 sockets) is never in memory whole.
+// EncodeSnapshot encodes a full snapshot; env.Kind is set to KindSnapshot.
+// It is StreamSnapshot's messages, each with its own copy of its data.
 func (e *Encoder) EncodeSnapshot(env Envelope, s *Snapshot) ([]Message, error) {
-	env.Kind = KindSnapshot
-	// A streamed body is cut into chunks as it is written, each sized for
-	// a Size of any length.
-	whole := env
-	whole.Version, whole.Size, whole.Encoding = WireVersion, math.MaxInt64, EncodingZstd
-	room, noRoom := e.room(whole)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	sw := spillWriter{limit: streamAfter, stream: e.startStream, out: chunkWriter{size: room}, noRoom: noRoom}
-	err := WriteJSON(&sw, s, "")
-	if sw.z != nil {
-		err = errors.Join(err, sw.z.Close())
-		// The compressor is kept for the next snapshot; its writer, sw.out,
-		// which the messages share, is not, nor one a failed write left.
-		sw.z.Reset(io.Discard)
-	}
-	if noRoom != nil && errors.Is(err, noRoom) {
-		return nil, noRoom // it names the snapshot and host
-	}
+	st, err := e.StreamSnapshot(env, s)
 	if err != nil {
+		return nil, err
+	}
+	msgs := make([]Message, 0, st.Messages())
+	err = st.Each(func(m *Message) error {
+		c := *m
+		c.Data = bytes.Clone(m.Data)
+		msgs = append(msgs, c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return msgs, nil
+}
+
+// SnapshotStream is a full snapshot encoded to be sent a message at a
+// time; see StreamSnapshot.
+type SnapshotStream struct {
+	e   *Encoder
+	s   *Snapshot
+	env Envelope // of a streamed snapshot, with Chunks set
+	// room is a streamed snapshot's data per message, size its
+	// compressed bytes.
+	room, size int
+	// msgs are the messages of a snapshot that is not streamed.
+	msgs  []Message
+	bytes int64
+}
+
+// StreamSnapshot encodes a full snapshot (env.Kind is set to KindSnapshot)
+// whose messages Each hands out. A snapshot whose JSON passes streamAfter
+// bytes is compressed as WriteJSON writes it, so its JSON (22 MB for
+// 100,000 sockets) is never in memory whole, and twice: here to learn how
+// many chunks it takes, which every message carries, and in Each, which
+// cuts each chunk as the compressor writes it. One chunk of the
+// compressed body (2.8 MB for 100,000 sockets) is in memory at a time,
+// for the CPU of a second compression. s must not change until the last
+// Each returns.
+func (e *Encoder) StreamSnapshot(env Envelope, s *Snapshot) (*SnapshotStream, error) {
+	env.Kind = KindSnapshot
+	st := &SnapshotStream{e: e, s: s}
+	var count countWriter
+	n, head, err := e.compress(s, &count, streamAfter)
+	switch {
+	case err != nil:
 		return nil, fmt.Errorf("encode %s for host %s: %w", env.Kind, env.HostID, err)
-	}
-	if sw.z == nil {
-		return e.Encode(env, sw.head.Bytes())
-	}
-	if sw.out.n >= sw.n {
-		// Compression did not pay (never seen with JSON): send it as it is.
+	case head != nil:
+		// Small enough to encode whole.
+		st.msgs, err = e.Encode(env, head)
+	case count.n < n:
+		env.Version, env.Size, env.Encoding = WireVersion, n, EncodingZstd
+		room, err := e.room(env)
+		if err != nil {
+			return nil, err
+		}
+		env.Chunks = max(1, (int(count.n)+room-1)/room)
+		st.env, st.room, st.size = env, room, int(count.n)
+		for i := range env.Chunks {
+			env.Chunk = i
+			st.bytes += int64(headerBytes(env.WireHeader()))
+		}
+		st.bytes += count.n
+		return st, nil
+	default:
+		// Compression did not pay (never seen with JSON): the body is
+		// kept as it is.
 		var body bytes.Buffer
 		if err := WriteJSON(&body, s, ""); err != nil {
 			return nil, fmt.Errorf("encode %s for host %s: %w", env.Kind, env.HostID, err)
 		}
-		return e.Encode(env, body.Bytes())
+		st.msgs, err = e.Encode(env, body.Bytes())
 	}
-	env.Version, env.Size, env.Encoding = WireVersion, sw.n, EncodingZstd
-	return e.messages(env, sw.out.chunks), nil
+	if err != nil {
+		return nil, err
+	}
+	for i := range st.msgs {
+		st.bytes += int64(st.msgs[i].Size())
+	}
+	return st, nil
+}
+
+// Messages returns how many messages Each hands out.
+func (st *SnapshotStream) Messages() int {
+	if st.msgs != nil {
+		return len(st.msgs)
+	}
+	return st.env.Chunks
+}
+
+// Bytes returns the size of the messages as NATS counts them against the
+// max payload: headers plus data (see Message.Size).
+func (st *SnapshotStream) Bytes() int64 { return st.bytes }
+
+// Each calls fn with each message in order and returns the first error fn
+// returns, having stopped there. A message's Data is valid only until fn
+// returns (nats.go copies what it publishes). Each may be called again, to
+// send the snapshot by another route.
+func (st *SnapshotStream) Each(fn func(*Message) error) error {
+	if st.msgs != nil {
+		for i := range st.msgs {
+			if err := fn(&st.msgs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	em := emitter{env: st.env, subject: Subject(st.e.prefix, st.env.HostID, st.env.Kind),
+		buf: make([]byte, 0, st.room), fn: fn}
+	n, head, err := st.e.compress(st.s, &em, 0) // it streamed the first time
+	switch {
+	case em.err != nil:
+		return em.err
+	case err != nil:
+		return fmt.Errorf("encode %s for host %s: %w", st.env.Kind, st.env.HostID, err)
+	case head != nil || n != st.env.Size || em.n+len(em.buf) != st.size:
+		return fmt.Errorf("encode %s for host %s: the snapshot changed while it was sent (%d bytes of JSON, %d compressed, against %d and %d)",
+			st.env.Kind, st.env.HostID, n, em.n+len(em.buf), st.env.Size, st.size)
+	}
+	return em.emit()
+}
+
+// compress writes s as JSON, compressed into out when it passes limit
+// bytes, and returns the JSON's size; and the JSON when it did not pass,
+// else nil. The compressed bytes do not depend on limit.
+func (e *Encoder) compress(s *Snapshot, out io.Writer, limit int) (n int64, head []byte, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	sw := spillWriter{limit: limit, stream: e.startStream, out: out}
+	err = WriteJSON(&sw, s, "")
+	if sw.z == nil {
+		return sw.n, sw.head.Bytes(), err
+	}
+	err = errors.Join(err, sw.z.Close())
+	// The compressor is kept for the next snapshot; its writer is not.
+	sw.z.Reset(io.Discard)
+	return sw.n, nil, err
 }
 
 // startStream returns the streaming compressor reset to write into out.
@@ -158,57 +259,14 @@ func (e *Encoder) startStream(out io.Writer) (*zstd.Encoder, error) {
 }
 
 // spillWriter keeps what is written in head until it passes limit, then
-// compresses head and all that follows into out, or fails with noRoom when
-// that is set; n counts the bytes written.
+// compresses head and all that follows into out; n counts the bytes written.
 type spillWriter struct {
 	limit  int
 	stream func(io.Writer) (*zstd.Encoder, error)
 	head   bytes.Buffer
-	out    chunkWriter
-	noRoom error
+	out    io.Writer
 	z      *zstd.Encoder
 	n      int64
-}
-
-// firstChunkCap is the capacity a chunkWriter's first chunk starts with;
-// it doubles up to the chunk size.
-const firstChunkCap = 64 << 10
-
-// chunkWriter keeps what is written as the data of consecutive messages,
-// each of size bytes but the last: the body is cut as it is written and
-// never copied whole, and it grows a chunk at a time. Growing one buffer
-// by doubling would hold up to twice the body, and as much again of
-// garbage, at the agent's peak (the first snapshot).
-type chunkWriter struct {
-	size   int
-	chunks [][]byte
-	n      int64 // bytes written
-}
-
-func (w *chunkWriter) Write(p []byte) (int, error) {
-	w.n += int64(len(p))
-	written := len(p)
-	for len(p) > 0 {
-		last := len(w.chunks) - 1
-		if last < 0 || len(w.chunks[last]) == w.size {
-			// Only a body that fills the first chunk needs a second, so
-			// later chunks are made whole.
-			c := w.size
-			if last < 0 {
-				c = min(w.size, max(firstChunkCap, len(p)))
-			}
-			w.chunks = append(w.chunks, make([]byte, 0, c))
-			last++
-		}
-		chunk := w.chunks[last]
-		k := min(len(p), w.size-len(chunk))
-		if len(chunk)+k > cap(chunk) {
-			chunk = append(make([]byte, 0, min(w.size, max(2*cap(chunk), len(chunk)+k))), chunk...)
-		}
-		w.chunks[last] = append(chunk, p[:k]...)
-		p = p[k:]
-	}
-	return written, nil
 }
 
 func (w *spillWriter) Write(p []byte) (int, error) {
@@ -217,10 +275,7 @@ func (w *spillWriter) Write(p []byte) (int, error) {
 		if w.head.Len()+len(p) <= w.limit {
 			return w.head.Write(p)
 		}
-		if w.noRoom != nil {
-			return 0, w.noRoom
-		}
-		z, err := w.stream(&w.out)
+		z, err := w.stream(w.out)
 		if err != nil {
 			return 0, err
 		}
@@ -231,6 +286,60 @@ func (w *spillWriter) Write(p []byte) (int, error) {
 		w.head = bytes.Buffer{}
 	}
 	return w.z.Write(p)
+}
+
+// countWriter counts the bytes written to it.
+type countWriter struct{ n int64 }
+
+func (w *countWriter) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	return len(p), nil
+}
+
+// emitter cuts what is written into the data of env's messages, each
+// filling buf (room bytes) but the last, and hands each to fn as it is
+// full; emit hands out the last. It fails with fn's first error (err), or
+// when it would cut more messages than env.Chunks.
+type emitter struct {
+	env     Envelope
+	subject string
+	buf     []byte
+	fn      func(*Message) error
+	n       int // bytes handed out
+	err     error
+}
+
+func (w *emitter) Write(p []byte) (int, error) {
+	written := len(p)
+	for len(p) > 0 {
+		k := copy(w.buf[len(w.buf):cap(w.buf)], p)
+		w.buf, p = w.buf[:len(w.buf)+k], p[k:]
+		if len(w.buf) == cap(w.buf) && len(p) > 0 {
+			if err := w.emit(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return written, nil
+}
+
+// emit hands buf to fn as the next message.
+func (w *emitter) emit() error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.env.Chunk >= w.env.Chunks {
+		return fmt.Errorf("encode %s for host %s: the snapshot grew past its %d chunks while it was sent", w.env.Kind, w.env.HostID, w.env.Chunks)
+	}
+	m := Message{Subject: w.subject, Header: w.env.WireHeader(), Data: w.buf}
+	if err := w.fn(&m); err != nil {
+		w.err = err
+		return err
+	}
+	w.n += len(w.buf)
+	w.buf = w.buf[:0]
+	w.env.Chunk++
+	return nil
 }
 
 // EncodeDelta encodes a delta from env.BaseSeq to env.Seq.

@@ -183,37 +183,146 @@ func TestEncodeSnapshotNoRoom(t *testing.T) {
 	}
 }
 
-// TestChunkWriter checks that a chunkWriter keeps what is written, in
-// order, in chunks of its size but the last, none over its size.
-func TestChunkWriter(t *testing.T) {
+// collectStream returns the messages st.Each hands out, each with a copy
+// of its data.
+func collectStream(t *testing.T, st *SnapshotStream) []Message {
+	t.Helper()
+	var msgs []Message
+	if err := st.Each(func(m *Message) error {
+		c := *m
+		c.Data = bytes.Clone(m.Data)
+		msgs = append(msgs, c)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return msgs
+}
+
+// TestSnapshotStream checks a SnapshotStream, streamed or small: Each hands
+// out Messages() messages of Bytes() bytes in all, the same each time it
+// runs, and they assemble to the snapshot.
+func TestSnapshotStream(t *testing.T) {
 	for _, tt := range []struct {
-		size   int
-		writes []int
+		name     string
+		s        *Snapshot
+		streamed bool
 	}{
-		{size: 1, writes: []int{3, 0, 1}},
-		{size: 10, writes: []int{10, 10}},
-		{size: 10, writes: []int{25}},
-		{size: 100 << 10, writes: []int{1, 70 << 10, 200 << 10, 5}},
-		{size: 1 << 20, writes: []int{300 << 10, 300 << 10, 300 << 10, 300 << 10}},
+		{"streamed", synth(1000, 10000, 4), true},
+		{"small", synth(10, 20, 4), false},
 	} {
-		var w chunkWriter
-		w.size = tt.size
-		var want []byte
-		for i, n := range tt.writes {
-			p := bytes.Repeat([]byte{byte('a' + i)}, n)
-			if got, err := w.Write(p); got != n || err != nil {
-				t.Fatalf("size %d: Write(%d bytes) = %d, %v", tt.size, n, got, err)
+		t.Run(tt.name, func(t *testing.T) {
+			enc, err := NewEncoder("proctag", 16<<10)
+			if err != nil {
+				t.Fatal(err)
 			}
-			want = append(want, p...)
-		}
-		if w.n != int64(len(want)) || !bytes.Equal(bytes.Join(w.chunks, nil), want) {
-			t.Errorf("size %d, writes %v: keeps %d bytes in %d chunks (n %d), want the %d written", tt.size, tt.writes, len(bytes.Join(w.chunks, nil)), len(w.chunks), w.n, len(want))
-		}
-		for i, c := range w.chunks {
-			if cap(c) > tt.size || (i < len(w.chunks)-1 && len(c) != tt.size) || len(c) == 0 {
-				t.Errorf("size %d, writes %v: chunk %d has %d bytes, capacity %d", tt.size, tt.writes, i, len(c), cap(c))
+			tt.s.Host.HostID = "h1"
+			st, err := enc.StreamSnapshot(Envelope{HostID: "h1", Epoch: testEpoch, Seq: 1, MsgID: 1}, tt.s)
+			if err != nil {
+				t.Fatal(err)
 			}
+			msgs := collectStream(t, st)
+			var size int64
+			for _, m := range msgs {
+				size += int64(m.Size())
+			}
+			if len(msgs) != st.Messages() || size != st.Bytes() {
+				t.Errorf("Each handed out %d messages of %d bytes, Messages %d, Bytes %d", len(msgs), size, st.Messages(), st.Bytes())
+			}
+			env, err := ParseEnvelope(msgs[0].Header)
+			if err != nil || (env.Size > streamAfter) != tt.streamed || (env.Chunks > 1) != tt.streamed {
+				t.Fatalf("envelope %+v, %v: want streamed %v, in several chunks if so", env, err, tt.streamed)
+			}
+			if again := collectStream(t, st); !reflect.DeepEqual(again, msgs) {
+				t.Error("a second Each handed out other messages")
+			}
+			c := feed(t, newAssembler(t, AssemblerConfig{}), msgs)
+			if c == nil || c.Seq != 1 {
+				t.Fatalf("change %+v", c)
+			}
+			assertSameState(t, c.State, tt.s)
+		})
+	}
+}
+
+// TestSnapshotStreamStops checks that Each stops at fn's first error and
+// returns it.
+func TestSnapshotStreamStops(t *testing.T) {
+	enc, err := NewEncoder("proctag", 16<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := enc.StreamSnapshot(Envelope{HostID: "h1", Epoch: testEpoch, Seq: 1}, synth(1000, 10000, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Messages() < 3 {
+		t.Fatalf("setup: %d messages, want at least 3", st.Messages())
+	}
+	stop := errors.New("connection lost")
+	calls := 0
+	err = st.Each(func(*Message) error {
+		calls++
+		if calls == 2 {
+			return stop
 		}
+		return nil
+	})
+	if !errors.Is(err, stop) || calls != 2 {
+		t.Fatalf("Each = %v after %d calls, want %v after 2", err, calls, stop)
+	}
+}
+
+// TestSnapshotStreamChanged checks that Each fails, rather than send chunks
+// that do not add up, when the snapshot changed since StreamSnapshot.
+func TestSnapshotStreamChanged(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		change func(s *Snapshot)
+	}{
+		{"grew", func(s *Snapshot) { s.Sockets = append(s.Sockets, synth(10, 5000, 9).Sockets...) }},
+		{"shrank", func(s *Snapshot) { s.Sockets = s.Sockets[:len(s.Sockets)/2] }},
+		{"one name", func(s *Snapshot) { s.Processes[0].ProcessName += "x" }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			enc, err := NewEncoder("proctag", 16<<10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := synth(1000, 10000, 4)
+			st, err := enc.StreamSnapshot(Envelope{HostID: "h1", Epoch: testEpoch, Seq: 1}, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.change(s)
+			if err := st.Each(func(*Message) error { return nil }); err == nil {
+				t.Fatal("Each of a changed snapshot succeeded")
+			}
+		})
+	}
+}
+
+// TestSnapshotStreamHoldsOneChunk checks that Each does not build the
+// compressed body: it allocates far less than the body's size (the
+// encoder that EncodeSnapshot's first use made is reused).
+func TestSnapshotStreamHoldsOneChunk(t *testing.T) {
+	enc, err := NewEncoder("proctag", 16<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := synth(2000, 40000, 4)
+	st, err := enc.StreamSnapshot(Envelope{HostID: "h1", Epoch: testEpoch, Seq: 1}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if err := st.Each(func(*Message) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > uint64(st.Bytes())/8 {
+		t.Errorf("Each of a %d-byte snapshot in %d messages allocated %d bytes", st.Bytes(), st.Messages(), alloc)
 	}
 }
 

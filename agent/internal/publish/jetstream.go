@@ -224,10 +224,10 @@ const jsTimeout = 10 * time.Second
 // messages. It reports whether all chunks were stored; on false the caller
 // publishes on core NATS instead. ctx is the connection's (link): losing
 // the connection ends the exchange at once; it is bounded by jsTimeout.
-func (j *jetStream) publishFull(ctx context.Context, msgs []snapshot.Message, hostID string) bool {
+func (j *jetStream) publishFull(ctx context.Context, out outgoing, hostID string) bool {
 	ctx, cancel := context.WithTimeout(ctx, jsTimeout)
 	defer cancel()
-	first, err := j.store(ctx, msgs)
+	first, err := j.store(ctx, out)
 	if err != nil {
 		j.stream = nil // look the stream up again next time
 		j.fail(err)
@@ -247,24 +247,30 @@ func (j *jetStream) publishFull(ctx context.Context, msgs []snapshot.Message, ho
 
 // store publishes the chunks, the first with an acknowledgement whose
 // stream sequence it returns, and flushes.
-func (j *jetStream) store(ctx context.Context, msgs []snapshot.Message) (uint64, error) {
+func (j *jetStream) store(ctx context.Context, out outgoing) (uint64, error) {
 	if err := j.ensure(ctx); err != nil {
 		return 0, err
 	}
 	var first uint64
-	for i := range msgs {
-		m := &nats.Msg{Subject: msgs[i].Subject, Header: nats.Header(msgs[i].Header), Data: msgs[i].Data}
-		if i == 0 {
+	sent := 0
+	err := out.each(func(msg *snapshot.Message) error {
+		m := &nats.Msg{Subject: msg.Subject, Header: nats.Header(msg.Header), Data: msg.Data}
+		sent++
+		if sent == 1 {
 			ack, err := j.js.PublishMsg(ctx, m)
 			if err != nil {
-				return 0, fmt.Errorf("store %s: %w", m.Subject, err)
+				return fmt.Errorf("store %s: %w", m.Subject, err)
 			}
 			first = ack.Sequence
-			continue
+			return nil
 		}
 		if err := j.nc.PublishMsg(m); err != nil {
-			return 0, fmt.Errorf("store %s: %w", m.Subject, err)
+			return fmt.Errorf("store %s: %w", m.Subject, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
 	if err := j.nc.FlushWithContext(ctx); err != nil {
 		return 0, fmt.Errorf("flush: %w", err)

@@ -387,13 +387,13 @@ func (p *Publisher) publish(ctx context.Context) (time.Duration, bool) {
 		st.Processes, st.Sockets = len(state.Processes), state.NumSockets()
 		p.AddCounters(&st)
 		msgs, err := p.enc.EncodeHeartbeatStats(p.envelope(state, p.seq, 0), &st, &p.hbStats)
-		p.send(ctx, msgs, err, snapshot.KindHeartbeat)
+		p.send(ctx, listed(msgs), err, snapshot.KindHeartbeat)
 		return resyncWait, false
 	}
 	p.seq++
 	p.seqNow.Store(p.seq)
 	msgs, err := p.enc.EncodeDelta(p.envelope(state, p.seq, p.seq-1), d)
-	if p.send(ctx, msgs, err, snapshot.KindDelta) {
+	if p.send(ctx, listed(msgs), err, snapshot.KindDelta) {
 		p.setPrev(state)
 		p.deltasSinceFull++
 	}
@@ -458,24 +458,21 @@ func (p *Publisher) sendFull(ctx context.Context, state *snapshot.Snapshot) {
 	}
 	p.seq++
 	p.seqNow.Store(p.seq)
-	msgs, err := p.enc.EncodeSnapshot(p.envelope(state, p.seq, 0), state)
+	st, err := p.enc.StreamSnapshot(p.envelope(state, p.seq, 0), state)
 	if err != nil {
 		p.failed(err, snapshot.KindSnapshot)
 		return
 	}
-	var size int64
-	for i := range msgs {
-		size += int64(msgs[i].Size())
-	}
+	out := streamed(st)
 	ok, stored := false, false
 	if p.js != nil {
-		ok = p.js.publishFull(p.link.context(), msgs, p.cfg.HostID)
+		ok = p.js.publishFull(p.link.context(), out, p.cfg.HostID)
 		stored = ok
 	}
-	if !ok && p.send(ctx, msgs, nil, snapshot.KindSnapshot) {
+	if !ok && p.send(ctx, out, nil, snapshot.KindSnapshot) {
 		ok = true
 	} else if ok {
-		p.count(msgs)
+		p.count(out)
 	}
 	if ok {
 		if p.js != nil && !stored && p.fullRetries < maxFullRetries {
@@ -490,7 +487,7 @@ func (p *Publisher) sendFull(ctx context.Context, state *snapshot.Snapshot) {
 		}
 		p.setPrev(state)
 		p.deltasSinceFull = 0
-		p.lastFullBytes.Store(size)
+		p.lastFullBytes.Store(out.bytes)
 		// A subscriber that joins starts from a full snapshot: the next
 		// heartbeats bring it every field of the stats.
 		p.hbStats.RepeatAll()
@@ -528,7 +525,7 @@ func (p *Publisher) ensureEncoder() error {
 }
 
 // send publishes msgs and flushes; on failure the next publish is full.
-func (p *Publisher) send(ctx context.Context, msgs []snapshot.Message, encErr error, kind snapshot.Kind) bool {
+func (p *Publisher) send(ctx context.Context, out outgoing, encErr error, kind snapshot.Kind) bool {
 	if encErr != nil {
 		p.failed(encErr, kind)
 		return false
@@ -537,20 +534,21 @@ func (p *Publisher) send(ctx context.Context, msgs []snapshot.Message, encErr er
 		p.failed(errors.New("no encoder"), kind)
 		return false
 	}
-	acked := kind == snapshot.KindDelta && len(msgs) == 1 && p.js != nil && p.js.usable()
-	for i := range msgs {
-		m := &nats.Msg{Subject: msgs[i].Subject, Header: nats.Header(msgs[i].Header), Data: msgs[i].Data}
+	acked := kind == snapshot.KindDelta && out.n == 1 && p.js != nil && p.js.usable()
+	err := out.each(func(msg *snapshot.Message) error {
+		m := &nats.Msg{Subject: msg.Subject, Header: nats.Header(msg.Header), Data: msg.Data}
 		if acked {
 			f, err := p.js.js.PublishMsgAsync(m)
 			if err == nil {
 				go p.watchAck(ctx, f)
-				continue
+				return nil
 			}
 		}
-		if err := p.nc.PublishMsg(m); err != nil {
-			p.failed(err, kind)
-			return false
-		}
+		return p.nc.PublishMsg(m)
+	})
+	if err != nil {
+		p.failed(err, kind)
+		return false
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -558,8 +556,40 @@ func (p *Publisher) send(ctx context.Context, msgs []snapshot.Message, encErr er
 		p.failed(err, kind)
 		return false
 	}
-	p.count(msgs)
+	p.count(out)
 	return true
+}
+
+// outgoing is what one publish sends: its messages, handed out in order by
+// each (whose Data is valid only during the call, see
+// snapshot.SnapshotStream.Each), their count, and their size as NATS counts
+// it (headers plus data).
+type outgoing struct {
+	each  func(func(*snapshot.Message) error) error
+	n     int
+	bytes int64
+}
+
+// listed returns the outgoing of msgs.
+func listed(msgs []snapshot.Message) outgoing {
+	out := outgoing{n: len(msgs), each: func(fn func(*snapshot.Message) error) error {
+		for i := range msgs {
+			if err := fn(&msgs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}
+	for i := range msgs {
+		out.bytes += int64(msgs[i].Size())
+	}
+	return out
+}
+
+// streamed returns the outgoing of a full snapshot, compressed again as
+// it is sent.
+func streamed(st *snapshot.SnapshotStream) outgoing {
+	return outgoing{each: st.Each, n: st.Messages(), bytes: st.Bytes()}
 }
 
 // deltaAckWait is how long a delta's acknowledgement by the stream may take
@@ -588,11 +618,9 @@ func (p *Publisher) watchAck(ctx context.Context, f jetstream.PubAckFuture) {
 	p.signal()
 }
 
-func (p *Publisher) count(msgs []snapshot.Message) {
-	for i := range msgs {
-		p.bytes.Add(uint64(msgs[i].Size()))
-	}
-	p.msgs.Add(uint64(len(msgs)))
+func (p *Publisher) count(out outgoing) {
+	p.bytes.Add(uint64(out.bytes))
+	p.msgs.Add(uint64(out.n))
 }
 
 func (p *Publisher) failed(err error, kind snapshot.Kind) {
