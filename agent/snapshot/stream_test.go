@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"runtime"
 	"strings"
@@ -323,6 +324,25 @@ func TestSnapshotStreamHoldsOneChunk(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > uint64(st.Bytes())/8 {
 		t.Errorf("Each of a %d-byte snapshot in %d messages allocated %d bytes", st.Bytes(), st.Messages(), alloc)
+	}
+}
+
+// TestMinJSON checks that minJSON never exceeds the size of the JSON
+// WriteJSON writes, with sockets as Sockets or as SocketRows.
+func TestMinJSON(t *testing.T) {
+	rows := synth(20, 0, 7)
+	rows.SocketRows = randomRows(rand.New(rand.NewPCG(7, 8)), 300)
+	for name, s := range map[string]*Snapshot{
+		"empty": {}, "host only": synth(0, 0, 1), "small": synth(3, 5, 2), "larger": synth(200, 3000, 3),
+		"socket rows": rows, "zero items": {Processes: make([]Process, 10), Sockets: make([]Socket, 10)},
+	} {
+		var b bytes.Buffer
+		if err := WriteJSON(&b, s, ""); err != nil {
+			t.Fatal(err)
+		}
+		if n := minJSON(s); n > b.Len() {
+			t.Errorf("%s: minJSON %d, but the JSON is %d bytes", name, n, b.Len())
+		}
 	}
 }
 
