@@ -261,7 +261,9 @@ func (e *Encoder) compress(s *Snapshot, out io.Writer, limit int) (n int64, head
 	if sw.z == nil {
 		return sw.n, sw.head.Bytes(), err
 	}
-	err = errors.Join(err, sw.z.Close())
+	if cerr := sw.z.Close(); err == nil {
+		err = cerr // else Close fails with the same error
+	}
 	// The compressor is kept for the next snapshot; its writer is not.
 	sw.z.Reset(io.Discard)
 	return sw.n, nil, err
@@ -340,6 +342,11 @@ func (w *emitter) Write(p []byte) (int, error) {
 		k := copy(w.buf[len(w.buf):cap(w.buf)], p)
 		w.buf, p = w.buf[:len(w.buf)+k], p[k:]
 		if len(w.buf) == cap(w.buf) && len(p) > 0 {
+			// More follows a full buffer, so it is not the last chunk,
+			// which Each hands out once the sizes are checked.
+			if w.env.Chunk+1 >= w.env.Chunks {
+				return 0, errGrew
+			}
 			if err := w.emit(); err != nil {
 				return 0, err
 			}
@@ -348,13 +355,14 @@ func (w *emitter) Write(p []byte) (int, error) {
 	return written, nil
 }
 
+// errGrew is the emitter's error when the snapshot's compressed body grew
+// past the chunks its first compression counted.
+var errGrew = errors.New("the snapshot changed while it was sent (it grew past its chunks)")
+
 // emit hands buf to fn as the next message.
 func (w *emitter) emit() error {
 	if w.err != nil {
 		return w.err
-	}
-	if w.env.Chunk >= w.env.Chunks {
-		return fmt.Errorf("encode %s for host %s: the snapshot grew past its %d chunks while it was sent", w.env.Kind, w.env.HostID, w.env.Chunks)
 	}
 	m := Message{Subject: w.subject, Header: w.env.WireHeader(), Data: w.buf}
 	if err := w.fn(&m); err != nil {

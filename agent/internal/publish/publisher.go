@@ -495,23 +495,24 @@ func (p *Publisher) sendFull(ctx context.Context, state *snapshot.Snapshot) {
 }
 
 // maxChunkBytes caps a message (headers plus data) below the server's max
-// payload: the client keeps a buffer as large as the largest message it
-// sent, and the server (the embedded one is in the agent's process) reads
-// each message whole, so a full snapshot in 1 MiB messages kept about
-// 2 MiB more resident than in these. The stream's default of 256
-// messages per subject still holds a full snapshot of 32 MiB compressed
-// twice, about 1 million sockets.
+// payload on core NATS: the client keeps a buffer as large as the largest
+// message it sent, and the server (the embedded one is in the agent's
+// process) reads each message whole, so a full snapshot in 1 MiB messages
+// kept about 2 MiB more resident than in these. A stream's messages are
+// not capped: its max_msgs_per_subject counts a full snapshot's chunks,
+// and an operator sizes it for chunks of its max_msg_size.
 const maxChunkBytes = 256 << 10
 
 // ensureEncoder (re)creates the encoder for the server's max payload, which
-// is known once connected and may change after a reconnect, or for the
-// stream's max message size when that is smaller, capped at maxChunkBytes.
+// is known once connected and may change after a reconnect, capped at
+// maxChunkBytes without JetStream, else at the stream's max message size
+// when that is smaller.
 func (p *Publisher) ensureEncoder() error {
-	maxPayload := min(int(p.nc.MaxPayload()), maxChunkBytes)
-	if p.js != nil {
-		if limit := p.js.maxMsgSize(p.link.context()); limit > 0 && limit < maxPayload {
-			maxPayload = limit
-		}
+	maxPayload := int(p.nc.MaxPayload())
+	if p.js == nil {
+		maxPayload = min(maxPayload, maxChunkBytes)
+	} else if limit := p.js.maxMsgSize(p.link.context()); limit > 0 && limit < maxPayload {
+		maxPayload = limit
 	}
 	if p.enc != nil && p.enc.MaxPayload() == maxPayload {
 		return nil
