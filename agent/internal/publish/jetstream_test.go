@@ -150,14 +150,16 @@ func TestChunksFitTheStreamMaxMessageSize(t *testing.T) {
 // the stream is not left waiting for a gap and a resync.
 func TestFullNotStoredIsSentAgain(t *testing.T) {
 	p, nc, js, name := streamDeletedUnder(t)
-	before := snapshot.Stats{}
-	p.AddCounters(&before)
+	// The first full snapshot was sent; LastFullBytes comes back when the
+	// resync's is, once the publisher decided to send the next state in
+	// full. A state submitted before could be published before the
+	// resync's full snapshot, as a heartbeat.
+	p.lastFullBytes.Store(0)
 	if _, err := nc.Request(snapshot.ControlSubject("proctag", "host-a"), []byte(`{"op":"resync"}`), 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	p.Submit(host(2, proc(10, "a")), snapshot.Stats{})
-	waitCounter(t, p, "the resync's full snapshot sent", func(st snapshot.Stats) bool { return st.PublishedMessages > before.PublishedMessages })
-	p.Submit(host(3, proc(10, "a")), snapshot.Stats{}) // nothing changed: a heartbeat, were it not for the retry
+	waitCounter(t, p, "the resync's full snapshot sent", func(st snapshot.Stats) bool { return st.LastFullBytes > 0 })
+	p.Submit(host(2, proc(10, "a")), snapshot.Stats{}) // nothing changed: a heartbeat, were it not for the retry
 	waitfor.Until(t, waitLimit, func() bool {
 		s, err := js.Stream(t.Context(), name)
 		return err == nil && s.CachedInfo().State.Msgs > 0
