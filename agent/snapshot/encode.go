@@ -439,11 +439,14 @@ func (e *Encoder) split(env Envelope, data []byte) ([]Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	chunks := make([][]byte, max(1, (len(data)+room-1)/room))
-	for i := range chunks {
-		chunks[i] = data[i*room : min(len(data), (i+1)*room)]
+	env.Chunks = max(1, (len(data)+room-1)/room)
+	subject := Subject(e.prefix, env.HostID, env.Kind)
+	msgs := make([]Message, env.Chunks)
+	for i := range msgs {
+		env.Chunk = i
+		msgs[i] = Message{Subject: subject, Header: env.WireHeader(), Data: data[i*room : min(len(data), (i+1)*room)]}
 	}
-	return e.messages(env, chunks), nil
+	return msgs, nil
 }
 
 // room returns how many bytes of data a message of env (its Version, Size
@@ -456,20 +459,4 @@ func (e *Encoder) room(env Envelope) (int, error) {
 		return 0, fmt.Errorf("encode %s for host %s: headers leave no room in %d bytes", env.Kind, env.HostID, e.maxPayload)
 	}
 	return room, nil
-}
-
-// messages returns the messages of env carrying chunks, one each, in order;
-// no chunks is one empty message.
-func (e *Encoder) messages(env Envelope, chunks [][]byte) []Message {
-	if len(chunks) == 0 {
-		chunks = [][]byte{nil}
-	}
-	env.Chunks = len(chunks)
-	subject := Subject(e.prefix, env.HostID, env.Kind)
-	msgs := make([]Message, len(chunks))
-	for i, data := range chunks {
-		env.Chunk = i
-		msgs[i] = Message{Subject: subject, Header: env.WireHeader(), Data: data}
-	}
-	return msgs
 }
