@@ -48,7 +48,7 @@ func BenchmarkReadTCP(b *testing.B) {
 	rows := 0
 	for b.Loop() {
 		rows = 0
-		if err := r.readTable(1, &tables[0], func(entry) { rows++ }); err != nil || rows != 100000 {
+		if err := r.readTable(1, &tables[0], func(*parsedRow) { rows++ }); err != nil || rows != 100000 {
 			b.Fatal(rows, err)
 		}
 	}
@@ -184,21 +184,24 @@ func cpuTime(b *testing.B) int64 {
 // compared through its entry.
 func BenchmarkSortRows(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	es := make([]entry, 100000)
-	rows := make([]row, len(es))
+	g := new(nsGroup)
+	es := &g.tabs[0]
 	lo := netip.MustParseAddr("127.0.0.1")
-	for i := range es {
-		es[i] = entry{
-			local:  endpointOf(netip.AddrPortFrom(lo, uint16(rng.IntN(60000)))),
-			remote: endpointOf(netip.AddrPortFrom(lo, uint16(rng.IntN(60000)))),
-			inode:  rng.Uint64N(1 << 30),
-		}
-		rows[i] = row{entry: &es[i]}
+	for range 100000 {
+		var r parsedRow
+		r.set(false, endpointOf(netip.AddrPortFrom(lo, uint16(rng.IntN(60000)))))
+		r.set(true, endpointOf(netip.AddrPortFrom(lo, uint16(rng.IntN(60000)))))
+		r.e.inode = uint32(rng.Uint64N(1 << 30))
+		es.add(&r, false, 100000)
+	}
+	rows := make([]row, len(es.entries))
+	for i := range rows {
+		rows[i] = row{entry: &es.entries[i], idx: uint32(i)}
 	}
 	work := make([]row, len(rows))
 	b.ReportAllocs()
 	for b.Loop() {
 		copy(work, rows)
-		slices.SortFunc(work, compareRows)
+		slices.SortFunc(work, func(a, b row) int { return compareRows(g, &a, g, &b) })
 	}
 }

@@ -683,7 +683,7 @@ func (c *Collector) rejoin(created, deleted bool) {
 			c.joinPart(g, p, udp)
 		} else if len(p.fresh) > 0 {
 			p.fresh = slices.DeleteFunc(p.fresh, func(f fresh) bool {
-				since, seen := c.unowned[f.e.inode]
+				since, seen := c.unowned[uint64(f.e.inode)]
 				return seen && since == settled
 			})
 		}
@@ -707,8 +707,8 @@ func (c *Collector) forgotten(p *part) bool {
 // parallel, but for the parts whose last report stands (see markReuse).
 func (c *Collector) order() {
 	c.parallel(2*len(c.groups), func(r *reader, u int) bool {
-		if p := &c.groups[u/2].parts[u%2]; p.prev < 0 {
-			c.orderPart(r, p)
+		if g := &c.groups[u/2]; g.parts[u%2].prev < 0 {
+			c.orderPart(r, g, &g.parts[u%2])
 		}
 		return true
 	})
@@ -751,7 +751,7 @@ func report[T any](c *Collector, now time.Time, starts map[int]time.Time, prev [
 			c.partsReused.Add(1)
 		default:
 			p.prev = -1
-			c.orderPart(r, p)
+			c.orderPart(r, &c.groups[u/2], p)
 		}
 		return true
 	})
@@ -774,17 +774,27 @@ func report[T any](c *Collector, now time.Time, starts map[int]time.Time, prev [
 			c.young += p.young
 		}
 	}
+	out := reportSlice[T](c, n)
+	first := 0 // the first part filled on its own
 	if zero > 2 {
 		// Several unknown namespaces share NetNS 0: each is sorted, not
-		// their sockets together.
-		c.sortZero(zero)
+		// their sockets together, which take the places of their parts
+		// at the start of the report.
+		first = zero
+		conv, s := newConv(), new(Socket) // conv does not keep s
+		for i, z := range c.sortZero(zero) {
+			out[i] = conv(c.socket(s, z.g, &z.row))
+		}
 	}
-	out := reportSlice[T](c, n)
-	c.parallel(units, func(_ *reader, u int) bool {
-		if p := &c.groups[u/2].parts[u%2]; p.prev >= 0 {
+	c.parallel(units-first, func(_ *reader, u int) bool {
+		g := &c.groups[(first+u)/2]
+		if p := &g.parts[(first+u)%2]; p.prev >= 0 {
 			copy(out[p.out:p.out+p.size], prev[p.prev:])
 		} else {
-			fill(c, p, c.groups[u/2].ns, out, newConv())
+			conv, s := newConv(), new(Socket) // conv does not keep s
+			for i := range p.rows {
+				out[p.out+i] = conv(c.socket(s, g, &p.rows[i]))
+			}
 		}
 		return true
 	})
@@ -809,19 +819,24 @@ func reportSlice[T any](c *Collector, n int) []T {
 	return older[:n]
 }
 
-// sortZero sorts the reported rows of the first units parts together:
-// those of the groups of unknown namespaces, which share NetNS 0 and are
-// each sorted on their own. The parts keep their sizes (and places in the
-// report), each taking the next of the sorted rows.
-func (c *Collector) sortZero(units int) {
-	var all []row
+// zeroRow is a row of a group of an unknown namespace, with its group.
+type zeroRow struct {
+	row
+	g *nsGroup
+}
+
+// sortZero returns the reported rows of the first units parts, sorted
+// together: those of the groups of unknown namespaces, which share NetNS 0.
+func (c *Collector) sortZero(units int) []zeroRow {
+	var all []zeroRow
 	for u := range units {
-		all = append(all, c.groups[u/2].parts[u%2].rows...)
+		g := &c.groups[u/2]
+		for _, r := range g.parts[u%2].rows {
+			all = append(all, zeroRow{row: r, g: g})
+		}
 	}
-	slices.SortFunc(all, compareRows)
-	for u := range units {
-		all = all[copy(c.groups[u/2].parts[u%2].rows, all):]
-	}
+	slices.SortFunc(all, func(a, b zeroRow) int { return compareRows(a.g, &a.row, b.g, &b.row) })
+	return all
 }
 
 // parallel calls fn(r, i) for every i in [0, n), handing the indexes out in

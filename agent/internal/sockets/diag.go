@@ -18,18 +18,21 @@ var diagQueries = [len(tables)]sockdiag.Query{
 
 // diagTable reads table t (an index of tables) of the network namespace
 // that c was opened in through sock_diag netlink, and calls fn for each
-// row that keep lets through, equal to the entry readTable parses from
+// row that keep lets through, equal to the row readTable parses from
 // /proc/PID/net for the same socket. It is the table source a Collector
 // can use per namespace (one sockdiag.Conn each, opened with
 // sockdiag.OpenNetNS through an owner's ns/net) in place of readTable,
 // which stays the fallback when the namespace cannot be entered or the
 // kernel has no sock_diag (an error from OpenNetNS or Dump).
-func diagTable(c *sockdiag.Conn, t int, fn func(e entry)) error {
+func diagTable(c *sockdiag.Conn, t int, fn func(r *parsedRow)) error {
 	tab := &tables[t]
+	var r parsedRow
 	return c.Dump(diagQueries[t], func(s sockdiag.Socket) {
-		e := entry{local: endpointOf(s.Local), remote: endpointOf(s.Remote), state: s.State, uid: s.UID, inode: s.Inode}
-		if keep(tab, &e) {
-			fn(e)
+		r = parsedRow{e: entry{state: s.State, uid: s.UID, inode: uint32(s.Inode)}}
+		r.set(false, endpointOf(s.Local))
+		r.set(true, endpointOf(s.Remote))
+		if keep(tab, &r.e) {
+			fn(&r)
 		}
 	})
 }

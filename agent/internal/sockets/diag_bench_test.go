@@ -59,15 +59,15 @@ func BenchmarkRealTCPTable(b *testing.B) {
 				}
 				defer c.Close()
 				measure(b, want, func() (rows int, err error) {
-					err = diagTable(c, 0, func(entry) { rows++ })
+					err = diagTable(c, 0, func(*parsedRow) { rows++ })
 					return rows, err
 				})
 			})
 			b.Run("procnet", func(b *testing.B) {
 				r := newReader("/proc/self/task")
 				measure(b, want, func() (rows int, err error) {
-					err = r.readTable(ns.TID, &tables[0], func(e entry) {
-						if keep(&tables[0], &e) {
+					err = r.readTable(ns.TID, &tables[0], func(r *parsedRow) {
+						if keep(&tables[0], &r.e) {
 							rows++
 						}
 					})
@@ -130,7 +130,7 @@ func BenchmarkRealTCPTableTimeWait(b *testing.B) {
 	want := 10001
 	b.Run("sockdiag", func(b *testing.B) {
 		measure(b, want, func() (rows int, err error) {
-			err = diagTable(c, 0, func(entry) { rows++ })
+			err = diagTable(c, 0, func(*parsedRow) { rows++ })
 			return rows, err
 		})
 		b.ReportMetric(float64(tw), "timewait")
@@ -138,8 +138,8 @@ func BenchmarkRealTCPTableTimeWait(b *testing.B) {
 	b.Run("procnet", func(b *testing.B) {
 		r := newReader("/proc/self/task")
 		measure(b, want, func() (rows int, err error) {
-			err = r.readTable(ns.TID, &tables[0], func(e entry) {
-				if keep(&tables[0], &e) {
+			err = r.readTable(ns.TID, &tables[0], func(r *parsedRow) {
+				if keep(&tables[0], &r.e) {
 					rows++
 				}
 			})

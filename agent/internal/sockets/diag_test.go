@@ -132,15 +132,15 @@ func TestDiagTableEqualsProcNet(t *testing.T) {
 	for i := range tables {
 		tab := &tables[i]
 		t.Run(tab.name, func(t *testing.T) {
-			var proc, diag []entry
-			if err := r.readTable(ns.TID, tab, func(e entry) {
-				if keep(tab, &e) {
-					proc = append(proc, e)
+			var proc, diag []parsedRow
+			if err := r.readTable(ns.TID, tab, func(r *parsedRow) {
+				if keep(tab, &r.e) {
+					proc = append(proc, *r)
 				}
 			}); err != nil {
 				t.Fatal(err)
 			}
-			if err := diagTable(c, i, func(e entry) { diag = append(diag, e) }); err != nil {
+			if err := diagTable(c, i, func(r *parsedRow) { diag = append(diag, *r) }); err != nil {
 				t.Fatal(err)
 			}
 			sortEntries(proc)
@@ -155,14 +155,14 @@ func TestDiagTableEqualsProcNet(t *testing.T) {
 	}
 }
 
-func sortEntries(es []entry) {
-	slices.SortFunc(es, func(a, b entry) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
+func sortEntries(rs []parsedRow) {
+	slices.SortFunc(rs, func(a, b parsedRow) int { return strings.Compare(a.String(), b.String()) })
 }
 
-func entryLines(es []entry) string {
+func entryLines(rs []parsedRow) string {
 	var b strings.Builder
-	for _, e := range es {
-		fmt.Fprintf(&b, "\t%s %s %s uid %d inode %d\n", e.local, e.remote, stateName(e.state), e.uid, e.inode)
+	for _, r := range rs {
+		fmt.Fprintf(&b, "\t%s\n", r)
 	}
 	return b.String()
 }

@@ -141,14 +141,14 @@ func (r *reader) scanDirents(dst []uint64, dir int, buf []byte) []uint64 {
 // calls fn for each row (see parseLines), so that a table of any size needs
 // only a buffer of its longest line. A read or parse error names the file;
 // a missing file or process gives an error wrapping errVanished.
-func (r *reader) readTable(pid int, tab *table, fn func(e entry)) error {
+func (r *reader) readTable(pid int, tab *table, fn func(r *parsedRow)) error {
 	return r.readTableMemo(pid, tab, nil, fn)
 }
 
 // readTableMemo is readTable that, with mr, leaves alone the chunks of the
 // file that mr says are as last read (see memoRead.skip): fn is not
 // called for their rows.
-func (r *reader) readTableMemo(pid int, tab *table, mr *memoRead, fn func(e entry)) error {
+func (r *reader) readTableMemo(pid int, tab *table, mr *memoRead, fn func(r *parsedRow)) error {
 	r.setPath(pid, "net/"+tab.name)
 	fd, err := openFile(r.path, unix.O_RDONLY|unix.O_CLOEXEC)
 	if err != nil {

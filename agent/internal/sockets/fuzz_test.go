@@ -37,8 +37,9 @@ func FuzzParseTable(f *testing.F) {
 			if i == 0 || len(row) == 0 {
 				continue
 			}
-			fast, errFast := parseRowLayout(row, v6, true)
-			slow, errSlow := parseRowLayout(row, v6, false)
+			var fast, slow parsedRow
+			errFast := parseRowLayout(&fast, row, v6, true)
+			errSlow := parseRowLayout(&slow, row, v6, false)
 			if (errFast == nil) != (errSlow == nil) || (errFast == nil && fast != slow) {
 				t.Fatalf("row %q: fast path %+v, %v; field by field %+v, %v", row, fast, errFast, slow, errSlow)
 			}
@@ -102,37 +103,40 @@ func FuzzCompareRows(f *testing.F) {
 	f.Add(bytes.Repeat([]byte{0xff}, 80), make([]byte, 80))                   // extremes
 	f.Add(append(make([]byte, 8), bytes.Repeat([]byte{1}, 72)...), []byte{1}) // short input, padded
 	f.Fuzz(func(t *testing.T, a, b []byte) {
-		ra, rb := fuzzRow(a), fuzzRow(b)
-		sa, sb := fuzzSocket(&ra), fuzzSocket(&rb)
-		if got, want := compareRows(ra, rb), compare(sa, sb); got != want {
+		ga, ra := fuzzRow(a)
+		gb, rb := fuzzRow(b)
+		sa, sb := fuzzSocket(ga, ra), fuzzSocket(gb, rb)
+		if got, want := compareRows(ga, ra, gb, rb), compare(sa, sb); got != want {
 			t.Fatalf("compareRows orders %v vs %v as %d, compare says %d", sa, sb, got, want)
 		}
 	})
 }
 
-// fuzzRow decodes 80 bytes (zero-padded) into a row: table, families,
-// addresses, ports and inode (the first 8 bytes are unused: rows of a
-// part share their namespace).
-func fuzzRow(b []byte) row {
+// fuzzRow decodes 80 bytes (zero-padded) into a row of a group of its
+// own: table, families (IPv6 only in a *6 table), addresses, ports and
+// inode (the first 8 bytes are unused: rows of a part share their
+// namespace).
+func fuzzRow(b []byte) (*nsGroup, *row) {
 	var x [80]byte
 	copy(x[:], b)
 	be := binary.BigEndian
+	tab := x[8] % 4
+	v6 := tables[tab].v6
 	addr := func(v6 bool, a []byte) netip.Addr {
 		if v6 {
 			return netip.AddrFrom16([16]byte(a)).Unmap()
 		}
 		return netip.AddrFrom4([4]byte(a[:4]))
 	}
-	return row{
-		tab: x[8] % 4,
-		entry: &entry{
-			local:  endpointOf(netip.AddrPortFrom(addr(x[9]&1 == 1, x[10:26]), be.Uint16(x[26:]))),
-			remote: endpointOf(netip.AddrPortFrom(addr(x[9]&2 == 2, x[28:44]), be.Uint16(x[44:]))),
-			inode:  be.Uint64(x[46:]) % 8,
-		},
-	}
+	r := parsedRow{e: entry{inode: be.Uint32(x[46:]) % 8}}
+	r.set(false, endpointOf(netip.AddrPortFrom(addr(v6 && x[9]&1 == 1, x[10:26]), be.Uint16(x[26:]))))
+	r.set(true, endpointOf(netip.AddrPortFrom(addr(v6 && x[9]&2 == 2, x[28:44]), be.Uint16(x[44:]))))
+	g := new(nsGroup)
+	g.tabs[tab].add(&r, v6, 0)
+	return g, &row{entry: &g.tabs[tab].entries[0], rowTag: rowTag{tab: tab}}
 }
 
-func fuzzSocket(r *row) Socket {
-	return Socket{Proto: r.table().name, Local: r.local.AddrPort(), Remote: r.remote.AddrPort(), Inode: r.inode}
+func fuzzSocket(g *nsGroup, r *row) Socket {
+	local, remote := g.endpoints(r)
+	return Socket{Proto: r.table().name, Local: local.AddrPort(), Remote: remote.AddrPort(), Inode: uint64(r.inode)}
 }

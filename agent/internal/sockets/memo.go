@@ -11,11 +11,11 @@ import "hash/maphash"
 // where nothing changed, a steady Collect reads the tables and hashes
 // their bytes instead of parsing them.
 type tableMemo struct {
-	entries []entry
-	chunks  []chunkSig
-	sum     uint64
-	gen     uint64 // the last Collect that used it
-	// whole is set when entries are all the table's rows as last read
+	rowBuf
+	chunks []chunkSig
+	sum    uint64
+	gen    uint64 // the last Collect that used it
+	// whole is set when the rows are all the table's rows as last read
 	// (the read worked, or found no such table); tab is the inode of
 	// net/tcp that the read of table tcp found, 0 for none. Both serve
 	// a Collect that keeps the TCP tables (see keptTCP).
@@ -78,10 +78,10 @@ func (c *Collector) dropMemos() {
 type memoRead struct {
 	m    *tableMemo
 	seed maphash.Seed
-	// es is the table's rows as being read; capAt is its capacity when
-	// the read began: once the buffer grew, the rows of the chunks after
-	// are no longer in it.
-	es    *[]entry
+	// b is the table's rows as being read; capAt is the capacity of its
+	// entries when the read began: once the buffers grew, the rows of the
+	// chunks after are no longer in them.
+	b     *rowBuf
 	capAt int
 	// n counts the chunks of this read; before is the last read's
 	// signature of chunk n-1 (zero for n = 0), which says where the rows
@@ -94,10 +94,10 @@ type memoRead struct {
 	skipped, parsedN int
 }
 
-// begin starts a read of the table whose rows go to *es, the memo's
-// buffer emptied.
-func (mr *memoRead) begin(m *tableMemo, seed maphash.Seed, es *[]entry) {
-	*mr = memoRead{m: m, seed: seed, es: es, capAt: cap(*es)}
+// begin starts a read of the table whose rows go to *b, the memo's
+// buffers emptied.
+func (mr *memoRead) begin(m *tableMemo, seed maphash.Seed, b *rowBuf) {
+	*mr = memoRead{m: m, seed: seed, b: b, capAt: cap(b.entries)}
 }
 
 // skip reports whether chunk (the bytes that follow line *line) is the
@@ -118,20 +118,27 @@ func (mr *memoRead) skip(chunk []byte, line *int) bool {
 	// before.entries on, unless this read has written past that point or
 	// moved the buffer. A chunk before it that kept fewer rows than last
 	// time leaves them to be moved down.
-	es, at := *mr.es, mr.before.entries
+	b, at := mr.b, mr.before.entries
+	n := len(b.entries)
 	same := mr.n < len(cs) && old.hash == h && *line == mr.before.line &&
-		len(es) <= at && cap(es) == mr.capAt
+		n <= at && cap(b.entries) == mr.capAt
 	mr.before = old
 	mr.m.chunks[mr.n].hash = h
 	if !same {
 		mr.parsed = true
 		return false
 	}
-	if len(es) < at {
+	if n < at {
 		mr.parsed = true // the rows moved: their sum is new
-		*mr.es = append(es, es[at:old.entries]...)
+		b.entries = append(b.entries, b.entries[at:old.entries]...)
+		if b.addrs != nil {
+			b.addrs = append(b.addrs, b.addrs[at:old.entries]...)
+		}
 	} else {
-		*mr.es = es[:old.entries]
+		b.entries = b.entries[:old.entries]
+		if b.addrs != nil {
+			b.addrs = b.addrs[:old.entries]
+		}
 	}
 	*line = old.line
 	mr.record(old.line)
@@ -150,7 +157,7 @@ func (mr *memoRead) parsedChunk(line int) {
 // and line line.
 func (mr *memoRead) record(line int) {
 	sig := &mr.m.chunks[mr.n]
-	sig.entries, sig.line = len(*mr.es), line
+	sig.entries, sig.line = len(mr.b.entries), line
 	mr.n++
 }
 
@@ -162,7 +169,7 @@ func (mr *memoRead) end(key uint64) uint64 {
 	}
 	mr.m.chunks = mr.m.chunks[:mr.n]
 	if mr.parsed {
-		mr.m.sum = sumEntries(key, *mr.es)
+		mr.m.sum = sumRows(key, mr.b)
 	}
 	return mr.m.sum
 }

@@ -14,24 +14,25 @@ import (
 	"github.com/proctag/proctag/agent/internal/fakeproc"
 )
 
-// memoHost is a namespace whose tcp table spans many chunks of a read
-// (rows of 150 bytes, 64 KiB at a time): process 100 holds pool sockets
-// (inodes 1 to pool), of which the table lists rows.
+// memoHost is a namespace whose tcp (or tcp6) table spans many chunks of
+// a read (rows of 150 bytes, 64 KiB at a time): process 100 holds pool
+// sockets (inodes 1 to pool), of which the table lists rows.
 type memoHost struct {
-	t    *testing.T
-	dir  string
-	tree *fakeproc.Tree
-	rows []fakeproc.SockEntry
-	free []uint64 // pool inodes not in the table
-	now  time.Time
+	t     *testing.T
+	dir   string
+	proto fakeproc.Proto
+	tree  *fakeproc.Tree
+	rows  []fakeproc.SockEntry
+	free  []uint64 // pool inodes not in the table
+	now   time.Time
 }
 
-func newMemoHost(t *testing.T, rows, pool int) *memoHost {
+func newMemoHost(t *testing.T, proto fakeproc.Proto, rows, pool int) *memoHost {
 	tree := &fakeproc.Tree{BootTime: bootTime, Procs: []fakeproc.Proc{proc(100, 1, 1000, nsA)}}
-	h := &memoHost{t: t, tree: tree, now: time.Now()}
+	h := &memoHost{t: t, proto: proto, tree: tree, now: time.Now()}
 	for i := 1; i <= pool; i++ {
-		e := memoRow(uint64(i), uint16(i))
-		tree.AddSocket(nsA, fakeproc.TCP, e, 100)
+		e := h.row(uint64(i), uint16(i))
+		tree.AddSocket(nsA, proto, e, 100)
 		if i <= rows {
 			h.rows = append(h.rows, e)
 		} else {
@@ -39,22 +40,32 @@ func newMemoHost(t *testing.T, rows, pool int) *memoHost {
 		}
 	}
 	// A time-wait row (the kernel's other layout) without a holder.
-	tree.AddSocket(nsA, fakeproc.TCP, fakeproc.SockEntry{Local: ap("10.0.0.1:9"), Remote: ap("10.0.0.2:9"), State: fakeproc.TCPTimeWait})
+	tree.AddSocket(nsA, proto, fakeproc.SockEntry{Local: ap("10.0.0.1:9"), Remote: ap("10.0.0.2:9"), State: fakeproc.TCPTimeWait})
 	h.dir = writeTree(t, tree)
 	h.write()
 	return h
 }
 
-func memoRow(inode uint64, port uint16) fakeproc.SockEntry {
-	return fakeproc.SockEntry{Inode: inode, Local: netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), 20000+port%40000),
-		Remote: netip.AddrPortFrom(netip.MustParseAddr("10.0.9.9"), 443), State: fakeproc.TCPEstablished}
+// row is the row of socket inode on local port 20000+port: to 10.0.9.9
+// in a tcp table, in a tcp6 table to an IPv6 address of its own, so that
+// a row whose addresses did not move with it reports another peer.
+func (h *memoHost) row(inode uint64, port uint16) fakeproc.SockEntry {
+	local, remote := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.9.9")
+	if h.proto == fakeproc.TCP6 {
+		local = netip.MustParseAddr("2001:db8::1")
+		r := local.As16()
+		r[12], r[13], r[14], r[15] = byte(inode>>24), byte(inode>>16), byte(inode>>8), byte(inode)
+		remote = netip.AddrFrom16(r)
+	}
+	return fakeproc.SockEntry{Inode: inode, Local: netip.AddrPortFrom(local, 20000+port%40000),
+		Remote: netip.AddrPortFrom(remote, 443), State: fakeproc.TCPEstablished}
 }
 
 // write writes the table as h.rows says.
 func (h *memoHost) write() {
 	h.t.Helper()
-	file := filepath.Join(h.dir, "100", "net", "tcp")
-	if err := os.WriteFile(file, fakeproc.NetTable(fakeproc.TCP, h.rows), 0o444); err != nil {
+	file := filepath.Join(h.dir, "100", "net", h.proto.String())
+	if err := os.WriteFile(file, fakeproc.NetTable(h.proto, h.rows), 0o444); err != nil {
 		h.t.Fatal(err)
 	}
 }
@@ -98,7 +109,7 @@ func firstDiff(a, b []string) string {
 // Collector reports.
 func TestTableMemo(t *testing.T) {
 	const rows = 3000 // 450 KB: 7 or 8 chunks
-	h := newMemoHost(t, rows, rows+100)
+	h := newMemoHost(t, fakeproc.TCP, rows, rows+100)
 	c := newCollector(t, h.dir, 0)
 	if _, parsed := h.collect(c, "the first Collect"); parsed == 0 {
 		t.Fatal("the first Collect parsed no chunk")
@@ -138,7 +149,7 @@ func TestTableMemo(t *testing.T) {
 		t.Errorf("a row removed near the end: %d chunks skipped, %d parsed; want the last one or two parsed", skipped, parsed)
 	}
 
-	h.rows = slices.Insert(h.rows, 0, memoRow(h.free[0], 7))
+	h.rows = slices.Insert(h.rows, 0, h.row(h.free[0], 7))
 	h.free = h.free[1:]
 	h.write()
 	if skipped, parsed := h.collect(c, "a row added at the start"); skipped != chunks-tcp || parsed != tcp {
@@ -150,10 +161,17 @@ func TestTableMemo(t *testing.T) {
 
 // TestTableMemoRandom changes the table at random, a few rows at a time,
 // and requires after each step that a steady Collect reports what a new
-// Collector does.
+// Collector does: a tcp table, and a tcp6 one whose rows' addresses are
+// beside them.
 func TestTableMemoRandom(t *testing.T) {
+	for _, proto := range []fakeproc.Proto{fakeproc.TCP, fakeproc.TCP6} {
+		t.Run(proto.String(), func(t *testing.T) { testTableMemoRandom(t, proto) })
+	}
+}
+
+func testTableMemoRandom(t *testing.T, proto fakeproc.Proto) {
 	const rows = 2000
-	h := newMemoHost(t, rows, rows+300)
+	h := newMemoHost(t, proto, rows, rows+300)
 	c := newCollector(t, h.dir, 0)
 	rng := rand.New(rand.NewPCG(1, 2))
 	var skipped uint64
@@ -162,7 +180,7 @@ func TestTableMemoRandom(t *testing.T) {
 			i := rng.IntN(len(h.rows))
 			switch op := rng.IntN(5); {
 			case op == 0 && len(h.free) > 0: // a new socket
-				h.rows = slices.Insert(h.rows, i, memoRow(h.free[0], uint16(rng.IntN(40000))))
+				h.rows = slices.Insert(h.rows, i, h.row(h.free[0], uint16(rng.IntN(40000))))
 				h.free = h.free[1:]
 			case op == 1 && len(h.rows) > 1: // a socket closed
 				h.free = append(h.free, h.rows[i].Inode)

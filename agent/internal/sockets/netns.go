@@ -26,14 +26,30 @@ var tables = [...]table{
 type row struct {
 	*entry
 	sock *sock
-	// tab indexes the row's table in tables; the part's group has its
+	// idx is the entry's index in its table's rows, where the table's
+	// addrs has its IPv6 addresses. The part's group has the rows and the
 	// namespace. A join keeps a row per socket: 24 bytes.
+	idx uint32
+	rowTag
+}
+
+// rowTag is the table and role of a row. It is a field of its own so that
+// a row has four: the compiler keeps a struct of at most four fields in
+// registers (ssa.MaxStruct), and sorting rows of five took 1.8 times as
+// long (BenchmarkSortRows).
+type rowTag struct {
+	// tab indexes the row's table in tables.
 	tab    uint8
 	server bool
 }
 
 // table returns the table of r.
 func (r *row) table() *table { return &tables[r.tab] }
+
+// endpoints returns the local and remote endpoint of row r of g.
+func (g *nsGroup) endpoints(r *row) (local, remote endpoint) {
+	return r.entry.endpoints(g.tabs[r.tab].addrsOf(r.idx))
+}
 
 // listener reports whether r accepts connections or datagrams from anyone.
 func (r *row) listener() bool { return isListener(r.table().udp, r.entry) }
@@ -51,7 +67,7 @@ func isListener(udp bool, e *entry) bool {
 // keep reports whether row e of table tab is reported at all.
 func keep(tab *table, e *entry) bool {
 	if tab.udp {
-		return e.local.Port() != 0 && (e.state == stateClose || e.state == stateEstablished)
+		return e.lport != 0 && (e.state == stateClose || e.state == stateEstablished)
 	}
 	return e.state == stateListen || e.state == stateEstablished
 }
@@ -115,17 +131,79 @@ func (p *part) reported() int {
 	return len(p.rows)
 }
 
+// rowBuf is the rows of a socket table: entries, and for a *6 table the
+// IPv6 addresses of entries[i] in addrs[i] (nil for the other tables). The
+// two grow together, addrs never with less capacity than entries, so that
+// a memo finds both where the last read left them, or neither (see
+// memoRead).
+type rowBuf struct {
+	entries []entry
+	addrs   []addrs6
+}
+
+// add appends row r of a table (a *6 table when v6). A full buffer grows
+// to at least rows entries (a bound from the table's size, 0 when unknown,
+// at most maxRowsHint), else to twice its length: append grows a large
+// slice by a quarter at a time, which for a table of 100,000 rows
+// allocates several times the final buffer along the way.
+func (b *rowBuf) add(r *parsedRow, v6 bool, rows int64) {
+	if n := len(b.entries); n == cap(b.entries) {
+		b.entries = slices.Grow(b.entries, max(int(min(rows, maxRowsHint)), 2*n, 64)-n)
+		if v6 {
+			b.addrs = slices.Grow(b.addrs, cap(b.entries)-n)
+		}
+	}
+	b.entries = append(b.entries, r.e)
+	if v6 {
+		b.addrs = append(b.addrs, r.a)
+	}
+}
+
+// truncate keeps the first n rows.
+func (b *rowBuf) truncate(n int) {
+	b.entries = b.entries[:n]
+	if b.addrs != nil {
+		b.addrs = b.addrs[:n]
+	}
+}
+
+// addrsOf returns the IPv6 addresses of row i, nil in a table of IPv4.
+func (b *rowBuf) addrsOf(i uint32) *addrs6 {
+	if b.addrs == nil {
+		return nil
+	}
+	return &b.addrs[i]
+}
+
+// fit returns b, moved to buffers an eighth longer than its rows when
+// their spare capacity is more than a quarter of them (a first read sized
+// by the file's length, which overestimates tables with long or dropped
+// rows, a buffer doubled by growth, or one left by a table that shrank):
+// the memo keeps the buffers for the agent's life. The rows keep their
+// places, so the memo's chunks still find them.
+func (b rowBuf) fit() rowBuf {
+	n := len(b.entries)
+	if cap(b.entries)-n <= n/4+64 {
+		return b
+	}
+	b.entries = append(make([]entry, 0, n+n/8), b.entries...)
+	if b.addrs != nil {
+		b.addrs = append(make([]addrs6, 0, cap(b.entries)), b.addrs...)
+	}
+	return b
+}
+
 // tableRead is one socket table of a group as read in a Collect.
 type tableRead struct {
-	// entries are the rows in a reportable state (see keep); the buffer
-	// is reused by the next Collect.
-	entries []entry
+	// rowBuf holds the rows in a reportable state (see keep); the buffers
+	// are reused by the next Collect.
+	rowBuf
 	// err is a read or parse error, logged once; the table then counts as
 	// empty.
 	err error
 	// sum is a hash of entries, in order (see sumEntries).
 	sum uint64
-	// memo is the table's memo, which owns entries (see attachMemos).
+	// memo is the table's memo, which owns the rows (see attachMemos).
 	memo *tableMemo
 }
 
@@ -142,11 +220,12 @@ func (c *Collector) readGroupTable(r *reader, g *nsGroup, t int, owners []Owner)
 	if c.keepTCP && !tab.udp && c.keptTCP(g, t, m) {
 		return
 	}
-	tr.entries, tr.err = m.entries[:0], nil
+	tr.rowBuf, tr.err = m.rowBuf, nil
+	tr.truncate(0)
 	whole := false // the rows are all of the table as the kernel has it now
 	defer func() {
-		tr.entries = fitEntries(tr.entries)
-		m.entries, m.sum, m.whole = tr.entries, tr.sum, whole && tr.err == nil
+		tr.rowBuf = tr.fit()
+		m.rowBuf, m.sum, m.whole = tr.rowBuf, tr.sum, whole && tr.err == nil
 		if t == 0 {
 			m.tab = g.tab
 		}
@@ -155,7 +234,7 @@ func (c *Collector) readGroupTable(r *reader, g *nsGroup, t int, owners []Owner)
 		ok := c.readDiag(r, g, t, owners)
 		m.forget() // sock_diag wrote the buffer, whether it worked or not
 		if ok {
-			tr.sum, whole = sumEntries(c.sumKey, tr.entries), true
+			tr.sum, whole = sumRows(c.sumKey, &tr.rowBuf), true
 			return
 		}
 	}
@@ -166,11 +245,11 @@ func (c *Collector) readGroupTable(r *reader, g *nsGroup, t int, owners []Owner)
 		// Collects reuse (a second buffer per reader would hold another
 		// copy of the largest table for the agent's life); a read that
 		// fails half-way through one owner starts again through the next.
-		tr.entries = tr.entries[:0]
-		mr.begin(m, c.memoSeed, &tr.entries)
-		err := r.readTableMemo(pid, tab, &mr, func(e entry) {
-			if keep(tab, &e) {
-				tr.entries = appendEntry(tr.entries, e, r.size/minRowLen(tab))
+		tr.truncate(0)
+		mr.begin(m, c.memoSeed, &tr.rowBuf)
+		err := r.readTableMemo(pid, tab, &mr, func(row *parsedRow) {
+			if keep(tab, &row.e) {
+				tr.add(row, tab.v6, r.size/minRowLen(tab))
 			}
 		})
 		c.chunksSkipped.Add(uint64(mr.skipped))
@@ -183,7 +262,7 @@ func (c *Collector) readGroupTable(r *reader, g *nsGroup, t int, owners []Owner)
 			tr.sum, whole = mr.end(c.sumKey), true
 			return
 		}
-		tr.entries = tr.entries[:0]
+		tr.truncate(0)
 		m.forget() // the buffer holds part of this read
 		if !errors.Is(err, errVanished) {
 			tr.err = err
@@ -194,7 +273,7 @@ func (c *Collector) readGroupTable(r *reader, g *nsGroup, t int, owners []Owner)
 			break
 		}
 	}
-	tr.sum = sumEntries(c.sumKey, tr.entries)
+	tr.sum = sumRows(c.sumKey, &tr.rowBuf)
 }
 
 // keptTCP sets TCP table t of g to its rows as last read, when that read
@@ -207,7 +286,7 @@ func (c *Collector) keptTCP(g *nsGroup, t int, m *tableMemo) bool {
 		return false
 	}
 	tr := &g.tabs[t]
-	tr.entries, tr.sum, tr.err = m.entries, m.sum, nil
+	tr.rowBuf, tr.sum, tr.err = m.rowBuf, m.sum, nil
 	if t == 0 {
 		g.tab = m.tab
 	}
@@ -226,35 +305,10 @@ func minRowLen(t *table) int64 {
 	return 150
 }
 
-// maxRowsHint bounds the rows appendEntry believes a table's size: a
+// maxRowsHint bounds the rows rowBuf.add believes a table's size: a
 // file that claims more (a sparse one in a fake tree) gets at most 56 MB
 // up front, then doubling as rows come.
 const maxRowsHint = 1 << 20
-
-// appendEntry appends e to es. A full es grows to at least rows entries
-// (a bound from the table's size, 0 when unknown, at most maxRowsHint),
-// else to twice its length: append grows a large slice by a quarter at a time, which for a
-// table of 100,000 rows allocates several times the final buffer along
-// the way.
-func appendEntry(es []entry, e entry, rows int64) []entry {
-	if len(es) == cap(es) {
-		es = slices.Grow(es, max(int(min(rows, maxRowsHint)), 2*len(es), 64)-len(es))
-	}
-	return append(es, e)
-}
-
-// fitEntries returns es, moved to a buffer an eighth longer than its rows
-// when its spare capacity is more than a quarter of them (a first read sized by
-// the file's length, which overestimates tables with long or dropped
-// rows, a buffer doubled by growth, or one left by a table that shrank):
-// the memo keeps the buffer for the agent's life. The rows keep their
-// places, so the memo's chunks still find them.
-func fitEntries(es []entry) []entry {
-	if cap(es)-len(es) <= len(es)/4+64 {
-		return es
-	}
-	return append(make([]entry, 0, len(es)+len(es)/8), es...)
-}
 
 // joinPart keeps the rows of part p (UDP when udp) of g whose socket has a
 // known owner, in p's segment of c.rows, and lists in p.fresh the rows of
@@ -271,12 +325,12 @@ func (c *Collector) joinPart(g *nsGroup, p *part, udp bool) {
 			continue
 		}
 		for k := range es {
-			if s := c.socks[es[k].inode]; s != nil {
-				rows = append(rows, row{entry: &es[k], sock: s, tab: uint8(t)})
+			if s := c.socks[uint64(es[k].inode)]; s != nil {
+				rows = append(rows, row{entry: &es[k], sock: s, idx: uint32(k), rowTag: rowTag{tab: uint8(t)}})
 				continue
 			}
 			p.unowned++
-			since, seen := c.unowned[es[k].inode]
+			since, seen := c.unowned[uint64(es[k].inode)]
 			if !seen {
 				since = c.gen
 			}
@@ -313,10 +367,11 @@ func (c *Collector) markJoined() {
 	}
 }
 
-// orderPart decides the roles of p's joined rows and sorts them in place.
-func (c *Collector) orderPart(r *reader, p *part) {
-	r.roles(p.rows)
-	slices.SortFunc(p.rows, compareRows)
+// orderPart decides the roles of the joined rows of p, a part of g, and
+// sorts them in place.
+func (c *Collector) orderPart(r *reader, g *nsGroup, p *part) {
+	r.roles(g, p.rows)
+	slices.SortFunc(p.rows, func(a, b row) int { return compareRows(g, &a, g, &b) })
 }
 
 // pick updates the first-seen times of the sockets of p and keeps in
@@ -364,25 +419,22 @@ func (c *Collector) sinceBase(t time.Time) int64 {
 	return int64(min(max(t.Sub(c.base), -nanosBound), nanosBound))
 }
 
-// fill writes the Sockets of p's reported rows into out at p.out.
-func fill[T any](c *Collector, p *part, ns uint64, out []T, conv func(*Socket) T) {
-	s := new(Socket) // one for the part: conv does not keep it
-	for i := range p.rows {
-		r := &p.rows[i]
-		*s = Socket{
-			Proto:     r.table().name,
-			Local:     r.local.AddrPort(),
-			Remote:    r.remote.AddrPort(),
-			State:     stateName(r.state),
-			Role:      r.role(),
-			Inode:     r.inode,
-			NetNS:     ns,
-			PIDs:      r.sock.holders(),
-			holders:   r.sock.pids,
-			FirstSeen: c.base.Add(time.Duration(r.sock.first)),
-		}
-		out[p.out+i] = conv(s)
+// socket sets *s to the Socket of row r of g and returns s.
+func (c *Collector) socket(s *Socket, g *nsGroup, r *row) *Socket {
+	local, remote := g.endpoints(r)
+	*s = Socket{
+		Proto:     r.table().name,
+		Local:     local.AddrPort(),
+		Remote:    remote.AddrPort(),
+		State:     stateName(r.state),
+		Role:      r.role(),
+		Inode:     uint64(r.inode),
+		NetNS:     g.ns,
+		PIDs:      r.sock.holders(),
+		holders:   r.sock.pids,
+		FirstSeen: c.base.Add(time.Duration(r.sock.first)),
 	}
+	return s
 }
 
 // covers reports whether a listener bound to l accepts traffic addressed to

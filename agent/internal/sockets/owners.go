@@ -329,7 +329,7 @@ func (rw *rewalkPlan) group(g *nsGroup) {
 			if listeners == nil {
 				listeners = c.listenerHolders(g)
 			}
-			key := listenKey(f.udp, f.e.local.Port())
+			key := listenKey(f.udp, f.e.lport)
 			if pids := listeners[key]; len(pids) > 0 && !isListener(f.udp, f.e) {
 				from, cfrom := len(rw.fresh), len(rw.cands)
 				rw.fresh = append(rw.fresh, f)
@@ -435,9 +435,9 @@ func (rw *rewalkPlan) settle() {
 		}
 		for _, f := range rw.fresh[set.from:set.to] {
 			if f.since <= oldest {
-				c.unowned[f.e.inode] = settled
+				c.unowned[uint64(f.e.inode)] = settled
 			} else {
-				c.unowned[f.e.inode] = f.since
+				c.unowned[uint64(f.e.inode)] = f.since
 			}
 		}
 	}
@@ -480,8 +480,8 @@ func (c *Collector) listenerHolders(g *nsGroup) map[uint32][]int {
 			if !isListener(udp, &es[k]) {
 				continue
 			}
-			if s := c.socks[es[k].inode]; s != nil {
-				key := listenKey(udp, es[k].local.Port())
+			if s := c.socks[uint64(es[k].inode)]; s != nil {
+				key := listenKey(udp, es[k].lport)
 				m[key] = append(m[key], s.holders()...)
 			}
 		}

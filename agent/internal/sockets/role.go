@@ -2,15 +2,16 @@ package sockets
 
 import (
 	"cmp"
+	"net/netip"
 	"slices"
 )
 
-// roles decides the role of every row of one network namespace (rows): a
+// roles decides the role of every row of network namespace g (rows): a
 // listener is a server; any other socket is a server when a listener of the
 // same transport, on its local port, covering its local address, shares an
 // owner with it; else a client. Listeners are sorted by (transport, port)
 // in r's reused slice, so deciding costs a binary search per socket.
-func (r *reader) roles(rows []row) {
+func (r *reader) roles(g *nsGroup, rows []row) {
 	r.listeners = r.listeners[:0]
 	for i := range rows {
 		if rows[i].listener() {
@@ -22,14 +23,14 @@ func (r *reader) roles(rows []row) {
 		return
 	}
 	slices.SortFunc(r.listeners, func(a, b int) int {
-		return compareListen(&rows[a], rows[b].table().udp, rows[b].local.Port())
+		return compareListen(&rows[a], rows[b].table().udp, rows[b].lport)
 	})
 	for i := range rows {
 		s := &rows[i]
 		if s.server {
 			continue
 		}
-		port := s.local.Port()
+		port := s.lport
 		at, _ := slices.BinarySearchFunc(r.listeners, s, func(l int, s *row) int {
 			return compareListen(&rows[l], s.table().udp, port)
 		})
@@ -38,7 +39,7 @@ func (r *reader) roles(rows []row) {
 			if compareListen(lr, s.table().udp, port) != 0 {
 				break
 			}
-			if covers(lr.local.Addr(), s.local.Addr()) && overlap(lr.sock.holders(), s.sock.holders()) {
+			if covers(g.localAddr(lr), g.localAddr(s)) && overlap(lr.sock.holders(), s.sock.holders()) {
 				s.server = true
 				break
 			}
@@ -54,7 +55,13 @@ func compareListen(r *row, udp bool, port uint16) int {
 		}
 		return 1
 	}
-	return cmp.Compare(r.local.Port(), port)
+	return cmp.Compare(r.lport, port)
+}
+
+// localAddr returns the local address of row r of g.
+func (g *nsGroup) localAddr(r *row) netip.Addr {
+	local, _ := g.endpoints(r)
+	return local.Addr()
 }
 
 // role returns the row's Role value.

@@ -130,8 +130,9 @@ func (c *Collector) readDiag(r *reader, g *nsGroup, t int, owners []Owner) bool 
 		d.conn, d.route = conn, route
 	}
 	tr := &g.tabs[t]
-	if err := diagTable(d.conn, t, func(e entry) { tr.entries = append(tr.entries, e) }); err != nil {
-		tr.entries = tr.entries[:0] // read again from /proc/PID/net
+	v6 := tables[t].v6
+	if err := diagTable(d.conn, t, func(r *parsedRow) { tr.add(r, v6, 0) }); err != nil {
+		tr.truncate(0) // read again from /proc/PID/net
 		d.close()
 		d.off = true
 		c.diagFailed(g.ns, 0, "dump", err)

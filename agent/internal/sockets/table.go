@@ -42,21 +42,43 @@ func stateName(st uint8) string {
 	return "UNKNOWN"
 }
 
-// entry is one row of a socket table. It holds no pointer, so that the
-// garbage collector does not scan the tables' rows.
+// entry is one row of a socket table in 24 bytes. It holds no pointer, so
+// that the garbage collector does not scan the tables' rows. An IPv4
+// address (bits 32) is in the entry; the IPv6 addresses of a row of a *6
+// table are in its table's addrs (see rowBuf), at the row's index.
 type entry struct {
-	local, remote endpoint
-	state         uint8
+	// local and remote are IPv4 addresses as numbers (127.0.0.1 is
+	// 0x7f000001), which compare as netip.Addr.Compare compares them.
+	local, remote uint32
+	lport, rport  uint16
 	// uid is the socket's owner as the kernel keeps it (sock_i_uid: the
 	// creator's, or for an accepted connection its listener's).
-	uid   uint32
-	inode uint64
+	uid uint32
+	// inode is the socket's inode: the kernel numbers sockets with
+	// get_next_ino, an unsigned int, and sock_diag hands it out as a
+	// __u32 (idiag_inode).
+	inode uint32
+	state uint8
+	// lbits and rbits are the BitLen of the local and remote address:
+	// 32, 128, or 0 for the zero Addr.
+	lbits, rbits uint8
+}
+
+// addrs6 are the IPv6 addresses of a row, local then remote: an address
+// whose bits are 128 is there, any other is zero.
+type addrs6 [2][16]byte
+
+// parsedRow is a row as parsed: its entry and, in a *6 table, its IPv6
+// addresses.
+type parsedRow struct {
+	e entry
+	a addrs6
 }
 
 // endpoint is an address and port of a socket table's row: a
 // netip.AddrPort without its zone, which socket tables never have (and
 // whose pointer would make every row one for the garbage collector to
-// scan), in 20 bytes instead of 32.
+// scan).
 type endpoint struct {
 	ip   [16]byte // an IPv4 address in the first 4
 	port uint16
@@ -95,6 +117,44 @@ func (e endpoint) String() string { return e.AddrPort().String() }
 // AddrPort returns the address and port as a netip.AddrPort.
 func (e endpoint) AddrPort() netip.AddrPort { return netip.AddrPortFrom(e.Addr(), e.port) }
 
+// set stores endpoint ep as row r's local (remote false) or remote
+// address and port.
+func (r *parsedRow) set(remote bool, ep endpoint) {
+	i, v4, port, bits := 0, &r.e.local, &r.e.lport, &r.e.lbits
+	if remote {
+		i, v4, port, bits = 1, &r.e.remote, &r.e.rport, &r.e.rbits
+	}
+	*port, *bits = ep.port, ep.bits
+	*v4, r.a[i] = 0, [16]byte{}
+	switch ep.bits {
+	case 32:
+		*v4 = binary.BigEndian.Uint32(ep.ip[:4])
+	case 128:
+		r.a[i] = ep.ip
+	}
+}
+
+// endpoints returns the local and remote endpoint of e, whose IPv6
+// addresses a holds (nil for a row of an IPv4 table).
+func (e *entry) endpoints(a *addrs6) (local, remote endpoint) {
+	local = endpoint{port: e.lport, bits: e.lbits}
+	remote = endpoint{port: e.rport, bits: e.rbits}
+	local.ip, remote.ip = ip16(e.lbits, e.local, a, 0), ip16(e.rbits, e.remote, a, 1)
+	return local, remote
+}
+
+// ip16 returns address i (0 local, 1 remote) of a row as endpoint.ip
+// holds it: an IPv4 address (bits 32) in the first 4 bytes.
+func ip16(bits uint8, v4 uint32, a *addrs6, i int) (ip [16]byte) {
+	switch {
+	case bits == 32:
+		binary.BigEndian.PutUint32(ip[:4], v4)
+	case bits == 128 && a != nil:
+		ip = a[i]
+	}
+	return ip
+}
+
 // errRow marks a row that is not in the kernel's format.
 var errRow = errors.New("malformed socket table row")
 
@@ -109,8 +169,8 @@ var errRow = errors.New("malformed socket table row")
 // digits (Documentation/networking/proc_net_tcp.rst). Columns after the
 // inode differ between TCP and UDP and are ignored. IPv4-mapped IPv6
 // addresses are unmapped to IPv4. parseTable allocates only when dst grows.
-func parseTable(dst []entry, data []byte, v6 bool) ([]entry, error) {
-	_, err := parseLines(data, v6, 0, func(e entry) { dst = append(dst, e) })
+func parseTable(dst []parsedRow, data []byte, v6 bool) ([]parsedRow, error) {
+	_, err := parseLines(data, v6, 0, func(r *parsedRow) { dst = append(dst, *r) })
 	return dst, err
 }
 
@@ -118,8 +178,10 @@ func parseTable(dst []entry, data []byte, v6 bool) ([]entry, error) {
 // line number line (0 at the start of the file; line 1 is the header), and
 // calls fn for every row. It returns the number of the
 // last line parsed. A last line without a newline is parsed too: pass only
-// whole lines unless data ends the file.
-func parseLines(data []byte, v6 bool, line int, fn func(e entry)) (int, error) {
+// whole lines unless data ends the file. fn must not keep the row it is
+// given.
+func parseLines(data []byte, v6 bool, line int, fn func(r *parsedRow)) (int, error) {
+	var r parsedRow
 	for len(data) > 0 {
 		var row []byte
 		row, data = cutLine(data)
@@ -127,11 +189,10 @@ func parseLines(data []byte, v6 bool, line int, fn func(e entry)) (int, error) {
 		if line == 1 || len(row) == 0 {
 			continue
 		}
-		e, err := parseRow(row, v6)
-		if err != nil {
+		if err := parseRow(&r, row, v6); err != nil {
 			return line, fmt.Errorf("line %d: %w", line, err)
 		}
-		fn(e)
+		fn(&r)
 	}
 	return line, nil
 }
@@ -157,60 +218,68 @@ func nextField(row []byte) (field, rest []byte) {
 	return row[i:j], row[j:]
 }
 
-// parseRow parses one table row.
-func parseRow(row []byte, v6 bool) (entry, error) { return parseRowLayout(row, v6, true) }
+// parseRow parses one table row into r.
+func parseRow(r *parsedRow, row []byte, v6 bool) error { return parseRowLayout(r, row, v6, true) }
 
 // parseRowLayout is parseRow, trying parseFixed first when fixed is set;
 // without, it reads the row field by field only (for the tests that hold
 // the two ways to the same result).
-func parseRowLayout(row []byte, v6, fixed bool) (entry, error) {
-	var e entry
+func parseRowLayout(r *parsedRow, row []byte, v6, fixed bool) error {
+	*r = parsedRow{}
+	e := &r.e
 	sl, row := nextField(row)
 	if len(sl) < 2 || sl[len(sl)-1] != ':' {
-		return e, fmt.Errorf("%w: slot %q", errRow, sl)
+		return fmt.Errorf("%w: slot %q", errRow, sl)
 	}
 	ok := false
 	if fixed {
-		e, row, ok = parseFixed(row, v6)
+		row, ok = parseFixed(r, row, v6)
 	}
 	if !ok {
 		var f []byte
 		f, row = nextField(row)
-		if e.local, ok = parseEndpoint(f, v6); !ok {
-			return e, fmt.Errorf("%w: local address %q", errRow, f)
+		local, ok := parseEndpoint(f, v6)
+		if !ok {
+			return fmt.Errorf("%w: local address %q", errRow, f)
 		}
 		f, row = nextField(row)
-		if e.remote, ok = parseEndpoint(f, v6); !ok {
-			return e, fmt.Errorf("%w: remote address %q", errRow, f)
+		remote, ok := parseEndpoint(f, v6)
+		if !ok {
+			return fmt.Errorf("%w: remote address %q", errRow, f)
 		}
 		f, row = nextField(row)
 		st, ok := parseHex(f, 2)
 		if !ok {
-			return e, fmt.Errorf("%w: state %q", errRow, f)
+			return fmt.Errorf("%w: state %q", errRow, f)
 		}
+		r.set(false, local)
+		r.set(true, remote)
 		e.state = uint8(st)
 	}
 	var f []byte
 	// tx_queue:rx_queue, tr:tm->when, retrnsmt, then uid and timeout.
 	for range 3 {
 		if f, row = nextField(row); len(f) == 0 {
-			return e, fmt.Errorf("%w: too few columns", errRow)
+			return fmt.Errorf("%w: too few columns", errRow)
 		}
 	}
 	f, row = nextField(row)
 	uid, ok := parseDec(f)
 	if !ok || uid > 1<<32-1 {
-		return e, fmt.Errorf("%w: uid %q", errRow, f)
+		return fmt.Errorf("%w: uid %q", errRow, f)
 	}
 	e.uid = uint32(uid)
 	if f, row = nextField(row); len(f) == 0 {
-		return e, fmt.Errorf("%w: too few columns", errRow)
+		return fmt.Errorf("%w: too few columns", errRow)
 	}
 	f, _ = nextField(row)
-	if e.inode, ok = parseDec(f); !ok {
-		return e, fmt.Errorf("%w: inode %q", errRow, f)
+	inode, ok := parseDec(f)
+	if !ok || inode > 1<<32-1 {
+		// The kernel's socket inodes are unsigned ints (see entry).
+		return fmt.Errorf("%w: inode %q", errRow, f)
 	}
-	return e, nil
+	e.inode = uint32(inode)
+	return nil
 }
 
 // parseFixed parses the local address, the remote address and the state
@@ -218,26 +287,27 @@ func parseRowLayout(row []byte, v6, fixed bool) (entry, error) {
 // starts with: one space before each, the addresses 13 characters wide
 // (37 for v6), the state 2. It reports false for any other layout, which
 // the field by field parse then reads (or refuses) instead; where it
-// reports true, that parse gives the same. It returns the row after the
-// state.
-func parseFixed(rest []byte, v6 bool) (e entry, after []byte, ok bool) {
+// reports true, that parse gives the same, into r. It returns the row
+// after the state.
+func parseFixed(r *parsedRow, rest []byte, v6 bool) (after []byte, ok bool) {
 	w := 13
 	if v6 {
 		w = 37
 	}
 	end := 3 + 2*w + 2 // " local remote st"
 	if len(rest) < end || rest[0] != ' ' || rest[1+w] != ' ' || rest[2+2*w] != ' ' || (len(rest) > end && rest[end] != ' ') {
-		return e, rest, false
+		return rest, false
 	}
-	var okL, okR bool
-	e.local, okL = parseEndpoint(rest[1:1+w], v6)
-	e.remote, okR = parseEndpoint(rest[2+w:2+2*w], v6)
+	local, okL := parseEndpoint(rest[1:1+w], v6)
+	remote, okR := parseEndpoint(rest[2+w:2+2*w], v6)
 	st, okS := parseHex(rest[3+2*w:end], 2)
 	if !okL || !okR || !okS {
-		return entry{}, rest, false
+		return rest, false
 	}
-	e.state = uint8(st)
-	return e, rest[end:], true
+	r.set(false, local)
+	r.set(true, remote)
+	r.e.state = uint8(st)
+	return rest[end:], true
 }
 
 // parseEndpoint parses "0100007F:1F90" (IPv4) or 32 hex digits, a colon and

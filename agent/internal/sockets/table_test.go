@@ -25,12 +25,26 @@ func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 // ep is ap as a table row holds it.
 func ep(s string) endpoint { return endpointOf(ap(s)) }
 
+// rowOf is the parsed row of a socket from local to remote.
+func rowOf(local, remote string, state uint8, uid, inode uint32) parsedRow {
+	r := parsedRow{e: entry{state: state, uid: uid, inode: inode}}
+	r.set(false, ep(local))
+	r.set(true, ep(remote))
+	return r
+}
+
+// String formats r for test failures.
+func (r parsedRow) String() string {
+	l, rm := r.e.endpoints(&r.a)
+	return fmt.Sprintf("%v %v %s uid %d inode %d", l, rm, stateName(r.e.state), r.e.uid, r.e.inode)
+}
+
 func TestParseTable(t *testing.T) {
 	tests := []struct {
 		name string
 		data string
 		v6   bool
-		want []entry
+		want []parsedRow
 	}{
 		{
 			name: "header only",
@@ -42,10 +56,10 @@ func TestParseTable(t *testing.T) {
 				"   0: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 126 1 00000000185fd91b 100 0 0 10 0                       \n" +
 				"   1: 0100007F:D7A0 0100007F:9629 01 00000000:00000000 00:00000000 00000000     0        0 27734 2 00000000215c6038 20 0 0 10 -1                     \n" +
 				"   2: 0100007F:8D21 0100007F:A612 06 00000000:00000000 03:00001699 00000000     0        0 0 3 0000000009673bc0                                      \n",
-			want: []entry{
-				{local: ep("0.0.0.0:2024"), remote: ep("0.0.0.0:0"), state: stateListen, inode: 126},
-				{local: ep("127.0.0.1:55200"), remote: ep("127.0.0.1:38441"), state: stateEstablished, inode: 27734},
-				{local: ep("127.0.0.1:36129"), remote: ep("127.0.0.1:42514"), state: 0x06, inode: 0},
+			want: []parsedRow{
+				rowOf("0.0.0.0:2024", "0.0.0.0:0", stateListen, 0, 126),
+				rowOf("127.0.0.1:55200", "127.0.0.1:38441", stateEstablished, 0, 27734),
+				rowOf("127.0.0.1:36129", "127.0.0.1:42514", 0x06, 0, 0),
 			},
 		},
 		{
@@ -55,10 +69,10 @@ func TestParseTable(t *testing.T) {
 				"   0: 00000000000000000000000001000000:C53D 00000000000000000000000000000000:0000 0A 00000000:00000001 00:00000000 00000000     0        0 27736 2 000000003facbb47 100 0 0 10 0\n" +
 				"   1: 00000000000000000000000000000000:9629 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 27733 1 00000000539ce345 100 0 0 10 0\n" +
 				"   2: 0000000000000000FFFF00000100007F:9629 0000000000000000FFFF00000100007F:D7A0 01 00000000:00000000 00:00000000 00000000     0        0 27735 1 0000000033bad5a7 20 0 0 10 -1\n",
-			want: []entry{
-				{local: ep("[::1]:50493"), remote: ep("[::]:0"), state: stateListen, inode: 27736},
-				{local: ep("[::]:38441"), remote: ep("[::]:0"), state: stateListen, inode: 27733},
-				{local: ep("127.0.0.1:38441"), remote: ep("127.0.0.1:55200"), state: stateEstablished, inode: 27735},
+			want: []parsedRow{
+				rowOf("[::1]:50493", "[::]:0", stateListen, 0, 27736),
+				rowOf("[::]:38441", "[::]:0", stateListen, 0, 27733),
+				rowOf("127.0.0.1:38441", "127.0.0.1:55200", stateEstablished, 0, 27735),
 			},
 		},
 		{
@@ -68,8 +82,8 @@ func TestParseTable(t *testing.T) {
 			// as a little-endian u32.
 			data: headerTCP6 +
 				"   0: B80D0120000000000000000001000000:0050 B80D0120000000000000000002000000:C350 01 00000000:00000000 00:00000000 00000000  1000        0 42 1 0000000000000000 20 4 30 10 -1\n",
-			want: []entry{
-				{local: ep("[2001:db8::1]:80"), remote: ep("[2001:db8::2]:50000"), state: stateEstablished, uid: 1000, inode: 42},
+			want: []parsedRow{
+				rowOf("[2001:db8::1]:80", "[2001:db8::2]:50000", stateEstablished, 1000, 42),
 			},
 		},
 		{
@@ -77,20 +91,20 @@ func TestParseTable(t *testing.T) {
 			data: headerUDP +
 				"11400: 0100007F:9D1A 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 27738 2 00000000c0e97612 0         \n" +
 				"13701: 0100007F:A617 0100007F:9D1A 01 00000000:00000000 00:00000000 00000000     0        0 27739 2 000000006fcd3861 0         \n",
-			want: []entry{
-				{local: ep("127.0.0.1:40218"), remote: ep("0.0.0.0:0"), state: stateClose, inode: 27738},
-				{local: ep("127.0.0.1:42519"), remote: ep("127.0.0.1:40218"), state: stateEstablished, inode: 27739},
+			want: []parsedRow{
+				rowOf("127.0.0.1:40218", "0.0.0.0:0", stateClose, 0, 27738),
+				rowOf("127.0.0.1:42519", "127.0.0.1:40218", stateEstablished, 0, 27739),
 			},
 		},
 		{
 			name: "last row without newline and lower-case hex",
 			data: headerTCP + "   0: 0100007f:1f90 00000000:0000 0a 00000000:00000000 00:00000000 00000000     0        0 7",
-			want: []entry{{local: ep("127.0.0.1:8080"), remote: ep("0.0.0.0:0"), state: stateListen, inode: 7}},
+			want: []parsedRow{rowOf("127.0.0.1:8080", "0.0.0.0:0", stateListen, 0, 7)},
 		},
 		{
 			name: "empty lines are skipped",
 			data: headerTCP + "\n   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 7\n\n",
-			want: []entry{{local: ep("127.0.0.1:8080"), remote: ep("0.0.0.0:0"), state: stateListen, inode: 7}},
+			want: []parsedRow{rowOf("127.0.0.1:8080", "0.0.0.0:0", stateListen, 0, 7)},
 		},
 	}
 	for _, tt := range tests {
@@ -170,9 +184,10 @@ func TestStateName(t *testing.T) {
 
 // formatRow prints e in the kernel's format (tcp4_seq_show / tcp6 /
 // udp4_format_sock), for round trips.
-func formatRow(slot int, e entry, v6 bool) string {
+func formatRow(slot int, r parsedRow, v6 bool) string {
+	local, remote := r.e.endpoints(&r.a)
 	return fmt.Sprintf("%4d: %s %s %02X 00000000:00000000 00:00000000 00000000 %5d        0 %d 1 0000000000000000 100 0 0 10 0",
-		slot, formatAddr(e.local.AddrPort(), v6), formatAddr(e.remote.AddrPort(), v6), e.state, e.uid, e.inode)
+		slot, formatAddr(local.AddrPort(), v6), formatAddr(remote.AddrPort(), v6), r.e.state, r.e.uid, r.e.inode)
 }
 
 func formatAddr(a netip.AddrPort, v6 bool) string {
@@ -213,8 +228,8 @@ func TestReadTableChunks(t *testing.T) {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			r := newReader(dir)
 			r.buf = make([]byte, size)
-			var got []entry
-			if err := r.readTable(7, &tables[0], func(e entry) { got = append(got, e) }); err != nil {
+			var got []parsedRow
+			if err := r.readTable(7, &tables[0], func(r *parsedRow) { got = append(got, *r) }); err != nil {
 				t.Fatal(err)
 			}
 			if !slices.Equal(got, want) {
@@ -229,7 +244,7 @@ func TestReadTableChunks(t *testing.T) {
 		}
 		r := newReader(dir)
 		r.buf = make([]byte, 7)
-		err := r.readTable(7, &tables[1], func(entry) {})
+		err := r.readTable(7, &tables[1], func(*parsedRow) {})
 		if !errors.Is(err, errRow) || !strings.Contains(err.Error(), "line 2") {
 			t.Errorf("error %v, want a malformed line 2", err)
 		}
@@ -242,38 +257,61 @@ func TestReadTableChunks(t *testing.T) {
 		if err := os.WriteFile(bad, []byte(headerUDP+"   0: nonsense\n"), 0o444); err != nil {
 			t.Fatal(err)
 		}
-		err := newReader(dir).readTable(7, &tables[2], func(entry) {})
+		err := newReader(dir).readTable(7, &tables[2], func(*parsedRow) {})
 		if err == nil || !strings.Contains(err.Error(), "parse "+bad+": line 2:") {
 			t.Errorf("error %v, want it to name %s and line 2", err, bad)
 		}
 	})
 }
 
-// TestAppendEntryHint checks that a table's size sizes the row buffer,
-// and that a size no real table has (a sparse file) is believed only up
-// to maxRowsHint.
-func TestAppendEntryHint(t *testing.T) {
-	for _, tt := range []struct {
-		rows    int64
-		wantCap int
-	}{
-		{0, 64}, {10, 64}, {1000, 1000}, {1 << 40, maxRowsHint},
-	} {
-		es := appendEntry(nil, entry{inode: 1}, tt.rows)
-		if len(es) != 1 || cap(es) < tt.wantCap || cap(es) > 2*tt.wantCap { // the allocator rounds up to a size class
-			t.Errorf("rows %d: len %d cap %d, want 1 and about %d", tt.rows, len(es), cap(es), tt.wantCap)
+// TestRowBufAddHint checks that a table's size sizes the row buffers,
+// that a size no real table has (a sparse file) is believed only up to
+// maxRowsHint, and that a *6 table's addresses grow with its entries.
+func TestRowBufAddHint(t *testing.T) {
+	r := rowOf("[2001:db8::1]:80", "[2001:db8::2]:50000", stateEstablished, 0, 1)
+	for _, v6 := range []bool{false, true} {
+		for _, tt := range []struct {
+			rows    int64
+			wantCap int
+		}{
+			{0, 64}, {10, 64}, {1000, 1000}, {1 << 40, maxRowsHint},
+		} {
+			var b rowBuf
+			b.add(&r, v6, tt.rows)
+			es := b.entries
+			if len(es) != 1 || cap(es) < tt.wantCap || cap(es) > 2*tt.wantCap { // the allocator rounds up to a size class
+				t.Errorf("v6 %v rows %d: len %d cap %d, want 1 and about %d", v6, tt.rows, len(es), cap(es), tt.wantCap)
+			}
+			checkAddrs(t, &b, v6)
 		}
-	}
-	es := appendEntry(make([]entry, 100, 100), entry{}, 0)
-	if cap(es) < 200 {
-		t.Errorf("a full buffer without a hint grew to %d, want it doubled", cap(es))
+		b := rowBuf{entries: make([]entry, 100, 100)}
+		if v6 {
+			b.addrs = make([]addrs6, 100, 100)
+		}
+		b.add(&r, v6, 0)
+		if cap(b.entries) < 200 {
+			t.Errorf("v6 %v: a full buffer without a hint grew to %d, want it doubled", v6, cap(b.entries))
+		}
+		checkAddrs(t, &b, v6)
 	}
 }
 
-// TestFitEntries checks that a buffer with more spare room than a quarter
-// of its rows is moved to one an eighth longer, rows in place, and that
-// one with less is kept as it is.
-func TestFitEntries(t *testing.T) {
+// checkAddrs checks that b has addresses for its rows exactly when it is
+// of a *6 table, with room for as many rows as its entries.
+func checkAddrs(t *testing.T, b *rowBuf, v6 bool) {
+	t.Helper()
+	switch {
+	case !v6 && b.addrs != nil:
+		t.Errorf("a table of IPv4 holds %d addresses", len(b.addrs))
+	case v6 && (len(b.addrs) != len(b.entries) || cap(b.addrs) < cap(b.entries)):
+		t.Errorf("addresses len %d cap %d, entries len %d cap %d", len(b.addrs), cap(b.addrs), len(b.entries), cap(b.entries))
+	}
+}
+
+// TestRowBufFit checks that buffers with more spare room than a quarter
+// of their rows are moved to ones an eighth longer, rows and addresses in
+// place, and that ones with less are kept as they are.
+func TestRowBufFit(t *testing.T) {
 	for _, tt := range []struct {
 		len, cap int
 		moved    bool
@@ -281,29 +319,32 @@ func TestFitEntries(t *testing.T) {
 		{0, 0, false}, {0, 64, false}, {0, 65, true}, {10, 76, false}, {10, 77, true},
 		{1000, 1314, false}, {1000, 1315, true}, {100000, 200000, true},
 	} {
-		es := make([]entry, tt.len, tt.cap)
-		for i := range es {
-			es[i].inode = uint64(i + 1)
+		b := rowBuf{entries: make([]entry, tt.len, tt.cap), addrs: make([]addrs6, tt.len, tt.cap)}
+		for i := range b.entries {
+			b.entries[i].inode = uint32(i + 1)
+			b.addrs[i][1][0] = byte(i + 1)
 		}
-		got := fitEntries(es)
-		moved := cap(got) != cap(es)
-		if moved != tt.moved || len(got) != tt.len {
-			t.Errorf("len %d cap %d: got len %d cap %d, want moved %v", tt.len, tt.cap, len(got), cap(got), tt.moved)
+		got := b.fit()
+		moved := cap(got.entries) != cap(b.entries)
+		if moved != tt.moved || len(got.entries) != tt.len {
+			t.Errorf("len %d cap %d: got len %d cap %d, want moved %v", tt.len, tt.cap, len(got.entries), cap(got.entries), tt.moved)
 			continue
 		}
-		if moved && (cap(got) < tt.len+tt.len/8 || cap(got)-tt.len > tt.len/4+64) {
-			t.Errorf("len %d cap %d: moved to cap %d, want about %d", tt.len, tt.cap, cap(got), tt.len+tt.len/8)
+		if moved && (cap(got.entries) < tt.len+tt.len/8 || cap(got.entries)-tt.len > tt.len/4+64) {
+			t.Errorf("len %d cap %d: moved to cap %d, want about %d", tt.len, tt.cap, cap(got.entries), tt.len+tt.len/8)
 		}
-		for i := range got {
-			if got[i].inode != uint64(i+1) {
-				t.Fatalf("len %d cap %d: row %d holds inode %d", tt.len, tt.cap, i, got[i].inode)
+		checkAddrs(t, &got, true)
+		for i := range got.entries {
+			if got.entries[i].inode != uint32(i+1) || got.addrs[i][1][0] != byte(i+1) {
+				t.Fatalf("len %d cap %d: row %d holds inode %d", tt.len, tt.cap, i, got.entries[i].inode)
 			}
 		}
 	}
 }
 
 // TestPerSocketSizes checks the sizes of what the collector keeps per
-// socket on the host: a sock always, a row while it joins.
+// socket on the host: a sock and its table row always (a row of a *6 table
+// with its 32 bytes of addresses beside), a row while it joins.
 func TestPerSocketSizes(t *testing.T) {
 	for _, tt := range []struct {
 		what      string
@@ -311,6 +352,7 @@ func TestPerSocketSizes(t *testing.T) {
 	}{
 		{"sock", unsafe.Sizeof(sock{}), 24},
 		{"row", unsafe.Sizeof(row{}), 24},
+		{"table row", unsafe.Sizeof(entry{}), 24},
 	} {
 		if tt.size > tt.max {
 			t.Errorf("a %s takes %d bytes, want at most %d", tt.what, tt.size, tt.max)

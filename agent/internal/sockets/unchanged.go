@@ -31,21 +31,26 @@ type tableSig struct {
 	failed  [len(tables)]bool
 }
 
-// sumEntries hashes the entries of a table in order: every field that the
-// join and the report read (addresses, state, uid, inode), mixed with key, a
+// sumRows hashes the rows of a table in order: every field that the join
+// and the report read (addresses, state, uid, inode), mixed with key, a
 // random secret of the Collector, so that the rows of a table cannot be
 // chosen to hash as an earlier table did. A collision would make a Collect
 // return the last Sockets again although a row changed.
-func sumEntries(key uint64, es []entry) uint64 {
+func sumRows(key uint64, b *rowBuf) uint64 {
+	es := b.entries
 	h := key ^ uint64(len(es))
 	for i := range es {
 		e := &es[i]
-		l, r := &e.local.ip, &e.remote.ip
-		h = mix(h^binary.LittleEndian.Uint64(l[:8]), binary.LittleEndian.Uint64(l[8:])^key)
-		h = mix(h^binary.LittleEndian.Uint64(r[:8]), binary.LittleEndian.Uint64(r[8:])^key)
-		meta := uint64(e.local.port)<<48 | uint64(e.remote.port)<<32 | uint64(e.uid)
-		kind := uint64(e.state) | uint64(e.local.bits)<<8 | uint64(e.remote.bits)<<16
-		h = mix(h^meta, e.inode^kind<<40^key)
+		addrs := uint64(e.local)<<32 | uint64(e.remote)
+		meta := uint64(e.lport)<<48 | uint64(e.rport)<<32 | uint64(e.uid)
+		kind := uint64(e.state) | uint64(e.lbits)<<8 | uint64(e.rbits)<<16
+		h = mix(h^addrs, (uint64(e.inode)|kind<<40)^key)
+		h = mix(h^meta, key)
+		if b.addrs != nil {
+			l, r := &b.addrs[i][0], &b.addrs[i][1]
+			h = mix(h^binary.LittleEndian.Uint64(l[:8]), binary.LittleEndian.Uint64(l[8:])^key)
+			h = mix(h^binary.LittleEndian.Uint64(r[:8]), binary.LittleEndian.Uint64(r[8:])^key)
+		}
 	}
 	return h
 }

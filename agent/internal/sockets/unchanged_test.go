@@ -170,43 +170,59 @@ func writeTable(t *testing.T, dir string, pid int, proto fakeproc.Proto, rows []
 	}
 }
 
-// TestSumEntries checks that a change to any field the report reads, or to
+// TestSumRows checks that a change to any field the report reads, or to
 // the order or number of rows, changes a table's sum.
-func TestSumEntries(t *testing.T) {
-	base := []entry{
-		{local: ep("10.0.0.1:80"), remote: ep("10.0.0.9:50000"), state: 1, uid: 1000, inode: 11},
-		{local: ep("[2001:db8::1]:443"), remote: ep("[2001:db8::9]:50003"), state: 1, uid: 0, inode: 22},
-		{local: ep("0.0.0.0:53"), remote: ep("0.0.0.0:0"), state: 7, uid: 0, inode: 30},
+func TestSumRows(t *testing.T) {
+	base := []parsedRow{
+		rowOf("10.0.0.1:80", "10.0.0.9:50000", 1, 1000, 11),
+		rowOf("[2001:db8::1]:443", "[2001:db8::9]:50003", 1, 0, 22),
+		rowOf("0.0.0.0:53", "0.0.0.0:0", 7, 0, 30),
+	}
+	sum := func(key uint64, rs []parsedRow) uint64 {
+		var b rowBuf
+		for i := range rs {
+			b.add(&rs[i], true, 0)
+		}
+		return sumRows(key, &b)
 	}
 	const key = 0x9e3779b97f4a7c15
-	want := sumEntries(key, base)
-	if got := sumEntries(key, slices.Clone(base)); got != want {
+	want := sum(key, base)
+	if got := sum(key, slices.Clone(base)); got != want {
 		t.Fatalf("same rows, sums %x and %x", got, want)
 	}
-	changes := map[string]func(es []entry) []entry{
-		"local address":       func(es []entry) []entry { es[0].local = ep("10.0.0.2:80"); return es },
-		"local port":          func(es []entry) []entry { es[0].local = ep("10.0.0.1:81"); return es },
-		"remote address":      func(es []entry) []entry { es[1].remote = ep("[2001:db8::8]:50003"); return es },
-		"remote port":         func(es []entry) []entry { es[1].remote = ep("[2001:db8::9]:50004"); return es },
-		"IPv4 as IPv4-mapped": func(es []entry) []entry { es[2].local = ep("[::ffff:0.0.0.0]:53"); return es },
-		"state":               func(es []entry) []entry { es[2].state = 1; return es },
-		"uid":                 func(es []entry) []entry { es[0].uid = 1001; return es },
-		"inode":               func(es []entry) []entry { es[1].inode = 23; return es },
-		"order":               func(es []entry) []entry { es[0], es[1] = es[1], es[0]; return es },
-		"a row less":          func(es []entry) []entry { return es[:2] },
-		"a row more":          func(es []entry) []entry { return append(es, es[0]) },
-		"ports swapped": func(es []entry) []entry {
-			es[0].local, es[0].remote = ep("10.0.0.1:50000"), ep("10.0.0.9:80")
-			return es
+	set := func(r *parsedRow, local, remote string) {
+		if local != "" {
+			r.set(false, ep(local))
+		}
+		if remote != "" {
+			r.set(true, ep(remote))
+		}
+	}
+	changes := map[string]func(rs []parsedRow) []parsedRow{
+		"local address":       func(rs []parsedRow) []parsedRow { set(&rs[0], "10.0.0.2:80", ""); return rs },
+		"local port":          func(rs []parsedRow) []parsedRow { set(&rs[0], "10.0.0.1:81", ""); return rs },
+		"local IPv6 address":  func(rs []parsedRow) []parsedRow { set(&rs[1], "[2001:db8::2]:443", ""); return rs },
+		"remote address":      func(rs []parsedRow) []parsedRow { set(&rs[1], "", "[2001:db8::8]:50003"); return rs },
+		"remote port":         func(rs []parsedRow) []parsedRow { set(&rs[1], "", "[2001:db8::9]:50004"); return rs },
+		"IPv4 as IPv4-mapped": func(rs []parsedRow) []parsedRow { set(&rs[2], "[::ffff:0.0.0.0]:53", ""); return rs },
+		"state":               func(rs []parsedRow) []parsedRow { rs[2].e.state = 1; return rs },
+		"uid":                 func(rs []parsedRow) []parsedRow { rs[0].e.uid = 1001; return rs },
+		"inode":               func(rs []parsedRow) []parsedRow { rs[1].e.inode = 23; return rs },
+		"order":               func(rs []parsedRow) []parsedRow { rs[0], rs[1] = rs[1], rs[0]; return rs },
+		"a row less":          func(rs []parsedRow) []parsedRow { return rs[:2] },
+		"a row more":          func(rs []parsedRow) []parsedRow { return append(rs, rs[0]) },
+		"ports swapped":       func(rs []parsedRow) []parsedRow { set(&rs[0], "10.0.0.1:50000", "10.0.0.9:80"); return rs },
+		"inode and uid swapped": func(rs []parsedRow) []parsedRow {
+			rs[0].e.uid, rs[0].e.inode = 11, 1000
+			return rs
 		},
-		"inode and uid swapped": func(es []entry) []entry { es[0].uid, es[0].inode = 11, 1000; return es },
 	}
 	for name, change := range changes {
-		if got := sumEntries(key, change(slices.Clone(base))); got == want {
+		if got := sum(key, change(slices.Clone(base))); got == want {
 			t.Errorf("%s: sum unchanged (%x)", name, got)
 		}
 	}
-	if sumEntries(key+2, base) == want {
+	if sum(key+2, base) == want {
 		t.Errorf("another key gives the same sum")
 	}
 }
