@@ -46,9 +46,10 @@ const maxMissed = 2
 // the Scan itself.
 func (s *Scanner) Early() *Early { return s.early }
 
-func newEarly(root string, boot time.Time) *Early {
+func newEarly(root string, boot time.Time, t *texts) *Early {
 	w := newWorker()
 	w.fds = &fdBudget{} // a budget of 0: no stat fd is kept
+	w.texts = t
 	return &Early{root: root, boot: boot, w: w, procs: make(map[int]*entry), exits: make(map[int]time.Time), missed: make(map[int]int)}
 }
 

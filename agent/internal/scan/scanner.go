@@ -52,6 +52,7 @@ type Scanner struct {
 	cfg    Config
 	logger hclog.Logger
 	users  *users
+	texts  *texts
 
 	bootTime time.Time
 	scanNo   uint64
@@ -84,8 +85,8 @@ type Scanner struct {
 // inputs the full re-read compares against.
 type entry struct {
 	proc    *Process
-	cmdline text // raw cmdline file content
-	cgroup  text // raw cgroup file content
+	cmdline string // raw cmdline file content (see texts)
+	cgroup  string // raw cgroup file content (see texts)
 	root    rootKey
 	// fd is the kept open PID/stat, or -1. It moves to the entry that
 	// replaces this one for the same process and is closed when the
@@ -157,6 +158,7 @@ func New(cfg Config, logger hclog.Logger) (*Scanner, error) {
 		cfg:    cfg,
 		logger: logger.Named("scan"),
 		users:  newUsers(),
+		texts:  newTexts(),
 		dirBuf: make([]byte, 32<<10),
 		c:      &cache{fds: newFDBudget()},
 	}
@@ -166,7 +168,7 @@ func New(cfg Config, logger hclog.Logger) (*Scanner, error) {
 		return nil, err
 	}
 	s.bootTime = boot
-	s.early = newEarly(cfg.Root, boot)
+	s.early = newEarly(cfg.Root, boot, s.texts)
 	return s, nil
 }
 
@@ -266,6 +268,7 @@ func (s *Scanner) Scan(ctx context.Context) (*Result, error) {
 	res.BootTime = s.bootTime
 	if full {
 		s.users.reset()
+		s.texts.reset()
 	}
 
 	rootfd, err := unix.Open(s.cfg.Root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -299,7 +302,7 @@ func (s *Scanner) Scan(ctx context.Context) (*Result, error) {
 	var wg sync.WaitGroup
 	for k, w := range ws {
 		w.reset(rootfd, s.scanNo, full, s.bootTime)
-		w.fds, w.reread = s.c.fds, s.reread
+		w.fds, w.reread, w.texts = s.c.fds, s.reread, s.texts
 		if k > 0 {
 			wg.Go(func() { work(w) })
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/proctag/proctag/agent/internal/fakeproc"
@@ -505,5 +506,46 @@ func TestReadEnviron(t *testing.T) {
 	}
 	if _, err := ReadEnviron(dir, 4242); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("ReadEnviron of a missing pid = %v, want not-exist", err)
+	}
+}
+
+// TestScanSharesTexts checks that processes with one cmdline share its
+// text, across full scans too, and that a full scan lets go of the texts
+// that only exited processes had.
+func TestScanSharesTexts(t *testing.T) {
+	tree, dir := fakeHost(t)
+	s := newScanner(t, Config{Root: dir, FullRescanEvery: 1})
+	addCopy := func(pid int) {
+		t.Helper()
+		i := slices.IndexFunc(tree.Procs, func(p fakeproc.Proc) bool { return p.PID == 901 })
+		p := tree.Procs[i]
+		p.PID = pid
+		tree.Procs = append(tree.Procs, p)
+		if err := tree.Rewrite(dir, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shared := func(res *Result, a, b int) bool {
+		pa, pb := byPID(res)[a], byPID(res)[b]
+		return pa != nil && pb != nil && unsafe.StringData(pa.Argv[0]) == unsafe.StringData(pb.Argv[0])
+	}
+	addCopy(950)
+	if res := scan(t, s); !shared(res, 901, 950) {
+		t.Error("two workers of one cmdline read in one scan do not share it")
+	}
+	rewrite(t, tree, dir, 950, func(p *fakeproc.Proc) { p.RawCmdline = "nginx: cache loader process" })
+	scan(t, s) // full: 950's new cmdline replaces its old one
+	addCopy(951)
+	res := scan(t, s)
+	if !res.Full || !shared(res, 901, 951) {
+		t.Errorf("a process read after a full scan does not share the cmdline of one kept across it (full %v)", res.Full)
+	}
+	if _, ok := s.texts.m["nginx: cache loader process"]; !ok {
+		t.Error("the text of a live process is not held")
+	}
+	rewrite(t, tree, dir, 950, func(p *fakeproc.Proc) { p.RawCmdline = "nginx: worker process" })
+	scan(t, s)
+	if _, ok := s.texts.m["nginx: cache loader process"]; ok {
+		t.Error("a full scan holds the text that no process has any more")
 	}
 }

@@ -42,6 +42,8 @@ type worker struct {
 	path, stat, buf, cgroup, link []byte
 
 	fds *fdBudget
+	// texts interns cmdline and cgroup contents; shared.
+	texts *texts
 
 	out            []*entry
 	added, removed []procid.Key
@@ -303,8 +305,10 @@ func (w *worker) load(pid int, st statFields, statFD int, old *entry) *entry {
 
 	if old != nil {
 		p := old.proc
-		if string(cmdline) == old.cmdline.String() && exe == p.Exe && uid == p.UID && root == old.root &&
-			netns == p.NetNS && string(cgroup) == old.cgroup.String() {
+		if string(cmdline) == old.cmdline && exe == p.Exe && uid == p.UID && root == old.root &&
+			netns == p.NetNS && string(cgroup) == old.cgroup {
+			w.texts.keep(old.cmdline)
+			w.texts.keep(old.cgroup)
 			return w.update(old, st)
 		}
 	}
@@ -317,19 +321,19 @@ func (w *worker) load(pid int, st statFields, statFD int, old *entry) *entry {
 		p.StartTime = old.proc.StartTime
 	}
 	p.Exe, p.UID, p.NetNS = exe, uid, netns
-	e := &entry{proc: p, cmdline: makeText(cmdline), cgroup: makeText(cgroup), root: root, fd: -1}
+	e := &entry{proc: p, cmdline: w.texts.intern(cmdline), cgroup: w.texts.intern(cgroup), root: root, fd: -1}
 	// DeepFlow reads cmdline with procfs's Process::cmdline, a
 	// read_to_string that fails on invalid UTF-8, and then skips the
 	// process (ProcessData::try_from in linux_process.rs): no argv here
 	// has the same effect, not reported and not a parent.
 	if utf8.Valid(cmdline) {
-		p.Argv = SplitCmdline(e.cmdline.String())
+		p.Argv = SplitCmdline(e.cmdline)
 	}
 	if len(p.Argv) > 0 {
 		p.ProcessName = ProcessName(p.Argv[0])
 		p.Cmdline = joinArgv(p.Argv)
 	}
-	p.ContainerID, p.Cgroup = ContainerID(e.cgroup.String())
+	p.ContainerID, p.Cgroup = ContainerID(e.cgroup)
 	return e
 }
 

@@ -259,9 +259,11 @@ func openFile(path []byte, flags int) (int, error) {
 
 // readlinkat reads the link name (NUL-terminated, as in a dirent) relative
 // to dir into buf. It calls the system call directly so that the name needs
-// no copy.
+// no copy, and raw: an fd link of procfs is made from the task's file table
+// without I/O or sleeping, so the scheduler need not hear of each of the
+// 100,000 calls of a cold scan (about 10 ms of CPU on 10k processes).
 func readlinkat(dir int, name, buf []byte) (int, error) {
-	n, _, errno := unix.Syscall6(unix.SYS_READLINKAT, uintptr(dir),
+	n, _, errno := unix.RawSyscall6(unix.SYS_READLINKAT, uintptr(dir),
 		uintptr(unsafe.Pointer(&name[0])), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0)
 	if errno != 0 {
 		return 0, errno
