@@ -183,7 +183,7 @@ type Collector struct {
 
 	// holderChanges counts the changes to c.socks' holders (addHolder,
 	// removeHolder), created and deleted the socks added to and removed
-	// from it; sumKey keys sumEntries; last is what the last Collect
+	// from it; sumKey keys sumRows; last is what the last Collect
 	// returned, for reuse (see unchanged).
 	holderChanges, created, deleted uint64
 	sumKey                          uint64

@@ -33,10 +33,12 @@ type chunkSig struct {
 
 // memoKey names the table a memo is of: table t of namespace ns, or for
 // a group of an unknown namespace (ns 0), of the namespace whose net/tcp
-// has inode tab.
+// has inode tab; for such a group whose net/tcp could not be seen either
+// (tab 0: each is a group of its own, see placeHidden), of the group with
+// head owner head, so that no two groups read into one memo at once.
 type memoKey struct {
 	ns, tab uint64
-	t       int
+	t, head int
 }
 
 // attachMemos gives every table of groups its memo, made when the table
@@ -48,6 +50,9 @@ func (c *Collector) attachMemos(groups []nsGroup) {
 		key := memoKey{ns: g.ns}
 		if g.ns == 0 {
 			key.tab = g.tab
+			if g.tab == 0 {
+				key.head = g.head
+			}
 		}
 		for t := range tables {
 			key.t = t

@@ -226,3 +226,23 @@ func TestTableMemoDropped(t *testing.T) {
 		t.Fatalf("memos of %v (%d) once B's owner is gone, want A's %d alone", got, len(c.memos), len(tables))
 	}
 }
+
+// TestMemosOfUnseenNamespaces checks that groups of unknown namespaces
+// share a memo only when they read the same net/tcp: groups whose net/tcp
+// could not be seen either (tab 0) each get their own, since their tables
+// are read at once.
+func TestMemosOfUnseenNamespaces(t *testing.T) {
+	c := newCollector(t, t.TempDir(), 0)
+	groups := []nsGroup{{ns: 0, tab: 0, head: 1}, {ns: 0, tab: 0, head: 2}, {ns: 0, tab: 77, head: 3}, {ns: 0, tab: 77, head: 4}, {ns: nsA, head: 5}}
+	c.attachMemos(groups)
+	for _, tt := range []struct {
+		a, b  int
+		share bool
+	}{{0, 1, false}, {0, 2, false}, {2, 3, true}, {3, 4, false}} {
+		for k := range tables {
+			if same := groups[tt.a].tabs[k].memo == groups[tt.b].tabs[k].memo; same != tt.share {
+				t.Errorf("groups %d and %d, table %s: one memo %v, want %v", tt.a, tt.b, tables[k].name, same, tt.share)
+			}
+		}
+	}
+}

@@ -201,7 +201,7 @@ type tableRead struct {
 	// err is a read or parse error, logged once; the table then counts as
 	// empty.
 	err error
-	// sum is a hash of entries, in order (see sumEntries).
+	// sum is a hash of entries, in order (see sumRows).
 	sum uint64
 	// memo is the table's memo, which owns the rows (see attachMemos).
 	memo *tableMemo
