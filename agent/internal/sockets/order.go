@@ -24,7 +24,9 @@ func protoRank(t *table) uint64 {
 // are sorted by part, whose rows share their NetNS, so it is left out.
 // Sorting the 24-byte rows in place, each compared through its entry,
 // takes less time than sorting packed keys of the fields beside them
-// (BenchmarkSortRows) and no memory.
+// (BenchmarkSortRows) and no memory. The local and remote endpoints are
+// compared written out, not by one function for both, which the compiler
+// does not inline: with that call the sort took 22 ms instead of 17-19.
 func compareRows(g *nsGroup, a *row, h *nsGroup, b *row) int {
 	if a.tab != b.tab {
 		return cmp.Compare(protoRank(a.table()), protoRank(b.table()))
