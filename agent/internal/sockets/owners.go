@@ -288,6 +288,11 @@ type rewalkPlan struct {
 	cands  []int
 	byUID  []fresh
 	ranked []rankedOwner
+	// listeners are the listener sets of the groups (fillListeners);
+	// fills counts the groups filled, begun the fills before this
+	// rewalk.
+	listeners    map[uint32]*listenerSet
+	fills, begun uint64
 }
 
 // candSet is a group of fresh sockets with the same candidate owners.
@@ -305,11 +310,13 @@ type rankedOwner struct {
 func (rw *rewalkPlan) begin(c *Collector, owners []Owner) {
 	rw.c, rw.owners, rw.byPID = c, owners, nil
 	rw.sets, rw.fresh, rw.cands, rw.ranked = rw.sets[:0], rw.fresh[:0], rw.cands[:0], rw.ranked[:0]
+	rw.begun = rw.fills
 	c.jobs = c.jobs[:0]
 }
 
 // end drops rw's references to the Collect's rows and owners.
 func (rw *rewalkPlan) end() {
+	rw.pruneListeners(rw.begun)
 	clear(rw.fresh)
 	rw.c, rw.owners, rw.byPID = nil, nil, nil
 }
@@ -322,15 +329,15 @@ func (rw *rewalkPlan) state(i int) *ownerState { return rw.c.owners[rw.owners[i]
 // others' the owners of g with its uid, one set per uid.
 func (rw *rewalkPlan) group(g *nsGroup) {
 	c := rw.c
-	var listeners map[uint32][]int
+	filled := false
 	byUID := rw.byUID[:0]
 	for t := range g.parts {
 		for _, f := range g.parts[t].fresh {
-			if listeners == nil {
-				listeners = c.listenerHolders(g)
+			if !filled {
+				rw.fillListeners(g)
+				filled = true
 			}
-			key := listenKey(f.udp, f.e.lport)
-			if pids := listeners[key]; len(pids) > 0 && !isListener(f.udp, f.e) {
+			if pids := rw.listenerPIDs(listenKey(f.udp, f.e.lport)); len(pids) > 0 && !isListener(f.udp, f.e) {
 				from, cfrom := len(rw.fresh), len(rw.cands)
 				rw.fresh = append(rw.fresh, f)
 				for _, pid := range pids {
@@ -470,23 +477,67 @@ func listenKey(udp bool, port uint16) uint32 {
 	return k
 }
 
-// listenerHolders maps the listeners of g that known owners hold to their
-// pids, by transport and local port.
-func (c *Collector) listenerHolders(g *nsGroup) map[uint32][]int {
-	m := make(map[uint32][]int)
+// listenerSet is the pids that hold the listeners of one transport and
+// local port in the group that fill names.
+type listenerSet struct {
+	pids []int
+	fill uint64
+}
+
+// fillListeners maps the listeners of g that known owners hold to their
+// pids, by transport and local port (see listenerPIDs). The sets and their
+// pid slices are kept from one group and one Collect to the next, so that
+// a host whose connections churn does not make them anew on every tick.
+func (rw *rewalkPlan) fillListeners(g *nsGroup) {
+	c := rw.c
+	if rw.listeners == nil {
+		rw.listeners = make(map[uint32]*listenerSet)
+	}
+	rw.fills++
 	for t := range tables {
 		udp, es := tables[t].udp, g.tabs[t].entries
 		for k := range es {
 			if !isListener(udp, &es[k]) {
 				continue
 			}
-			if s := c.socks[uint64(es[k].inode)]; s != nil {
-				key := listenKey(udp, es[k].lport)
-				m[key] = append(m[key], s.holders()...)
+			s := c.socks[uint64(es[k].inode)]
+			if s == nil {
+				continue
 			}
+			key := listenKey(udp, es[k].lport)
+			ls := rw.listeners[key]
+			if ls == nil {
+				ls = new(listenerSet)
+				rw.listeners[key] = ls
+			}
+			if ls.fill != rw.fills {
+				ls.pids, ls.fill = ls.pids[:0], rw.fills
+			}
+			ls.pids = append(ls.pids, s.holders()...)
 		}
 	}
-	return m
+}
+
+// listenerPIDs returns the pids that hold the listeners of key in the
+// group last filled.
+func (rw *rewalkPlan) listenerPIDs(key uint32) []int {
+	if ls := rw.listeners[key]; ls != nil && ls.fill == rw.fills {
+		return ls.pids
+	}
+	return nil
+}
+
+// pruneListeners forgets the listener sets that no group filled since
+// fill number begun, when one was: listeners gone or moved.
+func (rw *rewalkPlan) pruneListeners(begun uint64) {
+	if rw.fills == begun {
+		return
+	}
+	for k, ls := range rw.listeners {
+		if ls.fill <= begun {
+			delete(rw.listeners, k)
+		}
+	}
 }
 
 // queueRewalk adds a walk job for o unless it was walked in this Collect

@@ -90,3 +90,62 @@ func TestSocketHolders(t *testing.T) {
 		t.Errorf("a Socket made elsewhere has holders %v", *h)
 	}
 }
+
+// TestListenerSets checks the listener sets a rewalk keeps across groups
+// and Collects: a group sees only its own listeners' holders, a set is
+// reused when its key comes again, and one that no group filled in a
+// rewalk that filled any is forgotten.
+func TestListenerSets(t *testing.T) {
+	c := newCollector(t, t.TempDir(), 0)
+	holders := func(pids ...int) *sock { return &sock{pids: &pids} }
+	c.socks[1], c.socks[2], c.socks[3] = holders(10), holders(11, 12), holders(20)
+	listener := func(g *nsGroup, tab int, port uint16, inode uint32) {
+		r := parsedRow{e: entry{lport: port, lbits: 32, inode: inode, state: stateListen}}
+		if tables[tab].udp {
+			r.e.state = stateClose
+		}
+		g.tabs[tab].add(&r, tables[tab].v6, 0)
+	}
+	var a, b nsGroup
+	listener(&a, 0, 80, 1)
+	listener(&a, 1, 80, 2) // tcp6: the same key as tcp
+	listener(&a, 2, 53, 4) // no known holder
+	listener(&b, 0, 443, 3)
+	rw := &c.rewalks
+	check := func(what string, key uint32, want []int) {
+		t.Helper()
+		if got := rw.listenerPIDs(key); !slices.Equal(got, want) {
+			t.Errorf("%s: pids of %#x = %v, want %v", what, key, got, want)
+		}
+	}
+	tcp80, tcp443, udp53 := listenKey(false, 80), listenKey(false, 443), listenKey(true, 53)
+
+	rw.begin(c, nil)
+	rw.fillListeners(&a)
+	check("group a", tcp80, []int{10, 11, 12})
+	check("group a", udp53, nil)
+	set80 := rw.listeners[tcp80]
+	rw.fillListeners(&b)
+	check("group b", tcp443, []int{20})
+	check("group b", tcp80, nil)
+	rw.end()
+	if len(rw.listeners) != 2 {
+		t.Errorf("%d sets kept after a rewalk that filled both, want 2", len(rw.listeners))
+	}
+
+	rw.begin(c, nil)
+	rw.fillListeners(&a)
+	check("group a again", tcp80, []int{10, 11, 12})
+	if rw.listeners[tcp80] != set80 {
+		t.Error("the set of a key that came again was made anew")
+	}
+	rw.end()
+	if _, ok := rw.listeners[tcp443]; ok || len(rw.listeners) != 1 {
+		t.Errorf("sets after a rewalk that filled group a only: %v, want port 80's alone", rw.listeners)
+	}
+	rw.begin(c, nil)
+	rw.end()
+	if len(rw.listeners) != 1 {
+		t.Errorf("a rewalk that filled nothing forgot sets: %d left", len(rw.listeners))
+	}
+}
