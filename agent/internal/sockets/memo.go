@@ -135,16 +135,8 @@ func (mr *memoRead) skip(chunk []byte, line *int) bool {
 	}
 	if n < at {
 		mr.parsed = true // the rows moved: their sum is new
-		b.entries = append(b.entries, b.entries[at:old.entries]...)
-		if b.addrs != nil {
-			b.addrs = append(b.addrs, b.addrs[at:old.entries]...)
-		}
-	} else {
-		b.entries = b.entries[:old.entries]
-		if b.addrs != nil {
-			b.addrs = b.addrs[:old.entries]
-		}
 	}
+	b.takeBack(at, old.entries)
 	*line = old.line
 	mr.record(old.line)
 	mr.skipped++

@@ -167,6 +167,25 @@ func (b *rowBuf) truncate(n int) {
 	}
 }
 
+// takeBack appends the rows the buffers still hold past their length at
+// [at, end) (at is the length or more, end at most the capacity of the
+// entries), moving them down when at is past the length.
+func (b *rowBuf) takeBack(at, end int) {
+	n := len(b.entries)
+	if n == at {
+		b.entries = b.entries[:end]
+	} else {
+		b.entries = append(b.entries, b.entries[at:end]...)
+	}
+	if b.addrs != nil {
+		if n == at {
+			b.addrs = b.addrs[:end]
+		} else {
+			b.addrs = append(b.addrs, b.addrs[at:end]...)
+		}
+	}
+}
+
 // addrsOf returns the IPv6 addresses of row i, nil in a table of IPv4.
 func (b *rowBuf) addrsOf(i uint32) *addrs6 {
 	if b.addrs == nil {

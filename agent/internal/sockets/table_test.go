@@ -137,6 +137,7 @@ func TestParseTableErrors(t *testing.T) {
 		{name: "uid not a number", row: "   0: 0100007F:1F90 00000000:0000 0A 0:0 0:0 0 -1 0 1", wantErr: "uid"},
 		{name: "uid over 32 bits", row: "   0: 0100007F:1F90 00000000:0000 0A 0:0 0:0 0 4294967296 0 1", wantErr: "uid"},
 		{name: "negative inode", row: "   0: 0100007F:1F90 00000000:0000 0A 0:0 0:0 0 0 0 -1", wantErr: "inode"},
+		{name: "inode over 32 bits, which no kernel socket has", row: "   0: 0100007F:1F90 00000000:0000 0A 0:0 0:0 0 0 0 4294967296", wantErr: "inode"},
 		{name: "inode overflows", row: "   0: 0100007F:1F90 00000000:0000 0A 0:0 0:0 0 0 0 18446744073709551616", wantErr: "inode"},
 	}
 	for _, tt := range tests {
